@@ -1,0 +1,55 @@
+// ovlnet apply: make the host match the plan, changing only the difference.
+import type { Context, GlobalOptions } from '../context.js';
+import { printProblems } from '../context.js';
+import { cycleOptions, outputFormat, takeSnapshot } from '../load.js';
+import { applySnapshot } from '../../engine/cycle.js';
+import { parseMaxDelete } from '../../reconcile/guard.js';
+import { changeLine, diffJSON, diffText } from '../../render/diff.js';
+import { countChanges, describeChange } from '../../render/describe.js';
+import { entryJSONForChange } from '../../render/json.js';
+import { EXIT_ERROR, EXIT_OK } from '../exit.js';
+
+export interface ApplyFlags extends GlobalOptions {
+  dryRun?: boolean;
+  maxDelete?: string;
+  force?: boolean;
+}
+
+export default async function apply(o: ApplyFlags, ctx: Context): Promise<number> {
+  const format = outputFormat(o, ['table', 'json']);
+  const maxDelete = parseMaxDelete(o.maxDelete);
+  const started = Date.now();
+  const snap = await takeSnapshot(o);
+  if (format !== 'json') printProblems(ctx, snap.problems);
+  if (o.dryRun) {
+    ctx.out(format === 'json' ? JSON.stringify({ ...diffJSON(snap.result, snap.problems), dryRun: true }, null, 2) : diffText(snap.result, ctx.style));
+    return EXIT_OK;
+  }
+  const r = await applySnapshot(snap, { ...cycleOptions(o), maxDelete, force: o.force });
+  const n = countChanges(r.applied);
+  const ok = r.failures.length === 0 && r.remaining.length === 0 && snap.result.conflicts.length === 0;
+  if (format === 'json') {
+    ctx.out(JSON.stringify({
+      version: 1,
+      ok,
+      summary: { added: n.add, changed: n.change, removed: n.destroy, failed: r.failures.length, remaining: r.remaining.length },
+      applied: r.applied.map(entryJSONForChange),
+      failures: r.failures.map((f) => ({ ...entryJSONForChange(f.change), line: f.line, error: f.message })),
+      remaining: r.remaining.map(entryJSONForChange),
+      conflicts: snap.result.conflicts,
+      problems: snap.problems,
+      durationMs: Date.now() - started,
+    }, null, 2));
+    return ok ? EXIT_OK : EXIT_ERROR;
+  }
+  for (const c of r.applied) ctx.out(changeLine(c, ctx.style));
+  for (const f of r.failures) ctx.err(ctx.errStyle.red(`failed: ${describeChange(f.change)}: ${f.message}`));
+  for (const c of r.remaining) {
+    if (!r.failures.some((f) => f.change.key === c.key)) ctx.err(ctx.errStyle.red(`not converged: ${describeChange(c)}`));
+  }
+  const summary = `${n.add} added, ${n.change} changed, ${n.destroy} removed`;
+  const tail = r.failures.length ? `, ${r.failures.length} failed` : '';
+  ctx.out(`${r.applied.length ? '\n' : ''}${ok ? ctx.style.green('Apply complete:') : ctx.style.red('Apply incomplete:')} ${summary}${tail} (${Date.now() - started} ms).`);
+  if (!ok && r.failures.length) ctx.err('hint: fix the cause above and run apply again; it only retries what is missing');
+  return ok ? EXIT_OK : EXIT_ERROR;
+}

@@ -1,0 +1,18 @@
+// ovlnet diff: the plan against the live host. Exit 0 in sync, 2 drift, 1 error.
+import type { Context, GlobalOptions } from '../context.js';
+import { printProblems } from '../context.js';
+import { outputFormat, takeSnapshot } from '../load.js';
+import { diffJSON, diffText } from '../../render/diff.js';
+import { EXIT_DRIFT, EXIT_OK } from '../exit.js';
+
+export default async function diffCommand(o: GlobalOptions, ctx: Context): Promise<number> {
+  const format = outputFormat(o, ['table', 'json']);
+  const snap = await takeSnapshot(o);
+  const r = snap.result;
+  if (format === 'json') ctx.out(JSON.stringify(diffJSON(r, snap.problems), null, 2));
+  else {
+    printProblems(ctx, snap.problems.filter((p) => !r.conflicts.includes(p)));
+    ctx.out(diffText(r, ctx.style));
+  }
+  return r.changes.length || r.conflicts.length ? EXIT_DRIFT : EXIT_OK;
+}

@@ -1,0 +1,60 @@
+// ovlnet nodes: the source's view of the cluster, validated, as a table.
+import Table from 'cli-table3';
+import type { Context, GlobalOptions } from '../context.js';
+import { printProblems } from '../context.js';
+import { openFromOptions, outputFormat } from '../load.js';
+import { validateConfig } from '../../validate/index.js';
+import { validateNode } from '../../validate/nodes.js';
+import { EXIT_OK } from '../exit.js';
+import type { Node, Problem } from '../../model/types.js';
+
+function expiry(n: Node, now: number): string {
+  if (n.expiresAt === undefined) return '';
+  if (n.expiresAt === null) return 'reservation';
+  const s = Math.round((n.expiresAt.getTime() - now) / 1000);
+  if (s <= 0) return 'expired';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+export default async function nodes(o: GlobalOptions, ctx: Context): Promise<number> {
+  const format = outputFormat(o, ['table', 'json']);
+  const source = await openFromOptions(o);
+  let state;
+  try {
+    state = await source.load();
+  } finally {
+    await source.close();
+  }
+  const config = validateConfig(state.config);
+  const problems: Problem[] = state.warnings.map((w) => ({ subject: 'source', message: w }));
+  const valid: Node[] = [];
+  for (const raw of state.nodes) {
+    const r = validateNode(raw, config, !state.namedNodes);
+    if (r.node) valid.push(r.node);
+    else problems.push(r.problem!);
+  }
+  const now = Date.now();
+  const b = config.backend;
+  const backend = b.type === 'vxlan' ? `vxlan (VNI ${b.vni}, port ${b.port}${b.directRouting ? ', DirectRouting' : ''})` : b.type;
+  if (format === 'json') {
+    ctx.out(JSON.stringify({
+      version: 1,
+      network: config.network.text,
+      subnetLen: config.subnetLen,
+      backend: b,
+      nodes: valid.map((n) => ({ name: n.name, subnet: n.subnet.text, publicIP: n.publicIP.text, vtepMAC: n.vtepMAC.text, expires: n.expiresAt === undefined ? undefined : n.expiresAt?.toISOString() ?? 'never' })),
+      problems,
+    }, null, 2));
+    return EXIT_OK;
+  }
+  printProblems(ctx, problems);
+  const withExpiry = valid.some((n) => n.expiresAt !== undefined);
+  const t = new Table({ head: ['Name', 'Subnet', 'Public IP', 'VTEP MAC', ...(withExpiry ? ['Expires'] : [])], style: { head: [], border: [] } });
+  for (const n of valid) t.push([n.name, n.subnet.text, n.publicIP.text, n.vtepMAC.text, ...(withExpiry ? [expiry(n, now)] : [])]);
+  ctx.out(`${ctx.style.bold('Network')} ${config.network.text}  subnet length /${config.subnetLen}  ${ctx.style.bold('Backend')} ${backend}`);
+  ctx.out(valid.length ? t.toString() : '(no nodes)');
+  ctx.out(`${valid.length} node${valid.length === 1 ? '' : 's'}${problems.length ? `, ${problems.length} problem${problems.length === 1 ? '' : 's'} (above)` : ''}.`);
+  return EXIT_OK;
+}

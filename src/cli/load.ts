@@ -1,0 +1,37 @@
+// Opens the source from the command line options and takes a snapshot.
+import { UsageError } from '../errors.js';
+import { snapshot, type CycleOptions, type Snapshot } from '../engine/cycle.js';
+import { openSource, resolveSourceURI } from '../sources/index.js';
+import type { Source } from '../sources/types.js';
+import type { GlobalOptions, OutputFormat } from './context.js';
+
+export async function openFromOptions(o: GlobalOptions): Promise<Source> {
+  return openSource(resolveSourceURI(o.source), {
+    netns: o.netns,
+    etcdCaFile: o.etcdCafile,
+    etcdCertFile: o.etcdCertfile,
+    etcdKeyFile: o.etcdKeyfile,
+    netConf: o.netConf,
+    annotationPrefix: o.annotationPrefix,
+    nodeName: o.node,
+  });
+}
+
+export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
+  return { netns: o.netns, node: o.node, publicIP: o.publicIp, iface: o.iface, offline };
+}
+
+export async function takeSnapshot(o: GlobalOptions, offline = false): Promise<Snapshot> {
+  const source = await openFromOptions(o);
+  try {
+    return await snapshot(source, cycleOptions(o, offline));
+  } finally {
+    await source.close();
+  }
+}
+
+export function outputFormat(o: GlobalOptions, allowed: OutputFormat[]): OutputFormat {
+  const f = (o.output ?? 'table') as OutputFormat;
+  if (!allowed.includes(f)) throw new UsageError(`-o ${o.output}: expected one of ${allowed.join(', ')}`);
+  return f;
+}

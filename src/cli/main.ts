@@ -1,0 +1,95 @@
+// The command line. Commands are thin and loaded on demand, so
+// `ovlnet --version` never pays for the libraries a command needs.
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { makeContext, type Context, type GlobalOptions } from './context.js';
+import { EXIT_ERROR, reportError } from './exit.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+type Handler = (opts: any, ctx: Context) => Promise<number>;
+type Loader = () => Promise<{ default: Handler }>;
+
+function sourceOptions(cmd: Command, withNode = true): Command {
+  cmd
+    .option('-s, --source <uri>', 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG] (default: $OVLNET_SOURCE, else file:/etc/ovlnet/cluster.yaml)')
+    .option('--etcd-cafile <file>', 'etcd TLS: CA certificate')
+    .option('--etcd-certfile <file>', 'etcd TLS: client certificate')
+    .option('--etcd-keyfile <file>', 'etcd TLS: client key')
+    .option('--net-conf <file>', 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap')
+    .option('--annotation-prefix <prefix>', 'Kubernetes: node annotation prefix', 'flannel.alpha.coreos.com');
+  if (withNode) {
+    cmd
+      .option('--node <name>', 'local node name (default: the host name, or the node owning a local address)')
+      .option('--public-ip <ip>', 'find the local node by this public IP')
+      .option('--iface <dev>', 'underlay device (default: the one holding the local public IP)')
+      .option('--netns <name>', 'read and write in this network namespace (ip -n)');
+  }
+  return cmd
+    .option('--debug', 'print stack traces on errors')
+    .option('--no-color', 'never colour the output');
+}
+
+function outputOption(cmd: Command, formats: string[]): Command {
+  return cmd.addOption(new Option('-o, --output <format>', 'output format').choices(formats).default('table'));
+}
+
+async function runCommand(load: Loader, opts: GlobalOptions): Promise<never> {
+  const ctx = makeContext(opts);
+  let code: number;
+  try {
+    const mod = await load();
+    code = await mod.default(opts, ctx);
+  } catch (e) {
+    code = reportError(e, Boolean(opts.debug), ctx.err);
+  }
+  // Let stdout drain (large JSON through a pipe) before exiting.
+  process.exitCode = code;
+  await new Promise<void>((r) => process.stdout.write('', () => r()));
+  process.exit(code);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ovlnet')
+    .description('Overlay network agent: computes the kernel state a flannel-style overlay needs on this node,\nshows it, diffs it against the host and applies only the difference.')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .showSuggestionAfterError(true)
+    .configureHelp({ sortSubcommands: false });
+
+  const action = (load: Loader) => function (this: Command) {
+    return runCommand(load, this.opts());
+  };
+
+  outputOption(sourceOptions(program.command('plan').description('show the kernel state this node should have (reads only; no root needed)')), ['table', 'json', 'commands'])
+    .addHelpText('after', '\nExample:\n  ovlnet plan --source file:examples/cluster.yaml --node node-a')
+    .action(action(() => import('./commands/plan.js')));
+
+  outputOption(sourceOptions(program.command('diff').description('compare the plan with the live host; exit 0 in sync, 2 drift, 1 error')), ['table', 'json'])
+    .addHelpText('after', '\nExample:\n  sudo ovlnet diff --source etcd://127.0.0.1:2379')
+    .action(action(() => import('./commands/diff.js')));
+
+  outputOption(sourceOptions(program.command('apply').description('make the host match the plan, changing only the difference')), ['table', 'json'])
+    .option('--dry-run', 'show what would change and change nothing')
+    .option('--max-delete <n|n%>', 'refuse to remove more than this many peers in one run (default: half of them, when 2 or more)')
+    .option('--force', 'allow one run past the --max-delete guard')
+    .addHelpText('after', '\nExample:\n  sudo ovlnet apply --source file:/etc/ovlnet/cluster.yaml')
+    .action(action(() => import('./commands/apply.js')));
+
+  outputOption(sourceOptions(program.command('nodes').description("list the source's nodes (subnet, public IP, VTEP MAC, lease expiry)"), false), ['table', 'json'])
+    .addHelpText('after', '\nExample:\n  ovlnet nodes --source file:examples/cluster.yaml')
+    .action(action(() => import('./commands/nodes.js')));
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    const code = (e as { exitCode?: number; code?: string }).exitCode;
+    if (typeof code === 'number') process.exit(code === 0 ? 0 : EXIT_ERROR);
+    process.exit(reportError(e, argv.includes('--debug'), (s) => process.stderr.write(s + '\n')));
+  }
+}

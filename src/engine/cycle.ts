@@ -1,0 +1,110 @@
+// One reconcile cycle, composed from the pure stages and the host I/O:
+//   source -> validate -> plan -> read host -> diff -> guard -> write -> verify.
+// Used by plan/diff/apply and by the daemon. Decisions live in the stages;
+// this file only wires them together.
+import { hostname as osHostname } from 'node:os';
+import { plan, resolveUnderlay } from '../backends/index.js';
+import { GuardError } from '../errors.js';
+import type { IP } from '../model/ip.js';
+import { vxlanDeviceName } from '../model/keys.js';
+import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
+import { toBatches } from '../host/commands.js';
+import { requireNetAdmin } from '../host/privilege.js';
+import { readFdb, readHost } from '../host/read.js';
+import { writeBatches, type Failure } from '../host/write.js';
+import { diff, type DiffResult } from '../reconcile/diff.js';
+import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
+import { orderChanges } from '../reconcile/order.js';
+import { ownershipFor } from '../reconcile/ownership.js';
+import { programmedCheck } from '../reconcile/programmed.js';
+import type { Source } from '../sources/types.js';
+import { validateCluster, validateConfig, type ValidatedCluster } from '../validate/index.js';
+
+export interface CycleOptions {
+  netns?: string;
+  node?: string;
+  publicIP?: string;
+  iface?: string;
+  /** plan only: the local public IP need not be on this host. */
+  offline?: boolean;
+  hostname?: string;
+}
+
+export interface Snapshot {
+  state: ClusterState;
+  cluster: ValidatedCluster;
+  desired: DesiredState;
+  actual: ActualState;
+  result: DiffResult;
+  /** Everything worth a warning: source warnings, skipped nodes, unplannable peers, conflicts. */
+  problems: Problem[];
+}
+
+function hostIPs(actual: ActualState): IP[] {
+  return [...actual.links.values()].flatMap((l) => l.addrs.map((a) => a.addr));
+}
+
+/** Reads the source and the host, plans and diffs. Never writes. */
+export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState): Promise<Snapshot> {
+  state ??= await source.load();
+  const actual = await readHost(opts.netns);
+  return snapshotFrom(state, actual, opts);
+}
+
+export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions): Promise<Snapshot> {
+  const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
+  const device = config.backend.type === 'vxlan' ? vxlanDeviceName(config.backend.vni) : undefined;
+  await readFdb(actual, opts.netns, device);
+  const policy = ownershipFor(device);
+  const cluster = validateCluster(state, {
+    config,
+    name: opts.node,
+    hostname: opts.hostname ?? osHostname(),
+    publicIP: opts.publicIP,
+    hostIPs: hostIPs(actual),
+    isProgrammed: programmedCheck(actual, config, policy),
+  });
+  const underlay = resolveUnderlay(actual.links, cluster.local.publicIP, opts.iface, opts.offline ?? false);
+  const desired = plan({ cluster, underlay });
+  const result = diff(desired, actual, policy);
+  return { state, cluster, desired, actual, result, problems: [...cluster.problems, ...desired.problems, ...result.conflicts] };
+}
+
+export interface ApplyOptions extends CycleOptions {
+  maxDelete: MaxDelete;
+  force?: boolean;
+}
+
+export interface ApplyResult {
+  applied: Change[];
+  failures: Failure[];
+  /** Changes still needed after the write, from the verifying re-read. */
+  remaining: Change[];
+  guard: GuardVerdict;
+  processes: number;
+}
+
+export function countOwnedPeers(snap: Snapshot): number {
+  const policy = ownershipFor(snap.desired.device);
+  return snap.actual.routes.filter((r) => policy.ownsRoute(r)).length;
+}
+
+/** Writes the snapshot's changes, then re-reads the host to verify. */
+export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise<ApplyResult> {
+  const changes = snap.result.changes;
+  const guard = checkMassDeletion(changes, countOwnedPeers(snap), opts.maxDelete);
+  if (guard.refused && !opts.force) {
+    throw new GuardError(
+      `refusing to remove ${guard.removing} of ${guard.current} peers (more than the ${guard.allowed} allowed by --max-delete); nothing was changed`,
+      'check the source (a wrong prefix or an emptied file?); rerun with --force to allow it once',
+    );
+  }
+  if (changes.length === 0) return { applied: [], failures: [], remaining: [], guard, processes: 0 };
+  requireNetAdmin();
+  const batches = toBatches(orderChanges(changes));
+  const { failures, processes } = await writeBatches(batches, opts.netns);
+  const failed = new Set(failures.map((f) => f.change));
+  const applied = changes.filter((c) => !failed.has(c));
+  const after = await snapshotFrom(snap.state, await readHost(opts.netns), opts);
+  return { applied, failures, remaining: after.result.changes, guard, processes };
+}

@@ -1,0 +1,98 @@
+// Renders ordered changes into `ip -batch` / `bridge -batch` lines. Pure.
+// Every token comes from a typed, validated value (IP, Prefix, MAC, integer,
+// device name checked against the IFNAMSIZ grammar): a source string never
+// reaches a batch line as it was written.
+import { isValidDeviceName } from '../model/keys.js';
+import type { Change, Entry } from '../model/types.js';
+
+export type Tool = 'ip' | 'bridge';
+
+export interface BatchLine {
+  line: string;
+  change: Change;
+}
+
+export interface Batch {
+  tool: Tool;
+  lines: BatchLine[];
+}
+
+function dev(name: string): string {
+  if (!isValidDeviceName(name)) throw new Error(`refusing to render device name ${JSON.stringify(name)}`);
+  return name;
+}
+
+function int(n: number): string {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`refusing to render number ${n}`);
+  return String(n);
+}
+
+function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
+  switch (e.kind) {
+    case 'link':
+      return [
+        ['ip', `link add ${dev(e.name)} address ${e.mac.text} mtu ${int(e.mtu)} type vxlan id ${int(e.vni)} local ${e.local.text} dev ${dev(e.underlay)} dstport ${int(e.port)} ${e.learning ? 'learning' : 'nolearning'}`],
+        ['ip', `link set ${dev(e.name)} up`],
+      ];
+    case 'addr':
+      return [['ip', `addr replace ${e.addr.text} dev ${dev(e.dev)}`]];
+    case 'neigh':
+      return [['ip', `neigh replace ${e.ip.text} lladdr ${e.mac.text} dev ${dev(e.dev)} nud permanent`]];
+    case 'fdb':
+      return [['bridge', `fdb replace ${e.mac.text} dev ${dev(e.dev)} dst ${e.dst.text} self permanent`]];
+    case 'route':
+      // `add` for a new route: if a foreign route appeared meanwhile, the
+      // kernel refuses instead of ovlnet overwriting it.
+      return [['ip', `route ${replace ? 'replace' : 'add'} ${e.dst.text} via ${e.via.text} dev ${dev(e.dev)}${e.onlink ? ' onlink' : ''} proto ${int(e.proto)}`]];
+  }
+}
+
+function deleteLines(e: Entry): Array<[Tool, string]> {
+  switch (e.kind) {
+    case 'link':
+      return [['ip', `link del ${dev(e.name)}`]];
+    case 'addr':
+      return [['ip', `addr del ${e.addr.text} dev ${dev(e.dev)}`]];
+    case 'neigh':
+      return [['ip', `neigh del ${e.ip.text} dev ${dev(e.dev)}`]];
+    case 'fdb':
+      return [['bridge', `fdb del ${e.mac.text} dev ${dev(e.dev)} dst ${e.dst.text} self`]];
+    case 'route':
+      // Naming the protocol makes the kernel match only ovlnet's route.
+      return [['ip', `route del ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''}${e.dev ? ` dev ${dev(e.dev)}` : ''} proto ${int(e.proto)}`]];
+  }
+}
+
+function linkChangeLine(c: Change): string {
+  const d = c.desired as Extract<Entry, { kind: 'link' }>;
+  return `link set ${dev(d.name)} mtu ${int(d.mtu)} address ${d.mac.text}${d.up ? ' up' : ' down'}`;
+}
+
+/** Lines for one change, in execution order. */
+export function linesFor(c: Change): Array<[Tool, string]> {
+  switch (c.action) {
+    case 'add':
+      return addLines(c.desired!, false);
+    case 'delete':
+      return deleteLines(c.actual!);
+    case 'change':
+      if (c.kind === 'link') return [['ip', linkChangeLine(c)]];
+      return addLines(c.desired!, true);
+    case 'replace':
+      // Ordered changes put a replacement with the additions; its delete half goes first there.
+      return [['ip', `link del ${dev((c.desired as { name: string }).name)}`], ...addLines(c.desired!, false)];
+  }
+}
+
+/** Groups ordered changes into as few processes as the tool switches allow. */
+export function toBatches(ordered: Change[]): Batch[] {
+  const batches: Batch[] = [];
+  for (const c of ordered) {
+    for (const [tool, line] of linesFor(c)) {
+      const last = batches[batches.length - 1];
+      if (last && last.tool === tool) last.lines.push({ line, change: c });
+      else batches.push({ tool, lines: [{ line, change: c }] });
+    }
+  }
+  return batches;
+}

@@ -1,0 +1,119 @@
+// Parsers for `ip -j` / `bridge -j` output. Pure, tested against recorded
+// fixtures. Anything unexpected in the kernel's answer is skipped, not trusted.
+import { makePrefix, parseIP, parsePrefix, type Prefix } from '../model/ip.js';
+import { parseMAC } from '../model/mac.js';
+import type { FdbEntry, HostLink, HostRoute, NeighEntry } from '../model/types.js';
+
+export type { HostRoute };
+
+/** `ip -batch` with -j prints one JSON array per command, separated by newlines. */
+export function splitJsonArrays(text: string): unknown[][] {
+  const out: unknown[][] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) {
+      depth--;
+      if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
+    }
+  }
+  return out;
+}
+
+type J = Record<string, any>;
+
+export function parseLinks(arr: unknown[]): Map<string, HostLink> {
+  const links = new Map<string, HostLink>();
+  for (const o of arr as J[]) {
+    if (typeof o?.ifname !== 'string') continue;
+    const info = o.linkinfo?.info_data;
+    const kind = typeof o.linkinfo?.info_kind === 'string' ? o.linkinfo.info_kind : undefined;
+    const addrs: Prefix[] = [];
+    for (const a of (o.addr_info ?? []) as J[]) {
+      // Link-local addresses are the kernel's own, never ovlnet's.
+      // (`ip -N` prints scopes as numbers: 253 link, 254 host.)
+      const scope = String(a.scope);
+      if (scope === 'link' || scope === '253' || ((scope === 'host' || scope === '254') && a.family === 'inet6')) continue;
+      const ip = parseIP(a.local);
+      if (ip && Number.isInteger(a.prefixlen)) addrs.push(makePrefix(ip, a.prefixlen));
+    }
+    links.set(o.ifname, {
+      name: o.ifname,
+      index: o.ifindex,
+      mtu: o.mtu,
+      mac: parseMAC(o.address),
+      up: Array.isArray(o.flags) && o.flags.includes('UP'),
+      kind,
+      vxlan: kind === 'vxlan' && info ? {
+        id: info.id,
+        local: parseIP(info.local),
+        link: typeof info.link === 'string' ? info.link : undefined,
+        port: info.port,
+        learning: info.learning === true,
+      } : undefined,
+      addrs,
+    });
+  }
+  return links;
+}
+
+const PROTO_NAMES: Record<string, number> = { redirect: 1, kernel: 2, boot: 3, static: 4, ra: 9, dhcp: 16 };
+
+export function parseRoutes(arr: unknown[]): HostRoute[] {
+  const routes: HostRoute[] = [];
+  for (const o of arr as J[]) {
+    if (typeof o?.dst !== 'string') continue;
+    const dst = o.dst === 'default' ? parsePrefix('0.0.0.0/0') : o.dst.includes('/') ? parsePrefix(o.dst) : (() => {
+      const ip = parseIP(o.dst);
+      return ip ? makePrefix(ip, ip.family === 4 ? 32 : 128) : undefined;
+    })();
+    if (!dst) continue;
+    // `ip` omits the protocol for "boot" routes; -N prints it as a number.
+    const p = o.protocol;
+    const proto = p === undefined ? 3 : /^[0-9]+$/.test(p) ? Number(p) : PROTO_NAMES[p] ?? -1;
+    routes.push({
+      dst,
+      via: parseIP(o.gateway),
+      dev: typeof o.dev === 'string' ? o.dev : undefined,
+      onlink: Array.isArray(o.flags) && o.flags.includes('onlink'),
+      proto,
+      // `-d` prints the type of every route; only non-unicast ones matter.
+      type: typeof o.type === 'string' && o.type !== 'unicast' && o.type !== '1' ? o.type : undefined,
+    });
+  }
+  return routes;
+}
+
+export function parseNeighbors(arr: unknown[]): NeighEntry[] {
+  const out: NeighEntry[] = [];
+  for (const o of arr as J[]) {
+    if (!Array.isArray(o?.state) || !o.state.includes('PERMANENT')) continue;
+    const ip = parseIP(o.dst);
+    const mac = parseMAC(o.lladdr);
+    if (ip && mac && typeof o.dev === 'string') out.push({ kind: 'neigh', dev: o.dev, ip, mac });
+  }
+  return out;
+}
+
+/** `bridge -j fdb show dev DEV`: entries with a remote destination, as flannel writes them. */
+export function parseFdb(arr: unknown[], dev: string): FdbEntry[] {
+  const out: FdbEntry[] = [];
+  for (const o of arr as J[]) {
+    if (o?.state !== 'permanent' || !Array.isArray(o.flags) || !o.flags.includes('self')) continue;
+    const mac = parseMAC(o.mac);
+    const dst = parseIP(o.dst);
+    if (mac && dst) out.push({ kind: 'fdb', dev: typeof o.ifname === 'string' ? o.ifname : dev, mac, dst });
+  }
+  return out;
+}

@@ -1,0 +1,204 @@
+// IP addresses and prefixes as typed values.
+//
+// Everything that ends up on an `ip`/`bridge` batch line is printed from these
+// types, never from a source's raw string: parsing canonicalises the text
+// (no leading zeros, lower-case v6, compressed form), so a hostile string can
+// not smuggle spaces, newlines or extra keywords through.
+
+export type Family = 4 | 6;
+
+export interface IP {
+  readonly family: Family;
+  /** Numeric value; v4 fits in 32 bits, v6 in 128. */
+  readonly value: bigint;
+  /** Canonical text form. */
+  readonly text: string;
+}
+
+export interface Prefix {
+  readonly family: Family;
+  /** The address part as given (may have host bits set before alignment checks). */
+  readonly addr: IP;
+  readonly len: number;
+  /** Canonical `addr/len` text. */
+  readonly text: string;
+}
+
+const V4_MAX = (1n << 32n) - 1n;
+const V6_MAX = (1n << 128n) - 1n;
+
+export function bits(family: Family): number {
+  return family === 4 ? 32 : 128;
+}
+
+function parseV4(s: string): bigint | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  let v = 0n;
+  for (const p of parts) {
+    // Decimal only, no leading zeros (inet_aton would read them as octal).
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    v = (v << 8n) | BigInt(n);
+  }
+  return v;
+}
+
+function parseV6(s: string): bigint | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length > 45) return undefined;
+  let head = s;
+  let tailV4: bigint | undefined;
+  const lastColon = s.lastIndexOf(':');
+  if (s.includes('.')) {
+    tailV4 = parseV4(s.slice(lastColon + 1));
+    if (tailV4 === undefined) return undefined;
+    head = s.slice(0, lastColon + 1) + '0:0';
+  }
+  const dbl = head.split('::');
+  if (dbl.length > 2) return undefined;
+  const groupsOf = (x: string): string[] | undefined => {
+    if (x === '') return [];
+    const g = x.split(':');
+    return g.every((h) => /^[0-9a-fA-F]{1,4}$/.test(h)) ? g : undefined;
+  };
+  const left = groupsOf(dbl[0]);
+  const right = dbl.length === 2 ? groupsOf(dbl[1]) : [];
+  if (!left || !right) return undefined;
+  let groups: string[];
+  if (dbl.length === 2) {
+    const missing = 8 - left.length - right.length;
+    if (missing < 1) return undefined;
+    groups = [...left, ...Array(missing).fill('0'), ...right];
+  } else {
+    groups = left;
+  }
+  if (groups.length !== 8) return undefined;
+  let v = 0n;
+  for (const g of groups) v = (v << 16n) | BigInt(parseInt(g, 16));
+  if (tailV4 !== undefined) v = (v & ~0xffffffffn) | tailV4;
+  return v;
+}
+
+function formatV4(v: bigint): string {
+  return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join('.');
+}
+
+function formatV6(v: bigint): string {
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
+  // RFC 5952: compress the longest run (>= 2) of zero groups, leftmost on ties.
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLen).join(':');
+}
+
+export function ipFromValue(family: Family, value: bigint): IP {
+  const v = value & (family === 4 ? V4_MAX : V6_MAX);
+  return { family, value: v, text: family === 4 ? formatV4(v) : formatV6(v) };
+}
+
+/** Parses an IPv4 or IPv6 address; undefined when it is not exactly one. */
+export function parseIP(s: unknown): IP | undefined {
+  if (typeof s !== 'string' || s.length === 0 || s.length > 45) return undefined;
+  if (s.includes(':')) {
+    const v = parseV6(s);
+    return v === undefined ? undefined : ipFromValue(6, v);
+  }
+  const v = parseV4(s);
+  return v === undefined ? undefined : ipFromValue(4, v);
+}
+
+export function mask(family: Family, len: number): bigint {
+  const b = BigInt(bits(family));
+  const all = family === 4 ? V4_MAX : V6_MAX;
+  return (all >> (b - BigInt(len))) << (b - BigInt(len)) & all;
+}
+
+export function makePrefix(addr: IP, len: number): Prefix {
+  return { family: addr.family, addr, len, text: `${addr.text}/${len}` };
+}
+
+/** Parses `addr/len`; a bare address is not accepted (ambiguous in a config). */
+export function parsePrefix(s: unknown): Prefix | undefined {
+  if (typeof s !== 'string' || s.length > 50) return undefined;
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  const addr = parseIP(s.slice(0, slash));
+  const lenText = s.slice(slash + 1);
+  if (!addr || !/^(0|[1-9][0-9]{0,2})$/.test(lenText)) return undefined;
+  const len = Number(lenText);
+  if (len > bits(addr.family)) return undefined;
+  return makePrefix(addr, len);
+}
+
+/** True when the prefix has no host bits set (10.244.1.0/24, not 10.244.1.5/24). */
+export function isAligned(p: Prefix): boolean {
+  return (p.addr.value & ~mask(p.family, p.len)) === 0n;
+}
+
+export function networkOf(p: Prefix): Prefix {
+  return makePrefix(ipFromValue(p.family, p.addr.value & mask(p.family, p.len)), p.len);
+}
+
+export function lastAddress(p: Prefix): IP {
+  const hostBits = (1n << BigInt(bits(p.family) - p.len)) - 1n;
+  return ipFromValue(p.family, (p.addr.value & mask(p.family, p.len)) | hostBits);
+}
+
+export function prefixContainsIP(p: Prefix, ip: IP): boolean {
+  if (p.family !== ip.family) return false;
+  const m = mask(p.family, p.len);
+  return (ip.value & m) === (p.addr.value & m);
+}
+
+/** True when `inner` lies entirely inside `outer`. */
+export function prefixContains(outer: Prefix, inner: Prefix): boolean {
+  return outer.family === inner.family && inner.len >= outer.len && prefixContainsIP(outer, inner.addr);
+}
+
+export function prefixesOverlap(a: Prefix, b: Prefix): boolean {
+  return prefixContains(a, b) || prefixContains(b, a);
+}
+
+/** The n-th address inside a prefix (0 = network address). */
+export function nthAddress(p: Prefix, n: bigint): IP {
+  return ipFromValue(p.family, (p.addr.value & mask(p.family, p.len)) + n);
+}
+
+/** What kind of unicast address this is not, if any: used to refuse hostile public IPs. */
+export function nonUnicastReason(ip: IP): string | undefined {
+  const v = ip.value;
+  if (ip.family === 4) {
+    const a = Number(v >> 24n);
+    if (v === 0n) return 'unspecified';
+    if (a === 0) return 'in 0.0.0.0/8 ("this network")';
+    if (a === 127) return 'loopback';
+    if (a >= 224 && a <= 239) return 'multicast';
+    if (v === V4_MAX) return 'broadcast';
+    if (a >= 240) return 'reserved (240.0.0.0/4)';
+    if (a === 169 && Number((v >> 16n) & 255n) === 254) return 'link-local';
+    return undefined;
+  }
+  if (v === 0n) return 'unspecified';
+  if (v === 1n) return 'loopback';
+  if (v >> 120n === 0xffn) return 'multicast';
+  if (v >> 118n === 0x3fan) return 'link-local';
+  if (v >> 32n === 0xffffn) return 'IPv4-mapped';
+  return undefined;
+}
+
+/** Sort key helper: compare two IPs (same family assumed; v4 before v6). */
+export function compareIP(a: IP, b: IP): number {
+  if (a.family !== b.family) return a.family - b.family;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}

@@ -1,0 +1,34 @@
+// Stable identities of kernel objects. Two entries with the same key are the
+// same object in the kernel's eyes; the diff compares their other fields.
+import type { Entry } from './types.js';
+
+/** Route protocol number that marks a route as ovlnet's (see README "Ownership"). */
+export const OVLNET_ROUTE_PROTO = 244;
+export const OVLNET_ROUTE_PROTO_NAME = 'ovlnet';
+
+export function entryKey(e: Entry): string {
+  switch (e.kind) {
+    case 'link':
+      return `link:${e.name}`;
+    case 'addr':
+      return `addr:${e.dev}/${e.addr.text}`;
+    case 'neigh':
+      return `neigh:${e.dev}/${e.ip.text}`;
+    case 'fdb':
+      return `fdb:${e.dev}/${e.mac.text}/${e.dst.text}`;
+    case 'route':
+      return `route:${e.dst.text}`;
+  }
+}
+
+/** Device names ovlnet renders: the kernel's IFNAMSIZ grammar, nothing that could read as a keyword. */
+const DEV_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+const RESERVED = new Set(['dev', 'via', 'type', 'lladdr', 'dst', 'self', 'master', 'onlink', 'proto', 'default', 'all', 'any']);
+
+export function isValidDeviceName(s: unknown): s is string {
+  return typeof s === 'string' && DEV_RE.test(s) && !RESERVED.has(s);
+}
+
+export function vxlanDeviceName(vni: number): string {
+  return `flannel.${vni}`;
+}

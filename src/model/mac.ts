@@ -1,0 +1,35 @@
+// MAC addresses as typed values, and the deterministic VTEP MAC for nodes
+// whose source publishes none.
+import { createHash } from 'node:crypto';
+
+export interface MAC {
+  /** Canonical lower-case `aa:bb:cc:dd:ee:ff`. */
+  readonly text: string;
+}
+
+const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+export function parseMAC(s: unknown): MAC | undefined {
+  if (typeof s !== 'string' || !MAC_RE.test(s)) return undefined;
+  return { text: s.toLowerCase() };
+}
+
+/** Why a MAC cannot be a VTEP address (multicast/broadcast or all zero), if it cannot. */
+export function nonUnicastMACReason(mac: MAC): string | undefined {
+  const first = parseInt(mac.text.slice(0, 2), 16);
+  if (mac.text === '00:00:00:00:00:00') return 'all zero';
+  if (mac.text === 'ff:ff:ff:ff:ff:ff') return 'broadcast';
+  if (first & 1) return 'multicast';
+  return undefined;
+}
+
+/**
+ * A stable, locally administered unicast MAC derived from the node name, so
+ * every node computes the same VTEP MAC for every peer without publishing it.
+ */
+export function macFromName(name: string): MAC {
+  const h = createHash('sha256').update(`ovlnet-vtep:${name}`).digest();
+  const b = [...h.subarray(0, 6)];
+  b[0] = (b[0] | 0x02) & 0xfe; // locally administered, unicast
+  return { text: b.map((x) => x.toString(16).padStart(2, '0')).join(':') };
+}

@@ -1,0 +1,194 @@
+// The data that flows through ovlnet, from the source's raw view to the
+// changes applied to the kernel. Each stage has its own type so a value that
+// was not validated can not reach the planner or the command renderer.
+import type { IP, Prefix } from './ip.js';
+import type { MAC } from './mac.js';
+
+// ---- What a source returns: untrusted, not yet validated -------------------
+
+export interface RawBackend {
+  type?: unknown;
+  vni?: unknown;
+  port?: unknown;
+  mtu?: unknown;
+  directRouting?: unknown;
+}
+
+export interface RawConfig {
+  network?: unknown;
+  subnetLen?: unknown;
+  subnetMin?: unknown;
+  subnetMax?: unknown;
+  backend?: RawBackend;
+  /** Where the config came from, for messages ("cluster.yaml", "etcd /coreos.com/network/config"). */
+  origin: string;
+}
+
+export interface RawNode {
+  /** Where this node came from, for messages: `nodes[2]`, `lease 10.244.1.0-24`, `Node node-b`. */
+  origin: string;
+  name?: unknown;
+  publicIP?: unknown;
+  subnet?: unknown;
+  vtepMAC?: unknown;
+  backendType?: unknown;
+  /** etcd leases: when the lease expires; null for a reservation (no TTL). */
+  expiresAt?: Date | null;
+}
+
+export interface ClusterState {
+  config: RawConfig;
+  nodes: RawNode[];
+  /** Non-fatal problems the source met while reading (malformed keys, ignored nodes). */
+  warnings: string[];
+  /** Whether nodes carry names (file, Kubernetes) or are found by public IP only (etcd). */
+  namedNodes: boolean;
+}
+
+// ---- Validated cluster -------------------------------------------------------
+
+export type BackendConfig =
+  | { type: 'vxlan'; vni: number; port: number; mtu?: number; directRouting: boolean }
+  | { type: 'host-gw' };
+
+export type BackendType = BackendConfig['type'];
+
+export interface NetworkConfig {
+  network: Prefix;
+  subnetLen: number;
+  backend: BackendConfig;
+}
+
+export interface Node {
+  name: string;
+  publicIP: IP;
+  subnet: Prefix;
+  vtepMAC: MAC;
+  origin: string;
+  expiresAt?: Date | null;
+}
+
+export interface Problem {
+  /** The node, field or object concerned, e.g. `node node-b (nodes[1]).publicIP`. */
+  subject: string;
+  message: string;
+}
+
+export interface ValidCluster {
+  config: NetworkConfig;
+  nodes: Node[];
+  /** Nodes left out, conflicts and other warnings; never fatal. */
+  problems: Problem[];
+}
+
+// ---- Kernel objects (desired and actual share these shapes) ---------------
+
+export interface LinkEntry {
+  kind: 'link';
+  name: string;
+  vni: number;
+  local: IP;
+  underlay: string;
+  port: number;
+  learning: boolean;
+  mtu: number;
+  mac: MAC;
+  up: boolean;
+}
+
+export interface AddrEntry {
+  kind: 'addr';
+  dev: string;
+  /** Address with its prefix length, e.g. 10.244.0.0/32. */
+  addr: Prefix;
+}
+
+export interface NeighEntry {
+  kind: 'neigh';
+  dev: string;
+  ip: IP;
+  mac: MAC;
+}
+
+export interface FdbEntry {
+  kind: 'fdb';
+  dev: string;
+  mac: MAC;
+  dst: IP;
+}
+
+export interface RouteEntry {
+  kind: 'route';
+  dst: Prefix;
+  via: IP;
+  dev: string;
+  onlink: boolean;
+  /** Route protocol number; ovlnet's own routes carry OVLNET_ROUTE_PROTO. */
+  proto: number;
+}
+
+export type Entry = LinkEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry;
+export type EntryKind = Entry['kind'];
+
+export interface PeerPlan {
+  node: Node;
+  /** How the peer is reached: through the vxlan device or a direct route. */
+  via: 'vxlan' | 'direct';
+}
+
+export interface DesiredState {
+  backend: BackendType;
+  /** The vxlan device name, when the backend has one. */
+  device?: string;
+  underlay: { dev: string; mtu: number; found: boolean };
+  local: Node;
+  peers: PeerPlan[];
+  entries: Entry[];
+  /** Peers that could not be planned (e.g. host-gw peer not on-link). */
+  problems: Problem[];
+}
+
+// ---- What the host has -------------------------------------------------------
+
+export interface HostLink {
+  name: string;
+  index: number;
+  mtu: number;
+  mac?: MAC;
+  up: boolean;
+  kind?: string;
+  vxlan?: { id: number; local?: IP; link?: string; port: number; learning: boolean };
+  addrs: Prefix[];
+}
+
+/** A route as the kernel has it; foreign routes may have no gateway or device. */
+export interface HostRoute {
+  dst: Prefix;
+  via?: IP;
+  dev?: string;
+  onlink: boolean;
+  proto: number;
+  /** Route type other than unicast (blackhole, unreachable...), as printed by `ip -N`. */
+  type?: string;
+}
+
+export interface ActualState {
+  links: Map<string, HostLink>;
+  routes: HostRoute[];
+  neighbors: NeighEntry[];
+  fdb: FdbEntry[];
+}
+
+// ---- Changes -------------------------------------------------------------------
+
+export type Action = 'add' | 'change' | 'delete' | 'replace';
+
+export interface Change {
+  action: Action;
+  kind: EntryKind;
+  key: string;
+  desired?: Entry;
+  actual?: Entry;
+  /** Why a change or replacement is needed: `mtu 1500 -> 1450`. */
+  detail?: string;
+}

@@ -1,0 +1,157 @@
+// Desired vs actual, as keyed maps: the minimal set of changes that makes the
+// kernel match the plan, within what the ownership policy allows.
+import { entryKey } from '../model/keys.js';
+import type {
+  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NeighEntry, Problem, RouteEntry,
+} from '../model/types.js';
+import type { OwnershipPolicy } from './ownership.js';
+
+export interface DiffResult {
+  changes: Change[];
+  /** Desired routes whose destination is held by a foreign route with other forwarding. */
+  conflicts: Problem[];
+  /** Keys of desired routes satisfied by an identical foreign route (e.g. flannel's own). */
+  adopted: string[];
+  /** Number of desired entries already in place. */
+  inSync: number;
+}
+
+function linkDifferences(d: LinkEntry, a: LinkEntry): { recreate: string[]; modify: string[] } {
+  const recreate: string[] = [];
+  const modify: string[] = [];
+  if (a.vni !== d.vni) recreate.push(`id ${a.vni} -> ${d.vni}`);
+  if (a.local.text !== d.local.text) recreate.push(`local ${a.local.text} -> ${d.local.text}`);
+  if (a.underlay !== d.underlay) recreate.push(`dev ${a.underlay || '(none)'} -> ${d.underlay}`);
+  if (a.port !== d.port) recreate.push(`dstport ${a.port} -> ${d.port}`);
+  if (a.learning !== d.learning) recreate.push(d.learning ? 'learning' : 'learning -> nolearning');
+  if (a.mtu !== d.mtu) modify.push(`mtu ${a.mtu} -> ${d.mtu}`);
+  if (a.mac.text !== d.mac.text) modify.push(`address ${a.mac.text} -> ${d.mac.text}`);
+  if (a.up !== d.up) modify.push(d.up ? 'down -> up' : 'up -> down');
+  return { recreate, modify };
+}
+
+/** The host's link as a LinkEntry, or the reason it can not be one of ours. */
+function actualLink(actual: ActualState, name: string): LinkEntry | string | undefined {
+  const l = actual.links.get(name);
+  if (!l) return undefined;
+  if (l.kind !== 'vxlan' || !l.vxlan) return `not a vxlan device (${l.kind ?? 'plain'})`;
+  return {
+    kind: 'link', name, vni: l.vxlan.id, local: l.vxlan.local ?? { family: 4, value: 0n, text: '(none)' },
+    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, mtu: l.mtu,
+    mac: l.mac ?? { text: '(none)' }, up: l.up,
+  };
+}
+
+function routeForwarding(r: { via?: { text: string }; dev?: string; onlink: boolean }): string {
+  return `via ${r.via?.text ?? '-'} dev ${r.dev ?? '-'}${r.onlink ? ' onlink' : ''}`;
+}
+
+function sameFields(d: Entry, a: Entry): string | undefined {
+  switch (d.kind) {
+    case 'neigh': {
+      const x = a as NeighEntry;
+      return x.mac.text === d.mac.text ? undefined : `lladdr ${x.mac.text} -> ${d.mac.text}`;
+    }
+    case 'route': {
+      const x = a as RouteEntry;
+      const from = routeForwarding(x);
+      const to = routeForwarding(d);
+      return from === to ? undefined : `${from} -> ${to}`;
+    }
+    default:
+      return undefined; // addr and fdb keys hold all their fields
+  }
+}
+
+export function diff(desired: DesiredState, actual: ActualState, policy: OwnershipPolicy): DiffResult {
+  const changes: Change[] = [];
+  const conflicts: Problem[] = [];
+  const adopted: string[] = [];
+  let inSync = 0;
+
+  // 1. The device. Recreating it wipes everything on it, so the entries on it
+  //    are then all to be added again.
+  const desiredLink = desired.entries.find((e): e is LinkEntry => e.kind === 'link');
+  let deviceFresh = false;
+  if (desiredLink) {
+    const a = actualLink(actual, desiredLink.name);
+    const key = entryKey(desiredLink);
+    if (a === undefined) {
+      changes.push({ action: 'add', kind: 'link', key, desired: desiredLink });
+      deviceFresh = true;
+    } else if (typeof a === 'string') {
+      changes.push({ action: 'replace', kind: 'link', key, desired: desiredLink, detail: a });
+      deviceFresh = true;
+    } else {
+      const { recreate, modify } = linkDifferences(desiredLink, a);
+      if (recreate.length) {
+        changes.push({ action: 'replace', kind: 'link', key, desired: desiredLink, actual: a, detail: [...recreate, ...modify].join(', ') });
+        deviceFresh = true;
+      } else if (modify.length) {
+        changes.push({ action: 'change', kind: 'link', key, desired: desiredLink, actual: a, detail: modify.join(', ') });
+      } else {
+        inSync++;
+      }
+    }
+  }
+  const device = desiredLink?.name;
+  const onFreshDevice = (dev: string | undefined) => deviceFresh && dev !== undefined && dev === device;
+
+  // 2. What ovlnet owns on the host now, keyed.
+  const owned = new Map<string, Entry>();
+  const put = (e: Entry) => owned.set(entryKey(e), e);
+  for (const l of actual.links.values()) {
+    if (!policy.ownsDevice(l.name) || onFreshDevice(l.name)) continue;
+    for (const addr of l.addrs) put({ kind: 'addr', dev: l.name, addr } satisfies AddrEntry);
+  }
+  for (const n of actual.neighbors) if (policy.ownsDevice(n.dev) && !onFreshDevice(n.dev)) put(n);
+  for (const f of actual.fdb) if (policy.ownsDevice(f.dev) && !onFreshDevice(f.dev)) put(f);
+  const foreignRoutes = new Map<string, HostRoute>();
+  for (const r of actual.routes) {
+    if (!policy.ownsRoute(r)) {
+      foreignRoutes.set(r.dst.text, r);
+      continue;
+    }
+    if (onFreshDevice(r.dev)) continue; // goes away with the device
+    if (!r.via || !r.dev || r.type) {
+      // Ours by protocol but not a shape we write: delete it as a whole.
+      changes.push({ action: 'delete', kind: 'route', key: `route:${r.dst.text}`, actual: { kind: 'route', dst: r.dst, via: r.via!, dev: r.dev!, onlink: r.onlink, proto: r.proto } });
+      continue;
+    }
+    put({ kind: 'route', dst: r.dst, via: r.via, dev: r.dev, onlink: r.onlink, proto: r.proto });
+  }
+
+  // 3. Desired entries against what is owned.
+  for (const d of desired.entries) {
+    if (d.kind === 'link') continue;
+    const key = entryKey(d);
+    const a = owned.get(key);
+    if (a) {
+      owned.delete(key);
+      const detail = sameFields(d, a);
+      if (detail) changes.push({ action: 'change', kind: d.kind, key, desired: d, actual: a, detail });
+      else inSync++;
+      continue;
+    }
+    if (d.kind === 'route') {
+      const f = foreignRoutes.get(d.dst.text);
+      if (f) {
+        if (!f.type && routeForwarding(f) === routeForwarding(d)) {
+          adopted.push(key);
+          inSync++;
+        } else {
+          conflicts.push({
+            subject: key,
+            message: `a route not owned by ovlnet (protocol ${f.proto}, ${f.type ? `type ${f.type}` : routeForwarding(f)}) holds ${d.dst.text}; left as is`,
+          });
+        }
+        continue;
+      }
+    }
+    changes.push({ action: 'add', kind: d.kind, key, desired: d });
+  }
+
+  // 4. Owned but not desired: stale, delete.
+  for (const [key, a] of owned) changes.push({ action: 'delete', kind: a.kind, key, actual: a });
+  return { changes, conflicts, adopted, inSync };
+}

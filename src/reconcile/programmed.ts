@@ -1,0 +1,22 @@
+// Whether a node's subnet is already programmed on this host as that node
+// would have it. Used to settle subnet overlaps in favour of the working peer.
+import { entryKey } from '../model/keys.js';
+import { networkOf } from '../model/ip.js';
+import type { ActualState, NetworkConfig, Node } from '../model/types.js';
+import type { OwnershipPolicy } from './ownership.js';
+
+export function programmedCheck(actual: ActualState, config: NetworkConfig, policy: OwnershipPolicy): (n: Node) => boolean {
+  const routes = new Map<string, { via?: string; dev?: string }>();
+  for (const r of actual.routes) if (policy.ownsRoute(r)) routes.set(r.dst.text, { via: r.via?.text, dev: r.dev });
+  const neigh = new Map<string, string>();
+  for (const n of actual.neighbors) neigh.set(`${n.dev}/${n.ip.text}`, n.mac.text);
+  const fdb = new Set(actual.fdb.map(entryKey));
+  return (n: Node) => {
+    const r = routes.get(n.subnet.text);
+    if (!r) return false;
+    if (config.backend.type === 'host-gw' || r.via === n.publicIP.text) return r.via === n.publicIP.text;
+    const gw = networkOf(n.subnet).addr.text;
+    return r.via === gw && r.dev !== undefined && neigh.get(`${r.dev}/${gw}`) === n.vtepMAC.text &&
+      fdb.has(`fdb:${r.dev}/${n.vtepMAC.text}/${n.publicIP.text}`);
+  };
+}

@@ -1,0 +1,42 @@
+// `ovlnet diff` and `apply` output, in the spirit of Terraform's plan:
+// a `+ ~ - -/+` line per change and a summary footer.
+import type { ChalkInstance } from 'chalk';
+import type { Change, Problem } from '../model/types.js';
+import type { DiffResult } from '../reconcile/diff.js';
+import { orderChanges } from '../reconcile/order.js';
+import { countChanges, describeChange, SYMBOL } from './describe.js';
+import { entryJSONForChange } from './json.js';
+
+export const DIFF_JSON_VERSION = 1;
+
+export function changeLine(ch: Change, c: ChalkInstance): string {
+  const sym = SYMBOL[ch.action];
+  const paint = ch.action === 'add' ? c.green : ch.action === 'delete' ? c.red : c.yellow;
+  return paint(`${sym.padStart(3)} ${describeChange(ch)}`);
+}
+
+export function diffText(r: DiffResult, c: ChalkInstance): string {
+  const lines = orderChanges(r.changes).map((ch) => changeLine(ch, c));
+  for (const p of r.conflicts) lines.push(c.magenta(`  ! ${p.subject}: ${p.message}`));
+  const n = countChanges(r.changes);
+  if (lines.length) lines.push('');
+  if (r.changes.length === 0 && r.conflicts.length === 0) {
+    lines.push(c.green(`No changes. The host matches the plan (${r.inSync} entries in sync${r.adopted.length ? `, ${r.adopted.length} held by identical foreign routes` : ''}).`));
+  } else {
+    lines.push(c.bold(`Diff: ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`) +
+      `${r.conflicts.length ? ` ${r.conflicts.length} conflict${r.conflicts.length === 1 ? '' : 's'} with foreign routes.` : ''} ${r.inSync} in sync.`);
+  }
+  return lines.join('\n');
+}
+
+export function diffJSON(r: DiffResult, problems: Problem[]): object {
+  const n = countChanges(r.changes);
+  return {
+    version: DIFF_JSON_VERSION,
+    inSync: r.changes.length === 0 && r.conflicts.length === 0,
+    summary: { add: n.add, change: n.change, destroy: n.destroy, conflicts: r.conflicts.length, unchanged: r.inSync, adopted: r.adopted.length },
+    changes: orderChanges(r.changes).map(entryJSONForChange),
+    conflicts: r.conflicts,
+    problems,
+  };
+}

@@ -1,0 +1,22 @@
+import { entryKey } from '../model/keys.js';
+import type { Change, Entry } from '../model/types.js';
+
+/** An entry with its typed values flattened to their canonical text. */
+export function entryJSON(e: Entry): Record<string, unknown> {
+  const out: Record<string, unknown> = { key: entryKey(e) };
+  for (const [k, v] of Object.entries(e)) {
+    out[k] = v && typeof v === 'object' && 'text' in v ? (v as { text: string }).text : v;
+  }
+  return out;
+}
+
+export function entryJSONForChange(c: Change): object {
+  return {
+    action: c.action,
+    kind: c.kind,
+    key: c.key,
+    ...(c.detail ? { detail: c.detail } : {}),
+    ...(c.desired ? { desired: entryJSON(c.desired) } : {}),
+    ...(c.actual ? { actual: entryJSON(c.actual) } : {}),
+  };
+}

@@ -1,0 +1,69 @@
+// `ovlnet plan` output: the desired state as a table, a versioned JSON
+// object, or the exact batch lines apply would run on an empty host.
+import Table from 'cli-table3';
+import type { ChalkInstance } from 'chalk';
+import { toBatches } from '../host/commands.js';
+import type { Change, DesiredState, Entry, Problem } from '../model/types.js';
+import { orderChanges } from '../reconcile/order.js';
+import { entryKey } from '../model/keys.js';
+import { describeEntry } from './describe.js';
+import { entryJSON } from './json.js';
+
+export const PLAN_JSON_VERSION = 1;
+
+export function planJSON(d: DesiredState, problems: Problem[]): object {
+  return {
+    version: PLAN_JSON_VERSION,
+    backend: d.backend,
+    device: d.device ?? null,
+    underlay: d.underlay,
+    local: { name: d.local.name, publicIP: d.local.publicIP.text, subnet: d.local.subnet.text, vtepMAC: d.local.vtepMAC.text },
+    peers: d.peers.map((p) => ({ name: p.node.name, publicIP: p.node.publicIP.text, subnet: p.node.subnet.text, vtepMAC: p.node.vtepMAC.text, via: p.via })),
+    entries: d.entries.map(entryJSON),
+    problems,
+  };
+}
+
+/** Batch lines for an empty host, each prefixed with its tool: runnable as shell commands. */
+export function planCommands(d: DesiredState): string[] {
+  const changes: Change[] = d.entries.map((e) => ({ action: 'add', kind: e.kind, key: entryKey(e), desired: e }));
+  return toBatches(orderChanges(changes)).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
+}
+
+function plural(n: number, one: string, many = one + 's'): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function planTable(d: DesiredState, c: ChalkInstance): string {
+  const out: string[] = [];
+  const l = d.local;
+  out.push(`${c.bold('Node')} ${l.name}  public IP ${l.publicIP.text}  subnet ${l.subnet.text}${d.backend === 'vxlan' ? `  VTEP MAC ${l.vtepMAC.text}` : ''}`);
+  const link = d.entries.find((e) => e.kind === 'link');
+  out.push(`${c.bold('Backend')} ${d.backend}${link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})` : ''}`);
+  out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
+  const t = new Table({
+    head: ['Peer', 'Subnet', 'Public IP', d.backend === 'vxlan' ? 'VTEP MAC' : '', 'Route'].filter(Boolean),
+    style: { head: [], border: [] },
+  });
+  const routes = new Map(d.entries.filter((e) => e.kind === 'route').map((e) => [e.kind === 'route' ? e.dst.text : '', e]));
+  for (const p of d.peers) {
+    const r = routes.get(p.node.subnet.text);
+    const route = r && r.kind === 'route' ? `via ${r.via.text} dev ${r.dev}${r.onlink ? ' onlink' : ''}` : '';
+    const row = [p.node.name, p.node.subnet.text, p.node.publicIP.text];
+    if (d.backend === 'vxlan') row.push(p.via === 'vxlan' ? p.node.vtepMAC.text : '(direct)');
+    row.push(route);
+    t.push(row);
+  }
+  out.push(d.peers.length ? t.toString() : '(no peers)');
+  const n = (k: Entry['kind']) => d.entries.filter((e) => e.kind === k).length;
+  out.push(`${plural(d.peers.length, 'peer')}: ${[
+    d.device ? plural(n('link'), 'device') : '',
+    d.device ? plural(n('addr'), 'address', 'addresses') : '',
+    d.device ? plural(n('neigh'), 'neighbor') : '',
+    d.device ? plural(n('fdb'), 'fdb entry', 'fdb entries') : '',
+    plural(n('route'), 'route'),
+  ].filter(Boolean).join(', ')}.`);
+  return out.join('\n');
+}
+
+export { describeEntry };

@@ -1,0 +1,6 @@
+import { UsageError } from '../errors.js';
+import type { Source, SourceOptions } from './types.js';
+
+export async function openEtcdSource(uri: string, _opts: SourceOptions): Promise<Source> {
+  throw new UsageError(`source ${uri}: not implemented yet`);
+}

@@ -1,0 +1,84 @@
+// `file:PATH` source: a YAML or JSON cluster description (see README
+// "Cluster file"). Watching is done by the daemon's file watcher.
+import { readFile, stat } from 'node:fs/promises';
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { SourceError } from '../errors.js';
+import type { ClusterState, RawNode } from '../model/types.js';
+import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
+import { isObject, rawConfigFromObject } from './netconf.js';
+import type { Source, SourceOptions, WatchHandlers } from './types.js';
+
+export function parseClusterDocument(doc: unknown, origin: string): ClusterState {
+  if (!isObject(doc)) throw new SourceError(`${origin}: expected a mapping with network, backend and nodes`);
+  const nodesValue = doc.nodes ?? doc.Nodes;
+  if (nodesValue !== undefined && !Array.isArray(nodesValue)) {
+    throw new SourceError(`${origin}: "nodes" must be a list`);
+  }
+  const warnings: string[] = [];
+  const nodes: RawNode[] = [];
+  (nodesValue ?? []).forEach((n: unknown, i: number) => {
+    const where = `${origin}: nodes[${i}]`;
+    if (!isObject(n)) {
+      warnings.push(`${where}: not a mapping; skipped`);
+      return;
+    }
+    nodes.push({
+      origin: where,
+      name: n.name ?? n.Name,
+      publicIP: n.publicIP ?? n.PublicIP,
+      subnet: n.subnet ?? n.Subnet,
+      vtepMAC: n.vtepMAC ?? n.VtepMAC,
+    });
+  });
+  return { config: rawConfigFromObject(doc, origin), nodes, warnings, namedNodes: true };
+}
+
+export class FileSource implements Source {
+  readonly uri: string;
+  readonly path: string;
+
+  constructor(uri: string, _opts: SourceOptions = {}) {
+    this.uri = uri;
+    this.path = uri.slice('file:'.length);
+    if (!this.path) throw new SourceError(`source ${uri}: no path after file:`);
+  }
+
+  async load(): Promise<ClusterState> {
+    let text: string;
+    try {
+      const st = await stat(this.path);
+      if (st.size > MAX_FILE_BYTES) throw new SourceError(`${this.path}: larger than ${MAX_FILE_BYTES} bytes`);
+      text = await readFile(this.path, 'utf8');
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      throw new SourceError(`cannot read cluster file ${this.path}: ${why}`,
+        err.code === 'ENOENT' ? 'pass --source file:PATH or set OVLNET_SOURCE' : undefined);
+    }
+    const format = /\.json$/i.test(this.path) || /^\s*\{/.test(text) ? 'json' : 'yaml';
+    return parseClusterDocument(await parseDocument(text, this.path, format), this.path);
+  }
+
+  /**
+   * Watches the directory, not the file: editors and config managers replace
+   * the file (write new, rename over), which a watch on the old inode misses.
+   */
+  watch(h: WatchHandlers): () => void {
+    const dir = dirname(this.path);
+    const name = basename(this.path);
+    let w: FSWatcher | undefined;
+    try {
+      w = fsWatch(dir, { persistent: false }, (_ev, file) => {
+        if (!file || file === name) h.onChange();
+      });
+      w.on('error', (e) => h.onError(e));
+    } catch (e) {
+      h.onError(e as Error);
+    }
+    return () => w?.close();
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,55 @@
+// Parsing with limits: a cluster file is shared input, so a huge file, an
+// alias bomb or absurd nesting must fail fast with a clear message instead of
+// eating the node's memory.
+import { SourceError } from '../errors.js';
+
+export const MAX_FILE_BYTES = 32 * 1024 * 1024;
+export const MAX_DEPTH = 32;
+/** YAML aliases allowed in one document; the cluster format needs none. */
+export const MAX_YAML_ALIASES = 50;
+
+export function checkDepth(value: unknown, origin: string, max = MAX_DEPTH): void {
+  // Iterative walk: a deeply nested document must not overflow our own stack.
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) throw new SourceError(`${origin}: nested deeper than ${max} levels`);
+    for (const child of Object.values(v as object)) stack.push([child, d + 1]);
+  }
+}
+
+export async function parseDocument(text: string, origin: string, format: 'json' | 'yaml'): Promise<unknown> {
+  if (text.length > MAX_FILE_BYTES) throw new SourceError(`${origin}: larger than ${MAX_FILE_BYTES} bytes`);
+  let doc: unknown;
+  if (format === 'json') {
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      throw new SourceError(`${origin}: invalid JSON: ${(e as Error).message}`);
+    }
+  } else {
+    const YAML = await import('yaml');
+    let d;
+    try {
+      d = YAML.parseDocument(text, { merge: false, uniqueKeys: true, prettyErrors: false });
+    } catch (e) {
+      throw new SourceError(`${origin}: invalid YAML: ${(e as Error).message}`);
+    }
+    if (d.errors.length) {
+      const err = d.errors[0];
+      throw new SourceError(`${origin}: invalid YAML: ${err.message.split('\n')[0]}`);
+    }
+    try {
+      doc = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/alias/i.test(msg)) {
+        throw new SourceError(`${origin}: too many YAML aliases (more than ${MAX_YAML_ALIASES}); refusing a possible alias bomb`);
+      }
+      throw new SourceError(`${origin}: invalid YAML: ${msg.split('\n')[0]}`);
+    }
+  }
+  checkDepth(doc, origin);
+  return doc;
+}

@@ -1,0 +1,77 @@
+// Validation of the network configuration as a whole. A bad config refuses
+// the run: nothing is planned, the kernel is not touched.
+import { ConfigError } from '../errors.js';
+import { isAligned, networkOf, parsePrefix, prefixContainsIP, prefixesOverlap, type Prefix } from '../model/ip.js';
+import type { BackendConfig, NetworkConfig, RawBackend, RawConfig } from '../model/types.js';
+
+export const MIN_MTU = 68;
+export const MAX_MTU = 65535;
+export const DEFAULT_VXLAN_PORT = 8472;
+
+/** Address ranges no pod network may use (loopback, link-local, multicast, reserved, "this network"). */
+const FORBIDDEN_V4 = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '240.0.0.0/4'].map((s) => parsePrefix(s)!);
+
+function isInteger(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v);
+}
+
+function intField(v: unknown, field: string, origin: string, min: number, max: number): number {
+  // Accept numeric strings only where they are unambiguous decimal integers.
+  const n = typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v;
+  if (!isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${origin}: ${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+export function validateBackend(raw: RawBackend | undefined, origin: string): BackendConfig {
+  const type = raw?.type ?? 'vxlan';
+  if (type === 'vxlan') {
+    const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 1, 16777215);
+    // flannel: Port 0 means the kernel's default, which flannel sets to 8472.
+    const portRaw = raw?.port === undefined || raw.port === 0 ? DEFAULT_VXLAN_PORT : raw.port;
+    const port = intField(portRaw, 'Backend.Port', origin, 1, 65535);
+    const mtu = raw?.mtu === undefined || raw.mtu === 0 ? undefined : intField(raw.mtu, 'Backend.MTU', origin, MIN_MTU, MAX_MTU);
+    const dr = raw?.directRouting ?? false;
+    if (typeof dr !== 'boolean') throw new ConfigError(`${origin}: Backend.DirectRouting must be true or false`);
+    return { type: 'vxlan', vni, port, mtu, directRouting: dr };
+  }
+  if (type === 'host-gw') return { type: 'host-gw' };
+  if (typeof type === 'string' && ['udp', 'ipip', 'wireguard', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce'].includes(type)) {
+    throw new ConfigError(`${origin}: backend "${type}" is a flannel backend ovlnet does not support; use vxlan or host-gw`);
+  }
+  throw new ConfigError(`${origin}: unknown backend type ${JSON.stringify(type).slice(0, 40)}; use vxlan or host-gw`);
+}
+
+export interface HostNetworks {
+  /** The host's addresses with their prefix lengths (e.g. 192.0.2.10/24). */
+  addrs: Prefix[];
+}
+
+export function validateConfig(raw: RawConfig, host?: HostNetworks): NetworkConfig {
+  const origin = raw.origin;
+  if (raw.network === undefined) throw new ConfigError(`${origin}: Network is missing`);
+  const network = parsePrefix(raw.network);
+  if (!network) throw new ConfigError(`${origin}: Network ${JSON.stringify(raw.network).slice(0, 60)} is not a CIDR`);
+  if (network.family !== 4) throw new ConfigError(`${origin}: Network ${network.text}: only IPv4 pod networks are supported`);
+  if (network.len === 0) throw new ConfigError(`${origin}: Network ${network.text} is a default route; refusing it`);
+  if (!isAligned(network)) throw new ConfigError(`${origin}: Network ${network.text} has host bits set`);
+  if (network.len > 28) throw new ConfigError(`${origin}: Network ${network.text} is smaller than /28`);
+  for (const bad of FORBIDDEN_V4) {
+    if (prefixesOverlap(bad, network)) throw new ConfigError(`${origin}: Network ${network.text} overlaps reserved range ${bad.text}`);
+  }
+  for (const a of host?.addrs ?? []) {
+    // Addresses inside the pod network are ours (VTEP, CNI bridge gateway).
+    if (a.family !== network.family || prefixContainsIP(network, a.addr)) continue;
+    const p = networkOf(a);
+    if (prefixesOverlap(p, network)) {
+      throw new ConfigError(`${origin}: Network ${network.text} overlaps this host's network ${p.text}`,
+        'the pod network must not contain the underlay; check Network in the cluster config');
+    }
+  }
+  // flannel: /22 or shorter gets /24 subnets, longer gets two more bits.
+  const defaultLen = network.len <= 22 ? 24 : network.len + 2;
+  const subnetLen = raw.subnetLen === undefined ? defaultLen : intField(raw.subnetLen, 'SubnetLen', origin, network.len + 1, 30);
+  const backend = validateBackend(raw.backend, origin);
+  return { network, subnetLen, backend };
+}

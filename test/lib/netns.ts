@@ -1,0 +1,136 @@
+// Test topologies in network namespaces. Never touches the default
+// namespace: every device is created inside a namespace this file made, and
+// everything is deleted again, even when the test fails.
+//
+//   hub namespace: bridge br0 (the underlay switch)
+//   node namespaces: eth0 (veth to br0) with 192.0.2.x/24, a "CNI" bridge
+//   cni0 holding the pod gateway 198.18.N.1/24.
+import { execa } from 'execa';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+let counter = 0;
+/** A short unique prefix: netns names appear in veth peer names (15 chars max). */
+export function uniqueTag(): string {
+  return `o${process.pid.toString(36)}${(counter++).toString(36)}`;
+}
+
+export async function sh(cmd: string, args: string[], input?: string): Promise<string> {
+  const r = await execa(cmd, args, { input: input ?? '', reject: false });
+  if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+  return String(r.stdout);
+}
+
+export async function ipn(ns: string, ...args: string[]): Promise<string> {
+  return sh('ip', ['-n', ns, ...args]);
+}
+
+export interface TestNode {
+  name: string;
+  ns: string;
+  publicIP: string;
+  subnet: string;
+  /** The pod gateway on cni0, e.g. 198.18.1.1. */
+  podGateway: string;
+}
+
+export interface Topology {
+  hub: string;
+  nodes: TestNode[];
+  tmp: string;
+  /** Writes a file in the topology's temp dir and returns its path. */
+  file(name: string, text: string): string;
+  destroy(): Promise<void>;
+}
+
+export interface NodeSpec {
+  name: string;
+  publicIP: string;
+  subnet: string;
+}
+
+/** The default three nodes on 192.0.2.0/24 with pod subnets in 198.18.0.0/16. */
+export function defaultNodes(n = 3): NodeSpec[] {
+  return Array.from({ length: n }, (_, i) => ({ name: `node-${String.fromCharCode(97 + i)}`, publicIP: `192.0.2.${10 + i}`, subnet: `198.18.${i}.0/24` }));
+}
+
+export async function createTopology(specs: NodeSpec[] = defaultNodes(), opts: { underlayMTU?: number } = {}): Promise<Topology> {
+  const tag = uniqueTag();
+  const hub = `${tag}-hub`;
+  const tmp = mkdtempSync(join(tmpdir(), 'ovlnet-test-'));
+  const created: string[] = [];
+  const topo: Topology = {
+    hub,
+    nodes: [],
+    tmp,
+    file(name, text) {
+      const p = join(tmp, name);
+      writeFileSync(p, text);
+      return p;
+    },
+    async destroy() {
+      for (const ns of created.reverse()) await execa('ip', ['netns', 'del', ns], { reject: false });
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+  try {
+    await sh('ip', ['netns', 'add', hub]);
+    created.push(hub);
+    await ipn(hub, 'link', 'add', 'br0', 'type', 'bridge');
+    await ipn(hub, 'link', 'set', 'br0', 'up');
+    for (const [i, s] of specs.entries()) {
+      const ns = `${tag}-${i}`;
+      await sh('ip', ['netns', 'add', ns]);
+      created.push(ns);
+      const hubSide = `v${i}`;
+      // Create the pair inside the node namespace, then move one end to the hub.
+      await ipn(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', hubSide);
+      await ipn(ns, 'link', 'set', hubSide, 'netns', hub);
+      await ipn(hub, 'link', 'set', hubSide, 'master', 'br0');
+      await ipn(hub, 'link', 'set', hubSide, 'up');
+      if (opts.underlayMTU) await ipn(ns, 'link', 'set', 'eth0', 'mtu', String(opts.underlayMTU));
+      await ipn(ns, 'addr', 'add', `${s.publicIP}/24`, 'dev', 'eth0');
+      await ipn(ns, 'link', 'set', 'eth0', 'up');
+      await ipn(ns, 'link', 'set', 'lo', 'up');
+      const gw = s.subnet.replace(/\.0\/\d+$/, '.1');
+      const len = s.subnet.split('/')[1];
+      await ipn(ns, 'link', 'add', 'cni0', 'type', 'bridge');
+      await ipn(ns, 'addr', 'add', `${gw}/${len}`, 'dev', 'cni0');
+      await ipn(ns, 'link', 'set', 'cni0', 'up');
+      await sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      topo.nodes.push({ ...s, ns, podGateway: gw });
+    }
+  } catch (e) {
+    await topo.destroy();
+    throw e;
+  }
+  return topo;
+}
+
+/** Runs fn with a fresh topology and always destroys it. */
+export async function withTopology<T>(specs: NodeSpec[] | undefined, fn: (t: Topology) => Promise<T>, opts?: { underlayMTU?: number }): Promise<T> {
+  const t = await createTopology(specs, opts);
+  try {
+    return await fn(t);
+  } finally {
+    await t.destroy();
+  }
+}
+
+/** Pings `to` from namespace `from.ns` with the pod gateway as source; true on a reply. */
+export async function ping(from: TestNode, to: string, count = 1): Promise<boolean> {
+  const r = await execa('ip', ['netns', 'exec', from.ns, 'ping', '-n', '-q', '-c', String(count), '-W', '2', '-I', from.podGateway, to], { reject: false });
+  return r.exitCode === 0;
+}
+
+/** A cluster file for the given nodes. */
+export function clusterYAML(nodes: NodeSpec[], backend = '{ type: vxlan, vni: 1, port: 8472 }', network = '198.18.0.0/16'): string {
+  return [
+    `network: ${network}`,
+    `backend: ${backend}`,
+    'nodes:',
+    ...nodes.map((n) => `  - { name: ${n.name}, publicIP: ${n.publicIP}, subnet: ${n.subnet} }`),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// The test command (`npm test`). It:
+//  1. makes sure what the end-to-end tests need is installed (iproute2,
+//     iputils-ping, etcd-server), installing it with apt-get when running as
+//     root, and failing loudly otherwise: no test is ever skipped silently;
+//  2. runs every compiled test file in its own process (a crash in one file
+//     can not hide the others), unit tests first;
+//  3. ends with the line `N passed, N failed`.
+// Usage: node test/run.mjs [unit|e2e|FILTER...]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dist', 'test');
+const filters = process.argv.slice(2);
+const FILE_TIMEOUT_MS = Number(process.env.OVLNET_TEST_FILE_TIMEOUT_MS ?? 300_000);
+
+function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureTools() {
+  const need = [
+    ['ip', 'iproute2'], ['bridge', 'iproute2'], ['ping', 'iputils-ping'],
+    ['etcd', 'etcd-server'], ['etcdctl', 'etcd-client'],
+  ];
+  const missing = [...new Set(need.filter(([c]) => !have(c)).map(([, p]) => p))];
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`test: missing packages ${missing.join(' ')}; run as root (the tests install them) or: sudo apt-get install ${missing.join(' ')}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  console.log(`test: installing ${missing.join(' ')} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const upd = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const inst = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  const still = need.filter(([c]) => !have(c)).map(([c]) => c);
+  if (upd.status !== 0 || inst.status !== 0 || still.length) {
+    console.error(`test: installing ${missing.join(' ')} failed; still missing: ${still.join(' ') || '(none)'}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+function listTests(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const p = join(dir, d.name);
+    if (d.isDirectory()) return listTests(p);
+    return d.name.endsWith('.test.js') ? [p] : [];
+  }).sort();
+}
+
+function runFile(file) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+    child.stderr.on('data', (d) => process.stderr.write(d));
+    const timer = setTimeout(() => {
+      console.error(`test: ${relative(root, file)} timed out after ${FILE_TIMEOUT_MS} ms; killed`);
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+      const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+      const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      if (Number.isNaN(total) || Number.isNaN(passed)) {
+        // The file crashed before uvu could count: one failure, never zero.
+        resolve({ passed: 0, failed: 1, skipped: 0 });
+      } else {
+        const failed = total - passed - skipped + (code !== 0 && total === passed + skipped ? 1 : 0);
+        resolve({ passed, failed, skipped });
+      }
+    });
+  });
+}
+
+ensureTools();
+let files = [...listTests(join(dist, 'unit')), ...listTests(join(dist, 'e2e'))];
+if (files.length === 0) {
+  console.error('test: no compiled tests found; run "npm run build" first');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+if (filters.length) files = files.filter((f) => filters.some((x) => relative(dist, f).includes(x)));
+const started = Date.now();
+let passed = 0, failed = 0, skipped = 0;
+const failedFiles = [];
+for (const f of files) {
+  console.log(`\n# ${relative(dist, f)}`);
+  const r = await runFile(f);
+  passed += r.passed; failed += r.failed; skipped += r.skipped;
+  if (r.failed) failedFiles.push(relative(dist, f));
+}
+console.log(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(1)} s${failedFiles.length ? `; failures in: ${failedFiles.join(', ')}` : ''}`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed ? 1 : 0);
