@@ -51,7 +51,7 @@ async function runCommand(load: Loader, opts: GlobalOptions): Promise<never> {
 
 export function buildProgram(): Command {
   const program = new Command('ovlnet')
-    .description('Overlay network agent: computes the kernel state a flannel-style overlay needs on this node,\nshows it, diffs it against the host and applies only the difference.')
+    .description('Overlay network agent: computes the kernel state a flannel-style overlay needs on this\nnode, shows it, diffs it against the host and applies only the difference.')
     .version(pkg.version, '-V, --version', 'print the version')
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false });
@@ -78,6 +78,25 @@ export function buildProgram(): Command {
   outputOption(sourceOptions(program.command('nodes').description("list the source's nodes (subnet, public IP, VTEP MAC, lease expiry)"), false), ['table', 'json'])
     .addHelpText('after', '\nExample:\n  ovlnet nodes --source file:examples/cluster.yaml')
     .action(action(() => import('./commands/nodes.js')));
+
+  sourceOptions(program.command('daemon').description('watch the source and keep the host converged (run it under systemd)'))
+    .option('--interval <duration>', 'full resync period (e.g. 10s, 1m)', '10s')
+    .option('--metrics-addr <host:port>', 'serve Prometheus /metrics, /healthz and /readyz here (e.g. 127.0.0.1:9465)')
+    .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .option('--max-delete <n|n%>', 'refuse cycles that remove more than this many peers (default: half of them, when 2 or more)')
+    .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin", '/run/flannel/subnet.env')
+    .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
+    .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
+    .action(action(() => import('./commands/daemon.js')));
+
+  program.command('completion')
+    .description('print the shell completion script')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText('after', '\nExample:\n  ovlnet completion bash > /etc/bash_completion.d/ovlnet')
+    .action(function (this: Command, shell: string) {
+      return runCommand(() => import('./commands/completion.js'), { ...this.opts(), shell } as GlobalOptions);
+    });
 
   return program;
 }

@@ -24,11 +24,39 @@ export interface WatchHandlers {
   onError(err: Error): void;
 }
 
+/** What the daemon knows when it asks a source to publish this node. */
+export interface RegisterOptions {
+  netns?: string;
+  /** --node (Kubernetes: the Node object to annotate). */
+  nodeName?: string;
+  /** --public-ip, when given; else the source finds it (--iface address, default route device). */
+  publicIP?: string;
+  /** --iface, when given. */
+  iface?: string;
+  /** flannel's subnet.env path: a previous subnet there is reused (etcd). */
+  subnetFile?: string;
+  /** Lease TTL in seconds (etcd). */
+  leaseTTLSeconds?: number;
+  /** The VTEP MAC already on this host's vxlan device, if any, so a restart keeps it. */
+  existingVtepMAC?: string;
+}
+
+export interface Registration {
+  publicIP: string;
+  subnet: string;
+  vtepMAC?: string;
+}
+
 export interface Source {
   /** The URI as the operator wrote it, for messages. */
   readonly uri: string;
   load(): Promise<ClusterState>;
   /** Starts watching; returns a function that stops it. Absent when the source cannot watch. */
   watch?(handlers: WatchHandlers): () => void;
+  /**
+   * Daemon only: publish this node (etcd lease, Kubernetes annotations) and
+   * keep it fresh (lease renewal) until close(). Absent for file sources.
+   */
+  register?(opts: RegisterOptions): Promise<Registration>;
   close(): Promise<void>;
 }
