@@ -234,6 +234,8 @@ class EtcdSource implements Source {
   private readonly stoppers = new Set<() => void>();
   private own?: OwnLease;
   private ownTimer?: NodeJS.Timeout;
+  /** Checks of the own lease run one at a time (a timer and a delete event may coincide). */
+  private ownBusy: Promise<void> = Promise.resolve();
   private register_?: { opts: RegisterOptions; ttl: number; config: NetworkConfig; range: SubnetRange; publicIP: IP; mac?: MAC };
 
   constructor(uri: string, parsed: EtcdURI, options: IOptions) {
@@ -558,10 +560,14 @@ class EtcdSource implements Source {
       const mine = current.leases.filter((l) => l.obj && l.subnet && parseIP(l.obj.PublicIP)?.text === publicIP.text);
       // 1. Our own lease (same public IP), when it still fits the config.
       const fit = mine.find((l) => fitsConfig(l.subnet!, config));
-      if (fit) {
-        const data = fit.obj!.BackendData;
+      // The MAC this node published before (peers have it in their fdb) wins.
+      for (const l of fit ? [fit, ...mine] : mine) {
+        const data = l.obj!.BackendData;
         const published = isObject(data) ? parseMAC(data.VtepMAC) : undefined;
-        const mac = published && !nonUnicastMACReason(published) ? published : r.mac ?? randomVtepMAC();
+        if (published && !nonUnicastMACReason(published)) { r.mac = published; break; }
+      }
+      if (fit) {
+        const mac = r.mac ?? randomVtepMAC();
         r.mac = mac;
         const value = JSON.stringify(leaseValue(publicIP, config, mac));
         const reservation = fit.kv.lease === '0';
@@ -621,7 +627,7 @@ class EtcdSource implements Source {
     if (this.ownTimer) clearTimeout(this.ownTimer);
     this.ownTimer = setTimeout(() => {
       this.ownTimer = undefined;
-      this.checkOwn().then(
+      this.ownBusy = this.ownBusy.then(() => this.checkOwn()).then(
         () => this.scheduleOwnCheck(Math.min(OWN_KEY_CHECK_MS, Math.max(0, (this.own?.renewAt ?? Infinity) - Date.now()))),
         // etcd unreachable: try again soon; the lease lives on until its TTL.
         () => this.scheduleOwnCheck(Math.min(10_000, OWN_KEY_CHECK_MS)),
