@@ -128,6 +128,45 @@ test('a 3-member cluster with one member killed still serves reads and writes', 
   });
 });
 
+test('password auth from OVLNET_ETCD_USERNAME / OVLNET_ETCD_PASSWORD', async () => {
+  await withEtcd(async (c) => {
+    await seed(c);
+    await c.ctl(['user', 'add', 'root', '--new-user-password=s3cret']);
+    await c.ctl(['user', 'grant-role', 'root', 'root']);
+    await c.ctl(['auth', 'enable']);
+    const ok = await ovlnet(['nodes', '--source', c.uri(), '-o', 'json'], { env: { OVLNET_ETCD_USERNAME: 'root', OVLNET_ETCD_PASSWORD: 's3cret' } });
+    assert.is(ok.code, 0, ok.stderr);
+    assert.is(JSON.parse(ok.stdout).nodes.length, 3);
+    const wrong = await ovlnet(['nodes', '--source', c.uri()], { env: { OVLNET_ETCD_USERNAME: 'root', OVLNET_ETCD_PASSWORD: 'nope' } });
+    assert.is(wrong.code, 1);
+    assert.match(wrong.stderr, /authentication failed/);
+    assert.not.match(wrong.stderr, /nope/, 'the password is never printed');
+    const none = await ovlnet(['nodes', '--source', c.uri()]);
+    assert.is(none.code, 1);
+    assert.match(none.stderr, new RegExp(c.endpoints[0]));
+  });
+});
+
+test('etcds:// with --etcd-cafile/--etcd-certfile/--etcd-keyfile', async () => {
+  await withEtcd(async (c) => {
+    await seed(c);
+    const tls = c.tls!;
+    assert.match(c.uri(), /^etcds:\/\//);
+    const flags = ['--etcd-cafile', tls.ca, '--etcd-certfile', tls.clientCert, '--etcd-keyfile', tls.clientKey];
+    const ok = await ovlnet(['nodes', '--source', c.uri(), '-o', 'json', ...flags]);
+    assert.is(ok.code, 0, ok.stderr);
+    assert.is(JSON.parse(ok.stdout).nodes.length, 3);
+    // No client certificate: the server refuses, and the message names the endpoint.
+    const noCert = await ovlnet(['nodes', '--source', c.uri(), '--etcd-cafile', tls.ca]);
+    assert.is(noCert.code, 1);
+    assert.ok(noCert.stderr.includes(c.endpoints[0]), noCert.stderr);
+    // TLS flags on a plain etcd:// source are a usage mistake, said as such.
+    const plain = await ovlnet(['nodes', '--source', c.uri().replace('etcds://', 'etcd://'), ...flags]);
+    assert.is(plain.code, 1);
+    assert.match(plain.stderr, /need a TLS source: write etcds:\/\//);
+  }, 1, { tls: true });
+});
+
 test('watch() reports a put and a delete, and survives compaction', async () => {
   await withEtcd(async (c) => {
     await seed(c);

@@ -4,7 +4,9 @@
 // test fails; `setpriv --pdeathsig KILL` makes etcd die with the test process
 // even when the runner has to kill it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ export interface EtcdMember {
 
 export interface EtcdCluster {
   members: EtcdMember[];
+  tls?: TLSFiles;
   /** Endpoints of all members, `127.0.0.1:PORT`. */
   endpoints: string[];
   /** An etcd:// URI for all members, with an optional prefix. */
@@ -52,14 +55,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function healthy(m: EtcdMember): Promise<boolean> {
-  try {
-    const r = await fetch(`${m.clientURL}/health`, { signal: AbortSignal.timeout(1000) });
-    const body = (await r.json()) as { health?: string };
-    return body.health === 'true';
-  } catch {
-    return false;
-  }
+async function healthy(m: EtcdMember, tls: TLSFiles | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    const opts = { timeout: 1000, ...(tls ? { ca: readFileSync(tls.ca), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) } : {}) };
+    const req = (tls ? httpsGet : httpGet)(`${m.clientURL}/health`, opts, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(/"health":\s*"true"/.test(body)));
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => { req.destroy(); resolve(false); });
+  });
 }
 
 async function waitExit(p: ChildProcess): Promise<void> {
@@ -67,16 +73,53 @@ async function waitExit(p: ChildProcess): Promise<void> {
   await new Promise<void>((r) => p.once('exit', () => r()));
 }
 
-/** Starts an n-member cluster and waits until every member reports healthy. */
-export async function startEtcd(n = 1): Promise<EtcdCluster> {
+export interface TLSFiles {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl in dir. */
+export async function makeTLS(dir: string): Promise<TLSFiles> {
+  const f = (n: string) => join(dir, n);
+  const ossl = async (...args: string[]) => {
+    const r = await execa('openssl', args, { reject: false });
+    if (r.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
+  };
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await ossl('req', '-x509', ...key, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-subj', '/CN=ovlnet-test-ca', '-days', '1');
+  for (const [name, ext] of [['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth'], ['client', 'extendedKeyUsage=clientAuth']]) {
+    await ossl('req', ...key, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${name}`);
+    writeFileSync(f(`${name}.ext`), `${ext}\n`);
+    await ossl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial',
+      '-out', f(`${name}.crt`), '-days', '1', '-extfile', f(`${name}.ext`));
+  }
+  return { ca: f('ca.crt'), serverCert: f('server.crt'), serverKey: f('server.key'), clientCert: f('client.crt'), clientKey: f('client.key') };
+}
+
+/**
+ * Starts an n-member cluster and waits until every member reports healthy.
+ * With tls, clients must speak TLS and present a certificate from the test CA.
+ */
+export async function startEtcd(n = 1, opts: { tls?: boolean } = {}): Promise<EtcdCluster> {
   const tmp = mkdtempSync(join(tmpdir(), 'ovlnet-etcd-'));
+  let tls: TLSFiles | undefined;
+  try {
+    if (opts.tls) tls = await makeTLS(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const scheme = tls ? 'https' : 'http';
   const members: EtcdMember[] = [];
   for (let i = 0; i < n; i++) {
     const c = await freePort();
     const p = await freePort();
     members.push({
       name: `m${i}`,
-      clientURL: `http://127.0.0.1:${c}`,
+      clientURL: `${scheme}://127.0.0.1:${c}`,
       endpoint: `127.0.0.1:${c}`,
       peerURL: `http://127.0.0.1:${p}`,
       dataDir: join(tmp, `m${i}`),
@@ -86,11 +129,13 @@ export async function startEtcd(n = 1): Promise<EtcdCluster> {
   const logs = new Map<EtcdMember, string>();
   const cluster: EtcdCluster = {
     members,
+    tls,
     endpoints: members.map((m) => m.endpoint),
     tmp,
-    uri: (prefix = '') => `etcd://${members.map((m) => m.endpoint).join(',')}${prefix}`,
+    uri: (prefix = '') => `${tls ? 'etcds' : 'etcd'}://${members.map((m) => m.endpoint).join(',')}${prefix}`,
     async ctl(args, input) {
-      const r = await execa('etcdctl', [`--endpoints=${members.filter((m) => m.proc).map((m) => m.clientURL).join(',')}`, '--dial-timeout=3s', '--command-timeout=10s', ...args], {
+      const r = await execa('etcdctl', [`--endpoints=${members.filter((m) => m.proc).map((m) => m.clientURL).join(',')}`, '--dial-timeout=3s', '--command-timeout=10s',
+        ...(tls ? [`--cacert=${tls.ca}`, `--cert=${tls.clientCert}`, `--key=${tls.clientKey}`] : []), ...args], {
         input: input ?? '', reject: false, env: { ETCDCTL_API: '3' },
       });
       if (r.exitCode !== 0) throw new Error(`etcdctl ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
@@ -130,6 +175,7 @@ export async function startEtcd(n = 1): Promise<EtcdCluster> {
         '--initial-cluster-state', 'new',
         '--initial-cluster-token', `ovlnet-test-${process.pid}-${members[0].endpoint}`,
         '--logger', 'zap', '--log-level', 'error',
+        ...(tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--client-cert-auth', '--trusted-ca-file', tls.ca] : []),
         // Test cluster on loopback: elect quickly after a member is killed.
         '--heartbeat-interval', '50', '--election-timeout', '500',
       ];
@@ -143,7 +189,7 @@ export async function startEtcd(n = 1): Promise<EtcdCluster> {
     }
     const deadline = Date.now() + 30_000;
     for (const m of members) {
-      while (!(await healthy(m))) {
+      while (!(await healthy(m, tls))) {
         if (m.proc?.exitCode !== null && m.proc?.exitCode !== undefined) {
           throw new Error(`etcd ${m.name} exited (${m.proc.exitCode}): ${logs.get(m)}`);
         }
@@ -159,8 +205,8 @@ export async function startEtcd(n = 1): Promise<EtcdCluster> {
 }
 
 /** Runs fn with a fresh etcd (n members) and always stops it. */
-export async function withEtcd<T>(fn: (c: EtcdCluster) => Promise<T>, n = 1): Promise<T> {
-  const c = await startEtcd(n);
+export async function withEtcd<T>(fn: (c: EtcdCluster) => Promise<T>, n = 1, opts: { tls?: boolean } = {}): Promise<T> {
+  const c = await startEtcd(n, opts);
   try {
     return await fn(c);
   } finally {
