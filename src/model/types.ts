@@ -43,6 +43,11 @@ export interface ClusterState {
   warnings: string[];
   /** Whether nodes carry names (file, Kubernetes) or are found by public IP only (etcd). */
   namedNodes: boolean;
+  /**
+   * The source publishes VTEP MACs (Kubernetes annotations), so a vxlan node
+   * without one is invalid even though nodes are named. Default: !namedNodes.
+   */
+  macRequired?: boolean;
 }
 
 // ---- Validated cluster -------------------------------------------------------

@@ -28,7 +28,7 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
   const skipped = new Map<string, string>();
   const seenNames = new Set<string>();
   for (const raw of state.nodes) {
-    const { node, problem } = validateNode(raw, config, opts.macRequired ?? !state.namedNodes);
+    const { node, problem } = validateNode(raw, config, opts.macRequired ?? state.macRequired ?? !state.namedNodes);
     if (problem) {
       problems.push(problem);
       if (typeof raw.name === 'string') skipped.set(raw.name, `${problem.subject}: ${problem.message}`);
