@@ -91,10 +91,12 @@ export class FakeKube {
   private nodes = new Map<string, Obj>();
   private rv = 1000;
   private history: HistoryEvent[] = [];
-  /** resourceVersions at or below this are too old to watch from. */
+  /** Watches from a resourceVersion below this are too old (410 Gone). */
   private oldestWatchable = 0;
   private watchers = new Set<{ res: ServerResponse; sentRV: number }>();
   private uidCounter = 0;
+  /** While set, changes are made without watch events (they happen "during" a compaction). */
+  private silent = false;
 
   constructor(token = 'test-token-0123456789') {
     this.token = token;
@@ -213,6 +215,7 @@ export class FakeKube {
   }
 
   private record(type: EventType, node: Obj): void {
+    if (this.silent) return;
     const ev: HistoryEvent = { rv: Number(node.metadata.resourceVersion), type, object: this.asObject(node) };
     this.history.push(ev);
     for (const w of this.watchers) this.send(w, ev);
@@ -257,16 +260,43 @@ export class FakeKube {
 
   /**
    * Simulates etcd compaction: every resourceVersion up to now becomes too
-   * old. Open watches get an ERROR event with a 410 Status and are closed.
-   * Later changes made before the client re-lists are only seen by a list.
+   * old. Changes made by `during` produce no watch event: a client only sees
+   * them by re-listing. With notify (default), open watches get an ERROR
+   * event with a 410 Status and are closed; without, they stay open and the
+   * 410 comes when the client next (re)connects with an old resourceVersion.
    */
-  expireHistory(): void {
+  expireHistory(during?: () => void, opts: { notify?: boolean } = {}): void {
+    this.silent = true;
+    try {
+      during?.();
+    } finally {
+      this.silent = false;
+    }
     this.oldestWatchable = this.rv;
     this.history = [];
+    if (opts.notify === false) return;
     for (const w of [...this.watchers]) {
       w.res.end(JSON.stringify({ type: 'ERROR', object: this.gone(w.sentRV) }) + '\n');
       this.watchers.delete(w);
     }
+  }
+
+  /** Ends every open watch cleanly, as the server does when timeoutSeconds is reached. */
+  closeWatches(): void {
+    for (const w of [...this.watchers]) {
+      w.res.end();
+      this.watchers.delete(w);
+    }
+  }
+
+  /** The list requests (not watches) served so far. */
+  get listCount(): number {
+    return this.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/nodes' && r.query.get('watch') !== 'true').length;
+  }
+
+  /** The watch requests served so far. */
+  get watchRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/nodes' && r.query.get('watch') === 'true');
   }
 
   private gone(rv: number): Obj {
