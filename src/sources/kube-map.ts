@@ -8,6 +8,10 @@ import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
 import type { ActualState, RawNode } from '../model/types.js';
 
 export const DEFAULT_ANNOTATION_PREFIX = 'flannel.alpha.coreos.com';
+/** Where flannel's manifest keeps net-conf.json (older installs: kube-system). */
+export const CONFIGMAP_NAME = 'kube-flannel-cfg';
+export const CONFIGMAP_NAMESPACES = ['kube-flannel', 'kube-system'];
+export const NETCONF_KEY = 'net-conf.json';
 
 /** The parts of a v1 Node ovlnet reads; everything else is ignored. */
 export interface KubeNode {

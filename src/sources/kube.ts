@@ -19,16 +19,13 @@ import type { ClusterState, RawConfig } from '../model/types.js';
 import { readHost } from '../host/read.js';
 import { validateConfig } from '../validate/config.js';
 import {
-  annotationKeys, annotationPatch, choosePublicIP, ipv4PodCIDR, nodesToRaw, overwrittenPublicIP,
+  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, choosePublicIP, ipv4PodCIDR, nodesToRaw, overwrittenPublicIP,
   publishedAnnotations, publishedVtepMAC, relevantKey, type AnnotationKeys, type KubeNode,
 } from './kube-map.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
 import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
 
-export const CONFIGMAP_NAME = 'kube-flannel-cfg';
-export const CONFIGMAP_NAMESPACES = ['kube-flannel', 'kube-system'];
-export const NETCONF_KEY = 'net-conf.json';
 const SERVICEACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/rbac.yaml)';
 
