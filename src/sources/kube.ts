@@ -408,7 +408,8 @@ class NodeReflector {
   private cache = new Map<string, KubeNode>();
   private rv = '';
   private stopped = false;
-  private controller?: AbortController;
+  /** Ends the current watch (resolving it) at once. */
+  private cancelWatch?: () => void;
   private readonly abort = new AbortController();
   private sleeping?: { timer: NodeJS.Timeout; wake: () => void };
   private loop?: Promise<void>;
@@ -431,7 +432,7 @@ class NodeReflector {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    this.controller?.abort();
+    this.cancelWatch?.();
     if (this.sleeping) {
       clearTimeout(this.sleeping.timer);
       this.sleeping.wake();
@@ -503,16 +504,26 @@ class NodeReflector {
       let statusError: Error | undefined;
       let events = 0;
       let settled = false;
+      let controller: AbortController | undefined;
+      // Servers end watches after timeoutSeconds; spread the reconnects of many nodes.
+      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
       const done = (err: unknown) => {
         if (settled) return;
         settled = true;
-        this.controller = undefined;
+        clearTimeout(watchdog);
+        this.cancelWatch = undefined;
+        controller?.abort();
         if (gone || httpStatus(err) === 410) resolve({ gone: true, events });
         else if (statusError) resolve({ error: statusError, events });
-        else if (err) resolve({ error: this.source.toSourceError(err, { verb: 'watch', resource: 'nodes' }), events });
+        else if (err && !this.stopped) resolve({ error: this.source.toSourceError(err, { verb: 'watch', resource: 'nodes' }), events });
         else resolve({ events });
       };
+      // A connection that died without a FIN (or a connect that hangs) never
+      // ends by itself: give up a little after the server would have ended it.
+      const watchdog = setTimeout(() => done(null), (timeoutSeconds + 60) * 1000);
+      this.cancelWatch = () => done(null);
       const onEvent = (type: string, obj: any) => {
+        if (settled) return;
         events++;
         if (type === 'ERROR') {
           if (obj?.code === 410) gone = true;
@@ -532,14 +543,12 @@ class NodeReflector {
         }
         if (changed) this.h.onChange();
       };
-      // Servers end watches after timeoutSeconds; spread the reconnects of many nodes.
-      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
       this.watcher
         .watch('/api/v1/nodes', { resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds }, onEvent, done)
         .then((c) => {
-          if (settled) return;
-          this.controller = c;
-          if (this.stopped) c.abort();
+          controller = c;
+          // Connected after we gave up (stop, watchdog): drop the stream.
+          if (settled) c.abort();
         }, done);
     });
   }
@@ -547,6 +556,8 @@ class NodeReflector {
 
 export async function openKubeSource(uri: string, opts: SourceOptions): Promise<Source> {
   const keys = annotationKeys(opts.annotationPrefix);
-  const path = uri.slice('kube:'.length);
+  let path = uri.slice('kube:'.length);
+  // The shell expands ~ only at the start of a word, not after "kube:".
+  if (path.startsWith('~/')) path = join(homedir(), path.slice(2));
   return new KubeSource(uri, opts, loadKubeconfig(path), keys);
 }
