@@ -48,6 +48,11 @@ export interface ClusterState {
    * without one is invalid even though nodes are named. Default: !namedNodes.
    */
   macRequired?: boolean;
+  /**
+   * Named nodes the source left out (also in warnings), so "which node is
+   * this?" errors can say why instead of "not in the source".
+   */
+  leftOut?: Array<{ name: string; reason: string }>;
 }
 
 // ---- Validated cluster -------------------------------------------------------

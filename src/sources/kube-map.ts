@@ -90,30 +90,36 @@ export function parseBackendData(text: string | undefined): BackendData {
 export interface MappedNodes {
   nodes: RawNode[];
   warnings: string[];
+  leftOut: Array<{ name: string; reason: string }>;
 }
 
 /** Nodes to RawNodes; nodes flannel would ignore are left out with one warning each. */
 export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): MappedNodes {
   const nodes: RawNode[] = [];
   const warnings: string[] = [];
+  const leftOut: Array<{ name: string; reason: string }> = [];
+  const skip = (name: string | undefined, who: string, why: string) => {
+    warnings.push(`${who}: ${why}; left out`);
+    if (typeof name === 'string') leftOut.push({ name, reason: `${who}: ${why}` });
+  };
   const sorted = [...items].sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
   for (const n of sorted) {
     const name = n.metadata?.name;
     const who = `Node ${label(name)}`;
     const ann = n.metadata?.annotations ?? {};
     if (ann[keys.subnetManager] !== 'true') {
-      warnings.push(`${who}: no annotation ${keys.subnetManager}="true" (not yet published by flannel or ovlnet); left out`);
+      skip(name, who, `no annotation ${keys.subnetManager}="true" (not yet published by flannel or ovlnet)`);
       continue;
     }
     const subnet = ipv4PodCIDR(n);
     if (subnet === undefined) {
       const has = n.spec?.podCIDRs?.length || n.spec?.podCIDR;
-      warnings.push(`${who}: ${has ? 'no IPv4 entry in spec.podCIDRs' : 'no spec.podCIDR assigned'}; left out`);
+      skip(name, who, has ? 'no IPv4 entry in spec.podCIDRs' : 'no spec.podCIDR assigned');
       continue;
     }
     const data = parseBackendData(ann[keys.backendData]);
     if (data.error) {
-      warnings.push(`${who}: annotation ${keys.backendData} ${data.error}; left out`);
+      skip(name, who, `annotation ${keys.backendData} ${data.error}`);
       continue;
     }
     const overwrite = ann[keys.publicIPOverwrite];
@@ -126,7 +132,7 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
       backendType: ann[keys.backendType],
     });
   }
-  return { nodes, warnings };
+  return { nodes, warnings, leftOut };
 }
 
 /** What matters to ovlnet in a Node; a change elsewhere (status heartbeats) needs no reconcile. */

@@ -294,7 +294,14 @@ class KubeSource implements Source {
       synced ? Promise.resolve(synced.items()) : this.listNodes().then((l) => l.items),
     ]);
     const mapped = nodesToRaw(items, this.keys);
-    return { config, nodes: mapped.nodes, warnings: [...warnings, ...mapped.warnings], namedNodes: true, macRequired: true };
+    return {
+      config,
+      nodes: mapped.nodes,
+      warnings: [...warnings, ...mapped.warnings],
+      namedNodes: true,
+      macRequired: true,
+      leftOut: mapped.leftOut,
+    };
   }
 
   // ---- watching -----------------------------------------------------------------

@@ -25,7 +25,7 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
   const config = opts.config ?? validateConfig(state.config, opts.host);
   const problems: Problem[] = state.warnings.map((w) => ({ subject: 'source', message: w }));
   const valid: Node[] = [];
-  const skipped = new Map<string, string>();
+  const skipped = new Map<string, string>((state.leftOut ?? []).map((l) => [l.name, l.reason]));
   const seenNames = new Set<string>();
   for (const raw of state.nodes) {
     const { node, problem } = validateNode(raw, config, opts.macRequired ?? state.macRequired ?? !state.namedNodes);

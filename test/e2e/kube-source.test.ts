@@ -124,6 +124,9 @@ test('nodes without kube-subnet-manager or podCIDR are left out with one warning
   const v = validateCluster(state, { name: 'node-a' });
   assert.equal(v.nodes.map((n) => n.name), ['dual', 'node-a', 'node-b', 'node-c']);
   assert.is(v.problems.length, 3);
+  // Asking for a left-out node says why, not "not in the source".
+  assert.throws(() => validateCluster(state, { name: 'fresh' }), /node fresh is invalid: Node fresh: no annotation flannel\.alpha\.coreos\.com\/kube-subnet-manager="true"/);
+  assert.throws(() => validateCluster(state, { name: 'no-cidr' }), /node no-cidr is invalid: .*no spec\.podCIDR assigned/);
 }));
 
 test('network config: a clear error when missing, kube-system fallback, --net-conf', () => withFake(async (e) => {

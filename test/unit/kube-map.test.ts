@@ -69,7 +69,7 @@ const managed = (ip: string, mac: string, extra: Record<string, string> = {}) =>
 });
 
 test('nodesToRaw maps annotations and leaves out unmanaged or subnet-less nodes with one warning each', () => {
-  const { nodes, warnings } = nodesToRaw([
+  const { nodes, warnings, leftOut } = nodesToRaw([
     node('node-c', managed('192.0.2.12', '0a:00:00:00:00:0c'), { podCIDR: '198.18.2.0/24', podCIDRs: ['198.18.2.0/24'] }),
     node('node-a', managed('192.0.2.10', '0a:00:00:00:00:0a', { [`${P}/public-ip-overwrite`]: '203.0.113.10' }), { podCIDR: '198.18.0.0/24' }),
     node('unmanaged', { [`${P}/public-ip`]: '192.0.2.20' }, { podCIDR: '198.18.5.0/24' }),
@@ -94,6 +94,8 @@ test('nodesToRaw maps annotations and leaves out unmanaged or subnet-less nodes 
   assert.match(byNode('v6-only')[0], 'no IPv4 entry in spec.podCIDRs');
   assert.match(byNode('bad-data')[0], 'backend-data is not valid JSON');
   for (const w of warnings) assert.match(w, /left out$/);
+  assert.equal(leftOut.map((l) => l.name), ['unmanaged', 'no-annotations', 'no-cidr', 'v6-only', 'bad-data', 'false-flag'].sort());
+  assert.match(leftOut.find((l) => l.name === 'no-cidr')!.reason, 'Node no-cidr: no spec.podCIDR assigned');
 });
 
 test('nodesToRaw uses the configured prefix only', () => {
