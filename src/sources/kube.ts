@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { OvlnetError, SourceError } from '../errors.js';
 import { parseIP } from '../model/ip.js';
@@ -61,9 +61,15 @@ export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.en
       kc.loadFromCluster();
     } else if (env.KUBECONFIG) {
       where = `kubeconfig $KUBECONFIG (${env.KUBECONFIG})`;
-      const files = env.KUBECONFIG.split(':').filter(Boolean);
-      if (!files.some((f) => existsSync(f))) throw new SourceError(`${where}: no such file`);
-      kc.loadFromDefault();
+      // As kubectl: missing files are skipped, the first file's current-context wins.
+      const files = env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f));
+      if (!files.length) throw new SourceError(`${where}: no such file`);
+      kc.loadFromFile(files[0]);
+      for (const f of files.slice(1)) {
+        const more = new k8s.KubeConfig();
+        more.loadFromFile(f);
+        kc.mergeConfig(more, Boolean(kc.currentContext));
+      }
     } else {
       const home = join(homedir(), '.kube', 'config');
       where = `kubeconfig ${home}`;

@@ -3,11 +3,12 @@
 // namespaces here; kube-netns.test.ts programs real ones.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SourceError } from '../../src/errors.js';
 import { openSource } from '../../src/sources/index.js';
+import { loadKubeconfig } from '../../src/sources/kube.js';
 import type { Source, SourceOptions } from '../../src/sources/types.js';
 import { validateCluster } from '../../src/validate/index.js';
 import { localNodeName } from '../../src/cli/load.js';
@@ -370,6 +371,35 @@ test('register errors: missing node, no podCIDR, patch forbidden', () => withFak
   const denied = await withSource(e, (s) => rejects(s.register!({ nodeName: 'locked', publicIP: '192.0.2.51' })));
   assert.match(denied.message, 'forbidden to patch nodes/status');
   assert.is(f.patches.length, 0);
+}));
+
+test('kubeconfig choice: kube:PATH, $KUBECONFIG (merged, missing files skipped), in-cluster', () => withFake(async ({ f, dir, kc }) => {
+  assert.is(loadKubeconfig(kc, {}).where, `kubeconfig ${kc}`);
+
+  const other = join(dir, 'other');
+  writeFileSync(other, [
+    'apiVersion: v1', 'kind: Config',
+    'clusters: [{ name: other, cluster: { server: "https://192.0.2.200:6443" } }]',
+    'users: [{ name: u2, user: { token: t2 } }]',
+    'contexts: [{ name: other, context: { cluster: other, user: u2 } }]',
+    'current-context: other', '',
+  ].join('\n'));
+  const merged = loadKubeconfig('', { KUBECONFIG: [join(dir, 'absent'), kc, other].join(':') });
+  assert.is(merged.kc.getCurrentCluster()?.server, f.url, 'the first file\'s current-context wins');
+  assert.equal(merged.kc.getContexts().map((c) => c.name).sort(), ['fake', 'other']);
+  assert.throws(() => loadKubeconfig('', { KUBECONFIG: join(dir, 'absent') }), /KUBECONFIG .*no such file/);
+
+  const garbage = join(dir, 'garbage');
+  writeFileSync(garbage, 'clusters: [[[');
+  assert.throws(() => loadKubeconfig(garbage, {}), (e: unknown) => e instanceof SourceError);
+
+  // In a pod: KUBERNETES_SERVICE_HOST wins over $KUBECONFIG.
+  const inCluster = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443', KUBECONFIG: kc };
+  if (existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
+    assert.is(loadKubeconfig('', inCluster).where, 'in-cluster service account');
+  } else {
+    assert.throws(() => loadKubeconfig('', inCluster), /KUBERNETES_SERVICE_HOST is set but there is no service account token/);
+  }
 }));
 
 test.run();
