@@ -180,7 +180,7 @@ class KubeSource implements Source {
       if (this.closing.signal.aborted) return new SourceError(`source ${this.uri} was closed while trying to ${what}`);
       return new SourceError(`no answer from ${this.server} within ${REQUEST_TIMEOUT_MS / 1000} s while trying to ${what}`);
     }
-    if (typeof err?.code === 'string' && /^E[A-Z]+/.test(err.code)) {
+    if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
       return new SourceError(`cannot reach the Kubernetes API at ${this.server} (${err.code}) to ${what}`,
         `check the server address in ${this.where} and that the API server is up`);
     }
