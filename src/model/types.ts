@@ -43,6 +43,16 @@ export interface ClusterState {
   warnings: string[];
   /** Whether nodes carry names (file, Kubernetes) or are found by public IP only (etcd). */
   namedNodes: boolean;
+  /**
+   * The source publishes VTEP MACs (Kubernetes annotations), so a vxlan node
+   * without one is invalid even though nodes are named. Default: !namedNodes.
+   */
+  macRequired?: boolean;
+  /**
+   * Named nodes the source left out (also in warnings), so "which node is
+   * this?" errors can say why instead of "not in the source".
+   */
+  leftOut?: Array<{ name: string; reason: string }>;
 }
 
 // ---- Validated cluster -------------------------------------------------------
