@@ -1,6 +1,7 @@
 // Validation of the network configuration as a whole. A bad config refuses
 // the run: nothing is planned, the kernel is not touched.
 import { ConfigError } from '../errors.js';
+import { isValidDeviceName, vxlanDeviceName } from '../model/keys.js';
 import { isAligned, networkOf, parsePrefix, prefixContainsIP, prefixesOverlap, type Prefix } from '../model/ip.js';
 import type { BackendConfig, NetworkConfig, RawBackend, RawConfig } from '../model/types.js';
 
@@ -28,6 +29,12 @@ export function validateBackend(raw: RawBackend | undefined, origin: string): Ba
   const type = raw?.type ?? 'vxlan';
   if (type === 'vxlan') {
     const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 1, 16777215);
+    // The device is flannel.<VNI> and the kernel allows 15 characters, so an
+    // 8-digit VNI can never get a device (flannel fails on it too): refuse the
+    // config here rather than fail later while rendering commands.
+    if (!isValidDeviceName(vxlanDeviceName(vni))) {
+      throw new ConfigError(`${origin}: Backend.VNI ${vni}: device name ${vxlanDeviceName(vni)} is longer than the kernel's 15 characters; use a VNI below 10000000`);
+    }
     // flannel: Port 0 means the kernel's default, which flannel sets to 8472.
     const portRaw = raw?.port === undefined || raw.port === 0 ? DEFAULT_VXLAN_PORT : raw.port;
     const port = intField(portRaw, 'Backend.Port', origin, 1, 65535);
