@@ -20,7 +20,9 @@ function intField(v: unknown, field: string, origin: string, min: number, max: n
   // Accept numeric strings only where they are unambiguous decimal integers.
   const n = typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v;
   if (!isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${origin}: ${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    // Shortened: the value comes from a shared store and may be huge.
+    const got = String(JSON.stringify(v)).slice(0, 40);
+    throw new ConfigError(`${origin}: ${field} must be an integer from ${min} to ${max}, got ${got}`);
   }
   return n;
 }

@@ -115,6 +115,14 @@ test('backend: VNI 1..16777215', () => {
   }
 });
 
+test('backend: a huge hostile value is quoted and shortened in the one-line message', () => {
+  for (const [field, raw] of [['VNI', { vni: '9'.repeat(100_000) }], ['Port', { port: 'x\n'.repeat(1000) }], ['MTU', { mtu: { a: 'b'.repeat(5000) } }]] as const) {
+    const e = throwsLike(() => validateBackend({ type: 'vxlan', ...raw }, O), ConfigError, new RegExp(`^cluster\\.yaml: Backend\\.${field} must be an integer from \\d+ to \\d+, got .{1,40}$`));
+    assert.not.match(e.message, /[\n\r]/);
+  }
+  throwsLike(() => validateConfig(cfg({ subnetLen: 'y'.repeat(1e5) })), ConfigError, /^cluster\.yaml: SubnetLen must be an integer from 17 to 30, got "y{39}$/);
+});
+
 test('backend: a VNI whose device name flannel.<VNI> exceeds the kernel limit is refused at validation', () => {
   // flannel.10000000 is 16 characters; IFNAMSIZ allows 15. Refusing it here
   // keeps a config that can never work from failing later, mid-render.
