@@ -80,7 +80,10 @@ export function validateConfig(raw: RawConfig, host?: HostNetworks): NetworkConf
   }
   // flannel: /22 or shorter gets /24 subnets, longer gets two more bits.
   const defaultLen = network.len <= 22 ? 24 : network.len + 2;
-  const subnetLen = raw.subnetLen === undefined ? defaultLen : intField(raw.subnetLen, 'SubnetLen', origin, network.len + 1, 30);
+  // flannel: SubnetLen 0 means unset; a set one must leave room for at least
+  // four subnets (network prefix + 2) and be at most /30.
+  const subnetLen = raw.subnetLen === undefined || raw.subnetLen === 0 ? defaultLen
+    : intField(raw.subnetLen, 'SubnetLen', origin, network.len + 2, 30);
   const backend = validateBackend(raw.backend, origin);
   return { network, subnetLen, backend };
 }

@@ -82,18 +82,22 @@ test("subnetLen defaults as flannel's: 24 when the network is /22 or shorter, el
   for (const [network, len] of rows) assert.is(validateConfig(cfg({ network })).subnetLen, len, network);
 });
 
-test('subnetLen: explicit values, inside (network length, 30]', () => {
+test("subnetLen: explicit values as flannel: from network prefix + 2 (four subnets) to 30; 0 means unset", () => {
   const ok: Array<[string, unknown, number]> = [
     ['198.18.0.0/16', 24, 24],
-    ['198.18.0.0/16', 17, 17],
+    ['198.18.0.0/16', 18, 18],
     ['198.18.0.0/16', 30, 30],
     ['198.18.0.0/16', '26', 26],
+    ['198.18.0.0/16', 0, 24], // flannel's "not set"
+    ['198.18.0.0/24', 0, 26],
+    ['198.18.0.0/28', 30, 30],
   ];
-  for (const [network, subnetLen, want] of ok) assert.is(validateConfig(cfg({ network, subnetLen })).subnetLen, want);
-  const bad: unknown[] = [16, 15, 31, 32, 0, -24, 24.5, '24 ', ' 24', '0x18', '24\n', true, null, [24], 1e21, Infinity, NaN];
+  for (const [network, subnetLen, want] of ok) assert.is(validateConfig(cfg({ network, subnetLen })).subnetLen, want, `${network} ${subnetLen}`);
+  const bad: unknown[] = [17, 16, 15, 31, 32, -24, 24.5, '24 ', ' 24', '0x18', '24\n', '0', true, null, [24], 1e21, Infinity, NaN];
   for (const subnetLen of bad) {
-    refused(cfg({ subnetLen }), /^cluster\.yaml: SubnetLen must be an integer from 17 to 30, got /);
+    refused(cfg({ subnetLen }), /^cluster\.yaml: SubnetLen must be an integer from 18 to 30, got /);
   }
+  refused(cfg({ network: '198.18.0.0/28', subnetLen: 29 }), /SubnetLen must be an integer from 30 to 30, got 29$/);
 });
 
 test('backend: vxlan defaults (VNI 1, port 8472, no MTU, no DirectRouting), missing backend is vxlan', () => {
@@ -120,7 +124,7 @@ test('backend: a huge hostile value is quoted and shortened in the one-line mess
     const e = throwsLike(() => validateBackend({ type: 'vxlan', ...raw }, O), ConfigError, new RegExp(`^cluster\\.yaml: Backend\\.${field} must be an integer from \\d+ to \\d+, got .{1,40}$`));
     assert.not.match(e.message, /[\n\r]/);
   }
-  throwsLike(() => validateConfig(cfg({ subnetLen: 'y'.repeat(1e5) })), ConfigError, /^cluster\.yaml: SubnetLen must be an integer from 17 to 30, got "y{39}$/);
+  throwsLike(() => validateConfig(cfg({ subnetLen: 'y'.repeat(1e5) })), ConfigError, /^cluster\.yaml: SubnetLen must be an integer from 18 to 30, got "y{39}$/);
 });
 
 test('backend: a VNI whose device name flannel.<VNI> exceeds the kernel limit is refused at validation', () => {
