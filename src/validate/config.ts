@@ -28,7 +28,9 @@ function intField(v: unknown, field: string, origin: string, min: number, max: n
 }
 
 export function validateBackend(raw: RawBackend | undefined, origin: string): BackendConfig {
-  const type = raw?.type ?? 'vxlan';
+  // flannel lower-cases the type (backend manager), so "VXLAN" works there too.
+  const given = raw?.type ?? 'vxlan';
+  const type = typeof given === 'string' ? given.toLowerCase() : given;
   if (type === 'vxlan') {
     const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 1, 16777215);
     // The device is flannel.<VNI> and the kernel allows 15 characters, so an

@@ -108,6 +108,9 @@ test('backend: vxlan defaults (VNI 1, port 8472, no MTU, no DirectRouting), miss
   assert.is(DEFAULT_VXLAN_PORT, 8472);
   assert.equal(validateConfig(cfg({})).backend, want);
   assert.equal(validateBackend({ type: 'host-gw', vni: 'ignored' }, O), { type: 'host-gw' });
+  // flannel lower-cases the backend type
+  assert.equal(validateBackend({ type: 'VXLAN' }, O), want);
+  assert.equal(validateBackend({ type: 'Host-GW' }, O), { type: 'host-gw' });
 });
 
 test('backend: VNI 1..16777215', () => {
@@ -164,6 +167,7 @@ test('backend: DirectRouting must be a boolean', () => {
 });
 
 test('backend: unsupported flannel backends and unknown types are refused, quoted and shortened', () => {
+  throwsLike(() => validateBackend({ type: 'UDP' }, O), ConfigError, /^cluster\.yaml: backend "udp" is a flannel backend ovlnet does not support/);
   for (const type of ['udp', 'ipip', 'wireguard', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce']) {
     throwsLike(() => validateBackend({ type }, O), ConfigError,
       new RegExp(`^cluster\\.yaml: backend "${type}" is a flannel backend ovlnet does not support; use vxlan or host-gw$`));
