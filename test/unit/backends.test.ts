@@ -4,7 +4,7 @@ import { plan, resolveUnderlay } from '../../src/backends/index.js';
 import { planHostGw } from '../../src/backends/hostgw.js';
 import { OFFLINE_UNDERLAY } from '../../src/backends/underlay.js';
 import { planVxlan, VXLAN_OVERHEAD } from '../../src/backends/vxlan.js';
-import { ConfigError, NodeError } from '../../src/errors.js';
+import { ConfigError, NodeError, UsageError } from '../../src/errors.js';
 import { OVLNET_ROUTE_PROTO } from '../../src/model/keys.js';
 import type { BackendConfig, HostLink } from '../../src/model/types.js';
 import { cluster, HOSTGW, hostLink, ip, mac, node, pfx, throwsLike, underlay, VXLAN } from './support/build.js';
@@ -152,6 +152,14 @@ test('underlay: --iface overrides', () => {
   const e = throwsLike(() => resolveUnderlay(LINKS, ip('192.0.2.10'), 'eth9', false), NodeError, /^--iface eth9: no such device on this host$/);
   assert.ok(e);
   assert.equal(resolveUnderlay(LINKS, ip('192.0.2.10'), 'eth9', true), { dev: 'eth9', mtu: 1500, connected: [], found: false });
+});
+
+test('underlay: a device name the renderer would refuse is a clear error here', () => {
+  for (const iface of ['eth0 up', 'eth0\nlink del eth1', 'dev', 'a'.repeat(16)]) {
+    throwsLike(() => resolveUnderlay(LINKS, ip('192.0.2.10'), iface, true), UsageError, /^--iface ".*": not a usable device name$/);
+  }
+  const odd = new Map<string, HostLink>([['br+lan', hostLink({ name: 'br+lan', addrs: [pfx('192.0.2.10/24')] })]]);
+  throwsLike(() => resolveUnderlay(odd, ip('192.0.2.10'), undefined, false), NodeError, /^underlay device "br\+lan" has a name ovlnet does not use on command lines$/);
 });
 
 test('underlay: the public IP not on this host: an error, or the offline default for plan', () => {
