@@ -212,9 +212,16 @@ test('FileSource: loads YAML and JSON files, picks JSON by extension or a leadin
     const sj = await new FileSource(`file:${j}`).load();
     assert.is(sj.config.backend?.vni, 4096);
     assert.equal((await new FileSource(`file:${jy}`).load()).config, { ...sj.config, origin: jy });
-    // A JSON file with a YAML-only construct is a JSON error, not silently YAML.
+    // A .json file with a YAML-only construct is a JSON error, not silently YAML.
     writeFileSync(j, '{"Network": "10.0.0.0/8",}');
     await rejectsLike(new FileSource(`file:${j}`).load(), SourceError, /invalid JSON/);
+    // A YAML file written as one flow mapping is YAML, even though it starts with a brace.
+    const flow = join(dir, 'flow.yaml');
+    writeFileSync(flow, '{ network: 10.244.0.0/16, backend: { type: host-gw }, nodes: [ { name: a, publicIP: 192.0.2.1, subnet: 10.244.1.0/24 } ] }\n');
+    const sf = await new FileSource(`file:${flow}`).load();
+    assert.equal([sf.config.network, sf.config.backend?.type, sf.nodes[0].name], ['10.244.0.0/16', 'host-gw', 'a']);
+    writeFileSync(flow, '{ network: [ }\n');
+    await rejectsLike(new FileSource(`file:${flow}`).load(), SourceError, /invalid YAML/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
