@@ -15,7 +15,9 @@ export const VXLAN_OVERHEAD = 50;
 
 /** What DirectRouting looks peers up in: the host's table, else the underlay's connected prefixes. */
 function lookupTable(underlay: Underlay, routes: HostRoute[] | undefined): HostRoute[] {
-  if (routes && underlay.found) return routes;
+  // Away from the node, this host's table says nothing about the node's.
+  if (!underlay.found) return [];
+  if (routes) return routes;
   return underlay.connected.map((dst) => ({ dst, dev: underlay.dev, onlink: false, proto: 2 }));
 }
 
