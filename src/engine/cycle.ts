@@ -149,7 +149,8 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
   const written = await writeBatches(batches, opts.netns);
   const extra = ordered.filter((c) => !isIpBatchChange(c));
   const failures = [...written.failures, ...(extra.length ? await writeExtras(snap, extra, opts.netns) : [])];
-  const processes = written.processes + new Set(extra.map((c) => c.kind)).size;
+  // One ethtool per feature change, one iptables-restore for all rules.
+  const processes = written.processes + extra.filter((c) => c.kind === 'offload').length + (extra.some((c) => c.kind === 'nat') ? 1 : 0);
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
   const after = await snapshotFrom(snap.state, await readHost(opts.netns), opts);
