@@ -103,7 +103,7 @@ export function buildProgram(): Command {
     .option('--subnet-file <path>', 'the subnet.env to remove (default /run/flannel/subnet.env, removed only when ovlnet wrote it)')
     .option('--vni <n>', 'also remove the vxlan device flannel.<n>, even without proof it is ovlnet\'s')
     .option('--all-flannel-devices', "also remove every vxlan device named flannel.<n>, flannel's own included")
-    .addHelpText('after', '\nExamples:\n  sudo ovlnet cleanup --dry-run\n  sudo ovlnet cleanup --source etcd://10.0.0.1:2379')
+    .addHelpText('after', '\nThe source is read only when --source (or $OVLNET_SOURCE) is given: cleanup works without it.\n\nExamples:\n  sudo ovlnet cleanup --dry-run\n  sudo ovlnet cleanup --source etcd://10.0.0.1:2379')
     .action(action(() => import('./commands/cleanup.js')));
 
   program.command('completion')

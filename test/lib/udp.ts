@@ -13,7 +13,7 @@ const SENDER = `
 const s = require('node:dgram').createSocket('udp4');
 s.bind(0, process.argv[1], () => {
   let n = 0;
-  const send = () => { s.send('x', Number(process.argv[3]), process.argv[2]); if (++n === 5) setTimeout(() => process.exit(0), 300); else setTimeout(send, 200); };
+  const send = () => { s.send('x', Number(process.argv[3]), process.argv[2]); if (++n === 5) setTimeout(() => process.exit(0), 200); else setTimeout(send, 100); };
   send();
 });
 `;

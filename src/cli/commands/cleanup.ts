@@ -140,6 +140,8 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   ctx.out(describeLines(plan, ctx).join('\n'));
   for (const f of failures) ctx.err(ctx.errStyle.red(`failed: ${f}`));
   for (const c of remaining) ctx.err(ctx.errStyle.red(`not removed: ${changeLine(c, ctx.errStyle).trim()}`));
-  ctx.out(`\n${ok ? ctx.style.green('Cleanup complete:') : ctx.style.red('Cleanup incomplete:')} ${count(plan)} removed${failures.length ? `, ${failures.length} failed` : ''} (${Date.now() - started} ms).`);
+  const tail = ok ? `${count(plan)} removed` : `${count(plan)} to remove, ${failures.length} failed, ${remaining.length} still there`;
+  ctx.out(`\n${ok ? ctx.style.green('Cleanup complete:') : ctx.style.red('Cleanup incomplete:')} ${tail} (${Date.now() - started} ms).`);
+  if (!ok) ctx.err('hint: fix the cause above and run cleanup again; it only removes what is left');
   return ok ? EXIT_OK : EXIT_ERROR;
 }
