@@ -1,4 +1,5 @@
 // Opens the source from the command line options and takes a snapshot.
+import { parseTxOffloadMode } from '../backends/offload.js';
 import { UsageError } from '../errors.js';
 import { snapshot, type CycleOptions, type Snapshot } from '../engine/cycle.js';
 import { openSource, resolveSourceURI } from '../sources/index.js';
@@ -28,7 +29,10 @@ export async function openFromOptions(o: GlobalOptions): Promise<Source> {
 }
 
 export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
-  return { netns: o.netns, node: localNodeName(o), publicIP: o.publicIp, iface: o.iface, offline };
+  return {
+    netns: o.netns, node: localNodeName(o), publicIP: o.publicIp, iface: o.iface, offline,
+    txOffload: parseTxOffloadMode(o.disableTxOffload), ipMasq: o.ipMasq ?? false,
+  };
 }
 
 export async function takeSnapshot(o: GlobalOptions, offline = false): Promise<Snapshot> {
