@@ -20,9 +20,13 @@ export async function run(tool: 'ip' | 'bridge', args: string[], opts: { netns?:
     throw new HostError(`cannot run ${tool}: ${(e as Error).message}`);
   }
   if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(r.message ?? ''))) {
-    throw new HostError(`${tool} is not installed`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);
+    throw new HostError(`${tool} not found in PATH; it comes with the ${PACKAGE_OF[tool]} package`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);
   }
   const stderr = String(r.stderr ?? '');
+  // `ip -n` enters the namespace with setns(), which needs root even to read.
+  if (opts.netns && /setting the network namespace .* failed: Operation not permitted/.test(stderr)) {
+    throw new PermissionError(`entering network namespace ${opts.netns} needs root (CAP_SYS_ADMIN)`, 'run it with sudo');
+  }
   if (/Cannot open network namespace/.test(stderr)) {
     throw new HostError(`network namespace ${opts.netns}: ${stderr.trim().split('\n')[0]}`, 'list namespaces with: ip netns list');
   }
