@@ -42,6 +42,12 @@ function actualLink(actual: ActualState, name: string): LinkEntry | string | und
   };
 }
 
+const PROTO_NAMES: Record<number, string> = { 2: 'kernel', 3: 'boot', 4: 'static', 9: 'ra', 16: 'dhcp' };
+
+function protoName(p: number): string {
+  return PROTO_NAMES[p] ? `${p} ${PROTO_NAMES[p]}` : String(p);
+}
+
 function routeForwarding(r: { via?: { text: string }; dev?: string; onlink: boolean }): string {
   return `via ${r.via?.text ?? '-'} dev ${r.dev ?? '-'}${r.onlink ? ' onlink' : ''}`;
 }
@@ -146,7 +152,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
         } else {
           conflicts.push({
             subject: key,
-            message: `a route not owned by ovlnet (protocol ${f.proto}, ${f.type ? `type ${f.type}` : routeForwarding(f)}) holds ${d.dst.text}; left as is`,
+            message: `a route not owned by ovlnet (protocol ${protoName(f.proto)}, ${f.type ? f.type : routeForwarding(f)}) holds ${d.dst.text}; left as is`,
           });
         }
         continue;
