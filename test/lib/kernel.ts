@@ -19,7 +19,12 @@ export async function kernelSnapshot(ns: string): Promise<KernelSnapshot> {
     sh('ip', ['-n', ns, '-j', 'neigh', 'show']),
     sh('bridge', ['-n', ns, '-j', 'fdb', 'show']),
   ]);
-  return { links, routes: r4 + '\n' + r6, neigh, fdb };
+  return { links: withoutTimers(links), routes: r4 + '\n' + r6, neigh, fdb };
+}
+
+/** Bridge timers (gc_timer...) tick by themselves; everything else must stay put. */
+function withoutTimers(json: string): string {
+  return JSON.stringify(JSON.parse(json), (k, v) => (/_timer$/.test(k) ? undefined : v));
 }
 
 export interface RouteJ {
