@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { ovlnet } from '../lib/cli.js';
 import { assertOneLineError, Cluster, scenario } from '../lib/e2e.js';
-import { fdb, kernelSnapshot, neighbors, route } from '../lib/kernel.js';
+import { fdb, kernelSnapshot, neighbors, route, settledSnapshot } from '../lib/kernel.js';
 import { makeSpy } from '../lib/spy.js';
 import { createTopology, defaultNodes, ipn, ping, type TestNode, type Topology } from '../lib/netns.js';
 
@@ -75,7 +75,7 @@ test('plan, diff and apply --dry-run never write, even with drift pending', () =
   await ipn(a.ns, 'route', 'del', '198.18.1.0/24');
   await ipn(a.ns, 'link', 'set', 'flannel.1', 'mtu', '1400');
   await ipn(a.ns, 'route', 'add', '198.18.51.0/24', 'via', '198.18.51.0', 'dev', 'flannel.1', 'onlink', 'proto', '244');
-  const before = await kernelSnapshot(a.ns);
+  const before = await settledSnapshot(a.ns);
   const spy = makeSpy(join(t.tmp, 'spy-ro'));
   const runs = [
     ['plan'], ['plan', '-o', 'json'], ['plan', '-o', 'commands'],

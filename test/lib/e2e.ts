@@ -57,3 +57,26 @@ export function assertOneLineError(r: CliResult, pattern: RegExp): void {
   assert.equal(others, [], `nothing but the error, its hint and warnings:\n${r.stderr}`);
   assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
 }
+
+/** Runs fn over items, at most `limit` at a time (2 cores: a little overlap hides process start-up). */
+export async function pool<T>(items: T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i], i);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length) throw errors[0];
+}
+
+/** One node line of a cluster file, every value quoted as JSON (valid YAML), whatever it holds. */
+export function nodeLine(n: Record<string, unknown>): string {
+  return `  - { ${Object.entries(n).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')} }`;
+}

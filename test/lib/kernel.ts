@@ -22,6 +22,23 @@ export async function kernelSnapshot(ns: string): Promise<KernelSnapshot> {
   return { links: withoutTimers(links), routes: r4 + '\n' + r6, neigh, fdb };
 }
 
+/**
+ * A snapshot once the namespace is quiet: right after a device comes up the
+ * kernel still adds its IPv6 link-local address and routes by itself (DAD),
+ * which is no write of ovlnet's. Waits for two equal snapshots in a row.
+ */
+export async function settledSnapshot(ns: string, deadlineMs = 10_000): Promise<KernelSnapshot> {
+  const end = Date.now() + deadlineMs;
+  let last = await kernelSnapshot(ns);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await kernelSnapshot(ns);
+    if (JSON.stringify(now) === JSON.stringify(last)) return now;
+    if (Date.now() > end) throw new Error(`namespace ${ns} did not settle within ${deadlineMs} ms`);
+    last = now;
+  }
+}
+
 /** Bridge timers (gc_timer...) tick by themselves; everything else must stay put. */
 function withoutTimers(json: string): string {
   return JSON.stringify(JSON.parse(json), (k, v) => (/_timer$/.test(k) ? undefined : v));
