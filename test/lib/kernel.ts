@@ -29,11 +29,12 @@ export async function kernelSnapshot(ns: string): Promise<KernelSnapshot> {
  */
 export async function settledSnapshot(ns: string, deadlineMs = 10_000): Promise<KernelSnapshot> {
   const end = Date.now() + deadlineMs;
+  const tentative = async () => (await sh('ip', ['-n', ns, '-6', 'addr', 'show', 'tentative'])).trim() !== '';
   let last = await kernelSnapshot(ns);
   for (;;) {
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 300));
     const now = await kernelSnapshot(ns);
-    if (JSON.stringify(now) === JSON.stringify(last)) return now;
+    if (JSON.stringify(now) === JSON.stringify(last) && !(await tentative())) return now;
     if (Date.now() > end) throw new Error(`namespace ${ns} did not settle within ${deadlineMs} ms`);
     last = now;
   }
