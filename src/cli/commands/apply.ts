@@ -48,8 +48,9 @@ export default async function apply(o: ApplyFlags, ctx: Context): Promise<number
     if (!r.failures.some((f) => f.change.key === c.key)) ctx.err(ctx.errStyle.red(`not converged: ${describeChange(c)}`));
   }
   const summary = `${n.add} added, ${n.change} changed, ${n.destroy} removed`;
-  const tail = r.failures.length ? `, ${r.failures.length} failed` : '';
+  const nc = snap.result.conflicts.length;
+  const tail = `${r.failures.length ? `, ${r.failures.length} failed` : ''}${nc ? `, ${nc} conflict${nc === 1 ? '' : 's'} with foreign routes (left as is)` : ''}`;
   ctx.out(`${r.applied.length ? '\n' : ''}${ok ? ctx.style.green('Apply complete:') : ctx.style.red('Apply incomplete:')} ${summary}${tail} (${Date.now() - started} ms).`);
-  if (!ok && r.failures.length) ctx.err('hint: fix the cause above and run apply again; it only retries what is missing');
+  if (!ok && (r.failures.length || nc)) ctx.err('hint: fix the cause above and run apply again; it only retries what is missing');
   return ok ? EXIT_OK : EXIT_ERROR;
 }
