@@ -6,6 +6,9 @@
 //    then joins that cycle (a burst of writes is one cycle, and the latency of
 //    the first event is bounded).
 //  - Cycles never overlap: an event during a cycle runs one more cycle after it.
+//  - Event-driven cycles start at least `minEventGapMs` apart, so a source
+//    that fires continuously (a busy watch) costs a few cycles a second, not
+//    back-to-back cycles.
 //  - After a successful cycle the next full resync is `intervalMs` later.
 //  - After a failed cycle the retry waits with capped exponential backoff:
 //    backoffInitialMs, x2 each failure, at most backoffMaxMs. A source event
@@ -29,6 +32,7 @@ export const realClock: Clock = {
 export interface SchedulerOptions {
   intervalMs: number;
   coalesceMs?: number;
+  minEventGapMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   /** Runs one cycle; resolves true on success. A rejection counts as a failure. */
@@ -37,6 +41,7 @@ export interface SchedulerOptions {
 }
 
 export const DEFAULT_COALESCE_MS = 50;
+export const DEFAULT_MIN_EVENT_GAP_MS = 250;
 export const DEFAULT_BACKOFF_MAX_MS = 30_000;
 
 /** The delay before retry number `failures` (1 = the first retry). */
@@ -50,6 +55,7 @@ export class Scheduler {
   private readonly clock: Clock;
   private readonly intervalMs: number;
   private readonly coalesceMs: number;
+  private readonly minEventGapMs: number;
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
   private readonly runCycle: (reasons: string[]) => Promise<boolean>;
@@ -63,6 +69,7 @@ export class Scheduler {
   private running: Promise<void> | undefined;
   private rerun = false;
   private forcePending = false;
+  private lastStartAt = -Infinity;
   private stopped = false;
   private started = false;
   /** Consecutive failed cycles. */
@@ -74,6 +81,7 @@ export class Scheduler {
     this.clock = o.clock ?? realClock;
     this.intervalMs = o.intervalMs;
     this.coalesceMs = o.coalesceMs ?? DEFAULT_COALESCE_MS;
+    this.minEventGapMs = o.minEventGapMs ?? DEFAULT_MIN_EVENT_GAP_MS;
     this.backoffInitialMs = o.backoffInitialMs ?? Math.min(1000, o.intervalMs);
     this.backoffMaxMs = Math.max(o.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS, this.backoffInitialMs);
     this.runCycle = o.run;
@@ -94,7 +102,11 @@ export class Scheduler {
       this.rerun = true;
       return;
     }
-    this.scheduleAt(this.clock.now() + this.coalesceMs, reason);
+    this.scheduleAt(this.eventDueAt(), reason);
+  }
+
+  private eventDueAt(): number {
+    return Math.max(this.clock.now() + this.coalesceMs, this.lastStartAt + this.minEventGapMs);
   }
 
   /** Runs a cycle now (after the current one) and restarts the backoff: SIGHUP. */
@@ -158,6 +170,7 @@ export class Scheduler {
     this.reasons.clear();
     this.rerun = false;
     this.forcePending = false;
+    this.lastStartAt = this.clock.now();
     this.running = this.execute(reasons);
   }
 
@@ -177,7 +190,7 @@ export class Scheduler {
       this.rerun = false;
       const pending = this.reasons.size ? [...this.reasons] : ['watch'];
       this.reasons.clear();
-      const at = this.clock.now() + (this.forcePending ? 0 : this.coalesceMs);
+      const at = this.forcePending ? this.clock.now() : this.eventDueAt();
       this.forcePending = false;
       for (const r of pending) this.scheduleAt(at, r);
     }

@@ -11,7 +11,7 @@ interface Run {
 }
 
 /** A scheduler whose cycles the test finishes by hand (or that finish at once with `auto`). */
-function harness(o: { intervalMs?: number; coalesceMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; auto?: () => boolean } = {}) {
+function harness(o: { intervalMs?: number; coalesceMs?: number; minEventGapMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; auto?: () => boolean } = {}) {
   const clock = new FakeClock();
   const runs: Run[] = [];
   let active = 0;
@@ -19,6 +19,7 @@ function harness(o: { intervalMs?: number; coalesceMs?: number; backoffInitialMs
   const s = new Scheduler({
     intervalMs: o.intervalMs ?? 10_000,
     coalesceMs: o.coalesceMs ?? 50,
+    minEventGapMs: o.minEventGapMs ?? 0,
     backoffInitialMs: o.backoffInitialMs ?? 1000,
     backoffMaxMs: o.backoffMaxMs ?? 30_000,
     clock,
@@ -201,6 +202,28 @@ test('events before start are ignored; start is idempotent', async () => {
   h.s.start();
   await h.clock.advance(0);
   assert.is(h.runs.length, 1);
+});
+
+test('a continuously firing source costs at most one cycle per minEventGapMs', async () => {
+  const h = harness({ auto: () => true, coalesceMs: 50, minEventGapMs: 250, intervalMs: 60_000 });
+  h.s.start();
+  await h.clock.advance(0);
+  for (let i = 0; i < 100; i++) {
+    h.s.notify();
+    await h.clock.advance(10);
+  }
+  await h.clock.advance(300);
+  // Events at 0..990 ms: the one at 990 joins the cycle at 1000.
+  assert.equal(h.runs.map((r) => r.at), [0, 250, 500, 750, 1000]);
+});
+
+test('a single event after a quiet period still runs after the coalescing delay only', async () => {
+  const h = harness({ auto: () => true, coalesceMs: 50, minEventGapMs: 250, intervalMs: 60_000 });
+  h.s.start();
+  await h.clock.advance(5000);
+  h.s.notify();
+  await h.clock.advance(50);
+  assert.equal(h.runs.map((r) => r.at), [0, 5050]);
 });
 
 const backoffTable: Array<[number, number]> = [[0, 0], [1, 500], [2, 1000], [3, 2000], [5, 8000], [6, 10_000], [60, 10_000]];
