@@ -217,7 +217,7 @@ export class Reconciler {
     const path = this.o.subnetFile;
     if (!path) return;
     try {
-      const text = renderSubnetEnv(subnetEnvFor(snap.cluster.config, snap.desired));
+      const text = renderSubnetEnv(subnetEnvFor(snap.cluster.config, snap.desired, this.o.cycle.ipMasq ?? false));
       this.subnetFileText ??= await readFileIfExists(path);
       if (text === this.subnetFileText) return;
       await writeFileAtomic(path, text);

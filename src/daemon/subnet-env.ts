@@ -8,7 +8,7 @@ export interface SubnetEnv {
   /** This node's subnet, e.g. 10.244.1.0/24. */
   subnet: Prefix;
   mtu: number;
-  /** ovlnet does not masquerade, so this stays false: the CNI plugin must not expect it. */
+  /** Whether ovlnet installs the masquerade rules (--ip-masq), so the CNI plugin need not. */
   ipMasq: boolean;
 }
 
@@ -17,6 +17,9 @@ export function renderSubnetEnv(e: SubnetEnv): string {
   const gw = makePrefix(nthAddress(networkOf(e.subnet), 1n), e.subnet.len);
   if (!Number.isInteger(e.mtu) || e.mtu <= 0) throw new Error(`refusing to render MTU ${e.mtu}`);
   return [
+    // The flannel CNI plugin ignores lines it does not know; `ovlnet cleanup`
+    // uses this one to tell ovlnet's file from flannel's.
+    '# written by ovlnet daemon',
     `FLANNEL_NETWORK=${e.network.text}`,
     `FLANNEL_SUBNET=${gw.text}`,
     `FLANNEL_MTU=${e.mtu}`,
@@ -26,8 +29,8 @@ export function renderSubnetEnv(e: SubnetEnv): string {
 }
 
 /** The values for this node: the MTU pods must use is the vxlan device's (or the underlay's for host-gw). */
-export function subnetEnvFor(config: NetworkConfig, desired: DesiredState): SubnetEnv {
+export function subnetEnvFor(config: NetworkConfig, desired: DesiredState, ipMasq = false): SubnetEnv {
   const link = desired.entries.find((e) => e.kind === 'link');
   const mtu = link && link.kind === 'link' ? link.mtu : desired.underlay.mtu;
-  return { network: config.network, subnet: desired.local.subnet, mtu, ipMasq: false };
+  return { network: config.network, subnet: desired.local.subnet, mtu, ipMasq };
 }

@@ -98,7 +98,7 @@ test('converges at start: entries, working data path, subnet file, systemd READY
     assert.ok(await ping(t.nodes[0], t.nodes[1].podGateway), 'node-a reaches node-b pods through the overlay');
 
     const env = readFileSync(join(t.tmp, 'run', 'subnet.env'), 'utf8');
-    assert.is(env, 'FLANNEL_NETWORK=198.18.0.0/16\nFLANNEL_SUBNET=198.18.0.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n');
+    assert.is(env, '# written by ovlnet daemon\nFLANNEL_NETWORK=198.18.0.0/16\nFLANNEL_SUBNET=198.18.0.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n');
 
     await eventually(async () => notify.calls(), (c) => c.length > 0, 'systemd-notify called', 5000);
     assert.equal(notify.calls()[0].split(' ').slice(0, 3), [join(t.tmp, 'notify.sock'), '--ready', `--pid=${d.child.pid}`]);

@@ -18,9 +18,9 @@ import { parsePrefix } from '../../src/model/ip.js';
 const P = (s: string) => parsePrefix(s)!;
 
 const envTable: Array<[string, string, number, string]> = [
-  ['10.244.0.0/16', '10.244.1.0/24', 1450, 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n'],
-  ['198.18.0.0/16', '198.18.0.0/24', 1500, 'FLANNEL_NETWORK=198.18.0.0/16\nFLANNEL_SUBNET=198.18.0.1/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=false\n'],
-  ['198.18.0.0/20', '198.18.3.64/26', 8950, 'FLANNEL_NETWORK=198.18.0.0/20\nFLANNEL_SUBNET=198.18.3.65/26\nFLANNEL_MTU=8950\nFLANNEL_IPMASQ=false\n'],
+  ['10.244.0.0/16', '10.244.1.0/24', 1450, '# written by ovlnet daemon\nFLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n'],
+  ['198.18.0.0/16', '198.18.0.0/24', 1500, '# written by ovlnet daemon\nFLANNEL_NETWORK=198.18.0.0/16\nFLANNEL_SUBNET=198.18.0.1/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=false\n'],
+  ['198.18.0.0/20', '198.18.3.64/26', 8950, '# written by ovlnet daemon\nFLANNEL_NETWORK=198.18.0.0/20\nFLANNEL_SUBNET=198.18.3.65/26\nFLANNEL_MTU=8950\nFLANNEL_IPMASQ=false\n'],
 ];
 for (const [net, sub, mtu, want] of envTable) {
   test(`renderSubnetEnv ${sub} mtu ${mtu}`, () => {
