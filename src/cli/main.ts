@@ -1,7 +1,7 @@
 // The command line. Commands are thin and loaded on demand, so
 // `ovlnet --version` never pays for the libraries a command needs.
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { makeContext, type Context, type GlobalOptions } from './context.js';
 import { EXIT_ERROR, reportError } from './exit.js';
 
@@ -51,7 +51,7 @@ async function runCommand(load: Loader, opts: GlobalOptions): Promise<never> {
 
 export function buildProgram(): Command {
   const program = new Command('ovlnet')
-    .description('Overlay network agent: computes the kernel state a flannel-style overlay needs on this\nnode, shows it, diffs it against the host and applies only the difference.')
+    .description('Overlay network agent: computes the kernel state a flannel-style overlay needs on this node, shows it, diffs it against the host and applies only the difference.')
     .version(pkg.version, '-V, --version', 'print the version')
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false });
@@ -92,7 +92,7 @@ export function buildProgram(): Command {
 
   program.command('completion')
     .description('print the shell completion script')
-    .argument('<shell>', 'bash, zsh or fish')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .addHelpText('after', '\nExample:\n  ovlnet completion bash > /etc/bash_completion.d/ovlnet')
     .action(function (this: Command, shell: string) {
       return runCommand(() => import('./commands/completion.js'), { ...this.opts(), shell } as GlobalOptions);
