@@ -65,7 +65,12 @@ function deleteLines(e: Entry): Array<[Tool, string]> {
 
 function linkChangeLine(c: Change): string {
   const d = c.desired as Extract<Entry, { kind: 'link' }>;
-  return `link set ${dev(d.name)} mtu ${int(d.mtu)} address ${d.mac.text}${d.up ? ' up' : ' down'}`;
+  const a = c.actual as Extract<Entry, { kind: 'link' }> | undefined;
+  // Only what differs: setting the address, even to the same value, makes the
+  // kernel flush the device's neighbours (permanent ones included).
+  const mtu = !a || a.mtu !== d.mtu ? ` mtu ${int(d.mtu)}` : '';
+  const mac = !a || a.mac.text !== d.mac.text ? ` address ${d.mac.text}` : '';
+  return `link set ${dev(d.name)}${mtu}${mac}${d.up ? ' up' : ' down'}`;
 }
 
 /** Lines for one change, in execution order. */

@@ -73,6 +73,8 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   //    are then all to be added again.
   const desiredLink = desired.entries.find((e): e is LinkEntry => e.kind === 'link');
   let deviceFresh = false;
+  // A new device MAC makes the kernel flush the device's neighbours.
+  let macChange = false;
   if (desiredLink) {
     const a = actualLink(actual, desiredLink.name);
     const key = entryKey(desiredLink);
@@ -89,6 +91,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
         deviceFresh = true;
       } else if (modify.length) {
         changes.push({ action: 'change', kind: 'link', key, desired: desiredLink, actual: a, detail: modify.join(', ') });
+        macChange = a.mac.text !== desiredLink.mac.text;
       } else {
         inSync++;
       }
@@ -128,7 +131,8 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     const a = owned.get(key);
     if (a) {
       owned.delete(key);
-      const detail = sameFields(d, a);
+      let detail = sameFields(d, a);
+      if (!detail && macChange && d.kind === 'neigh' && d.dev === device) detail = 're-added: the device MAC change flushes neighbours';
       if (detail) changes.push({ action: 'change', kind: d.kind, key, desired: d, actual: a, detail });
       else inSync++;
       continue;
