@@ -54,7 +54,12 @@ export function buildProgram(): Command {
     .description('Overlay network agent: computes the kernel state a flannel-style overlay needs on this node, shows it, diffs it against the host and applies only the difference.')
     .version(pkg.version, '-V, --version', 'print the version')
     .showSuggestionAfterError(true)
-    .configureHelp({ sortSubcommands: false });
+    // Every error line starts with "ovlnet:", commander's own included, and
+    // says where to look next.
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'ovlnet: ')) })
+    .showHelpAfterError('hint: see "ovlnet --help"')
+    .configureHelp({ sortSubcommands: false })
+    .addHelpText('after', '\nSee ovlnet(8) for sources, the cluster file, exit status and examples;\n"ovlnet COMMAND --help" for the options of a command.');
 
   const action = (load: Loader) => function (this: Command) {
     return runCommand(load, this.opts());
@@ -98,6 +103,7 @@ export function buildProgram(): Command {
       return runCommand(() => import('./commands/completion.js'), { ...this.opts(), shell } as GlobalOptions);
     });
 
+  for (const c of program.commands) c.showHelpAfterError(`hint: see "ovlnet ${c.name()} --help"`);
   return program;
 }
 

@@ -23,6 +23,9 @@ export async function run(tool: 'ip' | 'bridge', args: string[], opts: { netns?:
     throw new HostError(`${tool} is not installed`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);
   }
   const stderr = String(r.stderr ?? '');
+  if (/setting the network namespace .* failed: Operation not permitted/.test(stderr)) {
+    throw new PermissionError(`entering network namespace ${opts.netns} needs root`, 'run it with sudo');
+  }
   if (/Cannot open network namespace/.test(stderr)) {
     throw new HostError(`network namespace ${opts.netns}: ${stderr.trim().split('\n')[0]}`, 'list namespaces with: ip netns list');
   }
