@@ -53,7 +53,7 @@ test('npm pack | npm install -g --offline into a temporary prefix; it runs from 
 
     const bin = join(prefix, 'bin', 'ovlnet');
     const elsewhere = mkdtempSync(join(tmp, 'cwd-'));
-    const run = (args: string[]) => execa(bin, args, { cwd: elsewhere, env: { ...env, NO_COLOR: '1' }, extendEnv: false, reject: false });
+    const run = (args: string[]) => execa(bin, args, { cwd: elsewhere, env: { ...env, NO_COLOR: '1' }, extendEnv: false, reject: false, stripFinalNewline: false });
     const version = await run(['--version']);
     assert.is(version.exitCode, 0, String(version.stderr));
     assert.is(String(version.stdout).trim(), pkg.version);
@@ -70,7 +70,7 @@ test('npm pack | npm install -g --offline into a temporary prefix; it runs from 
     assert.ok(existsSync(join(prefix, 'share', 'man', 'man8', 'ovlnet.8')), 'share/man/man8/ovlnet.8');
     const man = await execa('man', ['ovlnet'], { cwd: elsewhere, env: { ...env, MANPATH: join(prefix, 'share', 'man'), MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '80' }, extendEnv: false, reject: false });
     assert.is(man.exitCode, 0, String(man.stderr));
-    assert.match(String(man.stdout).replace(/.\x08/g, ''), /ovlnet\s+-\s+program and reconcile/);
+    assert.match(String(man.stdout).replace(/.\x08/g, ''), /ovlnet\s+-\s+program\s+and\s+reconcile/);
 
     const completion = await run(['completion', 'bash']);
     assert.is(String(completion.stdout), readFileSync(join(prefix, 'lib', 'node_modules', pkg.name, 'completions', 'ovlnet.bash'), 'utf8'));
