@@ -1,7 +1,7 @@
 // What every command gets: its options, output streams and styles.
 import type { ChalkInstance } from 'chalk';
 import { makeStyle } from '../render/style.js';
-import { tableKind, type TableKind } from '../render/table.js';
+import { tableKind, type TableKind } from '../render/table-kind.js';
 import type { Problem } from '../model/types.js';
 
 export interface GlobalOptions {

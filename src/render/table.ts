@@ -6,8 +6,9 @@
 //          for pipes: `grep`, `awk '{print $2}'` and `column` work on it.
 // Programs should use -o json; plain is stable, but meant for eyes and awk.
 import Table from 'cli-table3';
+import type { TableKind } from './table-kind.js';
 
-export type TableKind = 'box' | 'ascii' | 'plain';
+export { localeIsUTF8, tableKind, type TableKind } from './table-kind.js';
 
 const NO_ROW_RULES = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 const ASCII = {
@@ -20,17 +21,6 @@ const NONE = {
   bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
   left: '', right: '', middle: '  ', ...NO_ROW_RULES,
 };
-
-/** Whether the locale can show box-drawing characters (LC_ALL, then LC_CTYPE, then LANG, as setlocale reads them). */
-export function localeIsUTF8(env: NodeJS.ProcessEnv = process.env): boolean {
-  const loc = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
-  return /utf-?8/i.test(loc);
-}
-
-export function tableKind(isTTY: boolean, env: NodeJS.ProcessEnv = process.env): TableKind {
-  if (!isTTY) return 'plain';
-  return localeIsUTF8(env) ? 'box' : 'ascii';
-}
 
 export function renderTable(kind: TableKind, head: string[], rows: string[][]): string {
   if (kind === 'plain') {
