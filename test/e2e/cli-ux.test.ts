@@ -31,8 +31,10 @@ async function piped(args: string[], env: Record<string, string> = {}) {
 }
 
 test('ovlnet completion SHELL prints exactly the packaged completion files', async () => {
-  for (const [shell, file] of [['bash', 'ovlnet.bash'], ['zsh', '_ovlnet'], ['fish', 'ovlnet.fish']]) {
-    const r = await piped(['completion', shell]);
+  const shells = [['bash', 'ovlnet.bash'], ['zsh', '_ovlnet'], ['fish', 'ovlnet.fish']];
+  const outputs = await Promise.all(shells.map(([shell]) => piped(['completion', shell])));
+  for (const [i, [shell, file]] of shells.entries()) {
+    const r = outputs[i];
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stdout, readFileSync(join(ROOT, 'completions', file), 'utf8'), shell);
   }
@@ -43,8 +45,7 @@ test('ovlnet completion SHELL prints exactly the packaged completion files', asy
 
 test('in a pipe: no colour, no boxes, plain columns, the same bytes every run', async () => {
   for (const args of [['plan', '--source', EXAMPLE, '--node', 'node-a'], ['nodes', '--source', EXAMPLE]]) {
-    const a = await piped(args);
-    const b = await piped(args);
+    const [a, b] = await Promise.all([piped(args), piped(args)]);
     assert.is(a.code, 0, a.stderr);
     assert.is(a.stderr, '');
     assert.not.match(a.stdout, ANSI);
@@ -59,20 +60,27 @@ test('in a pipe: no colour, no boxes, plain columns, the same bytes every run', 
 });
 
 test('on a terminal: boxes without row rules, colour unless NO_COLOR or --no-color', async () => {
-  const plain = await onTerminal(['nodes', '--source', EXAMPLE]);
+  const nodes = ['nodes', '--source', EXAMPLE];
+  const [plain, noColorEnv, noColorFlag, dumb, ascii, forced] = await Promise.all([
+    onTerminal(nodes),
+    onTerminal(nodes, { NO_COLOR: '1' }),
+    onTerminal([...nodes, '--no-color']),
+    onTerminal(nodes, { TERM: 'dumb' }),
+    onTerminal(nodes, { LANG: 'C' }),
+    piped(nodes, { FORCE_COLOR: '1' }),
+  ]);
   assert.is(plain.code, 0, plain.out);
   assert.match(plain.out, BOX);
   assert.match(plain.out, ANSI, 'colour on a terminal');
   const lines = plain.out.split('\n');
   assert.is(lines.filter((l) => l.startsWith('├')).length, 1, 'one rule, under the header');
-  assert.not.match((await onTerminal(['nodes', '--source', EXAMPLE], { NO_COLOR: '1' })).out, ANSI, 'NO_COLOR');
-  assert.not.match((await onTerminal(['nodes', '--source', EXAMPLE, '--no-color'])).out, ANSI, '--no-color');
-  assert.not.match((await onTerminal(['nodes', '--source', EXAMPLE], { TERM: 'dumb' })).out, ANSI, 'TERM=dumb');
-  const ascii = await onTerminal(['nodes', '--source', EXAMPLE], { LANG: 'C' });
+  assert.not.match(noColorEnv.out, ANSI, 'NO_COLOR');
+  assert.not.match(noColorFlag.out, ANSI, '--no-color');
+  assert.not.match(dumb.out, ANSI, 'TERM=dumb');
   assert.not.match(ascii.out, BOX);
   assert.match(ascii.out, /^\+-+\+/m, 'ASCII borders outside UTF-8');
   // FORCE_COLOR colours a pipe too.
-  assert.match((await piped(['nodes', '--source', EXAMPLE], { FORCE_COLOR: '1' })).stdout, ANSI, 'FORCE_COLOR');
+  assert.match(forced.stdout, ANSI, 'FORCE_COLOR');
 });
 
 test('a slow source shows a spinner on a terminal, never in a pipe', async () => {
