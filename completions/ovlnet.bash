@@ -26,6 +26,7 @@ _ovlnet_kind() {
         'plan --public-ip') kind='free' ;;
         'plan --iface') kind='iface' ;;
         'plan --netns') kind='netns' ;;
+        'plan --disable-tx-offload') kind='choices auto on off' ;;
         'plan -o'|'plan --output') kind='choices table json commands' ;;
         'diff -s'|'diff --source') kind='source' ;;
         'diff --etcd-cafile') kind='file' ;;
@@ -37,6 +38,7 @@ _ovlnet_kind() {
         'diff --public-ip') kind='free' ;;
         'diff --iface') kind='iface' ;;
         'diff --netns') kind='netns' ;;
+        'diff --disable-tx-offload') kind='choices auto on off' ;;
         'diff -o'|'diff --output') kind='choices table json' ;;
         'apply -s'|'apply --source') kind='source' ;;
         'apply --etcd-cafile') kind='file' ;;
@@ -48,6 +50,7 @@ _ovlnet_kind() {
         'apply --public-ip') kind='free' ;;
         'apply --iface') kind='iface' ;;
         'apply --netns') kind='netns' ;;
+        'apply --disable-tx-offload') kind='choices auto on off' ;;
         'apply -o'|'apply --output') kind='choices table json' ;;
         'apply --max-delete') kind='free' ;;
         'nodes -s'|'nodes --source') kind='source' ;;
@@ -67,6 +70,7 @@ _ovlnet_kind() {
         'daemon --public-ip') kind='free' ;;
         'daemon --iface') kind='iface' ;;
         'daemon --netns') kind='netns' ;;
+        'daemon --disable-tx-offload') kind='choices auto on off' ;;
         'daemon --interval') kind='free' ;;
         'daemon --metrics-addr') kind='free' ;;
         'daemon --log-format') kind='choices text json' ;;
@@ -74,6 +78,16 @@ _ovlnet_kind() {
         'daemon --max-delete') kind='free' ;;
         'daemon --subnet-file') kind='file' ;;
         'daemon --lease-ttl') kind='free' ;;
+        'cleanup -s'|'cleanup --source') kind='source' ;;
+        'cleanup --etcd-cafile') kind='file' ;;
+        'cleanup --etcd-certfile') kind='file' ;;
+        'cleanup --etcd-keyfile') kind='file' ;;
+        'cleanup --net-conf') kind='file' ;;
+        'cleanup --annotation-prefix') kind='free' ;;
+        'cleanup -o'|'cleanup --output') kind='choices table json' ;;
+        'cleanup --netns') kind='netns' ;;
+        'cleanup --subnet-file') kind='file' ;;
+        'cleanup --vni') kind='free' ;;
         *) kind='' ;;
     esac
 }
@@ -82,7 +96,7 @@ _ovlnet_kind() {
 _ovlnet_arg() {
     case $1 in
         completion) kind='choices bash zsh fish' ;;
-        help) kind='choices plan diff apply nodes daemon completion' ;;
+        help) kind='choices plan diff apply nodes daemon cleanup completion' ;;
         *) kind='' ;;
     esac
 }
@@ -90,11 +104,12 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color -o,--output -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color -o,--output --dry-run --max-delete --force -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
+        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output --netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='-h,--help' ;;
         help) opts='' ;;
         *) opts='-V,--version -h,--help' ;;
@@ -180,7 +195,7 @@ _ovlnet() {
         done
         COMPREPLY=($(compgen -W "${cand[*]}" -- "$cur"))
     elif [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W 'plan diff apply nodes daemon completion help' -- "$cur"))
+        COMPREPLY=($(compgen -W 'plan diff apply nodes daemon cleanup completion help' -- "$cur"))
     else
         # A positional argument: only when none is on the line yet.
         local have=

@@ -45,7 +45,7 @@ end
 
 # No file names where ovlnet takes none.
 complete -c ovlnet -f
-complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff apply nodes daemon completion help" -f
+complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion help" -f
 complete -c ovlnet -n __fish_use_subcommand -s V -l version -d 'print the version'
 complete -c ovlnet -n __fish_use_subcommand -s h -l help -d 'display help for command'
 complete -c ovlnet -n __fish_use_subcommand -a plan -d 'show the kernel state this node should have (reads only; no root needed)'
@@ -53,6 +53,7 @@ complete -c ovlnet -n __fish_use_subcommand -a diff -d 'compare the plan with th
 complete -c ovlnet -n __fish_use_subcommand -a apply -d 'make the host match the plan, changing only the difference'
 complete -c ovlnet -n __fish_use_subcommand -a nodes -d 'list the source\'s nodes (subnet, public IP, VTEP MAC, lease expiry)'
 complete -c ovlnet -n __fish_use_subcommand -a daemon -d 'watch the source and keep the host converged (run it under systemd)'
+complete -c ovlnet -n __fish_use_subcommand -a cleanup -d 'remove everything ovlnet put on this host (routes, its vxlan device, masquerade rules, subnet file) and nothing else'
 complete -c ovlnet -n __fish_use_subcommand -a completion -d 'print the shell completion script'
 complete -c ovlnet -n __fish_use_subcommand -a help -d 'display help for command'
 
@@ -68,6 +69,8 @@ complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l iface -x -a '(__ovln
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l no-color -d 'never colour the output'
+complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l disable-tx-offload -x -a 'auto on off' -d 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7'
+complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l ip-masq -d 'install flannel\'s masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -s o -l output -x -a 'table json commands' -d 'output format'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -s h -l help -d 'display help for command'
 
@@ -83,6 +86,8 @@ complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l iface -x -a '(__ovln
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l no-color -d 'never colour the output'
+complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l disable-tx-offload -x -a 'auto on off' -d 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7'
+complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l ip-masq -d 'install flannel\'s masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -s o -l output -x -a 'table json' -d 'output format'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -s h -l help -d 'display help for command'
 
@@ -98,6 +103,8 @@ complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l iface -x -a '(__ovl
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l no-color -d 'never colour the output'
+complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l disable-tx-offload -x -a 'auto on off' -d 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7'
+complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l ip-masq -d 'install flannel\'s masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -s o -l output -x -a 'table json' -d 'output format'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l dry-run -d 'show what would change and change nothing'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l max-delete -x -d 'refuse to remove more than this many peers in one run'
@@ -127,6 +134,8 @@ complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l iface -x -a '(__ov
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l no-color -d 'never colour the output'
+complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l disable-tx-offload -x -a 'auto on off' -d 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7'
+complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l ip-masq -d 'install flannel\'s masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l interval -x -d 'full resync period (e.g. 10s, 1m)'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l metrics-addr -x -d 'serve Prometheus /metrics, /healthz and /readyz here (e.g. 127.0.0.1:9465)'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l log-format -x -a 'text json' -d 'log line format'
@@ -136,7 +145,23 @@ complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l subnet-file -r -F 
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l lease-ttl -x -d 'etcd: lease time to live'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -s h -l help -d 'display help for command'
 
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l etcd-cafile -r -F -d 'etcd TLS: CA certificate'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l etcd-certfile -r -F -d 'etcd TLS: client certificate'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l etcd-keyfile -r -F -d 'etcd TLS: client key'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l net-conf -r -F -d 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l annotation-prefix -x -d 'Kubernetes: node annotation prefix'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l debug -d 'print stack traces on errors'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l no-color -d 'never colour the output'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s o -l output -x -a 'table json' -d 'output format'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l netns -x -a '(__ovlnet_netns)' -d 'clean up in this network namespace (ip -n)'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l dry-run -d 'show what would be removed and change nothing'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l subnet-file -r -F -d 'the subnet.env to remove'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l vni -x -d 'also remove the vxlan device flannel.<n>, even without proof it is ovlnet\'s'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l all-flannel-devices -d 'also remove every vxlan device named flannel.<n>, flannel\'s own included'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s h -l help -d 'display help for command'
+
 complete -c ovlnet -n '__fish_seen_subcommand_from completion' -s h -l help -d 'display help for command'
 complete -c ovlnet -n "__fish_seen_subcommand_from completion; and not __fish_seen_subcommand_from bash zsh fish" -a 'bash zsh fish'
 
-complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff apply nodes daemon completion" -a 'plan diff apply nodes daemon completion'
+complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion" -a 'plan diff apply nodes daemon cleanup completion'
