@@ -52,7 +52,8 @@ export function planTable(d: DesiredState, c: ChalkInstance): string {
   const routes = new Map(d.entries.filter((e) => e.kind === 'route').map((e) => [e.kind === 'route' ? e.dst.text : '', e]));
   for (const p of d.peers) {
     const r = routes.get(p.node.subnet.text);
-    const route = r && r.kind === 'route' ? `via ${r.via.text} dev ${r.dev}${r.onlink ? ' onlink' : ''}` : '';
+    const route = r && r.kind === 'route' ? `${r.via ? `via ${r.via.text} ` : ''}dev ${r.dev}${r.onlink ? ' onlink' : ''}`
+      : p.via === 'udp' ? `dev ${d.device} (udp forwarder)` : '';
     const row = [p.node.name, p.node.subnet.text, p.node.publicIP.text];
     if (d.backend === 'vxlan') row.push(p.via === 'vxlan' ? p.node.vtepMAC.text : '(direct)');
     row.push(route);
