@@ -35,4 +35,5 @@ if (!r || r.status !== 0) {
   const why = !gyp ? 'node-gyp not found' : (r.stderr || r.stdout || '').trim().split('\n').slice(-3).join('\n');
   process.stderr.write(`ovlnet: the TUN addon was not built; the udp backend's forwarder will be unavailable (vxlan and host-gw are not affected).\n${why}\n`);
 }
-process.exit(0);
+// Run by hand (npm run build:native), a failure is an error.
+process.exit(process.env.npm_lifecycle_event === "install" || !r || r.status === 0 ? 0 : 1);
