@@ -43,7 +43,10 @@ export function planTable(d: DesiredState, c: ChalkInstance): string {
   const l = d.local;
   out.push(`${c.bold('Node')} ${l.name}  public IP ${l.publicIP.text}  subnet ${l.subnet.text}${d.backend === 'vxlan' ? `  VTEP MAC ${l.vtepMAC.text}` : ''}`);
   const link = d.entries.find((e) => e.kind === 'link');
-  out.push(`${c.bold('Backend')} ${d.backend}${link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})` : ''}`);
+  const tun = d.entries.find((e) => e.kind === 'tun');
+  const dev = link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})`
+    : tun && tun.kind === 'tun' ? `  device ${tun.name} (tun, MTU ${tun.mtu})` : '';
+  out.push(`${c.bold('Backend')} ${d.backend}${dev}`);
   out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
   const t = new Table({
     head: ['Peer', 'Subnet', 'Public IP', d.backend === 'vxlan' ? 'VTEP MAC' : '', 'Route'].filter(Boolean),
@@ -62,7 +65,7 @@ export function planTable(d: DesiredState, c: ChalkInstance): string {
   out.push(d.peers.length ? t.toString() : '(no peers)');
   const n = (k: Entry['kind']) => d.entries.filter((e) => e.kind === k).length;
   out.push(`${plural(d.peers.length, 'peer')}: ${[
-    d.device ? plural(n('link'), 'device') : '',
+    d.device ? plural(n('link') + n('tun'), 'device') : '',
     d.device ? plural(n('addr'), 'address', 'addresses') : '',
     d.device ? plural(n('neigh'), 'neighbor') : '',
     d.device ? plural(n('fdb'), 'fdb entry', 'fdb entries') : '',
