@@ -2,6 +2,7 @@ import type { DesiredState } from '../model/types.js';
 import { planHostGw } from './hostgw.js';
 import { planMasq } from './masq.js';
 import type { PlanInput } from './types.js';
+import { planUdp } from './udp.js';
 import { planVxlan } from './vxlan.js';
 
 function planBackend(input: PlanInput): DesiredState {
@@ -10,6 +11,8 @@ function planBackend(input: PlanInput): DesiredState {
       return planVxlan(input);
     case 'host-gw':
       return planHostGw(input);
+    case 'udp':
+      return planUdp(input);
   }
 }
 

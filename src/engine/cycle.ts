@@ -4,6 +4,7 @@
 // this file only wires them together.
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { plan, resolveUnderlay } from '../backends/index.js';
+import { UDP_DEVICE } from '../backends/udp.js';
 import { shouldDisableTxOffload, type TxOffloadMode } from '../backends/offload.js';
 import { GuardError, HostError, PermissionError } from '../errors.js';
 import type { IP } from '../model/ip.js';
@@ -78,8 +79,9 @@ function emptyHost(): ActualState {
 
 export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions): Promise<Snapshot> {
   const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
-  const device = config.backend.type === 'vxlan' ? vxlanDeviceName(config.backend.vni) : undefined;
-  await readFdb(actual, opts.netns, device);
+  const device = config.backend.type === 'vxlan' ? vxlanDeviceName(config.backend.vni) : config.backend.type === 'udp' ? UDP_DEVICE : undefined;
+  // Only a vxlan device has forwarding entries.
+  await readFdb(actual, opts.netns, config.backend.type === 'vxlan' ? device : undefined);
   const policy = ownershipFor(device);
   const cluster = validateCluster(state, {
     config,

@@ -34,6 +34,12 @@ function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
         ['ip', `link add ${dev(e.name)} address ${e.mac.text} mtu ${int(e.mtu)} type vxlan id ${int(e.vni)} local ${e.local.text} dev ${dev(e.underlay)} dstport ${int(e.port)} ${e.learning ? 'learning' : 'nolearning'}`],
         ['ip', `link set ${dev(e.name)} up`],
       ];
+    case 'tun':
+      // Persistent, so it outlives the daemon that attaches to it; `mode tun` gives IFF_NO_PI.
+      return [
+        ['ip', `tuntap add dev ${dev(e.name)} mode tun`],
+        ['ip', `link set ${dev(e.name)} mtu ${int(e.mtu)} up`],
+      ];
     case 'addr':
       return [['ip', `addr replace ${e.addr.text} dev ${dev(e.dev)}`]];
     case 'neigh':
@@ -43,7 +49,7 @@ function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
     case 'route':
       // `add` for a new route: if a foreign route appeared meanwhile, the
       // kernel refuses instead of ovlnet overwriting it.
-      return [['ip', `route ${replace ? 'replace' : 'add'} ${e.dst.text} via ${e.via.text} dev ${dev(e.dev)}${e.onlink ? ' onlink' : ''} proto ${int(e.proto)}`]];
+      return [['ip', `route ${replace ? 'replace' : 'add'} ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''} dev ${dev(e.dev)}${e.onlink ? ' onlink' : ''} proto ${int(e.proto)}`]];
     case 'offload':
     case 'nat':
       return notIpBatch(e);
@@ -64,6 +70,7 @@ export function isIpBatchChange(c: Change): boolean {
 function deleteLines(e: Entry): Array<[Tool, string]> {
   switch (e.kind) {
     case 'link':
+    case 'tun':
       return [['ip', `link del ${dev(e.name)}`]];
     case 'addr':
       return [['ip', `addr del ${e.addr.text} dev ${dev(e.dev)}`]];
@@ -81,6 +88,14 @@ function deleteLines(e: Entry): Array<[Tool, string]> {
 }
 
 function linkChangeLine(c: Change): string {
+  if (c.kind === 'tun') {
+    const t = c.desired as Extract<Entry, { kind: 'tun' }>;
+    const was = c.actual as Extract<Entry, { kind: 'tun' }> | undefined;
+    const attrs: string[] = [];
+    if (!was || was.mtu !== t.mtu) attrs.push(`mtu ${int(t.mtu)}`);
+    if (!was || was.up !== t.up) attrs.push(t.up ? 'up' : 'down');
+    return `link set ${dev(t.name)} ${attrs.join(' ')}`;
+  }
   const d = c.desired as Extract<Entry, { kind: 'link' }>;
   const a = c.actual as Extract<Entry, { kind: 'link' }> | undefined;
   // Only what differs: setting the address, even to the same value, makes
@@ -100,7 +115,7 @@ export function linesFor(c: Change): Array<[Tool, string]> {
     case 'delete':
       return deleteLines(c.actual!);
     case 'change':
-      if (c.kind === 'link') return [['ip', linkChangeLine(c)]];
+      if (c.kind === 'link' || c.kind === 'tun') return [['ip', linkChangeLine(c)]];
       return addLines(c.desired!, true);
     case 'replace':
       // Ordered changes put a replacement with the additions; its delete half goes first there.

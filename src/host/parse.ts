@@ -62,6 +62,10 @@ export function parseLinks(arr: unknown[]): Map<string, HostLink> {
         port: info.port,
         learning: info.learning === true,
       } : undefined,
+      // Only on tun/tap devices, so other links keep their shape.
+      ...(kind === 'tun' && info ? {
+        tun: { type: String(info.type), pi: info.pi === true, persist: info.persist === true, multiQueue: info.multi_queue === true },
+      } : {}),
       addrs,
     });
   }

@@ -9,6 +9,8 @@ export const OVLNET_ROUTE_PROTO_NAME = 'ovlnet';
 export function entryKey(e: Entry): string {
   switch (e.kind) {
     case 'link':
+    case 'tun':
+      // One key per device name, whatever its type: the kernel has one.
       return `link:${e.name}`;
     case 'addr':
       return `addr:${e.dev}/${e.addr.text}`;

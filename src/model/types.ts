@@ -59,7 +59,8 @@ export interface ClusterState {
 
 export type BackendConfig =
   | { type: 'vxlan'; vni: number; port: number; mtu?: number; directRouting: boolean }
-  | { type: 'host-gw' };
+  | { type: 'host-gw' }
+  | { type: 'udp'; port: number };
 
 export type BackendType = BackendConfig['type'];
 
@@ -106,6 +107,14 @@ export interface LinkEntry {
   up: boolean;
 }
 
+/** The udp backend's TUN device (persistent, no packet information header). */
+export interface TunEntry {
+  kind: 'tun';
+  name: string;
+  mtu: number;
+  up: boolean;
+}
+
 export interface AddrEntry {
   kind: 'addr';
   dev: string;
@@ -130,7 +139,8 @@ export interface FdbEntry {
 export interface RouteEntry {
   kind: 'route';
   dst: Prefix;
-  via: IP;
+  /** Absent for a device route (the udp backend's network route through its TUN). */
+  via?: IP;
   dev: string;
   onlink: boolean;
   /** Route protocol number; ovlnet's own routes carry OVLNET_ROUTE_PROTO. */
@@ -153,18 +163,18 @@ export interface NatRuleEntry {
   spec: string;
 }
 
-export type Entry = LinkEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | NatRuleEntry;
+export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | NatRuleEntry;
 export type EntryKind = Entry['kind'];
 
 export interface PeerPlan {
   node: Node;
-  /** How the peer is reached: through the vxlan device or a direct route. */
-  via: 'vxlan' | 'direct';
+  /** How the peer is reached: through the vxlan device, a direct route, or the udp forwarder. */
+  via: 'vxlan' | 'direct' | 'udp';
 }
 
 export interface DesiredState {
   backend: BackendType;
-  /** The vxlan device name, when the backend has one. */
+  /** The backend's device (vxlan device, udp TUN), when it has one. */
   device?: string;
   underlay: { dev: string; mtu: number; found: boolean };
   local: Node;
@@ -184,6 +194,8 @@ export interface HostLink {
   up: boolean;
   kind?: string;
   vxlan?: { id: number; local?: IP; link?: string; port: number; learning: boolean };
+  /** `ip -d` info_data of a tun/tap device. */
+  tun?: { type: string; pi: boolean; persist: boolean; multiQueue: boolean };
   addrs: Prefix[];
 }
 

@@ -55,7 +55,7 @@ const FLANNEL_DEV_RE = /^flannel\.([0-9]{1,8})$/;
 
 function routeEntry(r: HostRoute): RouteEntry {
   // Odd shapes (no gateway, no device) are deleted by destination and protocol alone.
-  return { kind: 'route', dst: r.dst, via: r.via!, dev: r.dev!, onlink: r.onlink, proto: r.proto };
+  return { kind: 'route', dst: r.dst, via: r.via, dev: r.dev!, onlink: r.onlink, proto: r.proto };
 }
 
 /** Every line is KEY=VALUE with a FLANNEL_ key, a comment or blank: flannel's subnet.env format. */

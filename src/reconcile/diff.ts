@@ -6,6 +6,7 @@ import type {
 } from '../model/types.js';
 import { diffNat } from './nat.js';
 import type { OwnershipPolicy } from './ownership.js';
+import { diffTun } from './tun.js';
 
 export interface DiffResult {
   changes: Change[];
@@ -110,7 +111,14 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
       }
     }
   }
-  const device = desiredLink?.name;
+  const desiredTun = desired.entries.find((e) => e.kind === 'tun');
+  if (desiredTun) {
+    const t = diffTun(desiredTun, actual);
+    if (t.change) changes.push(t.change);
+    else inSync++;
+    deviceFresh = t.fresh;
+  }
+  const device = desiredLink?.name ?? desiredTun?.name;
   const onFreshDevice = (dev: string | undefined) => deviceFresh && dev !== undefined && dev === device;
 
   // 2. What ovlnet owns on the host now, keyed.
@@ -131,9 +139,10 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
       continue;
     }
     if (onFreshDevice(r.dev)) continue; // goes away with the device
-    if (!r.via || !r.dev || r.type) {
+    // Device routes (no gateway) are the udp backend's; the diff compares them like the others.
+    if (!r.dev || r.type) {
       // Ours by protocol but not a shape we write: delete it as a whole.
-      changes.push({ action: 'delete', kind: 'route', key: `route:${r.dst.text}`, actual: { kind: 'route', dst: r.dst, via: r.via!, dev: r.dev!, onlink: r.onlink, proto: r.proto } });
+      changes.push({ action: 'delete', kind: 'route', key: `route:${r.dst.text}`, actual: { kind: 'route', dst: r.dst, via: r.via, dev: r.dev!, onlink: r.onlink, proto: r.proto } });
       continue;
     }
     put({ kind: 'route', dst: r.dst, via: r.via, dev: r.dev, onlink: r.onlink, proto: r.proto });
@@ -142,7 +151,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   // 3. Desired entries against what is owned.
   const desiredNat: NatRuleEntry[] = [];
   for (const d of desired.entries) {
-    if (d.kind === 'link') continue;
+    if (d.kind === 'link' || d.kind === 'tun') continue;
     if (d.kind === 'nat') {
       desiredNat.push(d);
       continue;

@@ -4,8 +4,8 @@
 import type { Change, EntryKind } from '../model/types.js';
 
 // Masquerade rules are independent of the device; offload needs the device.
-const DELETE_ORDER: EntryKind[] = ['nat', 'route', 'fdb', 'neigh', 'addr', 'link'];
-const ADD_ORDER: EntryKind[] = ['link', 'addr', 'offload', 'neigh', 'fdb', 'route', 'nat'];
+const DELETE_ORDER: EntryKind[] = ['nat', 'route', 'fdb', 'neigh', 'addr', 'link', 'tun'];
+const ADD_ORDER: EntryKind[] = ['link', 'tun', 'addr', 'offload', 'neigh', 'fdb', 'route', 'nat'];
 
 export function phaseOf(c: Change): number {
   if (c.action === 'delete') return DELETE_ORDER.indexOf(c.kind);

@@ -5,6 +5,8 @@ export function describeEntry(e: Entry): string {
   switch (e.kind) {
     case 'link':
       return `link ${e.name} vxlan id ${e.vni} local ${e.local.text} dev ${e.underlay} dstport ${e.port}${e.learning ? '' : ' nolearning'} mtu ${e.mtu} address ${e.mac.text}`;
+    case 'tun':
+      return `link ${e.name} tun persistent mtu ${e.mtu}`;
     case 'addr':
       return `addr ${e.addr.text} dev ${e.dev}`;
     case 'neigh':

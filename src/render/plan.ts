@@ -43,14 +43,18 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
   const l = d.local;
   out.push(`${c.bold('Node')} ${l.name}  public IP ${l.publicIP.text}  subnet ${l.subnet.text}${d.backend === 'vxlan' ? `  VTEP MAC ${l.vtepMAC.text}` : ''}`);
   const link = d.entries.find((e) => e.kind === 'link');
-  out.push(`${c.bold('Backend')} ${d.backend}${link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})` : ''}`);
+  const tun = d.entries.find((e) => e.kind === 'tun');
+  const dev = link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})`
+    : tun && tun.kind === 'tun' ? `  device ${tun.name} (tun, MTU ${tun.mtu})` : '';
+  out.push(`${c.bold('Backend')} ${d.backend}${dev}`);
   out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
   const head = ['Peer', 'Subnet', 'Public IP', d.backend === 'vxlan' ? 'VTEP MAC' : '', 'Route'].filter(Boolean);
   const rows: string[][] = [];
   const routes = new Map(d.entries.filter((e) => e.kind === 'route').map((e) => [e.kind === 'route' ? e.dst.text : '', e]));
   for (const p of d.peers) {
     const r = routes.get(p.node.subnet.text);
-    const route = r && r.kind === 'route' ? `via ${r.via.text} dev ${r.dev}${r.onlink ? ' onlink' : ''}` : '';
+    const route = r && r.kind === 'route' ? `${r.via ? `via ${r.via.text} ` : ''}dev ${r.dev}${r.onlink ? ' onlink' : ''}`
+      : p.via === 'udp' ? `dev ${d.device} (udp forwarder)` : '';
     const row = [p.node.name, p.node.subnet.text, p.node.publicIP.text];
     if (d.backend === 'vxlan') row.push(p.via === 'vxlan' ? p.node.vtepMAC.text : '(direct)');
     row.push(route);
@@ -59,7 +63,7 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
   out.push(d.peers.length ? renderTable(kind, head, rows) : '(no peers)');
   const n = (k: Entry['kind']) => d.entries.filter((e) => e.kind === k).length;
   out.push(`${plural(d.peers.length, 'peer')}: ${[
-    d.device ? plural(n('link'), 'device') : '',
+    d.device ? plural(n('link') + n('tun'), 'device') : '',
     d.device ? plural(n('addr'), 'address', 'addresses') : '',
     d.device ? plural(n('neigh'), 'neighbor') : '',
     d.device ? plural(n('fdb'), 'fdb entry', 'fdb entries') : '',

@@ -5,7 +5,7 @@
 import { UsageError } from '../errors.js';
 import { parseIP, parsePrefix, type IP } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
-import type { ActualState, RawNode } from '../model/types.js';
+import type { ActualState, BackendType, RawNode } from '../model/types.js';
 
 export const DEFAULT_ANNOTATION_PREFIX = 'flannel.alpha.coreos.com';
 /** Where flannel's manifest keeps net-conf.json (older installs: kube-system). */
@@ -147,7 +147,7 @@ export function relevantKey(n: KubeNode, keys: AnnotationKeys): string {
 
 export interface Publication {
   publicIP: string;
-  backendType: 'vxlan' | 'host-gw';
+  backendType: BackendType;
   vni?: number;
   vtepMAC?: string;
 }

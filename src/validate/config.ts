@@ -8,6 +8,7 @@ import type { BackendConfig, NetworkConfig, RawBackend, RawConfig } from '../mod
 export const MIN_MTU = 68;
 export const MAX_MTU = 65535;
 export const DEFAULT_VXLAN_PORT = 8472;
+export const DEFAULT_UDP_PORT = 8285;
 
 /** Address ranges no pod network may use (loopback, link-local, multicast, reserved, "this network"). */
 const FORBIDDEN_V4 = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '240.0.0.0/4'].map((s) => parsePrefix(s)!);
@@ -48,10 +49,15 @@ export function validateBackend(raw: RawBackend | undefined, origin: string): Ba
     return { type: 'vxlan', vni, port, mtu, directRouting: dr };
   }
   if (type === 'host-gw') return { type: 'host-gw' };
-  if (typeof type === 'string' && ['udp', 'ipip', 'wireguard', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce'].includes(type)) {
-    throw new ConfigError(`${origin}: backend "${type}" is a flannel backend ovlnet does not support; use vxlan or host-gw`);
+  if (type === 'udp') {
+    // As for vxlan, Port 0 means unset.
+    const portRaw = raw?.port === undefined || raw.port === 0 ? DEFAULT_UDP_PORT : raw.port;
+    return { type: 'udp', port: intField(portRaw, 'Backend.Port', origin, 1, 65535) };
   }
-  throw new ConfigError(`${origin}: unknown backend type ${JSON.stringify(type).slice(0, 40)}; use vxlan or host-gw`);
+  if (typeof type === 'string' && ['ipip', 'wireguard', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce'].includes(type)) {
+    throw new ConfigError(`${origin}: backend "${type}" is a flannel backend ovlnet does not support; use vxlan, host-gw or udp`);
+  }
+  throw new ConfigError(`${origin}: unknown backend type ${JSON.stringify(type).slice(0, 40)}; use vxlan, host-gw or udp`);
 }
 
 export interface HostNetworks {

@@ -56,7 +56,7 @@ const underlay = { dev: 'eth0', mtu: 1500, connected: [parsePrefix('192.0.2.0/24
 test('planner: DirectRouting routes same-segment peers directly, with no neighbour or fdb entry', () => {
   const d = planVxlan({ cluster: cluster(true), underlay, routes: table });
   assert.equal(d.peers.map((p) => `${p.node.name}:${p.via}`), ['b:direct', 'c:vxlan']);
-  const routes = d.entries.filter((e) => e.kind === 'route').map((e) => e.kind === 'route' && `${e.dst.text} via ${e.via.text} dev ${e.dev}${e.onlink ? ' onlink' : ''}`);
+  const routes = d.entries.filter((e) => e.kind === 'route').map((e) => e.kind === 'route' && `${e.dst.text} via ${e.via?.text} dev ${e.dev}${e.onlink ? ' onlink' : ''}`);
   assert.equal(routes, ['198.18.1.0/24 via 192.0.2.11 dev eth0', '198.18.2.0/24 via 198.18.2.0 dev flannel.1 onlink']);
   assert.equal(d.entries.filter((e) => e.kind === 'neigh' || e.kind === 'fdb').length, 2, 'only for c');
 });

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../../src/errors.js';
 import type { RawBackend, RawConfig } from '../../src/model/types.js';
-import { DEFAULT_VXLAN_PORT, MAX_MTU, MIN_MTU, validateBackend, validateConfig, type HostNetworks } from '../../src/validate/config.js';
+import { DEFAULT_UDP_PORT, DEFAULT_VXLAN_PORT, MAX_MTU, MIN_MTU, validateBackend, validateConfig, type HostNetworks } from '../../src/validate/config.js';
 import { pfx, throwsLike } from './support/build.js';
 
 const O = 'cluster.yaml';
@@ -167,17 +167,17 @@ test('backend: DirectRouting must be a boolean', () => {
 });
 
 test('backend: unsupported flannel backends and unknown types are refused, quoted and shortened', () => {
-  throwsLike(() => validateBackend({ type: 'UDP' }, O), ConfigError, /^cluster\.yaml: backend "udp" is a flannel backend ovlnet does not support/);
-  for (const type of ['udp', 'ipip', 'wireguard', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce']) {
+  throwsLike(() => validateBackend({ type: 'IPIP' }, O), ConfigError, /^cluster\.yaml: backend "ipip" is a flannel backend ovlnet does not support/);
+  for (const type of ['ipip', 'wireguard', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce']) {
     throwsLike(() => validateBackend({ type }, O), ConfigError,
-      new RegExp(`^cluster\\.yaml: backend "${type}" is a flannel backend ovlnet does not support; use vxlan or host-gw$`));
+      new RegExp(`^cluster\\.yaml: backend "${type}" is a flannel backend ovlnet does not support; use vxlan, host-gw or udp$`));
   }
   const unknown: Array<[unknown, RegExp]> = [
-    ['foo', /^cluster\.yaml: unknown backend type "foo"; use vxlan or host-gw$/],
+    ['foo', /^cluster\.yaml: unknown backend type "foo"; use vxlan, host-gw or udp$/],
     ['hostgw', /unknown backend type "hostgw"/],
     ['vxlan ', /unknown backend type "vxlan "/],
     ['vxlan\nroute flush table main', /unknown backend type "vxlan\\nroute flush table main"/],
-    ['x'.repeat(500), /unknown backend type "x{39}; use vxlan or host-gw$/],
+    ['x'.repeat(500), /unknown backend type "x{39}; use vxlan, host-gw or udp$/],
     [42, /unknown backend type 42;/],
     [['vxlan'], /unknown backend type \["vxlan"\];/],
   ];
@@ -185,6 +185,15 @@ test('backend: unsupported flannel backends and unknown types are refused, quote
     const e = throwsLike(() => validateBackend({ type } as RawBackend, O), ConfigError, re);
     assert.not.match(e.message, /[\n\r]/);
     assert.ok(e.message.length < 120, `short: ${e.message.length}`);
+  }
+});
+
+test('backend udp: port 1..65535, absent or 0 means 8285, any case', () => {
+  assert.is(DEFAULT_UDP_PORT, 8285);
+  const ok: Array<[unknown, unknown, number]> = [['udp', undefined, 8285], ['UDP', 0, 8285], ['udp', 1, 1], ['udp', 65535, 65535], ['udp', '9000', 9000], ['Udp', 8472, 8472]];
+  for (const [type, port, want] of ok) assert.equal(validateBackend({ type, port }, O), { type: 'udp', port: want }, `${String(type)} ${String(port)}`);
+  for (const port of [-1, 65536, 1.5, '8285 up', null, true, 'x'.repeat(100)]) {
+    throwsLike(() => validateBackend({ type: 'udp', port }, O), ConfigError, /^cluster\.yaml: Backend\.Port must be an integer from 1 to 65535, got /);
   }
 });
 
