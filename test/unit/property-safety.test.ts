@@ -43,7 +43,8 @@ const re = (s: string) => new RegExp(`^${s}$`);
 const IP_LINES: Record<string, RegExp> = {
   linkAdd: re(`link add (${VXDEV}) address (${MAC}) mtu (${NUM}) type vxlan id (${NUM}) local (${V4}) dev (${DEV}) dstport (${NUM}) nolearning`),
   linkUp: re(`link set (${VXDEV}) up`),
-  linkSet: re(`link set (${VXDEV}) mtu (${NUM}) address (${MAC}) (?:up|down)`),
+  // only the attributes that differ (setting the address flushes the device's neighbours), at least one
+  linkSet: re(`link set (${VXDEV})(?= )(?: mtu (${NUM}))?(?: address (${MAC}))?(?: (?:up|down))?`),
   linkDel: re(`link del (${VXDEV})`),
   addrReplace: re(`addr replace (${V4})/32 dev (${VXDEV})`),
   addrDel: re(`addr del (${PFX}) dev (${VXDEV})`),
@@ -95,6 +96,12 @@ function checkBatches(batches: Batch[], c: ValidatedCluster): Prefix[] {
           assert.ok(Number(port) >= 1 && Number(port) <= 65535, line);
           assert.is(localIP, c.local.publicIP.text, line);
           assert.not.ok(KEYWORDS.has(underlayDev), line);
+          break;
+        }
+        case 'linkSet': {
+          const [, , mtu, mac] = m;
+          if (mtu !== undefined) assert.ok(Number(mtu) >= 68 && Number(mtu) <= 65535, line);
+          if (mac !== undefined) assert.is(nonUnicastMACReason(parseMAC(mac)!), undefined, `VTEP MAC unicast: ${line}`);
           break;
         }
         case 'addrReplace':
@@ -315,7 +322,8 @@ const foreignRoute: fc.Arbitrary<HostRoute> = fc.record({
   dev: fc.option(fc.constantFrom('eth0', 'cni0', 'flannel.1', 'eth1'), { nil: undefined }),
   onlink: fc.boolean(),
   proto: fc.constantFrom(2, 3, 4, 16, 186, 243, 244, 245),
-  type: fc.option(fc.constantFrom('6', '7', 'blackhole'), { nil: undefined }),
+  // named as the parser names them; an unknown type stays a number
+  type: fc.option(fc.constantFrom('blackhole', 'unreachable', 'prohibit', '12'), { nil: undefined }),
 });
 
 test('property: against a random host state, deletions and changes stay grammatical and never touch foreign routes', async () => {
@@ -355,6 +363,9 @@ test('grammar self-check: the regexes accept what they should and refuse injecti
     ['ip', 'link add flannel.1 address 0e:00:00:00:00:00 mtu 1450 type vxlan id 1 local 192.0.2.10 dev eth0 dstport 8472 nolearning'],
     ['ip', 'route add 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink proto 244'],
     ['ip', 'route del 198.18.6.0/24 proto 244'],
+    ['ip', 'link set flannel.1 mtu 1450'],
+    ['ip', 'link set flannel.1 address 0e:00:00:00:00:00 up'],
+    ['ip', 'link set flannel.1 mtu 1450 address 0e:00:00:00:00:00 down'],
     ['bridge', 'fdb replace 0e:00:00:00:00:01 dev flannel.1 dst 192.0.2.11 self permanent'],
   ];
   for (const [tool, line] of ok) classify({ tool, lines: [] }, line);
@@ -364,6 +375,11 @@ test('grammar self-check: the regexes accept what they should and refuse injecti
     ['ip', 'route add 198.18.1.0/24 via 198.018.1.0 dev flannel.1 onlink proto 244'],
     ['ip', 'route add 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink proto 3'],
     ['ip', 'route flush table main'],
+    ['ip', 'link set flannel.1'],
+    ['ip', 'link set flannel.1 '],
+    ['ip', 'link set flannel.1 address 0e:00:00:00:00:00 mtu 1450'],
+    ['ip', 'link set flannel.1 mtu 1450 master br0'],
+    ['ip', 'link set eth0 mtu 1450'],
     ['ip', 'neigh replace 198.18.1.0 lladdr FF:FF:FF:FF:FF:FF dev flannel.1 nud permanent'],
     ['ip', 'link add eth0 address 0e:00:00:00:00:00 mtu 1450 type vxlan id 1 local 192.0.2.10 dev eth0 dstport 8472 nolearning'],
     ['bridge', 'fdb replace 0e:00:00:00:00:01 dev flannel.1 dst 192.0.2.11 self permanent master'],
