@@ -268,13 +268,14 @@ function expectTypedRefusal(e: unknown, st: Stats): void {
   st.refused[e.name] = (st.refused[e.name] ?? 0) + 1;
 }
 
-function validateAndPlan(state: ClusterState, g: Gen) {
+function validateAndPlan(state: ClusterState, g: Gen, routes?: HostRoute[]) {
   const names = new Set(g.programmed.map((i) => `n${i}`));
   const cluster = validateCluster(state, { name: 'local', host: HOST, isProgrammed: (n) => names.has(n.name) });
   for (const p of cluster.problems) assert.not.match(p.subject + p.message, /[\n\r]/, `problem on one line: ${JSON.stringify(p)}`);
   const desired = plan({
     cluster,
     underlay: underlay({ mtu: g.underlayMTU, found: g.found, connected: g.found ? [pfx('192.0.2.0/24')] : [] }),
+    routes,
   });
   return { cluster, desired };
 }
@@ -317,7 +318,11 @@ test('property: random and hostile cluster states render only grammatical lines;
 });
 
 const foreignRoute: fc.Arbitrary<HostRoute> = fc.record({
-  dst: podSubnet.map((s) => parsePrefix(s)).filter((p): p is Prefix => p !== undefined),
+  dst: fc.oneof(
+    { weight: 3, arbitrary: podSubnet },
+    // routes over peers' public IPs: what DirectRouting's on-link lookup decides on
+    { weight: 1, arbitrary: fc.constantFrom('198.51.100.0/24', '203.0.113.0/24', '203.0.113.0/26', '192.0.2.128/25', '192.0.2.0/24', '198.51.100.4/32', '0.0.0.0/0') },
+  ).map((s) => parsePrefix(s)).filter((p): p is Prefix => p !== undefined),
   via: fc.option(underlayIP.map((s) => parseIP(s)!), { nil: undefined }),
   dev: fc.option(fc.constantFrom('eth0', 'cni0', 'flannel.1', 'eth1'), { nil: undefined }),
   onlink: fc.boolean(),
@@ -331,15 +336,22 @@ test('property: against a random host state, deletions and changes stay grammati
   await fc.assert(fc.asyncProperty(clusterArb, clusterArb, fc.array(foreignRoute, { maxLength: 8 }), async (g, before, foreign) => {
     st.runs++;
     let now, old;
+    // The host holds what an earlier (other) cluster state planned, plus foreign routes,
+    // and its table is what DirectRouting looks peers up in, as in a real cycle.
+    const hostTable: HostRoute[] = [
+      { dst: pfx('192.0.2.0/24'), dev: 'eth0', onlink: false, proto: 2 },
+      { dst: pfx('0.0.0.0/0'), via: parseIP('192.0.2.254'), dev: 'eth0', onlink: false, proto: 3 },
+      ...foreign,
+    ];
     try {
-      now = validateAndPlan(await toState(g), g);
       old = validateAndPlan(await toState(before), before);
+      const oldRoutes = actualFrom(old.desired.entries).routes;
+      now = validateAndPlan(await toState(g), g, [...oldRoutes, ...hostTable]);
     } catch (e) {
       expectTypedRefusal(e, st);
       return;
     }
-    // The host holds what an earlier (other) cluster state planned, plus foreign routes.
-    const actual: ActualState = actualFrom(old.desired.entries, { routes: foreign });
+    const actual: ActualState = actualFrom(old.desired.entries, { routes: hostTable });
     const policy = ownershipFor(now.desired.device);
     const r = diff(now.desired, actual, policy);
     const batches = toBatches(orderChanges(r.changes));
@@ -353,8 +365,10 @@ test('property: against a random host state, deletions and changes stay grammati
       if (line.startsWith('route ')) assert.match(line, / proto 244$/, line);
     }
     st.rendered++;
+    st.peers += now.desired.peers.filter((p) => p.via === 'direct').length;
   }), { seed: SEED + 1, numRuns: Math.ceil(RUNS / 2), endOnFailure: true });
-  console.log(`  host states: ${st.runs}, diffed: ${st.rendered}, refused: ${JSON.stringify(st.refused)}`);
+  console.log(`  host states: ${st.runs}, diffed: ${st.rendered} (${st.peers} peers routed directly), refused: ${JSON.stringify(st.refused)}`);
+  assert.ok(st.peers > 0, 'DirectRouting planned some peers as on-link from the random host tables');
   assert.ok(st.rendered >= st.runs * 0.1, `only ${st.rendered} of ${st.runs} host states were diffed (${JSON.stringify(st.refused)})`);
 });
 
