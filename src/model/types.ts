@@ -206,7 +206,7 @@ export interface HostRoute {
   dev?: string;
   onlink: boolean;
   proto: number;
-  /** Route type other than unicast (blackhole, unreachable...), as printed by `ip -N`. */
+  /** Route type other than unicast, by name (blackhole, unreachable...) even when `ip -N` printed a number. */
   type?: string;
 }
 

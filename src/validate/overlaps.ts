@@ -1,94 +1,133 @@
-// Subnet overlap resolution, in O(n log n): sort by start address, sweep.
+// Subnet overlap resolution, pair by pair (README "Safety"):
+//  - the local node always keeps its own subnet; a peer overlapping it is left out;
+//  - a peer overlapping no other peer is kept;
+//  - a programmed peer keeps its range against newcomers, which are left out,
+//    so a newcomer can neither take over nor knock out a working peer, not even
+//    by claiming a range that spans several of them; two programmed peers that
+//    overlap each other are ambiguous and both left out (a programmed peer
+//    that overlaps this node is left out anyway and does not count);
+//  - when none is programmed, all the overlapping ones are left out.
+// Each report names the node's own rivals, not the rest of a transitive group.
 //
-// Rule (README "Safety"): the local node always keeps its own subnet; among
-// overlapping peers, the one already programmed on this host keeps the range
-// and the others are left out, so a newcomer can neither take over nor knock
-// out a working peer. When none is programmed, all of them are left out.
+// Decided per pair, but never by enumerating pairs: n copies of one subnet
+// are n^2 pairs. Aligned prefixes are nested or disjoint, so sorted by start
+// (a container before what it contains, copies in source order) the nodes
+// overlapping item i are its containers (a chain of parents) plus the run of
+// items after i that start before i ends. Counts come from sums along the
+// chain and prefix sums over the run, names from links to the nearest match,
+// at most MAX_NAMES per report: O(n log n + n * MAX_NAMES) whatever the input.
 import { lastAddress } from '../model/ip.js';
 import type { Node, Problem } from '../model/types.js';
-import { shortList } from './local.js';
 
 export interface OverlapResult {
   kept: Node[];
   problems: Problem[];
 }
 
-interface Iv {
+interface Item {
   n: Node;
   start: bigint;
   end: bigint;
 }
 
-/** A winner overlapping x; winners are disjoint and sorted, so a binary search finds it. */
-function overlappingWinner(winners: Iv[], x: Iv): Iv | undefined {
-  let lo = 0;
-  let hi = winners.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (winners[mid].end < x.start) lo = mid + 1;
-    else hi = mid;
+/** Rivals named in one report; more are counted. */
+const MAX_NAMES = 8;
+
+interface Forest {
+  items: Item[];
+  /** Nearest container of each item (an earlier index), or -1. */
+  parent: number[];
+  /** End of each item's run of contained items: the first later index that starts after it. */
+  runEnd: number[];
+}
+
+function forest(nodes: Node[]): Forest {
+  const items = nodes
+    .map((n) => ({ n, start: n.subnet.addr.value, end: lastAddress(n.subnet).value }))
+    // Stable: copies of one subnet stay in source order.
+    .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : 0));
+  const parent = new Array<number>(items.length);
+  const runEnd = new Array<number>(items.length).fill(items.length);
+  const stack: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    while (stack.length && items[stack[stack.length - 1]].end < items[i].start) runEnd[stack.pop()!] = i;
+    parent[i] = stack.length ? stack[stack.length - 1] : -1;
+    stack.push(i);
   }
-  const w = winners[lo];
-  return w && w.start <= x.end ? w : undefined;
+  return { items, parent, runEnd };
+}
+
+/** The rivals of each item that satisfy `match`: how many, and the first MAX_NAMES in address order. */
+function rivals(f: Forest, match: (n: Node) => boolean) {
+  const { items, parent, runEnd } = f;
+  const len = items.length;
+  const hit = items.map((x) => match(x.n));
+  // Containers, along the parent chain: matches above each item and the nearest one.
+  const upCount = new Array<number>(len);
+  const upNearest = new Array<number>(len);
+  for (let i = 0; i < len; i++) {
+    const p = parent[i];
+    upCount[i] = p < 0 ? 0 : upCount[p] + (hit[p] ? 1 : 0);
+    upNearest[i] = p < 0 ? -1 : hit[p] ? p : upNearest[p];
+  }
+  // Contained items, a run after i: prefix sums and a link to the next match.
+  const sum = new Array<number>(len + 1);
+  sum[0] = 0;
+  for (let j = 0; j < len; j++) sum[j + 1] = sum[j] + (hit[j] ? 1 : 0);
+  const next = new Array<number>(len + 1);
+  next[len] = len;
+  for (let j = len - 1; j >= 0; j--) next[j] = hit[j] ? j : next[j + 1];
+  return {
+    count: (i: number) => upCount[i] + sum[runEnd[i]] - sum[i + 1],
+    names: (i: number): Node[] => {
+      const up: Node[] = [];
+      for (let j = upNearest[i]; j >= 0 && up.length < MAX_NAMES; j = upNearest[j]) up.push(items[j].n);
+      const out = up.reverse();
+      for (let j = next[i + 1]; j < runEnd[i] && out.length < MAX_NAMES; j = next[j + 1]) out.push(items[j].n);
+      return out;
+    },
+  };
+}
+
+function nameList(names: Node[], total: number): string {
+  const more = total - names.length;
+  return names.map((r) => `${r.name} ${r.subnet.text}`).join(', ') + (more > 0 ? ` and ${more} more` : '');
 }
 
 export function resolveOverlaps(nodes: Node[], local: Node | undefined, isProgrammed: (n: Node) => boolean): OverlapResult {
-  const sorted = nodes
-    .map((n) => ({ n, start: n.subnet.addr.value, end: lastAddress(n.subnet).value }))
-    .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  const kept: Node[] = [];
+  const f = forest(nodes);
+  const localIv = f.items.find((x) => x.n === local);
+  const onLocal = new Set(f.items.filter((x) => x !== localIv && localIv && x.start <= localIv.end && localIv.start <= x.end).map((x) => x.n));
+  const programmed = new Set(nodes.filter((n) => n !== local && isProgrammed(n)));
+  const peers = rivals(f, (n) => n !== local);
+  const prog = rivals(f, (n) => programmed.has(n));
+  // The programmed peers that count against each other: not those overlapping this node.
+  const eligible = rivals(f, (n) => programmed.has(n) && !onLocal.has(n));
+
+  const keptSet = new Set<Node>();
   const problems: Problem[] = [];
-  let i = 0;
-  while (i < sorted.length) {
-    // Collect one group of transitively overlapping subnets.
-    let j = i + 1;
-    let end = sorted[i].end;
-    while (j < sorted.length && sorted[j].start <= end) {
-      if (sorted[j].end > end) end = sorted[j].end;
-      j++;
+  f.items.forEach(({ n }, i) => {
+    if (n === local || (!onLocal.has(n) && peers.count(i) === 0)) {
+      keptSet.add(n);
+      return;
     }
-    const group = sorted.slice(i, j);
-    if (group.length === 1) {
-      kept.push(group[0].n);
+    let message: string;
+    if (onLocal.has(n)) {
+      message = `${n.subnet.text} overlaps this node ${local!.name} ${local!.subnet.text}; left out`;
+    } else if (programmed.has(n)) {
+      const c = eligible.count(i);
+      if (c === 0) {
+        keptSet.add(n); // its rivals are newcomers, or left out for overlapping this node
+        return;
+      }
+      message = `${n.subnet.text}, programmed here, overlaps programmed peer${c > 1 ? 's' : ''} ${nameList(eligible.names(i), c)}; ambiguous, all left out`;
+    } else if (prog.count(i) > 0) {
+      const c = prog.count(i);
+      message = `${n.subnet.text} overlaps programmed peer${c > 1 ? 's' : ''} ${nameList(prog.names(i), c)}; left out`;
     } else {
-      // Judged pairwise, not per group: in a chain (10.0.0.0/23 over the
-      // programmed 10.0.0.0/24 and 10.0.1.0/24) the newcomer must knock out
-      // neither peer. Winners keep their range: the local node, and each
-      // programmed peer overlapping neither the local node nor another
-      // programmed peer (two programmed peers that overlap are ambiguous).
-      // Everyone else in the group overlaps someone and is left out.
-      const localIv = group.find((x) => x.n === local);
-      const hits = (a: Iv, b: Iv) => a.start <= b.end && b.start <= a.end;
-      const programmed = group.filter((x) => x !== localIv && isProgrammed(x.n) && !(localIv && hits(x, localIv)));
-      const winners: Iv[] = [];
-      let maxEnd = -1n; // sorted by start: x overlaps an earlier one iff one ends at or after x.start
-      for (let k = 0; k < programmed.length; k++) {
-        const x = programmed[k];
-        const overlapsEarlier = k > 0 && maxEnd >= x.start;
-        const overlapsLater = k + 1 < programmed.length && programmed[k + 1].start <= x.end;
-        if (!overlapsEarlier && !overlapsLater) winners.push(x);
-        if (x.end > maxEnd) maxEnd = x.end;
-      }
-      if (localIv) winners.push(localIv);
-      winners.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-      const winnerSet = new Set(winners);
-      for (const w of winners) kept.push(w.n);
-      // Reports name one node overlapped (or a shortened group list), so a
-      // supernet over thousands of nodes yields short lines, not n^2 text.
-      const names = shortList(group.map((x) => `${x.n.name} ${x.n.subnet.text}`));
-      for (const x of group) {
-        if (winnerSet.has(x)) continue;
-        const w = overlappingWinner(winners, x);
-        problems.push({
-          subject: `node ${x.n.name} (${x.n.origin}).subnet`,
-          message: w
-            ? `${x.n.subnet.text} overlaps ${w.n === local ? 'this node' : 'programmed peer'} ${w.n.name} ${w.n.subnet.text}; left out`
-            : `overlapping subnets (${names}); none is programmed here, all left out`,
-        });
-      }
+      message = `${n.subnet.text} overlaps ${nameList(peers.names(i), peers.count(i))}; none is programmed here, all left out`;
     }
-    i = j;
-  }
-  // Keep the source's order stable for output: sort kept back by name then subnet.
-  return { kept, problems };
+    problems.push({ subject: `node ${n.name} (${n.origin}).subnet`, message });
+  });
+  return { kept: nodes.filter((n) => keptSet.has(n)), problems };
 }

@@ -52,8 +52,10 @@ const BAD: Array<{ name: string; file: string; text: string | (() => string); er
   { name: 'network not a CIDR', file: 'c.yaml', text: doc('network: "198.18.0.0/16 dev eth0"'), error: /Network "198\.18\.0\.0\/16 dev eth0" is not a CIDR/ },
   { name: 'network host bits', file: 'c.yaml', text: doc('network: 198.18.0.1/16'), error: /has host bits set/ },
   { name: 'network missing', file: 'c.yaml', text: NODES, error: /Network is missing/ },
-  { name: 'subnetLen 8', file: 'c.yaml', text: doc('network: 198.18.0.0/16\nsubnetLen: 8'), error: /SubnetLen must be an integer from 17 to 30, got 8/ },
-  { name: 'subnetLen 31', file: 'c.yaml', text: doc('network: 198.18.0.0/16\nsubnetLen: 31'), error: /SubnetLen must be an integer from 17 to 30/ },
+  { name: 'subnetLen 8', file: 'c.yaml', text: doc('network: 198.18.0.0/16\nsubnetLen: 8'), error: /SubnetLen must be an integer from 18 to 30, got 8/ },
+  // flannel: at least four subnets in the network, so a /16 can not have /17s
+  { name: 'subnetLen 17', file: 'c.yaml', text: doc('network: 198.18.0.0/16\nsubnetLen: 17'), error: /SubnetLen must be an integer from 18 to 30, got 17/ },
+  { name: 'subnetLen 31', file: 'c.yaml', text: doc('network: 198.18.0.0/16\nsubnetLen: 31'), error: /SubnetLen must be an integer from 18 to 30, got 31/ },
   { name: 'backend unknown', file: 'c.yaml', text: vx('{ type: "vxlan\\ndev eth0" }'), error: /unknown backend type "vxlan\\ndev eth0"; use vxlan, host-gw or udp/ },
   { name: 'backend ipip', file: 'c.yaml', text: vx('{ type: ipip }'), error: /backend "ipip" is a flannel backend ovlnet does not support/ },
   { name: 'udp port 0x10000', file: 'c.yaml', text: vx('{ type: udp, port: 65536 }'), error: /Backend\.Port must be an integer from 1 to 65535, got 65536/ },

@@ -57,9 +57,9 @@ test('parseRoutes: recorded `ip -j -d -N route show table main`', () => {
     R('198.18.2.0/24', { via: ip('198.18.2.0'), dev: 'flannel.1', onlink: true, proto: 244 }),
     R('198.18.3.0/24', { via: ip('192.0.2.13'), dev: 'eth0', proto: 244 }),
     R('198.18.4.0/24', { via: ip('192.0.2.14'), dev: 'eth0', proto: 4 }),
-    R('198.18.5.0/24', { proto: 3, type: '6' }), // blackhole, numeric with -N
-    R('198.18.6.0/24', { proto: 244, type: '6' }),
-    R('198.18.7.0/24', { proto: 3, type: '7' }), // unreachable
+    R('198.18.5.0/24', { proto: 3, type: 'blackhole' }), // `6` with -N, named since it reaches messages
+    R('198.18.6.0/24', { proto: 244, type: 'blackhole' }),
+    R('198.18.7.0/24', { proto: 3, type: 'unreachable' }), // `7` with -N
     R('198.51.100.7/32', { dev: 'eth0', proto: 3 }), // a host route has no /32 in the output
     R('203.0.113.0/24', { via: ip('192.0.2.1'), dev: 'eth0', proto: 3 }),
   ]);

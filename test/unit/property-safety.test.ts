@@ -43,7 +43,8 @@ const re = (s: string) => new RegExp(`^${s}$`);
 const IP_LINES: Record<string, RegExp> = {
   linkAdd: re(`link add (${VXDEV}) address (${MAC}) mtu (${NUM}) type vxlan id (${NUM}) local (${V4}) dev (${DEV}) dstport (${NUM}) nolearning`),
   linkUp: re(`link set (${VXDEV}) up`),
-  linkSet: re(`link set (${VXDEV}) mtu (${NUM}) address (${MAC}) (?:up|down)`),
+  // only the attributes that differ (setting the address flushes the device's neighbours), at least one
+  linkSet: re(`link set (${VXDEV})(?= )(?: mtu (${NUM}))?(?: address (${MAC}))?(?: (?:up|down))?`),
   linkDel: re(`link del (${VXDEV})`),
   addrReplace: re(`addr replace (${V4})/32 dev (${VXDEV})`),
   addrDel: re(`addr del (${PFX}) dev (${VXDEV})`),
@@ -95,6 +96,12 @@ function checkBatches(batches: Batch[], c: ValidatedCluster): Prefix[] {
           assert.ok(Number(port) >= 1 && Number(port) <= 65535, line);
           assert.is(localIP, c.local.publicIP.text, line);
           assert.not.ok(KEYWORDS.has(underlayDev), line);
+          break;
+        }
+        case 'linkSet': {
+          const [, , mtu, mac] = m;
+          if (mtu !== undefined) assert.ok(Number(mtu) >= 68 && Number(mtu) <= 65535, line);
+          if (mac !== undefined) assert.is(nonUnicastMACReason(parseMAC(mac)!), undefined, `VTEP MAC unicast: ${line}`);
           break;
         }
         case 'addrReplace':
@@ -261,13 +268,14 @@ function expectTypedRefusal(e: unknown, st: Stats): void {
   st.refused[e.name] = (st.refused[e.name] ?? 0) + 1;
 }
 
-function validateAndPlan(state: ClusterState, g: Gen) {
+function validateAndPlan(state: ClusterState, g: Gen, routes?: HostRoute[]) {
   const names = new Set(g.programmed.map((i) => `n${i}`));
   const cluster = validateCluster(state, { name: 'local', host: HOST, isProgrammed: (n) => names.has(n.name) });
   for (const p of cluster.problems) assert.not.match(p.subject + p.message, /[\n\r]/, `problem on one line: ${JSON.stringify(p)}`);
   const desired = plan({
     cluster,
     underlay: underlay({ mtu: g.underlayMTU, found: g.found, connected: g.found ? [pfx('192.0.2.0/24')] : [] }),
+    routes,
   });
   return { cluster, desired };
 }
@@ -310,12 +318,17 @@ test('property: random and hostile cluster states render only grammatical lines;
 });
 
 const foreignRoute: fc.Arbitrary<HostRoute> = fc.record({
-  dst: podSubnet.map((s) => parsePrefix(s)).filter((p): p is Prefix => p !== undefined),
+  dst: fc.oneof(
+    { weight: 3, arbitrary: podSubnet },
+    // routes over peers' public IPs: what DirectRouting's on-link lookup decides on
+    { weight: 1, arbitrary: fc.constantFrom('198.51.100.0/24', '203.0.113.0/24', '203.0.113.0/26', '192.0.2.128/25', '192.0.2.0/24', '198.51.100.4/32', '0.0.0.0/0') },
+  ).map((s) => parsePrefix(s)).filter((p): p is Prefix => p !== undefined),
   via: fc.option(underlayIP.map((s) => parseIP(s)!), { nil: undefined }),
   dev: fc.option(fc.constantFrom('eth0', 'cni0', 'flannel.1', 'eth1'), { nil: undefined }),
   onlink: fc.boolean(),
   proto: fc.constantFrom(2, 3, 4, 16, 186, 243, 244, 245),
-  type: fc.option(fc.constantFrom('6', '7', 'blackhole'), { nil: undefined }),
+  // named as the parser names them; an unknown type stays a number
+  type: fc.option(fc.constantFrom('blackhole', 'unreachable', 'prohibit', '12'), { nil: undefined }),
 });
 
 test('property: against a random host state, deletions and changes stay grammatical and never touch foreign routes', async () => {
@@ -323,15 +336,22 @@ test('property: against a random host state, deletions and changes stay grammati
   await fc.assert(fc.asyncProperty(clusterArb, clusterArb, fc.array(foreignRoute, { maxLength: 8 }), async (g, before, foreign) => {
     st.runs++;
     let now, old;
+    // The host holds what an earlier (other) cluster state planned, plus foreign routes,
+    // and its table is what DirectRouting looks peers up in, as in a real cycle.
+    const hostTable: HostRoute[] = [
+      { dst: pfx('192.0.2.0/24'), dev: 'eth0', onlink: false, proto: 2 },
+      { dst: pfx('0.0.0.0/0'), via: parseIP('192.0.2.254'), dev: 'eth0', onlink: false, proto: 3 },
+      ...foreign,
+    ];
     try {
-      now = validateAndPlan(await toState(g), g);
       old = validateAndPlan(await toState(before), before);
+      const oldRoutes = actualFrom(old.desired.entries).routes;
+      now = validateAndPlan(await toState(g), g, [...oldRoutes, ...hostTable]);
     } catch (e) {
       expectTypedRefusal(e, st);
       return;
     }
-    // The host holds what an earlier (other) cluster state planned, plus foreign routes.
-    const actual: ActualState = actualFrom(old.desired.entries, { routes: foreign });
+    const actual: ActualState = actualFrom(old.desired.entries, { routes: hostTable });
     const policy = ownershipFor(now.desired.device);
     const r = diff(now.desired, actual, policy);
     const batches = toBatches(orderChanges(r.changes));
@@ -345,8 +365,10 @@ test('property: against a random host state, deletions and changes stay grammati
       if (line.startsWith('route ')) assert.match(line, / proto 244$/, line);
     }
     st.rendered++;
+    st.peers += now.desired.peers.filter((p) => p.via === 'direct').length;
   }), { seed: SEED + 1, numRuns: Math.ceil(RUNS / 2), endOnFailure: true });
-  console.log(`  host states: ${st.runs}, diffed: ${st.rendered}, refused: ${JSON.stringify(st.refused)}`);
+  console.log(`  host states: ${st.runs}, diffed: ${st.rendered} (${st.peers} peers routed directly), refused: ${JSON.stringify(st.refused)}`);
+  assert.ok(st.peers > 0, 'DirectRouting planned some peers as on-link from the random host tables');
   assert.ok(st.rendered >= st.runs * 0.1, `only ${st.rendered} of ${st.runs} host states were diffed (${JSON.stringify(st.refused)})`);
 });
 
@@ -355,6 +377,9 @@ test('grammar self-check: the regexes accept what they should and refuse injecti
     ['ip', 'link add flannel.1 address 0e:00:00:00:00:00 mtu 1450 type vxlan id 1 local 192.0.2.10 dev eth0 dstport 8472 nolearning'],
     ['ip', 'route add 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink proto 244'],
     ['ip', 'route del 198.18.6.0/24 proto 244'],
+    ['ip', 'link set flannel.1 mtu 1450'],
+    ['ip', 'link set flannel.1 address 0e:00:00:00:00:00 up'],
+    ['ip', 'link set flannel.1 mtu 1450 address 0e:00:00:00:00:00 down'],
     ['bridge', 'fdb replace 0e:00:00:00:00:01 dev flannel.1 dst 192.0.2.11 self permanent'],
   ];
   for (const [tool, line] of ok) classify({ tool, lines: [] }, line);
@@ -364,6 +389,11 @@ test('grammar self-check: the regexes accept what they should and refuse injecti
     ['ip', 'route add 198.18.1.0/24 via 198.018.1.0 dev flannel.1 onlink proto 244'],
     ['ip', 'route add 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink proto 3'],
     ['ip', 'route flush table main'],
+    ['ip', 'link set flannel.1'],
+    ['ip', 'link set flannel.1 '],
+    ['ip', 'link set flannel.1 address 0e:00:00:00:00:00 mtu 1450'],
+    ['ip', 'link set flannel.1 mtu 1450 master br0'],
+    ['ip', 'link set eth0 mtu 1450'],
     ['ip', 'neigh replace 198.18.1.0 lladdr FF:FF:FF:FF:FF:FF dev flannel.1 nud permanent'],
     ['ip', 'link add eth0 address 0e:00:00:00:00:00 mtu 1450 type vxlan id 1 local 192.0.2.10 dev eth0 dstport 8472 nolearning'],
     ['bridge', 'fdb replace 0e:00:00:00:00:01 dev flannel.1 dst 192.0.2.11 self permanent master'],

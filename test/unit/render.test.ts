@@ -71,7 +71,7 @@ test('diffText: + ~ - -/+ lines in apply order, conflicts, then the footer', () 
     '  - route 198.18.9.0/24 via 198.18.9.0 dev flannel.1 onlink',
     '  ~ link flannel.1 vxlan id 1 local 192.0.2.10 dev eth0 dstport 8472 nolearning mtu 1450 address 0e:00:00:00:00:00  (mtu 1400 -> 1450)',
     '  ~ neigh 198.18.1.0 lladdr 0e:00:00:00:00:01 dev flannel.1 permanent  (lladdr 0e:ff:00:00:00:01 -> 0e:00:00:00:00:01)',
-    '  ! route:198.18.2.0/24: a route not owned by ovlnet (protocol 4, via 192.0.2.1 dev eth0) holds 198.18.2.0/24; left as is',
+    '  ! route:198.18.2.0/24: a route not owned by ovlnet (protocol 4 static, via 192.0.2.1 dev eth0) holds 198.18.2.0/24; left as is',
     '',
     'Diff: 0 to add, 2 to change, 1 to destroy. 1 conflict with foreign routes. 5 in sync.',
   ].join('\n'));

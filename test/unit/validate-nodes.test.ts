@@ -7,6 +7,7 @@ import { findLocalNode, shortList } from '../../src/validate/local.js';
 import { describe, validateNode } from '../../src/validate/nodes.js';
 import { resolveOverlaps } from '../../src/validate/overlaps.js';
 import { validateCluster } from '../../src/validate/index.js';
+import { prefixesOverlap } from '../../src/model/ip.js';
 import { config, HOSTGW, ip, node, pfx, throwsLike, VXLAN } from './support/build.js';
 
 const VX = config(VXLAN);
@@ -168,16 +169,18 @@ test('overlaps: the programmed peer keeps its range against a newcomer, either o
   }
 });
 
-test('overlaps: none programmed, all of them are left out and each is reported', () => {
+test('overlaps: none programmed, all of them are left out and each report names its own rivals', () => {
   const local = N('me', '198.18.9.0/24');
   const a = N('a', '198.18.1.0/24');
   const b = N('b', '198.18.1.0/24');
   const c = N('c', '198.18.1.0/25');
   const r = resolve([a, b, c, local], local);
   assert.equal(r.kept, ['me']);
-  assert.equal(r.problems.map((p) => p.subject).sort(), ['node a (nodes[a]).subnet', 'node b (nodes[b]).subnet', 'node c (nodes[c]).subnet']);
-  for (const p of r.problems) assert.match(p.message, /^overlapping subnets \(.*\); none is programmed here, all left out$/);
-  for (const p of r.problems) for (const n of ['a', 'b', 'c']) assert.ok(p.message.includes(n), `${p.message} names ${n}`);
+  assert.equal(r.problems, [
+    { subject: 'node a (nodes[a]).subnet', message: '198.18.1.0/24 overlaps b 198.18.1.0/24, c 198.18.1.0/25; none is programmed here, all left out' },
+    { subject: 'node b (nodes[b]).subnet', message: '198.18.1.0/24 overlaps a 198.18.1.0/24, c 198.18.1.0/25; none is programmed here, all left out' },
+    { subject: 'node c (nodes[c]).subnet', message: '198.18.1.0/25 overlaps a 198.18.1.0/24, b 198.18.1.0/24; none is programmed here, all left out' },
+  ]);
 });
 
 test('overlaps: two programmed peers that overlap each other both lose (ambiguous)', () => {
@@ -186,17 +189,42 @@ test('overlaps: two programmed peers that overlap each other both lose (ambiguou
   const b = N('b', '198.18.1.0/24');
   const r = resolve([a, b, local], local, [a, b]);
   assert.equal(r.kept, ['me']);
-  assert.is(r.problems.length, 2);
+  assert.equal(r.problems, [
+    { subject: 'node a (nodes[a]).subnet', message: '198.18.0.0/23, programmed here, overlaps programmed peer b 198.18.1.0/24; ambiguous, all left out' },
+    { subject: 'node b (nodes[b]).subnet', message: '198.18.1.0/24, programmed here, overlaps programmed peer a 198.18.0.0/23; ambiguous, all left out' },
+  ]);
 });
 
-test('overlaps are judged pairwise: a newcomer spanning two working peers knocks out neither', () => {
+test('overlaps: a programmed peer that overlaps this node does not count against another programmed peer', () => {
+  // q (programmed) overlaps this node: q goes. p (programmed) overlaps only q: p stays.
+  // n (newcomer) overlaps q: it goes, and its report says whom it overlaps.
+  const local = N('me', '198.18.0.0/24');
+  const q = N('q', '198.18.0.0/22');
+  const p = N('p', '198.18.2.0/24');
+  const n = N('n', '198.18.3.0/25');
+  const r = resolve([local, q, p, n], local, [q, p]);
+  assert.equal(r.kept, ['me', 'p']);
+  assert.equal(r.problems, [
+    { subject: 'node q (nodes[q]).subnet', message: '198.18.0.0/22 overlaps this node me 198.18.0.0/24; left out' },
+    { subject: 'node n (nodes[n]).subnet', message: '198.18.3.0/25 overlaps programmed peer q 198.18.0.0/22; left out' },
+  ]);
+});
+
+test('overlaps are judged pairwise: a newcomer spanning working peers knocks out none and names them all', () => {
   const local = N('me', '198.18.9.0/24');
   const a = N('a', '198.18.0.0/24');
   const c = N('c', '198.18.1.0/24');
   const big = N('big', '198.18.0.0/23');
-  const r = resolve([a, big, c, local], local, [a, c]);
+  for (const order of [[a, big, c, local], [big, local, c, a]]) {
+    const r = resolve(order, local, [a, c]);
+    assert.equal(r.kept, ['a', 'c', 'me']);
+    assert.equal(r.problems, [{ subject: 'node big (nodes[big]).subnet', message: '198.18.0.0/23 overlaps programmed peers a 198.18.0.0/24, c 198.18.1.0/24; left out' }]);
+  }
+  // A newcomer inside a working peer is left out too, and the peer stays.
+  const small = N('small', '198.18.1.128/25');
+  const r = resolve([a, c, small, local], local, [a, c]);
   assert.equal(r.kept, ['a', 'c', 'me']);
-  assert.equal(r.problems, [{ subject: 'node big (nodes[big]).subnet', message: '198.18.0.0/23 overlaps programmed peer a 198.18.0.0/24; left out' }]);
+  assert.equal(r.problems, [{ subject: 'node small (nodes[small]).subnet', message: '198.18.1.128/25 overlaps programmed peer c 198.18.1.0/24; left out' }]);
 });
 
 test('overlaps: a newcomer spanning the local node and a working peer knocks out neither', () => {
@@ -208,7 +236,7 @@ test('overlaps: a newcomer spanning the local node and a working peer knocks out
   assert.equal(r.problems, [{ subject: 'node big (nodes[big]).subnet', message: '198.18.0.0/23 overlaps this node me 198.18.0.0/24; left out' }]);
 });
 
-test('overlaps: transitive groups: only nodes that overlap something are left out', () => {
+test('overlaps: transitive groups: only nodes that overlap something are left out, each for its own overlaps', () => {
   // big overlaps a (programmed) and d; d overlaps only big; e overlaps nothing.
   const local = N('me', '198.18.9.0/24');
   const a = N('a', '198.18.0.0/24');
@@ -217,10 +245,38 @@ test('overlaps: transitive groups: only nodes that overlap something are left ou
   const e = N('e', '198.18.4.0/24');
   const r = resolve([a, big, d, e, local], local, [a]);
   assert.equal(r.kept, ['a', 'e', 'me']);
-  const bySubject = Object.fromEntries(r.problems.map((p) => [p.subject, p.message]));
-  assert.equal(Object.keys(bySubject).sort(), ['node big (nodes[big]).subnet', 'node d (nodes[d]).subnet']);
-  assert.is(bySubject['node big (nodes[big]).subnet'], '198.18.0.0/22 overlaps programmed peer a 198.18.0.0/24; left out');
-  assert.match(bySubject['node d (nodes[d]).subnet'], /^overlapping subnets \(.*big.*\); none is programmed here, all left out$/);
+  assert.equal(r.problems, [
+    { subject: 'node big (nodes[big]).subnet', message: '198.18.0.0/22 overlaps programmed peer a 198.18.0.0/24; left out' },
+    // d's only rival is big, a newcomer: "none is programmed" is about d's own overlaps, not a's.
+    { subject: 'node d (nodes[d]).subnet', message: '198.18.2.0/24 overlaps big 198.18.0.0/22; none is programmed here, all left out' },
+  ]);
+});
+
+test('overlaps: kept nodes never overlap each other, whatever is programmed (exhaustive over small clusters)', () => {
+  const local = N('me', '198.18.8.0/24');
+  const pool = ['198.18.0.0/22', '198.18.0.0/23', '198.18.0.0/24', '198.18.0.0/24', '198.18.1.0/24', '198.18.2.0/23', '198.18.3.0/25', '198.18.8.0/23'];
+  const nodes = pool.map((s, i) => N(`p${i}`, s));
+  for (let mask = 0; mask < 1 << nodes.length; mask++) {
+    const prog = nodes.filter((_, i) => mask & (1 << i));
+    const r = resolveOverlaps([...nodes, local], local, (n) => prog.includes(n));
+    const kept = r.kept;
+    assert.ok(kept.includes(local), 'the local node is always kept');
+    for (let i = 0; i < kept.length; i++) for (let j = i + 1; j < kept.length; j++) {
+      assert.not.ok(prefixesOverlap(kept[i].subnet, kept[j].subnet), `${kept[i].name} / ${kept[j].name} (programmed ${mask})`);
+    }
+    // Every node left out is reported once; a programmed peer overlapping only newcomers is kept.
+    assert.is(r.problems.length + kept.length, nodes.length + 1);
+    for (const p of prog) {
+      const others = nodes.filter((x) => x !== p && prefixesOverlap(x.subnet, p.subnet));
+      const rivalProg = others.some((x) => prog.includes(x) && !prefixesOverlap(x.subnet, local.subnet));
+      const expectKept = !prefixesOverlap(p.subnet, local.subnet) && !rivalProg;
+      assert.is(kept.includes(p), expectKept, `${p.name} programmed ${mask}`);
+    }
+    for (const n of nodes.filter((x) => !prog.includes(x))) {
+      const alone = !prefixesOverlap(n.subnet, local.subnet) && nodes.every((x) => x === n || !prefixesOverlap(x.subnet, n.subnet));
+      assert.is(kept.includes(n), alone, `${n.name} newcomer ${mask}`);
+    }
+  }
 });
 
 test('overlaps: a hostile supernet over many nodes stays fast and its reports stay bounded', () => {
@@ -233,10 +289,33 @@ test('overlaps: a hostile supernet over many nodes stays fast and its reports st
   assert.equal(r1.kept.map((x) => x.name), ['n0']);
   assert.is(r1.problems.length, n);
   for (const p of r1.problems) assert.ok(p.message.length < 400, `report of ${p.message.length} chars`);
+  assert.is(r1.problems[0].message, '10.0.0.0/9 overlaps this node n0 10.0.0.0/24; left out');
+  assert.is(r1.problems[1].message, '10.0.1.0/24 overlaps hostile 10.0.0.0/9; none is programmed here, all left out');
   // All programmed: only the hostile node goes.
   const r2 = resolveOverlaps([hostile, ...nodes], local, (x) => x !== hostile);
   assert.is(r2.kept.length, n);
   assert.equal(r2.problems.map((p) => p.subject), ['node hostile (nodes[hostile]).subnet']);
+  // Not overlapping this node, it names the first peers it covers and counts the rest.
+  const r3 = resolveOverlaps([hostile, ...nodes], N('me', '192.168.0.0/24'), (x) => x !== hostile);
+  assert.equal(r3.problems.map((p) => p.message), [
+    `10.0.0.0/9 overlaps programmed peers ${Array.from({ length: 8 }, (_, i) => `n${i} 10.0.${i}.0/24`).join(', ')} and ${n - 8} more; left out`,
+  ]);
+});
+
+test('overlaps: many copies of one subnet (n^2 pairs) are resolved without pairing them, reports bounded', () => {
+  const n = 40_000;
+  const copies: Node[] = Array.from({ length: n }, (_, i) => N(`c${i}`, '10.1.0.0/24'));
+  const local = N('me', '10.9.0.0/24');
+  const working = copies[n - 1];
+  const r = resolveOverlaps([local, ...copies], local, (x) => x === working);
+  assert.equal(r.kept.map((x) => x.name), ['me', working.name]);
+  assert.is(r.problems.length, n - 1);
+  assert.is(r.problems[0].message, '10.1.0.0/24 overlaps programmed peer c39999 10.1.0.0/24; left out');
+  for (const p of r.problems) assert.ok(p.message.length < 400, `report of ${p.message.length} chars`);
+  const none = resolveOverlaps([local, ...copies], local, () => false);
+  assert.equal(none.kept, [local]);
+  assert.is(none.problems[5].message,
+    `10.1.0.0/24 overlaps ${[0, 1, 2, 3, 4, 6, 7, 8].map((i) => `c${i} 10.1.0.0/24`).join(', ')} and ${n - 9} more; none is programmed here, all left out`);
 });
 
 // ---- the local node -----------------------------------------------------------
