@@ -1,6 +1,5 @@
 // `ovlnet plan` output: the desired state as a table, a versioned JSON
 // object, or the exact batch lines apply would run on an empty host.
-import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { toBatches } from '../host/commands.js';
 import type { Change, DesiredState, Entry, Problem } from '../model/types.js';
@@ -8,6 +7,7 @@ import { orderChanges } from '../reconcile/order.js';
 import { entryKey } from '../model/keys.js';
 import { describeEntry } from './describe.js';
 import { entryJSON } from './json.js';
+import { renderTable } from './table.js';
 
 export const PLAN_JSON_VERSION = 1;
 
@@ -41,10 +41,8 @@ export function planTable(d: DesiredState, c: ChalkInstance): string {
   const link = d.entries.find((e) => e.kind === 'link');
   out.push(`${c.bold('Backend')} ${d.backend}${link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})` : ''}`);
   out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
-  const t = new Table({
-    head: ['Peer', 'Subnet', 'Public IP', d.backend === 'vxlan' ? 'VTEP MAC' : '', 'Route'].filter(Boolean),
-    style: { head: [], border: [] },
-  });
+  const head = ['Peer', 'Subnet', 'Public IP', d.backend === 'vxlan' ? 'VTEP MAC' : '', 'Route'].filter(Boolean);
+  const rows: string[][] = [];
   const routes = new Map(d.entries.filter((e) => e.kind === 'route').map((e) => [e.kind === 'route' ? e.dst.text : '', e]));
   for (const p of d.peers) {
     const r = routes.get(p.node.subnet.text);
@@ -52,9 +50,9 @@ export function planTable(d: DesiredState, c: ChalkInstance): string {
     const row = [p.node.name, p.node.subnet.text, p.node.publicIP.text];
     if (d.backend === 'vxlan') row.push(p.via === 'vxlan' ? p.node.vtepMAC.text : '(direct)');
     row.push(route);
-    t.push(row);
+    rows.push(row);
   }
-  out.push(d.peers.length ? t.toString() : '(no peers)');
+  out.push(d.peers.length ? renderTable(head, rows) : '(no peers)');
   const n = (k: Entry['kind']) => d.entries.filter((e) => e.kind === k).length;
   out.push(`${plural(d.peers.length, 'peer')}: ${[
     d.device ? plural(n('link'), 'device') : '',
