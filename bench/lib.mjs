@@ -134,9 +134,9 @@ export function installCleanupHandlers() {
 
 /**
  * Runs cmd under /usr/bin/time; resolves with { ms, rssKB, code, stdout, stderr }.
- * stdout is kept (bounded) so the caller can check what the command said.
+ * stdout is kept (its last MiB, or all of it with keepAll) so the caller can check what the command said.
  */
-export function timed(cmd, args, { input, env } = {}) {
+export function timed(cmd, args, { input, env, keepAll = false } = {}) {
   const rssFile = join(tempDir(), `rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
@@ -151,7 +151,7 @@ export function timed(cmd, args, { input, env } = {}) {
       // Keep the tail only: apply prints a line per change.
       out.push(b);
       outLen += b.length;
-      while (outLen > 1 << 20 && out.length > 1) outLen -= out.shift().length;
+      while (!keepAll && outLen > 1 << 20 && out.length > 1) outLen -= out.shift().length;
     });
     child.stderr.on('data', (b) => err.push(b));
     child.on('error', reject);

@@ -103,7 +103,7 @@ const common = (file, ns) => ['--source', `file:${file}`, '--node', 'node-0', '-
 async function planCommandLines(file, peers) {
   const ns = createNamespace();
   try {
-    const r = must(await ovlnet(['plan', ...common(file, ns), '-o', 'commands']), 'plan -o commands');
+    const r = must(await ovlnet(['plan', ...common(file, ns), '-o', 'commands'], { keepAll: true }), 'plan -o commands');
     const lines = r.stdout.trim().split('\n');
     const ip = lines.filter((l) => l.startsWith('ip ')).map((l) => l.slice(3));
     const bridge = lines.filter((l) => l.startsWith('bridge ')).map((l) => l.slice(7));
