@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The test command (`npm test`). It:
 //  1. makes sure what the end-to-end tests need is installed (iproute2,
-//     iputils-ping, etcd-server), installing it with apt-get when running as
+//     iputils-ping, etcd-server, ethtool, iptables), installing it with apt-get when running as
 //     root, and failing loudly otherwise: no test is ever skipped silently;
 //  2. runs every compiled test file in its own process (a crash in one file
 //     can not hide the others), unit tests first;
@@ -25,6 +25,7 @@ function ensureTools() {
   const need = [
     ['ip', 'iproute2'], ['bridge', 'iproute2'], ['ping', 'iputils-ping'],
     ['etcd', 'etcd-server'], ['etcdctl', 'etcd-client'],
+    ['ethtool', 'ethtool'], ['iptables', 'iptables'], ['iptables-save', 'iptables'], ['iptables-restore', 'iptables'],
   ];
   const missing = [...new Set(need.filter(([c]) => !have(c)).map(([, p]) => p))];
   if (missing.length === 0) return;

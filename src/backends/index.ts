@@ -1,10 +1,10 @@
 import type { DesiredState } from '../model/types.js';
 import { planHostGw } from './hostgw.js';
+import { planMasq } from './masq.js';
 import type { PlanInput } from './types.js';
 import { planVxlan } from './vxlan.js';
 
-/** Computes the desired kernel state for the local node. Pure. */
-export function plan(input: PlanInput): DesiredState {
+function planBackend(input: PlanInput): DesiredState {
   switch (input.cluster.config.backend.type) {
     case 'vxlan':
       return planVxlan(input);
@@ -13,5 +13,12 @@ export function plan(input: PlanInput): DesiredState {
   }
 }
 
+/** Computes the desired kernel state for the local node. Pure. */
+export function plan(input: PlanInput): DesiredState {
+  const desired = planBackend(input);
+  if (input.host?.ipMasq) desired.entries.push(...planMasq(input.cluster.config.network, input.cluster.local.subnet));
+  return desired;
+}
+
 export { resolveUnderlay } from './underlay.js';
-export type { PlanInput, Underlay } from './types.js';
+export type { HostOptions, PlanInput, Underlay } from './types.js';

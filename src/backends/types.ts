@@ -1,5 +1,5 @@
 import type { Prefix } from '../model/ip.js';
-import type { DesiredState, HostLink } from '../model/types.js';
+import type { DesiredState, HostLink, HostRoute } from '../model/types.js';
 import type { ValidatedCluster } from '../validate/index.js';
 
 export interface Underlay {
@@ -11,9 +11,23 @@ export interface Underlay {
   found: boolean;
 }
 
+/** Host-side options that are not part of the cluster config. */
+export interface HostOptions {
+  /** Pin tx-checksum-ip-generic off on the vxlan device (--disable-tx-offload). */
+  disableTxOffload?: boolean;
+  /** Install flannel's masquerade rules (--ip-masq). */
+  ipMasq?: boolean;
+}
+
 export interface PlanInput {
   cluster: ValidatedCluster;
   underlay: Underlay;
+  /**
+   * The host's main routing table, for DirectRouting's on-link test. Absent
+   * (offline plans, tests): the underlay's connected prefixes stand in for it.
+   */
+  routes?: HostRoute[];
+  host?: HostOptions;
 }
 
 export type Planner = (input: PlanInput) => DesiredState;

@@ -1,6 +1,7 @@
 // Which device carries the overlay: the one holding the local public IP, or
 // --iface. Pure: works on a host snapshot.
-import { NodeError } from '../errors.js';
+import { NodeError, UsageError } from '../errors.js';
+import { isValidDeviceName } from '../model/keys.js';
 import { networkOf, type IP } from '../model/ip.js';
 import type { HostLink } from '../model/types.js';
 import type { Underlay } from './types.js';
@@ -8,6 +9,17 @@ import type { Underlay } from './types.js';
 export const OFFLINE_UNDERLAY = { dev: 'eth0', mtu: 1500 };
 
 export function resolveUnderlay(links: Map<string, HostLink>, publicIP: IP, iface: string | undefined, allowOffline: boolean): Underlay {
+  const u = findUnderlay(links, publicIP, iface, allowOffline);
+  // The name ends up on batch lines: refuse here, clearly, what the command
+  // renderer would refuse later as an internal error.
+  if (!isValidDeviceName(u.dev)) {
+    if (iface) throw new UsageError(`--iface ${JSON.stringify(iface).slice(0, 40)}: not a usable device name`);
+    throw new NodeError(`underlay device ${JSON.stringify(u.dev)} has a name ovlnet does not use on command lines`, 'name the underlay device with --iface');
+  }
+  return u;
+}
+
+function findUnderlay(links: Map<string, HostLink>, publicIP: IP, iface: string | undefined, allowOffline: boolean): Underlay {
   const connectedOf = (l: HostLink) => l.addrs.filter((a) => a.family === publicIP.family).map(networkOf);
   if (iface) {
     const l = links.get(iface);

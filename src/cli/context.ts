@@ -17,6 +17,8 @@ export interface GlobalOptions {
   etcdKeyfile?: string;
   netConf?: string;
   annotationPrefix?: string;
+  disableTxOffload?: string;
+  ipMasq?: boolean;
 }
 
 export interface Context {

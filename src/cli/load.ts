@@ -1,9 +1,20 @@
 // Opens the source from the command line options and takes a snapshot.
+import { parseTxOffloadMode } from '../backends/offload.js';
 import { UsageError } from '../errors.js';
 import { snapshot, type CycleOptions, type Snapshot } from '../engine/cycle.js';
 import { openSource, resolveSourceURI } from '../sources/index.js';
 import type { Source } from '../sources/types.js';
 import type { GlobalOptions, OutputFormat } from './context.js';
+
+/**
+ * The local node's name: --node, else (Kubernetes source) NODE_NAME, which
+ * flannel's DaemonSet sets from spec.nodeName; else undefined (the engine
+ * tries the host name, then this host's addresses).
+ */
+export function localNodeName(o: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (o.node) return o.node;
+  return resolveSourceURI(o.source, env).startsWith('kube:') && env.NODE_NAME ? env.NODE_NAME : undefined;
+}
 
 export async function openFromOptions(o: GlobalOptions): Promise<Source> {
   return openSource(resolveSourceURI(o.source), {
@@ -13,12 +24,15 @@ export async function openFromOptions(o: GlobalOptions): Promise<Source> {
     etcdKeyFile: o.etcdKeyfile,
     netConf: o.netConf,
     annotationPrefix: o.annotationPrefix,
-    nodeName: o.node,
+    nodeName: localNodeName(o),
   });
 }
 
 export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
-  return { netns: o.netns, node: o.node, publicIP: o.publicIp, iface: o.iface, offline };
+  return {
+    netns: o.netns, node: localNodeName(o), publicIP: o.publicIp, iface: o.iface, offline,
+    txOffload: parseTxOffloadMode(o.disableTxOffload), ipMasq: o.ipMasq ?? false,
+  };
 }
 
 export async function takeSnapshot(o: GlobalOptions, offline = false): Promise<Snapshot> {

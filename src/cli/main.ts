@@ -31,6 +31,13 @@ function sourceOptions(cmd: Command, withNode = true): Command {
     .option('--no-color', 'never colour the output');
 }
 
+/** Host options that change what is planned, so plan/diff/apply/daemon agree on them. */
+function hostOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--disable-tx-offload <mode>', 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7').choices(['auto', 'on', 'off']).default('auto'))
+    .option('--ip-masq', "install flannel's masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network");
+}
+
 function outputOption(cmd: Command, formats: string[]): Command {
   return cmd.addOption(new Option('-o, --output <format>', 'output format').choices(formats).default('table'));
 }
@@ -62,15 +69,15 @@ export function buildProgram(): Command {
     return runCommand(load, this.opts());
   };
 
-  outputOption(sourceOptions(program.command('plan').description('show the kernel state this node should have (reads only; no root needed)')), ['table', 'json', 'commands'])
+  outputOption(hostOptions(sourceOptions(program.command('plan').description('show the kernel state this node should have (reads only; no root needed)'))), ['table', 'json', 'commands'])
     .addHelpText('after', '\nExample:\n  ovlnet plan --source file:examples/cluster.yaml --node node-a')
     .action(action(() => import('./commands/plan.js')));
 
-  outputOption(sourceOptions(program.command('diff').description('compare the plan with the live host; exit 0 in sync, 2 drift, 1 error')), ['table', 'json'])
+  outputOption(hostOptions(sourceOptions(program.command('diff').description('compare the plan with the live host; exit 0 in sync, 2 drift, 1 error'))), ['table', 'json'])
     .addHelpText('after', '\nExample:\n  sudo ovlnet diff --source etcd://127.0.0.1:2379')
     .action(action(() => import('./commands/diff.js')));
 
-  outputOption(sourceOptions(program.command('apply').description('make the host match the plan, changing only the difference')), ['table', 'json'])
+  outputOption(hostOptions(sourceOptions(program.command('apply').description('make the host match the plan, changing only the difference'))), ['table', 'json'])
     .option('--dry-run', 'show what would change and change nothing')
     .option('--max-delete <n|n%>', 'refuse to remove more than this many peers in one run (default: half of them, when 2 or more)')
     .option('--force', 'allow one run past the --max-delete guard')
@@ -81,7 +88,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  ovlnet nodes --source file:examples/cluster.yaml')
     .action(action(() => import('./commands/nodes.js')));
 
-  sourceOptions(program.command('daemon').description('watch the source and keep the host converged (run it under systemd)'))
+  hostOptions(sourceOptions(program.command('daemon').description('watch the source and keep the host converged (run it under systemd)')))
     .option('--interval <duration>', 'full resync period (e.g. 10s, 1m)', '10s')
     .option('--metrics-addr <host:port>', 'serve Prometheus /metrics, /healthz and /readyz here (e.g. 127.0.0.1:9465)')
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
@@ -91,6 +98,15 @@ export function buildProgram(): Command {
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
     .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
     .action(action(() => import('./commands/daemon.js')));
+
+  outputOption(sourceOptions(program.command('cleanup').description("remove everything ovlnet put on this host (routes, its vxlan device, masquerade rules, subnet file) and nothing else"), false), ['table', 'json'])
+    .option('--netns <name>', 'clean up in this network namespace (ip -n)')
+    .option('--dry-run', 'show what would be removed and change nothing')
+    .option('--subnet-file <path>', 'the subnet.env to remove (default /run/flannel/subnet.env, removed only when ovlnet wrote it)')
+    .option('--vni <n>', 'also remove the vxlan device flannel.<n>, even without proof it is ovlnet\'s')
+    .option('--all-flannel-devices', "also remove every vxlan device named flannel.<n>, flannel's own included")
+    .addHelpText('after', '\nThe source is read only when --source (or $OVLNET_SOURCE) is given: cleanup works without it.\n\nExamples:\n  sudo ovlnet cleanup --dry-run\n  sudo ovlnet cleanup --source etcd://10.0.0.1:2379')
+    .action(action(() => import('./commands/cleanup.js')));
 
   program.command('completion')
     .description('print the shell completion script')

@@ -2,13 +2,17 @@
 //   source -> validate -> plan -> read host -> diff -> guard -> write -> verify.
 // Used by plan/diff/apply and by the daemon. Decisions live in the stages;
 // this file only wires them together.
-import { hostname as osHostname } from 'node:os';
+import { hostname as osHostname, release as osRelease } from 'node:os';
 import { plan, resolveUnderlay } from '../backends/index.js';
+import { shouldDisableTxOffload, type TxOffloadMode } from '../backends/offload.js';
 import { GuardError } from '../errors.js';
 import type { IP } from '../model/ip.js';
 import { vxlanDeviceName } from '../model/keys.js';
 import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
-import { toBatches } from '../host/commands.js';
+import { isIpBatchChange, toBatches } from '../host/commands.js';
+import { renderMasqRestore } from '../host/iptables.js';
+import { readNat, writeNat } from '../host/netfilter.js';
+import { readOffload, writeOffload } from '../host/offload.js';
 import { requireNetAdmin } from '../host/privilege.js';
 import { readFdb, readHost } from '../host/read.js';
 import { writeBatches, type Failure } from '../host/write.js';
@@ -28,6 +32,12 @@ export interface CycleOptions {
   /** plan only: the local public IP need not be on this host. */
   offline?: boolean;
   hostname?: string;
+  /** --disable-tx-offload; default auto (by kernel release). */
+  txOffload?: TxOffloadMode;
+  /** The kernel release `auto` decides on; default os.release(). */
+  kernelRelease?: string;
+  /** --ip-masq: plan, diff and apply flannel's masquerade rules. */
+  ipMasq?: boolean;
 }
 
 export interface Snapshot {
@@ -65,9 +75,42 @@ export async function snapshotFrom(state: ClusterState, actual: ActualState, opt
     isProgrammed: programmedCheck(actual, config, policy),
   });
   const underlay = resolveUnderlay(actual.links, cluster.local.publicIP, opts.iface, opts.offline ?? false);
-  const desired = plan({ cluster, underlay });
+  const host = {
+    disableTxOffload: shouldDisableTxOffload(opts.txOffload ?? 'auto', opts.kernelRelease ?? osRelease()),
+    ipMasq: opts.ipMasq ?? false,
+  };
+  const desired = plan({ cluster, underlay, routes: actual.routes, host });
+  await readExtras(desired, actual, opts.netns);
   const result = diff(desired, actual, policy);
   return { state, cluster, desired, actual, result, problems: [...cluster.problems, ...desired.problems, ...result.conflicts] };
+}
+
+/** The host state only some plans need, read once per cycle and only then (no-op cycles stay cheap). */
+async function readExtras(desired: DesiredState, actual: ActualState, netns: string | undefined): Promise<void> {
+  const features = desired.entries.flatMap((e) => (e.kind === 'offload' && e.dev === desired.device ? [e.feature] : []));
+  actual.offload = features.length && desired.device && actual.links.has(desired.device)
+    ? await readOffload(netns, desired.device, features)
+    : undefined;
+  actual.nat = desired.entries.some((e) => e.kind === 'nat') ? await readNat(netns) : undefined;
+}
+
+/** Writes the changes ip/bridge batches can not carry: offload features, then masquerade rules. */
+async function writeExtras(snap: Snapshot, changes: Change[], netns: string | undefined): Promise<Failure[]> {
+  const failures: Failure[] = [];
+  for (const c of changes) {
+    if (c.kind !== 'offload' || !c.desired || c.desired.kind !== 'offload') continue;
+    const message = await writeOffload(netns, c.desired);
+    if (message) failures.push({ change: c, line: `ethtool -K ${c.desired.dev} ${c.desired.feature} ${c.desired.enabled ? 'on' : 'off'}`, message });
+  }
+  const nat = changes.filter((c) => c.kind === 'nat');
+  if (nat.length) {
+    const desired = snap.desired.entries.filter((e) => e.kind === 'nat');
+    const input = renderMasqRestore(desired, snap.actual.nat);
+    const message = await writeNat(netns, input);
+    // One transaction: it failed for every rule.
+    if (message) for (const c of nat) failures.push({ change: c, line: 'iptables-restore --noflush', message });
+  }
+  return failures;
 }
 
 export interface ApplyOptions extends CycleOptions {
@@ -101,8 +144,13 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
   }
   if (changes.length === 0) return { applied: [], failures: [], remaining: [], guard, processes: 0 };
   requireNetAdmin();
-  const batches = toBatches(orderChanges(changes));
-  const { failures, processes } = await writeBatches(batches, opts.netns);
+  const ordered = orderChanges(changes);
+  const batches = toBatches(ordered.filter(isIpBatchChange));
+  const written = await writeBatches(batches, opts.netns);
+  const extra = ordered.filter((c) => !isIpBatchChange(c));
+  const failures = [...written.failures, ...(extra.length ? await writeExtras(snap, extra, opts.netns) : [])];
+  // One ethtool per feature change, one iptables-restore for all rules.
+  const processes = written.processes + extra.filter((c) => c.kind === 'offload').length + (extra.some((c) => c.kind === 'nat') ? 1 : 0);
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
   const after = await snapshotFrom(snap.state, await readHost(opts.netns), opts);

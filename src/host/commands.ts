@@ -44,7 +44,21 @@ function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
       // `add` for a new route: if a foreign route appeared meanwhile, the
       // kernel refuses instead of ovlnet overwriting it.
       return [['ip', `route ${replace ? 'replace' : 'add'} ${e.dst.text} via ${e.via.text} dev ${dev(e.dev)}${e.onlink ? ' onlink' : ''} proto ${int(e.proto)}`]];
+    case 'offload':
+    case 'nat':
+      return notIpBatch(e);
   }
+}
+
+// Offload features go through ethtool (host/ethtool.ts) and nat rules through
+// one iptables-restore (host/iptables.ts); reaching here is a wiring bug.
+function notIpBatch(e: Entry): never {
+  throw new Error(`${e.kind} entries are not written with ip/bridge -batch`);
+}
+
+/** Whether a change is written by ip/bridge batches (the others have their own writers). */
+export function isIpBatchChange(c: Change): boolean {
+  return c.kind !== 'offload' && c.kind !== 'nat';
 }
 
 function deleteLines(e: Entry): Array<[Tool, string]> {
@@ -60,6 +74,9 @@ function deleteLines(e: Entry): Array<[Tool, string]> {
     case 'route':
       // Naming the protocol makes the kernel match only ovlnet's route.
       return [['ip', `route del ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''}${e.dev ? ` dev ${dev(e.dev)}` : ''} proto ${int(e.proto)}`]];
+    case 'offload':
+    case 'nat':
+      return notIpBatch(e);
   }
 }
 

@@ -9,18 +9,29 @@ export interface RunResult {
   exitCode: number;
 }
 
-const PACKAGE_OF: Record<string, string> = { ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool' };
+const PACKAGE_OF: Record<string, string> = {
+  ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool', 'iptables-save': 'iptables', 'iptables-restore': 'iptables',
+};
 
-export async function run(tool: 'ip' | 'bridge', args: string[], opts: { netns?: string; input?: string } = {}): Promise<RunResult> {
-  const full = opts.netns ? ['-n', opts.netns, ...args] : args;
+export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables-save' | 'iptables-restore';
+
+export function notInstalled(tool: HostTool): HostError {
+  return new HostError(`${tool} is not installed`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);
+}
+
+export async function run(tool: HostTool, args: string[], opts: { netns?: string; input?: string } = {}): Promise<RunResult> {
+  // ip and bridge enter a namespace themselves; the others run under `ip netns exec`.
+  const nsAware = tool === 'ip' || tool === 'bridge';
+  const [cmd, full] = !opts.netns ? [tool, args] : nsAware ? [tool, ['-n', opts.netns, ...args]] : ['ip', ['netns', 'exec', opts.netns, tool, ...args]];
   let r;
   try {
-    r = await execa(tool, full, { input: opts.input ?? '', reject: false, stripFinalNewline: false, maxBuffer: 512 * 1024 * 1024 });
+    r = await execa(cmd, full, { input: opts.input ?? '', reject: false, stripFinalNewline: false, maxBuffer: 512 * 1024 * 1024 });
   } catch (e) {
     throw new HostError(`cannot run ${tool}: ${(e as Error).message}`);
   }
-  if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(r.message ?? ''))) {
-    throw new HostError(`${tool} is not installed`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);
+  if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(r.message ?? ''))) throw notInstalled(cmd as HostTool);
+  if (!nsAware && opts.netns && r.exitCode === 255 && /^exec of "[^"]+" failed: No such file/m.test(String(r.stderr ?? ''))) {
+    throw notInstalled(tool);
   }
   const stderr = String(r.stderr ?? '');
   if (/Cannot open network namespace/.test(stderr)) {

@@ -18,6 +18,10 @@ export function entryKey(e: Entry): string {
       return `fdb:${e.dev}/${e.mac.text}/${e.dst.text}`;
     case 'route':
       return `route:${e.dst.text}`;
+    case 'offload':
+      return `offload:${e.dev}/${e.feature}`;
+    case 'nat':
+      return `nat:${e.chain}/${e.spec}`;
   }
 }
 

@@ -43,6 +43,16 @@ export interface ClusterState {
   warnings: string[];
   /** Whether nodes carry names (file, Kubernetes) or are found by public IP only (etcd). */
   namedNodes: boolean;
+  /**
+   * The source publishes VTEP MACs (Kubernetes annotations), so a vxlan node
+   * without one is invalid even though nodes are named. Default: !namedNodes.
+   */
+  macRequired?: boolean;
+  /**
+   * Named nodes the source left out (also in warnings), so "which node is
+   * this?" errors can say why instead of "not in the source".
+   */
+  leftOut?: Array<{ name: string; reason: string }>;
 }
 
 // ---- Validated cluster -------------------------------------------------------
@@ -127,7 +137,23 @@ export interface RouteEntry {
   proto: number;
 }
 
-export type Entry = LinkEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry;
+/** A device offload feature ovlnet pins (the vxlan checksum workaround). */
+export interface OffloadEntry {
+  kind: 'offload';
+  dev: string;
+  /** ethtool feature name, e.g. tx-checksum-ip-generic. */
+  feature: string;
+  enabled: boolean;
+}
+
+/** One rule of the nat table, as `iptables-save` prints it after `-A <chain>`. */
+export interface NatRuleEntry {
+  kind: 'nat';
+  chain: string;
+  spec: string;
+}
+
+export type Entry = LinkEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | NatRuleEntry;
 export type EntryKind = Entry['kind'];
 
 export interface PeerPlan {
@@ -172,11 +198,22 @@ export interface HostRoute {
   type?: string;
 }
 
+/** The nat table as `iptables-save -t nat` shows it. */
+export interface NatState {
+  chains: string[];
+  /** In table order within each chain. */
+  rules: Array<{ chain: string; spec: string }>;
+}
+
 export interface ActualState {
   links: Map<string, HostLink>;
   routes: HostRoute[];
   neighbors: NeighEntry[];
   fdb: FdbEntry[];
+  /** Read only when the plan pins an offload feature (--disable-tx-offload). */
+  offload?: OffloadEntry[];
+  /** Read only when the plan has masquerade rules (--ip-masq). */
+  nat?: NatState;
 }
 
 // ---- Changes -------------------------------------------------------------------

@@ -2,8 +2,9 @@
 // kernel match the plan, within what the ownership policy allows.
 import { entryKey } from '../model/keys.js';
 import type {
-  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NeighEntry, Problem, RouteEntry,
+  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NatRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
 } from '../model/types.js';
+import { diffNat } from './nat.js';
 import type { OwnershipPolicy } from './ownership.js';
 
 export interface DiffResult {
@@ -31,7 +32,7 @@ function linkDifferences(d: LinkEntry, a: LinkEntry): { recreate: string[]; modi
 }
 
 /** The host's link as a LinkEntry, or the reason it can not be one of ours. */
-function actualLink(actual: ActualState, name: string): LinkEntry | string | undefined {
+export function actualLink(actual: ActualState, name: string): LinkEntry | string | undefined {
   const l = actual.links.get(name);
   if (!l) return undefined;
   if (l.kind !== 'vxlan' || !l.vxlan) return `not a vxlan device (${l.kind ?? 'plain'})`;
@@ -64,6 +65,11 @@ function sameFields(d: Entry, a: Entry): string | undefined {
       // the strings (device names and addresses hold no spaces).
       if (sameForwarding(x, d)) return undefined;
       return `${routeForwarding(x)} -> ${routeForwarding(d)}`;
+    }
+    case 'offload': {
+      const x = a as OffloadEntry;
+      const state = (on: boolean) => (on ? 'on' : 'off');
+      return x.enabled === d.enabled ? undefined : `${d.feature} ${state(x.enabled)} -> ${state(d.enabled)}`;
     }
     default:
       return undefined; // addr and fdb keys hold all their fields
@@ -113,6 +119,8 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   }
   for (const n of actual.neighbors) if (policy.ownsDevice(n.dev) && !onFreshDevice(n.dev)) put(n);
   for (const f of actual.fdb) if (policy.ownsDevice(f.dev) && !onFreshDevice(f.dev)) put(f);
+  // A recreated device starts with the driver's defaults: the feature is to be set again.
+  for (const o of actual.offload ?? []) if (policy.ownsDevice(o.dev) && !onFreshDevice(o.dev)) put(o);
   const foreignRoutes = new Map<string, HostRoute>();
   for (const r of actual.routes) {
     if (!policy.ownsRoute(r)) {
@@ -129,8 +137,13 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   }
 
   // 3. Desired entries against what is owned.
+  const desiredNat: NatRuleEntry[] = [];
   for (const d of desired.entries) {
     if (d.kind === 'link') continue;
+    if (d.kind === 'nat') {
+      desiredNat.push(d);
+      continue;
+    }
     const key = entryKey(d);
     const a = owned.get(key);
     if (a) {
@@ -158,7 +171,15 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     changes.push({ action: 'add', kind: d.kind, key, desired: d });
   }
 
-  // 4. Owned but not desired: stale, delete.
-  for (const [key, a] of owned) changes.push({ action: 'delete', kind: a.kind, key, actual: a });
+  // 4. Owned but not desired: stale, delete. (A pinned feature is only read
+  //    while it is desired; dropping the option leaves the device as it is.)
+  for (const [key, a] of owned) if (a.kind !== 'offload') changes.push({ action: 'delete', kind: a.kind, key, actual: a });
+
+  // 5. Masquerade rules, only when planned (--ip-masq): without it ovlnet leaves the nat table alone.
+  if (desiredNat.length) {
+    const n = diffNat(desiredNat, actual.nat);
+    changes.push(...n.changes);
+    inSync += n.inSync;
+  }
   return { changes, conflicts, adopted, inSync };
 }

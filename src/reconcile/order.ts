@@ -3,8 +3,9 @@
 // the kernel never has a route through a peer it would have to ARP for.
 import type { Change, EntryKind } from '../model/types.js';
 
-const DELETE_ORDER: EntryKind[] = ['route', 'fdb', 'neigh', 'addr', 'link'];
-const ADD_ORDER: EntryKind[] = ['link', 'addr', 'neigh', 'fdb', 'route'];
+// Masquerade rules are independent of the device; offload needs the device.
+const DELETE_ORDER: EntryKind[] = ['nat', 'route', 'fdb', 'neigh', 'addr', 'link'];
+const ADD_ORDER: EntryKind[] = ['link', 'addr', 'offload', 'neigh', 'fdb', 'route', 'nat'];
 
 export function phaseOf(c: Change): number {
   if (c.action === 'delete') return DELETE_ORDER.indexOf(c.kind);

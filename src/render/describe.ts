@@ -13,6 +13,10 @@ export function describeEntry(e: Entry): string {
       return `fdb ${e.mac.text} dev ${e.dev} dst ${e.dst.text} self permanent`;
     case 'route':
       return `route ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''}${e.dev ? ` dev ${e.dev}` : ''}${e.onlink ? ' onlink' : ''}`;
+    case 'offload':
+      return `offload ${e.dev} ${e.feature} ${e.enabled ? 'on' : 'off'}`;
+    case 'nat':
+      return `nat ${e.chain} ${e.spec}`;
   }
 }
 

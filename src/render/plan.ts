@@ -1,7 +1,9 @@
 // `ovlnet plan` output: the desired state as a table, a versioned JSON
 // object, or the exact batch lines apply would run on an empty host.
 import type { ChalkInstance } from 'chalk';
-import { toBatches } from '../host/commands.js';
+import { isIpBatchChange, toBatches } from '../host/commands.js';
+import { setFeatureArgs } from '../host/ethtool.js';
+import { masqCommands } from '../host/iptables.js';
 import type { Change, DesiredState, Entry, Problem } from '../model/types.js';
 import { orderChanges } from '../reconcile/order.js';
 import { entryKey } from '../model/keys.js';
@@ -27,7 +29,9 @@ export function planJSON(d: DesiredState, problems: Problem[]): object {
 /** Batch lines for an empty host, each prefixed with its tool: runnable as shell commands. */
 export function planCommands(d: DesiredState): string[] {
   const changes: Change[] = d.entries.map((e) => ({ action: 'add', kind: e.kind, key: entryKey(e), desired: e }));
-  return toBatches(orderChanges(changes)).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
+  const lines = toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
+  for (const e of d.entries) if (e.kind === 'offload') lines.push(`ethtool ${setFeatureArgs(e).join(' ')}`);
+  return [...lines, ...masqCommands(d.entries.filter((e) => e.kind === 'nat'))];
 }
 
 function plural(n: number, one: string, many = one + 's'): string {
@@ -60,6 +64,8 @@ export function planTable(d: DesiredState, c: ChalkInstance): string {
     d.device ? plural(n('neigh'), 'neighbor') : '',
     d.device ? plural(n('fdb'), 'fdb entry', 'fdb entries') : '',
     plural(n('route'), 'route'),
+    n('offload') ? plural(n('offload'), 'pinned offload feature') : '',
+    n('nat') ? plural(n('nat'), 'masquerade rule') : '',
   ].filter(Boolean).join(', ')}.`);
   return out.join('\n');
 }

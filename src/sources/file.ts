@@ -57,8 +57,17 @@ export class FileSource implements Source {
       throw new SourceError(`cannot read cluster file ${this.path}: ${why}`,
         err.code === 'ENOENT' ? 'pass --source file:PATH or set OVLNET_SOURCE' : undefined);
     }
-    const format = /\.json$/i.test(this.path) || /^\s*\{/.test(text) ? 'json' : 'yaml';
-    return parseClusterDocument(await parseDocument(text, this.path, format), this.path);
+    if (/\.json$/i.test(this.path)) return parseClusterDocument(await parseDocument(text, this.path, 'json'), this.path);
+    // A brace-first file is usually JSON (parsed fast as such), but may be a
+    // YAML flow mapping ({network: 10.244.0.0/16, ...}): fall back to YAML then.
+    if (/^\s*\{/.test(text)) {
+      try {
+        return parseClusterDocument(await parseDocument(text, this.path, 'json'), this.path);
+      } catch (e) {
+        if (!(e instanceof SourceError) || !e.message.startsWith(`${this.path}: invalid JSON`)) throw e;
+      }
+    }
+    return parseClusterDocument(await parseDocument(text, this.path, 'yaml'), this.path);
   }
 
   /**

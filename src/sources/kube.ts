@@ -1,6 +1,576 @@
-import { UsageError } from '../errors.js';
-import type { Source, SourceOptions } from './types.js';
+// `kube:[KUBECONFIG]` source: the cluster as flannel's kube subnet manager
+// sees it. Nodes give the subnet (spec.podCIDR(s)) and, through flannel's
+// annotations, the public IP, backend type and VTEP MAC; the network config
+// is net-conf.json from the kube-flannel-cfg ConfigMap (or --net-conf).
+//
+// The only module that imports @kubernetes/client-node (kubeconfig parsing,
+// every auth method it supports, the watch stream); src/sources/index.ts
+// loads it only for kube: URIs.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import { delimiter, join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { OvlnetError, SourceError } from '../errors.js';
+import { parseIP } from '../model/ip.js';
+import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
+import type { ClusterState, RawConfig } from '../model/types.js';
+import { readHost } from '../host/read.js';
+import { validateConfig } from '../validate/config.js';
+import {
+  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, choosePublicIP, ipv4PodCIDR, nodesToRaw, overwrittenPublicIP,
+  publishedAnnotations, publishedVtepMAC, relevantKey, type AnnotationKeys, type KubeNode,
+} from './kube-map.js';
+import { isObject, rawConfigFromObject } from './netconf.js';
+import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
+import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
 
-export async function openKubeSource(uri: string, _opts: SourceOptions): Promise<Source> {
-  throw new UsageError(`source ${uri}: not implemented yet`);
+const SERVICEACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/rbac.yaml)';
+
+/** Per request; a watch stream is not bounded by it. */
+const REQUEST_TIMEOUT_MS = 30_000;
+const LIST_PAGE = 500;
+/** While watching, the ConfigMap is re-read at most this often (load() runs every resync). */
+const CONFIG_REFRESH_MS = 5 * 60_000;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+interface KubeconfigChoice {
+  kc: k8s.KubeConfig;
+  /** For messages: `kubeconfig /root/.kube/config`, `in-cluster service account`. */
+  where: string;
+}
+
+/** kube:PATH, else in-cluster, else $KUBECONFIG, else ~/.kube/config. */
+export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.env): KubeconfigChoice {
+  const kc = new k8s.KubeConfig();
+  let where: string;
+  try {
+    if (path) {
+      where = `kubeconfig ${path}`;
+      if (!existsSync(path)) throw new SourceError(`${where}: no such file`);
+      kc.loadFromFile(path);
+    } else if (env.KUBERNETES_SERVICE_HOST) {
+      where = 'in-cluster service account';
+      if (!existsSync(SERVICEACCOUNT_TOKEN)) {
+        throw new SourceError(`KUBERNETES_SERVICE_HOST is set but there is no service account token at ${SERVICEACCOUNT_TOKEN}`,
+          'mount the service account token (automountServiceAccountToken: true), or pass --source kube:KUBECONFIG');
+      }
+      kc.loadFromCluster();
+    } else if (env.KUBECONFIG) {
+      where = `kubeconfig $KUBECONFIG (${env.KUBECONFIG})`;
+      // As kubectl: missing files are skipped, the first file's current-context wins.
+      const files = env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f));
+      if (!files.length) throw new SourceError(`${where}: no such file`);
+      kc.loadFromFile(files[0]);
+      for (const f of files.slice(1)) {
+        const more = new k8s.KubeConfig();
+        more.loadFromFile(f);
+        kc.mergeConfig(more, Boolean(kc.currentContext));
+      }
+    } else {
+      const home = join(homedir(), '.kube', 'config');
+      where = `kubeconfig ${home}`;
+      if (!existsSync(home)) {
+        throw new SourceError(`no Kubernetes credentials: not in a cluster (KUBERNETES_SERVICE_HOST unset), $KUBECONFIG unset and no ${home}`,
+          'pass --source kube:/path/to/kubeconfig');
+      }
+      kc.loadFromFile(home);
+    }
+  } catch (e) {
+    if (e instanceof OvlnetError) throw e;
+    throw new SourceError(`cannot load Kubernetes credentials: ${oneLine((e as Error).message)}`);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new SourceError(`${where}: no current context with a cluster`, 'set current-context in the kubeconfig');
+  }
+  return { kc, where };
+}
+
+function oneLine(s: string, max = 240): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > max ? t.slice(0, max) + '…' : t;
+}
+
+/** The message of a Kubernetes Status body, when the error carries one. */
+function statusMessage(e: unknown): string | undefined {
+  const body = (e as { body?: unknown }).body;
+  let v: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      v = JSON.parse(body);
+    } catch {
+      return body ? oneLine(body, 200) : undefined;
+    }
+  }
+  const msg = isObject(v) ? v.message : undefined;
+  return typeof msg === 'string' ? oneLine(msg, 200) : undefined;
+}
+
+function httpStatus(e: unknown): number | undefined {
+  const x = e as { code?: unknown; statusCode?: unknown };
+  if (typeof x?.statusCode === 'number') return x.statusCode;
+  if (typeof x?.code === 'number') return x.code;
+  return undefined;
+}
+
+/** What was being done, for messages and RBAC hints: `list nodes`, `get configmaps in namespace kube-flannel`. */
+interface Action {
+  verb: string;
+  resource: string;
+  namespace?: string;
+}
+
+const permission = (a: Action) => `${a.verb} ${a.resource}${a.namespace ? ` in namespace ${a.namespace}` : ''}`;
+
+class KubeSource implements Source {
+  readonly uri: string;
+  private readonly kc: k8s.KubeConfig;
+  private readonly where: string;
+  private readonly server: string;
+  private readonly api: k8s.CoreV1Api;
+  private readonly keys: AnnotationKeys;
+  private readonly opts: SourceOptions;
+  private readonly reflectors = new Set<NodeReflector>();
+  private configCache?: { config: RawConfig; warnings: string[]; at: number };
+  private readonly closing = new AbortController();
+
+  constructor(uri: string, opts: SourceOptions, choice: KubeconfigChoice, keys: AnnotationKeys) {
+    this.uri = uri;
+    this.opts = opts;
+    this.kc = choice.kc;
+    this.where = choice.where;
+    this.server = choice.kc.getCurrentCluster()!.server;
+    this.keys = keys;
+    this.api = this.kc.makeApiClient(k8s.CoreV1Api);
+  }
+
+  /** Per-call options: a timeout (and abort on close), and the content type for patches. */
+  private callOptions(contentType?: string, signal?: AbortSignal): k8s.ConfigurationOptions {
+    const signals = [AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.closing.signal, ...(signal ? [signal] : [])];
+    const mw = {
+      pre: (ctx: k8s.RequestContext) => {
+        if (contentType) ctx.setHeaderParam('Content-Type', contentType);
+        ctx.setSignal(AbortSignal.any(signals));
+        return new k8s.Observable(Promise.resolve(ctx));
+      },
+      post: (r: k8s.ResponseContext) => new k8s.Observable(Promise.resolve(r)),
+    };
+    return { middleware: [mw], middlewareMergeStrategy: 'append' } as unknown as k8s.ConfigurationOptions;
+  }
+
+  /** Turns a client error into a one-line SourceError naming the server and, on 403, the missing permission. */
+  toSourceError(e: unknown, action: Action): SourceError {
+    if (e instanceof SourceError) return e;
+    const code = httpStatus(e);
+    const detail = statusMessage(e);
+    const what = permission(action);
+    if (code === 403) {
+      return new SourceError(`forbidden to ${what} at ${this.server}${detail ? ` (${detail})` : ''}`, RBAC_HINT);
+    }
+    if (code === 401) {
+      return new SourceError(`${this.server} rejected the credentials from ${this.where} (401 Unauthorized) while trying to ${what}`,
+        'check the token or client certificate in the kubeconfig (expired?)');
+    }
+    if (code !== undefined) return new SourceError(`cannot ${what} at ${this.server}: HTTP ${code}${detail ? `: ${detail}` : ''}`);
+    const err = e as Error & { code?: string; type?: string; name?: string };
+    if (err?.name === 'AbortError' || err?.name === 'TimeoutError' || err?.type === 'aborted') {
+      if (this.closing.signal.aborted) return new SourceError(`source ${this.uri} was closed while trying to ${what}`);
+      return new SourceError(`no answer from ${this.server} within ${REQUEST_TIMEOUT_MS / 1000} s while trying to ${what}`);
+    }
+    if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
+      return new SourceError(`cannot reach the Kubernetes API at ${this.server} (${err.code}) to ${what}`,
+        `check the server address in ${this.where} and that the API server is up`);
+    }
+    const msg = oneLine(err?.message ?? String(e));
+    const hint = /HTTP protocol is not allowed/.test(msg) ? 'a plain http:// server needs insecure-skip-tls-verify: true in the kubeconfig cluster entry' : undefined;
+    return new SourceError(`cannot ${what} at ${this.server}: ${msg}`, hint);
+  }
+
+  // ---- reading ------------------------------------------------------------------
+
+  /** Every Node, page by page; the list's resourceVersion starts a watch. */
+  async listNodes(signal?: AbortSignal): Promise<{ items: KubeNode[]; resourceVersion: string }> {
+    const items: KubeNode[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    try {
+      do {
+        const page: k8s.V1NodeList = await this.api.listNode({ limit: LIST_PAGE, _continue: cont }, this.callOptions(undefined, signal));
+        items.push(...(page.items as KubeNode[]));
+        rv = page.metadata?.resourceVersion ?? '';
+        cont = page.metadata?._continue || undefined;
+      } while (cont);
+    } catch (e) {
+      throw this.toSourceError(e, { verb: 'list', resource: 'nodes' });
+    }
+    return { items, resourceVersion: rv };
+  }
+
+  private async readNetConfFile(path: string): Promise<RawConfig> {
+    let text: string;
+    try {
+      const st = await stat(path);
+      if (st.size > MAX_FILE_BYTES) throw new SourceError(`${path}: larger than ${MAX_FILE_BYTES} bytes`);
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      throw new SourceError(`cannot read --net-conf ${path}: ${why}`);
+    }
+    return this.parseNetConf(text, path);
+  }
+
+  private async parseNetConf(text: string, origin: string): Promise<RawConfig> {
+    const doc = await parseDocument(text, origin, 'json');
+    if (!isObject(doc)) throw new SourceError(`${origin}: expected a JSON object like {"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}}`);
+    return rawConfigFromObject(doc, origin);
+  }
+
+  /** net-conf.json from ConfigMap kube-flannel-cfg in kube-flannel, then kube-system. */
+  private async readNetConfMap(): Promise<RawConfig> {
+    const forbidden: string[] = [];
+    const missing: string[] = [];
+    let forbiddenDetail: string | undefined;
+    for (const namespace of CONFIGMAP_NAMESPACES) {
+      const action: Action = { verb: 'get', resource: 'configmaps', namespace };
+      let cm: k8s.V1ConfigMap;
+      try {
+        cm = await this.api.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace }, this.callOptions());
+      } catch (e) {
+        const code = httpStatus(e);
+        if (code === 404) {
+          missing.push(namespace);
+          continue;
+        }
+        if (code === 403) {
+          forbidden.push(namespace);
+          forbiddenDetail ??= statusMessage(e);
+          continue;
+        }
+        throw this.toSourceError(e, action);
+      }
+      const origin = `ConfigMap ${namespace}/${CONFIGMAP_NAME} key ${NETCONF_KEY}`;
+      const text = cm.data?.[NETCONF_KEY];
+      if (typeof text !== 'string') {
+        throw new SourceError(`ConfigMap ${namespace}/${CONFIGMAP_NAME} has no ${NETCONF_KEY} key`, 'pass --net-conf FILE');
+      }
+      return this.parseNetConf(text, origin);
+    }
+    if (forbidden.length) {
+      const also = missing.length ? `; it is not in namespace ${missing.join(' or ')}` : '';
+      throw new SourceError(
+        `cannot read the network config: forbidden to get configmaps in namespace ${forbidden.join(' and ')} at ${this.server}${also}${forbiddenDetail ? ` (${forbiddenDetail})` : ''}`,
+        `${RBAC_HINT}, or pass --net-conf FILE`);
+    }
+    throw new SourceError(
+      `no network config: ConfigMap ${CONFIGMAP_NAME} with ${NETCONF_KEY} not found in namespace ${CONFIGMAP_NAMESPACES.join(' or ')} at ${this.server}`,
+      'pass --net-conf FILE (flannel mounts it as /etc/kube-flannel/net-conf.json)');
+  }
+
+  private async readConfig(): Promise<RawConfig> {
+    return this.opts.netConf ? this.readNetConfFile(this.opts.netConf) : this.readNetConfMap();
+  }
+
+  /**
+   * While watching, the ConfigMap is cached (every node re-reading it each
+   * resync would load the API server); a failed refresh keeps the last copy.
+   */
+  private async loadConfig(): Promise<{ config: RawConfig; warnings: string[] }> {
+    const watching = this.reflectors.size > 0 && !this.opts.netConf;
+    const cached = this.configCache;
+    if (watching && cached && Date.now() - cached.at < CONFIG_REFRESH_MS) return cached;
+    try {
+      const config = await this.readConfig();
+      this.configCache = { config, warnings: [], at: Date.now() };
+      return this.configCache;
+    } catch (e) {
+      if (!watching || !cached) throw e;
+      return { config: cached.config, warnings: [`${(e as Error).message}; using the network config read ${new Date(cached.at).toISOString()}`] };
+    }
+  }
+
+  async load(): Promise<ClusterState> {
+    const synced = [...this.reflectors].find((r) => r.synced);
+    const [{ config, warnings }, items] = await Promise.all([
+      this.loadConfig(),
+      synced ? Promise.resolve(synced.items()) : this.listNodes().then((l) => l.items),
+    ]);
+    const mapped = nodesToRaw(items, this.keys);
+    return {
+      config,
+      nodes: mapped.nodes,
+      warnings: [...warnings, ...mapped.warnings],
+      namedNodes: true,
+      macRequired: true,
+      leftOut: mapped.leftOut,
+    };
+  }
+
+  // ---- watching -----------------------------------------------------------------
+
+  watch(h: WatchHandlers): () => void {
+    const r = new NodeReflector(this, new k8s.Watch(this.kc), this.keys, h);
+    this.reflectors.add(r);
+    r.start();
+    return () => {
+      this.reflectors.delete(r);
+      r.stop();
+    };
+  }
+
+  // ---- publishing -----------------------------------------------------------------
+
+  private async readNode(name: string): Promise<KubeNode> {
+    try {
+      return (await this.api.readNode({ name }, this.callOptions())) as KubeNode;
+    } catch (e) {
+      if (httpStatus(e) === 404) {
+        throw new SourceError(`Node ${name} does not exist at ${this.server}`, 'pass --node NAME (flannel\'s DaemonSet sets NODE_NAME from spec.nodeName)');
+      }
+      throw this.toSourceError(e, { verb: 'get', resource: 'nodes' });
+    }
+  }
+
+  async register(ro: RegisterOptions): Promise<Registration> {
+    const name = ro.nodeName || this.opts.nodeName || process.env.NODE_NAME || hostname();
+    const [node, raw] = await Promise.all([this.readNode(name), this.loadConfig()]);
+    const config = validateConfig(raw.config);
+
+    const subnet = ipv4PodCIDR(node);
+    if (subnet === undefined) {
+      throw new SourceError(`Node ${name} has no IPv4 podCIDR assigned yet`,
+        'the pod subnets come from kube-controller-manager --allocate-node-cidrs (or set spec.podCIDR)');
+    }
+
+    // flannel publishes the operator's public-ip-overwrite when there is one.
+    let publicIP = overwrittenPublicIP(node, this.keys)?.text;
+    if (!publicIP && ro.publicIP !== undefined) {
+      const ip = parseIP(ro.publicIP);
+      if (!ip || ip.family !== 4) throw new SourceError(`--public-ip ${ro.publicIP} is not an IPv4 address`);
+      publicIP = ip.text;
+    }
+    if (!publicIP) {
+      const found = choosePublicIP(await readHost(ro.netns), ro.iface);
+      if (!found) {
+        throw new SourceError(ro.iface ? `--iface ${ro.iface} has no IPv4 address to publish` : 'cannot find this node\'s public IP: no IPv4 default route',
+          'pass --public-ip IP or --iface DEV');
+      }
+      publicIP = found.text;
+    }
+
+    let vtepMAC: string | undefined;
+    if (config.backend.type === 'vxlan') {
+      // Peers route to the published MAC; keeping it across restarts avoids churn on every node.
+      const existing = parseMAC(ro.existingVtepMAC);
+      vtepMAC = publishedVtepMAC(node, this.keys)
+        ?? (existing && !nonUnicastMACReason(existing) ? existing.text : undefined)
+        ?? randomVtepMAC();
+    }
+    const want = publishedAnnotations({
+      publicIP,
+      backendType: config.backend.type,
+      vni: config.backend.type === 'vxlan' ? config.backend.vni : undefined,
+      vtepMAC,
+    }, this.keys);
+    const patch = annotationPatch(node.metadata?.annotations, want);
+    if (patch) {
+      try {
+        // As flannel: a strategic-merge patch through the status subresource,
+        // so the account needs "patch nodes/status" and not "patch nodes".
+        await this.api.patchNodeStatus({ name, body: patch }, this.callOptions(k8s.PatchStrategy.StrategicMergePatch));
+      } catch (e) {
+        throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
+      }
+    }
+    return { publicIP, subnet, vtepMAC };
+  }
+
+  async close(): Promise<void> {
+    const stopping = [...this.reflectors].map((r) => r.stop());
+    this.reflectors.clear();
+    this.closing.abort();
+    await Promise.all(stopping);
+  }
+}
+
+/** A random locally administered unicast MAC, as the kernel gives a new vxlan device. */
+export function randomVtepMAC(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0] | 0x02) & 0xfe;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+interface WatchEnd {
+  gone?: boolean;
+  error?: Error;
+  events: number;
+}
+
+/**
+ * List, then watch from the list's resourceVersion; on 410 Gone re-list.
+ * Keeps the Nodes in memory so load() need not list them again, and reports
+ * a change only when something ovlnet reads changed (a node status heartbeat
+ * is a MODIFIED event too).
+ */
+class NodeReflector {
+  synced = false;
+  private cache = new Map<string, KubeNode>();
+  private rv = '';
+  private stopped = false;
+  /** Ends the current watch (resolving it) at once. */
+  private cancelWatch?: () => void;
+  private readonly abort = new AbortController();
+  private sleeping?: { timer: NodeJS.Timeout; wake: () => void };
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly source: KubeSource,
+    private readonly watcher: k8s.Watch,
+    private readonly keys: AnnotationKeys,
+    private readonly h: WatchHandlers,
+  ) {}
+
+  items(): KubeNode[] {
+    return [...this.cache.values()];
+  }
+
+  start(): void {
+    this.loop = this.run().catch((e) => this.h.onError(e as Error));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.cancelWatch?.();
+    if (this.sleeping) {
+      clearTimeout(this.sleeping.timer);
+      this.sleeping.wake();
+    }
+    await this.loop;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.sleeping = undefined;
+        resolve();
+      }, ms);
+      this.sleeping = { timer, wake: resolve };
+    });
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 0;
+    const fail = (e: Error) => {
+      if (this.stopped) return;
+      this.h.onError(e);
+      backoff = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, backoff * 2));
+    };
+    while (!this.stopped) {
+      if (backoff) await this.sleep(backoff * (0.8 + Math.random() * 0.4));
+      if (this.stopped) break;
+      if (!this.rv) {
+        try {
+          await this.relist();
+        } catch (e) {
+          fail(e as Error);
+          continue;
+        }
+      }
+      const end = await this.watchOnce();
+      if (this.stopped) break;
+      if (end.gone) {
+        this.rv = '';
+        backoff = 0;
+      } else if (end.error) {
+        fail(end.error);
+      } else {
+        // A clean close (server timeout) resumes at once; one that delivered
+        // nothing right away must not turn into a busy loop.
+        backoff = end.events ? 0 : Math.max(backoff, BACKOFF_MIN_MS);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const list = await this.source.listNodes(this.abort.signal);
+    const before = this.signature();
+    this.cache = new Map(list.items.filter((n) => n.metadata?.name).map((n) => [n.metadata!.name!, n]));
+    this.rv = list.resourceVersion;
+    const first = !this.synced;
+    this.synced = true;
+    // The first list also reports: changes between the caller's load() and this list would be lost otherwise.
+    if (first || this.signature() !== before) this.h.onChange();
+  }
+
+  private signature(): string {
+    return JSON.stringify([...this.cache.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => [k, relevantKey(n, this.keys)]));
+  }
+
+  private watchOnce(): Promise<WatchEnd> {
+    return new Promise<WatchEnd>((resolve) => {
+      let gone = false;
+      let statusError: Error | undefined;
+      let events = 0;
+      let settled = false;
+      let controller: AbortController | undefined;
+      // Servers end watches after timeoutSeconds; spread the reconnects of many nodes.
+      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+      const done = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(watchdog);
+        this.cancelWatch = undefined;
+        controller?.abort();
+        if (gone || httpStatus(err) === 410) resolve({ gone: true, events });
+        else if (statusError) resolve({ error: statusError, events });
+        else if (err && !this.stopped) resolve({ error: this.source.toSourceError(err, { verb: 'watch', resource: 'nodes' }), events });
+        else resolve({ events });
+      };
+      // A connection that died without a FIN (or a connect that hangs) never
+      // ends by itself: give up a little after the server would have ended it.
+      const watchdog = setTimeout(() => done(null), (timeoutSeconds + 60) * 1000);
+      this.cancelWatch = () => done(null);
+      const onEvent = (type: string, obj: any) => {
+        if (settled) return;
+        events++;
+        if (type === 'ERROR') {
+          if (obj?.code === 410) gone = true;
+          else statusError = this.source.toSourceError({ code: obj?.code ?? 500, body: obj }, { verb: 'watch', resource: 'nodes' });
+          return;
+        }
+        const name = obj?.metadata?.name;
+        if (typeof obj?.metadata?.resourceVersion === 'string' && obj.metadata.resourceVersion) this.rv = obj.metadata.resourceVersion;
+        if (typeof name !== 'string') return; // BOOKMARK, or garbage
+        let changed = false;
+        if (type === 'ADDED' || type === 'MODIFIED') {
+          const prev = this.cache.get(name);
+          this.cache.set(name, obj as KubeNode);
+          changed = !prev || relevantKey(prev, this.keys) !== relevantKey(obj, this.keys);
+        } else if (type === 'DELETED') {
+          changed = this.cache.delete(name);
+        }
+        if (changed) this.h.onChange();
+      };
+      this.watcher
+        .watch('/api/v1/nodes', { resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds }, onEvent, done)
+        .then((c) => {
+          controller = c;
+          // Connected after we gave up (stop, watchdog): drop the stream.
+          if (settled) c.abort();
+        }, done);
+    });
+  }
+}
+
+export async function openKubeSource(uri: string, opts: SourceOptions): Promise<Source> {
+  const keys = annotationKeys(opts.annotationPrefix);
+  let path = uri.slice('kube:'.length);
+  // The shell expands ~ only at the start of a word, not after "kube:".
+  if (path.startsWith('~/')) path = join(homedir(), path.slice(2));
+  return new KubeSource(uri, opts, loadKubeconfig(path), keys);
 }

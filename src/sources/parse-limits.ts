@@ -28,6 +28,17 @@ export function checkDepth(value: unknown, origin: string, max = MAX_DEPTH): voi
   }
 }
 
+// The yaml parser recurses per nesting level, so a document nested a few
+// thousand levels deep exhausts the stack before checkDepth can see it; say
+// what is wrong instead of "invalid YAML: Maximum call stack size exceeded".
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
+}
+
+function tooDeep(origin: string): SourceError {
+  return new SourceError(`${origin}: nested deeper than ${MAX_DEPTH} levels`);
+}
+
 export async function parseDocument(text: string, origin: string, format: 'json' | 'yaml'): Promise<unknown> {
   if (text.length > MAX_FILE_BYTES) throw new SourceError(`${origin}: larger than ${MAX_FILE_BYTES} bytes`);
   let doc: unknown;
@@ -35,6 +46,7 @@ export async function parseDocument(text: string, origin: string, format: 'json'
     try {
       doc = JSON.parse(text);
     } catch (e) {
+      if (isStackOverflow(e)) throw tooDeep(origin);
       throw new SourceError(`${origin}: invalid JSON: ${(e as Error).message}`);
     }
   } else {
@@ -43,16 +55,20 @@ export async function parseDocument(text: string, origin: string, format: 'json'
     try {
       d = YAML.parseDocument(text, { merge: false, uniqueKeys: true, prettyErrors: false });
     } catch (e) {
+      if (isStackOverflow(e)) throw tooDeep(origin);
       throw new SourceError(`${origin}: invalid YAML: ${(e as Error).message}`);
     }
     if (d.errors.length) {
       const err = d.errors[0];
+      // yaml turns its own stack overflow into a document error.
+      if (/Maximum call stack/.test(err.message)) throw tooDeep(origin);
       throw new SourceError(`${origin}: invalid YAML: ${err.message.split('\n')[0]}`);
     }
     try {
       doc = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
     } catch (e) {
       const msg = (e as Error).message;
+      if (isStackOverflow(e)) throw tooDeep(origin);
       if (/alias/i.test(msg)) {
         throw new SourceError(`${origin}: too many YAML aliases (more than ${MAX_YAML_ALIASES}); refusing a possible alias bomb`);
       }

@@ -1,6 +1,7 @@
 // Validation of the network configuration as a whole. A bad config refuses
 // the run: nothing is planned, the kernel is not touched.
 import { ConfigError } from '../errors.js';
+import { isValidDeviceName, vxlanDeviceName } from '../model/keys.js';
 import { isAligned, networkOf, parsePrefix, prefixContainsIP, prefixesOverlap, type Prefix } from '../model/ip.js';
 import type { BackendConfig, NetworkConfig, RawBackend, RawConfig } from '../model/types.js';
 
@@ -19,15 +20,25 @@ function intField(v: unknown, field: string, origin: string, min: number, max: n
   // Accept numeric strings only where they are unambiguous decimal integers.
   const n = typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v;
   if (!isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${origin}: ${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    // Shortened: the value comes from a shared store and may be huge.
+    const got = String(JSON.stringify(v)).slice(0, 40);
+    throw new ConfigError(`${origin}: ${field} must be an integer from ${min} to ${max}, got ${got}`);
   }
   return n;
 }
 
 export function validateBackend(raw: RawBackend | undefined, origin: string): BackendConfig {
-  const type = raw?.type ?? 'vxlan';
+  // flannel lower-cases the type (backend manager), so "VXLAN" works there too.
+  const given = raw?.type ?? 'vxlan';
+  const type = typeof given === 'string' ? given.toLowerCase() : given;
   if (type === 'vxlan') {
     const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 1, 16777215);
+    // The device is flannel.<VNI> and the kernel allows 15 characters, so an
+    // 8-digit VNI can never get a device (flannel fails on it too): refuse the
+    // config here rather than fail later while rendering commands.
+    if (!isValidDeviceName(vxlanDeviceName(vni))) {
+      throw new ConfigError(`${origin}: Backend.VNI ${vni}: device name ${vxlanDeviceName(vni)} is longer than the kernel's 15 characters; use a VNI below 10000000`);
+    }
     // flannel: Port 0 means the kernel's default, which flannel sets to 8472.
     const portRaw = raw?.port === undefined || raw.port === 0 ? DEFAULT_VXLAN_PORT : raw.port;
     const port = intField(portRaw, 'Backend.Port', origin, 1, 65535);
@@ -71,7 +82,10 @@ export function validateConfig(raw: RawConfig, host?: HostNetworks): NetworkConf
   }
   // flannel: /22 or shorter gets /24 subnets, longer gets two more bits.
   const defaultLen = network.len <= 22 ? 24 : network.len + 2;
-  const subnetLen = raw.subnetLen === undefined ? defaultLen : intField(raw.subnetLen, 'SubnetLen', origin, network.len + 1, 30);
+  // flannel: SubnetLen 0 means unset; a set one must leave room for at least
+  // four subnets (network prefix + 2) and be at most /30.
+  const subnetLen = raw.subnetLen === undefined || raw.subnetLen === 0 ? defaultLen
+    : intField(raw.subnetLen, 'SubnetLen', origin, network.len + 2, 30);
   const backend = validateBackend(raw.backend, origin);
   return { network, subnetLen, backend };
 }

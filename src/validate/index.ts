@@ -25,10 +25,10 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
   const config = opts.config ?? validateConfig(state.config, opts.host);
   const problems: Problem[] = state.warnings.map((w) => ({ subject: 'source', message: w }));
   const valid: Node[] = [];
-  const skipped = new Map<string, string>();
+  const skipped = new Map<string, string>((state.leftOut ?? []).map((l) => [l.name, l.reason]));
   const seenNames = new Set<string>();
   for (const raw of state.nodes) {
-    const { node, problem } = validateNode(raw, config, opts.macRequired ?? !state.namedNodes);
+    const { node, problem } = validateNode(raw, config, opts.macRequired ?? state.macRequired ?? !state.namedNodes);
     if (problem) {
       problems.push(problem);
       if (typeof raw.name === 'string') skipped.set(raw.name, `${problem.subject}: ${problem.message}`);

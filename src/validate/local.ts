@@ -43,6 +43,8 @@ export function findLocalNode(nodes: Node[], sel: LocalSelector, namedNodes: boo
   const mine = new Set((sel.hostIPs ?? []).map((ip) => ip.text));
   const byIP = nodes.filter((x) => mine.has(x.publicIP.text));
   if (byIP.length >= 1) return byIP[0];
+  // The host name names an entry that validation left out: say why, not just "no match".
+  if (namedNodes && sel.hostname && skipped.has(sel.hostname)) throw new NodeError(`node ${sel.hostname} is invalid${whyNot(sel.hostname)}`);
   const tried = namedNodes && sel.hostname ? `host name ${sel.hostname} and this host's addresses` : "this host's addresses";
   throw new NodeError(`cannot tell which node this is: no node matches ${tried}; known nodes: ${known()}`,
     'pass --node NAME or --public-ip IP');

@@ -14,8 +14,11 @@ export function describe(raw: RawNode): string {
 
 function show(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
-  // Quote and shorten so a hostile value can not forge log lines.
-  return JSON.stringify(s.length > 60 ? s.slice(0, 60) + '…' : s);
+  // Quote and shorten so a hostile value can not forge log lines. JSON
+  // escapes C0 controls only; also escape C1 controls, the Unicode line and
+  // paragraph separators and bidi controls, which some viewers honour.
+  return JSON.stringify(s.length > 60 ? s.slice(0, 60) + '…' : s)
+    .replace(/[\u0080-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export interface NodeCheck {

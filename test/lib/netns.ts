@@ -5,6 +5,10 @@
 //   hub namespace: bridge br0 (the underlay switch)
 //   node namespaces: eth0 (veth to br0) with 192.0.2.x/24, a "CNI" bridge
 //   cni0 holding the pod gateway 198.18.N.1/24.
+//
+// With `routers` (routed topologies): one hub per underlay segment and a
+// router namespace with a leg `rN` on each; every node joins the segment
+// holding its public IP and routes everything else via that segment's router.
 import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +40,10 @@ export interface TestNode {
 }
 
 export interface Topology {
+  /** The (first) underlay switch namespace. */
   hub: string;
+  /** Routed topologies: the router namespace. */
+  router?: string;
   nodes: TestNode[];
   tmp: string;
   /** Writes a file in the topology's temp dir and returns its path. */
@@ -55,9 +62,25 @@ export function defaultNodes(n = 3): NodeSpec[] {
   return Array.from({ length: n }, (_, i) => ({ name: `node-${String.fromCharCode(97 + i)}`, publicIP: `192.0.2.${10 + i}`, subnet: `198.18.${i}.0/24` }));
 }
 
-export async function createTopology(specs: NodeSpec[] = defaultNodes(), opts: { underlayMTU?: number } = {}): Promise<Topology> {
+export interface TopologyOptions {
+  underlayMTU?: number;
+  /** The router's address on each underlay segment, e.g. ['192.0.2.1/24', '198.51.100.1/24']. */
+  routers?: string[];
+}
+
+/** `192.0.2.1/24` contains `192.0.2.10`? (IPv4, for test topologies). */
+function sameSegment(router: string, ip: string): boolean {
+  const [addr, len] = router.split('/');
+  const n = (s: string) => s.split('.').reduce((v, o) => v * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(len));
+  return Math.floor(n(addr) / size) === Math.floor(n(ip) / size);
+}
+
+export async function createTopology(specs: NodeSpec[] = defaultNodes(), opts: TopologyOptions = {}): Promise<Topology> {
   const tag = uniqueTag();
-  const hub = `${tag}-hub`;
+  const routers = opts.routers ?? [];
+  const hubs = routers.length ? routers.map((_, k) => `${tag}-h${k}`) : [`${tag}-hub`];
+  const hub = hubs[0];
   const tmp = mkdtempSync(join(tmpdir(), 'ovlnet-test-'));
   const created: string[] = [];
   const topo: Topology = {
@@ -75,23 +98,42 @@ export async function createTopology(specs: NodeSpec[] = defaultNodes(), opts: {
     },
   };
   try {
-    await sh('ip', ['netns', 'add', hub]);
-    created.push(hub);
-    await ipn(hub, 'link', 'add', 'br0', 'type', 'bridge');
-    await ipn(hub, 'link', 'set', 'br0', 'up');
+    for (const h of hubs) {
+      await sh('ip', ['netns', 'add', h]);
+      created.push(h);
+      await ipn(h, 'link', 'add', 'br0', 'type', 'bridge');
+      await ipn(h, 'link', 'set', 'br0', 'up');
+    }
+    // Plugs a veth pair into a hub's bridge: `inside` in namespace ns, `hubSide` on br0.
+    const plug = async (ns: string, inside: string, h: string, hubSide: string) => {
+      // Create the pair inside the namespace, then move one end to the hub.
+      await ipn(ns, 'link', 'add', inside, 'type', 'veth', 'peer', 'name', hubSide);
+      await ipn(ns, 'link', 'set', hubSide, 'netns', h);
+      await ipn(h, 'link', 'set', hubSide, 'master', 'br0');
+      await ipn(h, 'link', 'set', hubSide, 'up');
+    };
+    if (routers.length) {
+      topo.router = `${tag}-r`;
+      await sh('ip', ['netns', 'add', topo.router]);
+      created.push(topo.router);
+      for (const [k, addr] of routers.entries()) {
+        await plug(topo.router, `r${k}`, hubs[k], `rv${k}`);
+        await ipn(topo.router, 'addr', 'add', addr, 'dev', `r${k}`);
+        await ipn(topo.router, 'link', 'set', `r${k}`, 'up');
+      }
+      await sh('ip', ['netns', 'exec', topo.router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    }
     for (const [i, s] of specs.entries()) {
       const ns = `${tag}-${i}`;
       await sh('ip', ['netns', 'add', ns]);
       created.push(ns);
-      const hubSide = `v${i}`;
-      // Create the pair inside the node namespace, then move one end to the hub.
-      await ipn(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', hubSide);
-      await ipn(ns, 'link', 'set', hubSide, 'netns', hub);
-      await ipn(hub, 'link', 'set', hubSide, 'master', 'br0');
-      await ipn(hub, 'link', 'set', hubSide, 'up');
+      const k = routers.length ? routers.findIndex((r) => sameSegment(r, s.publicIP)) : 0;
+      if (k < 0) throw new Error(`node ${s.name}: ${s.publicIP} is on none of the segments ${routers.join(', ')}`);
+      await plug(ns, 'eth0', hubs[k], `v${i}`);
       if (opts.underlayMTU) await ipn(ns, 'link', 'set', 'eth0', 'mtu', String(opts.underlayMTU));
-      await ipn(ns, 'addr', 'add', `${s.publicIP}/24`, 'dev', 'eth0');
+      await ipn(ns, 'addr', 'add', `${s.publicIP}/${routers.length ? routers[k].split('/')[1] : 24}`, 'dev', 'eth0');
       await ipn(ns, 'link', 'set', 'eth0', 'up');
+      if (routers.length) await ipn(ns, 'route', 'add', 'default', 'via', routers[k].split('/')[0]);
       await ipn(ns, 'link', 'set', 'lo', 'up');
       const gw = s.subnet.replace(/\.0\/\d+$/, '.1');
       const len = s.subnet.split('/')[1];
@@ -109,7 +151,7 @@ export async function createTopology(specs: NodeSpec[] = defaultNodes(), opts: {
 }
 
 /** Runs fn with a fresh topology and always destroys it. */
-export async function withTopology<T>(specs: NodeSpec[] | undefined, fn: (t: Topology) => Promise<T>, opts?: { underlayMTU?: number }): Promise<T> {
+export async function withTopology<T>(specs: NodeSpec[] | undefined, fn: (t: Topology) => Promise<T>, opts?: TopologyOptions): Promise<T> {
   const t = await createTopology(specs, opts);
   try {
     return await fn(t);

@@ -31,7 +31,7 @@ export default async function nodes(o: GlobalOptions, ctx: Context): Promise<num
   const problems: Problem[] = state.warnings.map((w) => ({ subject: 'source', message: w }));
   const valid: Node[] = [];
   for (const raw of state.nodes) {
-    const r = validateNode(raw, config, !state.namedNodes);
+    const r = validateNode(raw, config, state.macRequired ?? !state.namedNodes);
     if (r.node) valid.push(r.node);
     else problems.push(r.problem!);
   }

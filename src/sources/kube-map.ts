@@ -1,0 +1,196 @@
+// Pure half of the Kubernetes source: Node objects (as the API returns them)
+// to RawNodes, and the annotations this node publishes. Kept apart from
+// kube.ts so it can be tested without the Kubernetes client library, and so
+// kube.ts stays the only file importing it.
+import { UsageError } from '../errors.js';
+import { parseIP, parsePrefix, type IP } from '../model/ip.js';
+import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
+import type { ActualState, RawNode } from '../model/types.js';
+
+export const DEFAULT_ANNOTATION_PREFIX = 'flannel.alpha.coreos.com';
+/** Where flannel's manifest keeps net-conf.json (older installs: kube-system). */
+export const CONFIGMAP_NAME = 'kube-flannel-cfg';
+export const CONFIGMAP_NAMESPACES = ['kube-flannel', 'kube-system'];
+export const NETCONF_KEY = 'net-conf.json';
+
+/** The parts of a v1 Node ovlnet reads; everything else is ignored. */
+export interface KubeNode {
+  metadata?: { name?: string; annotations?: Record<string, string> | null; resourceVersion?: string };
+  spec?: { podCIDR?: string; podCIDRs?: string[] | null } | null;
+}
+
+export interface AnnotationKeys {
+  subnetManager: string;
+  backendData: string;
+  backendType: string;
+  publicIP: string;
+  publicIPOverwrite: string;
+}
+
+/**
+ * Annotation names for a prefix, with flannel's rules (pkg/subnet/kube/annotations.go):
+ * no slash: `PREFIX/name`; one slash: `PREFIX-name` (or `PREFIXname` when it ends in `/` or `-`).
+ */
+export function annotationKeys(prefix: string = DEFAULT_ANNOTATION_PREFIX): AnnotationKeys {
+  let p = prefix;
+  const slashes = p.split('/').length - 1;
+  if (slashes > 1) throw new UsageError(`--annotation-prefix ${JSON.stringify(prefix)}: at most one "/" is allowed`);
+  if (slashes === 0) p += '/';
+  if (!p.endsWith('/') && !p.endsWith('-')) p += '-';
+  if (!/^(?:[a-z0-9_-]+\.)+[a-z0-9_-]+\/(?:[a-z0-9_-]+-)?$/.test(p) || p.length > 253) {
+    throw new UsageError(`--annotation-prefix ${JSON.stringify(prefix)}: expected a DNS name, optionally followed by /NAME (e.g. ${DEFAULT_ANNOTATION_PREFIX})`);
+  }
+  return {
+    subnetManager: `${p}kube-subnet-manager`,
+    backendData: `${p}backend-data`,
+    backendType: `${p}backend-type`,
+    publicIP: `${p}public-ip`,
+    publicIPOverwrite: `${p}public-ip-overwrite`,
+  };
+}
+
+/** A node name fit for a message: API names are DNS subdomains, but quote anything else. */
+function label(name: unknown): string {
+  return typeof name === 'string' && /^[a-z0-9A-Z][a-z0-9A-Z._-]{0,252}$/.test(name) ? name : JSON.stringify(name);
+}
+
+/**
+ * The node's IPv4 pod subnet: the first IPv4 entry of spec.podCIDRs (dual
+ * stack lists one per family), else spec.podCIDR. A malformed value is
+ * returned as is, so validation names it; undefined when there is no IPv4 one.
+ */
+export function ipv4PodCIDR(node: KubeNode): string | undefined {
+  const list = node.spec?.podCIDRs?.length ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
+  const v4 = list.find((c) => parsePrefix(c)?.family === 4);
+  if (v4 !== undefined) return v4;
+  return list.find((c) => parsePrefix(c) === undefined);
+}
+
+export interface BackendData {
+  /** The VtepMAC as published (unvalidated), when there is one. */
+  vtepMAC?: unknown;
+  /** Why the annotation could not be read, when it could not. */
+  error?: string;
+}
+
+/** flannel writes `{"VNI":1,"VtepMAC":"…"}` for vxlan and `null` for host-gw. */
+export function parseBackendData(text: string | undefined): BackendData {
+  if (text === undefined || text === '' || text === 'null') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { error: 'is not valid JSON' };
+  }
+  if (v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) return { error: 'is not a JSON object' };
+  return { vtepMAC: (v as Record<string, unknown>).VtepMAC };
+}
+
+export interface MappedNodes {
+  nodes: RawNode[];
+  warnings: string[];
+  leftOut: Array<{ name: string; reason: string }>;
+}
+
+/** Nodes to RawNodes; nodes flannel would ignore are left out with one warning each. */
+export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): MappedNodes {
+  const nodes: RawNode[] = [];
+  const warnings: string[] = [];
+  const leftOut: Array<{ name: string; reason: string }> = [];
+  const skip = (name: string | undefined, who: string, why: string) => {
+    warnings.push(`${who}: ${why}; left out`);
+    if (typeof name === 'string') leftOut.push({ name, reason: `${who}: ${why}` });
+  };
+  const sorted = [...items].sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
+  for (const n of sorted) {
+    const name = n.metadata?.name;
+    const who = `Node ${label(name)}`;
+    const ann = n.metadata?.annotations ?? {};
+    if (ann[keys.subnetManager] !== 'true') {
+      skip(name, who, `no annotation ${keys.subnetManager}="true" (not yet published by flannel or ovlnet)`);
+      continue;
+    }
+    const subnet = ipv4PodCIDR(n);
+    if (subnet === undefined) {
+      const has = n.spec?.podCIDRs?.length || n.spec?.podCIDR;
+      skip(name, who, has ? 'no IPv4 entry in spec.podCIDRs' : 'no spec.podCIDR assigned');
+      continue;
+    }
+    const data = parseBackendData(ann[keys.backendData]);
+    if (data.error) {
+      skip(name, who, `annotation ${keys.backendData} ${data.error}`);
+      continue;
+    }
+    const overwrite = ann[keys.publicIPOverwrite];
+    nodes.push({
+      origin: who,
+      name,
+      publicIP: overwrite !== undefined && overwrite !== '' ? overwrite : ann[keys.publicIP],
+      subnet,
+      vtepMAC: data.vtepMAC,
+      backendType: ann[keys.backendType],
+    });
+  }
+  return { nodes, warnings, leftOut };
+}
+
+/** What matters to ovlnet in a Node; a change elsewhere (status heartbeats) needs no reconcile. */
+export function relevantKey(n: KubeNode, keys: AnnotationKeys): string {
+  const ann = n.metadata?.annotations ?? {};
+  return JSON.stringify([
+    n.spec?.podCIDR ?? null,
+    n.spec?.podCIDRs ?? null,
+    ...Object.values(keys).map((k) => ann[k] ?? null),
+  ]);
+}
+
+export interface Publication {
+  publicIP: string;
+  backendType: 'vxlan' | 'host-gw';
+  vni?: number;
+  vtepMAC?: string;
+}
+
+/** The annotation values this node publishes, as flannel writes them. */
+export function publishedAnnotations(p: Publication, keys: AnnotationKeys): Record<string, string> {
+  return {
+    [keys.backendData]: p.backendType === 'vxlan' ? JSON.stringify({ VNI: p.vni ?? 1, VtepMAC: p.vtepMAC }) : 'null',
+    [keys.backendType]: p.backendType,
+    [keys.publicIP]: p.publicIP,
+    [keys.subnetManager]: 'true',
+  };
+}
+
+/**
+ * A strategic-merge patch holding only the annotations that differ (what
+ * flannel's two-way merge patch produces); undefined when all are current.
+ */
+export function annotationPatch(current: Record<string, string> | null | undefined, want: Record<string, string>): { metadata: { annotations: Record<string, string> } } | undefined {
+  const changed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(want)) if (current?.[k] !== v) changed[k] = v;
+  return Object.keys(changed).length ? { metadata: { annotations: changed } } : undefined;
+}
+
+/** The published VtepMAC of a node, when it is a usable unicast MAC. */
+export function publishedVtepMAC(node: KubeNode, keys: AnnotationKeys): string | undefined {
+  const mac = parseMAC(parseBackendData(node.metadata?.annotations?.[keys.backendData] ?? undefined).vtepMAC);
+  return mac && !nonUnicastMACReason(mac) ? mac.text : undefined;
+}
+
+/** The public IP the operator pinned with the public-ip-overwrite annotation, if valid. */
+export function overwrittenPublicIP(node: KubeNode, keys: AnnotationKeys): IP | undefined {
+  const ip = parseIP(node.metadata?.annotations?.[keys.publicIPOverwrite]);
+  return ip?.family === 4 ? ip : undefined;
+}
+
+/**
+ * This host's public IPv4 address as flannel picks it without --public-ip:
+ * the first address of --iface, else of the default route's device.
+ */
+export function choosePublicIP(actual: ActualState, iface?: string): IP | undefined {
+  const firstV4 = (dev: string | undefined) => (dev ? actual.links.get(dev)?.addrs.find((a) => a.family === 4)?.addr : undefined);
+  if (iface) return firstV4(iface);
+  const def = actual.routes.find((r) => r.dst.family === 4 && r.dst.len === 0 && r.dev && !r.type);
+  return firstV4(def?.dev);
+}
