@@ -278,9 +278,10 @@ function lineWatcher(cmd, args) {
   };
 }
 
-async function waitConverged(file, ns, deadlineMs) {
+async function waitConverged(file, ns, deadlineMs, gaveUp = () => false) {
   const until = Date.now() + deadlineMs;
   for (;;) {
+    if (gaveUp()) return false;
     const r = await ovlnet(['diff', ...common(file, ns)]);
     if (r.code === 0) return true;
     if (Date.now() > until) return false;
@@ -323,7 +324,7 @@ async function daemonRun(peers, changes) {
   const watchers = [];
   try {
     const t0 = Date.now();
-    const ok = await Promise.race([waitConverged(file, ns, 180000), exitP.then(() => false)]);
+    const ok = await waitConverged(file, ns, 180000, () => exited !== undefined);
     if (!ok) {
       const why = exited ? `exited (${exited.code ?? exited.sig})` : 'did not converge within 180 s';
       return { peers, notRun: `the daemon ${why}: ${Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | ')}` };
