@@ -130,7 +130,10 @@ export function installCleanupHandlers() {
 // ---------------------------------------------------------------------------
 // Timed runs. Wall time is taken here around the whole child (start to exit);
 // peak RSS comes from GNU time (%M, KiB), which waits for the child and so
-// reports its maximum resident set including the ip/bridge it waited for.
+// reports its maximum resident set including the ip/bridge it waited for;
+// CPU time (%U + %S, 10 ms resolution) includes those children too, and is
+// what to look at on a loaded machine, where wall time mostly measures the
+// neighbours.
 
 /**
  * Runs cmd under /usr/bin/time; resolves with { ms, rssKB, code, stdout, stderr }.
@@ -140,7 +143,7 @@ export function timed(cmd, args, { input, env, keepAll = false } = {}) {
   const rssFile = join(tempDir(), `rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(TIME, ['-f', '%M', '-o', rssFile, cmd, ...args], {
+    const child = spawn(TIME, ['-f', '%M %U %S', '-o', rssFile, cmd, ...args], {
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env: env ?? process.env,
     });
@@ -158,12 +161,16 @@ export function timed(cmd, args, { input, env, keepAll = false } = {}) {
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       let rssKB = NaN;
+      let cpuMs = NaN;
       try {
+        // The last line: GNU time puts "Command exited with non-zero status" before it.
         const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
-        rssKB = Number(lines[lines.length - 1]);
+        const [m, u, sys] = lines[lines.length - 1].split(' ').map(Number);
+        rssKB = m;
+        cpuMs = (u + sys) * 1000;
         rmSync(rssFile, { force: true });
       } catch { /* reported as NaN */ }
-      resolve({ ms, rssKB, code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({ ms, rssKB, cpuMs, code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
     if (input !== undefined) {
       child.stdin.on('error', () => {});
