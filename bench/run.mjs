@@ -412,7 +412,7 @@ function table() {
   const out = [line(rows[0]), w.map((n) => '-'.repeat(n)).join('  '), ...rows.slice(1).map(line)];
   if (results.startup) {
     const s = results.startup;
-    out.push('', `startup: node -e 0 ${fmtMs(s.nodeBare.medianMs)} ms, ovlnet --version ${fmtMs(s.version.medianMs)} ms (${fmtX(s.version.ratioToBareNode)}), ovlnet --help ${fmtMs(s.help.medianMs)} ms (${fmtX(s.help.ratioToBareNode)})`);
+    out.push('', `startup: node -e 0 ${fmtMs(s.nodeBare.medianMs)} ms (cpu ${fmtMs(s.nodeBare.medianCpuMs)}), ovlnet --version ${fmtMs(s.version.medianMs)} ms (${fmtX(s.version.ratioToBareNode)}; cpu ${fmtMs(s.version.medianCpuMs)}), ovlnet --help ${fmtMs(s.help.medianMs)} ms (${fmtX(s.help.ratioToBareNode)}; cpu ${fmtMs(s.help.medianCpuMs)})`);
   }
   // Linearity: cost per peer at the largest size against 1 000 peers.
   const big = Math.max(...SIZES);
