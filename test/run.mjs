@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The test command (`npm test`). It:
 //  1. makes sure what the end-to-end tests need is installed (iproute2,
-//     iputils-ping, etcd-server, ethtool, iptables), installing it with apt-get when running as
+//     iputils-ping, etcd-server, ethtool, iptables; man-db, zsh and fish for the
+//     man page and completion tests), installing it with apt-get when running as
 //     root, and failing loudly otherwise: no test is ever skipped silently;
 //  2. runs every compiled test file in its own process (a crash in one file
 //     can not hide the others), unit tests first;
@@ -26,6 +27,8 @@ function ensureTools() {
     ['ip', 'iproute2'], ['bridge', 'iproute2'], ['ping', 'iputils-ping'],
     ['etcd', 'etcd-server'], ['etcdctl', 'etcd-client'],
     ['ethtool', 'ethtool'], ['iptables', 'iptables'], ['iptables-save', 'iptables'], ['iptables-restore', 'iptables'],
+    // man page rendering and the completion scripts in real shells
+    ['man', 'man-db'], ['groff', 'groff-base'], ['zsh', 'zsh'], ['fish', 'fish'], ['script', 'bsdutils'],
   ];
   const missing = [...new Set(need.filter(([c]) => !have(c)).map(([, p]) => p))];
   if (missing.length === 0) return;

@@ -1,6 +1,7 @@
 // What every command gets: its options, output streams and styles.
 import type { ChalkInstance } from 'chalk';
 import { makeStyle } from '../render/style.js';
+import { tableKind, type TableKind } from '../render/table-kind.js';
 import type { Problem } from '../model/types.js';
 
 export interface GlobalOptions {
@@ -28,6 +29,8 @@ export interface Context {
   errStyle: ChalkInstance;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** How tables look on stdout: boxed on a terminal, plain columns in a pipe. */
+  table: TableKind;
 }
 
 export function makeContext(opts: { color?: boolean }): Context {
@@ -39,6 +42,7 @@ export function makeContext(opts: { color?: boolean }): Context {
     errStyle: makeStyle(process.stderr, noColor),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
+    table: tableKind(Boolean(process.stdout.isTTY)),
   };
 }
 

@@ -2,16 +2,24 @@
 //   0  success (diff: in sync)
 //   1  error: bad input, unreadable source, failed or partial apply, refused by a guard
 //   2  diff found drift (changes to make)
-import { OvlnetError } from '../errors.js';
+import { OvlnetError, PermissionError } from '../errors.js';
+
+/** The command line as the operator would retype it: `sudo ovlnet apply --source ...`. */
+export function retypeCommand(argv: string[]): string {
+  const quote = (a: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return ['sudo', 'ovlnet', ...argv].map(quote).join(' ');
+}
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_DRIFT = 2;
 
-export function reportError(e: unknown, debug: boolean, err: (s: string) => void): number {
+export function reportError(e: unknown, debug: boolean, err: (s: string) => void, argv: string[] = process.argv.slice(2)): number {
   if (e instanceof OvlnetError) {
     err(`ovlnet: ${e.message}`);
-    if (e.hint) err(`hint: ${e.hint}`);
+    // Not root: show the exact command to rerun.
+    if (e instanceof PermissionError && process.getuid?.() !== 0) err(`hint: run it as root: ${retypeCommand(argv)}`);
+    else if (e.hint) err(`hint: ${e.hint}`);
     if (debug && e.stack) err(e.stack);
     return EXIT_ERROR;
   }

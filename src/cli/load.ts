@@ -4,7 +4,8 @@ import { UsageError } from '../errors.js';
 import { snapshot, type CycleOptions, type Snapshot } from '../engine/cycle.js';
 import { openSource, resolveSourceURI } from '../sources/index.js';
 import type { Source } from '../sources/types.js';
-import type { GlobalOptions, OutputFormat } from './context.js';
+import type { Context, GlobalOptions, OutputFormat } from './context.js';
+import { withSpinner } from './spinner.js';
 
 /**
  * The local node's name: --node, else (Kubernetes source) NODE_NAME, which
@@ -35,13 +36,17 @@ export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
   };
 }
 
-export async function takeSnapshot(o: GlobalOptions, offline = false): Promise<Snapshot> {
-  const source = await openFromOptions(o);
-  try {
-    return await snapshot(source, cycleOptions(o, offline));
-  } finally {
-    await source.close();
-  }
+export async function takeSnapshot(o: GlobalOptions, offline = false, ctx?: Context): Promise<Snapshot> {
+  const uri = resolveSourceURI(o.source);
+  const work = async () => {
+    const source = await openFromOptions(o);
+    try {
+      return await snapshot(source, cycleOptions(o, offline));
+    } finally {
+      await source.close();
+    }
+  };
+  return ctx ? withSpinner(ctx, `reading ${uri} and the host's network state`, work) : work();
 }
 
 export function outputFormat(o: GlobalOptions, allowed: OutputFormat[]): OutputFormat {

@@ -1,7 +1,7 @@
 // The command line. Commands are thin and loaded on demand, so
 // `ovlnet --version` never pays for the libraries a command needs.
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 // context.js pulls in chalk: imported when a command runs, not for --version/--help.
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, reportError } from './exit.js';
@@ -60,10 +60,15 @@ async function runCommand(load: Loader, opts: GlobalOptions): Promise<never> {
 
 export function buildProgram(): Command {
   const program = new Command('ovlnet')
-    .description('Overlay network agent: computes the kernel state a flannel-style overlay needs on this\nnode, shows it, diffs it against the host and applies only the difference.')
+    .description('Overlay network agent: computes the kernel state a flannel-style overlay needs on this node, shows it, diffs it against the host and applies only the difference.')
     .version(pkg.version, '-V, --version', 'print the version')
     .showSuggestionAfterError(true)
-    .configureHelp({ sortSubcommands: false });
+    // Every error line starts with "ovlnet:", commander's own included, and
+    // says where to look next.
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'ovlnet: ')) })
+    .showHelpAfterError('hint: see "ovlnet --help"')
+    .configureHelp({ sortSubcommands: false })
+    .addHelpText('after', '\nSee ovlnet(8) for sources, the cluster file, exit status and examples;\n"ovlnet COMMAND --help" for the options of a command.');
 
   const action = (load: Loader) => function (this: Command) {
     return runCommand(load, this.opts());
@@ -110,12 +115,13 @@ export function buildProgram(): Command {
 
   program.command('completion')
     .description('print the shell completion script')
-    .argument('<shell>', 'bash, zsh or fish')
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .addHelpText('after', '\nExample:\n  ovlnet completion bash > /etc/bash_completion.d/ovlnet')
     .action(function (this: Command, shell: string) {
       return runCommand(() => import('./commands/completion.js'), { ...this.opts(), shell } as GlobalOptions);
     });
 
+  for (const c of program.commands) c.showHelpAfterError(`hint: see "ovlnet ${c.name()} --help"`);
   return program;
 }
 

@@ -5,7 +5,7 @@
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { plan, resolveUnderlay } from '../backends/index.js';
 import { shouldDisableTxOffload, type TxOffloadMode } from '../backends/offload.js';
-import { GuardError } from '../errors.js';
+import { GuardError, HostError, PermissionError } from '../errors.js';
 import type { IP } from '../model/ip.js';
 import { vxlanDeviceName } from '../model/keys.js';
 import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
@@ -57,8 +57,23 @@ function hostIPs(actual: ActualState): IP[] {
 /** Reads the source and the host, plans and diffs. Never writes. */
 export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState): Promise<Snapshot> {
   state ??= await source.load();
-  const actual = await readHost(opts.netns);
+  let actual: ActualState;
+  try {
+    actual = await readHost(opts.netns);
+  } catch (e) {
+    // A plan needs no root and no iproute2: when the host can not be read,
+    // plan for an empty host and say so, rather than failing.
+    if (!opts.offline || !(e instanceof HostError || e instanceof PermissionError)) throw e;
+    const snap = await snapshotFrom(state, emptyHost(), opts);
+    const where = opts.netns ? `network namespace ${opts.netns}` : 'this host';
+    snap.problems.unshift({ subject: 'host', message: `cannot read ${where} (${e.message}); planned as for an empty host` });
+    return snap;
+  }
   return snapshotFrom(state, actual, opts);
+}
+
+function emptyHost(): ActualState {
+  return { links: new Map(), routes: [], neighbors: [], fdb: [] };
 }
 
 export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions): Promise<Snapshot> {

@@ -82,7 +82,14 @@ function deleteLines(e: Entry): Array<[Tool, string]> {
 
 function linkChangeLine(c: Change): string {
   const d = c.desired as Extract<Entry, { kind: 'link' }>;
-  return `link set ${dev(d.name)} mtu ${int(d.mtu)} address ${d.mac.text}${d.up ? ' up' : ' down'}`;
+  const a = c.actual as Extract<Entry, { kind: 'link' }> | undefined;
+  // Only what differs: setting the address, even to the same value, makes
+  // the kernel flush every neighbour of the device, permanent ones included.
+  const attrs: string[] = [];
+  if (!a || a.mtu !== d.mtu) attrs.push(`mtu ${int(d.mtu)}`);
+  if (!a || a.mac.text !== d.mac.text) attrs.push(`address ${d.mac.text}`);
+  if (!a || a.up !== d.up) attrs.push(d.up ? 'up' : 'down');
+  return `link set ${dev(d.name)} ${attrs.join(' ')}`;
 }
 
 /** Lines for one change, in execution order. */

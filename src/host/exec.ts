@@ -22,7 +22,7 @@ const PACKAGE_OF: Record<string, string> = {
 export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables-save' | 'iptables-restore';
 
 export function notInstalled(tool: HostTool): HostError {
-  return new HostError(`${tool} is not installed`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);
+  return new HostError(`${tool} not found in PATH; it comes with the ${PACKAGE_OF[tool]} package`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);
 }
 
 const MAX_BUFFER = 512 * 1024 * 1024;
@@ -90,6 +90,10 @@ export async function run(tool: HostTool, args: string[], opts: { netns?: string
     throw notInstalled(tool);
   }
   const stderr = String(r.stderr ?? '');
+  // `ip -n` enters the namespace with setns(), which needs root even to read.
+  if (opts.netns && /setting the network namespace .* failed: Operation not permitted/.test(stderr)) {
+    throw new PermissionError(`entering network namespace ${opts.netns} needs root (CAP_SYS_ADMIN)`, 'run it with sudo');
+  }
   if (/Cannot open network namespace/.test(stderr)) {
     throw new HostError(`network namespace ${opts.netns}: ${stderr.trim().split('\n')[0]}`, 'list namespaces with: ip netns list');
   }

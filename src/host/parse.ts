@@ -93,6 +93,12 @@ export function parseLinks(arr: unknown[]): Map<string, HostLink> {
 
 const PROTO_NAMES: Record<string, number> = { redirect: 1, kernel: 2, boot: 3, static: 4, ra: 9, dhcp: 16 };
 
+/** RTN_* route types (linux/rtnetlink.h), as `ip -N` prints them. */
+const ROUTE_TYPE_NAMES: Record<string, string> = {
+  '2': 'local', '3': 'broadcast', '4': 'anycast', '5': 'multicast', '6': 'blackhole',
+  '7': 'unreachable', '8': 'prohibit', '9': 'throw', '10': 'nat', '11': 'xresolve',
+};
+
 export function parseRoutes(arr: unknown[]): HostRoute[] {
   const routes: HostRoute[] = [];
   for (const o of arr as J[]) {
@@ -112,7 +118,8 @@ export function parseRoutes(arr: unknown[]): HostRoute[] {
       onlink: Array.isArray(o.flags) && o.flags.includes('onlink'),
       proto,
       // `-d` prints the type of every route; only non-unicast ones matter.
-      type: typeof o.type === 'string' && o.type !== 'unicast' && o.type !== '1' ? o.type : undefined,
+      // `-N` prints it as a number: name it, since it ends up in messages.
+      type: typeof o.type === 'string' && o.type !== 'unicast' && o.type !== '1' ? ROUTE_TYPE_NAMES[o.type] ?? o.type : undefined,
     });
   }
   return routes;

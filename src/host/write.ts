@@ -52,5 +52,15 @@ export async function writeBatches(batches: Batch[], netns: string | undefined):
       if (l) failures.push({ change: l.change, line: l.line, message });
     }
   }
-  return { failures, processes: batches.length };
+  return { failures: firstPerChange(failures), processes: batches.length };
+}
+
+/**
+ * One failure per change: a change may take several lines (a device is added,
+ * then set up) and the first failure is the cause ("VNI already exists"),
+ * the next ones only its echo ("Cannot find device").
+ */
+function firstPerChange(failures: Failure[]): Failure[] {
+  const seen = new Set<Change>();
+  return failures.filter((f) => !seen.has(f.change) && seen.add(f.change));
 }

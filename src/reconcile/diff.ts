@@ -43,6 +43,12 @@ export function actualLink(actual: ActualState, name: string): LinkEntry | strin
   };
 }
 
+const PROTO_NAMES: Record<number, string> = { 2: 'kernel', 3: 'boot', 4: 'static', 9: 'ra', 16: 'dhcp' };
+
+function protoName(p: number): string {
+  return PROTO_NAMES[p] ? `${p} ${PROTO_NAMES[p]}` : String(p);
+}
+
 function routeForwarding(r: { via?: { text: string }; dev?: string; onlink: boolean }): string {
   return `via ${r.via?.text ?? '-'} dev ${r.dev ?? '-'}${r.onlink ? ' onlink' : ''}`;
 }
@@ -86,6 +92,9 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   //    are then all to be added again.
   const desiredLink = desired.entries.find((e): e is LinkEntry => e.kind === 'link');
   let deviceFresh = false;
+  // A new device MAC makes the kernel flush the device's neighbours
+  // (permanent ones too): those in sync now must be written again after it.
+  let macChange = false;
   if (desiredLink) {
     const a = actualLink(actual, desiredLink.name);
     const key = entryKey(desiredLink);
@@ -102,6 +111,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
         deviceFresh = true;
       } else if (modify.length) {
         changes.push({ action: 'change', kind: 'link', key, desired: desiredLink, actual: a, detail: modify.join(', ') });
+        macChange = a.mac.text !== desiredLink.mac.text;
       } else {
         inSync++;
       }
@@ -148,7 +158,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     const a = owned.get(key);
     if (a) {
       owned.delete(key);
-      const detail = sameFields(d, a);
+      const detail = sameFields(d, a) ?? (macChange && d.kind === 'neigh' && d.dev === device ? 'flushed by the device address change' : undefined);
       if (detail) changes.push({ action: 'change', kind: d.kind, key, desired: d, actual: a, detail });
       else inSync++;
       continue;
@@ -162,7 +172,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
         } else {
           conflicts.push({
             subject: key,
-            message: `a route not owned by ovlnet (protocol ${f.proto}, ${f.type ? `type ${f.type}` : routeForwarding(f)}) holds ${d.dst.text}; left as is`,
+            message: `a route not owned by ovlnet (protocol ${protoName(f.proto)}, ${f.type ? f.type : routeForwarding(f)}) holds ${d.dst.text}; left as is`,
           });
         }
         continue;

@@ -9,7 +9,7 @@ import { orderChanges } from '../reconcile/order.js';
 import { entryKey } from '../model/keys.js';
 import { describeEntry } from './describe.js';
 import { entryJSON } from './json.js';
-import { renderTable } from './table.js';
+import { renderTable, type TableKind } from './table.js';
 
 export const PLAN_JSON_VERSION = 1;
 
@@ -38,7 +38,7 @@ function plural(n: number, one: string, many = one + 's'): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-export function planTable(d: DesiredState, c: ChalkInstance): string {
+export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = 'plain'): string {
   const out: string[] = [];
   const l = d.local;
   out.push(`${c.bold('Node')} ${l.name}  public IP ${l.publicIP.text}  subnet ${l.subnet.text}${d.backend === 'vxlan' ? `  VTEP MAC ${l.vtepMAC.text}` : ''}`);
@@ -56,7 +56,7 @@ export function planTable(d: DesiredState, c: ChalkInstance): string {
     row.push(route);
     rows.push(row);
   }
-  out.push(d.peers.length ? renderTable(head, rows) : '(no peers)');
+  out.push(d.peers.length ? renderTable(kind, head, rows) : '(no peers)');
   const n = (k: Entry['kind']) => d.entries.filter((e) => e.kind === k).length;
   out.push(`${plural(d.peers.length, 'peer')}: ${[
     d.device ? plural(n('link'), 'device') : '',

@@ -1,8 +1,24 @@
-// Colour only for people: chalk on a TTY, off for pipes, NO_COLOR and --no-color.
+// Colour only for people. In order:
+//   --no-color                 never (an explicit flag beats the environment);
+//   FORCE_COLOR set, not 0/false   always, even in a pipe (Node's and chalk's rule);
+//   NO_COLOR set and not empty     never (no-color.org);
+//   not a TTY, or TERM=dumb        never;
+//   otherwise                      colour.
+// Only the 16 basic colours are used, so level 1 is enough on any terminal.
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
 
+export function colorEnabled(stream: { isTTY?: boolean }, noColor: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (noColor) return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '0' || force === 'false') return false;
+    return true;
+  }
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (!stream.isTTY) return false;
+  return env.TERM !== 'dumb';
+}
+
 export function makeStyle(stream: { isTTY?: boolean }, noColor: boolean, env: NodeJS.ProcessEnv = process.env): ChalkInstance {
-  const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
-  const off = noColor || (env.NO_COLOR !== undefined && env.NO_COLOR !== '' && !forced) || (!stream.isTTY && !forced);
-  return new Chalk({ level: off ? 0 : (Math.max(1, chalk.level) as 1 | 2 | 3) });
+  return new Chalk({ level: colorEnabled(stream, noColor, env) ? (Math.max(1, chalk.level) as 1 | 2 | 3) : 0 });
 }

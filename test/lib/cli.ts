@@ -11,8 +11,17 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function ovlnet(args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  const r = await execa(process.execPath, [BIN, ...args], {
+export interface CliOptions {
+  env?: Record<string, string>;
+  input?: string;
+  timeoutMs?: number;
+  /** Runs the CLI under this command, e.g. ['ip', 'netns', 'exec', NS] or setpriv as another user. */
+  prefix?: string[];
+}
+
+export async function ovlnet(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const argv = [...(opts.prefix ?? []), process.execPath, BIN, ...args];
+  const r = await execa(argv[0], argv.slice(1), {
     reject: false,
     env: { NO_COLOR: '1', ...opts.env },
     input: opts.input ?? '',

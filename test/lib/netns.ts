@@ -55,6 +55,7 @@ export interface NodeSpec {
   name: string;
   publicIP: string;
   subnet: string;
+  vtepMAC?: string;
 }
 
 /** The default three nodes on 192.0.2.0/24 with pod subnets in 198.18.0.0/16. */
@@ -172,7 +173,7 @@ export function clusterYAML(nodes: NodeSpec[], backend = '{ type: vxlan, vni: 1,
     `network: ${network}`,
     `backend: ${backend}`,
     'nodes:',
-    ...nodes.map((n) => `  - { name: ${n.name}, publicIP: ${n.publicIP}, subnet: ${n.subnet} }`),
+    ...nodes.map((n) => `  - { name: ${n.name}, publicIP: ${n.publicIP}, subnet: ${n.subnet}${n.vtepMAC ? `, vtepMAC: "${n.vtepMAC}"` : ''} }`),
     '',
   ].join('\n');
 }

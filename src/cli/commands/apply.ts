@@ -8,6 +8,7 @@ import { changeLine, diffJSON, diffText } from '../../render/diff.js';
 import { countChanges, describeChange } from '../../render/describe.js';
 import { entryJSONForChange } from '../../render/json.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
+import { withSpinner } from '../spinner.js';
 
 export interface ApplyFlags extends GlobalOptions {
   dryRun?: boolean;
@@ -19,13 +20,14 @@ export default async function apply(o: ApplyFlags, ctx: Context): Promise<number
   const format = outputFormat(o, ['table', 'json']);
   const maxDelete = parseMaxDelete(o.maxDelete);
   const started = Date.now();
-  const snap = await takeSnapshot(o);
+  const snap = await takeSnapshot(o, false, ctx);
   if (format !== 'json') printProblems(ctx, snap.problems);
   if (o.dryRun) {
     ctx.out(format === 'json' ? JSON.stringify({ ...diffJSON(snap.result, snap.problems), dryRun: true }, null, 2) : diffText(snap.result, ctx.style));
     return EXIT_OK;
   }
-  const r = await applySnapshot(snap, { ...cycleOptions(o), maxDelete, force: o.force });
+  const pending = snap.result.changes.length;
+  const r = await withSpinner(ctx, `applying ${pending} change${pending === 1 ? '' : 's'}`, () => applySnapshot(snap, { ...cycleOptions(o), maxDelete, force: o.force }));
   const n = countChanges(r.applied);
   const ok = r.failures.length === 0 && r.remaining.length === 0 && snap.result.conflicts.length === 0;
   if (format === 'json') {
@@ -52,8 +54,9 @@ export default async function apply(o: ApplyFlags, ctx: Context): Promise<number
     if (!failedKeys.has(c.key)) ctx.err(ctx.errStyle.red(`not converged: ${describeChange(c)}`));
   }
   const summary = `${n.add} added, ${n.change} changed, ${n.destroy} removed`;
-  const tail = r.failures.length ? `, ${r.failures.length} failed` : '';
+  const nc = snap.result.conflicts.length;
+  const tail = `${r.failures.length ? `, ${r.failures.length} failed` : ''}${nc ? `, ${nc} conflict${nc === 1 ? '' : 's'} with foreign routes (left as is)` : ''}`;
   ctx.out(`${r.applied.length ? '\n' : ''}${ok ? ctx.style.green('Apply complete:') : ctx.style.red('Apply incomplete:')} ${summary}${tail} (${Date.now() - started} ms).`);
-  if (!ok && r.failures.length) ctx.err('hint: fix the cause above and run apply again; it only retries what is missing');
+  if (!ok && (r.failures.length || nc)) ctx.err('hint: fix the cause above and run apply again; it only retries what is missing');
   return ok ? EXIT_OK : EXIT_ERROR;
 }

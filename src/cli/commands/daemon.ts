@@ -1,6 +1,69 @@
-// Placeholder until the daemon command lands (work in progress on its own branch).
-import { OvlnetError } from '../../errors.js';
+// ovlnet daemon: watch the source and keep the host converged. The loop
+// lives in src/daemon/; this only turns flags into its options.
+import { fstatSync, readFileSync } from 'node:fs';
+import type { Context, GlobalOptions } from '../context.js';
+import { cycleOptions, openFromOptions } from '../load.js';
+import { parseDuration } from '../../daemon/duration.js';
+import { runDaemon } from '../../daemon/daemon.js';
+import { Logger, type Level, type LogFormat } from '../../daemon/logger.js';
+import { parseListenAddr } from '../../daemon/server.js';
+import { requireNetAdmin } from '../../host/privilege.js';
+import { parseMaxDelete } from '../../reconcile/guard.js';
+import { UsageError } from '../../errors.js';
 
-export default async function daemon(): Promise<number> {
-  throw new OvlnetError('the daemon command is not implemented yet');
+export interface DaemonFlags extends GlobalOptions {
+  interval?: string;
+  metricsAddr?: string;
+  logFormat?: string;
+  logLevel?: string;
+  maxDelete?: string;
+  subnetFile?: string;
+  leaseTtl?: string;
+}
+
+const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
+
+/** stderr is connected to the journal (systemd sets JOURNAL_STREAM to its device:inode). */
+function stderrIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!env.JOURNAL_STREAM) return false;
+  try {
+    const st = fstatSync(2);
+    return env.JOURNAL_STREAM === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
+  }
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<number> {
+  const format = (o.logFormat ?? 'text') as LogFormat;
+  if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format ${o.logFormat}: expected text or json`);
+  const level = (o.logLevel ?? 'info') as Level;
+  if (!LEVELS.includes(level)) throw new UsageError(`--log-level ${o.logLevel}: expected one of ${LEVELS.join(', ')}`);
+  const intervalMs = parseDuration(o.interval ?? '10s', '--interval', { minMs: 100 });
+  const leaseTTLSeconds = Math.round(parseDuration(o.leaseTtl ?? '24h', '--lease-ttl', { minMs: 10_000 }) / 1000);
+  const maxDelete = parseMaxDelete(o.maxDelete);
+  const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
+  // Fail at start, not on the first change: a daemon that cannot write is useless.
+  requireNetAdmin();
+
+  const log = new Logger({ format, level, journal: format === 'text' && stderrIsJournal(), write: (s) => process.stderr.write(s) });
+  const source = await openFromOptions(o);
+  return runDaemon({
+    source,
+    cycle: cycleOptions(o),
+    intervalMs,
+    maxDelete,
+    subnetFile: o.subnetFile,
+    leaseTTLSeconds,
+    metricsAddr,
+    version: version(),
+  }, { log });
 }

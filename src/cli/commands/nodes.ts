@@ -1,11 +1,13 @@
 // ovlnet nodes: the source's view of the cluster, validated, as a table.
-import Table from 'cli-table3';
 import type { Context, GlobalOptions } from '../context.js';
 import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
 import { validateConfig } from '../../validate/index.js';
 import { validateNode } from '../../validate/nodes.js';
 import { EXIT_OK } from '../exit.js';
+import { withSpinner } from '../spinner.js';
+import { resolveSourceURI } from '../../sources/index.js';
+import { renderTable } from '../../render/table.js';
 import type { Node, Problem } from '../../model/types.js';
 
 function expiry(n: Node, now: number): string {
@@ -20,13 +22,14 @@ function expiry(n: Node, now: number): string {
 
 export default async function nodes(o: GlobalOptions, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
-  const source = await openFromOptions(o);
-  let state;
-  try {
-    state = await source.load();
-  } finally {
-    await source.close();
-  }
+  const state = await withSpinner(ctx, `reading ${resolveSourceURI(o.source)}`, async () => {
+    const source = await openFromOptions(o);
+    try {
+      return await source.load();
+    } finally {
+      await source.close();
+    }
+  });
   const config = validateConfig(state.config);
   const problems: Problem[] = state.warnings.map((w) => ({ subject: 'source', message: w }));
   const valid: Node[] = [];
@@ -51,10 +54,10 @@ export default async function nodes(o: GlobalOptions, ctx: Context): Promise<num
   }
   printProblems(ctx, problems);
   const withExpiry = valid.some((n) => n.expiresAt !== undefined);
-  const t = new Table({ head: ['Name', 'Subnet', 'Public IP', 'VTEP MAC', ...(withExpiry ? ['Expires'] : [])], style: { head: [], border: [] } });
-  for (const n of valid) t.push([n.name, n.subnet.text, n.publicIP.text, n.vtepMAC.text, ...(withExpiry ? [expiry(n, now)] : [])]);
+  const head = ['Name', 'Subnet', 'Public IP', 'VTEP MAC', ...(withExpiry ? ['Expires'] : [])];
+  const rows = valid.map((n) => [n.name, n.subnet.text, n.publicIP.text, n.vtepMAC.text, ...(withExpiry ? [expiry(n, now)] : [])]);
   ctx.out(`${ctx.style.bold('Network')} ${config.network.text}  subnet length /${config.subnetLen}  ${ctx.style.bold('Backend')} ${backend}`);
-  ctx.out(valid.length ? t.toString() : '(no nodes)');
+  ctx.out(valid.length ? renderTable(ctx.table, head, rows) : '(no nodes)');
   ctx.out(`${valid.length} node${valid.length === 1 ? '' : 's'}${problems.length ? `, ${problems.length} problem${problems.length === 1 ? '' : 's'} (above)` : ''}.`);
   return EXIT_OK;
 }

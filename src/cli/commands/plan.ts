@@ -7,12 +7,12 @@ import { EXIT_OK } from '../exit.js';
 
 export default async function plan(o: GlobalOptions, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json', 'commands']);
-  const snap = await takeSnapshot(o, true);
+  const snap = await takeSnapshot(o, true, ctx);
   if (format === 'json') {
     ctx.out(JSON.stringify(planJSON(snap.desired, snap.problems), null, 2));
     return EXIT_OK;
   }
   printProblems(ctx, snap.problems);
-  ctx.out(format === 'commands' ? planCommands(snap.desired).join('\n') : planTable(snap.desired, ctx.style));
+  ctx.out(format === 'commands' ? planCommands(snap.desired).join('\n') : planTable(snap.desired, ctx.style, ctx.table));
   return EXIT_OK;
 }

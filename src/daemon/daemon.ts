@@ -1,0 +1,169 @@
+// The daemon: wires the source, its watch, the scheduler, the reconciler,
+// the metrics server, systemd readiness and the signals together.
+// Resolves with the exit code when told to stop.
+import type { Server } from 'node:http';
+import type { CycleOptions } from '../engine/cycle.js';
+import type { MaxDelete } from '../reconcile/guard.js';
+import type { Source } from '../sources/types.js';
+import { formatDuration } from './duration.js';
+import { health, readiness } from './health.js';
+import { FailureStreak, type Logger } from './logger.js';
+import { DaemonMetrics } from './metrics.js';
+import { SystemdNotifier } from './notify.js';
+import { Reconciler } from './reconciler.js';
+import { Scheduler, realClock, type Clock } from './scheduler.js';
+import { startServer, stopServer, type ListenAddr } from './server.js';
+
+export interface DaemonOptions {
+  source: Source;
+  cycle: CycleOptions;
+  intervalMs: number;
+  maxDelete: MaxDelete;
+  subnetFile?: string;
+  leaseTTLSeconds?: number;
+  metricsAddr?: ListenAddr;
+  version: string;
+}
+
+export interface DaemonDeps {
+  log: Logger;
+  notifier?: SystemdNotifier;
+  clock?: Clock;
+  /** Where signals come from (process). */
+  signals?: Pick<NodeJS.Process, 'on' | 'off'>;
+}
+
+/** Stopping must end within 2 s: this much for the running cycle, the rest for closing. */
+const STOP_CYCLE_MS = 1200;
+const STOP_CLOSE_MS = 500;
+
+function within<T>(p: Promise<T>, ms: number): Promise<'done' | 'timeout'> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => 'done' as const, () => 'done' as const),
+    new Promise<'timeout'>((r) => { t = setTimeout(() => r('timeout'), ms); }),
+  ]).finally(() => clearTimeout(t));
+}
+
+export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<number> {
+  const { log } = deps;
+  const clock = deps.clock ?? realClock;
+  const signals = deps.signals ?? process;
+  const notifier = deps.notifier ?? new SystemdNotifier();
+  const startedAt = clock.now();
+
+  // Signals first: a SIGTERM during start-up must still end in exit 0.
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((r) => { finish = r; });
+  let stopping = false;
+  let stopWatch: (() => void) | undefined;
+  let scheduler: Scheduler | undefined;
+  let server: Server | undefined;
+  const onHup = () => {
+    if (stopping) return;
+    log.info('SIGHUP: re-reading the source and resyncing');
+    scheduler?.force('sighup');
+  };
+  const onStop = (sig: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn(`${sig} again: exiting now`);
+      finish(0);
+      return;
+    }
+    stopping = true;
+    void (async () => {
+      log.info(`${sig}: stopping; routes and devices stay in place`);
+      if (notifier.enabled) void notifier.send({ stopping: true, status: 'stopping' });
+      stopWatch?.();
+      if (scheduler) {
+        if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
+        if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
+      }
+      await within(Promise.all([o.source.close(), server ? stopServer(server) : Promise.resolve()]), STOP_CLOSE_MS);
+      log.info('stopped', { cycles: scheduler?.cycles ?? 0 });
+      finish(0);
+    })();
+  };
+  const handlers: Array<[NodeJS.Signals, (...a: any[]) => void]> = [['SIGTERM', onStop], ['SIGINT', onStop], ['SIGHUP', onHup]];
+  for (const [s, f] of handlers) signals.on(s, f);
+
+  try {
+    const metrics = new DaemonMetrics({ defaultMetrics: o.metricsAddr !== undefined });
+    // The kind of source only: a URI may carry more than a metrics label should.
+    metrics.info.set({ version: o.version, source: /^[a-z]+/.exec(o.source.uri)?.[0] ?? 'unknown' }, 1);
+
+    log.info('starting', {
+      version: o.version, source: o.source.uri, interval: formatDuration(o.intervalMs), netns: o.cycle.netns,
+      node: o.cycle.node, subnet_file: o.subnetFile || undefined, systemd_notify: notifier.enabled || undefined,
+    });
+
+    let lastStatus = '';
+    const notifyFailure = new FailureStreak(log, 'systemd notification', () => clock.now());
+    const sendStatus = (state: { ready?: boolean; status: string }) => {
+      if (!notifier.enabled || (!state.ready && state.status === lastStatus)) return;
+      lastStatus = state.status;
+      void notifier.send(state).then((err) => (err ? notifyFailure.fail(err, { hint: 'is systemd-notify installed, and NotifyAccess=all set in the unit?' }, 'warn') : notifyFailure.ok()));
+    };
+
+    const reconciler = new Reconciler({
+      source: o.source,
+      cycle: o.cycle,
+      maxDelete: o.maxDelete,
+      subnetFile: o.subnetFile,
+      leaseTTLSeconds: o.leaseTTLSeconds,
+      log,
+      metrics,
+      now: () => clock.now(),
+      onSuccess: ({ first, snap }) => {
+        const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
+        if (first) {
+          log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
+          sendStatus({ ready: true, status });
+        } else {
+          sendStatus({ status });
+        }
+      },
+    });
+    const sched = new Scheduler({ intervalMs: o.intervalMs, clock, run: (reasons) => reconciler.run(reasons) });
+
+    if (o.metricsAddr) {
+      const s = await startServer(o.metricsAddr, {
+        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
+        health: () => health({ now: clock.now(), startedAt, lastSuccessAt: reconciler.lastSuccessAt, intervalMs: o.intervalMs }),
+        ready: () => readiness(reconciler.lastSuccessAt),
+      });
+      server = s.server;
+      if (stopping) await stopServer(server);
+      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz'] });
+    }
+
+    if (!stopping) {
+      const watchStreak = new FailureStreak(log, 'source watch', () => clock.now());
+      if (o.source.watch) {
+        stopWatch = o.source.watch({
+          onChange: () => {
+            watchStreak.ok();
+            sched.notify('watch');
+          },
+          onError: (e) => {
+            metrics.errors.inc({ stage: 'watch' });
+            watchStreak.fail(e.message, { hint: `changes are still picked up by the resync every ${formatDuration(o.intervalMs)}` }, 'warn');
+          },
+        });
+      } else {
+        log.info('the source cannot be watched; relying on the periodic resync', { interval: formatDuration(o.intervalMs) });
+      }
+      scheduler = sched;
+      sched.start();
+    }
+    return await finished;
+  } catch (e) {
+    stopWatch?.();
+    await scheduler?.stop();
+    if (server) await stopServer(server);
+    await o.source.close().catch(() => undefined);
+    throw e;
+  } finally {
+    for (const [s, f] of handlers) signals.off(s, f);
+  }
+}

@@ -1,0 +1,58 @@
+// Prometheus metrics, on a registry of our own (nothing global). Every name
+// is listed in README "Metrics"; keep the two in step.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const STAGES = ['register', 'source', 'validate', 'host', 'guard', 'write', 'verify', 'subnet-file', 'watch'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export type CycleResult = 'ok' | 'failed' | 'refused';
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  readonly cycles: Counter<'result'>;
+  readonly cycleDuration: Histogram<'result'>;
+  readonly changes: Counter<'kind' | 'action'>;
+  readonly errors: Counter<'stage'>;
+  readonly peers: Gauge;
+  readonly drift: Gauge;
+  readonly unconverged: Gauge;
+  readonly conflicts: Gauge;
+  readonly lastSuccess: Gauge;
+  readonly sourceUp: Gauge;
+  readonly ready: Gauge;
+  readonly info: Gauge<'version' | 'source'>;
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.cycles = new Counter({ name: 'ovlnet_cycles_total', help: 'Reconcile cycles run, by result (ok, failed, refused by the --max-delete guard).', labelNames: ['result'], registers });
+    this.cycleDuration = new Histogram({
+      name: 'ovlnet_cycle_duration_seconds', help: 'Duration of reconcile cycles (read source and host, diff, write, verify).',
+      labelNames: ['result'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    });
+    this.changes = new Counter({ name: 'ovlnet_changes_applied_total', help: 'Kernel changes applied, by kind (link, addr, neigh, fdb, route) and action (add, change, delete, replace).', labelNames: ['kind', 'action'], registers });
+    this.errors = new Counter({ name: 'ovlnet_errors_total', help: `Errors by stage (${STAGES.join(', ')}).`, labelNames: ['stage'], registers });
+    this.peers = new Gauge({ name: 'ovlnet_peers', help: 'Peers in the plan of the last cycle that read the source.', registers });
+    this.drift = new Gauge({ name: 'ovlnet_drift_entries', help: 'Changes the last cycle found needed before writing (0 = the kernel matched the plan).', registers });
+    this.unconverged = new Gauge({ name: 'ovlnet_unconverged_entries', help: 'Changes still needed after the last write (failed or not verified).', registers });
+    this.conflicts = new Gauge({ name: 'ovlnet_route_conflicts', help: 'Desired routes held by a foreign route and left alone, in the last cycle.', registers });
+    this.lastSuccess = new Gauge({ name: 'ovlnet_last_success_timestamp_seconds', help: 'Unix time of the last successful cycle (0 before the first).', registers });
+    this.sourceUp = new Gauge({ name: 'ovlnet_source_up', help: '1 when the last attempt to read the cluster state source succeeded, else 0.', registers });
+    this.ready = new Gauge({ name: 'ovlnet_ready', help: '1 from the first successful cycle on.', registers });
+    this.info = new Gauge({ name: 'ovlnet_build_info', help: 'Always 1; labels name the version and the kind of source (file, etcd, kube).', labelNames: ['version', 'source'], registers });
+    // Make every series visible from the start, so alerts on absent() are not needed.
+    for (const r of ['ok', 'failed', 'refused'] as const) this.cycles.inc({ result: r }, 0);
+    for (const s of STAGES) this.errors.inc({ stage: s }, 0);
+    this.lastSuccess.set(0);
+    this.sourceUp.set(0);
+    this.ready.set(0);
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,231 @@
+// One daemon cycle: register (once), read the source, snapshot, apply, write
+// the subnet file. It reuses src/engine/cycle.ts for the decisions and adds
+// what a long-running process needs: failure classification by stage, log
+// lines that say what changed, metrics, and the "first success" signal.
+// A source error returns before anything is read from or written to the
+// kernel: the data plane stays exactly as it is.
+import { GuardError, HostError, PermissionError } from '../errors.js';
+import { applySnapshot, snapshot, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
+import { readHost } from '../host/read.js';
+import type { ClusterState, Problem } from '../model/types.js';
+import type { MaxDelete } from '../reconcile/guard.js';
+import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
+import type { Registration, Source } from '../sources/types.js';
+import { readFileIfExists, writeFileAtomic } from './files.js';
+import { FailureStreak, type Logger } from './logger.js';
+import type { CycleResult, DaemonMetrics, Stage } from './metrics.js';
+import { renderSubnetEnv, subnetEnvFor } from './subnet-env.js';
+
+export interface ReconcilerOptions {
+  source: Source;
+  cycle: CycleOptions;
+  maxDelete: MaxDelete;
+  /** flannel's subnet.env; undefined or '' = do not write one. */
+  subnetFile?: string;
+  leaseTTLSeconds?: number;
+  log: Logger;
+  metrics: DaemonMetrics;
+  now?: () => number;
+  /** Called after every successful cycle; `first` on the first one. */
+  onSuccess?: (info: { first: boolean; snap: Snapshot }) => void;
+}
+
+/** Changes listed in one log line; the rest are counted. */
+const MAX_LISTED = 20;
+/** Warnings logged per cycle; the rest are counted. */
+const MAX_WARNINGS = 50;
+
+class StageError extends Error {
+  constructor(readonly stage: Stage, override readonly cause: unknown) {
+    super((cause as Error)?.message ?? String(cause));
+  }
+}
+
+function messageOf(e: unknown): string {
+  const err = e as Error & { hint?: string };
+  return err?.message ?? String(e);
+}
+
+export class Reconciler {
+  private readonly o: ReconcilerOptions;
+  private readonly now: () => number;
+  private readonly sourceStreak: FailureStreak;
+  private readonly cycleStreak: FailureStreak;
+  private registration?: Registration;
+  private warned = new Set<string>();
+  private subnetFileText?: string;
+  lastSuccessAt?: number;
+
+  constructor(o: ReconcilerOptions) {
+    this.o = o;
+    this.now = o.now ?? Date.now;
+    this.sourceStreak = new FailureStreak(o.log, 'source', this.now);
+    this.cycleStreak = new FailureStreak(o.log, 'cycle', this.now);
+  }
+
+  get registered(): Registration | undefined {
+    return this.registration;
+  }
+
+  /** Runs one cycle; true when the host ends up matching the plan. Never throws. */
+  async run(reasons: string[]): Promise<boolean> {
+    const started = this.now();
+    const { log, metrics } = this.o;
+    let result: CycleResult = 'failed';
+    try {
+      const state = await this.readSource();
+      const snap = await this.snapshot(state);
+      this.reportProblems(snap.problems);
+      metrics.peers.set(snap.desired.peers.length);
+      metrics.drift.set(snap.result.changes.length);
+      metrics.conflicts.set(snap.result.conflicts.length);
+      const r = await this.apply(snap);
+      const ms = this.now() - started;
+      this.logApplied(r, ms, reasons);
+      metrics.unconverged.set(r.remaining.length);
+      if (r.failures.length) {
+        const f = r.failures[0];
+        throw new StageError('write', new Error(`${r.failures.length} change(s) failed, first: ${describeChange(f.change)}: ${f.message}`));
+      }
+      if (r.remaining.length) {
+        throw new StageError('verify', new Error(`${r.remaining.length} change(s) still needed after writing, first: ${SYMBOL[r.remaining[0].action]} ${describeChange(r.remaining[0])}`));
+      }
+      await this.writeSubnetFile(snap);
+      if (r.applied.length === 0) {
+        log.debug('cycle: in sync', { reason: reasons, peers: snap.desired.peers.length, in_sync: snap.result.inSync, duration_ms: ms });
+      }
+      result = 'ok';
+      const first = this.lastSuccessAt === undefined;
+      this.lastSuccessAt = this.now();
+      metrics.lastSuccess.set(this.lastSuccessAt / 1000);
+      metrics.ready.set(1);
+      this.cycleStreak.ok();
+      this.o.onSuccess?.({ first, snap });
+      return true;
+    } catch (e) {
+      const se = e instanceof StageError ? e : new StageError('validate', e);
+      if (se.stage === 'guard') result = 'refused';
+      metrics.errors.inc({ stage: se.stage });
+      const cause = se.cause as { hint?: string };
+      const fields = { stage: se.stage, reason: reasons, hint: cause?.hint };
+      if (se.stage === 'source' || se.stage === 'register') {
+        this.sourceStreak.fail(messageOf(se.cause), { ...fields, kernel: 'left as it is' });
+      } else if (se.stage === 'guard') {
+        // Refused cycles are loud: the source probably lost most of the cluster.
+        this.cycleStreak.fail(`REFUSED: ${messageOf(se.cause)}`, { ...fields, kernel: 'left as it is' });
+      } else {
+        this.cycleStreak.fail(`${se.stage}: ${messageOf(se.cause)}`, fields);
+      }
+      return false;
+    } finally {
+      const secs = (this.now() - started) / 1000;
+      metrics.cycles.inc({ result });
+      metrics.cycleDuration.observe({ result }, secs);
+    }
+  }
+
+  private async readSource(): Promise<ClusterState> {
+    const { source, metrics, log } = this.o;
+    if (source.register && !this.registration) {
+      try {
+        const existingVtepMAC = await this.existingVtepMAC();
+        this.registration = await source.register({
+          netns: this.o.cycle.netns,
+          nodeName: this.o.cycle.node,
+          publicIP: this.o.cycle.publicIP,
+          iface: this.o.cycle.iface,
+          subnetFile: this.o.subnetFile || undefined,
+          leaseTTLSeconds: this.o.leaseTTLSeconds,
+          existingVtepMAC,
+        });
+        log.info('registered this node', { source: source.uri, subnet: this.registration.subnet, public_ip: this.registration.publicIP, vtep_mac: this.registration.vtepMAC });
+      } catch (e) {
+        metrics.sourceUp.set(0);
+        throw new StageError('register', e);
+      }
+    }
+    try {
+      const state = await source.load();
+      metrics.sourceUp.set(1);
+      this.sourceStreak.ok({ source: source.uri });
+      return state;
+    } catch (e) {
+      metrics.sourceUp.set(0);
+      throw new StageError('source', e);
+    }
+  }
+
+  /** The MAC of a flannel.N vxlan device already on the host, so a restart publishes the same one. */
+  private async existingVtepMAC(): Promise<string | undefined> {
+    try {
+      const host = await readHost(this.o.cycle.netns);
+      const macs = [...host.links.values()].filter((l) => l.kind === 'vxlan' && /^flannel\.[0-9]+$/.test(l.name) && l.mac).map((l) => l.mac!.text);
+      return macs.length === 1 ? macs[0] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private cycleOptions(): CycleOptions {
+    // The registration found our public IP; --node/--public-ip still win.
+    return { ...this.o.cycle, publicIP: this.o.cycle.publicIP ?? this.registration?.publicIP };
+  }
+
+  private async snapshot(state: ClusterState): Promise<Snapshot> {
+    try {
+      return await snapshot(this.o.source, this.cycleOptions(), state);
+    } catch (e) {
+      throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'validate', e);
+    }
+  }
+
+  private async apply(snap: Snapshot): Promise<ApplyResult> {
+    try {
+      return await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete });
+    } catch (e) {
+      throw new StageError(e instanceof GuardError ? 'guard' : 'write', e);
+    }
+  }
+
+  private logApplied(r: ApplyResult, ms: number, reasons: string[]): void {
+    const { metrics, log } = this.o;
+    for (const c of r.applied) metrics.changes.inc({ kind: c.kind, action: c.action });
+    if (r.applied.length === 0 && r.failures.length === 0) return;
+    const n = countChanges(r.applied);
+    const listed = r.applied.slice(0, MAX_LISTED).map((c) => `${SYMBOL[c.action]} ${describeChange(c)}`);
+    if (r.applied.length > MAX_LISTED) listed.push(`… ${r.applied.length - MAX_LISTED} more`);
+    log.log(r.failures.length ? 'warn' : 'info', `cycle: applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`, {
+      added: n.add, changed: n.change, removed: n.destroy, failed: r.failures.length || undefined,
+      duration_ms: ms, reason: reasons, changes: listed,
+    });
+  }
+
+  /** Warns once per new problem (skipped node, conflict); says when one is gone. */
+  private reportProblems(problems: Problem[]): void {
+    const now = new Set(problems.map((p) => `${p.subject}: ${p.message}`));
+    let shown = 0;
+    for (const p of now) {
+      if (this.warned.has(p)) continue;
+      if (shown++ < MAX_WARNINGS) this.o.log.warn(p);
+    }
+    if (shown > MAX_WARNINGS) this.o.log.warn(`… and ${shown - MAX_WARNINGS} more warnings`);
+    for (const p of this.warned) if (!now.has(p)) this.o.log.info(`resolved: ${p}`);
+    this.warned = now;
+  }
+
+  private async writeSubnetFile(snap: Snapshot): Promise<void> {
+    const path = this.o.subnetFile;
+    if (!path) return;
+    try {
+      const text = renderSubnetEnv(subnetEnvFor(snap.cluster.config, snap.desired, this.o.cycle.ipMasq ?? false));
+      this.subnetFileText ??= await readFileIfExists(path);
+      if (text === this.subnetFileText) return;
+      await writeFileAtomic(path, text);
+      this.subnetFileText = text;
+      this.o.log.info('wrote subnet file', { path, subnet: snap.desired.local.subnet.text });
+    } catch (e) {
+      this.subnetFileText = undefined;
+      throw new StageError('subnet-file', new Error(`${path}: ${messageOf(e)}`));
+    }
+  }
+}

@@ -1,0 +1,200 @@
+// When the daemon runs a cycle. Pure: time comes from an injected clock, the
+// cycle itself is an injected function, so the rules below are unit-tested
+// with a fake clock.
+//
+//  - A source event schedules a cycle `coalesceMs` later; every event until
+//    then joins that cycle (a burst of writes is one cycle, and the latency of
+//    the first event is bounded).
+//  - Cycles never overlap: an event during a cycle runs one more cycle after it.
+//  - Event-driven cycles start at least `minEventGapMs` apart, so a source
+//    that fires continuously (a busy watch) costs a few cycles a second, not
+//    back-to-back cycles.
+//  - After a successful cycle the next full resync is `intervalMs` later.
+//  - After a failed cycle the retry waits with capped exponential backoff:
+//    backoffInitialMs, x2 each failure, at most backoffMaxMs. A source event
+//    still runs a cycle right away (it is usually the fix), and force() (SIGHUP)
+//    runs one now and restarts the backoff.
+
+export type TimerHandle = unknown;
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(h: TimerHandle): void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface SchedulerOptions {
+  intervalMs: number;
+  coalesceMs?: number;
+  minEventGapMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** Runs one cycle; resolves true on success. A rejection counts as a failure. */
+  run(reasons: string[]): Promise<boolean>;
+  clock?: Clock;
+}
+
+export const DEFAULT_COALESCE_MS = 50;
+export const DEFAULT_MIN_EVENT_GAP_MS = 250;
+export const DEFAULT_BACKOFF_MAX_MS = 30_000;
+
+/** The delay before retry number `failures` (1 = the first retry). */
+export function backoffDelay(failures: number, initialMs: number, maxMs: number): number {
+  if (failures <= 0) return 0;
+  const exp = Math.min(failures - 1, 30);
+  return Math.min(maxMs, initialMs * 2 ** exp);
+}
+
+export class Scheduler {
+  private readonly clock: Clock;
+  private readonly intervalMs: number;
+  private readonly coalesceMs: number;
+  private readonly minEventGapMs: number;
+  private readonly backoffInitialMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly runCycle: (reasons: string[]) => Promise<boolean>;
+
+  private timer: TimerHandle | undefined;
+  private dueAt = Infinity;
+  /** Why the next cycle runs: the events and forces since the last one. */
+  private reasons = new Set<string>();
+  /** The timer's own reason (resync, retry) when no event asked for the cycle. */
+  private timerReason = 'resync';
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private forcePending = false;
+  private lastStartAt = -Infinity;
+  private stopped = false;
+  private started = false;
+  /** Consecutive failed cycles. */
+  failures = 0;
+  /** Cycles run so far. */
+  cycles = 0;
+
+  constructor(o: SchedulerOptions) {
+    this.clock = o.clock ?? realClock;
+    this.intervalMs = o.intervalMs;
+    this.coalesceMs = o.coalesceMs ?? DEFAULT_COALESCE_MS;
+    this.minEventGapMs = o.minEventGapMs ?? DEFAULT_MIN_EVENT_GAP_MS;
+    this.backoffInitialMs = o.backoffInitialMs ?? Math.min(1000, o.intervalMs);
+    this.backoffMaxMs = Math.max(o.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS, this.backoffInitialMs);
+    this.runCycle = o.run;
+  }
+
+  /** Runs the first cycle now. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.scheduleAt(this.clock.now(), 'start');
+  }
+
+  /** A source event: run a cycle soon, together with every other event until then. */
+  notify(reason = 'watch'): void {
+    if (!this.started || this.stopped) return;
+    if (this.running) {
+      this.reasons.add(reason);
+      this.rerun = true;
+      return;
+    }
+    this.scheduleAt(this.eventDueAt(), reason);
+  }
+
+  private eventDueAt(): number {
+    return Math.max(this.clock.now() + this.coalesceMs, this.lastStartAt + this.minEventGapMs);
+  }
+
+  /** Runs a cycle now (after the current one) and restarts the backoff: SIGHUP. */
+  force(reason = 'forced'): void {
+    if (!this.started || this.stopped) return;
+    this.failures = 0;
+    if (this.running) {
+      this.reasons.add(reason);
+      this.rerun = true;
+      this.forcePending = true;
+      return;
+    }
+    this.scheduleAt(this.clock.now(), reason);
+  }
+
+  /** When the next cycle is due (ms since epoch on the clock), Infinity if none. */
+  get nextDueAt(): number {
+    return this.dueAt;
+  }
+
+  get isRunning(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** No more cycles; resolves when the current one (if any) has finished. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimer();
+    return this.running ?? Promise.resolve();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.dueAt = Infinity;
+  }
+
+  /** Keeps the earliest of the due times; event reasons accumulate. */
+  private scheduleAt(at: number, reason: string): void {
+    if (reason === 'resync' || reason === 'retry') {
+      if (at >= this.dueAt) return;
+      this.timerReason = reason;
+    } else {
+      this.reasons.add(reason);
+      if (at >= this.dueAt) return;
+    }
+    this.clearTimer();
+    this.dueAt = at;
+    this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, at - this.clock.now()));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.dueAt = Infinity;
+    if (this.stopped) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    const reasons = this.reasons.size ? [...this.reasons] : [this.timerReason];
+    this.reasons.clear();
+    this.rerun = false;
+    this.forcePending = false;
+    this.lastStartAt = this.clock.now();
+    this.running = this.execute(reasons);
+  }
+
+  private async execute(reasons: string[]): Promise<void> {
+    let ok = false;
+    try {
+      ok = await this.runCycle(reasons);
+    } catch {
+      ok = false;
+    }
+    this.cycles++;
+    this.failures = ok ? 0 : this.failures + 1;
+    this.running = undefined;
+    if (this.stopped) return;
+    if (this.rerun) {
+      // Events arrived during the cycle: one more, after the usual coalescing.
+      this.rerun = false;
+      const pending = this.reasons.size ? [...this.reasons] : ['watch'];
+      this.reasons.clear();
+      const at = this.forcePending ? this.clock.now() : this.eventDueAt();
+      this.forcePending = false;
+      for (const r of pending) this.scheduleAt(at, r);
+    }
+    const next = ok ? this.intervalMs : backoffDelay(this.failures, this.backoffInitialMs, this.backoffMaxMs);
+    this.scheduleAt(this.clock.now() + next, ok ? 'resync' : 'retry');
+  }
+}

@@ -1,0 +1,67 @@
+// Machine-readable output: plan -o json (version 1), diff -o json with its
+// exit codes, apply -o json on success and on a partial failure.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Cluster } from '../lib/e2e.js';
+import { defaultNodes, ipn, withTopology } from '../lib/netns.js';
+
+const specs = defaultNodes(3); // node-a is real; node-b and node-c exist only in the file.
+
+test('plan, diff and apply -o json', async () => {
+  await withTopology(specs.slice(0, 1), async (t) => {
+    const c = new Cluster(t);
+    c.writeNodes(specs);
+    const a = t.nodes[0];
+
+    const p = await c.run('plan', a, ['-o', 'json']);
+    assert.is(p.code, 0, p.stderr);
+    const plan = JSON.parse(p.stdout);
+    assert.is(plan.version, 1);
+    assert.is(plan.backend, 'vxlan');
+    assert.is(plan.device, 'flannel.1');
+    assert.equal(plan.underlay, { dev: 'eth0', mtu: 1500, found: true });
+    assert.equal({ ...plan.local, vtepMAC: undefined }, { name: 'node-a', publicIP: '192.0.2.10', subnet: '198.18.0.0/24', vtepMAC: undefined });
+    assert.equal(plan.peers.map((x: any) => [x.name, x.subnet, x.publicIP, x.via]), [['node-b', '198.18.1.0/24', '192.0.2.11', 'vxlan'], ['node-c', '198.18.2.0/24', '192.0.2.12', 'vxlan']]);
+    assert.equal(plan.entries.map((e: any) => e.kind), ['link', 'addr', 'neigh', 'neigh', 'fdb', 'fdb', 'route', 'route']);
+    assert.equal(plan.entries.find((e: any) => e.key === 'route:198.18.1.0/24'),
+      { key: 'route:198.18.1.0/24', kind: 'route', dst: '198.18.1.0/24', via: '198.18.1.0', dev: 'flannel.1', onlink: true, proto: 244 });
+    assert.equal(plan.problems, []);
+
+    const d = await c.run('diff', a, ['-o', 'json']);
+    assert.is(d.code, 2);
+    const drift = JSON.parse(d.stdout);
+    assert.is(drift.version, 1);
+    assert.is(drift.inSync, false);
+    assert.equal(drift.summary, { add: 8, change: 0, destroy: 0, conflicts: 0, unchanged: 0, adopted: 0 });
+    assert.equal(drift.changes.map((x: any) => `${x.action} ${x.key}`).slice(0, 2), ['add link:flannel.1', 'add addr:flannel.1/198.18.0.0/32']);
+
+    // A foreign blackhole makes one route a conflict: apply -o json says so and exits 1.
+    await ipn(a.ns, 'route', 'add', 'blackhole', '198.18.2.0/24');
+    const r = await c.run('apply', a, ['-o', 'json']);
+    assert.is(r.code, 1, r.stderr);
+    const partial = JSON.parse(r.stdout);
+    assert.is(partial.version, 1);
+    assert.is(partial.ok, false);
+    assert.equal(partial.summary, { added: 7, changed: 0, removed: 0, failed: 0, remaining: 0 });
+    assert.equal(partial.conflicts.map((x: any) => x.subject), ['route:198.18.2.0/24']);
+    assert.is(r.stderr, '', 'with -o json, problems are in the JSON');
+
+    await ipn(a.ns, 'route', 'del', 'blackhole', '198.18.2.0/24');
+    const r2 = await c.run('apply', a, ['-o', 'json']);
+    assert.is(r2.code, 0, r2.stderr);
+    const done = JSON.parse(r2.stdout);
+    assert.is(done.ok, true);
+    assert.equal(done.summary, { added: 1, changed: 0, removed: 0, failed: 0, remaining: 0 });
+    assert.equal(done.applied.map((x: any) => x.key), ['route:198.18.2.0/24']);
+    assert.type(done.durationMs, 'number');
+
+    const clean = await c.run('diff', a, ['-o', 'json']);
+    assert.is(clean.code, 0);
+    const sync = JSON.parse(clean.stdout);
+    assert.is(sync.inSync, true);
+    assert.equal(sync.changes, []);
+    assert.is(sync.summary.unchanged, 8);
+  });
+});
+
+test.run();
