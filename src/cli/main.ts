@@ -2,7 +2,8 @@
 // `ovlnet --version` never pays for the libraries a command needs.
 import { readFileSync } from 'node:fs';
 import { Argument, Command, Option } from 'commander';
-import { makeContext, type Context, type GlobalOptions } from './context.js';
+// context.js pulls in chalk: imported when a command runs, not for --version/--help.
+import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, reportError } from './exit.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -42,6 +43,7 @@ function outputOption(cmd: Command, formats: string[]): Command {
 }
 
 async function runCommand(load: Loader, opts: GlobalOptions): Promise<never> {
+  const { makeContext } = await import('./context.js');
   const ctx = makeContext(opts);
   let code: number;
   try {

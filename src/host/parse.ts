@@ -8,6 +8,12 @@ export type { HostRoute };
 
 /** `ip -batch` with -j prints one JSON array per command, separated by newlines. */
 export function splitJsonArrays(text: string): unknown[][] {
+  // iproute2 prints each command's answer on one line; JSON.parse per line is
+  // native code, the character scan below is not (about 10x slower on the
+  // megabytes a 10 000-peer host answers). Any line that is not one whole JSON
+  // value sends the text to the scan, so the result is the same either way.
+  const fast = splitJsonLines(text);
+  if (fast) return fast;
   const out: unknown[][] = [];
   let depth = 0;
   let start = -1;
@@ -26,6 +32,23 @@ export function splitJsonArrays(text: string): unknown[][] {
     } else if (c === 93 /* ] */ || c === 125 /* } */) {
       depth--;
       if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
+    }
+  }
+  return out;
+}
+
+function splitJsonLines(text: string): unknown[][] | undefined {
+  const out: unknown[][] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const c = line.charCodeAt(0);
+    const last = line.charCodeAt(line.length - 1);
+    if (!((c === 91 && last === 93) || (c === 123 && last === 125))) return undefined;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      return undefined;
     }
   }
   return out;

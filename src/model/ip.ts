@@ -31,18 +31,43 @@ export function bits(family: Family): number {
   return family === 4 ? 32 : 128;
 }
 
-function parseV4(s: string): bigint | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    // Decimal only, no leading zeros (inet_aton would read them as octal).
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    v = (v << 8n) | BigInt(n);
+/**
+ * Dotted-quad to a number, or undefined. Decimal only, exactly four parts of
+ * 1-3 digits, no leading zeros (inet_aton would read them as octal), each
+ * <= 255. A char-code scan rather than split + regex + BigInt per octet:
+ * this runs for every address of every peer, in the source and in the
+ * kernel's answer (several times per peer per cycle).
+ */
+function parseV4Number(s: string): number | undefined {
+  let v = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  let leadingZero = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return undefined;
+      v = v * 256 + octet;
+      dots++;
+      octet = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 48 || c > 57) return undefined;
+    if (leadingZero && digits > 0) return undefined;
+    if (digits === 0) leadingZero = c === 48;
+    if (++digits > 3) return undefined;
+    octet = octet * 10 + (c - 48);
+    if (octet > 255) return undefined;
   }
-  return v;
+  if (dots !== 3 || digits === 0) return undefined;
+  return v * 256 + octet;
+}
+
+function parseV4(s: string): bigint | undefined {
+  const n = parseV4Number(s);
+  return n === undefined ? undefined : BigInt(n);
 }
 
 function parseV6(s: string): bigint | undefined {
@@ -81,7 +106,9 @@ function parseV6(s: string): bigint | undefined {
 }
 
 function formatV4(v: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join('.');
+  // One BigInt -> number conversion, then plain integer arithmetic (v < 2^32).
+  const n = Number(v);
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 function formatV6(v: bigint): string {
@@ -118,10 +145,21 @@ export function parseIP(s: unknown): IP | undefined {
   return v === undefined ? undefined : ipFromValue(4, v);
 }
 
-export function mask(family: Family, len: number): bigint {
+function computeMask(family: Family, len: number): bigint {
   const b = BigInt(bits(family));
   const all = family === 4 ? V4_MAX : V6_MAX;
   return (all >> (b - BigInt(len))) << (b - BigInt(len)) & all;
+}
+
+// Masks are needed per prefix per peer (alignment, containment, network
+// address); computing them costs four BigInt operations, looking them up none.
+const MASKS4 = Array.from({ length: 33 }, (_, len) => computeMask(4, len));
+const MASKS6 = Array.from({ length: 129 }, (_, len) => computeMask(6, len));
+
+export function mask(family: Family, len: number): bigint {
+  const table = family === 4 ? MASKS4 : MASKS6;
+  // Out-of-range lengths are not cached; computeMask gives them the same answer as always.
+  return (Number.isInteger(len) && len >= 0 ? table[len] : undefined) ?? computeMask(family, len);
 }
 
 export function makePrefix(addr: IP, len: number): Prefix {

@@ -54,6 +54,11 @@ function routeForwarding(r: { via?: { text: string }; dev?: string; onlink: bool
   return `via ${r.via?.text ?? '-'} dev ${r.dev ?? '-'}${r.onlink ? ' onlink' : ''}`;
 }
 
+/** routeForwarding(a) === routeForwarding(b), without building the strings. */
+function sameForwarding(a: { via?: { text: string }; dev?: string; onlink: boolean }, b: { via?: { text: string }; dev?: string; onlink: boolean }): boolean {
+  return a.onlink === b.onlink && (a.via?.text ?? '-') === (b.via?.text ?? '-') && (a.dev ?? '-') === (b.dev ?? '-');
+}
+
 function sameFields(d: Entry, a: Entry): string | undefined {
   switch (d.kind) {
     case 'neigh': {
@@ -62,9 +67,11 @@ function sameFields(d: Entry, a: Entry): string | undefined {
     }
     case 'route': {
       const x = a as RouteEntry;
-      const from = routeForwarding(x);
-      const to = routeForwarding(d);
-      return from === to ? undefined : `${from} -> ${to}`;
+      // Field by field first: building both strings for every route in sync
+      // was a third of a no-op diff at 10 000 peers. Same answer as comparing
+      // the strings (device names and addresses hold no spaces).
+      if (sameForwarding(x, d)) return undefined;
+      return `${routeForwarding(x)} -> ${routeForwarding(d)}`;
     }
     case 'offload': {
       const x = a as OffloadEntry;
@@ -168,7 +175,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     if (d.kind === 'route') {
       const f = foreignRoutes.get(d.dst.text);
       if (f) {
-        if (!f.type && routeForwarding(f) === routeForwarding(d)) {
+        if (!f.type && sameForwarding(f, d)) {
           adopted.push(key);
           inSync++;
         } else {

@@ -31,8 +31,8 @@ export interface NodeCheck {
  * Kubernetes) and a vxlan peer without one cannot be reached.
  */
 export function validateNode(raw: RawNode, config: NetworkConfig, macRequired: boolean): NodeCheck {
-  const who = describe(raw);
-  const bad = (field: string, message: string): NodeCheck => ({ problem: { subject: `${who}.${field}`, message } });
+  // describe() only when there is something to report: most nodes are fine.
+  const bad = (field: string, message: string): NodeCheck => ({ problem: { subject: `${describe(raw)}.${field}`, message } });
 
   if (typeof raw.name !== 'string' || !NAME_RE.test(raw.name)) {
     return bad('name', raw.name === undefined ? 'missing' : `${show(raw.name)} is not a valid name (letters, digits, . _ : @ -, at most 253)`);

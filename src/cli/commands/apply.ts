@@ -44,10 +44,14 @@ export default async function apply(o: ApplyFlags, ctx: Context): Promise<number
     }, null, 2));
     return ok ? EXIT_OK : EXIT_ERROR;
   }
-  for (const c of r.applied) ctx.out(changeLine(c, ctx.style));
+  // One write for all the change lines (the same bytes as a write per line):
+  // a cold apply at 10 000 peers prints 30 000 of them.
+  if (r.applied.length) ctx.out(r.applied.map((c) => changeLine(c, ctx.style)).join('\n'));
   for (const f of r.failures) ctx.err(ctx.errStyle.red(`failed: ${describeChange(f.change)}: ${f.message}`));
+  // A set, not a scan of the failures per remaining change: both can be every entry.
+  const failedKeys = new Set(r.failures.map((f) => f.change.key));
   for (const c of r.remaining) {
-    if (!r.failures.some((f) => f.change.key === c.key)) ctx.err(ctx.errStyle.red(`not converged: ${describeChange(c)}`));
+    if (!failedKeys.has(c.key)) ctx.err(ctx.errStyle.red(`not converged: ${describeChange(c)}`));
   }
   const summary = `${n.add} added, ${n.change} changed, ${n.destroy} removed`;
   const nc = snap.result.conflicts.length;

@@ -11,7 +11,8 @@ export default async function diffCommand(o: GlobalOptions, ctx: Context): Promi
   const r = snap.result;
   if (format === 'json') ctx.out(JSON.stringify(diffJSON(r, snap.problems), null, 2));
   else {
-    printProblems(ctx, snap.problems.filter((p) => !r.conflicts.includes(p)));
+    const conflicts = new Set(r.conflicts); // not includes() per problem: both can number every peer
+    printProblems(ctx, snap.problems.filter((p) => !conflicts.has(p)));
     ctx.out(diffText(r, ctx.style));
   }
   return r.changes.length || r.conflicts.length ? EXIT_DRIFT : EXIT_OK;
