@@ -1,12 +1,8 @@
-// The only place that starts `ip` and `bridge`: an argument vector and batch
-// input on stdin, never a shell.
+// The only place that starts `ip`, `bridge` and the other host tools: execa
+// with an argument vector and batch input on stdin, never a shell.
 //
-// node:child_process directly rather than execa: importing execa cost about
-// 190 ms of CPU per run (measured with `npm run bench`'s startup figures),
-// more than a whole no-op apply at 1 000 peers spends on its own work. The
-// result has the fields the code below used from execa with
-// `reject: false, stripFinalNewline: false`.
-import { spawn } from 'node:child_process';
+// execa is imported on first use, not at load, so `--version`, `--help` and
+// `nodes` never pay for it.
 import { HostError, PermissionError } from '../errors.js';
 
 export interface RunResult {
@@ -37,47 +33,17 @@ interface Spawned {
   message?: string;
 }
 
-function spawnCollect(cmd: string, args: string[], input: string): Promise<Spawned> {
-  return new Promise((resolve) => {
-    let child;
-    try {
-      child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      resolve({ stdout: '', stderr: '', code: err.code, message: err.message });
-      return;
-    }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let size = 0;
-    let overflow = false;
-    let failed: NodeJS.ErrnoException | undefined;
-    const collect = (into: Buffer[]) => (b: Buffer) => {
-      size += b.length;
-      if (size > MAX_BUFFER) {
-        if (!overflow) child.kill();
-        overflow = true;
-        return;
-      }
-      into.push(b);
-    };
-    child.stdout.on('data', collect(out));
-    child.stderr.on('data', collect(err));
-    child.on('error', (e) => { failed = e; });
-    child.on('close', (code) => {
-      resolve({
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        exitCode: failed || overflow || code === null ? undefined : code,
-        code: failed?.code,
-        message: failed?.message ?? (overflow ? `${cmd}: output larger than ${MAX_BUFFER} bytes` : undefined),
-      });
-    });
-    // A tool that exits without reading its input (an error on line 1) must
-    // not turn into an EPIPE exception here; its exit status says what happened.
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
-  });
+async function spawnCollect(cmd: string, args: string[], input: string): Promise<Spawned> {
+  const { execa } = await import('execa');
+  const r = await execa(cmd, args, { input, reject: false, stripFinalNewline: false, maxBuffer: MAX_BUFFER, encoding: 'utf8' });
+  const spawnError = r.failed && r.exitCode === undefined;
+  return {
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    exitCode: r.exitCode,
+    code: spawnError ? (r.cause as NodeJS.ErrnoException | undefined)?.code ?? (/ENOENT/.test(r.message ?? '') ? 'ENOENT' : undefined) : undefined,
+    message: spawnError ? r.message : undefined,
+  };
 }
 
 export async function run(tool: HostTool, args: string[], opts: { netns?: string; input?: string } = {}): Promise<RunResult> {

@@ -38,7 +38,7 @@ test('not root, with --netns: apply and diff say to use sudo; plan still works',
   for (const cmd of ['apply', 'diff']) {
     const r = await c.run(cmd, a, [], { prefix: nobody() });
     assertOneLineError(r, /^ovlnet: entering network namespace \S+ needs root \(CAP_SYS_ADMIN\)$/);
-    assert.match(r.stderr, /^hint: run it with sudo$/m);
+    assert.match(r.stderr, /^hint: run it as root: sudo ovlnet /m);
   }
   const p = await c.run('plan', a, ['-o', 'commands'], { prefix: nobody() });
   assert.is(p.code, 0, p.stderr);
@@ -53,7 +53,7 @@ test('not root, inside the namespace: apply says to use sudo and changes nothing
   const before = await settledSnapshot(a.ns);
   const r = await run('apply');
   assertOneLineError(r, /^ovlnet: changing the network needs root \(CAP_NET_ADMIN\)$/);
-  assert.match(r.stderr, /^hint: run it with sudo$/m);
+  assert.match(r.stderr, /^hint: run it as root: sudo ovlnet /m);
   assert.equal(await kernelSnapshot(a.ns), before, 'nothing changed');
 
   const d = await run('diff');
