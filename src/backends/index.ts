@@ -1,4 +1,5 @@
-import type { DesiredState } from '../model/types.js';
+import { vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
+import type { DesiredState, NetworkConfig } from '../model/types.js';
 import { planHostGw } from './hostgw.js';
 import { planMasq } from './masq.js';
 import type { PlanInput } from './types.js';
@@ -22,3 +23,11 @@ export function plan(input: PlanInput): DesiredState {
 
 export { resolveUnderlay } from './underlay.js';
 export type { HostOptions, PlanInput, Underlay } from './types.js';
+
+/** The vxlan devices a config uses: flannel.<VNI> for IPv4, flannel-v6.<VNI> for IPv6. */
+export function vxlanDevices(config: NetworkConfig): string[] {
+  if (config.backend.type !== 'vxlan') return [];
+  const vni = config.backend.vni;
+  const first = config.network.family === 6 ? vxlanDeviceNameV6(vni) : vxlanDeviceName(vni);
+  return config.ipv6 ? [first, vxlanDeviceNameV6(vni)] : [first];
+}
