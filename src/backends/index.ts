@@ -17,7 +17,14 @@ function planBackend(input: PlanInput): DesiredState {
 /** Computes the desired kernel state for the local node. Pure. */
 export function plan(input: PlanInput): DesiredState {
   const desired = planBackend(input);
-  if (input.host?.ipMasq) desired.entries.push(...planMasq(input.cluster.config.network, input.cluster.local.subnet));
+  const config = input.cluster.config;
+  if (input.host?.ipMasq) {
+    // iptables rules are IPv4; flannel's ip6tables twin is not implemented.
+    if (config.network.family === 4) desired.entries.push(...planMasq(config.network, input.cluster.local.subnet));
+    if (config.network.family === 6 || config.ipv6) {
+      desired.problems.push({ subject: '--ip-masq', message: 'IPv6 masquerading is not supported: only IPv4 traffic is masqueraded' });
+    }
+  }
   return desired;
 }
 
