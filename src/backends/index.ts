@@ -1,4 +1,5 @@
-import type { DesiredState } from '../model/types.js';
+import { vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
+import type { DesiredState, NetworkConfig } from '../model/types.js';
 import { planHostGw } from './hostgw.js';
 import { planMasq } from './masq.js';
 import type { PlanInput } from './types.js';
@@ -19,9 +20,24 @@ function planBackend(input: PlanInput): DesiredState {
 /** Computes the desired kernel state for the local node. Pure. */
 export function plan(input: PlanInput): DesiredState {
   const desired = planBackend(input);
-  if (input.host?.ipMasq) desired.entries.push(...planMasq(input.cluster.config.network, input.cluster.local.subnet));
+  const config = input.cluster.config;
+  if (input.host?.ipMasq) {
+    // iptables rules are IPv4; flannel's ip6tables twin is not implemented.
+    if (config.network.family === 4) desired.entries.push(...planMasq(config.network, input.cluster.local.subnet));
+    if (config.network.family === 6 || config.ipv6) {
+      desired.problems.push({ subject: '--ip-masq', message: 'IPv6 masquerading is not supported: only IPv4 traffic is masqueraded' });
+    }
+  }
   return desired;
 }
 
 export { resolveUnderlay } from './underlay.js';
 export type { HostOptions, PlanInput, Underlay } from './types.js';
+
+/** The vxlan devices a config uses: flannel.<VNI> for IPv4, flannel-v6.<VNI> for IPv6. */
+export function vxlanDevices(config: NetworkConfig): string[] {
+  if (config.backend.type !== 'vxlan') return [];
+  const vni = config.backend.vni;
+  const first = config.network.family === 6 ? vxlanDeviceNameV6(vni) : vxlanDeviceName(vni);
+  return config.ipv6 ? [first, vxlanDeviceNameV6(vni)] : [first];
+}

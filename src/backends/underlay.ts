@@ -20,7 +20,8 @@ export function resolveUnderlay(links: Map<string, HostLink>, publicIP: IP, ifac
 }
 
 function findUnderlay(links: Map<string, HostLink>, publicIP: IP, iface: string | undefined, allowOffline: boolean): Underlay {
-  const connectedOf = (l: HostLink) => l.addrs.filter((a) => a.family === publicIP.family).map(networkOf);
+  // Both families: dual-stack peers are on-link by their IPv4 or IPv6 address.
+  const connectedOf = (l: HostLink) => l.addrs.map(networkOf);
   if (iface) {
     const l = links.get(iface);
     if (l) return { dev: l.name, mtu: l.mtu, connected: connectedOf(l), found: true };

@@ -8,20 +8,28 @@ export interface SubnetEnv {
   /** This node's subnet, e.g. 10.244.1.0/24. */
   subnet: Prefix;
   mtu: number;
+  /** Dual stack: the IPv6 network and this node's IPv6 subnet. */
+  ipv6Network?: Prefix;
+  ipv6Subnet?: Prefix;
   /** Whether ovlnet installs the masquerade rules (--ip-masq), so the CNI plugin need not. */
   ipMasq: boolean;
 }
 
 export function renderSubnetEnv(e: SubnetEnv): string {
-  // FLANNEL_SUBNET is the subnet's first host address with the subnet length (.1/24).
-  const gw = makePrefix(nthAddress(networkOf(e.subnet), 1n), e.subnet.len);
+  // FLANNEL_SUBNET is the subnet's first host address with the subnet length (.1/24, ::1/64).
+  const gw = (p: Prefix) => makePrefix(nthAddress(networkOf(p), 1n), p.len);
   if (!Number.isInteger(e.mtu) || e.mtu <= 0) throw new Error(`refusing to render MTU ${e.mtu}`);
+  // flannel writes each family's pair only when that family is enabled; in an
+  // IPv6-only cluster network/subnet are the IPv6 ones.
+  const pairs: Array<[Prefix, Prefix]> = [[e.network, e.subnet]];
+  if (e.ipv6Network && e.ipv6Subnet) pairs.push([e.ipv6Network, e.ipv6Subnet]);
   return [
     // The flannel CNI plugin ignores lines it does not know; `ovlnet cleanup`
     // uses this one to tell ovlnet's file from flannel's.
     '# written by ovlnet daemon',
-    `FLANNEL_NETWORK=${e.network.text}`,
-    `FLANNEL_SUBNET=${gw.text}`,
+    ...pairs.flatMap(([n, sub]) => n.family === 4
+      ? [`FLANNEL_NETWORK=${n.text}`, `FLANNEL_SUBNET=${gw(sub).text}`]
+      : [`FLANNEL_IPV6_NETWORK=${n.text}`, `FLANNEL_IPV6_SUBNET=${gw(sub).text}`]),
     `FLANNEL_MTU=${e.mtu}`,
     `FLANNEL_IPMASQ=${e.ipMasq ? 'true' : 'false'}`,
     '',
@@ -30,7 +38,14 @@ export function renderSubnetEnv(e: SubnetEnv): string {
 
 /** The values for this node: the MTU pods must use is the vxlan device's (or the underlay's for host-gw). */
 export function subnetEnvFor(config: NetworkConfig, desired: DesiredState, ipMasq = false): SubnetEnv {
-  const link = desired.entries.find((e) => e.kind === 'link');
-  const mtu = link && link.kind === 'link' ? link.mtu : desired.underlay.mtu;
-  return { network: config.network, subnet: desired.local.subnet, mtu, ipMasq };
+  // Dual stack: pods get one MTU for both families, so the smaller device's
+  // (flannel writes the IPv4 device's, 20 bytes too large for IPv6 traffic).
+  const mtus = desired.entries.flatMap((e) => (e.kind === 'link' ? [e.mtu] : []));
+  const mtu = mtus.length ? Math.min(...mtus) : desired.underlay.mtu;
+  const env: SubnetEnv = { network: config.network, subnet: desired.local.subnet, mtu, ipMasq };
+  if (config.ipv6 && desired.local.v6) {
+    env.ipv6Network = config.ipv6.network;
+    env.ipv6Subnet = desired.local.v6.subnet;
+  }
+  return env;
 }

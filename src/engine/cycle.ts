@@ -3,7 +3,7 @@
 // Used by plan/diff/apply and by the daemon. Decisions live in the stages;
 // this file only wires them together.
 import { hostname as osHostname, release as osRelease } from 'node:os';
-import { plan, resolveUnderlay } from '../backends/index.js';
+import { plan, resolveUnderlay, vxlanDevices } from '../backends/index.js';
 import { UDP_DEVICE } from '../backends/udp.js';
 import { shouldDisableTxOffload, type TxOffloadMode } from '../backends/offload.js';
 import { GuardError, HostError, PermissionError } from '../errors.js';
@@ -79,17 +79,20 @@ function emptyHost(): ActualState {
 
 export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions): Promise<Snapshot> {
   const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
-  const device = config.backend.type === 'vxlan' ? vxlanDeviceName(config.backend.vni) : config.backend.type === 'udp' ? UDP_DEVICE : undefined;
-  // Only a vxlan device has forwarding entries.
-  await readFdb(actual, opts.netns, config.backend.type === 'vxlan' ? device : undefined);
-  const policy = ownershipFor(device);
+  // Only vxlan devices have forwarding entries; the udp TUN is owned as a device.
+  const devices = vxlanDevices(config);
+  await readFdb(actual, opts.netns, devices);
+  const policy = ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : devices);
+  const isProgrammed = programmedCheck(actual, config, policy);
   const cluster = validateCluster(state, {
     config,
     name: opts.node,
     hostname: opts.hostname ?? osHostname(),
     publicIP: opts.publicIP,
     hostIPs: hostIPs(actual),
-    isProgrammed: programmedCheck(actual, config, policy),
+    isProgrammed,
+    // A node's IPv6 half is given as a node of its own: the same check applies.
+    isProgrammed6: isProgrammed,
   });
   const underlay = resolveUnderlay(actual.links, cluster.local.publicIP, opts.iface, opts.offline ?? false);
   const host = {
@@ -104,10 +107,12 @@ export async function snapshotFrom(state: ClusterState, actual: ActualState, opt
 
 /** The host state only some plans need, read once per cycle and only then (no-op cycles stay cheap). */
 async function readExtras(desired: DesiredState, actual: ActualState, netns: string | undefined): Promise<void> {
-  const features = desired.entries.flatMap((e) => (e.kind === 'offload' && e.dev === desired.device ? [e.feature] : []));
-  actual.offload = features.length && desired.device && actual.links.has(desired.device)
-    ? await readOffload(netns, desired.device, features)
-    : undefined;
+  actual.offload = undefined;
+  for (const dev of [desired.device, desired.device6]) {
+    const features = desired.entries.flatMap((e) => (e.kind === 'offload' && e.dev === dev ? [e.feature] : []));
+    if (!features.length || !dev || !actual.links.has(dev)) continue;
+    (actual.offload ??= []).push(...await readOffload(netns, dev, features));
+  }
   actual.nat = desired.entries.some((e) => e.kind === 'nat') ? await readNat(netns) : undefined;
 }
 
@@ -145,7 +150,7 @@ export interface ApplyResult {
 }
 
 export function countOwnedPeers(snap: Snapshot): number {
-  const policy = ownershipFor(snap.desired.device);
+  const policy = ownershipFor([snap.desired.device, snap.desired.device6]);
   return snap.actual.routes.filter((r) => policy.ownsRoute(r)).length;
 }
 

@@ -41,7 +41,8 @@ function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
         ['ip', `link set ${dev(e.name)} mtu ${int(e.mtu)} up`],
       ];
     case 'addr':
-      return [['ip', `addr replace ${e.addr.text} dev ${dev(e.dev)}`]];
+      // nodad: an IPv6 VTEP address is usable at once (no neighbour answers DAD on a vxlan device anyway).
+      return [['ip', `addr replace ${e.addr.text} dev ${dev(e.dev)}${e.addr.family === 6 ? ' nodad' : ''}`]];
     case 'neigh':
       return [['ip', `neigh replace ${e.ip.text} lladdr ${e.mac.text} dev ${dev(e.dev)} nud permanent`]];
     case 'fdb':

@@ -80,7 +80,7 @@ export function parseLinks(arr: unknown[]): Map<string, HostLink> {
       kind,
       vxlan: kind === 'vxlan' && info ? {
         id: info.id,
-        local: parseIP(info.local),
+        local: parseIP(info.local ?? info.local6),
         link: typeof info.link === 'string' ? info.link : undefined,
         port: info.port,
         learning: info.learning === true,

@@ -38,3 +38,8 @@ export function isValidDeviceName(s: unknown): s is string {
 export function vxlanDeviceName(vni: number): string {
   return `flannel.${vni}`;
 }
+
+/** flannel's IPv6 vxlan device (dual stack and IPv6-only clusters). */
+export function vxlanDeviceNameV6(vni: number): string {
+  return `flannel-v6.${vni}`;
+}

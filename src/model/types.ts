@@ -19,6 +19,11 @@ export interface RawConfig {
   subnetLen?: unknown;
   subnetMin?: unknown;
   subnetMax?: unknown;
+  /** Dual stack / IPv6-only (flannel's IPv6Network, EnableIPv6, EnableIPv4, IPv6SubnetLen). */
+  ipv6Network?: unknown;
+  enableIPv6?: unknown;
+  enableIPv4?: unknown;
+  ipv6SubnetLen?: unknown;
   backend?: RawBackend;
   /** Where the config came from, for messages ("cluster.yaml", "etcd /coreos.com/network/config"). */
   origin: string;
@@ -31,6 +36,10 @@ export interface RawNode {
   publicIP?: unknown;
   subnet?: unknown;
   vtepMAC?: unknown;
+  /** The IPv6 half of a dual-stack (or IPv6-only) node. */
+  publicIPv6?: unknown;
+  ipv6Subnet?: unknown;
+  vtepMACv6?: unknown;
   backendType?: unknown;
   /** etcd leases: when the lease expires; null for a reservation (no TTL). */
   expiresAt?: Date | null;
@@ -64,19 +73,33 @@ export type BackendConfig =
 
 export type BackendType = BackendConfig['type'];
 
+/**
+ * `network`/`subnetLen` describe the cluster's first family: IPv4, or IPv6 in
+ * an IPv6-only cluster. `ipv6` is the second family of a dual-stack cluster.
+ */
 export interface NetworkConfig {
   network: Prefix;
   subnetLen: number;
+  ipv6?: { network: Prefix; subnetLen: number };
   backend: BackendConfig;
 }
 
-export interface Node {
-  name: string;
+/** One address family of a node: how it is reached and what it routes. */
+export interface NodeFamily {
   publicIP: IP;
   subnet: Prefix;
   vtepMAC: MAC;
+}
+
+/**
+ * publicIP/subnet/vtepMAC are the cluster's first family (see NetworkConfig);
+ * `v6` is the IPv6 half in a dual-stack cluster, absent when the node has none.
+ */
+export interface Node extends NodeFamily {
+  name: string;
   origin: string;
   expiresAt?: Date | null;
+  v6?: NodeFamily;
 }
 
 export interface Problem {
@@ -174,8 +197,10 @@ export interface PeerPlan {
 
 export interface DesiredState {
   backend: BackendType;
-  /** The backend's device (vxlan device, udp TUN), when it has one. */
+  /** The backend's device: the vxlan device (flannel-v6.<VNI> in an IPv6-only cluster) or the udp TUN. */
   device?: string;
+  /** Dual stack, vxlan: the IPv6 device flannel-v6.<VNI>. */
+  device6?: string;
   underlay: { dev: string; mtu: number; found: boolean };
   local: Node;
   peers: PeerPlan[];

@@ -14,7 +14,7 @@
 //    (--subnet-file) or marked by ovlnet (a comment mentioning ovlnet).
 import { MASQ_CHAIN } from '../backends/masq.js';
 import { isOvlnetSpec, chainRules, type NatCleanup } from '../host/iptables.js';
-import { OVLNET_ROUTE_PROTO, vxlanDeviceName } from '../model/keys.js';
+import { OVLNET_ROUTE_PROTO, vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
 import type { ActualState, Change, HostRoute, NatRuleEntry, NatState, Problem, RouteEntry } from '../model/types.js';
 import { actualLink } from './diff.js';
 
@@ -51,7 +51,8 @@ export interface CleanupPlan {
   kept: Problem[];
 }
 
-const FLANNEL_DEV_RE = /^flannel\.([0-9]{1,8})$/;
+// flannel.<VNI>, and flannel-v6.<VNI> of dual-stack and IPv6-only clusters.
+const FLANNEL_DEV_RE = /^flannel(?:-v6)?\.([0-9]{1,8})$/;
 
 function routeEntry(r: HostRoute): RouteEntry {
   // Odd shapes (no gateway, no device) are deleted by destination and protocol alone.
@@ -112,7 +113,7 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
       changes.push({ action: 'delete', kind: 'link', key: `link:${l.name}`, actual: link, detail: reason });
     }
   }
-  if (input.vni !== undefined && !actual.links.has(vxlanDeviceName(input.vni))) {
+  if (input.vni !== undefined && !actual.links.has(vxlanDeviceName(input.vni)) && !actual.links.has(vxlanDeviceNameV6(input.vni))) {
     kept.push({ subject: `--vni ${input.vni}`, message: `no device ${vxlanDeviceName(input.vni)} on this host` });
   }
 

@@ -89,30 +89,30 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   const adopted: string[] = [];
   let inSync = 0;
 
-  // 1. The device. Recreating it wipes everything on it, so the entries on it
-  //    are then all to be added again.
-  const desiredLink = desired.entries.find((e): e is LinkEntry => e.kind === 'link');
-  let deviceFresh = false;
+  // 1. The devices (two in a dual-stack vxlan cluster). Recreating one wipes
+  //    everything on it, so the entries on it are then all to be added again.
+  const fresh = new Set<string>();
   // A new device MAC makes the kernel flush the device's neighbours
   // (permanent ones too): those in sync now must be written again after it.
-  let macChange = false;
-  if (desiredLink) {
+  const macChanged = new Set<string>();
+  for (const desiredLink of desired.entries) {
+    if (desiredLink.kind !== 'link') continue;
     const a = actualLink(actual, desiredLink.name);
     const key = entryKey(desiredLink);
     if (a === undefined) {
       changes.push({ action: 'add', kind: 'link', key, desired: desiredLink });
-      deviceFresh = true;
+      fresh.add(desiredLink.name);
     } else if (typeof a === 'string') {
       changes.push({ action: 'replace', kind: 'link', key, desired: desiredLink, detail: a });
-      deviceFresh = true;
+      fresh.add(desiredLink.name);
     } else {
       const { recreate, modify } = linkDifferences(desiredLink, a);
       if (recreate.length) {
         changes.push({ action: 'replace', kind: 'link', key, desired: desiredLink, actual: a, detail: [...recreate, ...modify].join(', ') });
-        deviceFresh = true;
+        fresh.add(desiredLink.name);
       } else if (modify.length) {
         changes.push({ action: 'change', kind: 'link', key, desired: desiredLink, actual: a, detail: modify.join(', ') });
-        macChange = a.mac.text !== desiredLink.mac.text;
+        if (a.mac.text !== desiredLink.mac.text) macChanged.add(desiredLink.name);
       } else {
         inSync++;
       }
@@ -123,10 +123,9 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     const t = diffTun(desiredTun, actual);
     if (t.change) changes.push(t.change);
     else inSync++;
-    deviceFresh = t.fresh;
+    if (t.fresh) fresh.add(desiredTun.name);
   }
-  const device = desiredLink?.name ?? desiredTun?.name;
-  const onFreshDevice = (dev: string | undefined) => deviceFresh && dev !== undefined && dev === device;
+  const onFreshDevice = (dev: string | undefined) => dev !== undefined && fresh.has(dev);
 
   // 2. What ovlnet owns on the host now, keyed.
   const owned = new Map<string, Entry>();
@@ -167,7 +166,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     const a = owned.get(key);
     if (a) {
       owned.delete(key);
-      const detail = sameFields(d, a) ?? (macChange && d.kind === 'neigh' && d.dev === device ? 'flushed by the device address change' : undefined);
+      const detail = sameFields(d, a) ?? (d.kind === 'neigh' && macChanged.has(d.dev) ? 'flushed by the device address change' : undefined);
       if (detail) changes.push({ action: 'change', kind: d.kind, key, desired: d, actual: a, detail });
       else inSync++;
       continue;

@@ -12,9 +12,11 @@ export interface OwnershipPolicy {
   ownsDevice(name: string): boolean;
 }
 
-export function ownershipFor(device: string | undefined, proto = OVLNET_ROUTE_PROTO): OwnershipPolicy {
+/** `device`: ovlnet's vxlan device, or both of them in a dual-stack cluster. */
+export function ownershipFor(device: string | readonly (string | undefined)[] | undefined, proto = OVLNET_ROUTE_PROTO): OwnershipPolicy {
+  const devices = new Set((typeof device === 'string' ? [device] : device ?? []).filter((d): d is string => d !== undefined));
   return {
     ownsRoute: (r) => r.proto === proto,
-    ownsDevice: (name) => device !== undefined && name === device,
+    ownsDevice: (name) => devices.has(name),
   };
 }

@@ -72,11 +72,11 @@ export function parseEtcdURI(uri: string): EtcdURI {
 }
 
 /**
- * flannel's lease key: `10.244.1.0-24`, dual stack `10.244.1.0-24&fd00::-64`.
- * Returns the IPv4 subnet (ovlnet programs IPv4 only) and whether there was
- * an IPv6 part.
+ * flannel's lease key: `10.244.1.0-24`, dual stack `10.244.1.0-24&fd00::-64`
+ * (IPv6-only: `0.0.0.0-0&fd00::-64`, or the IPv6 part alone). Returns the
+ * IPv4 subnet, whether there was an IPv6 part, and that part (`subnet6`).
  */
-export function parseLeaseKey(name: string): { subnet?: Prefix; v6?: boolean } | undefined {
+export function parseLeaseKey(name: string): { subnet?: Prefix; v6?: boolean; subnet6?: Prefix } | undefined {
   const parts = name.split('&');
   if (parts.length > 2) return undefined;
   const toPrefix = (s: string) => {
@@ -88,12 +88,13 @@ export function parseLeaseKey(name: string): { subnet?: Prefix; v6?: boolean } |
   const [a, b] = parts;
   if (b === undefined) {
     const p = toPrefix(a);
-    return p?.family === 4 ? { subnet: p } : p ? { v6: true } : undefined;
+    return p?.family === 4 ? { subnet: p } : p ? { v6: true, subnet6: p } : undefined;
   }
-  const v4 = a === '' ? undefined : toPrefix(a);
+  // flannel writes an absent IPv4 part as the zero subnet.
+  const v4 = a === '' || a === '0.0.0.0-0' ? undefined : toPrefix(a);
   const v6 = toPrefix(b);
-  if ((a !== '' && v4?.family !== 4) || v6?.family !== 6) return undefined;
-  return { subnet: v4, v6: true };
+  if ((v4 === undefined && a !== '' && a !== '0.0.0.0-0') || (v4 && v4.family !== 4) || v6?.family !== 6) return undefined;
+  return { subnet: v4, v6: true, subnet6: v6 };
 }
 
 export function leaseKeyName(subnet: Prefix): string {
@@ -199,6 +200,8 @@ interface ListedLease {
   kv: IKeyValue;
   value: string;
   subnet?: Prefix;
+  /** The IPv6 part of a dual-stack or IPv6-only lease key. */
+  subnet6?: Prefix;
   /** Parsed JSON value, when it is an object. */
   obj?: Record<string, unknown>;
 }
@@ -323,7 +326,7 @@ class EtcdSource implements Source {
           if (isObject(o)) obj = o;
         } catch { /* reported by the caller, with the key */ }
       }
-      listing.leases.push({ name, kv, value, subnet: parsed.subnet, obj });
+      listing.leases.push({ name, kv, value, subnet: parsed.subnet, subnet6: parsed.subnet6, obj });
     }
     return listing;
   }
@@ -374,8 +377,6 @@ class EtcdSource implements Source {
       throw new SourceError(`${origin}: invalid JSON: ${(e as Error).message}`);
     }
     if (!isObject(obj)) throw new SourceError(`${origin}: expected a JSON object`);
-    if (obj.EnableIPv4 === false) throw new SourceError(`${origin}: EnableIPv4 is false; ovlnet supports IPv4 pod networks only`);
-    if (obj.EnableIPv6 === true) warnings.push(`${origin}: EnableIPv6 is set; ovlnet programs the IPv4 network only and ignores the IPv6 settings`);
     // A missing Backend stays undefined: validation treats it as vxlan (flannel's
     // docs; its code would fall back to udp, which ovlnet does not support).
     return rawConfigFromObject(obj, origin);
@@ -386,7 +387,7 @@ class EtcdSource implements Source {
     const warnings: string[] = [];
     const config = this.parseConfig(listing.config, warnings);
     for (const b of listing.badKeys) warnings.push(`etcd key ${JSON.stringify(b.key.slice(0, 120))}: ${b.why}; skipped`);
-    const ids = listing.leases.filter((l) => l.obj && l.subnet && l.kv.lease !== '0').map((l) => l.kv.lease);
+    const ids = listing.leases.filter((l) => l.obj && (l.subnet || l.subnet6) && l.kv.lease !== '0').map((l) => l.kv.lease);
     const expiry = await this.expiries(ids, warnings);
     const nodes: RawNode[] = [];
     this.known.clear();
@@ -398,17 +399,15 @@ class EtcdSource implements Source {
         warnings.push(`${where}: value is not a JSON object${l.kv.value.length > MAX_VALUE_BYTES ? ' (too large)' : ''}; skipped`);
         continue;
       }
-      if (!l.subnet) {
-        warnings.push(`${where}: IPv6-only lease; ovlnet programs IPv4 only; skipped`);
-        continue;
-      }
       const data = l.obj.BackendData;
+      const data6 = l.obj.BackendV6Data;
       nodes.push({
         origin: where,
         name: l.name,
         publicIP: l.obj.PublicIP,
-        subnet: l.subnet.text,
+        subnet: l.subnet?.text,
         vtepMAC: isObject(data) ? data.VtepMAC : undefined,
+        ...(l.subnet6 ? { publicIPv6: l.obj.PublicIPv6 ?? undefined, ipv6Subnet: l.subnet6.text, vtepMACv6: isObject(data6) ? data6.VtepMAC : undefined } : {}),
         backendType: l.obj.BackendType,
         expiresAt: l.kv.lease === '0' ? null : expiry.get(l.kv.lease),
       });
@@ -521,6 +520,12 @@ class EtcdSource implements Source {
     const listing = await this.list();
     const rawConfig = this.parseConfig(listing.config, []);
     const config = validateConfig(rawConfig);
+    // Leases are allocated from the IPv4 network only; a dual-stack config
+    // gets an IPv4 lease (its IPv6 half is then absent: reached over IPv4).
+    if (config.network.family !== 4) {
+      throw new SourceError(`etcd ${this.prefix}/config: registering a lease in an IPv6-only network is not supported`,
+        'write this node\'s lease yourself (flannel\'s format), or run flanneld to allocate it');
+    }
     const range = subnetRange(config, rawConfig);
     const publicIP = await resolvePublicIP(opts, config);
     let existingMAC: MAC | undefined;

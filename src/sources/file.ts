@@ -29,6 +29,12 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
       publicIP: n.publicIP ?? n.PublicIP,
       subnet: n.subnet ?? n.Subnet,
       vtepMAC: n.vtepMAC ?? n.VtepMAC,
+      // Only when given: an IPv4-only node maps exactly as before dual stack.
+      ...Object.fromEntries(Object.entries({
+        publicIPv6: n.publicIPv6 ?? n.PublicIPv6,
+        ipv6Subnet: n.ipv6Subnet ?? n.IPv6Subnet,
+        vtepMACv6: n.vtepMACv6 ?? n.VtepMACv6,
+      }).filter(([, v]) => v !== undefined)),
     });
   });
   return { config: rawConfigFromObject(doc, origin), nodes, warnings, namedNodes: true };

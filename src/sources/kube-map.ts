@@ -25,6 +25,8 @@ export interface AnnotationKeys {
   backendType: string;
   publicIP: string;
   publicIPOverwrite: string;
+  publicIPv6: string;
+  backendV6Data: string;
 }
 
 /**
@@ -46,6 +48,8 @@ export function annotationKeys(prefix: string = DEFAULT_ANNOTATION_PREFIX): Anno
     backendType: `${p}backend-type`,
     publicIP: `${p}public-ip`,
     publicIPOverwrite: `${p}public-ip-overwrite`,
+    publicIPv6: `${p}public-ipv6`,
+    backendV6Data: `${p}backend-v6-data`,
   };
 }
 
@@ -64,6 +68,12 @@ export function ipv4PodCIDR(node: KubeNode): string | undefined {
   const v4 = list.find((c) => parsePrefix(c)?.family === 4);
   if (v4 !== undefined) return v4;
   return list.find((c) => parsePrefix(c) === undefined);
+}
+
+/** The node's IPv6 pod subnet (dual stack, IPv6-only): the first IPv6 entry of spec.podCIDRs, else spec.podCIDR. */
+export function ipv6PodCIDR(node: KubeNode): string | undefined {
+  const list = node.spec?.podCIDRs?.length ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
+  return list.find((c) => parsePrefix(c)?.family === 6);
 }
 
 export interface BackendData {
@@ -112,14 +122,21 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
       continue;
     }
     const subnet = ipv4PodCIDR(n);
-    if (subnet === undefined) {
+    // An IPv6-only node is kept: whether it fits is the validation's call, which knows the network.
+    const subnet6 = ipv6PodCIDR(n);
+    if (subnet === undefined && subnet6 === undefined) {
       const has = n.spec?.podCIDRs?.length || n.spec?.podCIDR;
-      skip(name, who, has ? 'no IPv4 entry in spec.podCIDRs' : 'no spec.podCIDR assigned');
+      skip(name, who, has ? 'no IPv4 or IPv6 entry in spec.podCIDRs' : 'no spec.podCIDR assigned');
       continue;
     }
     const data = parseBackendData(ann[keys.backendData]);
     if (data.error) {
       skip(name, who, `annotation ${keys.backendData} ${data.error}`);
+      continue;
+    }
+    const data6 = parseBackendData(ann[keys.backendV6Data]);
+    if (data6.error) {
+      skip(name, who, `annotation ${keys.backendV6Data} ${data6.error}`);
       continue;
     }
     const overwrite = ann[keys.publicIPOverwrite];
@@ -130,9 +147,15 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
       subnet,
       vtepMAC: data.vtepMAC,
       backendType: ann[keys.backendType],
+      ...defined({ publicIPv6: ann[keys.publicIPv6], ipv6Subnet: subnet6, vtepMACv6: data6.vtepMAC }),
     });
   }
   return { nodes, warnings, leftOut };
+}
+
+/** The fields whose value is not undefined: IPv4-only nodes map exactly as before dual stack. */
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 /** What matters to ovlnet in a Node; a change elsewhere (status heartbeats) needs no reconcile. */

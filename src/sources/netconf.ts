@@ -32,6 +32,13 @@ export function rawConfigFromObject(obj: Record<string, unknown>, origin: string
     subnetMin: pick(obj, 'subnetMin', 'SubnetMin'),
     subnetMax: pick(obj, 'subnetMax', 'SubnetMax'),
     backend: rawBackend(pick(obj, 'backend', 'Backend')),
+    // Dual stack keys only when given: an IPv4 config maps exactly as before.
+    ...Object.fromEntries(Object.entries({
+      ipv6Network: pick(obj, 'ipv6Network', 'IPv6Network'),
+      enableIPv6: pick(obj, 'enableIPv6', 'EnableIPv6'),
+      enableIPv4: pick(obj, 'enableIPv4', 'EnableIPv4'),
+      ipv6SubnetLen: pick(obj, 'ipv6SubnetLen', 'IPv6SubnetLen'),
+    }).filter(([, v]) => v !== undefined)),
   };
 }
 

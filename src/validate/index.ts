@@ -11,6 +11,8 @@ export interface ValidateOptions extends LocalSelector {
   hostIPs?: IP[];
   /** Whether a node's subnet is already programmed on this host the way this node would be. */
   isProgrammed?: (n: Node) => boolean;
+  /** The same for a node's IPv6 half (dual stack), given as a Node whose first family is its IPv6 one. */
+  isProgrammed6?: (n: Node) => boolean;
   /** The config, when the caller validated it already (to read the host in between). */
   config?: NetworkConfig;
   /** The source publishes VTEP MACs, so a vxlan node without one is invalid. */
@@ -45,6 +47,18 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
   const { kept, problems: overlapProblems } = resolveOverlaps(valid, local, opts.isProgrammed ?? (() => false));
   problems.push(...overlapProblems);
   const keptSet = new Set(kept);
+  if (config.ipv6) {
+    // IPv6 subnets overlap among themselves, by the same rule; a node whose
+    // IPv6 subnet loses is left out whole, so it is never half reachable.
+    const view = new Map<Node, Node>();
+    for (const n of kept) if (n.v6) view.set({ ...n, ...n.v6 }, n);
+    const localView = [...view].find(([, n]) => n === local)?.[0];
+    const isProgrammed6 = opts.isProgrammed6 ?? (() => false);
+    const r6 = resolveOverlaps([...view.keys()], localView, isProgrammed6);
+    const kept6 = new Set(r6.kept);
+    for (const [v, n] of view) if (!kept6.has(v)) keptSet.delete(n);
+    problems.push(...r6.problems.map((p) => ({ ...p, subject: p.subject.replace(/\.subnet$/, '.ipv6Subnet') })));
+  }
   return { config, nodes: valid.filter((n) => keptSet.has(n)), problems, local };
 }
 

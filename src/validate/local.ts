@@ -36,12 +36,13 @@ export function findLocalNode(nodes: Node[], sel: LocalSelector, namedNodes: boo
   if (sel.publicIP !== undefined) {
     const ip = parseIP(sel.publicIP);
     if (!ip) throw new UsageError(`--public-ip ${sel.publicIP} is not an IP address`);
-    const n = nodes.find((x) => x.publicIP.text === ip.text);
+    const n = nodes.find((x) => x.publicIP.text === ip.text || x.v6?.publicIP.text === ip.text);
     if (n) return n;
     throw new NodeError(`no node with public IP ${ip.text} in the source; known nodes: ${known()}`);
   }
   const mine = new Set((sel.hostIPs ?? []).map((ip) => ip.text));
-  const byIP = nodes.filter((x) => mine.has(x.publicIP.text));
+  let byIP = nodes.filter((x) => mine.has(x.publicIP.text));
+  if (byIP.length === 0) byIP = nodes.filter((x) => x.v6 && mine.has(x.v6.publicIP.text));
   if (byIP.length >= 1) return byIP[0];
   // The host name names an entry that validation left out: say why, not just "no match".
   if (namedNodes && sel.hostname && skipped.has(sel.hostname)) throw new NodeError(`node ${sel.hostname} is invalid${whyNot(sel.hostname)}`);

@@ -2,7 +2,8 @@
 // and the field; the rest of the cluster still converges.
 import { isAligned, nonUnicastReason, parseIP, parsePrefix, prefixContains, prefixContainsIP } from '../model/ip.js';
 import { macFromName, nonUnicastMACReason, parseMAC } from '../model/mac.js';
-import type { NetworkConfig, Node, Problem, RawNode } from '../model/types.js';
+import type { Prefix } from '../model/ip.js';
+import type { NetworkConfig, Node, NodeFamily, Problem, RawNode } from '../model/types.js';
 
 /** Printable, bounded names: DNS names, etcd lease keys; nothing with spaces or control characters. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,252}$/;
@@ -40,33 +41,66 @@ export function validateNode(raw: RawNode, config: NetworkConfig, macRequired: b
   if (raw.backendType !== undefined && raw.backendType !== config.backend.type) {
     return bad('backendType', `${show(raw.backendType)} differs from the cluster backend ${config.backend.type}`);
   }
-  const publicIP = parseIP(raw.publicIP);
-  if (!publicIP) return bad('publicIP', raw.publicIP === undefined ? 'missing' : `${show(raw.publicIP)} is not an IP address`);
-  if (publicIP.family !== config.network.family) return bad('publicIP', `${publicIP.text} is not IPv${config.network.family}`);
-  const why = nonUnicastReason(publicIP);
-  if (why) return bad('publicIP', `${publicIP.text} is not a unicast address (${why})`);
-  if (prefixContainsIP(config.network, publicIP)) return bad('publicIP', `${publicIP.text} lies inside the pod network ${config.network.text}`);
-
-  const subnet = parsePrefix(raw.subnet);
-  if (!subnet) return bad('subnet', raw.subnet === undefined ? 'missing' : `${show(raw.subnet)} is not a CIDR`);
-  if (!isAligned(subnet)) return bad('subnet', `${subnet.text} has host bits set`);
-  if (!prefixContains(config.network, subnet) || subnet.len <= config.network.len) {
-    return bad('subnet', `${subnet.text} is not a subnet inside the network ${config.network.text}`);
+  const v6only = config.network.family === 6;
+  const first = checkFamily(raw, raw.name, v6only ? V6_FIELDS : V4_FIELDS, config.network, config.backend.type, macRequired);
+  if ('field' in first) return bad(first.field, first.message);
+  let v6: NodeFamily | undefined;
+  if (config.ipv6) {
+    // A dual-stack node without any IPv6 field is reached over IPv4 only (a
+    // node not yet upgraded); a half-given or invalid IPv6 part leaves it out.
+    const none = [raw.publicIPv6, raw.ipv6Subnet].every((v) => v === undefined || v === null || v === '');
+    if (!none) {
+      const second = checkFamily(raw, raw.name, V6_FIELDS, config.ipv6.network, config.backend.type, macRequired);
+      if ('field' in second) return bad(second.field, second.message);
+      v6 = second;
+    }
   }
-  if (subnet.len > (subnet.family === 4 ? 30 : 126)) return bad('subnet', `${subnet.text} is too small`);
+  const node: Node = { name: raw.name, ...first, origin: raw.origin, expiresAt: raw.expiresAt };
+  if (v6) node.v6 = v6;
+  return { node };
+}
+
+interface Fields {
+  publicIP: 'publicIP' | 'publicIPv6';
+  subnet: 'subnet' | 'ipv6Subnet';
+  vtepMAC: 'vtepMAC' | 'vtepMACv6';
+}
+const V4_FIELDS: Fields = { publicIP: 'publicIP', subnet: 'subnet', vtepMAC: 'vtepMAC' };
+const V6_FIELDS: Fields = { publicIP: 'publicIPv6', subnet: 'ipv6Subnet', vtepMAC: 'vtepMACv6' };
+
+/** One address family of a node, checked against that family's pod network. */
+function checkFamily(raw: RawNode, name: string, f: Fields, network: Prefix, backend: string, macRequired: boolean): NodeFamily | { field: string; message: string } {
+  const bad = (field: string, message: string) => ({ field, message });
+  const family = network.family;
+  const rawIP = raw[f.publicIP];
+  const publicIP = parseIP(rawIP);
+  if (!publicIP) return bad(f.publicIP, rawIP === undefined ? 'missing' : `${show(rawIP)} is not an IP address`);
+  if (publicIP.family !== family) return bad(f.publicIP, `${publicIP.text} is not IPv${family}`);
+  const why = nonUnicastReason(publicIP);
+  if (why) return bad(f.publicIP, `${publicIP.text} is not a unicast address (${why})`);
+  if (prefixContainsIP(network, publicIP)) return bad(f.publicIP, `${publicIP.text} lies inside the pod network ${network.text}`);
+
+  const rawSubnet = raw[f.subnet];
+  const subnet = parsePrefix(rawSubnet);
+  if (!subnet) return bad(f.subnet, rawSubnet === undefined ? 'missing' : `${show(rawSubnet)} is not a CIDR`);
+  if (!isAligned(subnet)) return bad(f.subnet, `${subnet.text} has host bits set`);
+  if (!prefixContains(network, subnet) || subnet.len <= network.len) {
+    return bad(f.subnet, `${subnet.text} is not a subnet inside the network ${network.text}`);
+  }
+  if (subnet.len > (subnet.family === 4 ? 30 : 126)) return bad(f.subnet, `${subnet.text} is too small`);
 
   let vtepMAC;
-  if (raw.vtepMAC !== undefined && raw.vtepMAC !== null && raw.vtepMAC !== '') {
-    vtepMAC = parseMAC(raw.vtepMAC);
-    if (!vtepMAC) return bad('vtepMAC', `${show(raw.vtepMAC)} is not a MAC address`);
+  const rawMAC = raw[f.vtepMAC];
+  if (rawMAC !== undefined && rawMAC !== null && rawMAC !== '') {
+    vtepMAC = parseMAC(rawMAC);
+    if (!vtepMAC) return bad(f.vtepMAC, `${show(rawMAC)} is not a MAC address`);
     const whyMac = nonUnicastMACReason(vtepMAC);
-    if (whyMac) return bad('vtepMAC', `${vtepMAC.text} is not a unicast MAC (${whyMac})`);
-  } else if (macRequired && config.backend.type === 'vxlan') {
-    return bad('vtepMAC', 'missing: a vxlan peer needs its published VtepMAC');
+    if (whyMac) return bad(f.vtepMAC, `${vtepMAC.text} is not a unicast MAC (${whyMac})`);
+  } else if (macRequired && backend === 'vxlan') {
+    return bad(f.vtepMAC, `missing: a vxlan peer needs its published VtepMAC${f.vtepMAC === 'vtepMACv6' ? ' (BackendV6Data)' : ''}`);
   } else {
-    vtepMAC = macFromName(raw.name);
+    // Both devices of a dual-stack node may share the derived MAC: they are separate links.
+    vtepMAC = macFromName(name);
   }
-  return {
-    node: { name: raw.name, publicIP, subnet, vtepMAC, origin: raw.origin, expiresAt: raw.expiresAt },
-  };
+  return { publicIP, subnet, vtepMAC };
 }

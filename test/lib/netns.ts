@@ -37,6 +37,8 @@ export interface TestNode {
   subnet: string;
   /** The pod gateway on cni0, e.g. 198.18.1.1. */
   podGateway: string;
+  /** Dual stack: the IPv6 pod gateway on cni0, e.g. 2001:db8:100:1::1. */
+  podGateway6?: string;
 }
 
 export interface Topology {
@@ -56,6 +58,15 @@ export interface NodeSpec {
   publicIP: string;
   subnet: string;
   vtepMAC?: string;
+  /** Dual stack: an underlay address in 2001:db8:1::/64 (added to eth0 as /64). */
+  publicIPv6?: string;
+  /** Dual stack: the node's IPv6 pod subnet, e.g. 2001:db8:100:1::/64 (gateway ::1 on cni0). */
+  ipv6Subnet?: string;
+}
+
+/** defaultNodes with IPv6 halves: 2001:db8:1::1N underlay, 2001:db8:100:N::/64 pods. */
+export function dualStackNodes(n = 3): NodeSpec[] {
+  return defaultNodes(n).map((s, i) => ({ ...s, publicIPv6: `2001:db8:1::${10 + i}`, ipv6Subnet: `2001:db8:100:${i}::/64` }));
 }
 
 /** The default three nodes on 192.0.2.0/24 with pod subnets in 198.18.0.0/16. */
@@ -142,7 +153,19 @@ export async function createTopology(specs: NodeSpec[] = defaultNodes(), opts: T
       await ipn(ns, 'addr', 'add', `${gw}/${len}`, 'dev', 'cni0');
       await ipn(ns, 'link', 'set', 'cni0', 'up');
       await sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-      topo.nodes.push({ ...s, ns, podGateway: gw });
+      let gw6: string | undefined;
+      if (s.publicIPv6) {
+        // nodad: usable at once, no DAD wait (the test addresses are unique by construction).
+        await ipn(ns, 'addr', 'add', `${s.publicIPv6}/64`, 'dev', 'eth0', 'nodad');
+      }
+      if (s.ipv6Subnet) {
+        const [net6, len6] = s.ipv6Subnet.split('/');
+        if (!net6.endsWith('::')) throw new Error(`node ${s.name}: IPv6 subnet ${s.ipv6Subnet} must end in ::`);
+        gw6 = `${net6}1`;
+        await ipn(ns, 'addr', 'add', `${gw6}/${len6}`, 'dev', 'cni0', 'nodad');
+        await sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+      }
+      topo.nodes.push({ ...s, ns, podGateway: gw, ...(gw6 ? { podGateway6: gw6 } : {}) });
     }
   } catch (e) {
     await topo.destroy();
@@ -161,19 +184,34 @@ export async function withTopology<T>(specs: NodeSpec[] | undefined, fn: (t: Top
   }
 }
 
-/** Pings `to` from namespace `from.ns` with the pod gateway as source; true on a reply. */
+/** Pings `to` from namespace `from.ns` with the pod gateway (of `to`'s family) as source; true on a reply. */
 export async function ping(from: TestNode, to: string, count = 1): Promise<boolean> {
-  const r = await execa('ip', ['netns', 'exec', from.ns, 'ping', '-n', '-q', '-c', String(count), '-W', '2', '-I', from.podGateway, to], { reject: false });
+  const v6 = to.includes(':');
+  const src = v6 ? from.podGateway6 : from.podGateway;
+  if (!src) throw new Error(`node ${from.name} has no IPv${v6 ? 6 : 4} pod gateway`);
+  const r = await execa('ip', ['netns', 'exec', from.ns, 'ping', ...(v6 ? ['-6'] : []), '-n', '-q', '-c', String(count), '-W', '2', '-I', src, to], { reject: false });
   return r.exitCode === 0;
 }
 
-/** A cluster file for the given nodes. */
-export function clusterYAML(nodes: NodeSpec[], backend = '{ type: vxlan, vni: 1, port: 8472 }', network = '198.18.0.0/16'): string {
+/**
+ * A cluster file for the given nodes. `network` '' leaves the IPv4 network
+ * (and the nodes' IPv4 fields) out: with `ipv6Network`, an IPv6-only cluster.
+ */
+export function clusterYAML(nodes: NodeSpec[], backend = '{ type: vxlan, vni: 1, port: 8472 }', network = '198.18.0.0/16', ipv6Network?: string): string {
+  const v4 = network !== '';
+  const fields = (n: NodeSpec) => [
+    `name: ${n.name}`,
+    ...(v4 ? [`publicIP: ${n.publicIP}`, `subnet: ${n.subnet}`] : []),
+    ...(v4 && n.vtepMAC ? [`vtepMAC: "${n.vtepMAC}"`] : []),
+    ...(ipv6Network && n.publicIPv6 ? [`publicIPv6: "${n.publicIPv6}"`] : []),
+    ...(ipv6Network && n.ipv6Subnet ? [`ipv6Subnet: "${n.ipv6Subnet}"`] : []),
+  ].join(', ');
   return [
-    `network: ${network}`,
+    ...(v4 ? [`network: ${network}`] : []),
+    ...(ipv6Network ? [`ipv6Network: "${ipv6Network}"`] : []),
     `backend: ${backend}`,
     'nodes:',
-    ...nodes.map((n) => `  - { name: ${n.name}, publicIP: ${n.publicIP}, subnet: ${n.subnet}${n.vtepMAC ? `, vtepMAC: "${n.vtepMAC}"` : ''} }`),
+    ...nodes.map((n) => `  - { ${fields(n)} }`),
     '',
   ].join('\n');
 }

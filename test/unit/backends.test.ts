@@ -140,9 +140,9 @@ const LINKS = new Map<string, HostLink>([
   ['eth1', hostLink({ name: 'eth1', mtu: 1500, addrs: [pfx('203.0.113.5/24')] })],
 ]);
 
-test('underlay: the device holding the local public IP, its MTU and on-link networks', () => {
+test('underlay: the device holding the local public IP, its MTU and on-link networks (both families, for dual stack)', () => {
   assert.equal(resolveUnderlay(LINKS, ip('192.0.2.10'), undefined, false), {
-    dev: 'eth0', mtu: 9000, connected: [pfx('192.0.2.0/24'), pfx('192.0.2.128/25')], found: true,
+    dev: 'eth0', mtu: 9000, connected: [pfx('192.0.2.0/24'), pfx('192.0.2.128/25'), pfx('2001:db8::/64')], found: true,
   });
   assert.equal(resolveUnderlay(LINKS, ip('203.0.113.5'), undefined, false), { dev: 'eth1', mtu: 1500, connected: [pfx('203.0.113.0/24')], found: true });
 });

@@ -79,22 +79,24 @@ test('nodesToRaw maps annotations and leaves out unmanaged or subnet-less nodes 
     node('bad-data', { ...managed('192.0.2.23', 'x'), [`${P}/backend-data`]: '{oops' }, { podCIDR: '198.18.7.0/24' }),
     node('false-flag', managed('192.0.2.24', '0a:00:00:00:00:24', { [`${P}/kube-subnet-manager`]: 'false' }), { podCIDR: '198.18.8.0/24' }),
   ], keys);
-  assert.equal(nodes.map((n) => n.name), ['node-a', 'node-c']);
+  // An IPv6-only node is kept for validation to judge (it knows whether the network is IPv6).
+  assert.equal(nodes.map((n) => n.name), ['node-a', 'node-c', 'v6-only']);
+  assert.is(nodes[2].ipv6Subnet, 'fd00::/64');
+  assert.is(nodes[2].subnet, undefined);
   assert.equal(nodes[0], {
     origin: 'Node node-a', name: 'node-a', publicIP: '203.0.113.10', subnet: '198.18.0.0/24', vtepMAC: '0a:00:00:00:00:0a', backendType: 'vxlan',
   });
   assert.is(nodes[1].publicIP, '192.0.2.12');
-  assert.is(warnings.length, 6, warnings.join('\n'));
+  assert.is(warnings.length, 5, warnings.join('\n'));
   const byNode = (n: string) => warnings.filter((w) => w.startsWith(`Node ${n}:`));
   for (const n of ['unmanaged', 'no-annotations', 'false-flag']) {
     assert.is(byNode(n).length, 1, n);
     assert.match(byNode(n)[0], `${P}/kube-subnet-manager="true"`);
   }
   assert.match(byNode('no-cidr')[0], 'no spec.podCIDR');
-  assert.match(byNode('v6-only')[0], 'no IPv4 entry in spec.podCIDRs');
   assert.match(byNode('bad-data')[0], 'backend-data is not valid JSON');
   for (const w of warnings) assert.match(w, /left out$/);
-  assert.equal(leftOut.map((l) => l.name), ['unmanaged', 'no-annotations', 'no-cidr', 'v6-only', 'bad-data', 'false-flag'].sort());
+  assert.equal(leftOut.map((l) => l.name), ['unmanaged', 'no-annotations', 'no-cidr', 'bad-data', 'false-flag'].sort());
   assert.match(leftOut.find((l) => l.name === 'no-cidr')!.reason, 'Node no-cidr: no spec.podCIDR assigned');
 });
 
