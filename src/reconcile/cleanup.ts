@@ -13,8 +13,9 @@
 //  - the subnet file: when it is a subnet.env and either named explicitly
 //    (--subnet-file) or marked by ovlnet (a comment mentioning ovlnet).
 import { MASQ_CHAIN } from '../backends/masq.js';
+import { UDP_DEVICE } from '../backends/udp.js';
 import { isOvlnetSpec, chainRules, type NatCleanup } from '../host/iptables.js';
-import { OVLNET_ROUTE_PROTO, vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
+import { entryKey, OVLNET_ROUTE_PROTO, vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
 import type { ActualState, Change, HostRoute, NatRuleEntry, NatState, Problem, RouteEntry } from '../model/types.js';
 import { actualLink } from './diff.js';
 
@@ -111,6 +112,19 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
     const link = actualLink(actual, l.name);
     if (link && typeof link !== 'string') {
       changes.push({ action: 'delete', kind: 'link', key: `link:${l.name}`, actual: link, detail: reason });
+    }
+  }
+  // The udp backend's persistent TUN: flanneld's own is not persistent, so a
+  // persistent flannel0 carrying ovlnet routes (and no foreign one) is ovlnet's.
+  const tun = actual.links.get(UDP_DEVICE);
+  if (tun?.tun) {
+    const foreign = actual.routes.filter((r) => r.dev === tun.name && r.proto !== OVLNET_ROUTE_PROTO && r.proto !== KERNEL_PROTO);
+    const reason = input.allFlannelDevices ? '--all-flannel-devices'
+      : tun.tun.persist && foreign.length === 0 && ours.some((r) => r.dev === tun.name) ? 'persistent TUN carrying ovlnet routes' : undefined;
+    if (reason) {
+      changes.push({ action: 'delete', kind: 'tun', key: entryKey({ kind: 'tun', name: tun.name, mtu: tun.mtu, up: tun.up }), actual: { kind: 'tun', name: tun.name, mtu: tun.mtu, up: tun.up }, detail: reason });
+    } else {
+      kept.push({ subject: `link ${tun.name}`, message: 'kept: not a persistent TUN carrying ovlnet routes only (it may be flanneld\'s); remove it with --all-flannel-devices' });
     }
   }
   if (input.vni !== undefined && !actual.links.has(vxlanDeviceName(input.vni)) && !actual.links.has(vxlanDeviceNameV6(input.vni))) {

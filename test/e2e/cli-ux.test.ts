@@ -124,7 +124,7 @@ test('errors say what failed and what to do', async () => {
     // ip missing: which package to install.
     const noip = await execa(process.execPath, [BIN, 'diff', '--source', EXAMPLE, '--node', 'node-a'], { env: { PATH: dir, HOME: dir }, extendEnv: false, reject: false });
     assert.is(noip.exitCode, 1);
-    assert.match(String(noip.stderr), /^ovlnet: ip is not installed\nhint: .*apt-get install iproute2/m);
+    assert.match(String(noip.stderr), /^ovlnet: ip not found in PATH; it comes with the iproute2 package\nhint: .*apt-get install iproute2/m);
     // Bad flag values: commander's messages in ovlnet's form, with a pointer to help.
     const bad = await piped(['plan', '-o', 'xml']);
     assert.is(bad.code, 1);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { ovlnet } from '../lib/cli.js';
 import { DaemonProcess, eventually, httpGet } from '../lib/daemon.js';
-import { clusterYAML, defaultNodes, ipn, ping, withTopology, type NodeSpec, type Topology } from '../lib/netns.js';
+import { clusterYAML, defaultNodes, ipn, ping, sh, withTopology, type NodeSpec, type Topology } from '../lib/netns.js';
 
 const specs = defaultNodes(3);
 const [A, B, C] = specs;
@@ -179,9 +179,9 @@ test('a deleted vxlan device is recreated with every entry; a hand-reconfigured 
     assert.is(await routes(ns), '');
     await eventually(() => kernelState(ns), (s) => s === want, 'device, address, neighbours, fdb and routes back', 5000);
     // Same name, wrong port: the kernel cannot change the port in place, ovlnet must recreate it.
-    await ipn(ns, 'link', 'del', 'flannel.1');
-    await ipn(ns, 'link', 'add', 'flannel.1', 'type', 'vxlan', 'id', '1', 'local', A.publicIP, 'dev', 'eth0', 'dstport', '4789', 'nolearning');
-    await ipn(ns, 'link', 'set', 'flannel.1', 'up');
+    // One ip process, so a resync can not slip in between the delete and the add
+    // (it would recreate the right device first and the test would see no replacement).
+    await sh('ip', ['-n', ns, '-batch', '-'], `link del flannel.1\nlink add flannel.1 type vxlan id 1 local ${A.publicIP} dev eth0 dstport 4789 nolearning\nlink set flannel.1 up\n`);
     await eventually(() => kernelState(ns), (s) => s === want, 'device recreated with dstport 8472 and all entries', 5000);
     assert.ok(d.lines.some((l) => l.msg?.startsWith('cycle: applied') && (l.changes as string[]).some((c) => c.startsWith('-/+ link flannel.1'))), d.log);
   });

@@ -11,6 +11,9 @@ const vxlan = (name: string, id: number): HostLink => ({
   name, index: id + 10, mtu: 1450, mac: parseMAC('0e:00:00:00:00:01'), up: true, kind: 'vxlan',
   vxlan: { id, local: parseIP('192.0.2.10'), link: 'eth0', port: 8472, learning: false }, addrs: [],
 });
+const tun0 = (persist: boolean): HostLink => ({
+  name: 'flannel0', index: 9, mtu: 1472, up: true, kind: 'tun', tun: { type: 'tun', pi: false, persist, multiQueue: false }, addrs: [],
+});
 const route = (dst: string, dev: string, proto: number, via?: string): HostRoute => ({ dst: parsePrefix(dst)!, dev, via: via ? parseIP(via) : undefined, onlink: Boolean(via), proto });
 
 function host(links: HostLink[], routes: HostRoute[]): ActualState {
@@ -55,6 +58,15 @@ const cases: Array<[name: string, input: CleanupInput, expect: ReturnType<typeof
     { removed: ['link:flannel.2'], kept: ['link flannel.1'], nat: '0', file: null }],
   ['--all-flannel-devices', { actual: host([vxlan('flannel.1', 1), vxlan('flannel.2', 2)], []), allFlannelDevices: true },
     { removed: ['link:flannel.1', 'link:flannel.2'], kept: [], nat: '0', file: null }],
+  ['udp: a persistent flannel0 carrying ovlnet\'s network route is ovlnet\'s', {
+    actual: host([tun0(true)], [route('10.244.0.0/16', 'flannel0', 244)]),
+  }, { removed: ['route:10.244.0.0/16', 'link:flannel0'], kept: [], nat: '0', file: null }],
+  ['udp: a non-persistent flannel0 (flanneld\'s own) is kept', {
+    actual: host([tun0(false)], [route('10.244.0.0/16', 'flannel0', 244)]),
+  }, { removed: ['route:10.244.0.0/16'], kept: ['link flannel0'], nat: '0', file: null }],
+  ['udp: a flannel0 with a foreign route is kept', {
+    actual: host([tun0(true)], [route('10.244.0.0/16', 'flannel0', 3)]),
+  }, { removed: [], kept: ['link flannel0'], nat: '0', file: null }],
   ['a non-vxlan flannel.N and other vxlan names are never candidates', {
     actual: host([{ ...vxlan('flannel.3', 3), kind: 'bridge', vxlan: undefined }, vxlan('vx0', 5)], []), allFlannelDevices: true,
   }, { removed: [], kept: [], nat: '0', file: null }],
