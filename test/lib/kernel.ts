@@ -49,8 +49,12 @@ export async function settledSnapshot(ns: string, deadlineMs = 10_000): Promise<
   let last = await kernelSnapshot(ns);
   for (;;) {
     await new Promise((r) => setTimeout(r, 300));
+    // Asked before the snapshot: DAD clears the tentative flag just before the
+    // kernel adds the address's local route, so asked after it, a snapshot taken
+    // while tentative (equal to the one before) could pass as settled.
+    const settling = await tentative();
     const now = await kernelSnapshot(ns);
-    if (JSON.stringify(now) === JSON.stringify(last) && !(await tentative())) return now;
+    if (!settling && JSON.stringify(now) === JSON.stringify(last)) return now;
     if (Date.now() > end) throw new Error(`namespace ${ns} did not settle within ${deadlineMs} ms`);
     last = now;
   }
