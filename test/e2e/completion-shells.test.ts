@@ -61,7 +61,7 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
       ['ovlnet -', ['--help', '--version']],
       ['ovlnet plan --', (g) => ['--source', '--netns', '--iface', '--output', '--node', '--no-color'].every((x) => g.includes(x)) && !g.includes('--dry-run') && !g.includes('--interval')],
       ['ovlnet nodes --', (g) => g.includes('--output') && !g.includes('--netns') && !g.includes('--node')],
-      ['ovlnet apply --d', ['--debug', '--dry-run']],
+      ['ovlnet apply --d', ['--debug', '--disable-tx-offload', '--dry-run']],
       ['ovlnet daemon --log', ['--log-format', '--log-level']],
       ['ovlnet plan -o ', ['commands', 'json', 'table']],
       ['ovlnet diff -o ', ['json', 'table']],
