@@ -136,6 +136,12 @@ class KubeSource implements Source {
   private readonly reflectors = new Set<NodeReflector>();
   private configCache?: { config: RawConfig; warnings: string[]; at: number };
   private readonly closing = new AbortController();
+  /**
+   * Set by register() after it patched our Node: the watch cache may not have
+   * seen that MODIFIED event yet, and a load() from it would find this node
+   * unpublished (a failed first cycle), so the next load() lists instead.
+   */
+  private listOnNextLoad = false;
 
   constructor(uri: string, opts: SourceOptions, choice: KubeconfigChoice, keys: AnnotationKeys) {
     this.uri = uri;
@@ -294,11 +300,12 @@ class KubeSource implements Source {
   }
 
   async load(): Promise<ClusterState> {
-    const synced = [...this.reflectors].find((r) => r.synced);
+    const synced = this.listOnNextLoad ? undefined : [...this.reflectors].find((r) => r.synced);
     const [{ config, warnings }, items] = await Promise.all([
       this.loadConfig(),
       synced ? Promise.resolve(synced.items()) : this.listNodes().then((l) => l.items),
     ]);
+    if (!synced) this.listOnNextLoad = false;
     const mapped = nodesToRaw(items, this.keys);
     return {
       config,
@@ -382,6 +389,7 @@ class KubeSource implements Source {
         // As flannel: a strategic-merge patch through the status subresource,
         // so the account needs "patch nodes/status" and not "patch nodes".
         await this.api.patchNodeStatus({ name, body: patch }, this.callOptions(k8s.PatchStrategy.StrategicMergePatch));
+        this.listOnNextLoad = true;
       } catch (e) {
         throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
       }

@@ -1,0 +1,136 @@
+// `ovlnet daemon` end to end with the etcd and Kubernetes sources (the
+// daemon's own e2e file covers the file source). The daemon runs as a child
+// process for node-a in a network namespace with a long --interval, so only
+// the source's watch can bring the changes in. Daemon, etcd, fake API server
+// and namespaces are always stopped in a finally.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ovlnet } from '../lib/cli.js';
+import { DaemonProcess, eventually } from '../lib/daemon.js';
+import { flannelLease, grantLease, withEtcd } from '../lib/etcd.js';
+import { FakeKube, FLANNEL_PREFIX, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
+import { defaultNodes, ipn, ping, withTopology } from '../lib/netns.js';
+
+const [A, B, C] = defaultNodes(3);
+const MACS = ['0e:00:00:00:0a:00', '0e:00:00:00:0a:01', '0e:00:00:00:0a:02'];
+// Generous: the watch path is normally well under a second.
+const DEADLINE_MS = 10_000;
+
+const routes = (ns: string) => ipn(ns, 'route', 'show', 'proto', '244');
+const neighs = (ns: string) => ipn(ns, 'neigh', 'show', 'dev', 'flannel.1');
+
+async function withDaemon(args: string[], fn: (d: DaemonProcess) => Promise<void>): Promise<void> {
+  const d = new DaemonProcess(['--log-format', 'json', '--interval', '60s', ...args]);
+  try {
+    await fn(d);
+    const stop = await d.stop('SIGTERM');
+    assert.is(stop.code, 0, d.log);
+  } finally {
+    await d.kill();
+  }
+}
+
+/** Waits for a cycle started by the watch after log line `from` (proves the resync did not do it). */
+async function appliedByWatch(d: DaemonProcess, from: number): Promise<void> {
+  const line = await d.waitForMsg(/^cycle: applied/, DEADLINE_MS, from);
+  assert.ok(Array.isArray(line.reason) && (line.reason as string[]).includes('watch'), line.raw);
+}
+
+const P = '/coreos.com/network';
+const leaseKey = (subnet: string) => `${P}/subnets/${subnet.replace('/', '-')}`;
+
+test('etcd: a lease put while the daemon runs is routed, a deleted one unrouted (watch only)', async () => {
+  await withEtcd(async (c) => {
+    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","Backend":{"Type":"vxlan"}}']);
+    const id = await grantLease(c, 3600);
+    for (const [i, s] of [A, B].entries()) await c.ctl(['put', `--lease=${id}`, leaseKey(s.subnet), flannelLease(s.publicIP, MACS[i])]);
+    await withTopology([A, B], async (t) => {
+      const [a, b] = t.nodes;
+      const subnetFile = join(t.tmp, 'run', 'subnet.env');
+      await withDaemon(['--source', c.uri(), '--netns', a.ns, '--public-ip', A.publicIP, '--subnet-file', subnetFile], async (d) => {
+        await d.ready();
+        assert.not.ok(d.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('cycle failed')), d.log);
+        // The daemon took over node-a's lease (same public IP): same subnet, same MAC.
+        const reg = await d.waitForMsg(/^registered this node/);
+        assert.is(reg.subnet, A.subnet, reg.raw);
+        assert.is(reg.vtep_mac, MACS[0], reg.raw);
+        assert.match(readFileSync(subnetFile, 'utf8'), /^FLANNEL_SUBNET=198\.18\.0\.1\/24$/m);
+        assert.match(await routes(a.ns), /198\.18\.1\.0\/24 via 198\.18\.1\.0 dev flannel\.1 .*onlink/);
+        assert.not.match(await routes(a.ns), /198\.18\.2\.0/);
+        const rb = await ovlnet(['apply', '--source', c.uri(), '--netns', b.ns]);
+        assert.is(rb.code, 0, rb.stdout + rb.stderr);
+        assert.ok(await ping(a, b.podGateway), 'node-a reaches node-b pods through the overlay');
+
+        let from = d.lines.length;
+        await c.ctl(['put', `--lease=${id}`, leaseKey(C.subnet), flannelLease(C.publicIP, MACS[2])]);
+        await eventually(() => routes(a.ns), (r) => r.includes('198.18.2.0/24'), 'route to node-c after its lease was put', DEADLINE_MS);
+        await eventually(() => neighs(a.ns), (n) => n.includes(MACS[2]), 'neighbour entry of node-c', DEADLINE_MS);
+        await appliedByWatch(d, from);
+
+        from = d.lines.length;
+        await c.ctl(['del', leaseKey(C.subnet)]);
+        await eventually(() => routes(a.ns), (r) => !r.includes('198.18.2.0/24'), 'route to node-c gone after its lease was deleted', DEADLINE_MS);
+        await eventually(() => neighs(a.ns), (n) => !n.includes(MACS[2]), 'neighbour entry of node-c gone', DEADLINE_MS);
+        await appliedByWatch(d, from);
+        assert.match(await routes(a.ns), /198\.18\.1\.0\/24/, 'node-b stays');
+        assert.ok(await ping(a, b.podGateway), 'node-a still reaches node-b');
+      });
+      // SIGTERM leaves the kernel and the lease as they are.
+      assert.match(await routes(a.ns), /198\.18\.1\.0\/24/);
+    });
+  });
+});
+
+test('kube: a Node ADDED while the daemon runs is routed, a DELETED one unrouted (watch only)', async () => {
+  const f = await FakeKube.start();
+  try {
+    f.setConfigMap('kube-flannel', netConfJSON('198.18.0.0/16'));
+    // node-a has its podCIDR but no flannel annotations yet: the daemon publishes them (status PATCH).
+    f.addNode({ name: A.name, podCIDR: A.subnet, internalIP: A.publicIP });
+    f.addNode({ name: B.name, podCIDR: B.subnet, annotations: flannelAnnotations(B.publicIP, MACS[1]) });
+    await withTopology([A], async (t) => {
+      const ns = t.nodes[0].ns;
+      const subnetFile = join(t.tmp, 'run', 'subnet.env');
+      const kubeconfig = f.writeKubeconfig(t.tmp);
+      await withDaemon(['--source', `kube:${kubeconfig}`, '--node', A.name, '--netns', ns, '--public-ip', A.publicIP, '--subnet-file', subnetFile], async (d) => {
+        await d.ready();
+        // The first cycle already sees the annotations it just published (not a stale watch cache).
+        assert.not.ok(d.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('cycle failed')), d.log);
+        const first = await d.waitForMsg(/^cycle: applied/);
+        assert.equal(first.reason, ['start'], first.raw);
+        const patches = f.patches.filter((p) => p.name === A.name);
+        assert.is(patches.length, 1, JSON.stringify(f.patches));
+        assert.is(patches[0].path, `/api/v1/nodes/${A.name}/status`);
+        const ann = f.node(A.name)!.metadata.annotations;
+        assert.is(ann[`${FLANNEL_PREFIX}/public-ip`], A.publicIP);
+        const mac = JSON.parse(ann[`${FLANNEL_PREFIX}/backend-data`]).VtepMAC;
+        assert.is(JSON.parse(await ipn(ns, '-j', 'link', 'show', 'flannel.1'))[0].address, mac, 'the device carries the published MAC');
+        assert.ok(existsSync(subnetFile));
+        assert.match(readFileSync(subnetFile, 'utf8'), /^FLANNEL_SUBNET=198\.18\.0\.1\/24$/m);
+        assert.match(await routes(ns), /198\.18\.1\.0\/24 via 198\.18\.1\.0 dev flannel\.1 .*onlink/);
+        assert.not.match(await routes(ns), /198\.18\.2\.0/);
+        await f.waitForWatches(1);
+
+        let from = d.lines.length;
+        f.addNode({ name: C.name, podCIDR: C.subnet, annotations: flannelAnnotations(C.publicIP, MACS[2]) });
+        await eventually(() => routes(ns), (r) => r.includes('198.18.2.0/24'), 'route to node-c after ADDED', DEADLINE_MS);
+        await eventually(() => neighs(ns), (n) => n.includes(MACS[2]), 'neighbour entry of node-c', DEADLINE_MS);
+        await appliedByWatch(d, from);
+
+        from = d.lines.length;
+        f.deleteNode(C.name);
+        await eventually(() => routes(ns), (r) => !r.includes('198.18.2.0/24'), 'route to node-c gone after DELETED', DEADLINE_MS);
+        await eventually(() => neighs(ns), (n) => !n.includes(MACS[2]), 'neighbour entry of node-c gone', DEADLINE_MS);
+        await appliedByWatch(d, from);
+        assert.match(await routes(ns), /198\.18\.1\.0\/24/, 'node-b stays');
+        assert.is(f.patches.filter((p) => p.name === A.name).length, 1, 'registered once');
+      });
+    });
+  } finally {
+    await f.close();
+  }
+});
+
+test.run();
