@@ -3,25 +3,18 @@
 // peer's new VTEP MAC moves its neighbour and fdb entry on every other node.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Cluster, scenario } from '../lib/e2e.js';
+import { type Cluster, scenario, sharedCluster } from '../lib/e2e.js';
 import { fdb, link, neighbors } from '../lib/kernel.js';
-import { createTopology, defaultNodes, ipn, ping, type TestNode, type Topology } from '../lib/netns.js';
+import { defaultNodes, ipn, ping, type TestNode, type Topology } from '../lib/netns.js';
 
 const specs = defaultNodes(3);
+const env = sharedCluster(test, specs, { converge: true });
 let t: Topology;
 let c: Cluster;
 let a: TestNode, b: TestNode, cc: TestNode;
-
-test.before(async () => {
-  t = await createTopology(specs);
-  c = new Cluster(t);
-  [a, b, cc] = t.nodes;
-  c.writeNodes(specs);
-  await Promise.all(t.nodes.map((n) => c.apply(n)));
-});
-
-test.after(async () => {
-  await t?.destroy();
+test.before(() => {
+  ({ t, c } = env);
+  [a, b, cc] = env.nodes;
 });
 
 const vx = (extra: string) => ['link', 'add', 'flannel.1', 'type', 'vxlan', ...extra.split(' ')];

@@ -4,26 +4,19 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { Cluster, scenario } from '../lib/e2e.js';
+import { type Cluster, scenario, sharedCluster } from '../lib/e2e.js';
 import { route, routes } from '../lib/kernel.js';
 import { makeSpy } from '../lib/spy.js';
-import { createTopology, defaultNodes, ipn, ping, type TestNode, type Topology } from '../lib/netns.js';
+import { defaultNodes, ipn, ping, type TestNode, type Topology } from '../lib/netns.js';
 
 const specs = defaultNodes(3);
+const env = sharedCluster(test, specs, { converge: true });
 let t: Topology;
 let c: Cluster;
 let a: TestNode, b: TestNode;
-
-test.before(async () => {
-  t = await createTopology(specs);
-  c = new Cluster(t);
-  [a, b] = t.nodes;
-  c.writeNodes(specs);
-  await Promise.all(t.nodes.map((n) => c.apply(n)));
-});
-
-test.after(async () => {
-  await t?.destroy();
+test.before(() => {
+  ({ t, c } = env);
+  [a, b] = env.nodes;
 });
 
 test('a hand-deleted route is reported by diff (exit 2), then repaired by apply', () => scenario(c, specs, [b], async () => {

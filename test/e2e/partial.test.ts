@@ -5,27 +5,22 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { Cluster } from '../lib/e2e.js';
+import { type Cluster, sharedCluster } from '../lib/e2e.js';
 import { route } from '../lib/kernel.js';
 import { makeSpy } from '../lib/spy.js';
-import { createTopology, defaultNodes, ipn, ping, type TestNode, type Topology } from '../lib/netns.js';
+import { defaultNodes, ipn, ping, type TestNode, type Topology } from '../lib/netns.js';
 
 const specs = defaultNodes(3);
+// Fresh nodes: each test applies one of them for the first time.
+const env = sharedCluster(test, specs);
 let t: Topology;
 let c: Cluster;
 let a: TestNode, b: TestNode, cc: TestNode;
-
-// Fresh nodes: each test applies one of them for the first time.
-test.before(async () => {
-  t = await createTopology(specs);
-  c = new Cluster(t);
-  [a, b, cc] = t.nodes;
-  c.writeNodes(specs);
+test.before(() => {
+  ({ t, c } = env);
+  [a, b, cc] = env.nodes;
 });
 
-test.after(async () => {
-  await t?.destroy();
-});
 
 test('a foreign blackhole holding a peer subnet: reported, the rest goes in, exit 1; converges once removed', async () => {
   await c.apply(b);

@@ -5,26 +5,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { ovlnet } from '../lib/cli.js';
-import { assertOneLineError, Cluster, scenario } from '../lib/e2e.js';
+import { assertOneLineError, type Cluster, scenario, sharedCluster } from '../lib/e2e.js';
 import { fdb, kernelSnapshot, neighbors, route, settledSnapshot } from '../lib/kernel.js';
 import { makeSpy } from '../lib/spy.js';
-import { createTopology, defaultNodes, ipn, ping, type TestNode, type Topology } from '../lib/netns.js';
+import { defaultNodes, ipn, ping, type TestNode, type Topology } from '../lib/netns.js';
 
 const specs = defaultNodes(3);
+const env = sharedCluster(test, specs, { converge: true });
 let t: Topology;
 let c: Cluster;
 let a: TestNode, b: TestNode;
-
-test.before(async () => {
-  t = await createTopology(specs);
-  c = new Cluster(t);
-  [a, b] = t.nodes;
-  c.writeNodes(specs);
-  await Promise.all(t.nodes.map((n) => c.apply(n)));
-});
-
-test.after(async () => {
-  await t?.destroy();
+test.before(() => {
+  ({ t, c } = env);
+  [a, b] = env.nodes;
 });
 
 test('diff: 0 in sync, 2 on drift with + ~ - lines, 1 on errors', () => scenario(c, specs, [a], async () => {

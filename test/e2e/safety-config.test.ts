@@ -7,10 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertOneLineError, Cluster, nodeLine, pool } from '../lib/e2e.js';
+import { assertOneLineError, type Cluster, nodeLine, pool, sharedCluster } from '../lib/e2e.js';
 import { kernelSnapshot, routes, settledSnapshot, type KernelSnapshot } from '../lib/kernel.js';
 import { makeSpy } from '../lib/spy.js';
-import { createTopology, type NodeSpec, type TestNode, type Topology } from '../lib/netns.js';
+import type { NodeSpec, TestNode, Topology } from '../lib/netns.js';
 
 const local: NodeSpec = { name: 'node-a', publicIP: '192.0.2.10', subnet: '198.18.0.0/24' };
 const peers: NodeSpec[] = Array.from({ length: 9 }, (_, i) => ({ name: `peer-${i + 1}`, publicIP: `192.0.2.${11 + i}`, subnet: `198.18.${i + 1}.0/24` }));
@@ -18,22 +18,16 @@ const NODES = 'nodes:\n' + [local, ...peers].map((n) => nodeLine({ ...n })).join
 const doc = (top: string) => `${top}\n${NODES}`;
 const vx = (backend: string) => doc(`network: 198.18.0.0/16\nbackend: ${backend}`);
 
+const env = sharedCluster(test, [local], { fileNodes: [local, ...peers] });
 let t: Topology;
 let c: Cluster;
 let a: TestNode;
 let converged: KernelSnapshot;
-
 test.before(async () => {
-  t = await createTopology([local]);
-  c = new Cluster(t);
-  a = t.nodes[0];
-  c.writeNodes([local, ...peers]);
+  ({ t, c } = env);
+  a = env.nodes[0];
   await c.apply(a);
   converged = await settledSnapshot(a.ns);
-});
-
-test.after(async () => {
-  await t?.destroy();
 });
 
 function aliasBomb(): string {

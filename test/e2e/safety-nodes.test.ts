@@ -6,34 +6,29 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { Cluster, nodeLine, pool } from '../lib/e2e.js';
+import { type Cluster, nodeLine, pool, sharedCluster } from '../lib/e2e.js';
 import { kernelSnapshot, settledSnapshot, type KernelSnapshot } from '../lib/kernel.js';
 import { makeSpy } from '../lib/spy.js';
-import { createTopology, type NodeSpec, type TestNode, type Topology } from '../lib/netns.js';
+import type { NodeSpec, TestNode, Topology } from '../lib/netns.js';
 
 // One real node; nine peers that exist only in the file (vxlan needs no reply to program them).
 const local: NodeSpec = { name: 'node-a', publicIP: '192.0.2.10', subnet: '198.18.0.0/24' };
 const peers: NodeSpec[] = Array.from({ length: 9 }, (_, i) => ({ name: `peer-${i + 1}`, publicIP: `192.0.2.${11 + i}`, subnet: `198.18.${i + 1}.0/24` }));
 const HEAD = 'network: 198.18.0.0/16\nbackend: { type: vxlan, vni: 1, port: 8472 }\nnodes:\n';
 
+const env = sharedCluster(test, [local], { fileNodes: [local, ...peers] });
 let t: Topology;
 let c: Cluster;
 let a: TestNode;
 let converged: KernelSnapshot;
-
 test.before(async () => {
-  t = await createTopology([local]);
-  c = new Cluster(t);
-  a = t.nodes[0];
-  c.writeNodes([local, ...peers]);
+  ({ t, c } = env);
+  a = env.nodes[0];
   const r = await c.apply(a);
   assert.match(r.stdout, /Apply complete: 29 added/);
   converged = await settledSnapshot(a.ns);
 });
 
-test.after(async () => {
-  await t?.destroy();
-});
 
 const ok = { publicIP: '192.0.2.40', subnet: '198.18.40.0/24' };
 const HOSTILE: Array<{ name: string; node: Record<string, unknown>; warning: RegExp }> = [

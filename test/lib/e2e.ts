@@ -2,7 +2,35 @@
 // the CLI run against one of its nodes.
 import * as assert from 'uvu/assert';
 import { ovlnet, type CliOptions, type CliResult } from './cli.js';
-import { clusterYAML, type NodeSpec, type TestNode, type Topology } from './netns.js';
+import type { Test } from 'uvu';
+import { clusterYAML, createTopology, type NodeSpec, type TestNode, type Topology } from './netns.js';
+
+export interface SharedCluster {
+  t: Topology;
+  c: Cluster;
+  nodes: TestNode[];
+}
+
+/**
+ * One topology shared by every test of a file: made before the first test,
+ * with the cluster file listing `fileNodes` (default: the topology's nodes)
+ * and, with `converge`, applied on every node; always destroyed after the
+ * last test. The returned object is filled in by the before hook.
+ */
+export function sharedCluster(suite: Test, specs: NodeSpec[], opts: { converge?: boolean; fileNodes?: NodeSpec[] } = {}): SharedCluster {
+  const env = {} as SharedCluster;
+  suite.before(async () => {
+    env.t = await createTopology(specs);
+    env.c = new Cluster(env.t);
+    env.nodes = env.t.nodes;
+    env.c.writeNodes(opts.fileNodes ?? specs);
+    if (opts.converge) await Promise.all(env.nodes.map((n) => env.c.apply(n)));
+  });
+  suite.after(async () => {
+    await env.t?.destroy();
+  });
+  return env;
+}
 
 /**
  * A test on a shared topology: `fn` may break the converged state; the nodes
