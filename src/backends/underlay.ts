@@ -2,8 +2,8 @@
 // --iface. Pure: works on a host snapshot.
 import { NodeError, UsageError } from '../errors.js';
 import { isValidDeviceName } from '../model/keys.js';
-import { networkOf, type IP } from '../model/ip.js';
-import type { HostLink } from '../model/types.js';
+import { networkOf, nonUnicastReason, prefixContainsIP, type IP, type Prefix } from '../model/ip.js';
+import type { HostLink, HostRoute } from '../model/types.js';
 import type { Underlay } from './types.js';
 
 export const OFFLINE_UNDERLAY = { dev: 'eth0', mtu: 1500 };
@@ -38,4 +38,27 @@ function findUnderlay(links: Map<string, HostLink>, publicIP: IP, iface: string 
       'check --node/--public-ip and --netns, or name the underlay device with --iface');
   }
   return { ...OFFLINE_UNDERLAY, connected: [], found: false };
+}
+
+export interface PublicIPChoice {
+  /** The address flannel would publish: the first usable one of --iface, else of the default route's device. */
+  ip?: IP;
+  /** Every usable address on the host (not lo), for a fallback or an error message. */
+  candidates: IP[];
+}
+
+/**
+ * This host's public IPv4 address when the operator gave none, as flannel
+ * picks it. Usable: unicast, and outside the pod network when it is known
+ * (a CNI bridge's gateway is never a public IP). Shared by the sources that
+ * register the node (etcd, Kubernetes).
+ */
+export function choosePublicIP(links: Map<string, HostLink>, routes: HostRoute[], iface?: string, podNetwork?: Prefix): PublicIPChoice {
+  const usable = (dev: string | undefined) => (dev ? links.get(dev)?.addrs ?? [] : [])
+    .map((a) => a.addr)
+    .filter((a) => a.family === 4 && !nonUnicastReason(a) && !(podNetwork && prefixContainsIP(podNetwork, a)));
+  const candidates = [...links.keys()].filter((d) => d !== 'lo').flatMap(usable);
+  if (iface) return { ip: usable(iface)[0], candidates };
+  const dflt = routes.find((r) => r.dst.family === 4 && r.dst.len === 0 && r.dev && !r.type);
+  return { ip: usable(dflt?.dev)[0], candidates };
 }

@@ -15,9 +15,10 @@ import {
   Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCDeadlineExceededError,
   isRecoverableError, type IKeyValue, type IOptions, type Watcher,
 } from 'etcd3';
+import { choosePublicIP } from '../backends/underlay.js';
 import { ConfigError, NodeError, SourceError, UsageError } from '../errors.js';
 import {
-  ipFromValue, isAligned, makePrefix, mask, networkOf, nonUnicastReason, parseIP, parsePrefix,
+  ipFromValue, isAligned, makePrefix, mask, networkOf, parseIP, parsePrefix,
   prefixContains, prefixContainsIP, type IP, type Prefix,
 } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC, type MAC } from '../model/mac.js';
@@ -705,18 +706,10 @@ async function resolvePublicIP(opts: RegisterOptions, config: NetworkConfig): Pr
   }
   const { readHost } = await import('../host/read.js');
   const host = await readHost(opts.netns);
-  const usable = (dev: string) => (host.links.get(dev)?.addrs ?? [])
-    .map((a) => a.addr)
-    .filter((a) => a.family === 4 && !nonUnicastReason(a) && !prefixContainsIP(config.network, a));
-  if (opts.iface) {
-    if (!host.links.has(opts.iface)) throw new NodeError(`--iface ${opts.iface}: no such device on this host`);
-    const a = usable(opts.iface);
-    if (!a.length) throw new NodeError(`--iface ${opts.iface} has no IPv4 address to publish`, 'pass --public-ip');
-    return a[0];
-  }
-  const dflt = host.routes.find((rt) => rt.dst.family === 4 && rt.dst.len === 0 && rt.dev);
-  if (dflt?.dev && usable(dflt.dev).length) return usable(dflt.dev)[0];
-  const all = [...host.links.keys()].filter((d) => d !== 'lo').flatMap(usable);
+  if (opts.iface && !host.links.has(opts.iface)) throw new NodeError(`--iface ${opts.iface}: no such device on this host`);
+  const { ip, candidates: all } = choosePublicIP(host.links, host.routes, opts.iface, config.network);
+  if (ip) return ip;
+  if (opts.iface) throw new NodeError(`--iface ${opts.iface} has no IPv4 address to publish`, 'pass --public-ip');
   if (all.length === 1) return all[0];
   throw new NodeError(`cannot tell this host's public IP (${all.length ? `candidates ${all.map((a) => a.text).join(', ')}` : 'no IPv4 address'}, no default route)`,
     'pass --public-ip IP or --iface DEV');

@@ -2,6 +2,7 @@
 // to RawNodes, and the annotations this node publishes. Kept apart from
 // kube.ts so it can be tested without the Kubernetes client library, and so
 // kube.ts stays the only file importing it.
+import { choosePublicIP as pickPublicIP } from '../backends/underlay.js';
 import { UsageError } from '../errors.js';
 import { parseIP, parsePrefix, type IP } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
@@ -207,13 +208,7 @@ export function overwrittenPublicIP(node: KubeNode, keys: AnnotationKeys): IP | 
   return ip?.family === 4 ? ip : undefined;
 }
 
-/**
- * This host's public IPv4 address as flannel picks it without --public-ip:
- * the first address of --iface, else of the default route's device.
- */
+/** This host's public IPv4 address as flannel picks it without --public-ip (see backends/underlay.ts). */
 export function choosePublicIP(actual: ActualState, iface?: string): IP | undefined {
-  const firstV4 = (dev: string | undefined) => (dev ? actual.links.get(dev)?.addrs.find((a) => a.family === 4)?.addr : undefined);
-  if (iface) return firstV4(iface);
-  const def = actual.routes.find((r) => r.dst.family === 4 && r.dst.len === 0 && r.dev && !r.type);
-  return firstV4(def?.dev);
+  return pickPublicIP(actual.links, actual.routes, iface).ip;
 }
