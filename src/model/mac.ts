@@ -1,6 +1,6 @@
 // MAC addresses as typed values, and the deterministic VTEP MAC for nodes
 // whose source publishes none.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export interface MAC {
   /** Canonical lower-case `aa:bb:cc:dd:ee:ff`. */
@@ -28,8 +28,17 @@ export function nonUnicastMACReason(mac: MAC): string | undefined {
  * every node computes the same VTEP MAC for every peer without publishing it.
  */
 export function macFromName(name: string): MAC {
-  const h = createHash('sha256').update(`ovlnet-vtep:${name}`).digest();
-  const b = [...h.subarray(0, 6)];
-  b[0] = (b[0] | 0x02) & 0xfe; // locally administered, unicast
+  return vtepMACFromBytes(createHash('sha256').update(`ovlnet-vtep:${name}`).digest());
+}
+
+/** A random VTEP MAC, for a node that publishes its own (etcd lease, Kubernetes annotation). */
+export function randomVtepMAC(): MAC {
+  return vtepMACFromBytes(randomBytes(6));
+}
+
+/** The first six bytes as a locally administered unicast MAC. */
+function vtepMACFromBytes(bytes: Uint8Array): MAC {
+  const b = [...bytes.subarray(0, 6)];
+  b[0] = (b[0] | 0x02) & 0xfe;
   return { text: b.map((x) => x.toString(16).padStart(2, '0')).join(':') };
 }

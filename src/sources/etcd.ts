@@ -8,7 +8,7 @@
 // This is the only module that imports `etcd3` (and through it gRPC); it is
 // loaded only when an etcd source is used. Leases name no node: a lease's
 // name is its key, and the local node is found by public IP.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import {
@@ -21,7 +21,7 @@ import {
   ipFromValue, isAligned, makePrefix, mask, networkOf, parseIP, parsePrefix,
   prefixContains, prefixContainsIP, type IP, type Prefix,
 } from '../model/ip.js';
-import { nonUnicastMACReason, parseMAC, type MAC } from '../model/mac.js';
+import { nonUnicastMACReason, parseMAC, randomVtepMAC, type MAC } from '../model/mac.js';
 import type { ClusterState, NetworkConfig, RawConfig, RawNode } from '../model/types.js';
 import { validateConfig } from '../validate/config.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
@@ -174,11 +174,7 @@ export function parseSubnetFile(text: string): Prefix | undefined {
 }
 
 /** A random locally administered unicast MAC, as flannel makes for its VTEP. */
-export function randomVtepMAC(): MAC {
-  const b = [...randomBytes(6)];
-  b[0] = (b[0] | 0x02) & 0xfe;
-  return { text: b.map((x) => x.toString(16).padStart(2, '0')).join(':') };
-}
+export { randomVtepMAC };
 
 export interface LeaseValue {
   PublicIP: string;

@@ -6,7 +6,6 @@
 // The only module that imports @kubernetes/client-node (kubeconfig parsing,
 // every auth method it supports, the watch stream); src/sources/index.ts
 // loads it only for kube: URIs.
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
@@ -14,7 +13,7 @@ import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { OvlnetError, SourceError } from '../errors.js';
 import { parseIP } from '../model/ip.js';
-import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
+import { nonUnicastMACReason, parseMAC, randomVtepMAC } from '../model/mac.js';
 import type { ClusterState, RawConfig } from '../model/types.js';
 import { readHost } from '../host/read.js';
 import { validateConfig } from '../validate/config.js';
@@ -375,7 +374,7 @@ class KubeSource implements Source {
       const existing = parseMAC(ro.existingVtepMAC);
       vtepMAC = publishedVtepMAC(node, this.keys)
         ?? (existing && !nonUnicastMACReason(existing) ? existing.text : undefined)
-        ?? randomVtepMAC();
+        ?? randomVtepMAC().text;
     }
     const want = publishedAnnotations({
       publicIP,
@@ -406,12 +405,6 @@ class KubeSource implements Source {
 }
 
 /** A random locally administered unicast MAC, as the kernel gives a new vxlan device. */
-export function randomVtepMAC(): string {
-  const b = randomBytes(6);
-  b[0] = (b[0] | 0x02) & 0xfe;
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
 interface WatchEnd {
   gone?: boolean;
   error?: Error;
