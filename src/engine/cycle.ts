@@ -15,7 +15,7 @@ import { renderMasqRestore } from '../host/iptables.js';
 import { readNat, writeNat } from '../host/netfilter.js';
 import { readOffload, writeOffload } from '../host/offload.js';
 import { requireNetAdmin } from '../host/privilege.js';
-import { readFdb, readHost } from '../host/read.js';
+import { readHost } from '../host/read.js';
 import { writeBatches, type Failure } from '../host/write.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
@@ -60,7 +60,7 @@ export async function snapshot(source: Source, opts: CycleOptions, state?: Clust
   state ??= await source.load();
   let actual: ActualState;
   try {
-    actual = await readHost(opts.netns);
+    actual = await readHost(opts.netns, fdbDevicesFor(state));
   } catch (e) {
     // A plan needs no root and no iproute2: when the host can not be read,
     // plan for an empty host and say so, rather than failing.
@@ -73,15 +73,28 @@ export async function snapshot(source: Source, opts: CycleOptions, state?: Clust
   return snapshotFrom(state, actual, opts);
 }
 
+/**
+ * The vxlan devices whose fdb a snapshot needs, from the source's config as
+ * given (validated again, with the host's addresses, by snapshotFrom): known
+ * before the host is read, so the fdb is read alongside the rest.
+ */
+export function fdbDevicesFor(state: ClusterState): string[] {
+  try {
+    return vxlanDevices(validateConfig(state.config));
+  } catch {
+    return []; // snapshotFrom reports the config error
+  }
+}
+
 function emptyHost(): ActualState {
   return { links: new Map(), routes: [], neighbors: [], fdb: [] };
 }
 
+/** Plans and diffs against `actual`, a complete host read (fdb included: readHost with fdbDevicesFor). */
 export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions): Promise<Snapshot> {
   const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
   // Only vxlan devices have forwarding entries; the udp TUN is owned as a device.
   const devices = vxlanDevices(config);
-  await readFdb(actual, opts.netns, devices);
   const policy = ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : devices);
   const isProgrammed = programmedCheck(actual, config, policy);
   const cluster = validateCluster(state, {
@@ -183,6 +196,6 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
   if (opts.verify === false) return { applied, failures, remaining: [], guard, processes };
-  const after = await snapshotFrom(snap.state, await readHost(opts.netns), opts);
+  const after = await snapshotFrom(snap.state, await readHost(opts.netns, fdbDevicesFor(snap.state)), opts);
   return { applied, failures, remaining: after.result.changes, guard, processes };
 }
