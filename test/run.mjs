@@ -4,9 +4,10 @@
 //     iputils-ping, etcd-server, ethtool, iptables; man-db, zsh and fish for the
 //     man page and completion tests), installing it with apt-get when running as
 //     root, and failing loudly otherwise: no test is ever skipped silently;
-//  2. runs every compiled test file in its own process (a crash in one file
+//  2. rebuilds the CLI bundle (scripts/bundle.mjs) that bin/ovlnet runs;
+//  3. runs every compiled test file in its own process (a crash in one file
 //     can not hide the others), unit tests first;
-//  3. ends with the line `N passed, N failed`.
+//  4. ends with the line `N passed, N failed`.
 // Usage: node test/run.mjs [unit|e2e|FILTER...]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -89,6 +90,14 @@ function runFile(file) {
 }
 
 ensureTools();
+// The CLI under test is bin/ovlnet, which runs the bundle: rebuild it from src/
+// (under a second) so `npx tsc -p . && node test/run.mjs X` never tests a stale one.
+const bundled = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.mjs')], { cwd: root, stdio: 'inherit' });
+if (bundled.status !== 0) {
+  console.error('test: bundling the CLI failed (node scripts/bundle.mjs)');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 let files = [...listTests(join(dist, 'unit')), ...listTests(join(dist, 'e2e'))];
 if (files.length === 0) {
   console.error('test: no compiled tests found; run "npm run build" first');

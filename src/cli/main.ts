@@ -1,12 +1,12 @@
 // The command line. Commands are thin and loaded on demand, so
 // `ovlnet --version` never pays for the libraries a command needs.
-import { readFileSync } from 'node:fs';
 import { Argument, Command, Option } from 'commander';
 // context.js pulls in chalk: imported when a command runs, not for --version/--help.
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, reportError } from './exit.js';
+import { packageInfo } from '../package.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = packageInfo();
 
 type Handler = (opts: any, ctx: Context) => Promise<number>;
 type Loader = () => Promise<{ default: Handler }>;

@@ -3,14 +3,16 @@
 // and hands back a file descriptor; reads and writes go through node:fs.
 import { closeSync, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { HostError } from '../errors.js';
+import { packageInfo } from '../package.js';
 
 interface Addon {
   openTun(name: string): number;
 }
 
-/** dist/src/udp/ -> the package root, where node-gyp puts build/. */
-const ADDON_PATH = '../../../build/Release/ovlnet_tun.node';
+/** Under the package root, where node-gyp puts build/ (found from dist/src/udp/ and from the bundle alike). */
+const ADDON_PATH = 'build/Release/ovlnet_tun.node';
 
 let addon: Addon | undefined;
 let loadError: string | undefined;
@@ -19,7 +21,7 @@ function load(): Addon {
   if (addon) return addon;
   if (loadError === undefined) {
     try {
-      addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+      addon = createRequire(import.meta.url)(join(packageInfo().root, ADDON_PATH)) as Addon;
       return addon;
     } catch (e) {
       loadError = (e as Error).message.split('\n')[0];

@@ -29,7 +29,7 @@ test('npm pack | npm install -g --offline into a temporary prefix; it runs from 
     assert.is(packed.exitCode, 0, String(packed.stderr));
     const info = (JSON.parse(String(packed.stdout)) as Array<{ filename: string; files: Array<{ path: string }>; bundled: string[] }>)[0];
     const files = new Set(info.files.map((f) => f.path));
-    for (const f of ['package.json', 'README.md', 'bin/ovlnet', 'dist/src/cli/main.js', 'man/ovlnet.8', 'examples/cluster.yaml',
+    for (const f of ['package.json', 'README.md', 'bin/ovlnet', 'dist/src/cli/main.js', 'dist/bundle/main.js', 'man/ovlnet.8', 'examples/cluster.yaml',
       'completions/ovlnet.bash', 'completions/_ovlnet', 'completions/ovlnet.fish']) {
       assert.ok(files.has(f), `${f} is in the tarball`);
     }

@@ -1,6 +1,6 @@
 // ovlnet daemon: watch the source and keep the host converged. The loop
 // lives in src/daemon/; this only turns flags into its options.
-import { fstatSync, readFileSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import type { Context, GlobalOptions } from '../context.js';
 import { cycleOptions, openFromOptions } from '../load.js';
 import { parseDuration } from '../../daemon/duration.js';
@@ -10,6 +10,7 @@ import { parseListenAddr } from '../../daemon/server.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { parseMaxDelete } from '../../reconcile/guard.js';
 import { UsageError } from '../../errors.js';
+import { packageInfo } from '../../package.js';
 
 export interface DaemonFlags extends GlobalOptions {
   interval?: string;
@@ -36,7 +37,7 @@ function stderrIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return packageInfo().version;
   } catch {
     return 'unknown';
   }
