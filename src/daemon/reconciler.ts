@@ -97,12 +97,15 @@ export class Reconciler {
     this.model = undefined;
     try {
       const state = await this.readSource();
+      const tSource = this.now();
       const snap = await this.snapshot(state, model);
+      const tSnap = this.now();
       this.reportProblems(snap.problems);
       metrics.peers.set(snap.desired.peers.length);
       metrics.drift.set(snap.result.changes.length);
       metrics.conflicts.set(snap.result.conflicts.length);
       const r = await this.apply(snap);
+      const tWrite = this.now();
       let next: ActualState | undefined;
       if (model) {
         next = r.failures.length ? undefined : applyToActual(snap.actual, r.applied);
@@ -116,6 +119,10 @@ export class Reconciler {
       }
       const ms = this.now() - started;
       this.logApplied(r, ms, reasons, model !== undefined);
+      log.debug('cycle stages', {
+        reason: reasons, host: model ? 'model' : 'read', source_ms: tSource - started, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
+        verify_ms: this.now() - tWrite, rss_mb: Math.round(process.memoryUsage.rss() / 1e6),
+      });
       metrics.unconverged.set(r.remaining.length);
       if (r.failures.length) {
         const f = r.failures[0];

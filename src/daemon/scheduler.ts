@@ -7,11 +7,12 @@
 //    latency of the first event is bounded).
 //  - Cycles never overlap: events during a cycle run one more cycle right
 //    after it (after the same coalescing), all of them in that one cycle.
-//  - Event cycles take at most about half the time: after a cycle that took
-//    d ms, the next event cycle starts no sooner than min(d, maxEventGapMs)
-//    after it ended. A single event after a quiet spell is not delayed; a
-//    source that fires continuously (a busy watch) gets every other slice of
-//    time, its events merged, instead of back-to-back cycles.
+//  - Event cycles take at most about half the time: after an event cycle
+//    (one run for source events only) that took d ms, the next event cycle
+//    starts no sooner than min(d, maxEventGapMs) after it ended. A single
+//    event after a quiet spell, or after a resync, is not delayed; a source
+//    that fires continuously (a busy watch) gets every other slice of time,
+//    its events merged, instead of back-to-back cycles.
 //  - After a successful cycle the next full resync is `intervalMs` later.
 //  - After a failed cycle the retry waits with capped exponential backoff:
 //    backoffInitialMs, x2 each failure, at most backoffMaxMs. A source event
@@ -75,6 +76,8 @@ export class Scheduler {
   private forcePending = false;
   private lastStartAt = -Infinity;
   private lastEndAt = -Infinity;
+  /** The pause the last cycle imposes on the next event cycle (see above). */
+  private lastGapMs = 0;
   private stopped = false;
   private started = false;
   /** Consecutive failed cycles. */
@@ -111,10 +114,7 @@ export class Scheduler {
   }
 
   private eventDueAt(): number {
-    const soon = this.clock.now() + this.coalesceMs;
-    if (this.lastEndAt === -Infinity) return soon; // no cycle has ended yet
-    const gap = Math.min(Math.max(0, this.lastEndAt - this.lastStartAt), this.maxEventGapMs);
-    return Math.max(soon, this.lastEndAt + gap);
+    return Math.max(this.clock.now() + this.coalesceMs, this.lastEndAt + this.lastGapMs);
   }
 
   /** Runs a cycle now (after the current one) and restarts the backoff: SIGHUP. */
@@ -193,6 +193,7 @@ export class Scheduler {
     this.failures = ok ? 0 : this.failures + 1;
     this.running = undefined;
     this.lastEndAt = this.clock.now();
+    this.lastGapMs = reasons.every((r) => r === 'watch') ? Math.min(this.lastEndAt - this.lastStartAt, this.maxEventGapMs) : 0;
     if (this.stopped) return;
     if (this.rerun) {
       // Events arrived during the cycle: one more, after the usual coalescing and gap.

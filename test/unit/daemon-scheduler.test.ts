@@ -213,8 +213,9 @@ test('a continuously firing source: event cycles back to back would be its whole
     await h.clock.advance(10);
   }
   await h.clock.advance(500);
-  // Each 100 ms cycle is followed by a 100 ms pause; the events of the pause join the next cycle.
-  assert.equal(h.runs.map((r) => r.at), [0, 200, 400, 600, 800, 1000]);
+  // The start cycle imposes no pause; each 100 ms event cycle is followed by a
+  // 100 ms pause, and the events of the cycle and the pause join the next one.
+  assert.equal(h.runs.map((r) => r.at), [0, 105, 305, 505, 705, 905, 1105]);
   assert.ok(h.runs.slice(1).every((r) => r.reasons.join() === 'watch'));
   assert.is(h.maxActive(), 1);
 });
@@ -228,22 +229,35 @@ test('a single event after a quiet spell runs after the coalescing delay only', 
   assert.equal(h.runs.map((r) => r.at), [0, 5005]);
 });
 
-test('an event shortly after a cycle waits out the pause (as long as that cycle took)', async () => {
+test('an event shortly after an event cycle waits out the pause (as long as that cycle took)', async () => {
   const h = harness({ durationMs: 100, coalesceMs: 5, intervalMs: 60_000 });
   h.s.start();
-  await h.clock.advance(130); // the start cycle ran 0..100
+  await h.clock.advance(1000);
+  h.s.notify(); // runs 1005..1105
+  await h.clock.advance(130);
   h.s.notify();
   await h.clock.advance(100);
-  assert.equal(h.runs.map((r) => r.at), [0, 200]);
+  assert.equal(h.runs.map((r) => r.at), [0, 1005, 1205]);
+});
+
+test('an event shortly after a start or resync cycle runs after the coalescing delay only', async () => {
+  const h = harness({ durationMs: 600, coalesceMs: 5, intervalMs: 60_000 });
+  h.s.start();
+  await h.clock.advance(610); // the start cycle ran 0..600
+  h.s.notify();
+  await h.clock.advance(5);
+  assert.equal(h.runs.map((r) => r.at), [0, 615]);
 });
 
 test('the pause after a long cycle is capped by maxEventGapMs', async () => {
   const h = harness({ durationMs: 5000, coalesceMs: 5, maxEventGapMs: 1000, intervalMs: 60_000 });
   h.s.start();
+  await h.clock.advance(5000);
+  h.s.notify(); // an event cycle 5005..10005
   await h.clock.advance(10);
   h.s.notify();
-  await h.clock.advance(6100);
-  assert.equal(h.runs.map((r) => r.at), [0, 6000]);
+  await h.clock.advance(7000);
+  assert.equal(h.runs.map((r) => r.at), [0, 5005, 11005]);
 });
 
 const backoffTable: Array<[number, number]> = [[0, 0], [1, 500], [2, 1000], [3, 2000], [5, 8000], [6, 10_000], [60, 10_000]];
