@@ -5,13 +5,14 @@
 // A source error returns before anything is read from or written to the
 // kernel: the data plane stays exactly as it is.
 import { GuardError, HostError, PermissionError } from '../errors.js';
-import { applySnapshot, snapshot, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
+import { applySnapshot, fdbDevicesFor, snapshotFrom, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
 import { readHost } from '../host/read.js';
-import type { ClusterState, Problem } from '../model/types.js';
+import type { ActualState, ClusterState, Problem } from '../model/types.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
 import type { Registration, Source } from '../sources/types.js';
 import { readFileIfExists, writeFileAtomic } from './files.js';
+import { applyToActual, unmodelled } from './kernel-model.js';
 import { FailureStreak, type Logger } from './logger.js';
 import type { CycleResult, DaemonMetrics, Stage } from './metrics.js';
 import { renderSubnetEnv, subnetEnvFor } from './subnet-env.js';
@@ -54,6 +55,12 @@ export class Reconciler {
   private registration?: Registration;
   private warned = new Set<string>();
   private subnetFileText?: string;
+  /**
+   * The kernel as last read in full plus what was written since (see
+   * kernel-model.ts); undefined whenever it is in doubt, and then the next
+   * cycle reads the host.
+   */
+  private model?: ActualState;
   lastSuccessAt?: number;
 
   constructor(o: ReconcilerOptions) {
@@ -67,23 +74,55 @@ export class Reconciler {
     return this.registration;
   }
 
-  /** Runs one cycle; true when the host ends up matching the plan. Never throws. */
+  /** Whether the next cycle caused only by source events can skip reading the host. */
+  get hasKernelModel(): boolean {
+    return this.model !== undefined;
+  }
+
+  /**
+   * Runs one cycle; true when the host ends up matching the plan. Never throws.
+   *
+   * A cycle caused only by source events ('watch') diffs against the kernel
+   * model and writes the delta: no host read, no verify. Every other cycle
+   * (start, resync, retry, SIGHUP) and any cycle without a model reads the
+   * host, writes, verifies with a second read, and takes that read as the new
+   * model. A failed or unverified cycle drops the model.
+   */
   async run(reasons: string[]): Promise<boolean> {
     const started = this.now();
     const { log, metrics } = this.o;
     let result: CycleResult = 'failed';
+    const model = reasons.every((x) => x === 'watch') ? this.model : undefined;
+    // Whatever happens below, the model is only trusted again if the cycle says so.
+    this.model = undefined;
     try {
       const state = await this.readSource();
-      const snap = await this.snapshot(state);
+      const tSource = this.now();
+      const snap = await this.snapshot(state, model);
+      const tSnap = this.now();
       this.reportProblems(snap.problems);
       metrics.peers.set(snap.desired.peers.length);
       metrics.drift.set(snap.result.changes.length);
       metrics.conflicts.set(snap.result.conflicts.length);
-      // Source-event cycles skip the verifying re-read (half the cycle's cost);
-      // start, resync, retry and SIGHUP cycles verify.
-      const r = await this.apply(snap, !reasons.every((x) => x === 'watch'));
+      const r = await this.apply(snap);
+      const tWrite = this.now();
+      let next: ActualState | undefined;
+      if (model) {
+        next = r.failures.length ? undefined : applyToActual(snap.actual, r.applied);
+        if (!r.failures.length && !next) log.debug('kernel model: the next cycle reads the host', { why: unmodelled(snap.actual, r.applied) });
+      } else if (r.applied.length || r.failures.length) {
+        const after = await this.verify(snap);
+        r.remaining = after.result.changes;
+        next = r.failures.length || r.remaining.length ? undefined : after.actual;
+      } else {
+        next = snap.actual;
+      }
       const ms = this.now() - started;
-      this.logApplied(r, ms, reasons);
+      this.logApplied(r, ms, reasons, model !== undefined);
+      log.debug('cycle stages', {
+        reason: reasons, host: model ? 'model' : 'read', source_ms: tSource - started, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
+        verify_ms: this.now() - tWrite, rss_mb: Math.round(process.memoryUsage.rss() / 1e6),
+      });
       metrics.unconverged.set(r.remaining.length);
       if (r.failures.length) {
         const f = r.failures[0];
@@ -93,8 +132,9 @@ export class Reconciler {
         throw new StageError('verify', new Error(`${r.remaining.length} change(s) still needed after writing, first: ${SYMBOL[r.remaining[0].action]} ${describeChange(r.remaining[0])}`));
       }
       await this.writeSubnetFile(snap);
+      this.model = next;
       if (r.applied.length === 0) {
-        log.debug('cycle: in sync', { reason: reasons, peers: snap.desired.peers.length, in_sync: snap.result.inSync, duration_ms: ms });
+        log.debug('cycle: in sync', { reason: reasons, peers: snap.desired.peers.length, in_sync: snap.result.inSync, duration_ms: ms, host: model ? 'model' : 'read' });
       }
       result = 'ok';
       const first = this.lastSuccessAt === undefined;
@@ -105,6 +145,7 @@ export class Reconciler {
       this.o.onSuccess?.({ first, snap });
       return true;
     } catch (e) {
+      this.model = undefined;
       const se = e instanceof StageError ? e : new StageError('validate', e);
       if (se.stage === 'guard') result = 'refused';
       metrics.errors.inc({ stage: se.stage });
@@ -173,23 +214,36 @@ export class Reconciler {
     return { ...this.o.cycle, publicIP: this.o.cycle.publicIP ?? this.registration?.publicIP };
   }
 
-  private async snapshot(state: ClusterState): Promise<Snapshot> {
+  /** A full snapshot (host read) without a model; against the model (no host read) with one. */
+  private async snapshot(state: ClusterState, model: ActualState | undefined): Promise<Snapshot> {
     try {
-      return await snapshot(this.o.source, this.cycleOptions(), state);
+      const opts = this.cycleOptions();
+      return await snapshotFrom(state, model ?? await readHost(opts.netns, fdbDevicesFor(state)), opts);
     } catch (e) {
       throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'validate', e);
     }
   }
 
-  private async apply(snap: Snapshot, verify: boolean): Promise<ApplyResult> {
+  /** Writes without applySnapshot's own verify: the daemon verifies with a read it keeps as the model. */
+  private async apply(snap: Snapshot): Promise<ApplyResult> {
     try {
-      return await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify });
+      return await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify: false });
     } catch (e) {
       throw new StageError(e instanceof GuardError ? 'guard' : 'write', e);
     }
   }
 
-  private logApplied(r: ApplyResult, ms: number, reasons: string[]): void {
+  /** Re-reads the host after a write: what is still needed, and the host as it now is. */
+  private async verify(snap: Snapshot): Promise<Snapshot> {
+    try {
+      const opts = this.cycleOptions();
+      return await snapshotFrom(snap.state, await readHost(opts.netns, fdbDevicesFor(snap.state)), opts);
+    } catch (e) {
+      throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'verify', e);
+    }
+  }
+
+  private logApplied(r: ApplyResult, ms: number, reasons: string[], fromModel: boolean): void {
     const { metrics, log } = this.o;
     for (const c of r.applied) metrics.changes.inc({ kind: c.kind, action: c.action });
     if (r.applied.length === 0 && r.failures.length === 0) return;
@@ -198,7 +252,7 @@ export class Reconciler {
     if (r.applied.length > MAX_LISTED) listed.push(`… ${r.applied.length - MAX_LISTED} more`);
     log.log(r.failures.length ? 'warn' : 'info', `cycle: applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`, {
       added: n.add, changed: n.change, removed: n.destroy, failed: r.failures.length || undefined,
-      duration_ms: ms, reason: reasons, changes: listed,
+      duration_ms: ms, reason: reasons, host: fromModel ? 'model' : 'read', changes: listed,
     });
   }
 

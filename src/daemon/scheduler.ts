@@ -2,13 +2,17 @@
 // cycle itself is an injected function, so the rules below are unit-tested
 // with a fake clock.
 //
-//  - A source event schedules a cycle `coalesceMs` later; every event until
-//    then joins that cycle (a burst of writes is one cycle, and the latency of
-//    the first event is bounded).
-//  - Cycles never overlap: an event during a cycle runs one more cycle after it.
-//  - Event-driven cycles start at least `minEventGapMs` apart, so a source
-//    that fires continuously (a busy watch) costs a few cycles a second, not
-//    back-to-back cycles.
+//  - A source event schedules a cycle `coalesceMs` later (a few ms); every
+//    event until then joins that cycle (a burst of writes is one cycle, and the
+//    latency of the first event is bounded).
+//  - Cycles never overlap: events during a cycle run one more cycle right
+//    after it (after the same coalescing), all of them in that one cycle.
+//  - Event cycles take at most about half the time: after an event cycle
+//    (one run for source events only) that took d ms, the next event cycle
+//    starts no sooner than min(d, maxEventGapMs) after it ended. A single
+//    event after a quiet spell, or after a resync, is not delayed; a source
+//    that fires continuously (a busy watch) gets every other slice of time,
+//    its events merged, instead of back-to-back cycles.
 //  - After a successful cycle the next full resync is `intervalMs` later.
 //  - After a failed cycle the retry waits with capped exponential backoff:
 //    backoffInitialMs, x2 each failure, at most backoffMaxMs. A source event
@@ -32,7 +36,8 @@ export const realClock: Clock = {
 export interface SchedulerOptions {
   intervalMs: number;
   coalesceMs?: number;
-  minEventGapMs?: number;
+  /** Cap of the pause after a cycle before an event cycle (see above). */
+  maxEventGapMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   /** Runs one cycle; resolves true on success. A rejection counts as a failure. */
@@ -40,8 +45,8 @@ export interface SchedulerOptions {
   clock?: Clock;
 }
 
-export const DEFAULT_COALESCE_MS = 50;
-export const DEFAULT_MIN_EVENT_GAP_MS = 250;
+export const DEFAULT_COALESCE_MS = 5;
+export const DEFAULT_MAX_EVENT_GAP_MS = 1000;
 export const DEFAULT_BACKOFF_MAX_MS = 30_000;
 
 /** The delay before retry number `failures` (1 = the first retry). */
@@ -55,7 +60,7 @@ export class Scheduler {
   private readonly clock: Clock;
   private readonly intervalMs: number;
   private readonly coalesceMs: number;
-  private readonly minEventGapMs: number;
+  private readonly maxEventGapMs: number;
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
   private readonly runCycle: (reasons: string[]) => Promise<boolean>;
@@ -70,6 +75,9 @@ export class Scheduler {
   private rerun = false;
   private forcePending = false;
   private lastStartAt = -Infinity;
+  private lastEndAt = -Infinity;
+  /** The pause the last cycle imposes on the next event cycle (see above). */
+  private lastGapMs = 0;
   private stopped = false;
   private started = false;
   /** Consecutive failed cycles. */
@@ -81,7 +89,7 @@ export class Scheduler {
     this.clock = o.clock ?? realClock;
     this.intervalMs = o.intervalMs;
     this.coalesceMs = o.coalesceMs ?? DEFAULT_COALESCE_MS;
-    this.minEventGapMs = o.minEventGapMs ?? DEFAULT_MIN_EVENT_GAP_MS;
+    this.maxEventGapMs = o.maxEventGapMs ?? DEFAULT_MAX_EVENT_GAP_MS;
     this.backoffInitialMs = o.backoffInitialMs ?? Math.min(1000, o.intervalMs);
     this.backoffMaxMs = Math.max(o.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS, this.backoffInitialMs);
     this.runCycle = o.run;
@@ -106,7 +114,7 @@ export class Scheduler {
   }
 
   private eventDueAt(): number {
-    return Math.max(this.clock.now() + this.coalesceMs, this.lastStartAt + this.minEventGapMs);
+    return Math.max(this.clock.now() + this.coalesceMs, this.lastEndAt + this.lastGapMs);
   }
 
   /** Runs a cycle now (after the current one) and restarts the backoff: SIGHUP. */
@@ -184,9 +192,11 @@ export class Scheduler {
     this.cycles++;
     this.failures = ok ? 0 : this.failures + 1;
     this.running = undefined;
+    this.lastEndAt = this.clock.now();
+    this.lastGapMs = reasons.every((r) => r === 'watch') ? Math.min(this.lastEndAt - this.lastStartAt, this.maxEventGapMs) : 0;
     if (this.stopped) return;
     if (this.rerun) {
-      // Events arrived during the cycle: one more, after the usual coalescing.
+      // Events arrived during the cycle: one more, after the usual coalescing and gap.
       this.rerun = false;
       const pending = this.reasons.size ? [...this.reasons] : ['watch'];
       this.reasons.clear();

@@ -11,7 +11,7 @@ interface Run {
 }
 
 /** A scheduler whose cycles the test finishes by hand (or that finish at once with `auto`). */
-function harness(o: { intervalMs?: number; coalesceMs?: number; minEventGapMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; auto?: () => boolean } = {}) {
+function harness(o: { intervalMs?: number; coalesceMs?: number; maxEventGapMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; auto?: () => boolean; durationMs?: number } = {}) {
   const clock = new FakeClock();
   const runs: Run[] = [];
   let active = 0;
@@ -19,7 +19,7 @@ function harness(o: { intervalMs?: number; coalesceMs?: number; minEventGapMs?: 
   const s = new Scheduler({
     intervalMs: o.intervalMs ?? 10_000,
     coalesceMs: o.coalesceMs ?? 50,
-    minEventGapMs: o.minEventGapMs ?? 0,
+    maxEventGapMs: o.maxEventGapMs ?? 1000,
     backoffInitialMs: o.backoffInitialMs ?? 1000,
     backoffMaxMs: o.backoffMaxMs ?? 30_000,
     clock,
@@ -31,7 +31,8 @@ function harness(o: { intervalMs?: number; coalesceMs?: number; minEventGapMs?: 
         finish: (ok) => { if (!r.done) { r.done = true; active--; resolve(ok); } },
       };
       runs.push(r);
-      if (o.auto) r.finish(o.auto());
+      if (o.durationMs !== undefined) clock.setTimeout(() => r.finish(true), o.durationMs);
+      else if (o.auto) r.finish(o.auto());
     }),
   });
   return { clock, s, runs, maxActive: () => maxActive };
@@ -204,26 +205,59 @@ test('events before start are ignored; start is idempotent', async () => {
   assert.is(h.runs.length, 1);
 });
 
-test('a continuously firing source costs at most one cycle per minEventGapMs', async () => {
-  const h = harness({ auto: () => true, coalesceMs: 50, minEventGapMs: 250, intervalMs: 60_000 });
+test('a continuously firing source: event cycles back to back would be its whole time; they get about half, events merged', async () => {
+  const h = harness({ durationMs: 100, coalesceMs: 5, intervalMs: 60_000 });
   h.s.start();
-  await h.clock.advance(0);
   for (let i = 0; i < 100; i++) {
     h.s.notify();
     await h.clock.advance(10);
   }
-  await h.clock.advance(300);
-  // Events at 0..990 ms: the one at 990 joins the cycle at 1000.
-  assert.equal(h.runs.map((r) => r.at), [0, 250, 500, 750, 1000]);
+  await h.clock.advance(500);
+  // The start cycle imposes no pause; each 100 ms event cycle is followed by a
+  // 100 ms pause, and the events of the cycle and the pause join the next one.
+  assert.equal(h.runs.map((r) => r.at), [0, 105, 305, 505, 705, 905, 1105]);
+  assert.ok(h.runs.slice(1).every((r) => r.reasons.join() === 'watch'));
+  assert.is(h.maxActive(), 1);
 });
 
-test('a single event after a quiet period still runs after the coalescing delay only', async () => {
-  const h = harness({ auto: () => true, coalesceMs: 50, minEventGapMs: 250, intervalMs: 60_000 });
+test('a single event after a quiet spell runs after the coalescing delay only', async () => {
+  const h = harness({ durationMs: 100, coalesceMs: 5, intervalMs: 60_000 });
   h.s.start();
   await h.clock.advance(5000);
   h.s.notify();
-  await h.clock.advance(50);
-  assert.equal(h.runs.map((r) => r.at), [0, 5050]);
+  await h.clock.advance(5);
+  assert.equal(h.runs.map((r) => r.at), [0, 5005]);
+});
+
+test('an event shortly after an event cycle waits out the pause (as long as that cycle took)', async () => {
+  const h = harness({ durationMs: 100, coalesceMs: 5, intervalMs: 60_000 });
+  h.s.start();
+  await h.clock.advance(1000);
+  h.s.notify(); // runs 1005..1105
+  await h.clock.advance(130);
+  h.s.notify();
+  await h.clock.advance(100);
+  assert.equal(h.runs.map((r) => r.at), [0, 1005, 1205]);
+});
+
+test('an event shortly after a start or resync cycle runs after the coalescing delay only', async () => {
+  const h = harness({ durationMs: 600, coalesceMs: 5, intervalMs: 60_000 });
+  h.s.start();
+  await h.clock.advance(610); // the start cycle ran 0..600
+  h.s.notify();
+  await h.clock.advance(5);
+  assert.equal(h.runs.map((r) => r.at), [0, 615]);
+});
+
+test('the pause after a long cycle is capped by maxEventGapMs', async () => {
+  const h = harness({ durationMs: 5000, coalesceMs: 5, maxEventGapMs: 1000, intervalMs: 60_000 });
+  h.s.start();
+  await h.clock.advance(5000);
+  h.s.notify(); // an event cycle 5005..10005
+  await h.clock.advance(10);
+  h.s.notify();
+  await h.clock.advance(7000);
+  assert.equal(h.runs.map((r) => r.at), [0, 5005, 11005]);
 });
 
 const backoffTable: Array<[number, number]> = [[0, 0], [1, 500], [2, 1000], [3, 2000], [5, 8000], [6, 10_000], [60, 10_000]];
