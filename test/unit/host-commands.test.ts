@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan } from '../../src/backends/index.js';
-import { linesFor, SPLIT_IP_LINES, toBatches, toPhases, type Batch, type Tool } from '../../src/host/commands.js';
+import { linesFor, toBatches, toPhases, type Batch, type Tool } from '../../src/host/commands.js';
 import { entryKey } from '../../src/model/keys.js';
 import type { Change, Entry, LinkEntry, RouteEntry } from '../../src/model/types.js';
 import { diff } from '../../src/reconcile/diff.js';
@@ -148,7 +148,7 @@ test('toBatches: host-gw is a single ip process; an empty host plan for a lone n
 
 const shape = (phases: Batch[][]) => phases.map((p) => p.map((b) => `${b.tool}:${b.lines.length}`));
 
-test('toPhases: devices first, then neighbours, fdb and routes at once; a process per tool for a few peers', () => {
+test('toPhases: devices first, then neighbours and routes (one ip) with the fdb (one bridge) at once', () => {
   const me = node(0);
   const d = plan({ cluster: cluster([me, node(1), node(2)], me), underlay: underlay() });
   const ordered = orderChanges(d.entries.map(addChange));
@@ -172,7 +172,7 @@ test('toPhases: devices first, then neighbours, fdb and routes at once; a proces
   assert.equal(toPhases([]), []);
 });
 
-test('toPhases: every deletion ends before anything is added; at the split size neighbours and routes get a process each', () => {
+test('toPhases: every deletion ends before anything is added', () => {
   const me = node(0);
   const before = plan({ cluster: cluster([me, node(1), node(2), node(3)], me), underlay: underlay() });
   const after = plan({ cluster: cluster([me, node(1), { ...node(2), vtepMAC: mac('0e:aa:00:00:00:02') }, node(4)], me), underlay: underlay() });
@@ -182,10 +182,11 @@ test('toPhases: every deletion ends before anything is added; at the split size 
   assert.equal(shape(phases), [['ip:1'], ['bridge:2'], ['ip:1'], ['ip:3', 'bridge:2']]);
   assert.ok(phases.slice(0, 3).flat().every((b) => b.lines.every((l) => l.change.action === 'delete')));
   assert.ok(phases[3].every((b) => b.lines.every((l) => l.change.action !== 'delete')));
-  // A lower split size: the same lines, neighbours and routes apart.
-  assert.equal(shape(toPhases(ordered, 3)), [['ip:1'], ['bridge:2'], ['ip:1'], ['ip:2', 'ip:1', 'bridge:2']]);
-  assert.equal(toPhases(ordered, 3)[3][1].lines.map((l) => l.line), ['route add 198.18.4.0/24 via 198.18.4.0 dev flannel.1 onlink proto 244']);
-  assert.ok(SPLIT_IP_LINES > 10, 'a few peers never pay for a third process');
+  assert.equal(phases[3][0].lines.map((l) => l.line), [
+    'neigh replace 198.18.2.0 lladdr 0e:aa:00:00:00:02 dev flannel.1 nud permanent',
+    'neigh replace 198.18.4.0 lladdr 0e:00:00:00:00:04 dev flannel.1 nud permanent',
+    'route add 198.18.4.0/24 via 198.18.4.0 dev flannel.1 onlink proto 244',
+  ]);
 });
 
 test('toPhases: a replaced device goes with the devices, before the entries that need it', () => {
