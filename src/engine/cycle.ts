@@ -10,13 +10,13 @@ import { GuardError, HostError, PermissionError } from '../errors.js';
 import type { IP } from '../model/ip.js';
 import { vxlanDeviceName } from '../model/keys.js';
 import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
-import { isIpBatchChange, toBatches } from '../host/commands.js';
+import { isIpBatchChange, toPhases } from '../host/commands.js';
 import { renderMasqRestore } from '../host/iptables.js';
 import { readNat, writeNat } from '../host/netfilter.js';
 import { readOffload, writeOffload } from '../host/offload.js';
 import { requireNetAdmin } from '../host/privilege.js';
 import { readHost } from '../host/read.js';
-import { writeBatches, type Failure } from '../host/write.js';
+import { writePhases, type Failure } from '../host/write.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
 import { orderChanges } from '../reconcile/order.js';
@@ -90,12 +90,15 @@ function emptyHost(): ActualState {
   return { links: new Map(), routes: [], neighbors: [], fdb: [] };
 }
 
+function policyFor(config: ValidatedCluster['config']): ReturnType<typeof ownershipFor> {
+  return ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : vxlanDevices(config));
+}
+
 /** Plans and diffs against `actual`, a complete host read (fdb included: readHost with fdbDevicesFor). */
 export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions): Promise<Snapshot> {
   const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
   // Only vxlan devices have forwarding entries; the udp TUN is owned as a device.
-  const devices = vxlanDevices(config);
-  const policy = ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : devices);
+  const policy = policyFor(config);
   const isProgrammed = programmedCheck(actual, config, policy);
   const cluster = validateCluster(state, {
     config,
@@ -187,8 +190,7 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
   if (changes.length === 0) return { applied: [], failures: [], remaining: [], guard, processes: 0 };
   requireNetAdmin();
   const ordered = orderChanges(changes);
-  const batches = toBatches(ordered.filter(isIpBatchChange));
-  const written = await writeBatches(batches, opts.netns);
+  const written = await writePhases(toPhases(ordered.filter(isIpBatchChange)), opts.netns);
   const extra = ordered.filter((c) => !isIpBatchChange(c));
   const failures = [...written.failures, ...(extra.length ? await writeExtras(snap, extra, opts.netns) : [])];
   // One ethtool per feature change, one iptables-restore for all rules.
@@ -196,6 +198,18 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
   if (opts.verify === false) return { applied, failures, remaining: [], guard, processes };
-  const after = await snapshotFrom(snap.state, await readHost(opts.netns, fdbDevicesFor(snap.state)), opts);
-  return { applied, failures, remaining: after.result.changes, guard, processes };
+  return { applied, failures, remaining: await verify(snap, opts.netns), guard, processes };
+}
+
+/**
+ * What the kernel does not hold of the plan just written: the whole host read
+ * again and diffed against the same desired state. Not planned again: the
+ * question is whether the kernel took what was written, and the plan, from
+ * the same source and config, is what was written (a plan that the new host
+ * state would change is the next cycle's business).
+ */
+async function verify(snap: Snapshot, netns: string | undefined): Promise<Change[]> {
+  const after = await readHost(netns, vxlanDevices(snap.cluster.config));
+  await readExtras(snap.desired, after, netns);
+  return diff(snap.desired, after, policyFor(snap.cluster.config)).changes;
 }

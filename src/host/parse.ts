@@ -39,19 +39,31 @@ export function splitJsonArrays(text: string): unknown[][] {
 
 function splitJsonLines(text: string): unknown[][] | undefined {
   const out: unknown[][] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '') continue;
-    const c = line.charCodeAt(0);
-    const last = line.charCodeAt(line.length - 1);
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    // Blank and space around the value are skipped by index, not trimmed into a copy.
+    let a = start;
+    let b = end;
+    while (a < b && isSpace(text.charCodeAt(a))) a++;
+    while (b > a && isSpace(text.charCodeAt(b - 1))) b--;
+    start = end + 1;
+    if (a === b) continue;
+    const c = text.charCodeAt(a);
+    const last = text.charCodeAt(b - 1);
     if (!((c === 91 && last === 93) || (c === 123 && last === 125))) return undefined;
     try {
-      out.push(JSON.parse(line));
+      out.push(JSON.parse(a === 0 && b === text.length ? text : text.slice(a, b)));
     } catch {
       return undefined;
     }
   }
   return out;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
 }
 
 type J = Record<string, any>;
@@ -112,21 +124,33 @@ export function parseRoutes(arr: unknown[]): HostRoute[] {
       return ip ? makePrefix(ip, ip.family === 4 ? 32 : 128) : undefined;
     })();
     if (!dst) continue;
-    // `ip` omits the protocol for "boot" routes; -N prints it as a number.
-    const p = o.protocol;
-    const proto = p === undefined ? 3 : /^[0-9]+$/.test(p) ? Number(p) : PROTO_NAMES[p] ?? -1;
     routes.push({
       dst,
       via: parseIP(o.gateway),
       dev: typeof o.dev === 'string' ? o.dev : undefined,
       onlink: Array.isArray(o.flags) && o.flags.includes('onlink'),
-      proto,
+      proto: protoOf(o.protocol),
       // `-d` prints the type of every route; only non-unicast ones matter.
       // `-N` prints it as a number: name it, since it ends up in messages.
       type: typeof o.type === 'string' && o.type !== 'unicast' && o.type !== '1' ? ROUTE_TYPE_NAMES[o.type] ?? o.type : undefined,
     });
   }
   return routes;
+}
+
+/** `ip` omits the protocol for "boot" routes; -N prints it as a number. */
+function protoOf(p: unknown): number {
+  if (p === undefined) return 3;
+  if (typeof p === 'string' && p.length > 0 && p.length <= 3) {
+    let n = 0;
+    for (let i = 0; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c < 48 || c > 57) return PROTO_NAMES[p] ?? -1;
+      n = n * 10 + c - 48;
+    }
+    return n;
+  }
+  return /^[0-9]+$/.test(p as string) ? Number(p) : PROTO_NAMES[p as string] ?? -1;
 }
 
 export function parseNeighbors(arr: unknown[]): NeighEntry[] {

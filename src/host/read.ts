@@ -13,7 +13,9 @@ import { parseFdb, parseLinks, parseNeighbors, parseRoutes, splitJsonArrays } fr
  * A device that does not exist has no fdb.
  */
 export async function readHost(netns: string | undefined, fdbDevices: readonly string[] = []): Promise<ActualState> {
-  const [r, fdbs] = await Promise.all([
+  // Both are waited for, and the ip read's error is the one reported: which
+  // of two failing processes ends first is no reason for a different message.
+  const [ipRead, fdbRead] = await Promise.allSettled([
     run('ip', ['-j', '-d', '-N', '-batch', '-'], {
       netns,
       // `table all` is the one way to list both families from one batch (a
@@ -22,6 +24,9 @@ export async function readHost(netns: string | undefined, fdbDevices: readonly s
     }),
     Promise.all([...new Set(fdbDevices)].map((dev) => readFdbOf(netns, dev))),
   ]);
+  if (ipRead.status === 'rejected') throw ipRead.reason;
+  if (fdbRead.status === 'rejected') throw fdbRead.reason;
+  const [r, fdbs] = [ipRead.value, fdbRead.value];
   if (r.exitCode !== 0) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
   const parts = splitJsonArrays(r.stdout);
   if (parts.length !== 3) throw new HostError(`reading the host failed: unexpected output from ip (${parts.length} of 3 answers)`);

@@ -33,26 +33,51 @@ export function parseBatchErrors(stderr: string): Map<number, string> {
   return out;
 }
 
-export async function writeBatches(batches: Batch[], netns: string | undefined): Promise<WriteResult> {
+/** Runs batches one after the other (one phase each). */
+export function writeBatches(batches: Batch[], netns: string | undefined): Promise<WriteResult> {
+  return writePhases(batches.map((b) => [b]), netns);
+}
+
+/**
+ * Runs phases in order, the batches of one phase at the same time (see
+ * toPhases). Each batch is its own process with its own line numbers, so a
+ * "Command failed -:N" maps to a line of that batch alone. Failures come back
+ * in phase and batch order, whichever process ended first.
+ */
+export async function writePhases(phases: Batch[][], netns: string | undefined): Promise<WriteResult> {
   const failures: Failure[] = [];
-  for (const b of batches) {
-    const input = b.lines.map((l) => l.line).join('\n') + '\n';
-    const r = await run(b.tool, ['-force', '-batch', '-'], { netns, input });
-    if (r.exitCode === 0) continue;
-    const errors = parseBatchErrors(r.stderr);
-    if (errors.size === 0) {
-      if (isPermissionDenied(r.stderr)) throw permissionError();
-      // Failed as a whole: every line of the batch is reported.
-      for (const l of b.lines) failures.push({ change: l.change, line: l.line, message: r.stderr.trim() || `${b.tool} exited ${r.exitCode}` });
-      continue;
-    }
-    if ([...errors.values()].every(isPermissionDenied)) throw permissionError();
-    for (const [n, message] of errors) {
-      const l = b.lines[n - 1];
-      if (l) failures.push({ change: l.change, line: l.line, message });
-    }
+  let processes = 0;
+  for (const phase of phases) {
+    if (!phase.length) continue;
+    processes += phase.length;
+    // Every process of the phase is waited for before a permission error is
+    // thrown: none is left writing behind the caller's back.
+    const results = await Promise.allSettled(phase.map((b) => writeBatch(b, netns)));
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+    for (const r of results) if (r.status === 'fulfilled') failures.push(...r.value);
   }
-  return { failures: firstPerChange(failures), processes: batches.length };
+  return { failures: firstPerChange(failures), processes };
+}
+
+async function writeBatch(b: Batch, netns: string | undefined): Promise<Failure[]> {
+  let input = '';
+  for (const l of b.lines) input += l.line + '\n';
+  const r = await run(b.tool, ['-force', '-batch', '-'], { netns, input });
+  if (r.exitCode === 0) return [];
+  const errors = parseBatchErrors(r.stderr);
+  if (errors.size === 0) {
+    if (isPermissionDenied(r.stderr)) throw permissionError();
+    // Failed as a whole: every line of the batch is reported.
+    const message = r.stderr.trim() || `${b.tool} exited ${r.exitCode}`;
+    return b.lines.map((l) => ({ change: l.change, line: l.line, message }));
+  }
+  if ([...errors.values()].every(isPermissionDenied)) throw permissionError();
+  const failures: Failure[] = [];
+  for (const [n, message] of errors) {
+    const l = b.lines[n - 1];
+    if (l) failures.push({ change: l.change, line: l.line, message });
+  }
+  return failures;
 }
 
 /**

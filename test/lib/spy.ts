@@ -2,7 +2,8 @@
 // wrapper scripts put first in PATH. Each call logs its arguments and stdin
 // (the batch lines) before running the real tool, so a test can check that a
 // command wrote nothing, how many processes it spawned, and the exact lines
-// it ran. An optional hook runs once, just before the first write batch, to
+// it ran (processes that run at the same time are logged in no promised
+// order). An optional hook runs once, just before the first write batch, to
 // simulate something changing the host between ovlnet's read and its write.
 import { execaSync } from 'execa';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,11 @@ cat > "$in"
 case " $* " in *" -force "*)
   if [ -f "${hook}" ]; then mv "${hook}" "${hook}.ran"; sh "${hook}.ran" >/dev/null 2>&1; fi;;
 esac
-{ printf '@@ ${tool} %s\\n' "$*"; cat "$in"; } >> "${log}"
+# Processes run concurrently (reads, and writes within one phase): one
+# record per call, appended under a lock so two never interleave.
+{ printf '@@ ${tool} %s\\n' "$*"; cat "$in"; } > "$in.rec"
+flock "${log}.lock" sh -c 'cat "$1" >> "$2"' sh "$in.rec" "${log}"
+rm -f "$in.rec"
 "${real}" "$@" < "$in"
 rc=$?
 rm -f "$in"

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan } from '../../src/backends/index.js';
-import { linesFor, toBatches, type Tool } from '../../src/host/commands.js';
+import { linesFor, toBatches, toPhases, type Batch, type Tool } from '../../src/host/commands.js';
 import { entryKey } from '../../src/model/keys.js';
 import type { Change, Entry, LinkEntry, RouteEntry } from '../../src/model/types.js';
 import { diff } from '../../src/reconcile/diff.js';
@@ -144,6 +144,58 @@ test('toBatches: host-gw is a single ip process; an empty host plan for a lone n
   const alone = plan({ cluster: cluster([me], me, HOSTGW), underlay: underlay() });
   assert.equal(toBatches(orderChanges(alone.entries.map(addChange))), []);
   assert.equal(toBatches([delChange(NEIGH), delChange(FDB)]).map((b) => b.tool), ['ip', 'bridge']);
+});
+
+const shape = (phases: Batch[][]) => phases.map((p) => p.map((b) => `${b.tool}:${b.lines.length}`));
+
+test('toPhases: devices first, then neighbours and routes (one ip) with the fdb (one bridge) at once', () => {
+  const me = node(0);
+  const d = plan({ cluster: cluster([me, node(1), node(2)], me), underlay: underlay() });
+  const ordered = orderChanges(d.entries.map(addChange));
+  const phases = toPhases(ordered);
+  assert.equal(shape(phases), [['ip:3'], ['ip:4', 'bridge:2']]);
+  assert.equal(phases[1][0].lines.map((l) => l.line), [
+    'neigh replace 198.18.1.0 lladdr 0e:00:00:00:00:01 dev flannel.1 nud permanent',
+    'neigh replace 198.18.2.0 lladdr 0e:00:00:00:00:02 dev flannel.1 nud permanent',
+    'route add 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink proto 244',
+    'route add 198.18.2.0/24 via 198.18.2.0 dev flannel.1 onlink proto 244',
+  ]);
+  // Every line of toBatches, each once, each with its own change.
+  const lines = (bs: Batch[]) => bs.flatMap((b) => b.lines.map((l) => [b.tool, l.line, l.change]));
+  assert.equal(lines(phases.flat()).map(String).sort(), lines(toBatches(ordered)).map(String).sort());
+  for (const b of phases.flat()) for (const l of b.lines) assert.ok(linesFor(l.change).some(([t, x]) => t === b.tool && x === l.line));
+  // One new peer: one ip and one bridge, together; a changed MAC the same; nothing: no phase.
+  const one = toPhases(orderChanges([addChange(NEIGH), addChange(FDB), addChange(ROUTE)]));
+  assert.equal(shape(one), [['ip:2', 'bridge:1']]);
+  assert.equal(shape(toPhases([change('change', NEIGH), change('change', FDB)])), [['ip:1', 'bridge:1']]);
+  assert.equal(shape(toPhases([addChange(HGW)])), [['ip:1']]);
+  assert.equal(toPhases([]), []);
+});
+
+test('toPhases: every deletion ends before anything is added', () => {
+  const me = node(0);
+  const before = plan({ cluster: cluster([me, node(1), node(2), node(3)], me), underlay: underlay() });
+  const after = plan({ cluster: cluster([me, node(1), { ...node(2), vtepMAC: mac('0e:aa:00:00:00:02') }, node(4)], me), underlay: underlay() });
+  const ordered = orderChanges(diff(after, actualFrom(before.entries), ownershipFor('flannel.1')).changes);
+  const phases = toPhases(ordered);
+  // -route | -fdb | -neigh (one at a time, in that order) | +neigh +route, +fdb (together)
+  assert.equal(shape(phases), [['ip:1'], ['bridge:2'], ['ip:1'], ['ip:3', 'bridge:2']]);
+  assert.ok(phases.slice(0, 3).flat().every((b) => b.lines.every((l) => l.change.action === 'delete')));
+  assert.ok(phases[3].every((b) => b.lines.every((l) => l.change.action !== 'delete')));
+  assert.equal(phases[3][0].lines.map((l) => l.line), [
+    'neigh replace 198.18.2.0 lladdr 0e:aa:00:00:00:02 dev flannel.1 nud permanent',
+    'neigh replace 198.18.4.0 lladdr 0e:00:00:00:00:04 dev flannel.1 nud permanent',
+    'route add 198.18.4.0/24 via 198.18.4.0 dev flannel.1 onlink proto 244',
+  ]);
+});
+
+test('toPhases: a replaced device goes with the devices, before the entries that need it', () => {
+  const old = { ...LINK, vni: 2 };
+  const phases = toPhases(orderChanges([addChange(ROUTE), addChange(NEIGH), change('replace', LINK, old), addChange(ADDR), addChange(FDB)]));
+  assert.equal(phases.map((p) => p.map((b) => b.lines.map((l) => l.line.split(' ').slice(0, 2).join(' ')))), [
+    [['link del', 'link add', 'link set', 'addr replace']],
+    [['neigh replace', 'route add'], ['fdb replace']],
+  ]);
 });
 
 test.run();
