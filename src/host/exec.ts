@@ -1,10 +1,8 @@
-// The only place that starts `ip`, `bridge` and the other host tools: an
-// argument vector and batch input on stdin, never a shell.
+// The only place that starts `ip`, `bridge` and the other host tools: execa
+// with an argument vector and batch input on stdin, never a shell.
 //
-// node:child_process rather than execa: loading execa's ~100 modules cost
-// more than a whole `ip -batch` read of a 10 000-peer host, on every command
-// that touches the host, and only spawn-collect-exit code is needed here.
-import { spawn } from 'node:child_process';
+// execa is imported on first use, not at load, so `--version`, `--help` and
+// `nodes` never pay for it.
 import { HostError, PermissionError } from '../errors.js';
 
 export interface RunResult {
@@ -35,49 +33,17 @@ interface Spawned {
   message?: string;
 }
 
-/** Starts `cmd` (no shell), feeds `input` on stdin, collects both outputs and the exit code. */
-export function spawnCollect(cmd: string, args: string[], input: string): Promise<Spawned> {
-  return new Promise((resolve) => {
-    let child;
-    try {
-      child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      resolve({ stdout: '', stderr: '', code: err.code, message: err.message });
-      return;
-    }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let size = 0;
-    let overflow = false;
-    let spawnError: NodeJS.ErrnoException | undefined;
-    const collect = (into: Buffer[]) => (chunk: Buffer) => {
-      if (overflow) return;
-      size += chunk.length;
-      if (size > MAX_BUFFER) {
-        overflow = true;
-        child.kill('SIGKILL');
-        return;
-      }
-      into.push(chunk);
-    };
-    child.stdout.on('data', collect(out));
-    child.stderr.on('data', collect(err));
-    // A tool that exits without reading all of its input (a usage error) closes
-    // the pipe: EPIPE here is that, and the exit code says the rest.
-    child.stdin.on('error', () => {});
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      spawnError = e;
-    });
-    child.on('close', (code: number | null) => {
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (spawnError) resolve({ stdout, stderr, code: spawnError.code, message: spawnError.message });
-      else if (overflow) resolve({ stdout, stderr, message: `${cmd}: output larger than ${MAX_BUFFER} bytes` });
-      else resolve({ stdout, stderr, exitCode: code ?? undefined });
-    });
-    child.stdin.end(input);
-  });
+async function spawnCollect(cmd: string, args: string[], input: string): Promise<Spawned> {
+  const { execa } = await import('execa');
+  const r = await execa(cmd, args, { input, reject: false, stripFinalNewline: false, maxBuffer: MAX_BUFFER, encoding: 'utf8' });
+  const spawnError = r.failed && r.exitCode === undefined;
+  return {
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    exitCode: r.exitCode,
+    code: spawnError ? (r.cause as NodeJS.ErrnoException | undefined)?.code ?? (/ENOENT/.test(r.message ?? '') ? 'ENOENT' : undefined) : undefined,
+    message: spawnError ? r.message : undefined,
+  };
 }
 
 export async function run(tool: HostTool, args: string[], opts: { netns?: string; input?: string } = {}): Promise<RunResult> {
