@@ -98,8 +98,15 @@ export function resolveOverlaps(nodes: Node[], local: Node | undefined, isProgra
   const f = forest(nodes);
   const localIv = f.items.find((x) => x.n === local);
   const onLocal = new Set(f.items.filter((x) => x !== localIv && localIv && x.start <= localIv.end && localIv.start <= x.end).map((x) => x.n));
-  const programmed = new Set(nodes.filter((n) => n !== local && isProgrammed(n)));
   const peers = rivals(f, (n) => n !== local);
+  // Only a peer that overlaps another peer can win or lose by being
+  // programmed: asking for the others would make every cycle index the
+  // host's routes, neighbours and fdb (reconcile/programmed.ts), and would
+  // make a plan read them, for nothing.
+  const programmed = new Set<Node>();
+  f.items.forEach(({ n }, i) => {
+    if (n !== local && peers.count(i) > 0 && isProgrammed(n)) programmed.add(n);
+  });
   const prog = rivals(f, (n) => programmed.has(n));
   // The programmed peers that count against each other: not those overlapping this node.
   const eligible = rivals(f, (n) => programmed.has(n) && !onLocal.has(n));
