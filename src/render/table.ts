@@ -23,40 +23,83 @@ const NONE = {
 };
 
 // Plain cells: one line of printable ASCII each, every row as long as the head.
-const PLAIN = /^[\x20-\x7e]*$/;
-
-function isPlain(head: string[], rows: string[][]): boolean {
-  if (head.length === 0) return false;
-  for (const h of head) if (typeof h !== 'string' || !PLAIN.test(h)) return false;
-  for (const r of rows) {
-    if (!Array.isArray(r) || r.length !== head.length) return false;
-    for (const c of r) if (typeof c !== 'string' || !PLAIN.test(c)) return false;
+function isPlainText(c: unknown): c is string {
+  if (typeof c !== 'string') return false;
+  for (let i = 0; i < c.length; i++) {
+    const x = c.charCodeAt(i);
+    if (x < 0x20 || x > 0x7e) return false;
   }
   return true;
 }
 
-/**
- * The text cli-table3 draws below, for plain cells, in linear time.
- * cli-table3 lays a table out cell by cell with row/column-span bookkeeping
- * that grows much faster than the row count: a 10 000-peer plan table took
- * over 30 s (`npm run bench`). Anything not plain still goes to cli-table3.
- */
-function fastTable(kind: TableKind, head: string[], rows: string[][]): string {
-  if (kind === 'plain') {
-    const cells = rows.map((r) => r.map((c) => (c === '' ? '-' : c)));
-    const widths = head.map((h) => Math.max(1, h.length)); // cli-table3 never draws a column narrower than 1
-    for (const r of cells) for (let i = 0; i < r.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
-    const line = (r: string[]) => r.map((c, i) => c + ' '.repeat(widths[i] - c.length)).join('  ').trimEnd();
-    return [head, ...cells].map(line).join('\n');
+/** Each column's widest cell (an empty cell counting as `empty`), or undefined when a cell is not plain. */
+function plainWidths(head: string[], rows: string[][], empty: number): number[] | undefined {
+  if (head.length === 0) return undefined;
+  const widths: number[] = [];
+  for (const h of head) {
+    if (!isPlainText(h)) return undefined;
+    widths.push(h.length);
   }
+  const cols = head.length;
+  for (const r of rows) {
+    if (!Array.isArray(r) || r.length !== cols) return undefined;
+    for (let i = 0; i < cols; i++) {
+      const c = r[i];
+      if (!isPlainText(c)) return undefined;
+      const w = c === '' ? empty : c.length;
+      if (w > widths[i]) widths[i] = w;
+    }
+  }
+  return widths;
+}
+
+let spaces = '    ';
+function pad(n: number): string {
+  while (spaces.length < n) spaces += spaces;
+  return spaces.slice(0, n);
+}
+
+/**
+ * The text cli-table3 draws below, for plain cells, in linear time, or
+ * undefined when a cell is not plain. cli-table3 lays a table out cell by
+ * cell with row/column-span bookkeeping that grows much faster than the row
+ * count: a 10 000-peer plan table took over 30 s (`npm run bench`). One pass
+ * measures (and checks) the cells, one builds each line by concatenation:
+ * no per-row arrays, so a 10 000-row table costs milliseconds.
+ */
+function fastTable(kind: TableKind, head: string[], rows: string[][]): string | undefined {
+  if (kind === 'plain') {
+    // cli-table3 never draws a column narrower than 1; an empty cell is shown as "-".
+    const widths = plainWidths(head, rows, 1);
+    if (!widths) return undefined;
+    for (let i = 0; i < widths.length; i++) if (widths[i] < 1) widths[i] = 1;
+    const line = (r: string[], empty: string) => {
+      let out = '';
+      for (let i = 0; i < r.length; i++) {
+        const c = r[i] === '' ? empty : r[i];
+        out += i === 0 ? c : '  ' + c;
+        if (i < r.length - 1) out += pad(widths[i] - c.length);
+      }
+      return out.trimEnd();
+    };
+    const lines = [line(head, '')];
+    for (const r of rows) lines.push(line(r, '-'));
+    return lines.join('\n');
+  }
+  if (kind !== 'ascii' && kind !== 'box') return undefined;
+  const measured = plainWidths(head, rows, 0);
+  if (!measured) return undefined;
   const b = kind === 'ascii'
     ? { h: '-', v: '|', tl: '+', tm: '+', tr: '+', ml: '+', mm: '+', mr: '+', bl: '+', bm: '+', br: '+' }
     : { h: '─', v: '│', tl: '┌', tm: '┬', tr: '┐', ml: '├', mm: '┼', mr: '┤', bl: '└', bm: '┴', br: '┘' };
   // Column width: the longest cell plus one space of padding either side.
-  const widths = head.map((h) => h.length + 2);
-  for (const r of rows) for (let i = 0; i < r.length; i++) if (r[i].length + 2 > widths[i]) widths[i] = r[i].length + 2;
+  const widths = measured.map((w) => w + 2);
   const rule = (l: string, m: string, r: string) => l + widths.map((w) => b.h.repeat(w)).join(m) + r;
-  const line = (cells: string[]) => b.v + cells.map((c, i) => ' ' + c + ' '.repeat(widths[i] - 1 - c.length)).join(b.v) + b.v;
+  const line = (cells: string[]) => {
+    let out = b.v;
+    for (let i = 0; i < cells.length; i++) out += ' ' + cells[i] + pad(widths[i] - 1 - cells[i].length) + b.v;
+    return out;
+  };
   const out = [rule(b.tl, b.tm, b.tr), line(head), rule(b.ml, b.mm, b.mr)];
   for (const r of rows) out.push(line(r));
   out.push(rule(b.bl, b.bm, b.br));
@@ -64,8 +107,7 @@ function fastTable(kind: TableKind, head: string[], rows: string[][]): string {
 }
 
 export function renderTable(kind: TableKind, head: string[], rows: string[][]): string {
-  if (isPlain(head, rows) && (kind === 'plain' || kind === 'ascii' || kind === 'box')) return fastTable(kind, head, rows);
-  return slowTable(kind, head, rows);
+  return fastTable(kind, head, rows) ?? slowTable(kind, head, rows);
 }
 
 type CliTable = new (o: object) => { push(...r: string[][]): void; toString(): string };

@@ -16,7 +16,7 @@
 // items after i that start before i ends. Counts come from sums along the
 // chain and prefix sums over the run, names from links to the nearest match,
 // at most MAX_NAMES per report: O(n log n + n * MAX_NAMES) whatever the input.
-import { lastAddress } from '../model/ip.js';
+import { lastAddress, type Prefix } from '../model/ip.js';
 import type { Node, Problem } from '../model/types.js';
 
 export interface OverlapResult {
@@ -26,8 +26,20 @@ export interface OverlapResult {
 
 interface Item {
   n: Node;
-  start: bigint;
-  end: bigint;
+  // Numbers for IPv4 (exact below 2^53, and they compare without
+  // allocating), BigInts for IPv6; < and > compare the two kinds alike.
+  start: number | bigint;
+  end: number | bigint;
+}
+
+/** First and last address of a prefix, as numbers for IPv4. */
+function bounds(p: Prefix): [number | bigint, number | bigint] {
+  if (p.family === 4 && Number.isInteger(p.len) && p.len >= 0 && p.len <= 32) {
+    const start = Number(p.addr.value);
+    const size = 2 ** (32 - p.len);
+    return [start, start - (start % size) + size - 1];
+  }
+  return [p.addr.value, lastAddress(p).value];
 }
 
 /** Rivals named in one report; more are counted. */
@@ -43,7 +55,10 @@ interface Forest {
 
 function forest(nodes: Node[]): Forest {
   const items = nodes
-    .map((n) => ({ n, start: n.subnet.addr.value, end: lastAddress(n.subnet).value }))
+    .map((n) => {
+      const [start, end] = bounds(n.subnet);
+      return { n, start, end };
+    })
     // Stable: copies of one subnet stay in source order.
     .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : 0));
   const parent = new Array<number>(items.length);
@@ -99,6 +114,8 @@ export function resolveOverlaps(nodes: Node[], local: Node | undefined, isProgra
   const localIv = f.items.find((x) => x.n === local);
   const onLocal = new Set(f.items.filter((x) => x !== localIv && localIv && x.start <= localIv.end && localIv.start <= x.end).map((x) => x.n));
   const peers = rivals(f, (n) => n !== local);
+  // The usual case, nothing overlaps: everyone is kept, nothing to report.
+  if (onLocal.size === 0 && f.items.every((_, i) => peers.count(i) === 0)) return { kept: nodes.slice(), problems: [] };
   // Only a peer that overlaps another peer can win or lose by being
   // programmed: asking for the others would make every cycle index the
   // host's routes, neighbours and fdb (reconcile/programmed.ts), and would
