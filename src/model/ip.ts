@@ -196,10 +196,17 @@ export function parsePrefix(s: unknown): Prefix | undefined {
   if (typeof s !== 'string' || s.length > 50) return undefined;
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;
+  // The length: "0", or 1-3 digits without a leading zero.
+  const digits = s.length - slash - 1;
+  if (digits < 1 || digits > 3 || (digits > 1 && s.charCodeAt(slash + 1) === 48)) return undefined;
+  let len = 0;
+  for (let i = slash + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    len = len * 10 + (c - 48);
+  }
   const addr = parseIP(s.slice(0, slash));
-  const lenText = s.slice(slash + 1);
-  if (!addr || !/^(0|[1-9][0-9]{0,2})$/.test(lenText)) return undefined;
-  const len = Number(lenText);
+  if (!addr) return undefined;
   if (len > bits(addr.family)) return undefined;
   // An IPv4 address and a length as the regex above accepts them are
   // canonical text already: no need to build the same string again.

@@ -16,7 +16,7 @@
 // items after i that start before i ends. Counts come from sums along the
 // chain and prefix sums over the run, names from links to the nearest match,
 // at most MAX_NAMES per report: O(n log n + n * MAX_NAMES) whatever the input.
-import { lastAddress, type Prefix } from '../model/ip.js';
+import { lastAddress } from '../model/ip.js';
 import type { Node, Problem } from '../model/types.js';
 
 export interface OverlapResult {
@@ -32,14 +32,15 @@ interface Item {
   end: number | bigint;
 }
 
-/** First and last address of a prefix, as numbers for IPv4. */
-function bounds(p: Prefix): [number | bigint, number | bigint] {
+/** An item for node `n`: its subnet's first and last address, as numbers for IPv4. */
+function item(n: Node): Item {
+  const p = n.subnet;
   if (p.family === 4 && Number.isInteger(p.len) && p.len >= 0 && p.len <= 32) {
     const start = Number(p.addr.value);
     const size = 2 ** (32 - p.len);
-    return [start, start - (start % size) + size - 1];
+    return { n, start, end: start - (start % size) + size - 1 };
   }
-  return [p.addr.value, lastAddress(p).value];
+  return { n, start: p.addr.value, end: lastAddress(p).value };
 }
 
 /** Rivals named in one report; more are counted. */
@@ -55,10 +56,7 @@ interface Forest {
 
 function forest(nodes: Node[]): Forest {
   const items = nodes
-    .map((n) => {
-      const [start, end] = bounds(n.subnet);
-      return { n, start, end };
-    })
+    .map(item)
     // Stable: copies of one subnet stay in source order.
     .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : 0));
   const parent = new Array<number>(items.length);
