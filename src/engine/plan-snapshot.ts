@@ -138,6 +138,21 @@ function unreadable(e: unknown): boolean {
   return e instanceof HostError || e instanceof PermissionError;
 }
 
+/** The two host reads a plan may make; the real ones by default, fakes in tests. */
+export interface PlanReads {
+  /** Links and addresses, and the main table when `withRoutes`. */
+  planHost(withRoutes: boolean): Promise<PlanHost>;
+  /** The whole host, as `diff` reads it. */
+  wholeHost(): Promise<ActualState>;
+}
+
+export function hostReads(netns: string | undefined, state: ClusterState): PlanReads {
+  return {
+    planHost: (withRoutes) => readPlanHost(netns, withRoutes),
+    wholeHost: () => readHost(netns, fdbDevicesFor(state)),
+  };
+}
+
 /**
  * Reads the source and what the plan needs of the host, and plans. Never
  * writes. Same desired state and problems as `snapshot` (minus the diff's
@@ -145,6 +160,11 @@ function unreadable(e: unknown): boolean {
  */
 export async function planSnapshot(source: Source, opts: CycleOptions, state?: ClusterState): Promise<PlanSnapshot> {
   state ??= await source.load();
+  return planWithReads(state, opts, hostReads(opts.netns, state));
+}
+
+/** planSnapshot with the host reads given: decides which to make, and plans. */
+export async function planWithReads(state: ClusterState, opts: CycleOptions, reads: PlanReads): Promise<PlanSnapshot> {
   const fail = (e: unknown): PlanSnapshot => {
     if (!unreadable(e)) throw e;
     const snap = planFrom(state, { links: new Map() }, opts, () => false);
@@ -154,7 +174,7 @@ export async function planSnapshot(source: Source, opts: CycleOptions, state?: C
   const withRoutes = planNeedsRoutes(state);
   let host: PlanHost;
   try {
-    host = await readPlanHost(opts.netns, withRoutes);
+    host = await reads.planHost(withRoutes);
   } catch (e) {
     return fail(e);
   }
@@ -164,7 +184,7 @@ export async function planSnapshot(source: Source, opts: CycleOptions, state?: C
   // Overlapping subnets: settle them as diff and apply do, with the whole host.
   let actual: ActualState;
   try {
-    actual = await readHost(opts.netns, fdbDevicesFor(state));
+    actual = await reads.wholeHost();
   } catch (e) {
     return fail(e);
   }
