@@ -36,7 +36,8 @@ import { ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
 import { validateCluster, validateConfig, type ValidatedCluster } from '../validate/index.js';
-import { fdbDevicesFor, type CycleOptions } from './cycle.js';
+// Types only: cycle.ts brings in the write path (diff, batches, netfilter), which a plan never runs.
+import type { CycleOptions } from './cycle.js';
 
 export interface PlanSnapshot {
   state: ClusterState;
@@ -149,8 +150,17 @@ export interface PlanReads {
 export function hostReads(netns: string | undefined, state: ClusterState): PlanReads {
   return {
     planHost: (withRoutes) => readPlanHost(netns, withRoutes),
-    wholeHost: () => readHost(netns, fdbDevicesFor(state)),
+    wholeHost: () => readHost(netns, fdbDevicesOf(state)),
   };
+}
+
+/** The vxlan devices whose fdb the whole read includes: cycle.ts fdbDevicesFor, for the same reason. */
+function fdbDevicesOf(state: ClusterState): string[] {
+  try {
+    return vxlanDevices(validateConfig(state.config));
+  } catch {
+    return []; // planFrom reports the config error
+  }
 }
 
 /**
