@@ -53,19 +53,15 @@ function plainWidths(head: string[], rows: string[][], empty: number): number[] 
   return widths;
 }
 
-let spaces = '    ';
-function pad(n: number): string {
-  while (spaces.length < n) spaces += spaces;
-  return spaces.slice(0, n);
-}
-
 /**
  * The text cli-table3 draws below, for plain cells, in linear time, or
  * undefined when a cell is not plain. cli-table3 lays a table out cell by
  * cell with row/column-span bookkeeping that grows much faster than the row
  * count: a 10 000-peer plan table took over 30 s (`npm run bench`). One pass
- * measures (and checks) the cells, one builds each line by concatenation:
- * no per-row arrays, so a 10 000-row table costs milliseconds.
+ * measures (and checks) the cells; the text is then written into one buffer
+ * sized from those widths, so nothing is allocated per row or per cell (a
+ * string per line and per piece was most of a 10 000-row table's cost,
+ * mostly in the garbage collector).
  */
 function fastTable(kind: TableKind, head: string[], rows: string[][]): string | undefined {
   if (kind === 'plain') {
@@ -73,18 +69,36 @@ function fastTable(kind: TableKind, head: string[], rows: string[][]): string | 
     const widths = plainWidths(head, rows, 1);
     if (!widths) return undefined;
     for (let i = 0; i < widths.length; i++) if (widths[i] < 1) widths[i] = 1;
+    const cols = widths.length;
+    let lineMax = 2 * (cols - 1) + 1;
+    for (const w of widths) lineMax += w;
+    const buf = Buffer.allocUnsafe(lineMax * (rows.length + 1));
+    let off = 0;
+    // Cells are printable ASCII (checked above): one byte per character.
     const line = (r: string[], empty: string) => {
-      let out = '';
-      for (let i = 0; i < r.length; i++) {
+      const start = off;
+      for (let i = 0; i < cols; i++) {
         const c = r[i] === '' ? empty : r[i];
-        out += i === 0 ? c : '  ' + c;
-        if (i < r.length - 1) out += pad(widths[i] - c.length);
+        if (i > 0) {
+          buf[off++] = 32;
+          buf[off++] = 32;
+        }
+        off += buf.write(c, off, 'latin1');
+        if (i < cols - 1) {
+          const n = widths[i] - c.length;
+          buf.fill(32, off, off + n);
+          off += n;
+        }
       }
-      return out.trimEnd();
+      // No trailing blanks (cells may end in spaces too, as trimEnd would remove).
+      while (off > start && buf[off - 1] === 32) off--;
     };
-    const lines = [line(head, '')];
-    for (const r of rows) lines.push(line(r, '-'));
-    return lines.join('\n');
+    line(head, '');
+    for (const r of rows) {
+      buf[off++] = 10;
+      line(r, '-');
+    }
+    return buf.toString('latin1', 0, off);
   }
   if (kind !== 'ascii' && kind !== 'box') return undefined;
   const measured = plainWidths(head, rows, 0);
@@ -95,15 +109,40 @@ function fastTable(kind: TableKind, head: string[], rows: string[][]): string | 
   // Column width: the longest cell plus one space of padding either side.
   const widths = measured.map((w) => w + 2);
   const rule = (l: string, m: string, r: string) => l + widths.map((w) => b.h.repeat(w)).join(m) + r;
-  const line = (cells: string[]) => {
-    let out = b.v;
-    for (let i = 0; i < cells.length; i++) out += ' ' + cells[i] + pad(widths[i] - 1 - cells[i].length) + b.v;
-    return out;
+  const rules = [rule(b.tl, b.tm, b.tr), rule(b.ml, b.mm, b.mr), rule(b.bl, b.bm, b.br)];
+  const v = Buffer.from(b.v, 'utf8');
+  let lineBytes = v.length * (widths.length + 1) + 1;
+  for (const w of widths) lineBytes += w;
+  let size = lineBytes * (rows.length + 1);
+  for (const r of rules) size += Buffer.byteLength(r, 'utf8') + 1;
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  const text = (t: string) => {
+    off += buf.write(t, off, 'utf8');
   };
-  const out = [rule(b.tl, b.tm, b.tr), line(head), rule(b.ml, b.mm, b.mr)];
-  for (const r of rows) out.push(line(r));
-  out.push(rule(b.bl, b.bm, b.br));
-  return out.join('\n');
+  const line = (cells: string[]) => {
+    off += v.copy(buf, off);
+    for (let i = 0; i < cells.length; i++) {
+      buf[off++] = 32;
+      off += buf.write(cells[i], off, 'latin1');
+      const n = widths[i] - 1 - cells[i].length;
+      buf.fill(32, off, off + n);
+      off += n;
+      off += v.copy(buf, off);
+    }
+  };
+  text(rules[0]);
+  buf[off++] = 10;
+  line(head);
+  buf[off++] = 10;
+  text(rules[1]);
+  for (const r of rows) {
+    buf[off++] = 10;
+    line(r);
+  }
+  buf[off++] = 10;
+  text(rules[2]);
+  return buf.toString('utf8', 0, off);
 }
 
 export function renderTable(kind: TableKind, head: string[], rows: string[][]): string {
