@@ -111,6 +111,20 @@ const ROWS: Array<{ name: string; doc: Doc; actual: () => Promise<ActualState>; 
     }),
     reads: ['addrs', 'all'],
   },
+  { name: 'udp: addresses only', doc: doc([A, B], { type: 'udp' }), actual: async () => host(), reads: ['addrs'] },
+  {
+    name: 'dual stack, IPv6 copies of a programmed peer\'s subnet: the whole host is read',
+    doc: {
+      network: '198.18.0.0/16', ipv6Network: '2001:db8:100::/48', enableIPv6: true, backend: { type: 'vxlan', vni: 1, port: 8472 },
+      nodes: [
+        { ...A, publicIPv6: '2001:db8:1::10', ipv6Subnet: '2001:db8:100:0::/64' },
+        { ...B, publicIPv6: '2001:db8:1::11', ipv6Subnet: '2001:db8:100:1::/64' },
+        { ...C, publicIPv6: '2001:db8:1::12', ipv6Subnet: '2001:db8:100:1::/64' },
+      ],
+    },
+    actual: async () => host({ links: new Map([['eth0', hostLink({ name: 'eth0', addrs: [pfx('192.0.2.10/24'), pfx('2001:db8:1::10/64')] })]]) }),
+    reads: ['addrs', 'all'],
+  },
 ];
 
 for (const row of ROWS) {
