@@ -18,9 +18,10 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
   const warnings: string[] = [];
   const nodes: RawNode[] = [];
   const list: unknown[] = nodesValue ?? [];
+  const at = `${origin}: nodes[`;
   for (let i = 0; i < list.length; i++) {
     const n = list[i];
-    const where = `${origin}: nodes[${i}]`;
+    const where = `${at}${i}]`;
     if (!isObject(n)) {
       warnings.push(`${where}: not a mapping; skipped`);
       continue;
