@@ -32,8 +32,8 @@ interface FamilyPlan {
   peers: PeerPlan[];
 }
 
-/** The device and per-peer entries of one address family; `nodes` are seen through that family. */
-function planFamily(input: PlanInput, local: NodeFamily, nodes: Array<{ node: Node; fam: NodeFamily }>, family: Family): FamilyPlan {
+/** The device and per-peer entries of one address family; `nodes` are seen through that family (`famOf`; those without it are left out). */
+function planFamily(input: PlanInput, local: NodeFamily, nodes: Node[], famOf: (n: Node) => NodeFamily | undefined, family: Family): FamilyPlan {
   const { underlay, routes, host } = input;
   const backend = input.cluster.config.backend;
   if (backend.type !== 'vxlan') throw new Error('planVxlan called for ' + backend.type);
@@ -52,7 +52,9 @@ function planFamily(input: PlanInput, local: NodeFamily, nodes: Array<{ node: No
   if (host?.disableTxOffload) head.push({ kind: 'offload', dev, feature: TX_CSUM_FEATURE, enabled: false });
   const table = backend.directRouting ? lookupTable(underlay, routes) : [];
   const out: FamilyPlan = { head, neigh: [], fdb: [], routes: [], peers: [] };
-  for (const { node, fam } of nodes) {
+  for (const node of nodes) {
+    const fam = famOf(node);
+    if (!fam) continue;
     const gw = networkOf(fam.subnet).addr;
     // flannel: a peer on-link from this host gets a plain route to its public IP, no neighbour or fdb entry.
     const direct = backend.directRouting ? onLinkDevice(table, fam.publicIP, [dev]) : undefined;
@@ -79,12 +81,12 @@ export function planVxlan(input: PlanInput): DesiredState {
     problems.push({ subject: 'Backend.DirectRouting', message: 'planned away from the node: which peers are on-link is unknown, all go through vxlan' });
   }
   const others = cluster.nodes.filter((n) => n !== local);
-  const first = planFamily(input, local, others.map((node) => ({ node, fam: node })), cluster.config.network.family);
+  const first = planFamily(input, local, others, (n) => n, cluster.config.network.family);
   const plans = [first];
   let device6: string | undefined;
   if (cluster.config.ipv6) {
     if (local.v6) {
-      const second = planFamily(input, local.v6, others.flatMap((node) => (node.v6 ? [{ node, fam: node.v6 }] : [])), 6);
+      const second = planFamily(input, local.v6, others, (n) => n.v6, 6);
       plans.push(second);
       device6 = (second.head[0] as { name: string }).name;
     } else {

@@ -1,7 +1,8 @@
 // Opens the source from the command line options and takes a snapshot.
 import { parseTxOffloadMode } from '../backends/offload.js';
 import { UsageError } from '../errors.js';
-import { snapshot, type CycleOptions, type Snapshot } from '../engine/cycle.js';
+import type { CycleOptions, Snapshot } from '../engine/cycle.js';
+import type { PlanSnapshot } from '../engine/plan-snapshot.js';
 import { openSource, resolveSourceURI } from '../sources/index.js';
 import type { Source } from '../sources/types.js';
 import type { Context, GlobalOptions, OutputFormat } from './context.js';
@@ -41,7 +42,24 @@ export async function takeSnapshot(o: GlobalOptions, offline = false, ctx?: Cont
   const work = async () => {
     const source = await openFromOptions(o);
     try {
+      // Each command loads only its own path: plan never loads the write path, diff/apply not the plan-only one.
+      const { snapshot } = await import('../engine/cycle.js');
       return await snapshot(source, cycleOptions(o, offline));
+    } finally {
+      await source.close();
+    }
+  };
+  return ctx ? withSpinner(ctx, `reading ${uri} and the host's network state`, work) : work();
+}
+
+/** What `plan` needs: the desired state, with only the host state it depends on (see engine/plan-snapshot.ts). */
+export async function takePlanSnapshot(o: GlobalOptions, ctx?: Context): Promise<PlanSnapshot> {
+  const uri = resolveSourceURI(o.source);
+  const work = async () => {
+    const source = await openFromOptions(o);
+    try {
+      const { planSnapshot } = await import('../engine/plan-snapshot.js');
+      return await planSnapshot(source, cycleOptions(o, true));
     } finally {
       await source.close();
     }

@@ -141,8 +141,10 @@ export function parseIP(s: unknown): IP | undefined {
     const v = parseV6(s);
     return v === undefined ? undefined : ipFromValue(6, v);
   }
-  const v = parseV4(s);
-  return v === undefined ? undefined : ipFromValue(4, v);
+  const n = parseV4Number(s);
+  // What parseV4Number accepts is canonical already (decimal, no leading
+  // zeros): the text is the input, and the value needs no masking.
+  return n === undefined ? undefined : { family: 4, value: BigInt(n), text: s };
 }
 
 function computeMask(family: Family, len: number): bigint {
@@ -156,6 +158,24 @@ function computeMask(family: Family, len: number): bigint {
 const MASKS4 = Array.from({ length: 33 }, (_, len) => computeMask(4, len));
 const MASKS6 = Array.from({ length: 129 }, (_, len) => computeMask(6, len));
 
+// IPv4 fast paths: an IPv4 value fits a double exactly, and 32-bit integer
+// arithmetic on it allocates nothing, where every BigInt operation allocates
+// a heap number. These run several times per peer per cycle (validation,
+// planning, overlap checks). The BigInt paths stay for IPv6 and for prefix
+// lengths outside 0..32 (which no parser produces).
+/** The v4 netmask of each length as an unsigned 32-bit number. */
+const MASKS4N = Array.from({ length: 33 }, (_, len) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0));
+
+/** The v4 netmask of `len`, or undefined when `len` is not an integer in 0..32. */
+function mask4(len: number): number | undefined {
+  return MASKS4N[len];
+}
+
+/** An IPv4 value as a number. */
+function num4(ip: IP): number {
+  return Number(ip.value);
+}
+
 export function mask(family: Family, len: number): bigint {
   const table = family === 4 ? MASKS4 : MASKS6;
   // Out-of-range lengths are not cached; computeMask gives them the same answer as always.
@@ -166,35 +186,63 @@ export function makePrefix(addr: IP, len: number): Prefix {
   return { family: addr.family, addr, len, text: `${addr.text}/${len}` };
 }
 
+/** An IPv4 address from a number known to be a 32-bit unsigned integer. */
+function ip4(n: number): IP {
+  return { family: 4, value: BigInt(n), text: `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}` };
+}
+
 /** Parses `addr/len`; a bare address is not accepted (ambiguous in a config). */
 export function parsePrefix(s: unknown): Prefix | undefined {
   if (typeof s !== 'string' || s.length > 50) return undefined;
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;
+  // The length: "0", or 1-3 digits without a leading zero.
+  const digits = s.length - slash - 1;
+  if (digits < 1 || digits > 3 || (digits > 1 && s.charCodeAt(slash + 1) === 48)) return undefined;
+  let len = 0;
+  for (let i = slash + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    len = len * 10 + (c - 48);
+  }
   const addr = parseIP(s.slice(0, slash));
-  const lenText = s.slice(slash + 1);
-  if (!addr || !/^(0|[1-9][0-9]{0,2})$/.test(lenText)) return undefined;
-  const len = Number(lenText);
+  if (!addr) return undefined;
   if (len > bits(addr.family)) return undefined;
-  return makePrefix(addr, len);
+  // An IPv4 address and a length as the regex above accepts them are
+  // canonical text already: no need to build the same string again.
+  return addr.family === 4 ? { family: 4, addr, len, text: s } : makePrefix(addr, len);
 }
 
 /** True when the prefix has no host bits set (10.244.1.0/24, not 10.244.1.5/24). */
 export function isAligned(p: Prefix): boolean {
+  const m4 = p.family === 4 ? mask4(p.len) : undefined;
+  if (m4 !== undefined) return (num4(p.addr) & ~m4) === 0;
   return (p.addr.value & ~mask(p.family, p.len)) === 0n;
 }
 
+/** The prefix with its host bits cleared: `p` itself when it has none. */
 export function networkOf(p: Prefix): Prefix {
+  const m4 = p.family === 4 ? mask4(p.len) : undefined;
+  if (m4 !== undefined) {
+    const n = num4(p.addr);
+    const net = (n & m4) >>> 0;
+    // Prefixes are immutable values: an aligned one is its own network.
+    return net === n ? p : makePrefix(ip4(net), p.len);
+  }
   return makePrefix(ipFromValue(p.family, p.addr.value & mask(p.family, p.len)), p.len);
 }
 
 export function lastAddress(p: Prefix): IP {
+  const m4 = p.family === 4 ? mask4(p.len) : undefined;
+  if (m4 !== undefined) return ip4((num4(p.addr) | ~m4) >>> 0);
   const hostBits = (1n << BigInt(bits(p.family) - p.len)) - 1n;
   return ipFromValue(p.family, (p.addr.value & mask(p.family, p.len)) | hostBits);
 }
 
 export function prefixContainsIP(p: Prefix, ip: IP): boolean {
   if (p.family !== ip.family) return false;
+  const m4 = p.family === 4 ? mask4(p.len) : undefined;
+  if (m4 !== undefined) return ((num4(ip) ^ num4(p.addr)) & m4) === 0;
   const m = mask(p.family, p.len);
   return (ip.value & m) === (p.addr.value & m);
 }
@@ -217,14 +265,15 @@ export function nthAddress(p: Prefix, n: bigint): IP {
 export function nonUnicastReason(ip: IP): string | undefined {
   const v = ip.value;
   if (ip.family === 4) {
-    const a = Number(v >> 24n);
-    if (v === 0n) return 'unspecified';
+    const n = Number(v);
+    const a = Math.floor(n / 0x1000000);
+    if (n === 0) return 'unspecified';
     if (a === 0) return 'in 0.0.0.0/8 ("this network")';
     if (a === 127) return 'loopback';
     if (a >= 224 && a <= 239) return 'multicast';
     if (v === V4_MAX) return 'broadcast';
     if (a >= 240) return 'reserved (240.0.0.0/4)';
-    if (a === 169 && Number((v >> 16n) & 255n) === 254) return 'link-local';
+    if (a === 169 && ((n >>> 16) & 255) === 254) return 'link-local';
     return undefined;
   }
   if (v === 0n) return 'unspecified';

@@ -16,10 +16,13 @@ export function parseMAC(s: unknown): MAC | undefined {
 
 /** Why a MAC cannot be a VTEP address (multicast/broadcast or all zero), if it cannot. */
 export function nonUnicastMACReason(mac: MAC): string | undefined {
-  const first = parseInt(mac.text.slice(0, 2), 16);
   if (mac.text === '00:00:00:00:00:00') return 'all zero';
   if (mac.text === 'ff:ff:ff:ff:ff:ff') return 'broadcast';
-  if (first & 1) return 'multicast';
+  // The group bit is the lowest bit of the first octet, that is of its
+  // second hex digit (read from its character code: no substring, no parseInt).
+  const c = mac.text.charCodeAt(1);
+  const digit = c <= 57 ? c - 48 : (c | 32) - 87;
+  if (digit & 1) return 'multicast';
   return undefined;
 }
 

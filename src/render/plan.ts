@@ -4,7 +4,7 @@ import type { ChalkInstance } from 'chalk';
 import { isIpBatchChange, toBatches } from '../host/commands.js';
 import { setFeatureArgs } from '../host/ethtool.js';
 import { masqCommands } from '../host/iptables.js';
-import type { Change, DesiredState, Entry, Problem } from '../model/types.js';
+import type { Change, DesiredState, Entry, Problem, RouteEntry } from '../model/types.js';
 import { orderChanges } from '../reconcile/order.js';
 import { entryKey } from '../model/keys.js';
 import { describeEntry } from './describe.js';
@@ -50,10 +50,16 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
   out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
   const head = ['Peer', 'Subnet', 'Public IP', d.backend === 'vxlan' ? 'VTEP MAC' : '', 'Route'].filter(Boolean);
   const rows: string[][] = [];
-  const routes = new Map(d.entries.filter((e) => e.kind === 'route').map((e) => [e.kind === 'route' ? e.dst.text : '', e]));
+  // One pass over the entries (3 per peer) for the routes and the counts.
+  const routes = new Map<string, RouteEntry>();
+  const counts: Partial<Record<Entry['kind'], number>> = {};
+  for (const e of d.entries) {
+    counts[e.kind] = (counts[e.kind] ?? 0) + 1;
+    if (e.kind === 'route') routes.set(e.dst.text, e);
+  }
   for (const p of d.peers) {
     const r = routes.get(p.node.subnet.text);
-    const route = r && r.kind === 'route' ? `${r.via ? `via ${r.via.text} ` : ''}dev ${r.dev}${r.onlink ? ' onlink' : ''}`
+    const route = r ? `${r.via ? `via ${r.via.text} ` : ''}dev ${r.dev}${r.onlink ? ' onlink' : ''}`
       : p.via === 'udp' ? `dev ${d.device} (udp forwarder)` : '';
     const row = [p.node.name, p.node.subnet.text, p.node.publicIP.text];
     if (d.backend === 'vxlan') row.push(p.via === 'vxlan' ? p.node.vtepMAC.text : '(direct)');
@@ -61,7 +67,7 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
     rows.push(row);
   }
   out.push(d.peers.length ? renderTable(kind, head, rows) : '(no peers)');
-  const n = (k: Entry['kind']) => d.entries.filter((e) => e.kind === k).length;
+  const n = (k: Entry['kind']) => counts[k] ?? 0;
   out.push(`${plural(d.peers.length, 'peer')}: ${[
     d.device ? plural(n('link') + n('tun'), 'device') : '',
     d.device ? plural(n('addr'), 'address', 'addresses') : '',

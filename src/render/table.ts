@@ -23,49 +23,130 @@ const NONE = {
 };
 
 // Plain cells: one line of printable ASCII each, every row as long as the head.
-const PLAIN = /^[\x20-\x7e]*$/;
-
-function isPlain(head: string[], rows: string[][]): boolean {
-  if (head.length === 0) return false;
-  for (const h of head) if (typeof h !== 'string' || !PLAIN.test(h)) return false;
-  for (const r of rows) {
-    if (!Array.isArray(r) || r.length !== head.length) return false;
-    for (const c of r) if (typeof c !== 'string' || !PLAIN.test(c)) return false;
+function isPlainText(c: unknown): c is string {
+  if (typeof c !== 'string') return false;
+  for (let i = 0; i < c.length; i++) {
+    const x = c.charCodeAt(i);
+    if (x < 0x20 || x > 0x7e) return false;
   }
   return true;
 }
 
-/**
- * The text cli-table3 draws below, for plain cells, in linear time.
- * cli-table3 lays a table out cell by cell with row/column-span bookkeeping
- * that grows much faster than the row count: a 10 000-peer plan table took
- * over 30 s (`npm run bench`). Anything not plain still goes to cli-table3.
- */
-function fastTable(kind: TableKind, head: string[], rows: string[][]): string {
-  if (kind === 'plain') {
-    const cells = rows.map((r) => r.map((c) => (c === '' ? '-' : c)));
-    const widths = head.map((h) => Math.max(1, h.length)); // cli-table3 never draws a column narrower than 1
-    for (const r of cells) for (let i = 0; i < r.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
-    const line = (r: string[]) => r.map((c, i) => c + ' '.repeat(widths[i] - c.length)).join('  ').trimEnd();
-    return [head, ...cells].map(line).join('\n');
+/** Each column's widest cell (an empty cell counting as `empty`), or undefined when a cell is not plain. */
+function plainWidths(head: string[], rows: string[][], empty: number): number[] | undefined {
+  if (head.length === 0) return undefined;
+  const widths: number[] = [];
+  for (const h of head) {
+    if (!isPlainText(h)) return undefined;
+    widths.push(h.length);
   }
+  const cols = head.length;
+  for (const r of rows) {
+    if (!Array.isArray(r) || r.length !== cols) return undefined;
+    for (let i = 0; i < cols; i++) {
+      const c = r[i];
+      if (!isPlainText(c)) return undefined;
+      const w = c === '' ? empty : c.length;
+      if (w > widths[i]) widths[i] = w;
+    }
+  }
+  return widths;
+}
+
+/**
+ * The text cli-table3 draws below, for plain cells, in linear time, or
+ * undefined when a cell is not plain. cli-table3 lays a table out cell by
+ * cell with row/column-span bookkeeping that grows much faster than the row
+ * count: a 10 000-peer plan table took over 30 s (`npm run bench`). One pass
+ * measures (and checks) the cells; the text is then written into one buffer
+ * sized from those widths, so nothing is allocated per row or per cell (a
+ * string per line and per piece was most of a 10 000-row table's cost,
+ * mostly in the garbage collector).
+ */
+function fastTable(kind: TableKind, head: string[], rows: string[][]): string | undefined {
+  if (kind === 'plain') {
+    // cli-table3 never draws a column narrower than 1; an empty cell is shown as "-".
+    const widths = plainWidths(head, rows, 1);
+    if (!widths) return undefined;
+    for (let i = 0; i < widths.length; i++) if (widths[i] < 1) widths[i] = 1;
+    const cols = widths.length;
+    let lineMax = 2 * (cols - 1) + 1;
+    for (const w of widths) lineMax += w;
+    const buf = Buffer.allocUnsafe(lineMax * (rows.length + 1));
+    let off = 0;
+    // Cells are printable ASCII (checked above): one byte per character.
+    const line = (r: string[], empty: string) => {
+      const start = off;
+      for (let i = 0; i < cols; i++) {
+        const c = r[i] === '' ? empty : r[i];
+        if (i > 0) {
+          buf[off++] = 32;
+          buf[off++] = 32;
+        }
+        off += buf.write(c, off, 'latin1');
+        if (i < cols - 1) {
+          const n = widths[i] - c.length;
+          buf.fill(32, off, off + n);
+          off += n;
+        }
+      }
+      // No trailing blanks (cells may end in spaces too, as trimEnd would remove).
+      while (off > start && buf[off - 1] === 32) off--;
+    };
+    line(head, '');
+    for (const r of rows) {
+      buf[off++] = 10;
+      line(r, '-');
+    }
+    return buf.toString('latin1', 0, off);
+  }
+  if (kind !== 'ascii' && kind !== 'box') return undefined;
+  const measured = plainWidths(head, rows, 0);
+  if (!measured) return undefined;
   const b = kind === 'ascii'
     ? { h: '-', v: '|', tl: '+', tm: '+', tr: '+', ml: '+', mm: '+', mr: '+', bl: '+', bm: '+', br: '+' }
     : { h: '─', v: '│', tl: '┌', tm: '┬', tr: '┐', ml: '├', mm: '┼', mr: '┤', bl: '└', bm: '┴', br: '┘' };
   // Column width: the longest cell plus one space of padding either side.
-  const widths = head.map((h) => h.length + 2);
-  for (const r of rows) for (let i = 0; i < r.length; i++) if (r[i].length + 2 > widths[i]) widths[i] = r[i].length + 2;
+  const widths = measured.map((w) => w + 2);
   const rule = (l: string, m: string, r: string) => l + widths.map((w) => b.h.repeat(w)).join(m) + r;
-  const line = (cells: string[]) => b.v + cells.map((c, i) => ' ' + c + ' '.repeat(widths[i] - 1 - c.length)).join(b.v) + b.v;
-  const out = [rule(b.tl, b.tm, b.tr), line(head), rule(b.ml, b.mm, b.mr)];
-  for (const r of rows) out.push(line(r));
-  out.push(rule(b.bl, b.bm, b.br));
-  return out.join('\n');
+  const rules = [rule(b.tl, b.tm, b.tr), rule(b.ml, b.mm, b.mr), rule(b.bl, b.bm, b.br)];
+  const v = Buffer.from(b.v, 'utf8');
+  let lineBytes = v.length * (widths.length + 1) + 1;
+  for (const w of widths) lineBytes += w;
+  let size = lineBytes * (rows.length + 1);
+  for (const r of rules) size += Buffer.byteLength(r, 'utf8') + 1;
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  const text = (t: string) => {
+    off += buf.write(t, off, 'utf8');
+  };
+  const line = (cells: string[]) => {
+    off += v.copy(buf, off);
+    for (let i = 0; i < cells.length; i++) {
+      buf[off++] = 32;
+      off += buf.write(cells[i], off, 'latin1');
+      const n = widths[i] - 1 - cells[i].length;
+      buf.fill(32, off, off + n);
+      off += n;
+      off += v.copy(buf, off);
+    }
+  };
+  text(rules[0]);
+  buf[off++] = 10;
+  line(head);
+  buf[off++] = 10;
+  text(rules[1]);
+  for (const r of rows) {
+    buf[off++] = 10;
+    line(r);
+  }
+  buf[off++] = 10;
+  text(rules[2]);
+  return buf.toString('utf8', 0, off);
 }
 
 export function renderTable(kind: TableKind, head: string[], rows: string[][]): string {
-  if (isPlain(head, rows) && (kind === 'plain' || kind === 'ascii' || kind === 'box')) return fastTable(kind, head, rows);
-  return slowTable(kind, head, rows);
+  return fastTable(kind, head, rows) ?? slowTable(kind, head, rows);
 }
 
 type CliTable = new (o: object) => { push(...r: string[][]): void; toString(): string };

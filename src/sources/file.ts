@@ -17,26 +17,31 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
   }
   const warnings: string[] = [];
   const nodes: RawNode[] = [];
-  (nodesValue ?? []).forEach((n: unknown, i: number) => {
-    const where = `${origin}: nodes[${i}]`;
+  const list: unknown[] = nodesValue ?? [];
+  const at = `${origin}: nodes[`;
+  for (let i = 0; i < list.length; i++) {
+    const n = list[i];
+    const where = `${at}${i}]`;
     if (!isObject(n)) {
       warnings.push(`${where}: not a mapping; skipped`);
-      return;
+      continue;
     }
-    nodes.push({
+    const raw: RawNode = {
       origin: where,
       name: n.name ?? n.Name,
       publicIP: n.publicIP ?? n.PublicIP,
       subnet: n.subnet ?? n.Subnet,
       vtepMAC: n.vtepMAC ?? n.VtepMAC,
-      // Only when given: an IPv4-only node maps exactly as before dual stack.
-      ...Object.fromEntries(Object.entries({
-        publicIPv6: n.publicIPv6 ?? n.PublicIPv6,
-        ipv6Subnet: n.ipv6Subnet ?? n.IPv6Subnet,
-        vtepMACv6: n.vtepMACv6 ?? n.VtepMACv6,
-      }).filter(([, v]) => v !== undefined)),
-    });
-  });
+    };
+    // Only when given: an IPv4-only node maps exactly as before dual stack.
+    const publicIPv6 = n.publicIPv6 ?? n.PublicIPv6;
+    const ipv6Subnet = n.ipv6Subnet ?? n.IPv6Subnet;
+    const vtepMACv6 = n.vtepMACv6 ?? n.VtepMACv6;
+    if (publicIPv6 !== undefined) raw.publicIPv6 = publicIPv6;
+    if (ipv6Subnet !== undefined) raw.ipv6Subnet = ipv6Subnet;
+    if (vtepMACv6 !== undefined) raw.vtepMACv6 = vtepMACv6;
+    nodes.push(raw);
+  }
   return { config: rawConfigFromObject(doc, origin), nodes, warnings, namedNodes: true };
 }
 

@@ -9,23 +9,27 @@ export const MAX_DEPTH = 32;
 export const MAX_YAML_ALIASES = 50;
 
 export function checkDepth(value: unknown, origin: string, max = MAX_DEPTH): void {
-  // Iterative walk: a deeply nested document must not overflow our own stack.
-  // Two parallel stacks and no entries for scalars: this visits every value
-  // of a 10 000-node file, and a tuple per value was most of its cost.
-  const values: object[] = [];
-  const depths: number[] = [];
-  const visit = (v: unknown, d: number) => {
-    if (v === null || typeof v !== 'object') return;
+  // Recursion is bounded: it stops, with the error, one level below `max`,
+  // so a deeply nested document can not overflow our own stack. This visits
+  // every value of a 10 000-node file: scalars are skipped in place, and
+  // nothing is allocated per value (no Object.values arrays, no work list).
+  const walk = (v: object, d: number): void => {
     if (d > max) throw new SourceError(`${origin}: nested deeper than ${max} levels`);
-    values.push(v);
-    depths.push(d);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const c: unknown = v[i];
+        if (c !== null && typeof c === 'object') walk(c, d + 1);
+      }
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k in o) {
+      if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
+      const c = o[k];
+      if (c !== null && typeof c === 'object') walk(c, d + 1);
+    }
   };
-  visit(value, 1);
-  while (values.length) {
-    const v = values.pop()!;
-    const d = depths.pop()!;
-    for (const child of Object.values(v)) visit(child, d + 1);
-  }
+  if (value !== null && typeof value === 'object') walk(value, 1);
 }
 
 // The yaml parser recurses per nesting level, so a document nested a few

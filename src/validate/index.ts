@@ -46,6 +46,7 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
   const local = findLocalNode(valid, opts, state.namedNodes, skipped);
   const { kept, problems: overlapProblems } = resolveOverlaps(valid, local, opts.isProgrammed ?? (() => false));
   problems.push(...overlapProblems);
+  if (!config.ipv6 && kept.length === valid.length) return { config, nodes: valid, problems, local };
   const keptSet = new Set(kept);
   if (config.ipv6) {
     // IPv6 subnets overlap among themselves, by the same rule; a node whose

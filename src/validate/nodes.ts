@@ -55,7 +55,7 @@ export function validateNode(raw: RawNode, config: NetworkConfig, macRequired: b
       v6 = second;
     }
   }
-  const node: Node = { name: raw.name, ...first, origin: raw.origin, expiresAt: raw.expiresAt };
+  const node: Node = { name: raw.name, publicIP: first.publicIP, subnet: first.subnet, vtepMAC: first.vtepMAC, origin: raw.origin, expiresAt: raw.expiresAt };
   if (v6) node.v6 = v6;
   return { node };
 }

@@ -26,8 +26,21 @@ export interface OverlapResult {
 
 interface Item {
   n: Node;
-  start: bigint;
-  end: bigint;
+  // Numbers for IPv4 (exact below 2^53, and they compare without
+  // allocating), BigInts for IPv6; < and > compare the two kinds alike.
+  start: number | bigint;
+  end: number | bigint;
+}
+
+/** An item for node `n`: its subnet's first and last address, as numbers for IPv4. */
+function item(n: Node): Item {
+  const p = n.subnet;
+  if (p.family === 4 && Number.isInteger(p.len) && p.len >= 0 && p.len <= 32) {
+    const start = Number(p.addr.value);
+    const size = 2 ** (32 - p.len);
+    return { n, start, end: start - (start % size) + size - 1 };
+  }
+  return { n, start: p.addr.value, end: lastAddress(p).value };
 }
 
 /** Rivals named in one report; more are counted. */
@@ -43,7 +56,7 @@ interface Forest {
 
 function forest(nodes: Node[]): Forest {
   const items = nodes
-    .map((n) => ({ n, start: n.subnet.addr.value, end: lastAddress(n.subnet).value }))
+    .map(item)
     // Stable: copies of one subnet stay in source order.
     .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : 0));
   const parent = new Array<number>(items.length);
@@ -98,8 +111,17 @@ export function resolveOverlaps(nodes: Node[], local: Node | undefined, isProgra
   const f = forest(nodes);
   const localIv = f.items.find((x) => x.n === local);
   const onLocal = new Set(f.items.filter((x) => x !== localIv && localIv && x.start <= localIv.end && localIv.start <= x.end).map((x) => x.n));
-  const programmed = new Set(nodes.filter((n) => n !== local && isProgrammed(n)));
   const peers = rivals(f, (n) => n !== local);
+  // The usual case, nothing overlaps: everyone is kept, nothing to report.
+  if (onLocal.size === 0 && f.items.every((_, i) => peers.count(i) === 0)) return { kept: nodes.slice(), problems: [] };
+  // Only a peer that overlaps another peer can win or lose by being
+  // programmed: asking for the others would make every cycle index the
+  // host's routes, neighbours and fdb (reconcile/programmed.ts), and would
+  // make a plan read them, for nothing.
+  const programmed = new Set<Node>();
+  f.items.forEach(({ n }, i) => {
+    if (n !== local && peers.count(i) > 0 && isProgrammed(n)) programmed.add(n);
+  });
   const prog = rivals(f, (n) => programmed.has(n));
   // The programmed peers that count against each other: not those overlapping this node.
   const eligible = rivals(f, (n) => programmed.has(n) && !onLocal.has(n));

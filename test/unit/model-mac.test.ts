@@ -112,4 +112,13 @@ test('entryKey', () => {
   assert.is(entryKey({ kind: 'addr', dev: 'flannel.1', addr: pfx('198.18.0.0/32') }), 'addr:flannel.1/198.18.0.0/32');
 });
 
+test('nonUnicastMACReason: the group bit of every first octet, either case', () => {
+  for (let o = 0; o < 256; o++) {
+    for (const hex of [o.toString(16).padStart(2, '0'), o.toString(16).padStart(2, '0').toUpperCase()]) {
+      const m = parseMAC(`${hex}:00:00:00:00:01`)!;
+      assert.is(nonUnicastMACReason(m), o & 1 ? 'multicast' : undefined, hex);
+    }
+  }
+});
+
 test.run();

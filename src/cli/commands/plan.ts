@@ -1,13 +1,13 @@
 // ovlnet plan: what this node's kernel should hold. Reads, never writes.
 import type { Context, GlobalOptions } from '../context.js';
 import { printProblems } from '../context.js';
-import { outputFormat, takeSnapshot } from '../load.js';
+import { outputFormat, takePlanSnapshot } from '../load.js';
 import { planCommands, planJSON, planTable } from '../../render/plan.js';
 import { EXIT_OK } from '../exit.js';
 
 export default async function plan(o: GlobalOptions, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json', 'commands']);
-  const snap = await takeSnapshot(o, true, ctx);
+  const snap = await takePlanSnapshot(o, ctx);
   if (format === 'json') {
     ctx.out(JSON.stringify(planJSON(snap.desired, snap.problems), null, 2));
     return EXIT_OK;

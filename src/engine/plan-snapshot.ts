@@ -1,0 +1,204 @@
+// The plan-only cycle: source -> validate -> plan, with only the host state
+// the plan depends on. `ovlnet plan` prints the desired state, never a diff,
+// so reading and diffing every route, neighbour and fdb entry on the host
+// (30 000 of them on a converged 10 000-peer node) was most of its cost and
+// made it slower the more the host already held.
+//
+// What a plan needs from the host:
+//   - links and addresses, always: the underlay device and its MTU, the local
+//     node by this host's addresses, the host-network overlap checks;
+//   - the main routing table, only for vxlan DirectRouting (which peers are
+//     on-link). Known from the config before the host is read, so it is read
+//     in the same `ip -batch` as the addresses;
+//   - routes, neighbours and fdb, only to settle overlapping subnets in favour
+//     of a programmed peer. Whether any subnets overlap is known only after
+//     validation, so validation runs first with a probe that answers "not
+//     programmed" and notes that it was asked; when it was, the host is read
+//     whole (as `diff` would) and the pure stages run again with the real
+//     answer. Overlaps are rare, and a plan with them costs what it did before.
+// The public IP a registering source (etcd, Kubernetes) publishes is chosen
+// by that source, from its own host read, before this runs.
+//
+// Diff conflicts (a foreign route holding a peer's subnet) are the diff's
+// business: `ovlnet diff` and `apply` report them; a plan does not.
+import { hostname as osHostname, release as osRelease } from 'node:os';
+import { plan, resolveUnderlay, vxlanDevices } from '../backends/index.js';
+import { UDP_DEVICE } from '../backends/udp.js';
+import { shouldDisableTxOffload } from '../backends/offload.js';
+import { HostError, PermissionError } from '../errors.js';
+import type { IP } from '../model/ip.js';
+import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
+import type { ActualState, ClusterState, DesiredState, HostLink, HostRoute, Node, Problem } from '../model/types.js';
+import { run } from '../host/exec.js';
+import { parseLinks, parseRoutes, splitJsonArrays } from '../host/parse.js';
+import { mainTable, readHost } from '../host/read.js';
+import { ownershipFor } from '../reconcile/ownership.js';
+import { programmedCheck } from '../reconcile/programmed.js';
+import type { Source } from '../sources/types.js';
+import { validateCluster, validateConfig, type ValidatedCluster } from '../validate/index.js';
+// Types only: cycle.ts brings in the write path (diff, batches, netfilter), which a plan never runs.
+import type { CycleOptions } from './cycle.js';
+
+export interface PlanSnapshot {
+  state: ClusterState;
+  cluster: ValidatedCluster;
+  desired: DesiredState;
+  /** Source warnings, skipped nodes, unplannable peers (and a host that could not be read). */
+  problems: Problem[];
+  /** What was read of the host: nothing (unreadable), addresses, addresses and routes, or all of it. */
+  read: HostRead;
+}
+
+export type HostRead = 'none' | 'addrs' | 'addrs+routes' | 'all';
+
+/** The part of the host a plan reads: links with their addresses, and the main table when asked for. */
+export interface PlanHost {
+  links: Map<string, HostLink>;
+  /** Undefined when not read: the plan then does not depend on routes. */
+  routes?: HostRoute[];
+}
+
+/**
+ * Whether the plan of this config depends on the host's routing table (vxlan
+ * DirectRouting's on-link test), from the source's config as given (validated
+ * again, with the host's addresses, once the host is read). Pure.
+ */
+export function planNeedsRoutes(state: ClusterState): boolean {
+  try {
+    const config = validateConfig(state.config);
+    return config.backend.type === 'vxlan' && config.backend.directRouting === true;
+  } catch {
+    return false; // planFrom reports the config error
+  }
+}
+
+/**
+ * The main table's routes from `ip -j -d -N route show table all`, without
+ * ovlnet's own (protocol 244): they lead to pods, never to a peer's public IP,
+ * so the on-link test skips them anyway, and on a converged host they are
+ * nearly all of the table. Pure.
+ */
+export function foreignMainRoutes(raw: unknown[]): HostRoute[] {
+  const own = String(OVLNET_ROUTE_PROTO);
+  const kept = raw.filter((o) => (o as { protocol?: unknown } | null)?.protocol !== own);
+  return parseRoutes(mainTable(kept)).filter((r) => r.proto !== OVLNET_ROUTE_PROTO);
+}
+
+/** Links and addresses, and (withRoutes) the main table: one `ip` process either way. */
+export async function readPlanHost(netns: string | undefined, withRoutes: boolean): Promise<PlanHost> {
+  const input = withRoutes ? 'addr show\nroute show table all\n' : 'addr show\n';
+  const r = await run('ip', ['-j', '-d', '-N', '-batch', '-'], { netns, input });
+  if (r.exitCode !== 0) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
+  const parts = splitJsonArrays(r.stdout);
+  const want = withRoutes ? 2 : 1;
+  if (parts.length !== want) throw new HostError(`reading the host failed: unexpected output from ip (${parts.length} of ${want} answers)`);
+  const links = parseLinks(parts[0]);
+  return withRoutes ? { links, routes: foreignMainRoutes(parts[1]) } : { links };
+}
+
+/**
+ * Validates and plans against `host`. Pure. `isProgrammed` answers for nodes
+ * whose subnet overlaps another's (and only those are asked).
+ */
+export function planFrom(state: ClusterState, host: PlanHost, opts: CycleOptions, isProgrammed: (n: Node) => boolean): Omit<PlanSnapshot, 'read'> {
+  const addrs = [...host.links.values()].flatMap((l) => l.addrs);
+  const config = validateConfig(state.config, { addrs });
+  const hostIPs: IP[] = addrs.map((a) => a.addr);
+  const cluster = validateCluster(state, {
+    config,
+    name: opts.node,
+    hostname: opts.hostname ?? osHostname(),
+    publicIP: opts.publicIP,
+    hostIPs,
+    isProgrammed,
+    // A node's IPv6 half is given as a node of its own: the same check applies.
+    isProgrammed6: isProgrammed,
+  });
+  const underlay = resolveUnderlay(host.links, cluster.local.publicIP, opts.iface, opts.offline ?? false);
+  const hostOptions = {
+    disableTxOffload: shouldDisableTxOffload(opts.txOffload ?? 'auto', opts.kernelRelease ?? osRelease()),
+    ipMasq: opts.ipMasq ?? false,
+  };
+  const desired = plan({ cluster, underlay, routes: host.routes, host: hostOptions });
+  return { state, cluster, desired, problems: [...cluster.problems, ...desired.problems] };
+}
+
+/** An isProgrammed that answers "no" and remembers that it was asked. */
+function probe(): { check: (n: Node) => boolean; asked: () => boolean } {
+  let asked = false;
+  return { check: () => ((asked = true), false), asked: () => asked };
+}
+
+function cannotRead(e: unknown, opts: CycleOptions): Problem {
+  const where = opts.netns ? `network namespace ${opts.netns}` : 'this host';
+  return { subject: 'host', message: `cannot read ${where} (${(e as Error).message}); planned as for an empty host` };
+}
+
+/** A host that can not be read is planned as an empty one (a plan needs no root and no iproute2). */
+function unreadable(e: unknown): boolean {
+  return e instanceof HostError || e instanceof PermissionError;
+}
+
+/** The two host reads a plan may make; the real ones by default, fakes in tests. */
+export interface PlanReads {
+  /** Links and addresses, and the main table when `withRoutes`. */
+  planHost(withRoutes: boolean): Promise<PlanHost>;
+  /** The whole host, as `diff` reads it. */
+  wholeHost(): Promise<ActualState>;
+}
+
+export function hostReads(netns: string | undefined, state: ClusterState): PlanReads {
+  return {
+    planHost: (withRoutes) => readPlanHost(netns, withRoutes),
+    wholeHost: () => readHost(netns, fdbDevicesOf(state)),
+  };
+}
+
+/** The vxlan devices whose fdb the whole read includes: cycle.ts fdbDevicesFor, for the same reason. */
+function fdbDevicesOf(state: ClusterState): string[] {
+  try {
+    return vxlanDevices(validateConfig(state.config));
+  } catch {
+    return []; // planFrom reports the config error
+  }
+}
+
+/**
+ * Reads the source and what the plan needs of the host, and plans. Never
+ * writes. Same desired state and problems as `snapshot` (minus the diff's
+ * conflicts), for a fraction of the reading.
+ */
+export async function planSnapshot(source: Source, opts: CycleOptions, state?: ClusterState): Promise<PlanSnapshot> {
+  state ??= await source.load();
+  return planWithReads(state, opts, hostReads(opts.netns, state));
+}
+
+/** planSnapshot with the host reads given: decides which to make, and plans. */
+export async function planWithReads(state: ClusterState, opts: CycleOptions, reads: PlanReads): Promise<PlanSnapshot> {
+  const fail = (e: unknown): PlanSnapshot => {
+    if (!unreadable(e)) throw e;
+    const snap = planFrom(state, { links: new Map() }, opts, () => false);
+    snap.problems.unshift(cannotRead(e, opts));
+    return { ...snap, read: 'none' };
+  };
+  const withRoutes = planNeedsRoutes(state);
+  let host: PlanHost;
+  try {
+    host = await reads.planHost(withRoutes);
+  } catch (e) {
+    return fail(e);
+  }
+  const p = probe();
+  const first = planFrom(state, host, opts, p.check);
+  if (!p.asked()) return { ...first, read: withRoutes ? 'addrs+routes' : 'addrs' };
+  // Overlapping subnets: settle them as diff and apply do, with the whole host.
+  let actual: ActualState;
+  try {
+    actual = await reads.wholeHost();
+  } catch (e) {
+    return fail(e);
+  }
+  const config = first.cluster.config;
+  const policy = ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : vxlanDevices(config));
+  return { ...planFrom(state, actual, opts, programmedCheck(actual, config, policy)), read: 'all' };
+}
