@@ -16,6 +16,7 @@ import { readNat, writeNat } from '../host/netfilter.js';
 import { readOffload, writeOffload } from '../host/offload.js';
 import { requireNetAdmin } from '../host/privilege.js';
 import { readHost } from '../host/read.js';
+import { fdbDevicesFor } from './devices.js';
 import { writePhases, type Failure } from '../host/write.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
@@ -24,6 +25,8 @@ import { ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
 import { validateCluster, validateConfig, type ValidatedCluster } from '../validate/index.js';
+
+export { fdbDevicesFor };
 
 export interface CycleOptions {
   netns?: string;
@@ -71,19 +74,6 @@ export async function snapshot(source: Source, opts: CycleOptions, state?: Clust
     return snap;
   }
   return snapshotFrom(state, actual, opts);
-}
-
-/**
- * The vxlan devices whose fdb a snapshot needs, from the source's config as
- * given (validated again, with the host's addresses, by snapshotFrom): known
- * before the host is read, so the fdb is read alongside the rest.
- */
-export function fdbDevicesFor(state: ClusterState): string[] {
-  try {
-    return vxlanDevices(validateConfig(state.config));
-  } catch {
-    return []; // snapshotFrom reports the config error
-  }
 }
 
 function emptyHost(): ActualState {

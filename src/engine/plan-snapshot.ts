@@ -29,9 +29,8 @@ import { HostError, PermissionError } from '../errors.js';
 import type { IP } from '../model/ip.js';
 import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
 import type { ActualState, ClusterState, DesiredState, HostLink, HostRoute, Node, Problem } from '../model/types.js';
-import { run } from '../host/exec.js';
-import { parseLinks, parseRoutes, splitJsonArrays } from '../host/parse.js';
-import { mainTable, readHost } from '../host/read.js';
+import { readHost, readPlanHost, type PlanHost } from '../host/read.js';
+import { fdbDevicesFor } from './devices.js';
 import { ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
@@ -49,14 +48,10 @@ export interface PlanSnapshot {
   read: HostRead;
 }
 
-export type HostRead = 'none' | 'addrs' | 'addrs+routes' | 'all';
+export type { PlanHost };
+export { foreignMainRoutes } from '../host/read.js';
 
-/** The part of the host a plan reads: links with their addresses, and the main table when asked for. */
-export interface PlanHost {
-  links: Map<string, HostLink>;
-  /** Undefined when not read: the plan then does not depend on routes. */
-  routes?: HostRoute[];
-}
+export type HostRead = 'none' | 'addrs' | 'addrs+routes' | 'all';
 
 /**
  * Whether the plan of this config depends on the host's routing table (vxlan
@@ -70,30 +65,6 @@ export function planNeedsRoutes(state: ClusterState): boolean {
   } catch {
     return false; // planFrom reports the config error
   }
-}
-
-/**
- * The main table's routes from `ip -j -d -N route show table all`, without
- * ovlnet's own (protocol 244): they lead to pods, never to a peer's public IP,
- * so the on-link test skips them anyway, and on a converged host they are
- * nearly all of the table. Pure.
- */
-export function foreignMainRoutes(raw: unknown[]): HostRoute[] {
-  const own = String(OVLNET_ROUTE_PROTO);
-  const kept = raw.filter((o) => (o as { protocol?: unknown } | null)?.protocol !== own);
-  return parseRoutes(mainTable(kept)).filter((r) => r.proto !== OVLNET_ROUTE_PROTO);
-}
-
-/** Links and addresses, and (withRoutes) the main table: one `ip` process either way. */
-export async function readPlanHost(netns: string | undefined, withRoutes: boolean): Promise<PlanHost> {
-  const input = withRoutes ? 'addr show\nroute show table all\n' : 'addr show\n';
-  const r = await run('ip', ['-j', '-d', '-N', '-batch', '-'], { netns, input });
-  if (r.exitCode !== 0) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
-  const parts = splitJsonArrays(r.stdout);
-  const want = withRoutes ? 2 : 1;
-  if (parts.length !== want) throw new HostError(`reading the host failed: unexpected output from ip (${parts.length} of ${want} answers)`);
-  const links = parseLinks(parts[0]);
-  return withRoutes ? { links, routes: foreignMainRoutes(parts[1]) } : { links };
 }
 
 /**
@@ -150,17 +121,8 @@ export interface PlanReads {
 export function hostReads(netns: string | undefined, state: ClusterState): PlanReads {
   return {
     planHost: (withRoutes) => readPlanHost(netns, withRoutes),
-    wholeHost: () => readHost(netns, fdbDevicesOf(state)),
+    wholeHost: () => readHost(netns, fdbDevicesFor(state)),
   };
-}
-
-/** The vxlan devices whose fdb the whole read includes: cycle.ts fdbDevicesFor, for the same reason. */
-function fdbDevicesOf(state: ClusterState): string[] {
-  try {
-    return vxlanDevices(validateConfig(state.config));
-  } catch {
-    return []; // planFrom reports the config error
-  }
 }
 
 /**

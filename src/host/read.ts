@@ -2,7 +2,8 @@
 // concurrently: one `ip -batch` for links, addresses, routes and neighbours,
 // one `bridge` for the fdb of each of ovlnet's vxlan devices.
 import { HostError } from '../errors.js';
-import type { ActualState, FdbEntry } from '../model/types.js';
+import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
+import type { ActualState, FdbEntry, HostLink, HostRoute } from '../model/types.js';
 import { run } from './exec.js';
 import { parseFdb, parseLinks, parseNeighbors, parseRoutes, splitJsonArrays } from './parse.js';
 
@@ -67,3 +68,35 @@ export function mainTable(arr: unknown[]): unknown[] {
   }
   return out;
 }
+
+/** The part of the host a plan reads: links with their addresses, and the main table when asked for. */
+export interface PlanHost {
+  links: Map<string, HostLink>;
+  /** Undefined when not read: the plan then does not depend on routes. */
+  routes?: HostRoute[];
+}
+
+/**
+ * The main table's routes from `ip -j -d -N route show table all`, without
+ * ovlnet's own (protocol 244): they lead to pods, never to a peer's public IP,
+ * so the on-link test skips them anyway, and on a converged host they are
+ * nearly all of the table. Pure.
+ */
+export function foreignMainRoutes(raw: unknown[]): HostRoute[] {
+  const own = String(OVLNET_ROUTE_PROTO);
+  const kept = raw.filter((o) => (o as { protocol?: unknown } | null)?.protocol !== own);
+  return parseRoutes(mainTable(kept)).filter((r) => r.proto !== OVLNET_ROUTE_PROTO);
+}
+
+/** Links and addresses, and (withRoutes) the main table: one `ip` process either way. */
+export async function readPlanHost(netns: string | undefined, withRoutes: boolean): Promise<PlanHost> {
+  const input = withRoutes ? 'addr show\nroute show table all\n' : 'addr show\n';
+  const r = await run('ip', ['-j', '-d', '-N', '-batch', '-'], { netns, input });
+  if (r.exitCode !== 0) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
+  const parts = splitJsonArrays(r.stdout);
+  const want = withRoutes ? 2 : 1;
+  if (parts.length !== want) throw new HostError(`reading the host failed: unexpected output from ip (${parts.length} of ${want} answers)`);
+  const links = parseLinks(parts[0]);
+  return withRoutes ? { links, routes: foreignMainRoutes(parts[1]) } : { links };
+}
+
