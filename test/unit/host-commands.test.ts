@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan } from '../../src/backends/index.js';
-import { linesFor, toBatches, toPhases, type Batch, type Tool } from '../../src/host/commands.js';
+import { linesFor, SPLIT_LINES, toBatches, toPhases, type Batch, type Tool } from '../../src/host/commands.js';
 import { entryKey } from '../../src/model/keys.js';
 import type { Change, Entry, LinkEntry, RouteEntry } from '../../src/model/types.js';
 import { diff } from '../../src/reconcile/diff.js';
@@ -172,21 +172,45 @@ test('toPhases: devices first, then neighbours and routes (one ip) with the fdb 
   assert.equal(toPhases([]), []);
 });
 
-test('toPhases: every deletion ends before anything is added', () => {
+test('toPhases: each process removes before it adds; no device change, one phase', () => {
   const me = node(0);
   const before = plan({ cluster: cluster([me, node(1), node(2), node(3)], me), underlay: underlay() });
   const after = plan({ cluster: cluster([me, node(1), { ...node(2), vtepMAC: mac('0e:aa:00:00:00:02') }, node(4)], me), underlay: underlay() });
   const ordered = orderChanges(diff(after, actualFrom(before.entries), ownershipFor('flannel.1')).changes);
   const phases = toPhases(ordered);
-  // -route | -fdb | -neigh (one at a time, in that order) | +neigh +route, +fdb (together)
-  assert.equal(shape(phases), [['ip:1'], ['bridge:2'], ['ip:1'], ['ip:3', 'bridge:2']]);
-  assert.ok(phases.slice(0, 3).flat().every((b) => b.lines.every((l) => l.change.action === 'delete')));
-  assert.ok(phases[3].every((b) => b.lines.every((l) => l.change.action !== 'delete')));
-  assert.equal(phases[3][0].lines.map((l) => l.line), [
-    'neigh replace 198.18.2.0 lladdr 0e:aa:00:00:00:02 dev flannel.1 nud permanent',
-    'neigh replace 198.18.4.0 lladdr 0e:00:00:00:00:04 dev flannel.1 nud permanent',
-    'route add 198.18.4.0/24 via 198.18.4.0 dev flannel.1 onlink proto 244',
+  assert.equal(shape(phases), [['ip:5', 'bridge:4']]);
+  assert.equal(phases[0][0].lines.map((l) => `${l.change.action} ${l.line}`), [
+    'delete neigh del 198.18.3.0 dev flannel.1',
+    'delete route del 198.18.3.0/24 via 198.18.3.0 dev flannel.1 proto 244',
+    'change neigh replace 198.18.2.0 lladdr 0e:aa:00:00:00:02 dev flannel.1 nud permanent',
+    'add neigh replace 198.18.4.0 lladdr 0e:00:00:00:00:04 dev flannel.1 nud permanent',
+    'add route add 198.18.4.0/24 via 198.18.4.0 dev flannel.1 onlink proto 244',
   ]);
+  const fdb = phases[0][1].lines.map((l) => l.change.action);
+  assert.equal(fdb, ['delete', 'delete', 'add', 'add']);
+});
+
+test('toPhases: large neighbour and route sets each get an ip process; deletions still first in each', () => {
+  const peer = (i: number): Entry[] => {
+    const gw = ip(`198.18.${i >> 8}.${(i & 255)}`);
+    const m = mac(`0e:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
+    return [
+      { kind: 'neigh', dev: 'flannel.1', ip: gw, mac: m },
+      { kind: 'fdb', dev: 'flannel.1', mac: m, dst: ip(`203.0.113.${i & 255}`) },
+      { kind: 'route', dst: pfx(`${gw.text}/32`), via: gw, dev: 'flannel.1', onlink: true, proto: 244 },
+    ];
+  };
+  const changes = (n: number) => [change('delete', ROUTE), change('delete', NEIGH), ...Array.from({ length: n }, (_, i) => peer(i + 1).map(addChange)).flat()];
+  const big = toPhases(orderChanges(changes(SPLIT_LINES)));
+  assert.equal(shape(big), [[`ip:${SPLIT_LINES + 1}`, `ip:${SPLIT_LINES + 1}`, `bridge:${SPLIT_LINES}`]]);
+  assert.ok(big[0][0].lines.every((l) => l.change.kind === 'neigh'));
+  assert.ok(big[0][1].lines.every((l) => l.change.kind === 'route'));
+  assert.equal(big[0][0].lines[0].change.action, 'delete');
+  assert.equal(big[0][1].lines[0].change.action, 'delete');
+  // Fewer than SPLIT_LINES additions of one kind: one ip for both, deletions first.
+  const small = toPhases(orderChanges(changes(SPLIT_LINES - 1)));
+  assert.equal(shape(small), [[`ip:${2 * SPLIT_LINES}`, `bridge:${SPLIT_LINES - 1}`]]);
+  assert.equal(small[0][0].lines.slice(0, 2).map((l) => l.change.action), ['delete', 'delete']);
 });
 
 test('toPhases: a replaced device goes with the devices, before the entries that need it', () => {
