@@ -137,7 +137,7 @@ test('event-driven loads read no range from etcd and equal a full listing; fresh
   });
 });
 
-test('daemon cycles: a watch cycle applies an event without listing; a resync lists and picks up a change the watch missed', async () => {
+test('daemon cycles: a watch cycle applies an event without listing; a resync lists and picks up a change made while the watch was stopped', async () => {
   const local = { ip: '192.0.2.10', subnet: '198.18.5.0/24', mac: '0e:00:00:00:00:0a' };
   await withEtcd(async (c) => {
     const id = await seed(c);
