@@ -3,6 +3,8 @@
 // namespace is never read or written (each command gets -n / --netns).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -179,9 +181,92 @@ export function timed(cmd, args, { input, env, keepAll = false } = {}) {
   });
 }
 
-export function requireTools() {
+// ---------------------------------------------------------------------------
+// A throw-away etcd (one member, 127.0.0.1, random ports, data dir under the
+// bench's temp dir), as the tests start one. `setpriv --pdeathsig KILL` makes
+// it die with the bench even when the bench itself is killed; cleanupAll kills
+// it too.
+
+export const ETCD = '/usr/bin/etcd';
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function etcdHealthy(url) {
+  return new Promise((resolve) => {
+    const req = httpGet(`${url}/health`, { timeout: 1000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(/"health":\s*"true"/.test(body)));
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => { req.destroy(); resolve(false); });
+  });
+}
+
+let etcdCounter = 0;
+
+/** Starts etcd and waits until it is healthy; resolves with { endpoint, pid, stop() }. */
+export async function startEtcd() {
+  const dir = join(tempDir(), `etcd-${etcdCounter++}`);
+  const client = `http://127.0.0.1:${await freePort()}`;
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const proc = spawn('setpriv', ['--pdeathsig', 'KILL', ETCD,
+    '--name', 'bench', '--data-dir', dir,
+    '--listen-client-urls', client, '--advertise-client-urls', client,
+    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `bench=${peer}`, '--initial-cluster-state', 'new',
+    '--initial-cluster-token', `ovlnet-bench-${process.pid}-${etcdCounter}`,
+    '--logger', 'zap', '--log-level', 'error',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log = (log + d).slice(-4000); });
+  let exited = false;
+  const gone = new Promise((res) => proc.on('close', () => { exited = true; res(); }));
+  const kill = () => { if (!exited) proc.kill('SIGKILL'); };
+  onCleanup(kill);
+  const stop = async () => {
+    kill();
+    await gone;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30000;
+  while (!(await etcdHealthy(client))) {
+    if (exited || Date.now() > deadline) {
+      await stop();
+      throw new Error(`etcd ${exited ? 'exited' : 'not healthy after 30 s'}: ${log.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return { endpoint: client.slice('http://'.length), pid: proc.pid, stop };
+}
+
+/** flannel's lease value (what flanneld writes under <prefix>/subnets/). */
+export function flannelLease(n, vni = 1) {
+  return JSON.stringify({ PublicIP: n.publicIP, PublicIPv6: null, BackendType: 'vxlan', BackendData: { VNI: vni, VtepMAC: n.vtepMAC } });
+}
+
+/** flannel's network config for clusterDoc's network (<prefix>/config). */
+export function flannelConfig(doc) {
+  return JSON.stringify({ Network: doc.network, SubnetLen: doc.subnetLen, Backend: { Type: 'vxlan', VNI: doc.backend.vni, Port: doc.backend.port } });
+}
+
+/** flannel's lease key name for a subnet: 198.18.0.4/30 -> 198.18.0.4-30. */
+export const leaseName = (subnet) => subnet.replace('/', '-');
+
+export function requireTools({ etcd = false } = {}) {
   const missing = [];
   if (!existsSync(TIME)) missing.push(`${TIME} (Debian package "time")`);
+  if (etcd && !existsSync(ETCD)) missing.push(`${ETCD} (Debian package "etcd-server"; or leave etcd out of --daemon-sources)`);
   for (const t of ['ip', 'bridge']) if (spawnSync(t, ['-V']).status !== 0) missing.push(`${t} (package "iproute2")`);
   if (missing.length) throw new Error(`missing: ${missing.join(', ')}`);
   if (process.getuid?.() !== 0) throw new Error('the bench creates network namespaces: run it as root');

@@ -3,13 +3,16 @@
 // throw-away network namespaces (never the default one).
 //
 //   node bench/run.mjs [--sizes 100,1000,5000,10000] [--runs 5] [--no-daemon]
-//                      [--daemon-changes 100] [--out bench/results/NAME.json]
+//                      [--daemon-sources file,etcd] [--daemon-peers 5000]
+//                      [--daemon-changes 100] [--daemon-rss-peers 10000]
+//                      [--out bench/results/NAME.json]
 //
 // For each size (number of vxlan peers) it measures whole-command wall time
 // and peak RSS of: cold apply, no-op apply, diff, one changed peer, plan; and
 // the floor: `ip -batch` + `bridge -batch` of the very lines `ovlnet plan -o
 // commands` prints. Runs of ovlnet and of the floor are interleaved so that a
-// noisy neighbour hits both alike. See README "Performance".
+// noisy neighbour hits both alike. Then the daemon: one changed peer from the
+// source (a file, a real etcd) to the kernel. See README "Performance".
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, release } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import {
-  clusterDoc, clusterYAML, createNamespace, deleteNamespace, installCleanupHandlers, median, nodeSpec, onCleanup,
-  percentile, requireTools, tempDir, timed, writeAtomic, cleanupAll,
+  clusterDoc, clusterYAML, createNamespace, deleteNamespace, flannelConfig, flannelLease, installCleanupHandlers, leaseName,
+  LOCAL_IP, median, nodeSpec, onCleanup, percentile, requireTools, startEtcd, tempDir, timed, writeAtomic, cleanupAll,
 } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +34,7 @@ const { values: opt } = parseArgs({
     sizes: { type: 'string', default: '100,1000,5000,10000' },
     runs: { type: 'string', default: '5' },
     'no-daemon': { type: 'boolean', default: false },
+    'daemon-sources': { type: 'string', default: 'file,etcd' },
     'daemon-changes': { type: 'string', default: '100' },
     'daemon-peers': { type: 'string', default: '5000' },
     'daemon-rss-peers': { type: 'string', default: '10000' },
@@ -40,6 +44,13 @@ const { values: opt } = parseArgs({
 });
 const SIZES = opt.sizes.split(',').map(Number).filter((n) => n > 0);
 const RUNS = Math.max(1, Number(opt.runs));
+const DAEMON_SOURCES = opt['no-daemon'] ? [] : [...new Set(opt['daemon-sources'].split(',').map((s) => s.trim()).filter(Boolean))];
+for (const s of DAEMON_SOURCES) {
+  if (s !== 'file' && s !== 'etcd') {
+    process.stderr.write(`--daemon-sources: unknown source "${s}" (file, etcd)\n`);
+    process.exit(2);
+  }
+}
 const log = (s) => process.stderr.write(s + '\n');
 
 function ovlnet(args, extra) {
@@ -65,7 +76,7 @@ const results = {
   version: 1,
   startedAt: new Date().toISOString(),
   machine: {},
-  options: { sizes: SIZES, runs: RUNS },
+  options: { sizes: SIZES, runs: RUNS, daemonSources: DAEMON_SOURCES },
   sizes: {},
   startup: undefined,
   perCommand: undefined,
@@ -253,9 +264,10 @@ async function startup() {
 }
 
 // ---------------------------------------------------------------------------
-// The daemon: time from replacing the cluster file (one peer's VTEP MAC
-// changed) to the new neighbour and fdb entries being in the kernel, seen by
-// `ip monitor neigh` and `bridge monitor fdb` inside the namespace.
+// The daemon: time from one peer's VTEP MAC changing in the source (the
+// cluster file replaced, or a put to etcd) to the new neighbour and fdb
+// entries being in the kernel, seen by `ip monitor neigh` and `bridge monitor
+// fdb` inside the namespace.
 
 function lineWatcher(cmd, args) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -280,11 +292,11 @@ function lineWatcher(cmd, args) {
   };
 }
 
-async function waitConverged(file, ns, deadlineMs, gaveUp = () => false) {
+async function waitConverged(args, deadlineMs, gaveUp = () => false) {
   const until = Date.now() + deadlineMs;
   for (;;) {
     if (gaveUp()) return false;
-    const r = await ovlnet(['diff', ...common(file, ns)]);
+    const r = await ovlnet(['diff', ...args]);
     if (r.code === 0) return true;
     if (Date.now() > until) return false;
     await new Promise((res) => setTimeout(res, 500));
@@ -300,15 +312,109 @@ function statusKB(pid, field) {
   }
 }
 
-async function daemonRun(peers, changes) {
-  const dir = join(tempDir(), `daemon-${peers}`);
+// Sources for the daemon measurement. Each holds the cluster of clusterDoc()
+// and changes one peer per step; change() resolves with the time the change
+// counts from.
+
+const ETCD_PREFIX = '/bench.ovlnet/network';
+const ETCD_LEASE_TTL = 3600;
+
+/** file: the cluster file is replaced (write, rename over); the clock starts once it is in place. */
+function fileSource(file) {
+  return {
+    name: 'file',
+    daemonArgs: (ns) => common(file, ns),
+    diffArgs: (ns) => common(file, ns),
+    async change(doc) {
+      writeAtomic(file, JSON.stringify(doc));
+      return process.hrtime.bigint();
+    },
+    async check() {},
+    async stop() {},
+  };
+}
+
+/**
+ * etcd: a real etcd holding flannel's v3 schema, one etcd lease per node as
+ * flanneld keeps them. The local node (node 0) has its lease too, with the
+ * public IP of the namespace's eth0: the daemon's register() finds it by that
+ * IP and renews it with the same subnet and VtepMAC, so the cluster the
+ * daemon sees is exactly clusterDoc(). A change is what a restarted flanneld
+ * writes: a new etcd lease (granted before the clock starts), then a put of
+ * the new value; the clock starts when the put is sent, its round trip counts.
+ */
+async function etcdSource(doc) {
+  const { Etcd3 } = await import('etcd3');
+  const etcd = await startEtcd();
+  const client = new Etcd3({ hosts: `http://${etcd.endpoint}` });
+  const uri = `etcd://${etcd.endpoint}${ETCD_PREFIX}`;
+  const key = (n) => `${ETCD_PREFIX}/subnets/${leaseName(n.subnet)}`;
+  const grant = async () => (await client.leaseClient.leaseGrant({ TTL: ETCD_LEASE_TTL, ID: 0 })).ID;
+  const stop = async () => {
+    client.close();
+    await etcd.stop();
+  };
+  try {
+    await client.put(`${ETCD_PREFIX}/config`).value(flannelConfig(doc));
+    const todo = [...doc.nodes];
+    const worker = async () => {
+      for (let n = todo.pop(); n; n = todo.pop()) await client.put(key(n)).value(flannelLease(n)).lease(await grant());
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  // The source the daemon runs with: the local node is found by its public IP, as flanneld's --public-ip.
+  const args = (ns) => ['--source', uri, '--public-ip', LOCAL_IP, '--netns', ns];
+  const local = doc.nodes[0];
+  return {
+    name: 'etcd',
+    endpoint: etcd.endpoint,
+    daemonArgs: args,
+    diffArgs: args,
+    async change(_doc, n) {
+      const id = await grant();
+      const start = process.hrtime.bigint();
+      await client.put(key(n)).value(flannelLease(n)).lease(id);
+      return start;
+    },
+    /** The daemon registered the local node in place: same key, public IP and VtepMAC, no other lease. */
+    async check() {
+      const kvs = await client.getAll().prefix(`${ETCD_PREFIX}/subnets/`).strings();
+      const mine = Object.entries(kvs).filter(([, v]) => JSON.parse(v).PublicIP === LOCAL_IP);
+      const want = flannelLease(local);
+      if (Object.keys(kvs).length !== doc.nodes.length || mine.length !== 1 || mine[0][0] !== key(local)
+        || JSON.parse(mine[0][1]).BackendData?.VtepMAC !== local.vtepMAC) {
+        throw new Error(`etcd: the daemon's registration is not the pre-written local lease ${key(local)} ${want}: ${Object.keys(kvs).length} leases, ours ${JSON.stringify(mine)}`);
+      }
+    },
+    stop,
+  };
+}
+
+/**
+ * The daemon: time from one peer's VTEP MAC changing in the source to the new
+ * neighbour and fdb entries being in the kernel, seen by `ip monitor neigh`
+ * and `bridge monitor fdb` inside the namespace.
+ */
+async function daemonRun(kind, peers, changes) {
+  const dir = join(tempDir(), `daemon-${kind}-${peers}`);
   mkdirSync(dir, { recursive: true });
+  // The file describes the cluster in every case; with etcd it is the cross-check
+  // that the kernel the daemon built from etcd is what the same cluster as a file wants.
   const file = join(dir, 'cluster.json');
   const salts = new Map();
   writeAtomic(file, JSON.stringify(clusterDoc(peers, salts)));
+  let src;
+  try {
+    src = kind === 'etcd' ? await etcdSource(clusterDoc(peers, salts)) : fileSource(file);
+  } catch (e) {
+    return { source: kind, peers, notRun: `${kind}: ${e.message}` };
+  }
   const ns = createNamespace();
   const stderr = [];
-  const d = spawn(NODE, [OVLNET, 'daemon', ...common(file, ns), '--interval', '60s', '--subnet-file', join(dir, 'subnet.env'), '--log-level', 'warn'], {
+  const d = spawn(NODE, [OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '60s', '--subnet-file', join(dir, 'subnet.env'), '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   d.stderr.on('data', (b) => stderr.push(b));
@@ -324,14 +430,19 @@ async function daemonRun(peers, changes) {
   };
   onCleanup(() => { if (!exited) d.kill('SIGKILL'); });
   const watchers = [];
+  const inFile = ['--source', `file:${file}`, '--node', 'node-0', '--netns', ns];
   try {
     const t0 = Date.now();
-    const ok = await waitConverged(file, ns, 180000, () => exited !== undefined);
+    const ok = await waitConverged(src.diffArgs(ns), 180000, () => exited !== undefined);
     if (!ok) {
       const why = exited ? `exited (${exited.code ?? exited.sig})` : 'did not converge within 180 s';
-      return { peers, notRun: `the daemon ${why}: ${Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | ')}` };
+      return { source: kind, peers, notRun: `the daemon ${why}: ${Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | ')}` };
     }
     const convergeMs = Date.now() - t0;
+    if (kind !== 'file') {
+      must(await ovlnet(['diff', ...inFile]), `${kind}: the kernel differs from the same cluster as a file`);
+      await src.check();
+    }
     const neigh = lineWatcher('ip', ['-n', ns, 'monitor', 'neigh']);
     const fdb = lineWatcher('bridge', ['-n', ns, 'monitor', 'fdb']);
     watchers.push(neigh, fdb);
@@ -346,11 +457,10 @@ async function daemonRun(peers, changes) {
       const n = nodeSpec(k, salt);
       const gw = n.subnet.split('/')[0];
       const before = neigh.events + fdb.events;
-      const text = JSON.stringify(clusterDoc(peers, salts));
+      const doc = clusterDoc(peers, salts);
       const pN = neigh.waitFor((l) => l.startsWith(`${gw} `) && l.includes(`lladdr ${n.vtepMAC}`) && !l.startsWith('Deleted'), 10000);
       const pF = fdb.waitFor((l) => l.startsWith(`${n.vtepMAC} `) && l.includes(`dst ${n.publicIP}`) && !l.startsWith('Deleted'), 10000);
-      writeAtomic(file, text);
-      const start = process.hrtime.bigint();
+      const start = await src.change(doc, n);
       const [tn, tf] = await Promise.all([pN, pF]);
       if (tn === undefined || tf === undefined) {
         timeouts++;
@@ -363,8 +473,13 @@ async function daemonRun(peers, changes) {
     }
     const rssKB = statusKB(d.pid, 'VmRSS');
     const hwmKB = statusKB(d.pid, 'VmHWM');
-    const stillInSync = await waitConverged(file, ns, 30000);
+    let stillInSync = await waitConverged(src.diffArgs(ns), 30000);
+    if (kind !== 'file') {
+      writeAtomic(file, JSON.stringify(clusterDoc(peers, salts)));
+      stillInSync &&= (await ovlnet(['diff', ...inFile])).code === 0;
+    }
     return {
+      source: kind,
       peers,
       convergeMs,
       changes,
@@ -382,6 +497,7 @@ async function daemonRun(peers, changes) {
     for (const w of watchers) w.stop();
     await stopDaemon();
     deleteNamespace(ns);
+    await src.stop();
   }
 }
 
@@ -428,15 +544,15 @@ function table() {
   }
   if (results.daemon) {
     for (const d of results.daemon) {
-      if (d.notRun) out.push(`daemon (${d.peers} peers): not run: ${d.notRun}`);
-      else out.push(`daemon (${d.peers} peers): file change -> kernel p50 ${fmtMs(d.p50Ms)} ms, p99 ${fmtMs(d.p99Ms)} ms over ${d.latenciesMs.length} changes (${d.timeouts} timeouts), kernel events per change ${d.kernelEventsPerChange.median}; RSS ${d.rssMB.toFixed(0)} MB (peak ${d.peakRssMB.toFixed(0)} MB); first convergence ${d.convergeMs} ms`);
+      if (d.notRun) out.push(`daemon (${d.peers} peers, ${d.source}): not run: ${d.notRun}`);
+      else out.push(`daemon (${d.peers} peers): ${d.source} change -> kernel p50 ${fmtMs(d.p50Ms)} ms, p99 ${fmtMs(d.p99Ms)} ms over ${d.latenciesMs.length} changes (${d.timeouts} timeouts), kernel events per change ${d.kernelEventsPerChange.median}; RSS ${d.rssMB.toFixed(0)} MB (peak ${d.peakRssMB.toFixed(0)} MB); first convergence ${d.convergeMs} ms`);
     }
   }
   return out.join('\n');
 }
 
 async function main() {
-  requireTools();
+  requireTools({ etcd: DAEMON_SOURCES.includes('etcd') });
   installCleanupHandlers();
   results.machine = machine();
   log(`machine: ${results.machine.nproc} x ${results.machine.cpu}, kernel ${results.machine.kernel}, node ${results.machine.node}; load ${results.machine.loadavg}`);
@@ -450,12 +566,17 @@ async function main() {
     // One run: 3 000 process starts take minutes, and the gap to the floor is two orders of magnitude.
     results.perCommand = await perCommand(pc, cmds, 1);
   }
-  if (!opt['no-daemon']) {
+  if (DAEMON_SOURCES.length) {
     results.daemon = [];
     for (const p of [...new Set([Number(opt['daemon-peers']), Number(opt['daemon-rss-peers'])])].filter((x) => x > 0)) {
-      log(`\n== daemon, ${p} peers`);
-      const changes = p === Number(opt['daemon-peers']) ? Number(opt['daemon-changes']) : 20;
-      results.daemon.push(await daemonRun(p, changes));
+      for (const kind of DAEMON_SOURCES) {
+        log(`\n== daemon, ${kind} source, ${p} peers`);
+        const changes = p === Number(opt['daemon-peers']) ? Number(opt['daemon-changes']) : 20;
+        const d = await daemonRun(kind, p, changes);
+        results.daemon.push(d);
+        if (d.notRun) log(`  not run: ${d.notRun}`);
+        else log(`  p50 ${fmtMs(d.p50Ms)} ms, p99 ${fmtMs(d.p99Ms)} ms, ${d.timeouts} timeouts, RSS ${d.rssMB.toFixed(0)} MB`);
+      }
     }
   }
   results.finishedAt = new Date().toISOString();

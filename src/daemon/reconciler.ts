@@ -96,7 +96,7 @@ export class Reconciler {
     // Whatever happens below, the model is only trusted again if the cycle says so.
     this.model = undefined;
     try {
-      const state = await this.readSource();
+      const state = await this.readSource(reasons);
       const tSource = this.now();
       const snap = await this.snapshot(state, model);
       const tSnap = this.now();
@@ -167,7 +167,7 @@ export class Reconciler {
     }
   }
 
-  private async readSource(): Promise<ClusterState> {
+  private async readSource(reasons: string[]): Promise<ClusterState> {
     const { source, metrics, log } = this.o;
     if (source.register && !this.registration) {
       try {
@@ -188,7 +188,8 @@ export class Reconciler {
       }
     }
     try {
-      const state = await source.load();
+      // Only a cycle caused by watch events alone may use what the watch kept; the others re-read the source.
+      const state = await source.load({ fresh: !reasons.every((x) => x === 'watch') });
       metrics.sourceUp.set(1);
       this.sourceStreak.ok({ source: source.uri });
       return state;

@@ -25,7 +25,7 @@ import { nonUnicastMACReason, parseMAC, randomVtepMAC, type MAC } from '../model
 import type { ClusterState, NetworkConfig, RawConfig, RawNode } from '../model/types.js';
 import { validateConfig } from '../validate/config.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
-import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
+import type { LoadOptions, Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
 
 export const DEFAULT_PREFIX = '/coreos.com/network';
 export const DEFAULT_PORT = 2379;
@@ -192,23 +192,44 @@ export function leaseValue(publicIP: IP, config: NetworkConfig, mac: MAC | undef
 
 // ---- The source ----------------------------------------------------------------
 
+/** A key under subnets/ and its value, parsed once per value (EtcdSource.parseLease). */
+interface ParsedLease {
+  value: string;
+  /** The key is not a lease key (reported and skipped). */
+  badKey: boolean;
+  subnet?: Prefix;
+  /** The IPv6 part of a dual-stack or IPv6-only lease key. */
+  subnet6?: Prefix;
+  /** Parsed JSON value, when it is an object. */
+  obj?: Record<string, unknown>;
+  tooLarge: boolean;
+  /** The node without its expiry (that is per load); absent when the value is not a JSON object. */
+  node?: RawNode;
+}
+
+/** A key under subnets/ as load() reads it: name, value, etcd lease ID ("0": none). */
+interface LeaseEntry {
+  name: string;
+  value: string;
+  lease: string;
+}
+
 interface ListedLease {
   name: string;
   kv: IKeyValue;
   value: string;
   subnet?: Prefix;
-  /** The IPv6 part of a dual-stack or IPv6-only lease key. */
   subnet6?: Prefix;
-  /** Parsed JSON value, when it is an object. */
   obj?: Record<string, unknown>;
 }
 
 interface Listing {
   revision: string;
   config?: IKeyValue;
+  /** Lease keys only. */
   leases: ListedLease[];
-  /** Keys under subnets/ that are not lease keys, with why. */
-  badKeys: Array<{ key: string; why: string }>;
+  /** Every key under subnets/, in etcd's order. */
+  entries: LeaseEntry[];
 }
 
 interface OwnLease {
@@ -227,10 +248,29 @@ class EtcdSource implements Source {
   private readonly prefix: string;
   private closed = false;
   private readonly ttlCache = new Map<string, { expiresAt: Date; checkedAt: number }>();
-  /** name -> value, from the last listing and the watch; renewals (same value) are not changes. */
-  private readonly known = new Map<string, string>();
+  /**
+   * Keys under subnets/ (name -> value, etcd lease) as of the listing at
+   * lastRevision plus the watch events since; renewals (same value) are not changes.
+   */
+  private readonly known = new Map<string, { value: string; lease: string }>();
+  /** known's names in etcd's key order; undefined after a name came or went. */
+  private knownOrder: string[] | undefined;
   private knownConfig: string | undefined;
+  /** Revision of the listing `known` was last set from: watch events up to it are in it already. */
   private lastRevision: string | undefined;
+  /** Highest revision of a watch event applied to `known`. */
+  private eventRevision = 0n;
+  /** A watch runs and is not known to be disconnected. */
+  private watchLive = false;
+  /**
+   * `known` is etcd as listed plus every event since, and a live watch keeps
+   * it so: load() without `fresh` answers from it, no listing. False until a
+   * watch runs, and from a disconnect, a cancel or stop() until a full listing
+   * is taken with the watch live again.
+   */
+  private synced = false;
+  /** Parsed leases by name, reused while the value stays the same. */
+  private readonly parsedLeases = new Map<string, ParsedLease>();
   private readonly stoppers = new Set<() => void>();
   private own?: OwnLease;
   private ownTimer?: NodeJS.Timeout;
@@ -300,7 +340,7 @@ class EtcdSource implements Source {
     const start = Buffer.from(`${this.prefix}/`);
     const end = Buffer.from(`${this.prefix}0`); // '/' + 1: every key under the prefix
     const res = await this.rpc(`reading ${this.prefix}`, () => this.client.kv.range({ key: start, range_end: end }, this.callOpts()));
-    const listing: Listing = { revision: res.header.revision, leases: [], badKeys: [] };
+    const listing: Listing = { revision: res.header.revision, leases: [], entries: [] };
     const subnets = `${this.prefix}/subnets/`;
     for (const kv of res.kvs) {
       const key = kv.key.toString('utf8');
@@ -310,30 +350,64 @@ class EtcdSource implements Source {
       }
       if (!key.startsWith(subnets)) continue;
       const name = key.slice(subnets.length);
-      const parsed = parseLeaseKey(name);
-      if (!parsed) {
-        listing.badKeys.push({ key, why: 'not a lease key (expected like 10.244.1.0-24)' });
-        continue;
-      }
       const value = kv.value.toString('utf8');
-      let obj: Record<string, unknown> | undefined;
-      if (kv.value.length <= MAX_VALUE_BYTES) {
-        try {
-          const o = JSON.parse(value) as unknown;
-          if (isObject(o)) obj = o;
-        } catch { /* reported by the caller, with the key */ }
-      }
-      listing.leases.push({ name, kv, value, subnet: parsed.subnet, subnet6: parsed.subnet6, obj });
+      listing.entries.push({ name, value, lease: kv.lease });
+      const p = this.parseLease(name, value);
+      if (!p.badKey) listing.leases.push({ name, kv, value, subnet: p.subnet, subnet6: p.subnet6, obj: p.obj });
     }
     return listing;
   }
 
-  private async expiries(leaseIDs: string[], warnings: string[]): Promise<Map<string, Date>> {
+  /** Parses a key under subnets/ and its value; the same value again costs a map lookup. */
+  private parseLease(name: string, value: string): ParsedLease {
+    const hit = this.parsedLeases.get(name);
+    if (hit && hit.value === value) return hit;
+    const key = parseLeaseKey(name);
+    let p: ParsedLease;
+    if (!key) {
+      p = { value, badKey: true, tooLarge: false };
+    } else {
+      const tooLarge = Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES;
+      let obj: Record<string, unknown> | undefined;
+      if (!tooLarge) {
+        try {
+          const o = JSON.parse(value) as unknown;
+          if (isObject(o)) obj = o;
+        } catch { /* reported by state(), with the key */ }
+      }
+      let node: RawNode | undefined;
+      if (obj) {
+        const data = obj.BackendData;
+        const data6 = obj.BackendV6Data;
+        node = {
+          origin: `etcd lease ${this.prefix}/subnets/${name}`,
+          name,
+          publicIP: obj.PublicIP,
+          subnet: key.subnet?.text,
+          vtepMAC: isObject(data) ? data.VtepMAC : undefined,
+          ...(key.subnet6 ? { publicIPv6: obj.PublicIPv6 ?? undefined, ipv6Subnet: key.subnet6.text, vtepMACv6: isObject(data6) ? data6.VtepMAC : undefined } : {}),
+          backendType: obj.BackendType,
+        };
+      }
+      p = { value, badKey: false, subnet: key.subnet, subnet6: key.subnet6, obj, tooLarge, node };
+    }
+    this.parsedLeases.set(name, p);
+    return p;
+  }
+
+  /**
+   * Expiry times of etcd leases. A full load re-reads those cached longer than
+   * TTL_CACHE_MS (a KeepAlive moves an expiry without any event); an
+   * event-driven one (`refresh` false) looks up only leases it has not seen
+   * or that look expired.
+   */
+  private async expiries(leaseIDs: string[], warnings: string[], refresh: boolean): Promise<Map<string, Date>> {
     const now = Date.now();
     const out = new Map<string, Date>();
-    const todo = [...new Set(leaseIDs)].filter((id) => {
+    const wanted = new Set(leaseIDs);
+    const todo = [...wanted].filter((id) => {
       const c = this.ttlCache.get(id);
-      if (c && now - c.checkedAt < TTL_CACHE_MS && c.expiresAt.getTime() > now) {
+      if (c && (!refresh || now - c.checkedAt < TTL_CACHE_MS) && c.expiresAt.getTime() > now) {
         out.set(id, c.expiresAt);
         return false;
       }
@@ -356,20 +430,20 @@ class EtcdSource implements Source {
     };
     await Promise.all(Array.from({ length: Math.min(16, todo.length) }, worker));
     if (failed) warnings.push(`could not read the expiry of ${failed} etcd lease${failed === 1 ? '' : 's'}`);
-    for (const id of this.ttlCache.keys()) if (!leaseIDs.includes(id)) this.ttlCache.delete(id);
+    for (const id of this.ttlCache.keys()) if (!wanted.has(id)) this.ttlCache.delete(id);
     return out;
   }
 
-  private parseConfig(kv: IKeyValue | undefined, warnings: string[]): RawConfig {
+  private parseConfig(text: string | undefined): RawConfig {
     const origin = `etcd ${this.prefix}/config`;
-    if (!kv) {
+    if (text === undefined) {
       throw new SourceError(`${this.where()}: no network config at ${this.prefix}/config`,
         `check the prefix (flannel's default is ${DEFAULT_PREFIX}; write another as etcd://HOST:PORT/PREFIX), or write the config: etcdctl put ${this.prefix}/config '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}'`);
     }
     let obj: unknown;
     try {
-      if (kv.value.length > MAX_VALUE_BYTES) throw new Error(`larger than ${MAX_VALUE_BYTES} bytes`);
-      obj = JSON.parse(kv.value.toString('utf8'));
+      if (Buffer.byteLength(text, 'utf8') > MAX_VALUE_BYTES) throw new Error(`larger than ${MAX_VALUE_BYTES} bytes`);
+      obj = JSON.parse(text);
     } catch (e) {
       throw new SourceError(`${origin}: invalid JSON: ${(e as Error).message}`);
     }
@@ -379,37 +453,61 @@ class EtcdSource implements Source {
     return rawConfigFromObject(obj, origin);
   }
 
-  async load(): Promise<ClusterState> {
+  /**
+   * The cluster state. Without `fresh`, while a live watch keeps `known` in
+   * sync, it is built from what the watch reported: no listing, leases
+   * parsed once per value, expiries from the cache. Otherwise (a one-shot
+   * command, the daemon's start and resync cycles, after a watch disconnect or
+   * cancel) it lists the whole prefix in one consistent read.
+   */
+  async load(opts: LoadOptions = {}): Promise<ClusterState> {
+    if (!opts.fresh && this.synced) {
+      const order = this.knownOrder ??= [...this.known.keys()].sort(byKey);
+      return this.state(this.knownConfig, order.map((name) => ({ name, ...this.known.get(name)! })), false);
+    }
     const listing = await this.list();
-    const warnings: string[] = [];
-    const config = this.parseConfig(listing.config, warnings);
-    for (const b of listing.badKeys) warnings.push(`etcd key ${JSON.stringify(b.key.slice(0, 120))}: ${b.why}; skipped`);
-    const ids = listing.leases.filter((l) => l.obj && (l.subnet || l.subnet6) && l.kv.lease !== '0').map((l) => l.kv.lease);
-    const expiry = await this.expiries(ids, warnings);
-    const nodes: RawNode[] = [];
+    this.adopt(listing);
+    return this.state(listing.config?.value.toString('utf8'), listing.entries, true);
+  }
+
+  /** Takes a listing as the base the watch events apply to, unless the watch is already past it. */
+  private adopt(listing: Listing): void {
+    const rev = BigInt(listing.revision);
+    // A listing answered late (an older one than `known` has, or older than
+    // events already applied) would take changes back: keep `known`.
+    if ((this.lastRevision !== undefined && rev < BigInt(this.lastRevision)) || rev < this.eventRevision) return;
     this.known.clear();
+    for (const e of listing.entries) this.known.set(e.name, { value: e.value, lease: e.lease });
+    this.knownOrder = listing.entries.map((e) => e.name);
     this.knownConfig = listing.config?.value.toString('utf8');
-    for (const l of listing.leases) {
-      this.known.set(l.name, l.value);
-      const where = `etcd lease ${this.prefix}/subnets/${l.name}`;
-      if (!l.obj) {
-        warnings.push(`${where}: value is not a JSON object${l.kv.value.length > MAX_VALUE_BYTES ? ' (too large)' : ''}; skipped`);
+    this.lastRevision = listing.revision;
+    this.synced = this.watchLive;
+  }
+
+  private async state(configText: string | undefined, entries: LeaseEntry[], refresh: boolean): Promise<ClusterState> {
+    const config = this.parseConfig(configText);
+    const warnings: string[] = [];
+    const parsed = entries.map((e) => this.parseLease(e.name, e.value));
+    const ids: string[] = [];
+    for (const [i, p] of parsed.entries()) {
+      if (p.node && entries[i].lease !== '0') ids.push(entries[i].lease);
+      if (p.badKey) warnings.push(`etcd key ${JSON.stringify(`${this.prefix}/subnets/${entries[i].name}`.slice(0, 120))}: not a lease key (expected like 10.244.1.0-24); skipped`);
+    }
+    const expiry = await this.expiries(ids, warnings, refresh);
+    const nodes: RawNode[] = [];
+    for (const [i, p] of parsed.entries()) {
+      const e = entries[i];
+      if (p.badKey) continue;
+      if (!p.node) {
+        warnings.push(`etcd lease ${this.prefix}/subnets/${e.name}: value is not a JSON object${p.tooLarge ? ' (too large)' : ''}; skipped`);
         continue;
       }
-      const data = l.obj.BackendData;
-      const data6 = l.obj.BackendV6Data;
-      nodes.push({
-        origin: where,
-        name: l.name,
-        publicIP: l.obj.PublicIP,
-        subnet: l.subnet?.text,
-        vtepMAC: isObject(data) ? data.VtepMAC : undefined,
-        ...(l.subnet6 ? { publicIPv6: l.obj.PublicIPv6 ?? undefined, ipv6Subnet: l.subnet6.text, vtepMACv6: isObject(data6) ? data6.VtepMAC : undefined } : {}),
-        backendType: l.obj.BackendType,
-        expiresAt: l.kv.lease === '0' ? null : expiry.get(l.kv.lease),
-      });
+      nodes.push({ ...p.node, expiresAt: e.lease === '0' ? null : expiry.get(e.lease) });
     }
-    this.lastRevision = listing.revision;
+    if (this.parsedLeases.size > entries.length) {
+      const names = new Set(entries.map((e) => e.name));
+      for (const name of this.parsedLeases.keys()) if (!names.has(name)) this.parsedLeases.delete(name);
+    }
     return { config, nodes, warnings, namedNodes: false };
   }
 
@@ -423,25 +521,47 @@ class EtcdSource implements Source {
     const subnets = `${this.prefix}/subnets/`;
     const configKey = `${this.prefix}/config`;
 
+    /** Whether an event is newer than the listing `known` was set from (older ones are in it). */
+    const newer = (kv: IKeyValue): boolean => {
+      if (!kv.mod_revision) {
+        this.synced = false; // cannot place it: the next load lists
+        return true;
+      }
+      const rev = BigInt(kv.mod_revision);
+      if (this.lastRevision !== undefined && rev <= BigInt(this.lastRevision)) return false;
+      if (rev > this.eventRevision) this.eventRevision = rev;
+      return true;
+    };
     const onPut = (kv: IKeyValue) => {
       const key = kv.key.toString('utf8');
+      if (key !== configKey && !key.startsWith(subnets)) return;
+      if (!newer(kv)) return;
       const value = kv.value.toString('utf8');
       if (key === configKey) {
         if (this.knownConfig !== value) { this.knownConfig = value; h.onChange(); }
-      } else if (key.startsWith(subnets)) {
-        const name = key.slice(subnets.length);
-        // A renewal rewrites the same value with a new etcd lease: nothing to reconcile.
-        if (this.known.get(name) !== value) { this.known.set(name, value); h.onChange(); }
+        return;
       }
+      const name = key.slice(subnets.length);
+      const had = this.known.get(name);
+      if (!had) this.knownOrder = undefined;
+      // The etcd lease is kept even when the value is the same (a renewal): it carries the expiry.
+      this.known.set(name, { value, lease: kv.lease });
+      // A renewal rewrites the same value with a new etcd lease: nothing to reconcile.
+      if (had?.value !== value) h.onChange();
     };
     const onDelete = (kv: IKeyValue) => {
       // A delete event carries no value: what was removed is the cached lease.
       const key = kv.key.toString('utf8');
-      if (key === configKey) this.knownConfig = undefined;
-      else if (key.startsWith(subnets)) this.known.delete(key.slice(subnets.length));
-      else return;
-      h.onChange();
+      if (key !== configKey && !key.startsWith(subnets)) return;
       if (this.own && key === this.key(`subnets/${this.own.name}`)) this.scheduleOwnCheck(0);
+      if (!newer(kv)) return;
+      if (key === configKey) this.knownConfig = undefined;
+      else if (this.known.delete(key.slice(subnets.length))) this.knownOrder = undefined;
+      h.onChange();
+    };
+    const lost = () => {
+      this.watchLive = false;
+      this.synced = false;
     };
 
     const start = (fromRevision: bigint) => {
@@ -449,14 +569,21 @@ class EtcdSource implements Source {
       let disconnected = false;
       const w = this.client.watch().prefix(`${this.prefix}/`).startRevision(String(fromRevision)).watcher();
       watcher = w;
+      // `known` is the listing at lastRevision (+ events after it, which this
+      // watch delivers again): in sync from here, as long as the watch lives.
+      this.watchLive = true;
+      this.synced = this.lastRevision !== undefined && fromRevision === BigInt(this.lastRevision) + 1n;
       w.on('put', onPut);
       w.on('delete', onDelete);
       w.on('connected', () => {
         backoff = 500;
-        // Events may have been missed while the stream was down: reload once.
-        if (disconnected) { disconnected = false; h.onChange(); }
+        if (watcher !== w || stopped) return;
+        this.watchLive = true;
+        // Events may have been missed while the stream was down: the next load lists in full.
+        if (disconnected) { disconnected = false; this.synced = false; h.onChange(); }
       });
       w.on('disconnected', (err: Error) => {
+        if (watcher === w) lost();
         if (!disconnected && !stopped) h.onError(new SourceError(`${this.where()}: watch disconnected (${err.message.slice(0, 120)}); reconnecting`));
         disconnected = true;
       });
@@ -466,7 +593,7 @@ class EtcdSource implements Source {
         w.removeAllListeners();
         w.on('error', () => {});
         w.cancel().catch(() => {});
-        if (watcher === w) watcher = undefined;
+        if (watcher === w) { watcher = undefined; lost(); }
         if (stopped) return;
         h.onError(new SourceError(`${this.where()}: watch cancelled (${err.message.slice(0, 120) || 'compacted'}); listing again`));
         relist();
@@ -475,7 +602,7 @@ class EtcdSource implements Source {
 
     const relist = () => {
       if (stopped) return;
-      this.load().then(() => {
+      this.load({ fresh: true }).then(() => {
         if (stopped) return;
         backoff = 500;
         h.onChange();
@@ -494,6 +621,7 @@ class EtcdSource implements Source {
     const stop = () => {
       if (stopped) return;
       stopped = true;
+      lost();
       if (retry) clearTimeout(retry);
       if (watcher) {
         const w = watcher;
@@ -515,7 +643,7 @@ class EtcdSource implements Source {
       throw new UsageError(`lease TTL ${ttl} s: expected a whole number of seconds from 5 up`);
     }
     const listing = await this.list();
-    const rawConfig = this.parseConfig(listing.config, []);
+    const rawConfig = this.parseConfig(listing.config?.value.toString('utf8'));
     const config = validateConfig(rawConfig);
     // Leases are allocated from the IPv4 network only; a dual-stack config
     // gets an IPv4 lease (its IPv6 half is then absent: reached over IPv4).
@@ -717,6 +845,11 @@ function readPEM(path: string, flag: string): Buffer {
   } catch (e) {
     throw new UsageError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+}
+
+/** etcd's key order (bytes; lease names are ASCII). */
+function byKey(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export async function openEtcdSource(uri: string, opts: SourceOptions): Promise<Source> {

@@ -47,10 +47,20 @@ export interface Registration {
   vtepMAC?: string;
 }
 
+export interface LoadOptions {
+  /**
+   * Read the source in full. A source that keeps what its watch reported
+   * (etcd) may otherwise answer from that; the daemon asks for a fresh read
+   * on every cycle that is not caused by watch events alone (start, resync,
+   * retry, SIGHUP). Sources without such a cache always read in full.
+   */
+  fresh?: boolean;
+}
+
 export interface Source {
   /** The URI as the operator wrote it, for messages. */
   readonly uri: string;
-  load(): Promise<ClusterState>;
+  load(opts?: LoadOptions): Promise<ClusterState>;
   /** Starts watching; returns a function that stops it. Absent when the source cannot watch. */
   watch?(handlers: WatchHandlers): () => void;
   /**
