@@ -37,34 +37,34 @@ export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
   };
 }
 
-export async function takeSnapshot(o: GlobalOptions, offline = false, ctx?: Context): Promise<Snapshot> {
+/** Opens the source, runs `work` on it under the spinner, and always closes it. */
+async function withSource<T>(o: GlobalOptions, ctx: Context | undefined, work: (source: Source) => Promise<T>): Promise<T> {
   const uri = resolveSourceURI(o.source);
-  const work = async () => {
+  const run = async () => {
     const source = await openFromOptions(o);
     try {
-      // Each command loads only its own path: plan never loads the write path, diff/apply not the plan-only one.
-      const { snapshot } = await import('../engine/cycle.js');
-      return await snapshot(source, cycleOptions(o, offline));
+      return await work(source);
     } finally {
       await source.close();
     }
   };
-  return ctx ? withSpinner(ctx, `reading ${uri} and the host's network state`, work) : work();
+  return ctx ? withSpinner(ctx, `reading ${uri} and the host's network state`, run) : run();
+}
+
+export async function takeSnapshot(o: GlobalOptions, offline = false, ctx?: Context): Promise<Snapshot> {
+  return withSource(o, ctx, async (source) => {
+    // Each command loads only its own path: plan never loads the write path, diff/apply not the plan-only one.
+    const { snapshot } = await import('../engine/cycle.js');
+    return snapshot(source, cycleOptions(o, offline));
+  });
 }
 
 /** What `plan` needs: the desired state, with only the host state it depends on (see engine/plan-snapshot.ts). */
 export async function takePlanSnapshot(o: GlobalOptions, ctx?: Context): Promise<PlanSnapshot> {
-  const uri = resolveSourceURI(o.source);
-  const work = async () => {
-    const source = await openFromOptions(o);
-    try {
-      const { planSnapshot } = await import('../engine/plan-snapshot.js');
-      return await planSnapshot(source, cycleOptions(o, true));
-    } finally {
-      await source.close();
-    }
-  };
-  return ctx ? withSpinner(ctx, `reading ${uri} and the host's network state`, work) : work();
+  return withSource(o, ctx, async (source) => {
+    const { planSnapshot } = await import('../engine/plan-snapshot.js');
+    return planSnapshot(source, cycleOptions(o, true));
+  });
 }
 
 export function outputFormat(o: GlobalOptions, allowed: OutputFormat[]): OutputFormat {

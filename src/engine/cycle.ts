@@ -2,13 +2,10 @@
 //   source -> validate -> plan -> read host -> diff -> guard -> write -> verify.
 // Used by plan/diff/apply and by the daemon. Decisions live in the stages;
 // this file only wires them together.
-import { hostname as osHostname, release as osRelease } from 'node:os';
-import { plan, resolveUnderlay, vxlanDevices } from '../backends/index.js';
+import { vxlanDevices } from '../backends/index.js';
 import { UDP_DEVICE } from '../backends/udp.js';
-import { shouldDisableTxOffload, type TxOffloadMode } from '../backends/offload.js';
+import type { TxOffloadMode } from '../backends/offload.js';
 import { GuardError, HostError, PermissionError } from '../errors.js';
-import type { IP } from '../model/ip.js';
-import { vxlanDeviceName } from '../model/keys.js';
 import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
 import { isIpBatchChange, toPhases } from '../host/commands.js';
 import { renderMasqRestore } from '../host/iptables.js';
@@ -17,6 +14,7 @@ import { readOffload, writeOffload } from '../host/offload.js';
 import { requireNetAdmin } from '../host/privilege.js';
 import { readHost } from '../host/read.js';
 import { fdbDevicesFor } from './devices.js';
+import { planFrom } from './desired.js';
 import { writePhases, type Failure } from '../host/write.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
@@ -24,7 +22,7 @@ import { orderChanges } from '../reconcile/order.js';
 import { ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
-import { validateCluster, validateConfig, type ValidatedCluster } from '../validate/index.js';
+import { validateConfig, type ValidatedCluster } from '../validate/index.js';
 
 export { fdbDevicesFor };
 
@@ -52,10 +50,6 @@ export interface Snapshot {
   result: DiffResult;
   /** Everything worth a warning: source warnings, skipped nodes, unplannable peers, conflicts. */
   problems: Problem[];
-}
-
-function hostIPs(actual: ActualState): IP[] {
-  return [...actual.links.values()].flatMap((l) => l.addrs.map((a) => a.addr));
 }
 
 /** Reads the source and the host, plans and diffs. Never writes. */
@@ -90,25 +84,10 @@ export async function snapshotFrom(state: ClusterState, actual: ActualState, opt
   // Only vxlan devices have forwarding entries; the udp TUN is owned as a device.
   const policy = policyFor(config);
   const isProgrammed = programmedCheck(actual, config, policy);
-  const cluster = validateCluster(state, {
-    config,
-    name: opts.node,
-    hostname: opts.hostname ?? osHostname(),
-    publicIP: opts.publicIP,
-    hostIPs: hostIPs(actual),
-    isProgrammed,
-    // A node's IPv6 half is given as a node of its own: the same check applies.
-    isProgrammed6: isProgrammed,
-  });
-  const underlay = resolveUnderlay(actual.links, cluster.local.publicIP, opts.iface, opts.offline ?? false);
-  const host = {
-    disableTxOffload: shouldDisableTxOffload(opts.txOffload ?? 'auto', opts.kernelRelease ?? osRelease()),
-    ipMasq: opts.ipMasq ?? false,
-  };
-  const desired = plan({ cluster, underlay, routes: actual.routes, host });
+  const { cluster, desired, problems } = planFrom(state, actual, opts, isProgrammed, config);
   await readExtras(desired, actual, opts.netns);
   const result = diff(desired, actual, policy);
-  return { state, cluster, desired, actual, result, problems: [...cluster.problems, ...desired.problems, ...result.conflicts] };
+  return { state, cluster, desired, actual, result, problems: [...problems, ...result.conflicts] };
 }
 
 /** The host state only some plans need, read once per cycle and only then (no-op cycles stay cheap). */

@@ -21,20 +21,17 @@
 //
 // Diff conflicts (a foreign route holding a peer's subnet) are the diff's
 // business: `ovlnet diff` and `apply` report them; a plan does not.
-import { hostname as osHostname, release as osRelease } from 'node:os';
-import { plan, resolveUnderlay, vxlanDevices } from '../backends/index.js';
+import { vxlanDevices } from '../backends/index.js';
 import { UDP_DEVICE } from '../backends/udp.js';
-import { shouldDisableTxOffload } from '../backends/offload.js';
 import { HostError, PermissionError } from '../errors.js';
-import type { IP } from '../model/ip.js';
-import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
-import type { ActualState, ClusterState, DesiredState, HostLink, HostRoute, Node, Problem } from '../model/types.js';
+import type { ActualState, ClusterState, DesiredState, Node, Problem } from '../model/types.js';
 import { readHost, readPlanHost, type PlanHost } from '../host/read.js';
 import { fdbDevicesFor } from './devices.js';
+import { planFrom } from './desired.js';
 import { ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
-import { validateCluster, validateConfig, type ValidatedCluster } from '../validate/index.js';
+import { validateConfig, type ValidatedCluster } from '../validate/index.js';
 // Types only: cycle.ts brings in the write path (diff, batches, netfilter), which a plan never runs.
 import type { CycleOptions } from './cycle.js';
 
@@ -49,6 +46,7 @@ export interface PlanSnapshot {
 }
 
 export type { PlanHost };
+export { planFrom };
 export { foreignMainRoutes } from '../host/read.js';
 
 export type HostRead = 'none' | 'addrs' | 'addrs+routes' | 'all';
@@ -65,33 +63,6 @@ export function planNeedsRoutes(state: ClusterState): boolean {
   } catch {
     return false; // planFrom reports the config error
   }
-}
-
-/**
- * Validates and plans against `host`. Pure. `isProgrammed` answers for nodes
- * whose subnet overlaps another's (and only those are asked).
- */
-export function planFrom(state: ClusterState, host: PlanHost, opts: CycleOptions, isProgrammed: (n: Node) => boolean): Omit<PlanSnapshot, 'read'> {
-  const addrs = [...host.links.values()].flatMap((l) => l.addrs);
-  const config = validateConfig(state.config, { addrs });
-  const hostIPs: IP[] = addrs.map((a) => a.addr);
-  const cluster = validateCluster(state, {
-    config,
-    name: opts.node,
-    hostname: opts.hostname ?? osHostname(),
-    publicIP: opts.publicIP,
-    hostIPs,
-    isProgrammed,
-    // A node's IPv6 half is given as a node of its own: the same check applies.
-    isProgrammed6: isProgrammed,
-  });
-  const underlay = resolveUnderlay(host.links, cluster.local.publicIP, opts.iface, opts.offline ?? false);
-  const hostOptions = {
-    disableTxOffload: shouldDisableTxOffload(opts.txOffload ?? 'auto', opts.kernelRelease ?? osRelease()),
-    ipMasq: opts.ipMasq ?? false,
-  };
-  const desired = plan({ cluster, underlay, routes: host.routes, host: hostOptions });
-  return { state, cluster, desired, problems: [...cluster.problems, ...desired.problems] };
 }
 
 /** An isProgrammed that answers "no" and remembers that it was asked. */

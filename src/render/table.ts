@@ -151,7 +151,8 @@ export function renderTable(kind: TableKind, head: string[], rows: string[][]): 
 
 type CliTable = new (o: object) => { push(...r: string[][]): void; toString(): string };
 
-function slowTable(kind: TableKind, head: string[], rows: string[][]): string {
+/** cli-table3's drawing of a table: the fallback, and the reference the fast path is tested against. */
+export function slowTable(kind: TableKind, head: string[], rows: string[][]): string {
   // Loaded only for tables the fast path does not draw.
   const Table = createRequire(import.meta.url)('cli-table3') as CliTable;
   if (kind === 'plain') {

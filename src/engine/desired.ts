@@ -1,0 +1,47 @@
+// Validate and plan against a view of the host: the stage plan, diff, apply
+// and the daemon share. Pure.
+import { hostname as osHostname, release as osRelease } from 'node:os';
+import { plan, resolveUnderlay } from '../backends/index.js';
+import { shouldDisableTxOffload } from '../backends/offload.js';
+import type { IP } from '../model/ip.js';
+import type { ClusterState, DesiredState, NetworkConfig, Node, Problem } from '../model/types.js';
+import type { PlanHost } from '../host/read.js';
+import { validateCluster, validateConfig, type ValidatedCluster } from '../validate/index.js';
+import type { CycleOptions } from './cycle.js';
+
+export interface Planned {
+  state: ClusterState;
+  cluster: ValidatedCluster;
+  desired: DesiredState;
+  /** Source warnings, skipped nodes, unplannable peers. */
+  problems: Problem[];
+}
+
+/**
+ * Validates and plans against `host`. Pure. `isProgrammed` answers for nodes
+ * whose subnet overlaps another's (and only those are asked). `validConfig`:
+ * the config, when the caller validated it against the same host already.
+ */
+export function planFrom(state: ClusterState, host: PlanHost, opts: CycleOptions, isProgrammed: (n: Node) => boolean, validConfig?: NetworkConfig): Planned {
+  const addrs = [...host.links.values()].flatMap((l) => l.addrs);
+  const config = validConfig ?? validateConfig(state.config, { addrs });
+  const hostIPs: IP[] = addrs.map((a) => a.addr);
+  const cluster = validateCluster(state, {
+    config,
+    name: opts.node,
+    hostname: opts.hostname ?? osHostname(),
+    publicIP: opts.publicIP,
+    hostIPs,
+    isProgrammed,
+    // A node's IPv6 half is given as a node of its own: the same check applies.
+    isProgrammed6: isProgrammed,
+  });
+  const underlay = resolveUnderlay(host.links, cluster.local.publicIP, opts.iface, opts.offline ?? false);
+  const hostOptions = {
+    disableTxOffload: shouldDisableTxOffload(opts.txOffload ?? 'auto', opts.kernelRelease ?? osRelease()),
+    ipMasq: opts.ipMasq ?? false,
+  };
+  const desired = plan({ cluster, underlay, routes: host.routes, host: hostOptions });
+  return { state, cluster, desired, problems: [...cluster.problems, ...desired.problems] };
+}
+
