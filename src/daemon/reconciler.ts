@@ -5,9 +5,9 @@
 // A source error returns before anything is read from or written to the
 // kernel: the data plane stays exactly as it is.
 import { GuardError, HostError, PermissionError } from '../errors.js';
-import { applySnapshot, fdbDevicesFor, snapshotFrom, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
+import { applySnapshot, snapshot, snapshotFrom, verifyWritten, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
 import { readHost } from '../host/read.js';
-import type { ActualState, ClusterState, Problem } from '../model/types.js';
+import type { ActualState, Change, ClusterState, Problem } from '../model/types.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
 import type { Registration, Source } from '../sources/types.js';
@@ -112,8 +112,8 @@ export class Reconciler {
         if (!r.failures.length && !next) log.debug('kernel model: the next cycle reads the host', { why: unmodelled(snap.actual, r.applied) });
       } else if (r.applied.length || r.failures.length) {
         const after = await this.verify(snap);
-        r.remaining = after.result.changes;
-        next = r.failures.length || r.remaining.length ? undefined : after.actual;
+        r.remaining = after.remaining;
+        next = r.failures.length || r.remaining.length ? undefined : after.host;
       } else {
         next = snap.actual;
       }
@@ -219,7 +219,7 @@ export class Reconciler {
   private async snapshot(state: ClusterState, model: ActualState | undefined): Promise<Snapshot> {
     try {
       const opts = this.cycleOptions();
-      return await snapshotFrom(state, model ?? await readHost(opts.netns, fdbDevicesFor(state)), opts);
+      return await (model ? snapshotFrom(state, model, opts) : snapshot(this.o.source, opts, state));
     } catch (e) {
       throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'validate', e);
     }
@@ -235,10 +235,9 @@ export class Reconciler {
   }
 
   /** Re-reads the host after a write: what is still needed, and the host as it now is. */
-  private async verify(snap: Snapshot): Promise<Snapshot> {
+  private async verify(snap: Snapshot): Promise<{ remaining: Change[]; host: ActualState }> {
     try {
-      const opts = this.cycleOptions();
-      return await snapshotFrom(snap.state, await readHost(opts.netns, fdbDevicesFor(snap.state)), opts);
+      return await verifyWritten(snap, this.cycleOptions().netns);
     } catch (e) {
       throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'verify', e);
     }

@@ -24,8 +24,6 @@ import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
 import { validateConfig, type ValidatedCluster } from '../validate/index.js';
 
-export { fdbDevicesFor };
-
 export interface CycleOptions {
   netns?: string;
   node?: string;
@@ -167,7 +165,7 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
   if (opts.verify === false) return { applied, failures, remaining: [], guard, processes };
-  return { applied, failures, remaining: await verify(snap, opts.netns), guard, processes };
+  return { applied, failures, remaining: (await verifyWritten(snap, opts.netns)).remaining, guard, processes };
 }
 
 /**
@@ -175,10 +173,11 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
  * again and diffed against the same desired state. Not planned again: the
  * question is whether the kernel took what was written, and the plan, from
  * the same source and config, is what was written (a plan that the new host
- * state would change is the next cycle's business).
+ * state would change is the next cycle's business). Also returns that read,
+ * which the daemon keeps as its model of the kernel.
  */
-async function verify(snap: Snapshot, netns: string | undefined): Promise<Change[]> {
-  const after = await readHost(netns, vxlanDevices(snap.cluster.config));
-  await readExtras(snap.desired, after, netns);
-  return diff(snap.desired, after, policyFor(snap.cluster.config)).changes;
+export async function verifyWritten(snap: Snapshot, netns: string | undefined): Promise<{ remaining: Change[]; host: ActualState }> {
+  const host = await readHost(netns, vxlanDevices(snap.cluster.config));
+  await readExtras(snap.desired, host, netns);
+  return { remaining: diff(snap.desired, host, policyFor(snap.cluster.config)).changes, host };
 }
