@@ -17,25 +17,27 @@ export async function readHost(netns: string | undefined, fdbDevices: readonly s
   // Both are waited for, and the ip read's error is the one reported: which
   // of two failing processes ends first is no reason for a different message.
   const [ipRead, fdbRead] = await Promise.allSettled([
-    run('ip', ['-j', '-d', '-N', '-batch', '-'], {
-      netns,
-      // `table all` is the one way to list both families from one batch (a
-      // table filter makes `ip route` IPv4-only); the main table is kept below.
-      input: 'addr show\nroute show table all\nneigh show nud permanent\n',
-    }),
+    // `table all` is the one way to list both families from one batch (a
+    // table filter makes `ip route` IPv4-only); the main table is kept below.
+    ipShow(netns, ['addr show', 'route show table all', 'neigh show nud permanent']),
     Promise.all([...new Set(fdbDevices)].map((dev) => readFdbOf(netns, dev))),
   ]);
   if (ipRead.status === 'rejected') throw ipRead.reason;
   if (fdbRead.status === 'rejected') throw fdbRead.reason;
-  const [r, fdbs] = [ipRead.value, fdbRead.value];
-  if (r.exitCode !== 0) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
-  const parts = splitJsonArrays(r.stdout);
-  if (parts.length !== 3) throw new HostError(`reading the host failed: unexpected output from ip (${parts.length} of 3 answers)`);
-  const [addrs, routes, neighs] = parts;
+  const [[addrs, routes, neighs], fdbs] = [ipRead.value, fdbRead.value];
   const links = parseLinks(addrs);
   // A device created or deleted between the two reads: its fdb is taken as the links say.
   const fdb = fdbs.flat().filter((e) => links.has(e.dev));
   return { links, routes: parseRoutes(mainTable(routes)), neighbors: parseNeighbors(neighs), fdb };
+}
+
+/** One `ip -j -d -N -batch` of `show` commands: each command's JSON answer, in order. */
+async function ipShow(netns: string | undefined, commands: string[]): Promise<unknown[][]> {
+  const r = await run('ip', ['-j', '-d', '-N', '-batch', '-'], { netns, input: commands.map((c) => `${c}\n`).join('') });
+  if (r.exitCode !== 0) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
+  const parts = splitJsonArrays(r.stdout);
+  if (parts.length !== commands.length) throw new HostError(`reading the host failed: unexpected output from ip (${parts.length} of ${commands.length} answers)`);
+  return parts;
 }
 
 async function readFdbOf(netns: string | undefined, dev: string): Promise<FdbEntry[]> {
@@ -90,12 +92,7 @@ export function foreignMainRoutes(raw: unknown[]): HostRoute[] {
 
 /** Links and addresses, and (withRoutes) the main table: one `ip` process either way. */
 export async function readPlanHost(netns: string | undefined, withRoutes: boolean): Promise<PlanHost> {
-  const input = withRoutes ? 'addr show\nroute show table all\n' : 'addr show\n';
-  const r = await run('ip', ['-j', '-d', '-N', '-batch', '-'], { netns, input });
-  if (r.exitCode !== 0) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
-  const parts = splitJsonArrays(r.stdout);
-  const want = withRoutes ? 2 : 1;
-  if (parts.length !== want) throw new HostError(`reading the host failed: unexpected output from ip (${parts.length} of ${want} answers)`);
+  const parts = await ipShow(netns, withRoutes ? ['addr show', 'route show table all'] : ['addr show']);
   const links = parseLinks(parts[0]);
   return withRoutes ? { links, routes: foreignMainRoutes(parts[1]) } : { links };
 }
