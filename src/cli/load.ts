@@ -51,11 +51,11 @@ async function withSource<T>(o: GlobalOptions, ctx: Context | undefined, work: (
   return ctx ? withSpinner(ctx, `reading ${uri} and the host's network state`, run) : run();
 }
 
-export async function takeSnapshot(o: GlobalOptions, offline = false, ctx?: Context): Promise<Snapshot> {
+export async function takeSnapshot(o: GlobalOptions, ctx?: Context): Promise<Snapshot> {
   return withSource(o, ctx, async (source) => {
     // Each command loads only its own path: plan never loads the write path, diff/apply not the plan-only one.
     const { snapshot } = await import('../engine/cycle.js');
-    return snapshot(source, cycleOptions(o, offline));
+    return snapshot(source, cycleOptions(o));
   });
 }
 

@@ -3,9 +3,8 @@
 // Used by plan/diff/apply and by the daemon. Decisions live in the stages;
 // this file only wires them together.
 import { vxlanDevices } from '../backends/index.js';
-import { UDP_DEVICE } from '../backends/udp.js';
 import type { TxOffloadMode } from '../backends/offload.js';
-import { GuardError, HostError, PermissionError } from '../errors.js';
+import { GuardError } from '../errors.js';
 import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
 import { isIpBatchChange, toPhases } from '../host/commands.js';
 import { renderMasqRestore } from '../host/iptables.js';
@@ -13,7 +12,7 @@ import { readNat, writeNat } from '../host/netfilter.js';
 import { readOffload, writeOffload } from '../host/offload.js';
 import { requireNetAdmin } from '../host/privilege.js';
 import { readHost } from '../host/read.js';
-import { fdbDevicesFor } from './devices.js';
+import { fdbDevicesFor, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
 import { writePhases, type Failure } from '../host/write.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
@@ -29,7 +28,7 @@ export interface CycleOptions {
   node?: string;
   publicIP?: string;
   iface?: string;
-  /** plan only: the local public IP need not be on this host. */
+  /** plan only (engine/plan-snapshot.ts): the local public IP need not be on this host. */
   offline?: boolean;
   hostname?: string;
   /** --disable-tx-offload; default auto (by kernel release). */
@@ -53,27 +52,7 @@ export interface Snapshot {
 /** Reads the source and the host, plans and diffs. Never writes. */
 export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState): Promise<Snapshot> {
   state ??= await source.load();
-  let actual: ActualState;
-  try {
-    actual = await readHost(opts.netns, fdbDevicesFor(state));
-  } catch (e) {
-    // A plan needs no root and no iproute2: when the host can not be read,
-    // plan for an empty host and say so, rather than failing.
-    if (!opts.offline || !(e instanceof HostError || e instanceof PermissionError)) throw e;
-    const snap = await snapshotFrom(state, emptyHost(), opts);
-    const where = opts.netns ? `network namespace ${opts.netns}` : 'this host';
-    snap.problems.unshift({ subject: 'host', message: `cannot read ${where} (${e.message}); planned as for an empty host` });
-    return snap;
-  }
-  return snapshotFrom(state, actual, opts);
-}
-
-function emptyHost(): ActualState {
-  return { links: new Map(), routes: [], neighbors: [], fdb: [] };
-}
-
-function policyFor(config: ValidatedCluster['config']): ReturnType<typeof ownershipFor> {
-  return ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : vxlanDevices(config));
+  return snapshotFrom(state, await readHost(opts.netns, fdbDevicesFor(state)), opts);
 }
 
 /** Plans and diffs against `actual`, a complete host read (fdb included: readHost with fdbDevicesFor). */

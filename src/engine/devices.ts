@@ -1,7 +1,9 @@
-// Which vxlan devices' fdb a host read includes: known from the config
-// before the host is read, so the fdb is read alongside the rest.
+// The devices a config makes ovlnet's: whose fdb a host read includes, and
+// what the ownership policy lets ovlnet change.
 import { vxlanDevices } from '../backends/index.js';
-import type { ClusterState } from '../model/types.js';
+import { UDP_DEVICE } from '../backends/udp.js';
+import type { ClusterState, NetworkConfig } from '../model/types.js';
+import { ownershipFor, type OwnershipPolicy } from '../reconcile/ownership.js';
 import { validateConfig } from '../validate/index.js';
 
 /**
@@ -17,3 +19,8 @@ export function fdbDevicesFor(state: ClusterState): string[] {
   }
 }
 
+
+/** Only vxlan devices have forwarding entries; the udp TUN is owned as a device. */
+export function policyFor(config: NetworkConfig): OwnershipPolicy {
+  return ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : vxlanDevices(config));
+}

@@ -21,14 +21,11 @@
 //
 // Diff conflicts (a foreign route holding a peer's subnet) are the diff's
 // business: `ovlnet diff` and `apply` report them; a plan does not.
-import { vxlanDevices } from '../backends/index.js';
-import { UDP_DEVICE } from '../backends/udp.js';
 import { HostError, PermissionError } from '../errors.js';
 import type { ActualState, ClusterState, DesiredState, Node, Problem } from '../model/types.js';
 import { readHost, readPlanHost, type PlanHost } from '../host/read.js';
-import { fdbDevicesFor } from './devices.js';
+import { fdbDevicesFor, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
-import { ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
 import { validateConfig, type ValidatedCluster } from '../validate/index.js';
@@ -132,6 +129,5 @@ export async function planWithReads(state: ClusterState, opts: CycleOptions, rea
     return fail(e);
   }
   const config = first.cluster.config;
-  const policy = ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : vxlanDevices(config));
-  return { ...planFrom(state, actual, opts, programmedCheck(actual, config, policy)), read: 'all' };
+  return { ...planFrom(state, actual, opts, programmedCheck(actual, config, policyFor(config))), read: 'all' };
 }

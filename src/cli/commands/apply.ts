@@ -20,7 +20,7 @@ export default async function apply(o: ApplyFlags, ctx: Context): Promise<number
   const format = outputFormat(o, ['table', 'json']);
   const maxDelete = parseMaxDelete(o.maxDelete);
   const started = Date.now();
-  const snap = await takeSnapshot(o, false, ctx);
+  const snap = await takeSnapshot(o, ctx);
   if (format !== 'json') printProblems(ctx, snap.problems);
   if (o.dryRun) {
     ctx.out(format === 'json' ? JSON.stringify({ ...diffJSON(snap.result, snap.problems), dryRun: true }, null, 2) : diffText(snap.result, ctx.style));

@@ -7,7 +7,7 @@ import { EXIT_DRIFT, EXIT_OK } from '../exit.js';
 
 export default async function diffCommand(o: GlobalOptions, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
-  const snap = await takeSnapshot(o, false, ctx);
+  const snap = await takeSnapshot(o, ctx);
   const r = snap.result;
   if (format === 'json') ctx.out(JSON.stringify(diffJSON(r, snap.problems), null, 2));
   else {
