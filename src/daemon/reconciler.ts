@@ -6,7 +6,8 @@
 // kernel: the data plane stays exactly as it is.
 import { GuardError, HostError, PermissionError } from '../errors.js';
 import { applySnapshot, snapshot, snapshotFrom, verifyWritten, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
-import { readHost } from '../host/read.js';
+import type { Host } from '../engine/host.js';
+import { realHost } from '../host/real.js';
 import type { ActualState, Change, ClusterState, Problem } from '../model/types.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
@@ -27,6 +28,8 @@ export interface ReconcilerOptions {
   log: Logger;
   metrics: DaemonMetrics;
   now?: () => number;
+  /** Where the kernel is read and written; default the real host of cycle.netns (tests: a fake). */
+  host?: Host;
   /** Called after every successful cycle; `first` on the first one. */
   onSuccess?: (info: { first: boolean; snap: Snapshot }) => void;
 }
@@ -50,6 +53,7 @@ function messageOf(e: unknown): string {
 export class Reconciler {
   private readonly o: ReconcilerOptions;
   private readonly now: () => number;
+  private readonly host: Host;
   private readonly sourceStreak: FailureStreak;
   private readonly cycleStreak: FailureStreak;
   private registration?: Registration;
@@ -66,6 +70,7 @@ export class Reconciler {
   constructor(o: ReconcilerOptions) {
     this.o = o;
     this.now = o.now ?? Date.now;
+    this.host = o.host ?? realHost(o.cycle.netns);
     this.sourceStreak = new FailureStreak(o.log, 'source', this.now);
     this.cycleStreak = new FailureStreak(o.log, 'cycle', this.now);
   }
@@ -202,7 +207,7 @@ export class Reconciler {
   /** The MAC of a flannel.N vxlan device already on the host, so a restart publishes the same one. */
   private async existingVtepMAC(): Promise<string | undefined> {
     try {
-      const host = await readHost(this.o.cycle.netns);
+      const host = (await this.host.read({ kernel: { fdbDevices: [] } })).kernel!;
       const macs = [...host.links.values()].filter((l) => l.kind === 'vxlan' && /^flannel\.[0-9]+$/.test(l.name) && l.mac).map((l) => l.mac!.text);
       return macs.length === 1 ? macs[0] : undefined;
     } catch {
@@ -219,7 +224,7 @@ export class Reconciler {
   private async snapshot(state: ClusterState, model: ActualState | undefined): Promise<Snapshot> {
     try {
       const opts = this.cycleOptions();
-      return await (model ? snapshotFrom(state, model, opts) : snapshot(this.o.source, opts, state));
+      return await (model ? snapshotFrom(state, model, opts, this.host) : snapshot(this.o.source, opts, state, this.host));
     } catch (e) {
       throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'validate', e);
     }
@@ -237,7 +242,7 @@ export class Reconciler {
   /** Re-reads the host after a write: what is still needed, and the host as it now is. */
   private async verify(snap: Snapshot): Promise<{ remaining: Change[]; host: ActualState }> {
     try {
-      return await verifyWritten(snap, this.cycleOptions().netns);
+      return await verifyWritten(snap);
     } catch (e) {
       throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'verify', e);
     }

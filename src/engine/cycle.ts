@@ -6,15 +6,12 @@ import { vxlanDevices } from '../backends/index.js';
 import type { TxOffloadMode } from '../backends/offload.js';
 import { GuardError } from '../errors.js';
 import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
-import { isIpBatchChange, toPhases } from '../host/commands.js';
-import { renderMasqRestore } from '../host/iptables.js';
-import { readNat, writeNat } from '../host/netfilter.js';
-import { readOffload, writeOffload } from '../host/offload.js';
-import { requireNetAdmin } from '../host/privilege.js';
-import { readHost } from '../host/read.js';
+import { realHost } from '../host/real.js';
+import type { Failure } from '../host/write.js';
 import { fdbDevicesFor, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
-import { writePhases, type Failure } from '../host/write.js';
+import type { Host, ReadScope } from './host.js';
+import { writePhasesFor } from './phases.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
 import { orderChanges } from '../reconcile/order.js';
@@ -47,54 +44,46 @@ export interface Snapshot {
   result: DiffResult;
   /** Everything worth a warning: source warnings, skipped nodes, unplannable peers, conflicts. */
   problems: Problem[];
+  /** The host this snapshot was read from; apply and verify write and re-read it. */
+  host: Host;
 }
 
 /** Reads the source and the host, plans and diffs. Never writes. */
-export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState): Promise<Snapshot> {
+export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState, host: Host = realHost(opts.netns)): Promise<Snapshot> {
   state ??= await source.load();
-  return snapshotFrom(state, await readHost(opts.netns, fdbDevicesFor(state)), opts);
+  const { kernel } = await host.read({ kernel: { fdbDevices: fdbDevicesFor(state) } });
+  return snapshotFrom(state, kernel!, opts, host);
 }
 
-/** Plans and diffs against `actual`, a complete host read (fdb included: readHost with fdbDevicesFor). */
-export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions): Promise<Snapshot> {
+/**
+ * Plans and diffs against `actual`: a complete host read (fdb included: the
+ * devices of fdbDevicesFor), or the daemon's kernel model.
+ */
+export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions, host: Host = realHost(opts.netns)): Promise<Snapshot> {
   const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
   // Only vxlan devices have forwarding entries; the udp TUN is owned as a device.
   const policy = policyFor(config);
   const isProgrammed = programmedCheck(actual, config, policy);
   const { cluster, desired, problems } = planFrom(state, actual, opts, isProgrammed, config);
-  await readExtras(desired, actual, opts.netns);
+  await readExtras(host, desired, actual);
   const result = diff(desired, actual, policy);
-  return { state, cluster, desired, actual, result, problems: [...problems, ...result.conflicts] };
+  return { state, cluster, desired, actual, result, problems: [...problems, ...result.conflicts], host };
 }
 
 /** The host state only some plans need, read once per cycle and only then (no-op cycles stay cheap). */
-async function readExtras(desired: DesiredState, actual: ActualState, netns: string | undefined): Promise<void> {
-  actual.offload = undefined;
+async function readExtras(host: Host, desired: DesiredState, actual: ActualState): Promise<void> {
+  const scope: ReadScope = {};
+  const offload: Array<{ dev: string; features: string[] }> = [];
   for (const dev of [desired.device, desired.device6]) {
     const features = desired.entries.flatMap((e) => (e.kind === 'offload' && e.dev === dev ? [e.feature] : []));
     if (!features.length || !dev || !actual.links.has(dev)) continue;
-    (actual.offload ??= []).push(...await readOffload(netns, dev, features));
+    offload.push({ dev, features });
   }
-  actual.nat = desired.entries.some((e) => e.kind === 'nat') ? await readNat(netns) : undefined;
-}
-
-/** Writes the changes ip/bridge batches can not carry: offload features, then masquerade rules. */
-async function writeExtras(snap: Snapshot, changes: Change[], netns: string | undefined): Promise<Failure[]> {
-  const failures: Failure[] = [];
-  for (const c of changes) {
-    if (c.kind !== 'offload' || !c.desired || c.desired.kind !== 'offload') continue;
-    const message = await writeOffload(netns, c.desired);
-    if (message) failures.push({ change: c, line: `ethtool -K ${c.desired.dev} ${c.desired.feature} ${c.desired.enabled ? 'on' : 'off'}`, message });
-  }
-  const nat = changes.filter((c) => c.kind === 'nat');
-  if (nat.length) {
-    const desired = snap.desired.entries.filter((e) => e.kind === 'nat');
-    const input = renderMasqRestore(desired, snap.actual.nat);
-    const message = await writeNat(netns, input);
-    // One transaction: it failed for every rule.
-    if (message) for (const c of nat) failures.push({ change: c, line: 'iptables-restore --noflush', message });
-  }
-  return failures;
+  if (offload.length) scope.offload = offload;
+  if (desired.entries.some((e) => e.kind === 'nat')) scope.nat = 'required';
+  const r = scope.offload || scope.nat ? await host.read(scope) : {};
+  actual.offload = r.offload;
+  actual.nat = r.nat;
 }
 
 export interface ApplyOptions extends CycleOptions {
@@ -134,17 +123,12 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
     );
   }
   if (changes.length === 0) return { applied: [], failures: [], remaining: [], guard, processes: 0 };
-  requireNetAdmin();
-  const ordered = orderChanges(changes);
-  const written = await writePhases(toPhases(ordered.filter(isIpBatchChange)), opts.netns);
-  const extra = ordered.filter((c) => !isIpBatchChange(c));
-  const failures = [...written.failures, ...(extra.length ? await writeExtras(snap, extra, opts.netns) : [])];
-  // One ethtool per feature change, one iptables-restore for all rules.
-  const processes = written.processes + extra.filter((c) => c.kind === 'offload').length + (extra.some((c) => c.kind === 'nat') ? 1 : 0);
+  const phases = writePhasesFor(orderChanges(changes), snap.desired.entries.filter((e) => e.kind === 'nat'), snap.actual.nat);
+  const { failures, processes } = await snap.host.write(phases);
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
   if (opts.verify === false) return { applied, failures, remaining: [], guard, processes };
-  return { applied, failures, remaining: (await verifyWritten(snap, opts.netns)).remaining, guard, processes };
+  return { applied, failures, remaining: (await verifyWritten(snap)).remaining, guard, processes };
 }
 
 /**
@@ -155,8 +139,8 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
  * state would change is the next cycle's business). Also returns that read,
  * which the daemon keeps as its model of the kernel.
  */
-export async function verifyWritten(snap: Snapshot, netns: string | undefined): Promise<{ remaining: Change[]; host: ActualState }> {
-  const host = await readHost(netns, vxlanDevices(snap.cluster.config));
-  await readExtras(snap.desired, host, netns);
-  return { remaining: diff(snap.desired, host, policyFor(snap.cluster.config)).changes, host };
+export async function verifyWritten(snap: Snapshot): Promise<{ remaining: Change[]; host: ActualState }> {
+  const { kernel } = await snap.host.read({ kernel: { fdbDevices: vxlanDevices(snap.cluster.config) } });
+  await readExtras(snap.host, snap.desired, kernel!);
+  return { remaining: diff(snap.desired, kernel!, policyFor(snap.cluster.config)).changes, host: kernel! };
 }

@@ -5,7 +5,8 @@
 import { isValidDeviceName } from '../model/keys.js';
 import type { Change, Entry } from '../model/types.js';
 
-export type Tool = 'ip' | 'bridge';
+/** The -batch tools; then the drivers with their own write: one ethtool per line, one iptables-restore per batch. */
+export type Tool = 'ip' | 'bridge' | 'ethtool' | 'iptables-restore';
 
 export interface BatchLine {
   line: string;
@@ -15,6 +16,8 @@ export interface BatchLine {
 export interface Batch {
   tool: Tool;
   lines: BatchLine[];
+  /** iptables-restore: the whole input, one transaction for every line's change. */
+  input?: string;
 }
 
 function dev(name: string): string {

@@ -5,15 +5,11 @@ import type { Context, GlobalOptions } from '../context.js';
 import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
 import { UsageError } from '../../errors.js';
-import { toBatches } from '../../host/commands.js';
-import { renderNatCleanup } from '../../host/iptables.js';
-import { readNatIfInstalled, writeNat } from '../../host/netfilter.js';
+import { applyCleanup, cleanupChanges, readForCleanup, type CleanupBase } from '../../engine/cleanup.js';
+import type { Host } from '../../engine/host.js';
 import { requireNetAdmin } from '../../host/privilege.js';
-import { readHost } from '../../host/read.js';
-import { writeBatches } from '../../host/write.js';
-import type { Change, NatRuleEntry } from '../../model/types.js';
+import { realHost } from '../../host/real.js';
 import { isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
-import { orderChanges } from '../../reconcile/order.js';
 import { changeLine } from '../../render/diff.js';
 import { entryJSONForChange } from '../../render/json.js';
 import { validateConfig } from '../../validate/index.js';
@@ -56,19 +52,16 @@ function readText(path: string): string | undefined {
   }
 }
 
-async function readState(o: CleanupFlags, base: Omit<CleanupInput, 'actual' | 'nat'>): Promise<CleanupInput> {
-  const actual = await readHost(o.netns);
-  const nat = await readNatIfInstalled(o.netns);
-  const subnetFile = base.subnetFile && { ...base.subnetFile, text: readText(base.subnetFile.path) };
-  return { ...base, actual, nat, subnetFile };
+async function readState(host: Host, base: CleanupBase): Promise<CleanupInput> {
+  return readForCleanup(host, withFileText(base));
 }
 
-function natChanges(p: CleanupPlan): Change[] {
-  return p.nat.rules.map((r: NatRuleEntry) => ({ action: 'delete', kind: 'nat', key: `nat:${r.chain}/${r.spec}`, actual: r }));
+function withFileText(base: CleanupBase): CleanupBase {
+  return { ...base, subnetFile: base.subnetFile && { ...base.subnetFile, text: readText(base.subnetFile.path) } };
 }
 
 function describeLines(p: CleanupPlan, ctx: Context): string[] {
-  const lines = orderChanges([...natChanges(p), ...p.changes]).map((c) => changeLine(c, ctx.style));
+  const lines = cleanupChanges(p).map((c) => changeLine(c, ctx.style));
   if (p.nat.deleteChain) lines.push(ctx.style.red(`  - nat chain ${MASQ_CHAIN}`));
   if (p.subnetFile) lines.push(ctx.style.red(`  - file ${p.subnetFile}`));
   return lines;
@@ -89,12 +82,13 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
     allFlannelDevices: o.allFlannelDevices ?? false,
     subnetFile: path ? { path, explicit: o.subnetFile !== undefined } : undefined,
   };
-  const input = await readState(o, base);
+  const host = realHost(o.netns);
+  const input = await readState(host, base);
   const plan = planCleanup(input);
   const json = (extra: object) => ctx.out(JSON.stringify({
     version: 1,
     dryRun: Boolean(o.dryRun),
-    remove: orderChanges([...natChanges(plan), ...plan.changes]).map(entryJSONForChange),
+    remove: cleanupChanges(plan).map(entryJSONForChange),
     removeChain: plan.nat.deleteChain ? MASQ_CHAIN : null,
     removeFile: plan.subnetFile ?? null,
     kept: plan.kept,
@@ -110,27 +104,22 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   }
 
   requireNetAdmin();
-  const failures: string[] = [];
-  const written = await writeBatches(toBatches(orderChanges(plan.changes)), o.netns);
-  for (const f of written.failures) failures.push(`${f.line}: ${f.message}`);
-  const natError = await writeNat(o.netns, renderNatCleanup(plan.nat));
-  if (natError) failures.push(`iptables-restore: ${natError}`);
-  if (plan.subnetFile) {
+  let fileFailure: string | undefined;
+  const removeFile = () => {
+    if (!plan.subnetFile) return;
     try {
       unlinkSync(plan.subnetFile);
     } catch (e) {
-      failures.push(`removing ${plan.subnetFile}: ${(e as Error).message}`);
+      fileFailure = `removing ${plan.subnetFile}: ${(e as Error).message}`;
     }
-  }
-
-  // Verify against a fresh read. A device removed for carrying ovlnet routes
-  // no longer carries them, so devices are checked by name.
-  const reread = await readState(o, base);
-  const after = planCleanup(reread);
-  const linksLeft = plan.changes.filter((c) => c.kind === 'link' && c.actual?.kind === 'link' && reread.actual.links.has(c.actual.name));
-  const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...natChanges(after)];
+  };
+  const done = await applyCleanup(host, plan, () => withFileText(base), removeFile);
+  // A Set: the rules are one transaction, whose error is said once.
+  const failures = [...new Set(done.failures.map((f) => `${f.line}: ${f.message}`))];
+  if (fileFailure) failures.push(fileFailure);
+  const { remaining } = done;
   const fileLeft = plan.subnetFile !== undefined && existsSync(plan.subnetFile);
-  if (after.nat.deleteChain) failures.push(`nat chain ${MASQ_CHAIN} is still there`);
+  if (done.chainLeft) failures.push(`nat chain ${MASQ_CHAIN} is still there`);
   if (fileLeft) failures.push(`${plan.subnetFile} is still there`);
   const ok = failures.length === 0 && remaining.length === 0;
   if (format === 'json') {

@@ -1,0 +1,30 @@
+// The engine's one door to the kernel (a port, as Felix's route table takes
+// its netlink shim): the engine decides what to read and what to write; a
+// Host does it. The real one (host/real.ts) runs ip/bridge/ethtool/iptables;
+// the tests' fake (test/lib/fake-host.ts) is the pure kernel model.
+import type { Batch } from '../host/commands.js';
+import type { WriteResult } from '../host/write.js';
+import type { ActualState, NatState, OffloadEntry } from '../model/types.js';
+
+export interface ReadScope {
+  /** Links, addresses, routes, permanent neighbours, and the fdb of these vxlan devices. */
+  kernel?: { fdbDevices: readonly string[] };
+  /** Offload features of devices that exist (one ethtool -k per device). */
+  offload?: ReadonlyArray<{ dev: string; features: readonly string[] }>;
+  /** The nat table: `required` (iptables missing is an error) or `if-installed` (then undefined). */
+  nat?: 'required' | 'if-installed';
+}
+
+export interface HostRead {
+  kernel?: ActualState;
+  offload?: OffloadEntry[];
+  nat?: NatState;
+}
+
+/** Phases run in order; the batches of one phase at the same time (see host/commands.ts toPhases). */
+export type WritePhases = Batch[][];
+
+export interface Host {
+  read(scope: ReadScope): Promise<HostRead>;
+  write(phases: WritePhases): Promise<WriteResult>;
+}
