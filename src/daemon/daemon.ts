@@ -7,13 +7,13 @@ import type { MaxDelete } from '../reconcile/guard.js';
 import type { Source } from '../sources/types.js';
 import { formatDuration } from './duration.js';
 import { health, readiness } from './health.js';
+import { DataPlaneRunner } from './dataplane.js';
 import { FailureStreak, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { SystemdNotifier } from './notify.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
-import { UdpDataPlane } from '../udp/dataplane.js';
 
 export interface DaemonOptions {
   source: Source;
@@ -60,8 +60,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let stopWatch: (() => void) | undefined;
   let scheduler: Scheduler | undefined;
   let server: Server | undefined;
-  // The udp backend's forwarder; idle for other backends.
-  const udp = new UdpDataPlane(log, o.cycle.netns, () => clock.now());
+  // The backend's data plane (the udp forwarder); idle for other backends.
+  const dataPlane = new DataPlaneRunner(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
     if (stopping) return;
     log.info('SIGHUP: re-reading the source and resyncing');
@@ -83,7 +83,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
       }
       await within(Promise.all([o.source.close(), server ? stopServer(server) : Promise.resolve()]), STOP_CLOSE_MS);
-      udp.close();
+      dataPlane.close();
       log.info('stopped', { cycles: scheduler?.cycles ?? 0 });
       finish(0);
     })();
@@ -119,7 +119,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       metrics,
       now: () => clock.now(),
       onSuccess: ({ first, snap }) => {
-        void udp.sync(snap);
+        void dataPlane.sync(snap.cluster.config, snap.desired);
         const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
         if (first) {
           log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
@@ -163,7 +163,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     }
     return await finished;
   } catch (e) {
-    udp.close();
+    dataPlane.close();
     stopWatch?.();
     await scheduler?.stop();
     if (server) await stopServer(server);

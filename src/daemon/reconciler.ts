@@ -6,6 +6,7 @@
 // kernel: the data plane stays exactly as it is.
 import { GuardError, HostError, PermissionError } from '../errors.js';
 import { applySnapshot, snapshot, snapshotFrom, verifyWritten, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
+import { BACKEND_LIST } from '../backends/registry.js';
 import type { Host } from '../engine/host.js';
 import { realHost } from '../host/real.js';
 import type { ActualState, Change, ClusterState, Problem } from '../model/types.js';
@@ -207,9 +208,9 @@ export class Reconciler {
   /** The MAC of a flannel.N vxlan device already on the host, so a restart publishes the same one. */
   private async existingVtepMAC(): Promise<string | undefined> {
     try {
-      const host = (await this.host.read({ kernel: { fdbDevices: [] } })).kernel!;
-      const macs = [...host.links.values()].filter((l) => l.kind === 'vxlan' && /^flannel\.[0-9]+$/.test(l.name) && l.mac).map((l) => l.mac!.text);
-      return macs.length === 1 ? macs[0] : undefined;
+      const { links } = (await this.host.read({ kernel: { fdbDevices: [] } })).kernel!;
+      // The backend is not known before the source is read: any backend's data on this host.
+      return BACKEND_LIST.map((b) => b.hostLeaseData?.(links).vtepMAC).find((m) => m !== undefined);
     } catch {
       return undefined;
     }

@@ -3,7 +3,7 @@
 // deletions are ordered and written by the same Host as apply's, then the
 // host is read again and asked the same question (what is still ours?).
 import type { Failure } from '../host/write.js';
-import { toBatches } from '../host/commands.js';
+import { toBatches } from './batches.js';
 import { renderNatCleanup } from '../host/iptables.js';
 import type { Change } from '../model/types.js';
 import { planCleanup, type CleanupInput, type CleanupPlan } from '../reconcile/cleanup.js';

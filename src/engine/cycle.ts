@@ -2,8 +2,8 @@
 //   source -> validate -> plan -> read host -> diff -> guard -> write -> verify.
 // Used by plan/diff/apply and by the daemon. Decisions live in the stages;
 // this file only wires them together.
-import { vxlanDevices } from '../backends/index.js';
-import type { TxOffloadMode } from '../backends/offload.js';
+import { backendOf } from '../backends/registry.js';
+import type { TxOffloadMode } from '../backends/vxlan/offload.js';
 import { GuardError } from '../errors.js';
 import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
 import { realHost } from '../host/real.js';
@@ -123,7 +123,7 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
     );
   }
   if (changes.length === 0) return { applied: [], failures: [], remaining: [], guard, processes: 0 };
-  const phases = writePhasesFor(orderChanges(changes), snap.desired.entries.filter((e) => e.kind === 'nat'), snap.actual.nat);
+  const phases = writePhasesFor(orderChanges(changes), snap.desired.entries, snap.actual);
   const { failures, processes } = await snap.host.write(phases);
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
@@ -140,7 +140,7 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
  * which the daemon keeps as its model of the kernel.
  */
 export async function verifyWritten(snap: Snapshot): Promise<{ remaining: Change[]; host: ActualState }> {
-  const { kernel } = await snap.host.read({ kernel: { fdbDevices: vxlanDevices(snap.cluster.config) } });
+  const { kernel } = await snap.host.read({ kernel: { fdbDevices: backendOf(snap.cluster.config).fdbDevices(snap.cluster.config) } });
   await readExtras(snap.host, snap.desired, kernel!);
   return { remaining: diff(snap.desired, kernel!, policyFor(snap.cluster.config)).changes, host: kernel! };
 }

@@ -2,7 +2,7 @@
 // and the daemon share. Pure.
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { plan, resolveUnderlay } from '../backends/index.js';
-import { shouldDisableTxOffload } from '../backends/offload.js';
+import { shouldDisableTxOffload } from '../backends/vxlan/offload.js';
 import type { IP } from '../model/ip.js';
 import type { ClusterState, DesiredState, NetworkConfig, Node, Problem } from '../model/types.js';
 import type { PlanHost } from '../host/read.js';

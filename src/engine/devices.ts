@@ -1,7 +1,6 @@
 // The devices a config makes ovlnet's: whose fdb a host read includes, and
 // what the ownership policy lets ovlnet change.
-import { vxlanDevices } from '../backends/index.js';
-import { UDP_DEVICE } from '../backends/udp.js';
+import { backendOf } from '../backends/registry.js';
 import type { ClusterState, NetworkConfig } from '../model/types.js';
 import { ownershipFor, type OwnershipPolicy } from '../reconcile/ownership.js';
 import { validateConfig } from '../validate/index.js';
@@ -13,14 +12,15 @@ import { validateConfig } from '../validate/index.js';
  */
 export function fdbDevicesFor(state: ClusterState): string[] {
   try {
-    return vxlanDevices(validateConfig(state.config));
+    const config = validateConfig(state.config);
+    return backendOf(config).fdbDevices(config);
   } catch {
     return []; // snapshotFrom reports the config error
   }
 }
 
 
-/** Only vxlan devices have forwarding entries; the udp TUN is owned as a device. */
+/** What ovlnet may change: its routes, and everything on the devices its backend owns. */
 export function policyFor(config: NetworkConfig): OwnershipPolicy {
-  return ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : vxlanDevices(config));
+  return ownershipFor(backendOf(config).devices(config));
 }

@@ -2,7 +2,7 @@
 // its netlink shim): the engine decides what to read and what to write; a
 // Host does it. The real one (host/real.ts) runs ip/bridge/ethtool/iptables;
 // the tests' fake (test/lib/fake-host.ts) is the pure kernel model.
-import type { Batch } from '../host/commands.js';
+import type { Batch } from './batches.js';
 import type { WriteResult } from '../host/write.js';
 import type { ActualState, NatState, OffloadEntry } from '../model/types.js';
 
@@ -21,7 +21,7 @@ export interface HostRead {
   nat?: NatState;
 }
 
-/** Phases run in order; the batches of one phase at the same time (see host/commands.ts toPhases). */
+/** Phases run in order; the batches of one phase at the same time (see engine/batches.ts toPhases). */
 export type WritePhases = Batch[][];
 
 export interface Host {

@@ -1,7 +1,7 @@
 // Runs batches with `-force` so independent objects still go in when one
 // fails; maps the kernel's "Command failed -:N" lines back to the changes.
 import type { Change } from '../model/types.js';
-import type { Batch } from './commands.js';
+import type { Batch } from '../engine/batches.js';
 import { isPermissionDenied, permissionError, run } from './exec.js';
 import { writeNat } from './netfilter.js';
 

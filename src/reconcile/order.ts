@@ -1,16 +1,18 @@
 // The order changes reach the kernel in: deletions first (routes before the
 // entries they use), then device, address, neighbours, fdb, routes last so
 // the kernel never has a route through a peer it would have to ARP for.
-import type { Change, EntryKind } from '../model/types.js';
+// Each kind's place is in its spec (kinds/<kind>.ts `order`).
+import { KIND_LIST, specOf } from '../kinds/index.js';
+import type { Action, Change, EntryKind } from '../model/types.js';
 
-// Masquerade rules are independent of the device; offload needs the device.
-const DELETE_ORDER: EntryKind[] = ['nat', 'route', 'fdb', 'neigh', 'addr', 'link', 'tun'];
-const ADD_ORDER: EntryKind[] = ['link', 'tun', 'addr', 'offload', 'neigh', 'fdb', 'route', 'nat'];
+/** Deletions come before every addition: additions' phases start after the last deletion phase. */
+const ADDS_FROM = Math.max(...KIND_LIST.map((s) => s.order.delete)) + 1;
 
-export function phaseOf(c: Change): number {
-  if (c.action === 'delete') return DELETE_ORDER.indexOf(c.kind);
+export function phaseOf(c: { action: Action; kind: EntryKind }): number {
+  const { order } = specOf(c.kind);
+  if (c.action === 'delete') return order.delete;
   // A replaced device is deleted with the deletions and added with the additions.
-  return DELETE_ORDER.length + ADD_ORDER.indexOf(c.kind);
+  return ADDS_FROM + order.add;
 }
 
 /** Stable sort into phases; within a phase the planner's order is kept. */

@@ -15,6 +15,8 @@ import {
   Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, GRPCDeadlineExceededError,
   isRecoverableError, type IKeyValue, type IOptions, type Watcher,
 } from 'etcd3';
+import { backendOf } from '../backends/registry.js';
+import type { BackendData } from '../backends/types.js';
 import { choosePublicIP } from '../backends/underlay.js';
 import { ConfigError, NodeError, SourceError, UsageError } from '../errors.js';
 import {
@@ -180,13 +182,14 @@ export interface LeaseValue {
   PublicIP: string;
   PublicIPv6: null;
   BackendType: string;
-  BackendData?: { VNI: number; VtepMAC: string };
+  BackendData?: BackendData;
 }
 
 export function leaseValue(publicIP: IP, config: NetworkConfig, mac: MAC | undefined): LeaseValue {
   const b = config.backend;
   const v: LeaseValue = { PublicIP: publicIP.text, PublicIPv6: null, BackendType: b.type };
-  if (b.type === 'vxlan' && mac) v.BackendData = { VNI: b.vni, VtepMAC: mac.text };
+  const data = mac && backendOf(b).leaseData(b, mac.text);
+  if (data) v.BackendData = data;
   return v;
 }
 

@@ -2,6 +2,7 @@
 // to RawNodes, and the annotations this node publishes. Kept apart from
 // kube.ts so it can be tested without the Kubernetes client library, and so
 // kube.ts stays the only file importing it.
+import { backendOf } from '../backends/registry.js';
 import { choosePublicIP as pickPublicIP } from '../backends/underlay.js';
 import { UsageError } from '../errors.js';
 import { parseIP, parsePrefix, type IP } from '../model/ip.js';
@@ -179,7 +180,7 @@ export interface Publication {
 /** The annotation values this node publishes, as flannel writes them. */
 export function publishedAnnotations(p: Publication, keys: AnnotationKeys): Record<string, string> {
   return {
-    [keys.backendData]: p.backendType === 'vxlan' ? JSON.stringify({ VNI: p.vni ?? 1, VtepMAC: p.vtepMAC }) : 'null',
+    [keys.backendData]: JSON.stringify(backendOf(p.backendType).leaseData({ vni: p.vni }, p.vtepMAC) ?? null),
     [keys.backendType]: p.backendType,
     [keys.publicIP]: p.publicIP,
     [keys.subnetManager]: 'true',

@@ -11,6 +11,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { backendOf } from '../backends/registry.js';
 import { OvlnetError, SourceError } from '../errors.js';
 import { parseIP } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC, randomVtepMAC } from '../model/mac.js';
@@ -369,7 +370,7 @@ class KubeSource implements Source {
     }
 
     let vtepMAC: string | undefined;
-    if (config.backend.type === 'vxlan') {
+    if (backendOf(config).needsVtepMAC) {
       // Peers route to the published MAC; keeping it across restarts avoids churn on every node.
       const existing = parseMAC(ro.existingVtepMAC);
       vtepMAC = publishedVtepMAC(node, this.keys)
@@ -379,7 +380,7 @@ class KubeSource implements Source {
     const want = publishedAnnotations({
       publicIP,
       backendType: config.backend.type,
-      vni: config.backend.type === 'vxlan' ? config.backend.vni : undefined,
+      vni: 'vni' in config.backend ? config.backend.vni : undefined,
       vtepMAC,
     }, this.keys);
     const patch = annotationPatch(node.metadata?.annotations, want);

@@ -9,7 +9,8 @@
 import { applyToActual } from '../../src/daemon/kernel-model.js';
 import type { Host, HostRead, ReadScope, WritePhases } from '../../src/engine/host.js';
 import type { Failure, WriteResult } from '../../src/host/write.js';
-import type { ActualState, Change, HostLink, NatState, OffloadEntry } from '../../src/model/types.js';
+import { entryOf } from '../../src/kinds/index.js';
+import type { ActualState, Change, HostLink, LinkEntry, NatState, OffloadEntry, TunEntry } from '../../src/model/types.js';
 
 export interface FakeHostCounts {
   /** Full reads of links, addresses, routes, neighbours and fdb. */
@@ -91,12 +92,12 @@ export class FakeHost implements Host {
       }
       case 'link':
       case 'tun': {
-        const name = ((c.desired ?? c.actual) as { name: string }).name;
+        const name = entryOf(c).name;
         if (c.action === 'delete' || c.action === 'replace') this.removeDevice(name);
-        if (c.action === 'add' || c.action === 'replace') s.links.set(name, this.newDevice(c));
+        if (c.action === 'add' || c.action === 'replace') s.links.set(name, this.newDevice(c.desired));
         if (c.action === 'change') {
           const l = s.links.get(name)!;
-          const d = c.desired as Extract<Change['desired'], { kind: 'link' | 'tun' }>;
+          const d = c.desired;
           if (d.kind === 'link' && l.mac?.text !== d.mac.text) {
             l.mac = d.mac;
             s.neighbors = s.neighbors.filter((n) => n.dev !== name);
@@ -107,8 +108,7 @@ export class FakeHost implements Host {
         return;
       }
       case 'addr': {
-        const e = (c.desired ?? c.actual)!;
-        if (e.kind !== 'addr') return;
+        const e = entryOf(c);
         const l = s.links.get(e.dev);
         if (!l) return;
         l.addrs = l.addrs.filter((a) => a.text !== e.addr.text);
@@ -116,14 +116,13 @@ export class FakeHost implements Host {
         return;
       }
       case 'offload': {
-        const e = c.desired!;
-        if (e.kind !== 'offload') return;
+        if (c.action === 'delete') return;
+        const e = c.desired;
         this.offload = this.offload.filter((o) => !(o.dev === e.dev && o.feature === e.feature)).concat({ ...e });
         return;
       }
       case 'nat': {
-        const e = (c.desired ?? c.actual)!;
-        if (e.kind !== 'nat') return;
+        const e = entryOf(c);
         if (!this.nat.chains.includes(e.chain)) this.nat.chains.push(e.chain);
         const at = this.nat.rules.findIndex((r) => r.chain === e.chain && r.spec === e.spec);
         if (c.action === 'delete' && at >= 0) this.nat.rules.splice(at, 1);
@@ -132,12 +131,10 @@ export class FakeHost implements Host {
     }
   }
 
-  private newDevice(c: Change): HostLink {
-    const d = c.desired!;
+  private newDevice(d: LinkEntry | TunEntry): HostLink {
     if (d.kind === 'tun') {
       return { name: d.name, index: this.nextIndex++, mtu: d.mtu, up: d.up, kind: 'tun', tun: { type: 'tun', pi: false, persist: true, multiQueue: false }, addrs: [] };
     }
-    if (d.kind !== 'link') throw new Error(`fake host: ${c.kind} is not a device`);
     return {
       name: d.name, index: this.nextIndex++, mtu: d.mtu, mac: d.mac, up: d.up, kind: 'vxlan',
       vxlan: { id: d.vni, local: d.local, link: d.underlay, port: d.port, learning: d.learning }, addrs: [],

@@ -37,7 +37,8 @@ async function sourceVni(o: CleanupFlags): Promise<number | undefined> {
   const source = await openFromOptions(o);
   try {
     const config = validateConfig((await source.load()).config);
-    return config.backend.type === 'vxlan' ? config.backend.vni : undefined;
+    const b = config.backend;
+    return 'vni' in b ? b.vni : undefined;
   } finally {
     await source.close();
   }

@@ -1,0 +1,140 @@
+// The daemon's small pure parts: subnet.env, health, durations, the metrics
+// address, systemd-notify arguments.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDuration } from '../../../src/daemon/duration.js';
+import { writeFileAtomic } from '../../../src/daemon/files.js';
+import { health, readiness } from '../../../src/daemon/health.js';
+import { DaemonMetrics } from '../../../src/daemon/metrics.js';
+import { notifyArgs, SystemdNotifier } from '../../../src/daemon/notify.js';
+import { parseListenAddr } from '../../../src/daemon/server.js';
+import { renderSubnetEnv } from '../../../src/daemon/subnet-env.js';
+import { OvlnetError } from '../../../src/errors.js';
+import { parsePrefix } from '../../../src/model/ip.js';
+
+const P = (s: string) => parsePrefix(s)!;
+
+const envTable: Array<[string, string, number, string]> = [
+  ['10.244.0.0/16', '10.244.1.0/24', 1450, '# written by ovlnet daemon\nFLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n'],
+  ['198.18.0.0/16', '198.18.0.0/24', 1500, '# written by ovlnet daemon\nFLANNEL_NETWORK=198.18.0.0/16\nFLANNEL_SUBNET=198.18.0.1/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=false\n'],
+  ['198.18.0.0/20', '198.18.3.64/26', 8950, '# written by ovlnet daemon\nFLANNEL_NETWORK=198.18.0.0/20\nFLANNEL_SUBNET=198.18.3.65/26\nFLANNEL_MTU=8950\nFLANNEL_IPMASQ=false\n'],
+];
+for (const [net, sub, mtu, want] of envTable) {
+  test(`renderSubnetEnv ${sub} mtu ${mtu}`, () => {
+    assert.is(renderSubnetEnv({ network: P(net), subnet: P(sub), mtu, ipMasq: false }), want);
+  });
+}
+
+test('renderSubnetEnv refuses a bad MTU', () => {
+  assert.throws(() => renderSubnetEnv({ network: P('10.0.0.0/8'), subnet: P('10.1.0.0/24'), mtu: 0, ipMasq: false }));
+});
+
+test('writeFileAtomic creates the directory, replaces the file, leaves no temp file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ovlnet-unit-'));
+  try {
+    const p = join(dir, 'run', 'flannel', 'subnet.env');
+    await writeFileAtomic(p, 'A=1\n');
+    await writeFileAtomic(p, 'A=2\n');
+    assert.is(readFileSync(p, 'utf8'), 'A=2\n');
+    assert.is(statSync(p).mode & 0o777, 0o644);
+    assert.equal(readdirSync(join(dir, 'run', 'flannel')), ['subnet.env']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const healthTable: Array<[string, { now: number; startedAt: number; lastSuccessAt?: number; intervalMs: number }, boolean]> = [
+  ['recent success', { now: 100_000, startedAt: 0, lastSuccessAt: 95_000, intervalMs: 10_000 }, true],
+  ['exactly 3 intervals', { now: 100_000, startedAt: 0, lastSuccessAt: 70_000, intervalMs: 10_000 }, true],
+  ['older than 3 intervals', { now: 100_000, startedAt: 0, lastSuccessAt: 69_999, intervalMs: 10_000 }, false],
+  ['starting, within grace', { now: 20_000, startedAt: 0, intervalMs: 10_000 }, true],
+  ['never succeeded, grace over', { now: 31_000, startedAt: 0, intervalMs: 10_000 }, false],
+];
+for (const [name, input, ok] of healthTable) {
+  test(`health: ${name}`, () => {
+    const v = health(input);
+    assert.is(v.ok, ok, v.body);
+    assert.match(v.body, ok ? /^ok/ : /^unhealthy/);
+  });
+}
+
+test('readiness: only after a success', () => {
+  assert.is(readiness(undefined).ok, false);
+  assert.is(readiness(1).ok, true);
+});
+
+const durations: Array<[string, number]> = [['500ms', 500], ['10s', 10_000], ['1m', 60_000], ['24h', 86_400_000], ['1h30m', 5_400_000], ['1.5s', 1500], [' 2s ', 2000]];
+for (const [s, ms] of durations) test(`parseDuration ${JSON.stringify(s)}`, () => assert.is(parseDuration(s, '--interval'), ms));
+for (const bad of ['', '10', 's', '10x', '-1s', '1s 2s', 'abc', '0s']) {
+  test(`parseDuration rejects ${JSON.stringify(bad)}`, () => {
+    try {
+      parseDuration(bad, '--interval');
+      assert.unreachable();
+    } catch (e) {
+      assert.instance(e, OvlnetError);
+      assert.match((e as Error).message, /--interval/);
+    }
+  });
+}
+test('parseDuration enforces the minimum', () => {
+  assert.throws(() => parseDuration('50ms', '--interval', { minMs: 100 }), /at least 100ms/);
+});
+
+const addrs: Array<[string, { host: string; port: number } | RegExp]> = [
+  ['127.0.0.1:9465', { host: '127.0.0.1', port: 9465 }],
+  ['[::1]:9465', { host: '::1', port: 9465 }],
+  ['0.0.0.0:0', { host: '0.0.0.0', port: 0 }],
+  ['localhost:80', { host: 'localhost', port: 80 }],
+  [':9465', /HOST:PORT/],
+  ['9465', /HOST:PORT/],
+  ['127.0.0.1:70000', /out of range/],
+  ['example.com:80', /not an IP/],
+  ['::1:9465', /HOST:PORT/],
+];
+for (const [s, want] of addrs) {
+  test(`parseListenAddr ${s}`, () => {
+    if (want instanceof RegExp) assert.throws(() => parseListenAddr(s), want);
+    else assert.equal(parseListenAddr(s), want);
+  });
+}
+
+test('notifyArgs', () => {
+  assert.equal(notifyArgs({ ready: true, status: '2 peers\nin sync' }, 42), ['--ready', '--pid=42', '--status=2 peers in sync']);
+  assert.equal(notifyArgs({ stopping: true }, 7), ['--pid=7', 'STOPPING=1']);
+});
+
+test('SystemdNotifier does nothing without NOTIFY_SOCKET', async () => {
+  let calls = 0;
+  const n = new SystemdNotifier({ env: {}, exec: async () => { calls++; return { exitCode: 0, stderr: '' }; } });
+  assert.is(n.enabled, false);
+  assert.is(await n.send({ ready: true }), undefined);
+  assert.is(calls, 0);
+});
+
+test('SystemdNotifier runs systemd-notify with the socket in its environment and reports failures', async () => {
+  const seen: Array<[string, string[], string | undefined]> = [];
+  let code = 0;
+  const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/run/x' }, pid: 9, exec: async (cmd, args, env) => {
+    seen.push([cmd, args, env.NOTIFY_SOCKET]);
+    return { exitCode: code, stderr: 'No such file\n' };
+  } });
+  assert.is(await n.send({ ready: true }), undefined);
+  assert.equal(seen[0], ['systemd-notify', ['--ready', '--pid=9'], '/run/x']);
+  code = 1;
+  assert.match((await n.send({ ready: true }))!, /exited 1: No such file/);
+});
+
+test('metrics: every series exists from the start', async () => {
+  const m = new DaemonMetrics();
+  const text = await m.text();
+  for (const name of ['ovlnet_cycles_total{result="ok"} 0', 'ovlnet_errors_total{stage="source"} 0', 'ovlnet_source_up 0',
+    'ovlnet_last_success_timestamp_seconds 0', 'ovlnet_ready 0', 'ovlnet_cycle_duration_seconds', 'ovlnet_changes_applied_total']) {
+    assert.ok(text.includes(name), name);
+  }
+  assert.not.ok(text.includes('process_cpu'), 'no default metrics unless asked');
+});
+
+test.run();
