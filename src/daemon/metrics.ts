@@ -1,5 +1,5 @@
 // Prometheus metrics, on a registry of our own (nothing global). Every name
-// is listed in README "Metrics"; keep the two in step.
+// is listed in docs/daemon.md "Metrics"; keep the two in step.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const STAGES = ['register', 'source', 'validate', 'host', 'guard', 'write', 'verify', 'subnet-file', 'watch'] as const;

@@ -675,7 +675,7 @@ class EtcdSource implements Source {
     return Date.now() + (ttl - Math.min(RENEW_MARGIN_SECONDS, ttl / 2)) * 1000;
   }
 
-  /** Finds or creates this node's lease; see README "Registration". */
+  /** Finds or creates this node's lease; see docs/sources.md "Registration". */
   private async acquire(first?: Listing): Promise<OwnLease> {
     const r = this.register_!;
     const { config, range, publicIP, ttl } = r;

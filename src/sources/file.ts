@@ -1,5 +1,5 @@
-// `file:PATH` source: a YAML or JSON cluster description (see README
-// "Cluster file"). Watching is done by the daemon's file watcher.
+// `file:PATH` source: a YAML or JSON cluster description (see docs/cluster-file.md).
+// Watching is done by the daemon's file watcher.
 import { readFile, stat } from 'node:fs/promises';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
