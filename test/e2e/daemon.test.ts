@@ -145,9 +145,9 @@ test('a node added to the file is routed promptly by the watch; a removed node i
     const added = Date.now() - t0;
     const line = await d.waitForMsg(/^cycle: applied/, 5000, from);
     assert.ok(line.reason && (line.reason as string[]).includes('watch'), line.raw);
-    // An in-place write (no rename) is seen too.
+    // An in-place write (no rename) is seen too; a removal waits for the confirming read (1.5 s).
     writeFileSync(file, clusterYAML([A, C]));
-    await eventually(() => routes(ns), (r) => !r.includes('198.18.1.0/24') && r.includes('198.18.2.0/24'), 'node-b unrouted', 3000, 20);
+    await eventually(() => routes(ns), (r) => !r.includes('198.18.1.0/24') && r.includes('198.18.2.0/24'), 'node-b unrouted', 6000, 20);
     console.log(`    (node added: routed ${added} ms after the file was replaced)`);
   });
 });
