@@ -42,6 +42,11 @@ function planFamily(input: PlanInput, local: NodeFamily, nodes: Node[], famOf: (
   const overhead = v6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD;
   const mtu = backend.mtu ?? underlay.mtu - overhead;
   if (mtu < MIN_MTU) throw new ConfigError(`vxlan MTU ${mtu} (underlay ${underlay.dev} MTU ${underlay.mtu} - ${overhead}) is below ${MIN_MTU}`);
+  // The kernel refuses a vxlan MTU above its underlay's minus the overhead: every cycle would fail.
+  if (underlay.found && mtu > underlay.mtu - overhead) {
+    throw new ConfigError(`backend.mtu: the device MTU the plan computes (${dev} ${mtu}) exceeds what underlay ${underlay.dev} (MTU ${underlay.mtu}) allows, ${underlay.mtu - overhead} (${overhead} bytes of vxlan${v6 ? ' over IPv6' : ''} overhead)`,
+      'lower backend.mtu, or leave it out to follow the underlay MTU');
+  }
   const head: Entry[] = [
     {
       kind: 'link', name: dev, vni: backend.vni, local: local.publicIP, underlay: underlay.dev,

@@ -99,7 +99,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--max-delete <n|n%>', 'refuse cycles that remove more than this many peers (default: half of them, when 2 or more)')
-    .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin", '/run/flannel/subnet.env')
+    .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin (default /run/flannel/subnet.env; with --netns NS, /run/flannel/netns/NS/subnet.env)")
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
     .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
     .action(action(() => import('./commands/daemon.js')));
@@ -107,7 +107,7 @@ export function buildProgram(): Command {
   outputOption(sourceOptions(program.command('cleanup').description("remove everything ovlnet put on this host (routes, its vxlan device, masquerade rules, subnet file) and nothing else"), false), ['table', 'json'])
     .option('--netns <name>', 'clean up in this network namespace (ip -n)')
     .option('--dry-run', 'show what would be removed and change nothing')
-    .option('--subnet-file <path>', 'the subnet.env to remove (default /run/flannel/subnet.env, removed only when ovlnet wrote it)')
+    .option('--subnet-file <path>', 'the subnet.env to remove (default /run/flannel/subnet.env, with --netns NS /run/flannel/netns/NS/subnet.env; removed only when ovlnet wrote it)')
     .option('--vni <n>', 'also remove the vxlan device flannel.<n>, even without proof it is ovlnet\'s')
     .option('--all-flannel-devices', "also remove every vxlan device named flannel.<n>, flannel's own included")
     .addHelpText('after', '\nThe source is read only when --source (or $OVLNET_SOURCE) is given: cleanup works without it.\n\nExamples:\n  sudo ovlnet cleanup --dry-run\n  sudo ovlnet cleanup --source etcd://10.0.0.1:2379')

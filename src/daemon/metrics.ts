@@ -37,7 +37,7 @@ export class DaemonMetrics {
     this.conflicts = new Gauge({ name: 'ovlnet_route_conflicts', help: 'Desired routes held by a foreign route and left alone, in the last cycle.', registers });
     this.lastSuccess = new Gauge({ name: 'ovlnet_last_success_timestamp_seconds', help: 'Unix time of the last successful cycle (0 before the first).', registers });
     this.sourceUp = new Gauge({ name: 'ovlnet_source_up', help: '1 when the last attempt to read the cluster state source succeeded, else 0.', registers });
-    this.ready = new Gauge({ name: 'ovlnet_ready', help: '1 from the first successful cycle on.', registers });
+    this.ready = new Gauge({ name: 'ovlnet_ready', help: 'What /readyz answers, at scrape time: 1 after a successful cycle within 3 intervals with every data plane up, else 0.', registers });
     this.info = new Gauge({ name: 'ovlnet_build_info', help: 'Always 1; labels name the version and the kind of source (file, etcd, kube).', labelNames: ['version', 'source'], registers });
     // Make every series visible from the start, so alerts on absent() are not needed.
     for (const r of ['ok', 'failed', 'refused'] as const) this.cycles.inc({ result: r }, 0);

@@ -22,6 +22,8 @@ export interface WatchHandlers {
   onChange(): void;
   /** The watch broke; the source retries by itself, this only reports it. */
   onError(err: Error): void;
+  /** Something worth a log line that is not an error (the watch re-established). */
+  onNotice?(message: string): void;
 }
 
 /** What the daemon knows when it asks a source to publish this node. */

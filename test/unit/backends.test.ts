@@ -43,7 +43,7 @@ test('vxlan: device name flannel.<VNI>, port and MTU from the backend or underla
     [VXLAN, 118, 'flannel.1', 8472, 68],
     [{ type: 'vxlan', vni: 4096, port: 4789, directRouting: false }, 1500, 'flannel.4096', 4789, 1450],
     [{ type: 'vxlan', vni: 7, port: 8472, mtu: 1400, directRouting: false }, 9000, 'flannel.7', 8472, 1400],
-    [{ type: 'vxlan', vni: 1, port: 8472, mtu: 9000, directRouting: false }, 1500, 'flannel.1', 8472, 9000],
+    [{ type: 'vxlan', vni: 1, port: 8472, mtu: 1450, directRouting: false }, 1500, 'flannel.1', 8472, 1450],
   ];
   for (const [backend, umtu, dev, port, mtu] of rows) {
     const d = planVxlan({ cluster: cluster([N0, N1], N0, backend), underlay: underlay({ mtu: umtu }) });
@@ -58,6 +58,29 @@ test('vxlan: an underlay MTU too small for the overhead is a config error, not a
   throwsLike(() => planVxlan({ cluster: cluster([N0], N0), underlay: underlay({ mtu: 117 }) }), ConfigError,
     /^vxlan MTU 67 \(underlay eth0 MTU 117 - 50\) is below 68$/);
 });
+
+// The kernel refuses it (EINVAL) on every cycle: fail at once, naming the field and the limit.
+const tooLarge: Array<[number, number, boolean, RegExp | number]> = [
+  // backend.mtu, underlay MTU, underlay found, error or device MTU
+  [9000, 1500, true, /^backend\.mtu: the device MTU the plan computes \(flannel\.1 9000\) exceeds what underlay eth0 \(MTU 1500\) allows, 1450 \(50 bytes of vxlan overhead\)$/],
+  [1451, 1500, true, /allows, 1450/],
+  [1450, 1500, true, 1450],
+  [8950, 9000, true, 8950],
+  // No host read (plan without a host): nothing known to check against.
+  [9000, 1500, false, 9000],
+];
+for (const [want, umtu, found, expect] of tooLarge) {
+  test(`vxlan: backend.mtu ${want} on an underlay of ${umtu}${found ? '' : ' (not read)'}`, () => {
+    const backend: BackendConfig = { type: 'vxlan', vni: 1, port: 8472, mtu: want, directRouting: false };
+    const run = () => planVxlan({ cluster: cluster([N0, N1], N0, backend), underlay: underlay({ mtu: umtu, found }) });
+    if (typeof expect === 'number') {
+      const link = run().entries[0];
+      assert.is(link.kind === 'link' && link.mtu, expect);
+    } else {
+      throwsLike(run, ConfigError, expect);
+    }
+  });
+}
 
 test("vxlan: the address is the own subnet's network address /32, whatever the subnet size", () => {
   const rows: Array<[string, string]> = [['198.18.0.0/24', '198.18.0.0/32'], ['198.18.0.128/25', '198.18.0.128/32'], ['198.18.4.0/22', '198.18.4.0/32']];
