@@ -44,7 +44,7 @@ function planFamily(input: PlanInput, local: NodeFamily, nodes: Node[], famOf: (
   if (mtu < MIN_MTU) throw new ConfigError(`vxlan MTU ${mtu} (underlay ${underlay.dev} MTU ${underlay.mtu} - ${overhead}) is below ${MIN_MTU}`);
   const head: Entry[] = [
     {
-      kind: 'link', name: dev, vni: backend.vni, local: local.publicIP, underlay: underlay.dev,
+      kind: 'link', name: dev, vni: backend.vni, local: (!v6 && underlay.local) || local.publicIP, underlay: underlay.dev,
       port: backend.port, learning: false, mtu, mac: local.vtepMAC, up: true,
     },
     { kind: 'addr', dev, addr: makePrefix(networkOf(local.subnet).addr, v6 ? 128 : 32) },

@@ -62,6 +62,12 @@ export interface ClusterState {
    * this?" errors can say why instead of "not in the source".
    */
   leftOut?: Array<{ name: string; reason: string }>;
+  /**
+   * Names of nodes whose public IP is an operator's public-ip-overwrite
+   * (Kubernetes): peers send to it, but it is not an address of the node
+   * itself, so the local node's vxlan device and udp socket keep its own.
+   */
+  publicIPOverwritten?: string[];
 }
 
 // ---- Validated cluster -------------------------------------------------------
@@ -201,7 +207,7 @@ export interface DesiredState {
   device?: string;
   /** Dual stack, vxlan: the IPv6 device flannel-v6.<VNI>. */
   device6?: string;
-  underlay: { dev: string; mtu: number; found: boolean };
+  underlay: { dev: string; mtu: number; found: boolean; local?: IP };
   local: Node;
   peers: PeerPlan[];
   entries: Entry[];

@@ -313,6 +313,7 @@ class KubeSource implements Source {
       namedNodes: true,
       macRequired: true,
       leftOut: mapped.leftOut,
+      publicIPOverwritten: mapped.overwritten,
     };
   }
 
@@ -352,21 +353,24 @@ class KubeSource implements Source {
         'the pod subnets come from kube-controller-manager --allocate-node-cidrs (or set spec.podCIDR)');
     }
 
-    // flannel publishes the operator's public-ip-overwrite when there is one.
-    let publicIP = overwrittenPublicIP(node, this.keys)?.text;
-    if (!publicIP && ro.publicIP !== undefined) {
+    let hostIP: string | undefined;
+    if (ro.publicIP !== undefined) {
       const ip = parseIP(ro.publicIP);
       if (!ip || ip.family !== 4) throw new SourceError(`--public-ip ${ro.publicIP} is not an IPv4 address`);
-      publicIP = ip.text;
-    }
-    if (!publicIP) {
+      hostIP = ip.text;
+    } else {
       const found = choosePublicIP(await readHost(ro.netns), ro.iface);
       if (!found) {
         throw new SourceError(ro.iface ? `--iface ${ro.iface} has no IPv4 address to publish` : 'cannot find this node\'s public IP: no IPv4 default route',
           'pass --public-ip IP or --iface DEV');
       }
-      publicIP = found.text;
+      hostIP = found.text;
     }
+    // flannel publishes the operator's public-ip-overwrite when there is one,
+    // but its vxlan device keeps this host's own address as `local`.
+    const overwrite = overwrittenPublicIP(node, this.keys)?.text;
+    const publicIP = overwrite ?? hostIP;
+    const localAddress = overwrite && overwrite !== hostIP ? hostIP : undefined;
 
     let vtepMAC: string | undefined;
     if (config.backend.type === 'vxlan') {
@@ -393,7 +397,7 @@ class KubeSource implements Source {
         throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
       }
     }
-    return { publicIP, subnet, vtepMAC };
+    return { publicIP, subnet, vtepMAC, ...(localAddress ? { localAddress } : {}) };
   }
 
   async close(): Promise<void> {

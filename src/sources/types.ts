@@ -42,7 +42,10 @@ export interface RegisterOptions {
 }
 
 export interface Registration {
+  /** The published public IP (a Kubernetes public-ip-overwrite when there is one). */
   publicIP: string;
+  /** This host's own address, when the published one is an overwrite that is not on the host. */
+  localAddress?: string;
   subnet: string;
   vtepMAC?: string;
 }

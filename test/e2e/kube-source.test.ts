@@ -342,7 +342,8 @@ test('register: existing device MAC, public-ip-overwrite, NODE_NAME-style option
   const { f } = e;
   f.addNode({ name: 'node-y', podCIDR: '198.18.10.0/24', annotations: { [`${P}/public-ip-overwrite`]: '203.0.113.40' } });
   const y = await withSource(e, (s) => s.register!({ publicIP: '192.0.2.40', existingVtepMAC: '0A:11:22:33:44:55' }), { nodeName: 'node-y' });
-  assert.equal(y, { publicIP: '203.0.113.40', subnet: '198.18.10.0/24', vtepMAC: '0a:11:22:33:44:55' });
+  // Published: the overwrite; the device binds to the host's own address.
+  assert.equal(y, { publicIP: '203.0.113.40', localAddress: '192.0.2.40', subnet: '198.18.10.0/24', vtepMAC: '0a:11:22:33:44:55' });
   const ann = (f.patches[0].body as any).metadata.annotations;
   assert.is(ann[`${P}/public-ip`], '203.0.113.40');
   assert.is(ann[`${P}/backend-data`], '{"VNI":1,"VtepMAC":"0a:11:22:33:44:55"}');
