@@ -12,6 +12,8 @@ export interface RawBackend {
   port?: unknown;
   mtu?: unknown;
   directRouting?: unknown;
+  gbp?: unknown;
+  learning?: unknown;
 }
 
 export interface RawConfig {
@@ -27,6 +29,8 @@ export interface RawConfig {
   backend?: RawBackend;
   /** Where the config came from, for messages ("cluster.yaml", "etcd /coreos.com/network/config"). */
   origin: string;
+  /** Non-fatal findings while mapping it (e.g. a Backend flanneld would default differently). */
+  warnings?: string[];
 }
 
 export interface RawNode {
@@ -73,7 +77,7 @@ export interface ClusterState {
 // ---- Validated cluster -------------------------------------------------------
 
 export type BackendConfig =
-  | { type: 'vxlan'; vni: number; port: number; mtu?: number; directRouting: boolean }
+  | { type: 'vxlan'; vni: number; port: number; mtu?: number; directRouting: boolean; gbp?: boolean; learning?: boolean }
   | { type: 'host-gw' }
   | { type: 'udp'; port: number };
 
@@ -131,6 +135,8 @@ export interface LinkEntry {
   underlay: string;
   port: number;
   learning: boolean;
+  /** Group Based Policy extension (Backend.GBP); set only when on. The kernel can not change it on a live device. */
+  gbp?: boolean;
   mtu: number;
   mac: MAC;
   up: boolean;
@@ -224,7 +230,7 @@ export interface HostLink {
   mac?: MAC;
   up: boolean;
   kind?: string;
-  vxlan?: { id: number; local?: IP; link?: string; port: number; learning: boolean };
+  vxlan?: { id: number; local?: IP; link?: string; port: number; learning: boolean; gbp?: boolean };
   /** `ip -d` info_data of a tun/tap device. */
   tun?: { type: string; pi: boolean; persist: boolean; multiQueue: boolean };
   addrs: Prefix[];
