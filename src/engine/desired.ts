@@ -29,7 +29,7 @@ export function planFrom(state: ClusterState, host: PlanHost, opts: CycleOptions
   const hostIPs: IP[] = addrs.map((a) => a.addr);
   const cluster = validateCluster(state, {
     config,
-    name: opts.node,
+    name: opts.node ?? state.localName,
     hostname: opts.hostname ?? osHostname(),
     publicIP: opts.publicIP,
     hostIPs,

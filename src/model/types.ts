@@ -72,6 +72,12 @@ export interface ClusterState {
    * itself, so the local node's vxlan device and udp socket keep its own.
    */
   publicIPOverwritten?: string[];
+  /**
+   * The local node's name when the source knows it (Kubernetes: NODE_NAME,
+   * else the pod's spec.nodeName from POD_NAME/POD_NAMESPACE, as flanneld);
+   * --node still wins.
+   */
+  localName?: string;
 }
 
 // ---- Validated cluster -------------------------------------------------------

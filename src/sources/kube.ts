@@ -141,6 +141,8 @@ class KubeSource implements Source {
    * unpublished (a failed first cycle), so the next load() lists instead.
    */
   private listOnNextLoad = false;
+  /** The local node's name once found (see localNodeName); undefined until then. */
+  private nodeName?: Promise<string | undefined>;
 
   constructor(uri: string, opts: SourceOptions, choice: KubeconfigChoice, keys: AnnotationKeys) {
     this.uri = uri;
@@ -298,11 +300,45 @@ class KubeSource implements Source {
     }
   }
 
+  /**
+   * The local node's name as flanneld finds it: --node or NODE_NAME, else
+   * (in a pod) the spec.nodeName of pod POD_NAMESPACE/POD_NAME; undefined
+   * when neither is set (the engine then tries the host name). Asked once.
+   */
+  localNodeName(): Promise<string | undefined> {
+    this.nodeName ??= this.findNodeName().catch((e) => {
+      this.nodeName = undefined; // a failed lookup is retried next time
+      throw e;
+    });
+    return this.nodeName;
+  }
+
+  private async findNodeName(): Promise<string | undefined> {
+    const env = this.opts.env ?? process.env;
+    const given = this.opts.nodeName || env.NODE_NAME;
+    if (given) return given;
+    const name = env.POD_NAME;
+    const namespace = env.POD_NAMESPACE;
+    if (!name || !namespace) return undefined;
+    let pod: k8s.V1Pod;
+    try {
+      pod = await this.api.readNamespacedPod({ name, namespace }, this.callOptions());
+    } catch (e) {
+      const err = this.toSourceError(e, { verb: 'get', resource: 'pods', namespace });
+      throw new SourceError(`cannot find this node's name from pod ${namespace}/${name} (POD_NAMESPACE/POD_NAME): ${err.message}`,
+        err.hint ?? 'set NODE_NAME from spec.nodeName in the DaemonSet, or pass --node NAME');
+    }
+    const node = pod.spec?.nodeName;
+    if (!node) throw new SourceError(`pod ${namespace}/${name} (POD_NAMESPACE/POD_NAME) has no spec.nodeName`, 'set NODE_NAME, or pass --node NAME');
+    return node;
+  }
+
   async load(): Promise<ClusterState> {
     const synced = this.listOnNextLoad ? undefined : [...this.reflectors].find((r) => r.synced);
-    const [{ config, warnings }, items] = await Promise.all([
+    const [{ config, warnings }, items, localName] = await Promise.all([
       this.loadConfig(),
       synced ? Promise.resolve(synced.items()) : this.listNodes().then((l) => l.items),
+      this.localNodeName(),
     ]);
     if (!synced) this.listOnNextLoad = false;
     const mapped = nodesToRaw(items, this.keys);
@@ -314,6 +350,7 @@ class KubeSource implements Source {
       macRequired: true,
       leftOut: mapped.leftOut,
       publicIPOverwritten: mapped.overwritten,
+      ...(localName ? { localName } : {}),
     };
   }
 
@@ -343,7 +380,7 @@ class KubeSource implements Source {
   }
 
   async register(ro: RegisterOptions): Promise<Registration> {
-    const name = ro.nodeName || this.opts.nodeName || process.env.NODE_NAME || hostname();
+    const name = ro.nodeName || await this.localNodeName() || hostname();
     const [node, raw] = await Promise.all([this.readNode(name), this.loadConfig()]);
     const config = validateConfig(raw.config);
 

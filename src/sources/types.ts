@@ -15,6 +15,8 @@ export interface SourceOptions {
   annotationPrefix?: string;
   /** Local node name, when the source needs it (Kubernetes). */
   nodeName?: string;
+  /** Kubernetes: where NODE_NAME, POD_NAME and POD_NAMESPACE are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface WatchHandlers {
