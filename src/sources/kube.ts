@@ -85,7 +85,24 @@ export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.en
   if (!kc.getCurrentCluster()) {
     throw new SourceError(`${where}: no current context with a cluster`, 'set current-context in the kubeconfig');
   }
+  allowPlainHTTP(kc);
   return { kc, where };
+}
+
+/**
+ * A plain http:// server (what `kubectl proxy` serves) works for kubectl as
+ * it is; the client library refuses it unless insecure-skip-tls-verify is
+ * set, although there is no TLS to verify. Setting it on http:// clusters
+ * only changes nothing else: https:// clusters keep their verification.
+ */
+function allowPlainHTTP(kc: k8s.KubeConfig): void {
+  if (!kc.clusters.some((c) => c.server.startsWith('http:') && !c.skipTLSVerify)) return;
+  kc.loadFromOptions({
+    clusters: kc.clusters.map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
 }
 
 function oneLine(s: string, max = 240): string {
@@ -191,9 +208,7 @@ class KubeSource implements Source {
       return new SourceError(`cannot reach the Kubernetes API at ${this.server} (${err.code}) to ${what}`,
         `check the server address in ${this.where} and that the API server is up`);
     }
-    const msg = oneLine(err?.message ?? String(e));
-    const hint = /HTTP protocol is not allowed/.test(msg) ? 'a plain http:// server needs insecure-skip-tls-verify: true in the kubeconfig cluster entry' : undefined;
-    return new SourceError(`cannot ${what} at ${this.server}: ${msg}`, hint);
+    return new SourceError(`cannot ${what} at ${this.server}: ${oneLine(err?.message ?? String(e))}`);
   }
 
   // ---- reading ------------------------------------------------------------------

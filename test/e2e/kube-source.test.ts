@@ -99,6 +99,29 @@ test('NODE_NAME picks the local node when --node is not given', () => withFake(a
   assert.is(localNodeName({ source: 'file:/x.yaml' }, env), undefined, 'only Kubernetes sources read NODE_NAME');
 }));
 
+test('a plain http:// server (kubectl proxy) works without insecure-skip-tls-verify; https:// keeps its verification', () => withFake(async ({ f, dir, kc }) => {
+  const r = await ovlnet(['plan', '--source', `kube:${kc}`, '--node', 'node-a', '-o', 'json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).local.name, 'node-a');
+  assert.ok(f.requests.some((q) => q.path === '/api/v1/nodes'), 'the nodes were listed over plain http');
+  const loaded = loadKubeconfig(kc, {}).kc;
+  assert.is(loaded.getCurrentCluster()?.server, f.url);
+  // An explicit setting is kept as written.
+  const explicit = f.writeKubeconfig(dir, f.token, 'explicit', ['insecure-skip-tls-verify: true']);
+  assert.ok((await ovlnet(['nodes', '--source', `kube:${explicit}`])).code === 0);
+  const tls = join(dir, 'tls');
+  writeFileSync(tls, [
+    'apiVersion: v1', 'kind: Config',
+    'clusters: [{ name: a, cluster: { server: "https://127.0.0.1:1" } }, { name: b, cluster: { server: "http://127.0.0.1:2" } }]',
+    'users: [{ name: u, user: { token: t } }]',
+    'contexts: [{ name: a, context: { cluster: a, user: u } }, { name: b, context: { cluster: b, user: u } }]',
+    'current-context: a', '',
+  ].join('\n'));
+  const both = loadKubeconfig(tls, {}).kc;
+  assert.is(both.getCluster('a')?.skipTLSVerify, false, 'https:// still verifies');
+  assert.is(both.getCluster('b')?.skipTLSVerify, true);
+}));
+
 test('without NODE_NAME, POD_NAME/POD_NAMESPACE find the node through the pod\'s spec.nodeName (as flanneld)', () => withFake(async (e) => {
   const { f, src } = e;
   f.addPod('kube-flannel', 'kube-flannel-ds-x7k2p', 'node-c');

@@ -124,8 +124,12 @@ export class FakeKube {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Writes a kubeconfig for this server (bearer token user) into dir and returns its path. */
-  writeKubeconfig(dir: string, token = this.token, file = 'kubeconfig'): string {
+  /**
+   * Writes a kubeconfig for this server (bearer token user) into dir and
+   * returns its path. The server is plain http://, as `kubectl proxy` gives,
+   * with no insecure-skip-tls-verify (kubectl needs none).
+   */
+  writeKubeconfig(dir: string, token = this.token, file = 'kubeconfig', extraClusterLines: string[] = []): string {
     const p = join(dir, file);
     writeFileSync(p, [
       'apiVersion: v1',
@@ -134,8 +138,7 @@ export class FakeKube {
       '- name: fake',
       '  cluster:',
       `    server: ${this.url}`,
-      // client-node refuses plain http unless TLS verification is explicitly off.
-      '    insecure-skip-tls-verify: true',
+      ...extraClusterLines.map((l) => `    ${l}`),
       'users:',
       '- name: tester',
       '  user:',
