@@ -49,8 +49,8 @@ function planFamily(input: PlanInput, local: NodeFamily, nodes: Node[], famOf: (
   }
   const head: Entry[] = [
     {
-      kind: 'link', name: dev, vni: backend.vni, local: local.publicIP, underlay: underlay.dev,
-      port: backend.port, learning: false, mtu, mac: local.vtepMAC, up: true,
+      kind: 'link', name: dev, vni: backend.vni, local: (!v6 && underlay.local) || local.publicIP, underlay: underlay.dev,
+      port: backend.port, learning: backend.learning ?? false, ...(backend.gbp ? { gbp: true } : {}), mtu, mac: local.vtepMAC, up: true,
     },
     { kind: 'addr', dev, addr: makePrefix(networkOf(local.subnet).addr, v6 ? 128 : 32) },
   ];

@@ -212,7 +212,7 @@ export class Reconciler {
 
   private cycleOptions(): CycleOptions {
     // The registration found our public IP; --node/--public-ip still win.
-    return { ...this.o.cycle, publicIP: this.o.cycle.publicIP ?? this.registration?.publicIP };
+    return { ...this.o.cycle, publicIP: this.o.cycle.publicIP ?? this.registration?.publicIP, localAddress: this.registration?.localAddress };
   }
 
   /** A full snapshot (host read) without a model; against the model (no host read) with one. */

@@ -27,6 +27,8 @@ function linkDifferences(d: LinkEntry, a: LinkEntry): { recreate: string[]; modi
   if (a.underlay !== d.underlay) recreate.push(`dev ${a.underlay || '(none)'} -> ${d.underlay}`);
   if (a.port !== d.port) recreate.push(`dstport ${a.port} -> ${d.port}`);
   if (a.learning !== d.learning) recreate.push(d.learning ? 'learning' : 'learning -> nolearning');
+  // As flanneld (vxlanLinksIncompat): the kernel can not toggle GBP on a live device.
+  if (Boolean(a.gbp) !== Boolean(d.gbp)) recreate.push(d.gbp ? 'gbp' : 'gbp -> nogbp');
   if (a.mtu !== d.mtu) modify.push(`mtu ${a.mtu} -> ${d.mtu}`);
   if (a.mac.text !== d.mac.text) modify.push(`address ${a.mac.text} -> ${d.mac.text}`);
   if (a.up !== d.up) modify.push(d.up ? 'down -> up' : 'up -> down');
@@ -40,7 +42,7 @@ export function actualLink(actual: ActualState, name: string): LinkEntry | strin
   if (l.kind !== 'vxlan' || !l.vxlan) return `not a vxlan device (${l.kind ?? 'plain'})`;
   return {
     kind: 'link', name, vni: l.vxlan.id, local: l.vxlan.local ?? { family: 4, value: 0n, text: '(none)' },
-    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, mtu: l.mtu,
+    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, ...(l.vxlan.gbp ? { gbp: true } : {}), mtu: l.mtu,
     mac: l.mac ?? { text: '(none)' }, up: l.up,
   };
 }

@@ -51,7 +51,7 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
     if (vtepMACv6 !== undefined) raw.vtepMACv6 = vtepMACv6;
     nodes.push(raw);
   }
-  return { config: rawConfigFromObject(doc, origin), nodes, warnings, namedNodes: true };
+  return { config: rawConfigFromObject(doc, origin, { flannel: false }), nodes, warnings, namedNodes: true };
 }
 
 export class FileSource implements Source {

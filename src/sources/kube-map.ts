@@ -102,6 +102,8 @@ export interface MappedNodes {
   nodes: RawNode[];
   warnings: string[];
   leftOut: Array<{ name: string; reason: string }>;
+  /** Nodes whose public IP is their public-ip-overwrite annotation. */
+  overwritten: string[];
 }
 
 /** Nodes to RawNodes; nodes flannel would ignore are left out with one warning each. */
@@ -109,6 +111,7 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
   const nodes: RawNode[] = [];
   const warnings: string[] = [];
   const leftOut: Array<{ name: string; reason: string }> = [];
+  const overwritten: string[] = [];
   const skip = (name: string | undefined, who: string, why: string) => {
     warnings.push(`${who}: ${why}; left out`);
     if (typeof name === 'string') leftOut.push({ name, reason: `${who}: ${why}` });
@@ -141,6 +144,7 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
       continue;
     }
     const overwrite = ann[keys.publicIPOverwrite];
+    if (overwrite !== undefined && overwrite !== '' && typeof name === 'string') overwritten.push(name);
     nodes.push({
       origin: who,
       name,
@@ -151,7 +155,7 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
       ...defined({ publicIPv6: ann[keys.publicIPv6], ipv6Subnet: subnet6, vtepMACv6: data6.vtepMAC }),
     });
   }
-  return { nodes, warnings, leftOut };
+  return { nodes, warnings, leftOut, overwritten };
 }
 
 /** The fields whose value is not undefined: IPv4-only nodes map exactly as before dual stack. */

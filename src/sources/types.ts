@@ -15,6 +15,8 @@ export interface SourceOptions {
   annotationPrefix?: string;
   /** Local node name, when the source needs it (Kubernetes). */
   nodeName?: string;
+  /** Kubernetes: where NODE_NAME, POD_NAME and POD_NAMESPACE are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface WatchHandlers {
@@ -44,7 +46,10 @@ export interface RegisterOptions {
 }
 
 export interface Registration {
+  /** The published public IP (a Kubernetes public-ip-overwrite when there is one). */
   publicIP: string;
+  /** This host's own address, when the published one is an overwrite that is not on the host. */
+  localAddress?: string;
   subnet: string;
   vtepMAC?: string;
 }

@@ -26,7 +26,7 @@ export interface ValidatedCluster extends ValidCluster {
 
 export function validateCluster(state: ClusterState, opts: ValidateOptions = {}): ValidatedCluster {
   const config = opts.config ?? validateConfig(state.config, opts.host);
-  const problems: Problem[] = state.warnings.map((w) => ({ subject: 'source', message: w }));
+  const problems: Problem[] = [...state.warnings, ...(state.config.warnings ?? [])].map((w) => ({ subject: 'source', message: w }));
   const valid: Node[] = [];
   const skipped = new Map<string, string>((state.leftOut ?? []).map((l) => [l.name, l.reason]));
   const seenNames = new Set<string>();

@@ -38,7 +38,10 @@ export function validateNode(raw: RawNode, config: NetworkConfig, macRequired: b
   if (typeof raw.name !== 'string' || !NAME_RE.test(raw.name)) {
     return bad('name', raw.name === undefined ? 'missing' : `${show(raw.name)} is not a valid name (letters, digits, . _ : @ -, at most 253)`);
   }
-  if (raw.backendType !== undefined && raw.backendType !== config.backend.type) {
+  // flannel's udp backend publishes no type (etcd: no BackendType; Kubernetes:
+  // backend-type ""), which its peers read as udp.
+  const type = raw.backendType === '' || raw.backendType === null ? 'udp' : raw.backendType;
+  if (type !== undefined && type !== config.backend.type) {
     return bad('backendType', `${show(raw.backendType)} differs from the cluster backend ${config.backend.type}`);
   }
   const v6only = config.network.family === 6;

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan, resolveUnderlay } from '../../src/backends/index.js';
 import { planHostGw } from '../../src/backends/hostgw.js';
-import { OFFLINE_UNDERLAY } from '../../src/backends/underlay.js';
+import { OFFLINE_UNDERLAY, overwriteLocalAddress } from '../../src/backends/underlay.js';
 import { planVxlan, VXLAN_OVERHEAD } from '../../src/backends/vxlan.js';
 import { ConfigError, NodeError, UsageError } from '../../src/errors.js';
 import { OVLNET_ROUTE_PROTO } from '../../src/model/keys.js';
@@ -191,6 +191,31 @@ test('underlay: the public IP not on this host: an error, or the offline default
   assert.is((e as NodeError).hint, 'check --node/--public-ip and --netns, or name the underlay device with --iface');
   assert.equal(resolveUnderlay(LINKS, ip('192.0.2.99'), undefined, true), { dev: 'eth0', mtu: 1500, connected: [], found: false });
   assert.equal(OFFLINE_UNDERLAY, { dev: 'eth0', mtu: 1500 });
+});
+
+test('public-ip-overwrite: the vxlan device binds to the host address, peers still get the published one', () => {
+  const local = ip('192.0.2.10');
+  const d = planVxlan({ cluster: cluster([N0, N1], N0), underlay: underlay({ local: ip('192.0.2.99') }) });
+  const link = d.entries.find((e) => e.kind === 'link') as { local: unknown };
+  assert.equal(link.local, ip('192.0.2.99'));
+  assert.equal(planVxlan({ cluster: cluster([N0, N1], N0), underlay: underlay() }).entries.find((e) => e.kind === 'link')!, { ...(link as object), local });
+  const links = new Map([
+    ['eth0', hostLink({ name: 'eth0', addrs: [pfx('192.0.2.10/24')] })],
+    ['eth1', hostLink({ name: 'eth1', index: 2, addrs: [pfx('198.51.100.7/24')] })],
+  ]);
+  const dflt = [{ dst: pfx('0.0.0.0/0'), via: ip('198.51.100.1'), dev: 'eth1', onlink: false, proto: 3 }];
+  const cases: Array<[string, string, string | undefined, string | undefined, string | undefined]> = [
+    // [what, published, --iface, known (registration), expected]
+    ['published address is on the host: nothing to substitute', '192.0.2.10', undefined, undefined, undefined],
+    ['overwrite, --iface: that device\'s address', '203.0.113.40', 'eth0', undefined, '192.0.2.10'],
+    ['overwrite, no --iface: the default route device\'s address', '203.0.113.40', undefined, undefined, '198.51.100.7'],
+    ['overwrite, the registration knows the address: that one', '203.0.113.40', 'eth0', '198.51.100.7', '198.51.100.7'],
+    ['registration address equals the published one', '192.0.2.10', undefined, '192.0.2.10', undefined],
+  ];
+  for (const [what, pub, iface, known, want] of cases) {
+    assert.is(overwriteLocalAddress(links, dflt, ip(pub), iface, known ? ip(known) : undefined)?.text, want, what);
+  }
+  assert.is(overwriteLocalAddress(links, undefined, ip('203.0.113.40')), undefined, 'no default route known, no --iface');
 });
 
 test.run();

@@ -69,7 +69,7 @@ const managed = (ip: string, mac: string, extra: Record<string, string> = {}) =>
 });
 
 test('nodesToRaw maps annotations and leaves out unmanaged or subnet-less nodes with one warning each', () => {
-  const { nodes, warnings, leftOut } = nodesToRaw([
+  const { nodes, warnings, leftOut, overwritten } = nodesToRaw([
     node('node-c', managed('192.0.2.12', '0a:00:00:00:00:0c'), { podCIDR: '198.18.2.0/24', podCIDRs: ['198.18.2.0/24'] }),
     node('node-a', managed('192.0.2.10', '0a:00:00:00:00:0a', { [`${P}/public-ip-overwrite`]: '203.0.113.10' }), { podCIDR: '198.18.0.0/24' }),
     node('unmanaged', { [`${P}/public-ip`]: '192.0.2.20' }, { podCIDR: '198.18.5.0/24' }),
@@ -87,6 +87,7 @@ test('nodesToRaw maps annotations and leaves out unmanaged or subnet-less nodes 
     origin: 'Node node-a', name: 'node-a', publicIP: '203.0.113.10', subnet: '198.18.0.0/24', vtepMAC: '0a:00:00:00:00:0a', backendType: 'vxlan',
   });
   assert.is(nodes[1].publicIP, '192.0.2.12');
+  assert.equal(overwritten, ['node-a'], 'the overwritten node is named, so the local one keeps its own address');
   assert.is(warnings.length, 5, warnings.join('\n'));
   const byNode = (n: string) => warnings.filter((w) => w.startsWith(`Node ${n}:`));
   for (const n of ['unmanaged', 'no-annotations', 'false-flag']) {

@@ -31,7 +31,7 @@ export interface CleanupFlags extends GlobalOptions {
 
 function parseVni(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
-  if (!/^[0-9]{1,8}$/.test(s) || Number(s) < 1 || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 1 to 16777215`);
+  if (!/^[0-9]{1,8}$/.test(s) || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 0 to 16777215`);
   return Number(s);
 }
 
