@@ -7,8 +7,6 @@ import { release as osRelease } from 'node:os';
 import type { Snapshot } from '../engine/cycle.js';
 import { HostError } from '../errors.js';
 import { TX_CSUM_FEATURE, shouldDisableTxOffload } from '../backends/offload.js';
-import { UDP_OVERHEAD } from '../backends/udp.js';
-import { VXLAN_OVERHEAD } from '../backends/vxlan.js';
 import { readFileIfExists } from '../daemon/files.js';
 import { renderSubnetEnv, subnetEnvFor } from '../daemon/subnet-env.js';
 import { run } from '../host/exec.js';
@@ -23,6 +21,7 @@ import { parseFilterSave } from './checks/netfilter-eval.js';
 import { samplePeers, type PeerProbe } from './checks/peers.js';
 import type { PeerRouting, RouteLookup } from './checks/routing.js';
 import type { DoctorFacts } from './decide.js';
+import { probePlan, type ProbePlan } from './probe-plan.js';
 
 export interface GatherOptions {
   netns?: string;
@@ -39,30 +38,6 @@ export interface GatherOptions {
 
 /** Peers probed at once: a few overlap their waits without loading a small host. */
 const PROBE_CONCURRENCY = 8;
-
-/** The address doctor probes through the overlay and what it routes by, per backend. */
-export interface ProbePlan {
-  device: string;
-  mtu: number;
-  port?: number;
-  overhead?: number;
-  targetOf(n: Node): IP;
-}
-
-export function probePlan(snap: Snapshot): ProbePlan {
-  const d = snap.desired;
-  const cfg = snap.cluster.config.backend;
-  const link = d.entries.find((e) => (e.kind === 'link' || e.kind === 'tun') && e.name === d.device) as { mtu: number } | undefined;
-  if (cfg.type === 'host-gw' || !d.device || !link) {
-    // host-gw: no device of its own; the peer's pod gateway (its cni0) answers.
-    return { device: d.underlay.dev, mtu: d.underlay.mtu, targetOf: (n) => nthAddress(networkOf(n.subnet), 1n) };
-  }
-  // vxlan and udp: the peer's device holds its subnet's first address.
-  return {
-    device: d.device, mtu: link.mtu, port: cfg.port, overhead: cfg.type === 'vxlan' ? VXLAN_OVERHEAD : UDP_OVERHEAD,
-    targetOf: (n) => networkOf(n.subnet).addr,
-  };
-}
 
 async function limit<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
