@@ -77,11 +77,17 @@ export function checkBridgeNf(f: HostFacts): CheckResult {
   return warn(name, `net.bridge.bridge-nf-call-iptables = ${v}: Service traffic between pods on cni0 bypasses iptables`, hint);
 }
 
-/** A representative address set for "a pod of this cluster". */
+/**
+ * Forwarded pod traffic both ways: pod network to "elsewhere" and back.
+ * Elsewhere is this node's public IP: an address outside every pod network
+ * that a rule can be judged against (an unknown address would leave every
+ * -s/-d rule undecided).
+ */
 function podPackets(f: HostFacts): Array<{ dir: string; pkt: Packet }> {
+  const elsewhere = hostPrefix(f.localPublicIP);
   return f.networks.flatMap((n) => [
-    { dir: `from ${n.text}`, pkt: { src: n } },
-    { dir: `to ${n.text}`, pkt: { dst: n } },
+    { dir: `from ${n.text}`, pkt: { src: n, ...(n.family === elsewhere.family ? { dst: elsewhere } : {}) } },
+    { dir: `to ${n.text}`, pkt: { dst: n, ...(n.family === elsewhere.family ? { src: elsewhere } : {}) } },
   ]);
 }
 

@@ -110,7 +110,10 @@ export function matchRule(spec: string, pkt: Packet): { match: Tri; target?: str
     // `! --dport 80` or `--dport ! 80` (old style): either negates.
     let t: Tri;
     switch (opt) {
-      case '-j': case '-g': case '--jump': case '--goto': target = args[0]; continue;
+      case '-j': case '-g': case '--jump': case '--goto':
+        // What follows the target are its own options (--reject-with, --log-prefix), not matches.
+        target = args[0];
+        return { match, target };
       case '-m': case '--match': case '--comment': continue;
       case '-s': case '--source': t = matchPrefix(args[0] ?? '', pkt.src); break;
       case '-d': case '--destination': t = matchPrefix(args[0] ?? '', pkt.dst); break;
