@@ -40,6 +40,21 @@ _ovlnet_kind() {
         'diff --netns') kind='netns' ;;
         'diff --disable-tx-offload') kind='choices auto on off' ;;
         'diff -o'|'diff --output') kind='choices table json' ;;
+        'doctor -s'|'doctor --source') kind='source' ;;
+        'doctor --etcd-cafile') kind='file' ;;
+        'doctor --etcd-certfile') kind='file' ;;
+        'doctor --etcd-keyfile') kind='file' ;;
+        'doctor --net-conf') kind='file' ;;
+        'doctor --annotation-prefix') kind='free' ;;
+        'doctor --node') kind='free' ;;
+        'doctor --public-ip') kind='free' ;;
+        'doctor --iface') kind='iface' ;;
+        'doctor --netns') kind='netns' ;;
+        'doctor --disable-tx-offload') kind='choices auto on off' ;;
+        'doctor -o'|'doctor --output') kind='choices table json' ;;
+        'doctor --subnet-file') kind='file' ;;
+        'doctor --peer') kind='free' ;;
+        'doctor --metrics-addr') kind='free' ;;
         'apply -s'|'apply --source') kind='source' ;;
         'apply --etcd-cafile') kind='file' ;;
         'apply --etcd-certfile') kind='file' ;;
@@ -78,6 +93,7 @@ _ovlnet_kind() {
         'daemon --max-delete') kind='free' ;;
         'daemon --subnet-file') kind='file' ;;
         'daemon --lease-ttl') kind='free' ;;
+        'daemon --probe-interval') kind='free' ;;
         'cleanup -s'|'cleanup --source') kind='source' ;;
         'cleanup --etcd-cafile') kind='file' ;;
         'cleanup --etcd-certfile') kind='file' ;;
@@ -96,7 +112,7 @@ _ovlnet_kind() {
 _ovlnet_arg() {
     case $1 in
         completion) kind='choices bash zsh fish' ;;
-        help) kind='choices plan diff apply nodes daemon cleanup completion' ;;
+        help) kind='choices plan diff doctor apply nodes daemon cleanup completion' ;;
         *) kind='' ;;
     esac
 }
@@ -106,9 +122,10 @@ _ovlnet_opts() {
     case $1 in
         plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
         diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
+        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
         apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl --probe-interval -h,--help' ;;
         cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output --netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='-h,--help' ;;
         help) opts='' ;;
@@ -195,7 +212,7 @@ _ovlnet() {
         done
         COMPREPLY=($(compgen -W "${cand[*]}" -- "$cur"))
     elif [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W 'plan diff apply nodes daemon cleanup completion help' -- "$cur"))
+        COMPREPLY=($(compgen -W 'plan diff doctor apply nodes daemon cleanup completion help' -- "$cur"))
     else
         # A positional argument: only when none is on the line yet.
         local have=

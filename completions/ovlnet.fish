@@ -45,11 +45,12 @@ end
 
 # No file names where ovlnet takes none.
 complete -c ovlnet -f
-complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion help" -f
+complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff doctor apply nodes daemon cleanup completion help" -f
 complete -c ovlnet -n __fish_use_subcommand -s V -l version -d 'print the version'
 complete -c ovlnet -n __fish_use_subcommand -s h -l help -d 'display help for command'
 complete -c ovlnet -n __fish_use_subcommand -a plan -d 'show the kernel state this node should have (reads only; no root needed)'
 complete -c ovlnet -n __fish_use_subcommand -a diff -d 'compare the plan with the live host; exit 0 in sync, 2 drift, 1 error'
+complete -c ovlnet -n __fish_use_subcommand -a doctor -d 'check why pods on two nodes may not talk: state, host settings, routing, probes to peers (reads only); exit 0 ok, 2 a check failed, 1 error'
 complete -c ovlnet -n __fish_use_subcommand -a apply -d 'make the host match the plan, changing only the difference'
 complete -c ovlnet -n __fish_use_subcommand -a nodes -d 'list the source\'s nodes (subnet, public IP, VTEP MAC, lease expiry)'
 complete -c ovlnet -n __fish_use_subcommand -a daemon -d 'watch the source and keep the host converged (run it under systemd)'
@@ -90,6 +91,26 @@ complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l disable-tx-offload -
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l ip-masq -d 'install flannel\'s masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -s o -l output -x -a 'table json' -d 'output format'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -s h -l help -d 'display help for command'
+
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l etcd-cafile -r -F -d 'etcd TLS: CA certificate'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l etcd-certfile -r -F -d 'etcd TLS: client certificate'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l etcd-keyfile -r -F -d 'etcd TLS: client key'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l net-conf -r -F -d 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l annotation-prefix -x -d 'Kubernetes: node annotation prefix'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l node -x -d 'local node name'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l public-ip -x -d 'find the local node by this public IP'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l debug -d 'print stack traces on errors'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l no-color -d 'never colour the output'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l disable-tx-offload -x -a 'auto on off' -d 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l ip-masq -d 'install flannel\'s masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -s o -l output -x -a 'table json' -d 'output format'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l subnet-file -r -F -d 'the subnet.env to check against the plan (\'\' to skip)'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l peer -x -d 'also probe this peer when only a sample is probed (repeatable)'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l metrics-addr -x -d 'a running daemon\'s --metrics-addr: show its probes of each peer (/peers)'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -s h -l help -d 'display help for command'
 
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l etcd-cafile -r -F -d 'etcd TLS: CA certificate'
@@ -143,6 +164,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l log-level -x -a 'd
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l max-delete -x -d 'refuse cycles that remove more than this many peers'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l subnet-file -r -F -d 'write flannel\'s subnet.env here for the CNI plugin'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l lease-ttl -x -d 'etcd: lease time to live'
+complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l probe-interval -x -d 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -s h -l help -d 'display help for command'
 
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'
@@ -164,4 +186,4 @@ complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s h -l help -d 'dis
 complete -c ovlnet -n '__fish_seen_subcommand_from completion' -s h -l help -d 'display help for command'
 complete -c ovlnet -n "__fish_seen_subcommand_from completion; and not __fish_seen_subcommand_from bash zsh fish" -a 'bash zsh fish'
 
-complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion" -a 'plan diff apply nodes daemon cleanup completion'
+complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff doctor apply nodes daemon cleanup completion" -a 'plan diff doctor apply nodes daemon cleanup completion'

@@ -82,6 +82,13 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  sudo ovlnet diff --source etcd://127.0.0.1:2379')
     .action(action(() => import('./commands/diff.js')));
 
+  outputOption(hostOptions(sourceOptions(program.command('doctor').description('check why pods on two nodes may not talk: state, host settings, routing, probes to peers (reads only); exit 0 ok, 2 a check failed, 1 error'))), ['table', 'json'])
+    .option('--subnet-file <path>', "the subnet.env to check against the plan ('' to skip)", '/run/flannel/subnet.env')
+    .option('--peer <name>', 'also probe this peer when only a sample is probed (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--metrics-addr <host:port>', "a running daemon's --metrics-addr: show its probes of each peer (/peers)")
+    .addHelpText('after', '\nExample:\n  sudo ovlnet doctor --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
+    .action(action(() => import('./commands/doctor.js')));
+
   outputOption(hostOptions(sourceOptions(program.command('apply').description('make the host match the plan, changing only the difference'))), ['table', 'json'])
     .option('--dry-run', 'show what would change and change nothing')
     .option('--max-delete <n|n%>', 'refuse to remove more than this many peers in one run (default: half of them, when 2 or more)')
@@ -101,6 +108,7 @@ export function buildProgram(): Command {
     .option('--max-delete <n|n%>', 'refuse cycles that remove more than this many peers (default: half of them, when 2 or more)')
     .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin (default /run/flannel/subnet.env; with --netns NS, /run/flannel/netns/NS/subnet.env)")
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
+    .option('--probe-interval <duration>', 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers', '10s')
     .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
     .action(action(() => import('./commands/daemon.js')));
 

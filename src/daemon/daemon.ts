@@ -10,6 +10,7 @@ import { health, readiness } from './health.js';
 import { FailureStreak, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { SystemdNotifier } from './notify.js';
+import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
@@ -24,6 +25,8 @@ export interface DaemonOptions {
   leaseTTLSeconds?: number;
   metricsAddr?: ListenAddr;
   version: string;
+  /** --probe-interval in ms; 0 = no overlay probes. */
+  probeIntervalMs?: number;
 }
 
 export interface DaemonDeps {
@@ -60,6 +63,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let stopWatch: (() => void) | undefined;
   let scheduler: Scheduler | undefined;
   let server: Server | undefined;
+  let prober: Prober | undefined;
   // The udp backend's forwarder; idle for other backends.
   const udp = new UdpDataPlane(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
@@ -78,6 +82,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log.info(`${sig}: stopping; routes and devices stay in place`);
       if (notifier.enabled) void notifier.send({ stopping: true, status: 'stopping' });
       stopWatch?.();
+      prober?.stop();
       if (scheduler) {
         if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
@@ -101,6 +106,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       node: o.cycle.node, subnet_file: o.subnetFile || undefined, systemd_notify: notifier.enabled || undefined,
     });
 
+    if (o.probeIntervalMs) prober = new Prober({ netns: o.cycle.netns, intervalMs: o.probeIntervalMs, clock, log, metrics });
+
     let lastStatus = '';
     let readySent = false;
     const notifyFailure = new FailureStreak(log, 'systemd notification', () => clock.now());
@@ -122,6 +129,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       onSuccess: ({ snap }) => {
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
+        prober?.update(snap);
         void udp.sync(snap).then(() => {
           if (udp.down) {
             sendStatus({ status: `not ready: ${udp.down}` });
@@ -152,10 +160,11 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
           runningSince: scheduler?.runningSince, nextDueAt: scheduler?.nextDueAt ?? Infinity,
         }),
         ready,
+        ...(prober ? { peers: () => prober!.peers() } : {}),
       });
       server = s.server;
       if (stopping) await stopServer(server);
-      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz'] });
+      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz', '/peers'] });
     }
 
     if (!stopping) {
@@ -180,6 +189,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     }
     return await finished;
   } catch (e) {
+    prober?.stop();
     udp.close();
     stopWatch?.();
     await scheduler?.stop();

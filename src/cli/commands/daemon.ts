@@ -21,6 +21,7 @@ export interface DaemonFlags extends GlobalOptions {
   maxDelete?: string;
   subnetFile?: string;
   leaseTtl?: string;
+  probeInterval?: string;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -52,6 +53,8 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const intervalMs = parseDuration(o.interval ?? '10s', '--interval', { minMs: 100 });
   const leaseTTLSeconds = Math.round(parseDuration(o.leaseTtl ?? '24h', '--lease-ttl', { minMs: 10_000 }) / 1000);
   const maxDelete = parseMaxDelete(o.maxDelete);
+  const probe = (o.probeInterval ?? '10s').trim();
+  const probeIntervalMs = probe === '0' ? 0 : parseDuration(probe, '--probe-interval', { minMs: 1000 });
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
   // Fail at start, not on the first change: a daemon that cannot write is useless.
   requireNetAdmin();
@@ -67,5 +70,6 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     leaseTTLSeconds,
     metricsAddr,
     version: version(),
+    probeIntervalMs,
   }, { log });
 }
