@@ -25,7 +25,7 @@ _ovlnet_kind() {
         'plan --node') kind='free' ;;
         'plan --public-ip') kind='free' ;;
         'plan --iface') kind='iface' ;;
-        'plan --netns') kind='netns' ;;
+        'plan -n'|'plan --netns') kind='netns' ;;
         'plan --disable-tx-offload') kind='choices auto on off' ;;
         'plan -o'|'plan --output') kind='choices table json commands' ;;
         'diff -s'|'diff --source') kind='source' ;;
@@ -37,7 +37,7 @@ _ovlnet_kind() {
         'diff --node') kind='free' ;;
         'diff --public-ip') kind='free' ;;
         'diff --iface') kind='iface' ;;
-        'diff --netns') kind='netns' ;;
+        'diff -n'|'diff --netns') kind='netns' ;;
         'diff --disable-tx-offload') kind='choices auto on off' ;;
         'diff -o'|'diff --output') kind='choices table json' ;;
         'apply -s'|'apply --source') kind='source' ;;
@@ -49,7 +49,7 @@ _ovlnet_kind() {
         'apply --node') kind='free' ;;
         'apply --public-ip') kind='free' ;;
         'apply --iface') kind='iface' ;;
-        'apply --netns') kind='netns' ;;
+        'apply -n'|'apply --netns') kind='netns' ;;
         'apply --disable-tx-offload') kind='choices auto on off' ;;
         'apply -o'|'apply --output') kind='choices table json' ;;
         'apply --max-delete') kind='free' ;;
@@ -69,7 +69,7 @@ _ovlnet_kind() {
         'daemon --node') kind='free' ;;
         'daemon --public-ip') kind='free' ;;
         'daemon --iface') kind='iface' ;;
-        'daemon --netns') kind='netns' ;;
+        'daemon -n'|'daemon --netns') kind='netns' ;;
         'daemon --disable-tx-offload') kind='choices auto on off' ;;
         'daemon --interval') kind='free' ;;
         'daemon --metrics-addr') kind='free' ;;
@@ -85,7 +85,7 @@ _ovlnet_kind() {
         'cleanup --net-conf') kind='file' ;;
         'cleanup --annotation-prefix') kind='free' ;;
         'cleanup -o'|'cleanup --output') kind='choices table json' ;;
-        'cleanup --netns') kind='netns' ;;
+        'cleanup -n'|'cleanup --netns') kind='netns' ;;
         'cleanup --subnet-file') kind='file' ;;
         'cleanup --vni') kind='free' ;;
         *) kind='' ;;
@@ -104,15 +104,15 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
-        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output --netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
-        completion) opts='-h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
+        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
+        completion) opts='--debug --no-color -h,--help' ;;
         help) opts='' ;;
-        *) opts='-V,--version -h,--help' ;;
+        *) opts='-V,--version -s,--source -n,--netns --debug --no-color -h,--help' ;;
     esac
 }
 
@@ -161,8 +161,10 @@ _ovlnet() {
         w=${words[i]}
         case $w in
             --netns=*) ns=${w#--netns=} ;;
-            --netns) ns=${words[i+1]} ;;
+            --netns | -n) ns=${words[i+1]} ;;
         esac
+        # A global option before the command: its value is not the command.
+        [[ -z $cmd && ( $w == -s || $w == --source || $w == -n || $w == --netns ) ]] && { (( i++ )); continue; }
         [[ -z $cmd && $w != -* ]] && cmd=$w
     done
 

@@ -5,6 +5,7 @@ import { Argument, Command, Option } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, reportError } from './exit.js';
 import { packageInfo } from '../package.js';
+import { withGlobalOptions } from './settings.js';
 
 const pkg = packageInfo();
 
@@ -24,8 +25,13 @@ function sourceOptions(cmd: Command, withNode = true): Command {
       .option('--node <name>', 'local node name (default: the host name, or the node owning a local address)')
       .option('--public-ip <ip>', 'find the local node by this public IP')
       .option('--iface <dev>', 'underlay device (default: the one holding the local public IP)')
-      .option('--netns <name>', 'read and write in this network namespace (ip -n)');
+      .option('-n, --netns <name>', 'read and write in this network namespace (ip -n)');
   }
+  return commonOptions(cmd);
+}
+
+/** Options every command takes; they may also come before the command (`ovlnet --debug diff`). */
+function commonOptions(cmd: Command): Command {
   return cmd
     .option('--debug', 'print stack traces on errors')
     .option('--no-color', 'never colour the output');
@@ -42,7 +48,13 @@ function outputOption(cmd: Command, formats: string[]): Command {
   return cmd.addOption(new Option('-o, --output <format>', 'output format').choices(formats).default('table'));
 }
 
-async function runCommand(load: Loader, opts: GlobalOptions): Promise<never> {
+async function runCommand(load: Loader, cmd: Command, extra: Partial<GlobalOptions> = {}): Promise<never> {
+  let opts: GlobalOptions;
+  try {
+    opts = { ...withGlobalOptions(cmd), ...extra };
+  } catch (e) {
+    process.exit(reportError(e, Boolean(cmd.opts().debug), (s) => process.stderr.write(s + '\n')));
+  }
   const { makeContext } = await import('./context.js');
   const ctx = makeContext(opts);
   let code: number;
@@ -68,10 +80,18 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'ovlnet: ')) })
     .showHelpAfterError('hint: see "ovlnet --help"')
     .configureHelp({ sortSubcommands: false })
+    // Options before the command are the program's own (kubectl style:
+    // `ovlnet -n NS diff`); after it, the command's.
+    .enablePositionalOptions()
     .addHelpText('after', '\nSee ovlnet(8) for sources, the cluster file, exit status and examples;\n"ovlnet COMMAND --help" for the options of a command.');
 
+  // Accepted before any command and merged into its options (settings.ts).
+  commonOptions(program
+    .option('-s, --source <uri>', 'cluster state source (see the command\'s --help)')
+    .option('-n, --netns <name>', 'read and write in this network namespace (ip -n)'));
+
   const action = (load: Loader) => function (this: Command) {
-    return runCommand(load, this.opts());
+    return runCommand(load, this);
   };
 
   outputOption(hostOptions(sourceOptions(program.command('plan').description('show the kernel state this node should have (reads only; no root needed)'))), ['table', 'json', 'commands'])
@@ -105,7 +125,7 @@ export function buildProgram(): Command {
     .action(action(() => import('./commands/daemon.js')));
 
   outputOption(sourceOptions(program.command('cleanup').description("remove everything ovlnet put on this host (routes, its vxlan device, masquerade rules, subnet file) and nothing else"), false), ['table', 'json'])
-    .option('--netns <name>', 'clean up in this network namespace (ip -n)')
+    .option('-n, --netns <name>', 'clean up in this network namespace (ip -n)')
     .option('--dry-run', 'show what would be removed and change nothing')
     .option('--subnet-file <path>', 'the subnet.env to remove (default /run/flannel/subnet.env, removed only when ovlnet wrote it)')
     .option('--vni <n>', 'also remove the vxlan device flannel.<n>, even without proof it is ovlnet\'s')
@@ -113,12 +133,12 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nThe source is read only when --source (or $OVLNET_SOURCE) is given: cleanup works without it.\n\nExamples:\n  sudo ovlnet cleanup --dry-run\n  sudo ovlnet cleanup --source etcd://10.0.0.1:2379')
     .action(action(() => import('./commands/cleanup.js')));
 
-  program.command('completion')
+  commonOptions(program.command('completion'))
     .description('print the shell completion script')
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
     .addHelpText('after', '\nExample:\n  ovlnet completion bash > /etc/bash_completion.d/ovlnet')
     .action(function (this: Command, shell: string) {
-      return runCommand(() => import('./commands/completion.js'), { ...this.opts(), shell } as GlobalOptions);
+      return runCommand(() => import('./commands/completion.js'), this, { shell } as Partial<GlobalOptions>);
     });
 
   for (const c of program.commands) c.showHelpAfterError(`hint: see "ovlnet ${c.name()} --help"`);

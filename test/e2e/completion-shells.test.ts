@@ -58,7 +58,9 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
     const cases: Array<[string, string[] | ((got: string[]) => boolean)]> = [
       ['ovlnet ', ALL_COMMANDS],
       ['ovlnet d', ['daemon', 'diff']],
-      ['ovlnet -', ['--help', '--version']],
+      ['ovlnet -', ['--debug', '--help', '--netns', '--no-color', '--source', '--version']],
+      ['ovlnet -n x d', ['daemon', 'diff']],
+      ['ovlnet -n x diff --no-', ['--no-color']],
       ['ovlnet plan --', (g) => ['--source', '--netns', '--iface', '--output', '--node', '--no-color'].every((x) => g.includes(x)) && !g.includes('--dry-run') && !g.includes('--interval')],
       ['ovlnet nodes --', (g) => g.includes('--output') && !g.includes('--netns') && !g.includes('--node')],
       ['ovlnet apply --d', ['--debug', '--disable-tx-offload', '--dry-run']],
