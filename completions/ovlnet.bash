@@ -26,6 +26,7 @@ _ovlnet_kind() {
         'plan --public-ip') kind='free' ;;
         'plan --iface') kind='iface' ;;
         'plan -n'|'plan --netns') kind='netns' ;;
+        'plan --config') kind='file' ;;
         'plan --disable-tx-offload') kind='choices auto on off' ;;
         'plan -o'|'plan --output') kind='choices table json commands' ;;
         'diff -s'|'diff --source') kind='source' ;;
@@ -38,6 +39,7 @@ _ovlnet_kind() {
         'diff --public-ip') kind='free' ;;
         'diff --iface') kind='iface' ;;
         'diff -n'|'diff --netns') kind='netns' ;;
+        'diff --config') kind='file' ;;
         'diff --disable-tx-offload') kind='choices auto on off' ;;
         'diff -o'|'diff --output') kind='choices table json' ;;
         'apply -s'|'apply --source') kind='source' ;;
@@ -50,6 +52,7 @@ _ovlnet_kind() {
         'apply --public-ip') kind='free' ;;
         'apply --iface') kind='iface' ;;
         'apply -n'|'apply --netns') kind='netns' ;;
+        'apply --config') kind='file' ;;
         'apply --disable-tx-offload') kind='choices auto on off' ;;
         'apply -o'|'apply --output') kind='choices table json' ;;
         'apply --max-delete') kind='free' ;;
@@ -59,6 +62,7 @@ _ovlnet_kind() {
         'nodes --etcd-keyfile') kind='file' ;;
         'nodes --net-conf') kind='file' ;;
         'nodes --annotation-prefix') kind='free' ;;
+        'nodes --config') kind='file' ;;
         'nodes -o'|'nodes --output') kind='choices table json' ;;
         'daemon -s'|'daemon --source') kind='source' ;;
         'daemon --etcd-cafile') kind='file' ;;
@@ -70,6 +74,7 @@ _ovlnet_kind() {
         'daemon --public-ip') kind='free' ;;
         'daemon --iface') kind='iface' ;;
         'daemon -n'|'daemon --netns') kind='netns' ;;
+        'daemon --config') kind='file' ;;
         'daemon --disable-tx-offload') kind='choices auto on off' ;;
         'daemon --interval') kind='free' ;;
         'daemon --metrics-addr') kind='free' ;;
@@ -84,10 +89,14 @@ _ovlnet_kind() {
         'cleanup --etcd-keyfile') kind='file' ;;
         'cleanup --net-conf') kind='file' ;;
         'cleanup --annotation-prefix') kind='free' ;;
+        'cleanup --config') kind='file' ;;
         'cleanup -o'|'cleanup --output') kind='choices table json' ;;
         'cleanup -n'|'cleanup --netns') kind='netns' ;;
         'cleanup --subnet-file') kind='file' ;;
         'cleanup --vni') kind='free' ;;
+        'completion --config') kind='file' ;;
+        'config --config') kind='file' ;;
+        'config -o'|'config --output') kind='choices table json' ;;
         *) kind='' ;;
     esac
 }
@@ -96,7 +105,8 @@ _ovlnet_kind() {
 _ovlnet_arg() {
     case $1 in
         completion) kind='choices bash zsh fish' ;;
-        help) kind='choices plan diff apply nodes daemon cleanup completion' ;;
+        config) kind='choices plan diff apply nodes daemon cleanup completion' ;;
+        help) kind='choices plan diff apply nodes daemon cleanup completion config' ;;
         *) kind='' ;;
     esac
 }
@@ -104,15 +114,16 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
-        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
-        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
-        completion) opts='--debug --no-color -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
+        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --config --debug --no-color -o,--output -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
+        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --config --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
+        completion) opts='--config --debug --no-color -h,--help' ;;
+        config) opts='--config --debug --no-color -o,--output -h,--help' ;;
         help) opts='' ;;
-        *) opts='-V,--version -s,--source -n,--netns --debug --no-color -h,--help' ;;
+        *) opts='-V,--version -s,--source -n,--netns --config --debug --no-color -h,--help' ;;
     esac
 }
 
@@ -164,7 +175,7 @@ _ovlnet() {
             --netns | -n) ns=${words[i+1]} ;;
         esac
         # A global option before the command: its value is not the command.
-        [[ -z $cmd && ( $w == -s || $w == --source || $w == -n || $w == --netns ) ]] && { (( i++ )); continue; }
+        [[ -z $cmd && ( $w == -s || $w == --source || $w == -n || $w == --netns || $w == --config ) ]] && { (( i++ )); continue; }
         [[ -z $cmd && $w != -* ]] && cmd=$w
     done
 
@@ -197,7 +208,7 @@ _ovlnet() {
         done
         COMPREPLY=($(compgen -W "${cand[*]}" -- "$cur"))
     elif [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W 'plan diff apply nodes daemon cleanup completion help' -- "$cur"))
+        COMPREPLY=($(compgen -W 'plan diff apply nodes daemon cleanup completion config help' -- "$cur"))
     else
         # A positional argument: only when none is on the line yet.
         local have=

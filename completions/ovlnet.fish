@@ -45,10 +45,11 @@ end
 
 # No file names where ovlnet takes none.
 complete -c ovlnet -f
-complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion help" -f
+complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion config help" -f
 complete -c ovlnet -n __fish_use_subcommand -s V -l version -d 'print the version'
 complete -c ovlnet -n __fish_use_subcommand -s s -l source -d 'cluster state source (see the command\'s --help)'
 complete -c ovlnet -n __fish_use_subcommand -s n -l netns -d 'read and write in this network namespace (ip -n)'
+complete -c ovlnet -n __fish_use_subcommand -l config -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
 complete -c ovlnet -n __fish_use_subcommand -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n __fish_use_subcommand -l no-color -d 'never colour the output'
 complete -c ovlnet -n __fish_use_subcommand -s h -l help -d 'display help for command'
@@ -59,6 +60,7 @@ complete -c ovlnet -n __fish_use_subcommand -a nodes -d 'list the source\'s node
 complete -c ovlnet -n __fish_use_subcommand -a daemon -d 'watch the source and keep the host converged (run it under systemd)'
 complete -c ovlnet -n __fish_use_subcommand -a cleanup -d 'remove everything ovlnet put on this host (routes, its vxlan device, masquerade rules, subnet file) and nothing else'
 complete -c ovlnet -n __fish_use_subcommand -a completion -d 'print the shell completion script'
+complete -c ovlnet -n __fish_use_subcommand -a config -d 'show the effective settings of a command and where each comes from (flag, environment, config file, default)'
 complete -c ovlnet -n __fish_use_subcommand -a help -d 'display help for command'
 
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'
@@ -71,6 +73,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l node -x -d 'local no
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l public-ip -x -d 'find the local node by this public IP'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -s n -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
+complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l no-color -d 'never colour the output'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l disable-tx-offload -x -a 'auto on off' -d 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7'
@@ -88,6 +91,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l node -x -d 'local no
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l public-ip -x -d 'find the local node by this public IP'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -s n -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
+complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l no-color -d 'never colour the output'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l disable-tx-offload -x -a 'auto on off' -d 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7'
@@ -105,6 +109,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l node -x -d 'local n
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l public-ip -x -d 'find the local node by this public IP'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -s n -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
+complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l no-color -d 'never colour the output'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l disable-tx-offload -x -a 'auto on off' -d 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7'
@@ -121,6 +126,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from nodes' -l etcd-certfile -r -F
 complete -c ovlnet -n '__fish_seen_subcommand_from nodes' -l etcd-keyfile -r -F -d 'etcd TLS: client key'
 complete -c ovlnet -n '__fish_seen_subcommand_from nodes' -l net-conf -r -F -d 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap'
 complete -c ovlnet -n '__fish_seen_subcommand_from nodes' -l annotation-prefix -x -d 'Kubernetes: node annotation prefix'
+complete -c ovlnet -n '__fish_seen_subcommand_from nodes' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
 complete -c ovlnet -n '__fish_seen_subcommand_from nodes' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from nodes' -l no-color -d 'never colour the output'
 complete -c ovlnet -n '__fish_seen_subcommand_from nodes' -s o -l output -x -a 'table json' -d 'output format'
@@ -136,6 +142,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l node -x -d 'local 
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l public-ip -x -d 'find the local node by this public IP'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -s n -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
+complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l no-color -d 'never colour the output'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l disable-tx-offload -x -a 'auto on off' -d 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7'
@@ -155,6 +162,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l etcd-certfile -r 
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l etcd-keyfile -r -F -d 'etcd TLS: client key'
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l net-conf -r -F -d 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap'
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l annotation-prefix -x -d 'Kubernetes: node annotation prefix'
+complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l no-color -d 'never colour the output'
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s o -l output -x -a 'table json' -d 'output format'
@@ -165,9 +173,17 @@ complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l vni -x -d 'also r
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -l all-flannel-devices -d 'also remove every vxlan device named flannel.<n>, flannel\'s own included'
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s h -l help -d 'display help for command'
 
+complete -c ovlnet -n '__fish_seen_subcommand_from completion' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
 complete -c ovlnet -n '__fish_seen_subcommand_from completion' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from completion' -l no-color -d 'never colour the output'
 complete -c ovlnet -n '__fish_seen_subcommand_from completion' -s h -l help -d 'display help for command'
 complete -c ovlnet -n "__fish_seen_subcommand_from completion; and not __fish_seen_subcommand_from bash zsh fish" -a 'bash zsh fish'
 
-complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion" -a 'plan diff apply nodes daemon cleanup completion'
+complete -c ovlnet -n '__fish_seen_subcommand_from config' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
+complete -c ovlnet -n '__fish_seen_subcommand_from config' -l debug -d 'print stack traces on errors'
+complete -c ovlnet -n '__fish_seen_subcommand_from config' -l no-color -d 'never colour the output'
+complete -c ovlnet -n '__fish_seen_subcommand_from config' -s o -l output -x -a 'table json' -d 'output format'
+complete -c ovlnet -n '__fish_seen_subcommand_from config' -s h -l help -d 'display help for command'
+complete -c ovlnet -n "__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion" -a 'plan diff apply nodes daemon cleanup completion'
+
+complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion config" -a 'plan diff apply nodes daemon cleanup completion config'

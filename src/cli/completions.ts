@@ -48,6 +48,7 @@ const VALUE_KIND: Record<string, ValueKind> = {
   '--etcd-keyfile': 'file',
   '--net-conf': 'file',
   '--subnet-file': 'file',
+  '--config': 'file',
   '--netns': 'netns',
   '--iface': 'iface',
 };
