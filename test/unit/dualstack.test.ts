@@ -17,7 +17,7 @@ import { diff } from '../../src/reconcile/diff.js';
 import { orderChanges } from '../../src/reconcile/order.js';
 import { ownershipFor } from '../../src/reconcile/ownership.js';
 import { programmedCheck } from '../../src/reconcile/programmed.js';
-import { parseLeaseKey } from '../../src/sources/etcd.js';
+import { parseLeaseKey } from '../../src/sources/etcd/codec.js';
 import { parseClusterDocument } from '../../src/sources/file.js';
 import { annotationKeys, nodesToRaw } from '../../src/sources/kube-map.js';
 import { rawConfigFromObject } from '../../src/sources/netconf.js';
