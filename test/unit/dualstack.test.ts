@@ -236,9 +236,11 @@ test('vxlan, dual stack: flannel.1 and flannel-v6.1, per-family neighbours, fdb 
   assert.is(e.device6, undefined);
   assert.ok(e.entries.every((x) => !('dev' in x) || x.dev === 'flannel.1'));
   assert.match(e.problems[0].message, /this node has no IPv6 subnet/);
-  // An explicit Backend.MTU applies to both devices.
+  // An explicit Backend.MTU is the underlay MTU of both devices (flannel): each gets it - 50, within the kernel's caps.
   const m = planVxlan({ cluster: dualCluster(nodes, nodes[0], { type: 'vxlan', vni: 1, port: 8472, directRouting: false, mtu: 1300 }), underlay: U });
-  assert.equal(m.entries.flatMap((x) => (x.kind === 'link' ? [x.mtu] : [])), [1300, 1300]);
+  assert.equal(m.entries.flatMap((x) => (x.kind === 'link' ? [x.mtu] : [])), [1250, 1250]);
+  const full = planVxlan({ cluster: dualCluster(nodes, nodes[0], { type: 'vxlan', vni: 1, port: 8472, directRouting: false, mtu: 1500 }), underlay: U });
+  assert.equal(full.entries.flatMap((x) => (x.kind === 'link' ? [x.mtu] : [])), [1450, 1430]);
   // DirectRouting: an on-link IPv6 peer gets a direct route via its public IPv6.
   const dr = planVxlan({ cluster: dualCluster(nodes, nodes[0], { type: 'vxlan', vni: 1, port: 8472, directRouting: true }), underlay: U });
   assert.ok(dr.entries.map(text).includes('route 2001:db8:100:1::/64 via 2001:db8:1::11 dev eth0'));
