@@ -54,7 +54,7 @@ export function renderSubnetEnv(e: SubnetEnv): string {
   ].join('\n');
 }
 
-/** The values for this node: the MTU pods must use is the overlay device's (vxlan, udp TUN), or the underlay's for host-gw. */
+/** The values for this node: the MTU pods must use is the backend device's (vxlan or udp TUN), or the underlay's for host-gw. */
 export function subnetEnvFor(config: NetworkConfig, desired: DesiredState, ipMasq = false): SubnetEnv {
   // Dual stack: pods get one MTU for both families, so the smaller device's
   // (flannel writes the IPv4 device's, 20 bytes too large for IPv6 traffic).

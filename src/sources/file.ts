@@ -51,7 +51,11 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
     if (vtepMACv6 !== undefined) raw.vtepMACv6 = vtepMACv6;
     nodes.push(raw);
   }
-  return { config: rawConfigFromObject(doc, origin, { flannel: false }), nodes, warnings, namedNodes: true };
+  const config = rawConfigFromObject(doc, origin, { flannel: false });
+  // ovlnet's own spelling `ipv6Network` asks for IPv6 (README "Dual stack");
+  // flannel's `IPv6Network` (any other spelling) needs EnableIPv6, as in flannel.
+  if (doc.ipv6Network !== undefined && config.enableIPv6 === undefined) config.enableIPv6 = true;
+  return { config, nodes, warnings, namedNodes: true };
 }
 
 export class FileSource implements Source {

@@ -27,6 +27,9 @@ export interface ValidatedCluster extends ValidCluster {
 export function validateCluster(state: ClusterState, opts: ValidateOptions = {}): ValidatedCluster {
   const config = opts.config ?? validateConfig(state.config, opts.host);
   const problems: Problem[] = [...state.warnings, ...(state.config.warnings ?? [])].map((w) => ({ subject: 'source', message: w }));
+  if (!config.ipv6 && config.network.family === 4 && state.config.ipv6Network !== undefined && state.config.enableIPv6 === undefined) {
+    problems.push({ subject: `${state.config.origin}: IPv6Network`, message: 'set without EnableIPv6: true; IPv6 stays off, as in flannel' });
+  }
   const valid: Node[] = [];
   const skipped = new Map<string, string>((state.leftOut ?? []).map((l) => [l.name, l.reason]));
   const seenNames = new Set<string>();
