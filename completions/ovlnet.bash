@@ -76,6 +76,7 @@ _ovlnet_kind() {
         'daemon --log-format') kind='choices text json' ;;
         'daemon --log-level') kind='choices debug info warn error' ;;
         'daemon --max-delete') kind='free' ;;
+        'daemon --max-delete-window') kind='free' ;;
         'daemon --subnet-file') kind='file' ;;
         'daemon --lease-ttl') kind='free' ;;
         'cleanup -s'|'cleanup --source') kind='source' ;;
@@ -108,7 +109,7 @@ _ovlnet_opts() {
         diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
         apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl -h,--help' ;;
         cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output --netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='-h,--help' ;;
         help) opts='' ;;

@@ -19,6 +19,8 @@ export interface DaemonFlags extends GlobalOptions {
   logFormat?: string;
   logLevel?: string;
   maxDelete?: string;
+  maxDeleteWindow?: string;
+  force?: boolean;
   subnetFile?: string;
   leaseTtl?: string;
 }
@@ -52,6 +54,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const intervalMs = parseDuration(o.interval ?? '10s', '--interval', { minMs: 100 });
   const leaseTTLSeconds = Math.round(parseDuration(o.leaseTtl ?? '24h', '--lease-ttl', { minMs: 10_000 }) / 1000);
   const maxDelete = parseMaxDelete(o.maxDelete);
+  const maxDeleteWindowMs = parseDuration(o.maxDeleteWindow ?? '5m', '--max-delete-window', { minMs: 1000 });
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
   // Fail at start, not on the first change: a daemon that cannot write is useless.
   requireNetAdmin();
@@ -63,6 +66,8 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     cycle: cycleOptions(o),
     intervalMs,
     maxDelete,
+    maxDeleteWindowMs,
+    force: o.force,
     subnetFile: o.subnetFile ?? defaultSubnetFile(o.netns),
     leaseTTLSeconds,
     metricsAddr,
