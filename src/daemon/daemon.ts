@@ -9,6 +9,8 @@ import { formatDuration } from './duration.js';
 import { health, readiness } from './health.js';
 import { FailureStreak, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
+import { DaemonDeleteGuard } from './delete-guard.js';
+import { DEFAULT_DELETE_WINDOW_MS } from '../reconcile/delete-window.js';
 import { SystemdNotifier } from './notify.js';
 import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
@@ -21,6 +23,10 @@ export interface DaemonOptions {
   cycle: CycleOptions;
   intervalMs: number;
   maxDelete: MaxDelete;
+  /** The sliding window of the --max-delete guard. */
+  maxDeleteWindowMs?: number;
+  /** Let the first cycle the --max-delete guard refuses through. */
+  force?: boolean;
   subnetFile?: string;
   leaseTTLSeconds?: number;
   metricsAddr?: ListenAddr;
@@ -117,10 +123,12 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       void notifier.send(state).then((err) => (err ? notifyFailure.fail(err, { hint: 'is systemd-notify installed, and NotifyAccess=all set in the unit?' }, 'warn') : notifyFailure.ok()));
     };
 
+    const deleteGuard = new DaemonDeleteGuard({ maxDelete: o.maxDelete, windowMs: o.maxDeleteWindowMs ?? DEFAULT_DELETE_WINDOW_MS, force: o.force ?? false, now: () => clock.now(), log });
     const reconciler = new Reconciler({
       source: o.source,
       cycle: o.cycle,
       maxDelete: o.maxDelete,
+      deleteGuard,
       subnetFile: o.subnetFile,
       leaseTTLSeconds: o.leaseTTLSeconds,
       log,
@@ -153,6 +161,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       const s = await startServer(o.metricsAddr, {
         metrics: async () => {
           metrics.ready.set(ready().ok ? 1 : 0);
+          metrics.removedInWindow.set(deleteGuard.window.removedWithin());
           return { contentType: metrics.contentType, body: await metrics.text() };
         },
         health: () => health({

@@ -19,6 +19,8 @@ export interface DaemonFlags extends GlobalOptions {
   logFormat?: string;
   logLevel?: string;
   maxDelete?: string;
+  maxDeleteWindow?: string;
+  force?: boolean;
   subnetFile?: string;
   leaseTtl?: string;
   probeInterval?: string;
@@ -55,6 +57,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const maxDelete = parseMaxDelete(o.maxDelete);
   const probe = (o.probeInterval ?? '10s').trim();
   const probeIntervalMs = probe === '0' ? 0 : parseDuration(probe, '--probe-interval', { minMs: 1000 });
+  const maxDeleteWindowMs = parseDuration(o.maxDeleteWindow ?? '5m', '--max-delete-window', { minMs: 1000 });
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
   // Fail at start, not on the first change: a daemon that cannot write is useless.
   requireNetAdmin();
@@ -66,6 +69,8 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     cycle: cycleOptions(o),
     intervalMs,
     maxDelete,
+    maxDeleteWindowMs,
+    force: o.force,
     subnetFile: o.subnetFile ?? defaultSubnetFile(o.netns),
     leaseTTLSeconds,
     metricsAddr,
