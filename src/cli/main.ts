@@ -101,6 +101,7 @@ export function buildProgram(): Command {
     .option('--max-delete <n|n%>', 'refuse cycles that remove more than this many peers (default: half of them, when 2 or more)')
     .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin", '/run/flannel/subnet.env')
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
+    .option('--no-set-node-network-unavailable', "Kubernetes: leave the Node's NetworkUnavailable condition alone (default: set it to False once converged, as flanneld)")
     .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
     .action(action(() => import('./commands/daemon.js')));
 

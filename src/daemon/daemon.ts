@@ -24,6 +24,8 @@ export interface DaemonOptions {
   leaseTTLSeconds?: number;
   metricsAddr?: ListenAddr;
   version: string;
+  /** Kubernetes: set the Node's NetworkUnavailable condition to False once converged (flanneld's default). */
+  setNodeNetworkUnavailable?: boolean;
 }
 
 export interface DaemonDeps {
@@ -109,6 +111,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       void notifier.send(state).then((err) => (err ? notifyFailure.fail(err, { hint: 'is systemd-notify installed, and NotifyAccess=all set in the unit?' }, 'warn') : notifyFailure.ok()));
     };
 
+    const networkUp = new NetworkUpMarker(o, log);
     const reconciler = new Reconciler({
       source: o.source,
       cycle: o.cycle,
@@ -120,6 +123,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       now: () => clock.now(),
       onSuccess: ({ first, snap }) => {
         void udp.sync(snap);
+        networkUp.after(snap);
         const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
         if (first) {
           log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
@@ -171,5 +175,31 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     throw e;
   } finally {
     for (const [s, f] of handlers) signals.off(s, f);
+  }
+}
+
+/**
+ * Tells the source, once, that this node's network is up (flanneld clears the
+ * Node's NetworkUnavailable condition; the scheduler keeps pods off a node
+ * while it is True). After a converged cycle, so never before routes and
+ * subnet.env exist; a failure is logged and retried after the next one.
+ */
+class NetworkUpMarker {
+  private state: 'todo' | 'running' | 'done';
+
+  constructor(private readonly o: DaemonOptions, private readonly log: Logger) {
+    this.state = o.setNodeNetworkUnavailable === false || !o.source.markNetworkUp ? 'done' : 'todo';
+  }
+
+  after(snap: { desired: { local: { name: string } } }): void {
+    if (this.state !== 'todo') return;
+    this.state = 'running';
+    this.o.source.markNetworkUp!().then(() => {
+      this.state = 'done';
+      this.log.info('set the node condition NetworkUnavailable=False (reason FlannelIsUp)', { node: snap.desired.local.name });
+    }, (e: Error & { hint?: string }) => {
+      this.state = 'todo';
+      this.log.warn(`cannot set the node condition NetworkUnavailable=False: ${e.message}`, { hint: e.hint, retry: 'after the next converged cycle' });
+    });
   }
 }

@@ -4,6 +4,7 @@ import { UsageError } from '../../src/errors.js';
 import { makePrefix, parseIP, parsePrefix } from '../../src/model/ip.js';
 import type { ActualState, HostLink } from '../../src/model/types.js';
 import {
+  kubeTime, networkUpPatch,
   annotationKeys, annotationPatch, choosePublicIP, ipv4PodCIDR, nodesToRaw, parseBackendData,
   publishedAnnotations, publishedVtepMAC, relevantKey, type KubeNode,
 } from '../../src/sources/kube-map.js';
@@ -168,6 +169,19 @@ test('choosePublicIP: --iface, else the default route device', () => {
   assert.is(choosePublicIP(actual, 'eth2'), undefined);
   assert.is(choosePublicIP(actual, 'nope'), undefined);
   assert.is(choosePublicIP({ ...actual, routes: [] }), undefined);
+});
+
+test('networkUpPatch: the NetworkUnavailable=False condition flanneld patches, timestamps as metav1.Time', () => {
+  const at = new Date('2026-12-03T09:01:02.345Z');
+  assert.is(kubeTime(at), '2026-12-03T09:01:02Z');
+  assert.equal(networkUpPatch(at), {
+    status: {
+      conditions: [{
+        type: 'NetworkUnavailable', status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node',
+        lastTransitionTime: '2026-12-03T09:01:02Z', lastHeartbeatTime: '2026-12-03T09:01:02Z',
+      }],
+    },
+  });
 });
 
 test.run();

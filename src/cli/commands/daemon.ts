@@ -20,6 +20,8 @@ export interface DaemonFlags extends GlobalOptions {
   maxDelete?: string;
   subnetFile?: string;
   leaseTtl?: string;
+  /** --no-set-node-network-unavailable turns it off (commander: true by default). */
+  setNodeNetworkUnavailable?: boolean;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -65,6 +67,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     subnetFile: o.subnetFile,
     leaseTTLSeconds,
     metricsAddr,
+    setNodeNetworkUnavailable: o.setNodeNetworkUnavailable !== false,
     version: version(),
   }, { log });
 }
