@@ -88,6 +88,7 @@ _ovlnet_kind() {
         'cleanup --netns') kind='netns' ;;
         'cleanup --subnet-file') kind='file' ;;
         'cleanup --vni') kind='free' ;;
+        'systemd-unit --exec') kind='free' ;;
         *) kind='' ;;
     esac
 }
@@ -96,7 +97,7 @@ _ovlnet_kind() {
 _ovlnet_arg() {
     case $1 in
         completion) kind='choices bash zsh fish' ;;
-        help) kind='choices plan diff apply nodes daemon cleanup completion' ;;
+        help) kind='choices plan diff apply nodes daemon cleanup completion systemd-unit' ;;
         *) kind='' ;;
     esac
 }
@@ -111,6 +112,7 @@ _ovlnet_opts() {
         daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl --no-set-node-network-unavailable -h,--help' ;;
         cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output --netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='-h,--help' ;;
+        systemd-unit) opts='--exec -h,--help' ;;
         help) opts='' ;;
         *) opts='-V,--version -h,--help' ;;
     esac
@@ -195,7 +197,7 @@ _ovlnet() {
         done
         COMPREPLY=($(compgen -W "${cand[*]}" -- "$cur"))
     elif [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W 'plan diff apply nodes daemon cleanup completion help' -- "$cur"))
+        COMPREPLY=($(compgen -W 'plan diff apply nodes daemon cleanup completion systemd-unit help' -- "$cur"))
     else
         # A positional argument: only when none is on the line yet.
         local have=

@@ -45,7 +45,7 @@ end
 
 # No file names where ovlnet takes none.
 complete -c ovlnet -f
-complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion help" -f
+complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion systemd-unit help" -f
 complete -c ovlnet -n __fish_use_subcommand -s V -l version -d 'print the version'
 complete -c ovlnet -n __fish_use_subcommand -s h -l help -d 'display help for command'
 complete -c ovlnet -n __fish_use_subcommand -a plan -d 'show the kernel state this node should have (reads only; no root needed)'
@@ -55,6 +55,7 @@ complete -c ovlnet -n __fish_use_subcommand -a nodes -d 'list the source\'s node
 complete -c ovlnet -n __fish_use_subcommand -a daemon -d 'watch the source and keep the host converged (run it under systemd)'
 complete -c ovlnet -n __fish_use_subcommand -a cleanup -d 'remove everything ovlnet put on this host (routes, its vxlan device, masquerade rules, subnet file) and nothing else'
 complete -c ovlnet -n __fish_use_subcommand -a completion -d 'print the shell completion script'
+complete -c ovlnet -n __fish_use_subcommand -a systemd-unit -d 'print a systemd unit for "ovlnet daemon" whose ExecStart is this installation\'s node and ovlnet'
 complete -c ovlnet -n __fish_use_subcommand -a help -d 'display help for command'
 
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'
@@ -165,4 +166,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s h -l help -d 'dis
 complete -c ovlnet -n '__fish_seen_subcommand_from completion' -s h -l help -d 'display help for command'
 complete -c ovlnet -n "__fish_seen_subcommand_from completion; and not __fish_seen_subcommand_from bash zsh fish" -a 'bash zsh fish'
 
-complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion" -a 'plan diff apply nodes daemon cleanup completion'
+complete -c ovlnet -n '__fish_seen_subcommand_from systemd-unit' -l exec -x -d 'ExecStart program instead (e.g. ovlnet, looked up in systemd\'s search path)'
+complete -c ovlnet -n '__fish_seen_subcommand_from systemd-unit' -s h -l help -d 'display help for command'
+
+complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff apply nodes daemon cleanup completion systemd-unit" -a 'plan diff apply nodes daemon cleanup completion systemd-unit'
