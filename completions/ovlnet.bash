@@ -113,6 +113,7 @@ _ovlnet_kind() {
         'cleanup --subnet-file') kind='file' ;;
         'cleanup --vni') kind='free' ;;
         'completion --config') kind='file' ;;
+        'systemd-unit --exec') kind='free' ;;
         'config --config') kind='file' ;;
         'config -o'|'config --output') kind='choices table json' ;;
         *) kind='' ;;
@@ -123,8 +124,8 @@ _ovlnet_kind() {
 _ovlnet_arg() {
     case $1 in
         completion) kind='choices bash zsh fish' ;;
-        config) kind='choices plan diff doctor apply nodes daemon cleanup completion' ;;
-        help) kind='choices plan diff doctor apply nodes daemon cleanup completion config' ;;
+        config) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit' ;;
+        help) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit config' ;;
         *) kind='' ;;
     esac
 }
@@ -137,9 +138,10 @@ _ovlnet_opts() {
         doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
         apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --config --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable -h,--help' ;;
         cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --config --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='--config --debug --no-color -h,--help' ;;
+        systemd-unit) opts='--exec -h,--help' ;;
         config) opts='--config --debug --no-color -o,--output -h,--help' ;;
         help) opts='' ;;
         *) opts='-V,--version -s,--source -n,--netns --config --debug --no-color -h,--help' ;;
@@ -227,7 +229,7 @@ _ovlnet() {
         done
         COMPREPLY=($(compgen -W "${cand[*]}" -- "$cur"))
     elif [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W 'plan diff doctor apply nodes daemon cleanup completion config help' -- "$cur"))
+        COMPREPLY=($(compgen -W 'plan diff doctor apply nodes daemon cleanup completion systemd-unit config help' -- "$cur"))
     else
         # A positional argument: only when none is on the line yet.
         local have=

@@ -45,7 +45,7 @@ end
 
 # No file names where ovlnet takes none.
 complete -c ovlnet -f
-complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff doctor apply nodes daemon cleanup completion config help" -f
+complete -c ovlnet -n "not __fish_seen_subcommand_from plan diff doctor apply nodes daemon cleanup completion systemd-unit config help" -f
 complete -c ovlnet -n __fish_use_subcommand -s V -l version -d 'print the version'
 complete -c ovlnet -n __fish_use_subcommand -s s -l source -d 'cluster state source (see the command\'s --help)'
 complete -c ovlnet -n __fish_use_subcommand -s n -l netns -d 'read and write in this network namespace (ip -n)'
@@ -61,6 +61,7 @@ complete -c ovlnet -n __fish_use_subcommand -a nodes -d 'list the source\'s node
 complete -c ovlnet -n __fish_use_subcommand -a daemon -d 'watch the source and keep the host converged (run it under systemd)'
 complete -c ovlnet -n __fish_use_subcommand -a cleanup -d 'remove everything ovlnet put on this host (routes, its vxlan device, masquerade rules, subnet file) and nothing else'
 complete -c ovlnet -n __fish_use_subcommand -a completion -d 'print the shell completion script'
+complete -c ovlnet -n __fish_use_subcommand -a systemd-unit -d 'print a systemd unit for "ovlnet daemon" whose ExecStart is this installation\'s node and ovlnet'
 complete -c ovlnet -n __fish_use_subcommand -a config -d 'show the effective settings of a command and where each comes from (flag, environment, config file, default)'
 complete -c ovlnet -n __fish_use_subcommand -a help -d 'display help for command'
 
@@ -179,6 +180,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l force -d 'let the 
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l subnet-file -r -F -d 'write flannel\'s subnet.env here for the CNI plugin'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l lease-ttl -x -d 'etcd: lease time to live'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l probe-interval -x -d 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers'
+complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l no-set-node-network-unavailable -d 'Kubernetes: leave the Node\'s NetworkUnavailable condition alone'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -s h -l help -d 'display help for command'
 
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'
@@ -204,11 +206,14 @@ complete -c ovlnet -n '__fish_seen_subcommand_from completion' -l no-color -d 'n
 complete -c ovlnet -n '__fish_seen_subcommand_from completion' -s h -l help -d 'display help for command'
 complete -c ovlnet -n "__fish_seen_subcommand_from completion; and not __fish_seen_subcommand_from bash zsh fish" -a 'bash zsh fish'
 
+complete -c ovlnet -n '__fish_seen_subcommand_from systemd-unit' -l exec -x -d 'ExecStart program instead (e.g. ovlnet, looked up in systemd\'s search path)'
+complete -c ovlnet -n '__fish_seen_subcommand_from systemd-unit' -s h -l help -d 'display help for command'
+
 complete -c ovlnet -n '__fish_seen_subcommand_from config' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
 complete -c ovlnet -n '__fish_seen_subcommand_from config' -l debug -d 'print stack traces on errors'
 complete -c ovlnet -n '__fish_seen_subcommand_from config' -l no-color -d 'never colour the output'
 complete -c ovlnet -n '__fish_seen_subcommand_from config' -s o -l output -x -a 'table json' -d 'output format'
 complete -c ovlnet -n '__fish_seen_subcommand_from config' -s h -l help -d 'display help for command'
-complete -c ovlnet -n "__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from plan diff doctor apply nodes daemon cleanup completion" -a 'plan diff doctor apply nodes daemon cleanup completion'
+complete -c ovlnet -n "__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from plan diff doctor apply nodes daemon cleanup completion systemd-unit" -a 'plan diff doctor apply nodes daemon cleanup completion systemd-unit'
 
-complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff doctor apply nodes daemon cleanup completion config" -a 'plan diff doctor apply nodes daemon cleanup completion config'
+complete -c ovlnet -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from plan diff doctor apply nodes daemon cleanup completion systemd-unit config" -a 'plan diff doctor apply nodes daemon cleanup completion systemd-unit config'

@@ -144,6 +144,7 @@ export function buildProgram(): Command {
     .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin (default /run/flannel/subnet.env; with --netns NS, /run/flannel/netns/NS/subnet.env)")
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
     .option('--probe-interval <duration>', 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers', '10s')
+    .option('--no-set-node-network-unavailable', "Kubernetes: leave the Node's NetworkUnavailable condition alone (default: set it to False once converged, as flanneld)")
     .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
     .action(action(() => import('./commands/daemon.js')));
 
@@ -163,6 +164,12 @@ export function buildProgram(): Command {
     .action(function (this: Command, shell: string) {
       return runCommand(() => import('./commands/completion.js'), this, async () => ({ shell }) as Partial<GlobalOptions>);
     });
+
+  program.command('systemd-unit')
+    .description("print a systemd unit for \"ovlnet daemon\" whose ExecStart is this installation's node and ovlnet")
+    .option('--exec <program>', 'ExecStart program instead (e.g. ovlnet, looked up in systemd\'s search path)')
+    .addHelpText('after', '\nExample:\n  ovlnet systemd-unit | sudo tee /etc/systemd/system/ovlnet.service > /dev/null')
+    .action(action(() => import('./commands/systemd-unit.js')));
 
   // -s and -n pass on to the command shown (`ovlnet -n NS config diff`); hidden: they are that command's.
   outputOption(commonOptions(program.command('config')

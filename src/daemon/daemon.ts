@@ -33,6 +33,8 @@ export interface DaemonOptions {
   version: string;
   /** --probe-interval in ms; 0 = no overlay probes. */
   probeIntervalMs?: number;
+  /** Kubernetes: set the Node's NetworkUnavailable condition to False once converged (flanneld's default). */
+  setNodeNetworkUnavailable?: boolean;
 }
 
 export interface DaemonDeps {
@@ -124,6 +126,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     };
 
     const deleteGuard = new DaemonDeleteGuard({ maxDelete: o.maxDelete, windowMs: o.maxDeleteWindowMs ?? DEFAULT_DELETE_WINDOW_MS, force: o.force ?? false, now: () => clock.now(), log });
+    const networkUp = new NetworkUpMarker(o, log);
     const reconciler = new Reconciler({
       source: o.source,
       cycle: o.cycle,
@@ -143,6 +146,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
             sendStatus({ status: `not ready: ${udp.down}` });
             return;
           }
+          networkUp.after(snap);
           const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
           if (!readySent) {
             readySent = true;
@@ -207,5 +211,31 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     throw e;
   } finally {
     for (const [s, f] of handlers) signals.off(s, f);
+  }
+}
+
+/**
+ * Tells the source, once, that this node's network is up (flanneld clears the
+ * Node's NetworkUnavailable condition; the scheduler keeps pods off a node
+ * while it is True). After a converged cycle, so never before routes and
+ * subnet.env exist; a failure is logged and retried after the next one.
+ */
+class NetworkUpMarker {
+  private state: 'todo' | 'running' | 'done';
+
+  constructor(private readonly o: DaemonOptions, private readonly log: Logger) {
+    this.state = o.setNodeNetworkUnavailable === false || !o.source.markNetworkUp ? 'done' : 'todo';
+  }
+
+  after(snap: { desired: { local: { name: string } } }): void {
+    if (this.state !== 'todo') return;
+    this.state = 'running';
+    this.o.source.markNetworkUp!().then(() => {
+      this.state = 'done';
+      this.log.info('set the node condition NetworkUnavailable=False (reason FlannelIsUp)', { node: snap.desired.local.name });
+    }, (e: Error & { hint?: string }) => {
+      this.state = 'todo';
+      this.log.warn(`cannot set the node condition NetworkUnavailable=False: ${e.message}`, { hint: e.hint, retry: 'after the next converged cycle' });
+    });
   }
 }

@@ -210,3 +210,25 @@ export function overwrittenPublicIP(node: KubeNode, keys: AnnotationKeys): IP | 
   const ip = parseIP(node.metadata?.annotations?.[keys.publicIPOverwrite]);
   return ip?.family === 4 ? ip : undefined;
 }
+
+/** Kubernetes metav1.Time: RFC 3339 in UTC, whole seconds. */
+export function kubeTime(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * The status patch flanneld sends once its network is up (kube.go
+ * CompleteLease): condition NetworkUnavailable=False, reason FlannelIsUp.
+ * Strategic merge: conditions merge by type, the others stay.
+ */
+export function networkUpPatch(now: Date): { status: { conditions: Array<Record<string, string>> } } {
+  const t = kubeTime(now);
+  return {
+    status: {
+      conditions: [{
+        type: 'NetworkUnavailable', status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node',
+        lastTransitionTime: t, lastHeartbeatTime: t,
+      }],
+    },
+  };
+}

@@ -16,7 +16,7 @@ import type { ClusterState, RawConfig } from '../model/types.js';
 import { readHost } from '../host/read.js';
 import { validateConfig } from '../validate/config.js';
 import {
-  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, ipv4PodCIDR, nodesToRaw, overwrittenPublicIP,
+  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, ipv4PodCIDR, networkUpPatch, nodesToRaw, overwrittenPublicIP,
   publishedAnnotations, publishedVtepMAC, relevantKey, type AnnotationKeys, type KubeNode,
 } from './kube-map.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
@@ -157,6 +157,8 @@ class KubeSource implements Source {
    * unpublished (a failed first cycle), so the next load() lists instead.
    */
   private listOnNextLoad = false;
+  /** The Node register() published. */
+  private registeredName?: string;
   /** The local node's name once found (see localNodeName); undefined until then. */
   private nodeName?: Promise<string | undefined>;
 
@@ -396,6 +398,7 @@ class KubeSource implements Source {
   async register(ro: RegisterOptions): Promise<Registration> {
     const name = ro.nodeName || await this.localNodeName() || hostname();
     const [node, raw] = await Promise.all([this.readNode(name), this.loadConfig()]);
+    this.registeredName = name;
     const config = validateConfig(raw.config);
 
     const subnet = ipv4PodCIDR(node);
@@ -435,6 +438,16 @@ class KubeSource implements Source {
       }
     }
     return { publicIP, subnet, vtepMAC, ...(localAddress ? { localAddress } : {}) };
+  }
+
+  async markNetworkUp(): Promise<void> {
+    const name = this.registeredName ?? await this.localNodeName() ?? hostname();
+    try {
+      // As flanneld: a strategic-merge patch of the status subresource (conditions merge by type).
+      await this.api.patchNodeStatus({ name, body: networkUpPatch(new Date()) }, this.callOptions(k8s.PatchStrategy.StrategicMergePatch));
+    } catch (e) {
+      throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
+    }
   }
 
   async close(): Promise<void> {

@@ -91,5 +91,11 @@ export interface Source {
    * keep it fresh (lease renewal) until close(). Absent for file sources.
    */
   register?(opts: RegisterOptions): Promise<Registration>;
+  /**
+   * Daemon only, after its first converged cycle: tell the cluster this
+   * node's network is up (Kubernetes: the Node's NetworkUnavailable
+   * condition to False, as flanneld). Absent where there is no such thing.
+   */
+  markNetworkUp?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../../src/errors.js';
 import {
-  annotationKeys, annotationPatch, ipv4PodCIDR, nodesToRaw, parseBackendData,
+  annotationKeys, kubeTime, networkUpPatch, annotationPatch, ipv4PodCIDR, nodesToRaw, parseBackendData,
   publishedAnnotations, publishedVtepMAC, relevantKey, type KubeNode,
 } from '../../src/sources/kube-map.js';
 
@@ -145,6 +145,19 @@ test('publishedVtepMAC accepts only unicast MACs', () => {
     const ann: Record<string, string> = data === undefined ? {} : { [`${P}/backend-data`]: data };
     assert.is(publishedVtepMAC({ metadata: { name: 'x', annotations: ann } }, keys), want, String(data));
   }
+});
+
+test('networkUpPatch: the NetworkUnavailable=False condition flanneld patches, timestamps as metav1.Time', () => {
+  const at = new Date('2026-12-03T09:01:02.345Z');
+  assert.is(kubeTime(at), '2026-12-03T09:01:02Z');
+  assert.equal(networkUpPatch(at), {
+    status: {
+      conditions: [{
+        type: 'NetworkUnavailable', status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node',
+        lastTransitionTime: '2026-12-03T09:01:02Z', lastHeartbeatTime: '2026-12-03T09:01:02Z',
+      }],
+    },
+  });
 });
 
 test.run();

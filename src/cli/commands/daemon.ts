@@ -24,6 +24,8 @@ export interface DaemonFlags extends GlobalOptions {
   subnetFile?: string;
   leaseTtl?: string;
   probeInterval?: string;
+  /** --no-set-node-network-unavailable turns it off (commander: true by default). */
+  setNodeNetworkUnavailable?: boolean;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -74,6 +76,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     subnetFile: o.subnetFile ?? defaultSubnetFile(o.netns),
     leaseTTLSeconds,
     metricsAddr,
+    setNodeNetworkUnavailable: o.setNodeNetworkUnavailable !== false,
     version: version(),
     probeIntervalMs,
   }, { log });
