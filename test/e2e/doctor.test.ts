@@ -149,6 +149,17 @@ const faults: Fault[] = [
     onD: [['host.cni0'], []],
     onA: [[], []],
   },
+  {
+    what: "node-d's underlay link down",
+    inject: (d) => ipn(d.ns, 'link', 'set', 'eth0', 'down'),
+    revert: async (d) => {
+      await ipn(d.ns, 'link', 'set', 'eth0', 'up');
+      // The kernel dropped the connected route with the link: wait until node-a is reachable again.
+      await eventually(() => sh('ip', ['netns', 'exec', d.ns, 'ping', '-c', '1', '-W', '1', env.nodes[0].publicIP]).then(() => true, () => false), (x) => x, 'node-d reaches node-a again', 10_000, 200);
+    },
+    onD: [['host.underlay', 'peers.overlay'], []],
+    onA: [['peer.underlay node-d'], ['node-d']],
+  },
 ];
 
 test('each fault on node-d: doctor names exactly that setting or peer, exits 2, and names no healthy peer', async () => {

@@ -51,6 +51,8 @@ const peerCases: Array<[string, PeerFacts, string[], RegExp?]> = [
   ['this host can not send: local route error', peers([probe('d', { overlay: { ok: false, error: 'connect: No route to host' }, small: { ok: false, error: 'connect: No route to host' } })]), ['warn peers.probed', 'fail peer.overlay d'], /this host can not send to t-d/],
   ['every overlay failure explained by this host: no peer named', peers([probe('b', { overlay: lost, small: lost }), probe('c', { overlay: lost, small: lost })], { localBlockers: [{ name: 'host.input', status: 'fail', message: '' }] }),
     ['warn peers.probed', 'fail peers.overlay'], /2 of 2 probed peers .* explained by this host: host\.input/],
+  ['this host\'s underlay down: no peer blamed for either probe', peers([probe('b', { overlay: lost, small: lost, underlay: lost }), probe('c', { overlay: lost, small: lost, underlay: lost })], { localBlockers: [{ name: 'host.underlay', status: 'fail', message: '' }] }),
+    ['warn peers.probed', 'fail peers.overlay'], /explained by this host: host\.underlay/],
   ['local blocker, but a peer with its underlay down is still named', peers([probe('b', { overlay: lost, small: lost, underlay: lost })], { localBlockers: [{ name: 'host.mtu', status: 'fail', message: '' }] }), ['warn peers.probed', 'fail peer.underlay b']],
   ['sampled: says so', peers([probe('b', {})], { total: 500, sampled: true }), ['pass peers.probed'], /a random sample of 1 of 500 peers \(add one with --peer NAME\)/],
   ['--peer that is not a peer', peers([probe('b', {})], { unknownRequested: ['zz'] }), ['warn peer.requested zz', 'pass peers.probed']],
