@@ -107,9 +107,16 @@ async function readLinksAndLookups(netns: string | undefined, addrs: string[]): 
   return { links, lookups };
 }
 
-async function readSysctls(netns: string | undefined, keys: string[]): Promise<Record<string, string | undefined>> {
-  // Slash form: device names hold dots. sysctl prints them back with the device's dots as slashes.
-  const r = await run('sysctl', keys.map((k) => k.replace(/\./g, '/').replace(/^(net\/ipv4\/conf)\/(.+)\/(rp_filter)$/, (_, a, dev, b) => `${a}/${dev.replace(/\//g, '.')}/${b}`)), { netns });
+/**
+ * sysctl values by the name sysctl prints (`net.ipv4.conf.flannel/1.rp_filter`:
+ * a device name's dots become slashes). Asked in slash form
+ * (`net/ipv4/conf/flannel.1/rp_filter`), the one form a device name with dots
+ * can be given in. A key that does not exist is left out (sysctl says so on
+ * stderr and goes on with the others).
+ */
+async function readSysctls(netns: string | undefined, names: string[]): Promise<Record<string, string | undefined>> {
+  const slashForm = (printed: string) => printed.split('.').map((part) => part.replace(/\//g, '.')).join('/');
+  const r = await run('sysctl', names.map(slashForm), { netns });
   const out: Record<string, string | undefined> = {};
   for (const line of r.stdout.split('\n')) {
     const m = /^(\S+) = (.*)$/.exec(line.trim());

@@ -155,7 +155,7 @@ test('verdict: ok unless a check failed; warnings allowed', () => {
   const host = {
     networks: [P('198.18.0.0/16')], localSubnet: P('198.18.3.0/24'), sysctl: { 'net.ipv4.ip_forward': '1' }, filter: { policies: new Map(), rules: [] },
     backend: { type: 'vxlan', port: 8472, device: 'flannel.1', overhead: 50 }, localPublicIP: parseIP('192.0.2.13')!, peers: [],
-    underlay: { dev: 'eth0', exists: true, up: true, carrier: true, mtu: 1500 }, kernelRelease: '6.1', gateway: P('198.18.3.1/24'),
+    underlay: { dev: 'eth0', exists: true, up: true, carrier: true, mtu: 1500 }, overlay: { dev: 'flannel.1', mtu: 1450, up: true }, kernelRelease: '6.1', gateway: P('198.18.3.1/24'),
   };
   const r = decide({ ...base, host });
   assert.is(r.ok, true);

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  checkBridgeNf, checkCni0, checkForwardChain, checkForwarding, checkInputPort, checkMTU, checkRpFilter, checkTxOffload, checkUnderlay,
+  checkBridgeNf, checkCni0, checkOverlayDevice, checkForwardChain, checkForwarding, checkInputPort, checkMTU, checkRpFilter, checkTxOffload, checkUnderlay,
   hostChecks, localBlockers, type HostFacts,
 } from '../../src/doctor/checks/host.js';
 import { parseFilterSave } from '../../src/doctor/checks/netfilter-eval.js';
@@ -73,6 +73,10 @@ const cases: Case[] = [
   ['underlay missing', checkUnderlay, { underlay: { dev: 'eth0', exists: false, up: false, carrier: false, mtu: 1500 } }, [['fail', /does not exist/]]],
   ['underlay down', checkUnderlay, { underlay: { dev: 'eth0', exists: true, up: false, carrier: false, mtu: 1500 } }, [['fail', /eth0 is down/]]],
   ['underlay without carrier', checkUnderlay, { underlay: { dev: 'eth0', exists: true, up: true, carrier: false, mtu: 1500 } }, [['fail', /no carrier/]]],
+  ['overlay device up', checkOverlayDevice, {}, [['pass', /flannel\.1 is up/]]],
+  ['overlay device missing', checkOverlayDevice, { overlay: undefined }, [['fail', /flannel\.1 does not exist/]]],
+  ['overlay device down', checkOverlayDevice, { overlay: { dev: 'flannel.1', mtu: 1450, up: false } }, [['fail', /flannel\.1 is down/]]],
+  ['host-gw: no overlay device', checkOverlayDevice, { backend: { type: 'host-gw' }, overlay: undefined }, []],
   ['MTU fits', checkMTU, {}, [['pass', /1450 fits eth0 MTU 1500/]]],
   ['MTU too large for a smaller underlay', checkMTU, { underlay: { dev: 'eth0', exists: true, up: true, carrier: true, mtu: 1400 } }, [['fail', /flannel\.1 MTU 1450 \+ 50 bytes .* > eth0 MTU 1400/]]],
   ['MTU: no overlay device yet', checkMTU, { overlay: undefined }, []],
@@ -105,10 +109,10 @@ test('a healthy host passes every host check', () => {
   assert.equal(all.filter((c) => c.status !== 'pass'), []);
 });
 
-test('local blockers: INPUT drop, underlay and MTU failures of this host; not a peer-specific drop, not a warning', () => {
+test('local blockers: INPUT drop, underlay, overlay device and MTU failures of this host; not a peer-specific drop, not a warning', () => {
   const r = (name: string, status: CheckResult['status'], peer?: string): CheckResult => ({ name, status, message: '', ...(peer ? { peer } : {}) });
-  const got = localBlockers([r('host.input', 'fail'), r('host.input', 'fail', 'node-b'), r('host.underlay', 'fail'), r('host.mtu', 'fail'), r('host.ip_forward', 'fail'), r('host.forward', 'warn')]);
-  assert.equal(got.map((c) => `${c.name}${c.peer ? ` ${c.peer}` : ''}`), ['host.input', 'host.underlay', 'host.mtu']);
+  const got = localBlockers([r('host.input', 'fail'), r('host.input', 'fail', 'node-b'), r('host.underlay', 'fail'), r('host.overlay', 'fail'), r('host.mtu', 'fail'), r('host.ip_forward', 'fail'), r('host.forward', 'warn')]);
+  assert.equal(got.map((c) => `${c.name}${c.peer ? ` ${c.peer}` : ''}`), ['host.input', 'host.underlay', 'host.overlay', 'host.mtu']);
 });
 
 test.run();

@@ -144,6 +144,15 @@ export function checkUnderlay(f: HostFacts): CheckResult {
   return pass(name, `${u.dev} is up with carrier, MTU ${u.mtu}`);
 }
 
+export function checkOverlayDevice(f: HostFacts): CheckResult[] {
+  const dev = f.backend.device;
+  if (!dev) return [];
+  const name = 'host.overlay';
+  if (!f.overlay) return [fail(name, `the overlay device ${dev} does not exist: nothing reaches the peers`, 'ovlnet apply (or start ovlnet daemon)')];
+  if (!f.overlay.up) return [fail(name, `${dev} is down`, `ovlnet apply (or: ip link set ${dev} up)`)];
+  return [pass(name, `${dev} is up`)];
+}
+
 export function checkMTU(f: HostFacts): CheckResult[] {
   const o = f.overlay;
   if (!o || f.backend.overhead === undefined || !f.underlay.exists) return [];
@@ -184,11 +193,11 @@ export function checkCni0(f: HostFacts): CheckResult {
 export function hostChecks(f: HostFacts): CheckResult[] {
   return [
     ...checkForwarding(f), checkRpFilter(f), checkBridgeNf(f), checkForwardChain(f), ...checkInputPort(f),
-    checkUnderlay(f), ...checkMTU(f), ...checkTxOffload(f), checkCni0(f),
+    checkUnderlay(f), ...checkOverlayDevice(f), ...checkMTU(f), ...checkTxOffload(f), checkCni0(f),
   ];
 }
 
-/** The failed host checks that stop every overlay probe, so peer failures are this host's. */
+/** The failed host checks that stop every overlay probe (so peer failures are this host's), not one peer's. */
 export function localBlockers(results: CheckResult[]): CheckResult[] {
-  return results.filter((r) => r.status === 'fail' && !r.peer && (r.name === 'host.input' || r.name === 'host.underlay' || r.name === 'host.mtu'));
+  return results.filter((r) => r.status === 'fail' && !r.peer && ['host.input', 'host.underlay', 'host.overlay', 'host.mtu'].includes(r.name));
 }
