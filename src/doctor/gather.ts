@@ -17,7 +17,7 @@ import { ipFromValue, lastAddress, makePrefix, networkOf, nthAddress, prefixCont
 import type { Node, RouteEntry } from '../model/types.js';
 import type { DaemonFacts, DaemonPeerView } from './checks/daemon.js';
 import { devSysctl, type HostFacts } from './checks/host.js';
-import { parseFilterSave } from './checks/netfilter-eval.js';
+import { parseFilterSave, type FilterTable } from './checks/netfilter-eval.js';
 import { samplePeers, type PeerProbe } from './checks/peers.js';
 import type { PeerRouting, RouteLookup } from './checks/routing.js';
 import type { DoctorFacts } from './decide.js';
@@ -129,13 +129,14 @@ async function readSysctls(netns: string | undefined, names: string[]): Promise<
   return out;
 }
 
-async function readFilter(netns: string | undefined): Promise<Pick<HostFacts, 'filter' | 'filterError'>> {
+/** The filter table of one family, or why it could not be read (not installed, no permission). */
+async function readFilter(netns: string | undefined, tool: 'iptables-save' | 'ip6tables-save'): Promise<{ table?: FilterTable; error?: string }> {
   try {
-    const r = await run('iptables-save', ['-t', 'filter'], { netns });
-    if (r.exitCode !== 0) return { filterError: r.stderr.trim().split('\n')[0] || `iptables-save exited ${r.exitCode}` };
-    return { filter: parseFilterSave(r.stdout) };
+    const r = await run(tool, ['-t', 'filter'], { netns });
+    if (r.exitCode !== 0) return { error: r.stderr.trim().split('\n')[0] || `${tool} exited ${r.exitCode}` };
+    return { table: parseFilterSave(r.stdout) };
   } catch (e) {
-    return { filterError: (e as Error).message };
+    return { error: (e as Error).message };
   }
 }
 
@@ -184,10 +185,13 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
     ...[overlayDev, cni0 ? 'cni0' : undefined].flatMap((d) => (d && actual.links.has(d) ? [devSysctl(d, 'rp_filter')] : []))];
   const wantOffload = desired.backend === 'vxlan' && overlayDev !== undefined && actual.links.has(overlayDev) && shouldDisableTxOffload('auto', kernelRelease);
 
-  const [ip, sysctl, filter, offload, probes, subnetText, flanneld] = await Promise.all([
+  const networks = [cluster.config.network, ...(cluster.config.ipv6 ? [cluster.config.ipv6.network] : [])];
+  const wantV6 = networks.some((n) => n.family === 6) || desired.local.publicIP.family === 6;
+  const [ip, sysctl, filter, filter6, offload, probes, subnetText, flanneld] = await Promise.all([
     readLinksAndLookups(o.netns, lookupsByPeer.flatMap((p) => p.addrs)),
     readSysctls(o.netns, sysctlKeys),
-    readFilter(o.netns),
+    readFilter(o.netns, 'iptables-save'),
+    wantV6 ? readFilter(o.netns, 'ip6tables-save') : Promise.resolve(undefined),
     wantOffload ? readOffload(o.netns, overlayDev!, [TX_CSUM_FEATURE]).catch(() => undefined) : Promise.resolve(undefined),
     limit(sample.chosen, PROBE_CONCURRENCY, (n) => probePeer(o.netns, plan, n)),
     o.subnetFile ? readFileIfExists(o.subnetFile) : Promise.resolve(undefined),
@@ -216,12 +220,14 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
       flanneld,
     },
     host: {
-      networks: [cluster.config.network, ...(cluster.config.ipv6 ? [cluster.config.ipv6.network] : [])],
+      networks,
       localSubnet: desired.local.subnet,
       sysctl,
-      ...filter,
+      filter: filter.table, filterError: filter.error,
+      ...(filter6 ? { filter6: filter6.table, filter6Error: filter6.error } : {}),
       backend: { type: desired.backend, port: plan.port, device: overlayDev, overhead: plan.overhead },
       localPublicIP: desired.local.publicIP,
+      ...(desired.local.v6 ? { localPublicIP6: desired.local.v6.publicIP } : {}),
       peers: peerNodes.map((n) => ({ name: n.name, publicIP: n.publicIP })),
       underlay: { dev: desired.underlay.dev, exists: Boolean(underlayLink), up: underlayLink?.up ?? false, carrier: underlayLink?.carrier ?? false, mtu: underlayLink?.mtu ?? desired.underlay.mtu },
       ...(overlayDev && overlayLink ? { overlay: { dev: overlayDev, mtu: overlayLink.mtu, up: overlayLink.up } } : {}),

@@ -13,11 +13,16 @@ export interface HostFacts {
   localSubnet: Prefix;
   /** sysctl values by name (`net.ipv4.ip_forward`, `net.ipv4.conf.flannel/1.rp_filter`); undefined = absent. */
   sysctl: Record<string, string | undefined>;
-  /** The filter table; undefined when it could not be read (see filterError). */
+  /** The IPv4 filter table (iptables-save); undefined when it could not be read (see filterError). */
   filter?: FilterTable;
   filterError?: string;
+  /** The IPv6 one (ip6tables-save), read only when a pod network or the public IP is IPv6. */
+  filter6?: FilterTable;
+  filter6Error?: string;
   backend: { type: string; port?: number; device?: string; overhead?: number };
   localPublicIP: IP;
+  /** Dual stack: this node's IPv6 public IP (an IPv6 address outside the pod networks). */
+  localPublicIP6?: IP;
   peers: Array<{ name: string; publicIP: IP }>;
   underlay: { dev: string; exists: boolean; up: boolean; carrier: boolean; mtu: number };
   /** The overlay device as the kernel has it (absent: not created). */
@@ -77,52 +82,62 @@ export function checkBridgeNf(f: HostFacts): CheckResult {
   return warn(name, `net.bridge.bridge-nf-call-iptables = ${v}: Service traffic between pods on cni0 bypasses iptables`, hint);
 }
 
-/**
- * Forwarded pod traffic both ways: pod network to "elsewhere" and back.
- * Elsewhere is this node's public IP: an address outside every pod network
- * that a rule can be judged against (an unknown address would leave every
- * -s/-d rule undecided).
- */
-function podPackets(f: HostFacts): Array<{ dir: string; pkt: Packet }> {
-  const elsewhere = hostPrefix(f.localPublicIP);
-  return f.networks.flatMap((n) => [
-    { dir: `from ${n.text}`, pkt: { src: n, ...(n.family === elsewhere.family ? { dst: elsewhere } : {}) } },
-    { dir: `to ${n.text}`, pkt: { dst: n, ...(n.family === elsewhere.family ? { src: elsewhere } : {}) } },
-  ]);
+/** The filter table of a family, the tool that prints it, and why it is missing. */
+function tableOf(f: HostFacts, family: 4 | 6): { table?: FilterTable; error?: string; tool: string } {
+  return family === 4 ? { table: f.filter, error: f.filterError, tool: 'iptables' } : { table: f.filter6, error: f.filter6Error, tool: 'ip6tables' };
 }
 
+/**
+ * Forwarded pod traffic both ways: pod network to "elsewhere" and back.
+ * Elsewhere is this node's public IP of that family: an address outside
+ * every pod network that a rule can be judged against (an unknown address
+ * would leave every -s/-d rule undecided).
+ */
 export function checkForwardChain(f: HostFacts): CheckResult {
   const name = 'host.forward';
-  if (!f.filter) return warn(name, `the FORWARD chain could not be read${f.filterError ? `: ${f.filterError}` : ''}`);
-  const policy = f.filter.policies.get('FORWARD') ?? 'ACCEPT';
   const dropped: string[] = [];
   const unsure: string[] = [];
-  for (const { dir, pkt } of podPackets(f)) {
-    const v = evaluateChain(f.filter, 'FORWARD', pkt);
-    if (v.verdict === 'accept') continue;
-    (v.uncertain.length ? unsure : dropped).push(`${dir} (${v.by}${v.uncertain.length ? `; unless ${v.uncertain[0]}` : ''})`);
+  const policies: string[] = [];
+  const hints: string[] = [];
+  for (const n of f.networks) {
+    const { table, error, tool } = tableOf(f, n.family);
+    hints.push(`${tool} -A FORWARD -s ${n.text} -j ACCEPT; ${tool} -A FORWARD -d ${n.text} -j ACCEPT`);
+    if (!table) {
+      unsure.push(`${n.text}: the ${tool} FORWARD chain could not be read${error ? ` (${error})` : ''}`);
+      continue;
+    }
+    policies.push(`${tool} FORWARD policy ${table.policies.get('FORWARD') ?? 'ACCEPT'}`);
+    const ip = n.family === f.localPublicIP.family ? f.localPublicIP : f.localPublicIP6?.family === n.family ? f.localPublicIP6 : undefined;
+    const elsewhere = ip ? hostPrefix(ip) : undefined;
+    for (const [dir, pkt] of [[`from ${n.text}`, { src: n, dst: elsewhere }], [`to ${n.text}`, { dst: n, src: elsewhere }]] as Array<[string, Packet]>) {
+      const v = evaluateChain(table, 'FORWARD', pkt);
+      if (v.verdict === 'accept') continue;
+      (v.uncertain.length ? unsure : dropped).push(`${dir} (${v.by}${v.uncertain.length ? `; unless ${v.uncertain[0]}` : ''})`);
+    }
   }
-  const nets = f.networks.map((n) => n.text);
-  const hint = nets.map((n) => `iptables -A FORWARD -s ${n} -j ACCEPT; iptables -A FORWARD -d ${n} -j ACCEPT`).join('; ');
+  const hint = hints.join('; ');
   if (dropped.length) return fail(name, `forwarded pod traffic is dropped: ${dropped.join(', ')}`, hint);
   if (unsure.length) return warn(name, `pod traffic may be dropped: ${unsure.join(', ')}`, hint);
-  return pass(name, `pod traffic is forwarded both ways (FORWARD policy ${policy})`);
+  return pass(name, `pod traffic is forwarded both ways (${policies.join(', ').replace(/^iptables /, '')})`);
 }
 
 export function checkInputPort(f: HostFacts): CheckResult[] {
   const name = 'host.input';
   const port = f.backend.port;
   if (port === undefined) return [];
-  if (!f.filter) return [warn(name, `the INPUT chain could not be read${f.filterError ? `: ${f.filterError}` : ''}`)];
+  // The underlay's family: the encapsulated packets arrive to the public IP.
+  const { table, error, tool } = tableOf(f, f.localPublicIP.family);
+  if (!table) return [warn(name, `the ${tool} INPUT chain could not be read${error ? `: ${error}` : ''}`)];
   const base: Packet = { proto: 'udp', dport: port, dst: hostPrefix(f.localPublicIP), inIface: f.underlay.dev };
-  const hint = `iptables -I INPUT -p udp --dport ${port} -j ACCEPT (or open UDP ${port} between the nodes' public IPs in your firewall)`;
-  const any = evaluateChain(f.filter, 'INPUT', base);
+  const hint = `${tool} -I INPUT -p udp --dport ${port} -j ACCEPT (or open UDP ${port} between the nodes' public IPs in your firewall)`;
+  const any = evaluateChain(table, 'INPUT', base);
   if (any.verdict === 'drop' && !any.uncertain.length) return [fail(name, `INPUT drops the backend's UDP port ${port}: ${any.by}`, hint)];
   if (!any.uncertain.length) return [pass(name, `INPUT accepts UDP ${port} (${any.by})`)];
   // Rules that depend on the sender: judge them for each peer.
   const out: CheckResult[] = [];
   for (const p of f.peers) {
-    const v = evaluateChain(f.filter, 'INPUT', { ...base, src: hostPrefix(p.publicIP) });
+    if (p.publicIP.family !== f.localPublicIP.family) continue;
+    const v = evaluateChain(table, 'INPUT', { ...base, src: hostPrefix(p.publicIP) });
     if (v.verdict === 'drop' && !v.uncertain.length) out.push(fail(name, `INPUT drops UDP ${port} from ${p.publicIP.text}: ${v.by}`, hint, { peer: p.name }));
   }
   if (out.length) return out;
