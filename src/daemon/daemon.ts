@@ -109,6 +109,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     if (o.probeIntervalMs) prober = new Prober({ netns: o.cycle.netns, intervalMs: o.probeIntervalMs, clock, log, metrics });
 
     let lastStatus = '';
+    let readySent = false;
     const notifyFailure = new FailureStreak(log, 'systemd notification', () => clock.now());
     const sendStatus = (state: { ready?: boolean; status: string }) => {
       if (!notifier.enabled || (!state.ready && state.status === lastStatus)) return;
@@ -125,25 +126,40 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log,
       metrics,
       now: () => clock.now(),
-      onSuccess: ({ first, snap }) => {
-        void udp.sync(snap);
+      onSuccess: ({ snap }) => {
+        // Ready (log line, READY=1) only once every backend's data plane runs:
+        // for udp that is the forwarder, started after the kernel part.
         prober?.update(snap);
-        const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
-        if (first) {
-          log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
-          sendStatus({ ready: true, status });
-        } else {
-          sendStatus({ status });
-        }
+        void udp.sync(snap).then(() => {
+          if (udp.down) {
+            sendStatus({ status: `not ready: ${udp.down}` });
+            return;
+          }
+          const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
+          if (!readySent) {
+            readySent = true;
+            log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
+            sendStatus({ ready: true, status });
+          } else {
+            sendStatus({ status });
+          }
+        });
       },
     });
+    const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: udp.down });
     const sched = new Scheduler({ intervalMs: o.intervalMs, clock, run: (reasons) => reconciler.run(reasons) });
 
     if (o.metricsAddr) {
       const s = await startServer(o.metricsAddr, {
-        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
-        health: () => health({ now: clock.now(), startedAt, lastSuccessAt: reconciler.lastSuccessAt, intervalMs: o.intervalMs }),
-        ready: () => readiness(reconciler.lastSuccessAt),
+        metrics: async () => {
+          metrics.ready.set(ready().ok ? 1 : 0);
+          return { contentType: metrics.contentType, body: await metrics.text() };
+        },
+        health: () => health({
+          now: clock.now(), startedAt, intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt,
+          runningSince: scheduler?.runningSince, nextDueAt: scheduler?.nextDueAt ?? Infinity,
+        }),
+        ready,
         ...(prober ? { peers: () => prober!.peers() } : {}),
       });
       server = s.server;
@@ -159,6 +175,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
             watchStreak.ok();
             sched.notify('watch');
           },
+          onNotice: (message) => log.info(message, { source: o.source.uri }),
           onError: (e) => {
             metrics.errors.inc({ stage: 'watch' });
             watchStreak.fail(e.message, { hint: `changes are still picked up by the resync every ${formatDuration(o.intervalMs)}` }, 'warn');

@@ -1,5 +1,5 @@
 // Prometheus metrics, on a registry of our own (nothing global). Every name
-// is listed in README "Metrics"; keep the two in step.
+// is listed in docs/daemon.md "Metrics"; keep the two in step.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const STAGES = ['register', 'source', 'validate', 'host', 'guard', 'write', 'verify', 'subnet-file', 'watch'] as const;
@@ -40,7 +40,7 @@ export class DaemonMetrics {
     this.conflicts = new Gauge({ name: 'ovlnet_route_conflicts', help: 'Desired routes held by a foreign route and left alone, in the last cycle.', registers });
     this.lastSuccess = new Gauge({ name: 'ovlnet_last_success_timestamp_seconds', help: 'Unix time of the last successful cycle (0 before the first).', registers });
     this.sourceUp = new Gauge({ name: 'ovlnet_source_up', help: '1 when the last attempt to read the cluster state source succeeded, else 0.', registers });
-    this.ready = new Gauge({ name: 'ovlnet_ready', help: '1 from the first successful cycle on.', registers });
+    this.ready = new Gauge({ name: 'ovlnet_ready', help: 'What /readyz answers, at scrape time: 1 after a successful cycle within 3 intervals with every data plane up, else 0.', registers });
     this.info = new Gauge({ name: 'ovlnet_build_info', help: 'Always 1; labels name the version and the kind of source (file, etcd, kube).', labelNames: ['version', 'source'], registers });
     this.peersUnreachable = new Gauge({ name: 'ovlnet_peers_unreachable', help: 'Peers whose last overlay probes (--probe-interval) failed twice or more in a row.', registers });
     this.probes = new Counter({ name: 'ovlnet_probes_total', help: 'Overlay probes sent to peers, by result (ok, failed).', labelNames: ['result'], registers });

@@ -7,6 +7,7 @@
 //   GET   /api/v1/nodes/NAME                 one Node
 //   PATCH /api/v1/nodes/NAME[/status]        merge of metadata.annotations (body and content type recorded)
 //   GET   /api/v1/namespaces/NS/configmaps/NAME
+//   GET   /api/v1/namespaces/NS/pods/NAME     one Pod (name, namespace, spec.nodeName)
 //
 // Every request needs `Authorization: Bearer <token>` (401 otherwise).
 // Watches replay the retained history after the given resourceVersion, then
@@ -85,6 +86,8 @@ export class FakeKube {
   forbidden = new Set<string>();
   /** ConfigMaps by `namespace/name`. */
   configMaps = new Map<string, Obj>();
+  /** Pods by `namespace/name`. */
+  pods = new Map<string, Obj>();
 
   private server: Server;
   private sockets = new Set<Socket>();
@@ -121,8 +124,12 @@ export class FakeKube {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Writes a kubeconfig for this server (bearer token user) into dir and returns its path. */
-  writeKubeconfig(dir: string, token = this.token, file = 'kubeconfig'): string {
+  /**
+   * Writes a kubeconfig for this server (bearer token user) into dir and
+   * returns its path. The server is plain http://, as `kubectl proxy` gives,
+   * with no insecure-skip-tls-verify (kubectl needs none).
+   */
+  writeKubeconfig(dir: string, token = this.token, file = 'kubeconfig', extraClusterLines: string[] = []): string {
     const p = join(dir, file);
     writeFileSync(p, [
       'apiVersion: v1',
@@ -131,8 +138,7 @@ export class FakeKube {
       '- name: fake',
       '  cluster:',
       `    server: ${this.url}`,
-      // client-node refuses plain http unless TLS verification is explicitly off.
-      '    insecure-skip-tls-verify: true',
+      ...extraClusterLines.map((l) => `    ${l}`),
       'users:',
       '- name: tester',
       '  user:',
@@ -161,6 +167,17 @@ export class FakeKube {
         labels: { app: 'flannel', 'k8s-app': 'flannel', tier: 'node' },
       },
       data,
+    });
+  }
+
+  /** A pod as the API returns it; without nodeName it is not scheduled yet. */
+  addPod(namespace: string, name: string, nodeName?: string): void {
+    this.pods.set(`${namespace}/${name}`, {
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { name, namespace, uid: this.uid(), resourceVersion: String(++this.rv), creationTimestamp: '2024-05-01T10:00:00Z', labels: { app: 'flannel' } },
+      spec: { ...(nodeName ? { nodeName } : {}), hostNetwork: true, containers: [{ name: 'kube-flannel', image: 'ovlnet' }] },
+      status: { phase: nodeName ? 'Running' : 'Pending' },
     });
   }
 
@@ -394,6 +411,12 @@ export class FakeKube {
         this.patch(name, r, res);
         return;
       }
+    }
+    if ((m = r.path.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/)) && r.method === 'GET') {
+      const pod = this.pods.get(`${m[1]}/${m[2]}`);
+      if (!pod) this.json(res, 404, status(404, 'NotFound', `pods "${m[2]}" not found`, { name: m[2], kind: 'pods' }));
+      else this.json(res, 200, pod);
+      return;
     }
     if ((m = r.path.match(/^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/)) && r.method === 'GET') {
       const cm = this.configMaps.get(`${m[1]}/${m[2]}`);

@@ -7,6 +7,7 @@ import { parseDuration } from '../../daemon/duration.js';
 import { runDaemon } from '../../daemon/daemon.js';
 import { Logger, type Level, type LogFormat } from '../../daemon/logger.js';
 import { parseListenAddr } from '../../daemon/server.js';
+import { defaultSubnetFile } from '../../daemon/subnet-env.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { parseMaxDelete } from '../../reconcile/guard.js';
 import { UsageError } from '../../errors.js';
@@ -65,7 +66,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     cycle: cycleOptions(o),
     intervalMs,
     maxDelete,
-    subnetFile: o.subnetFile,
+    subnetFile: o.subnetFile ?? defaultSubnetFile(o.netns),
     leaseTTLSeconds,
     metricsAddr,
     version: version(),
