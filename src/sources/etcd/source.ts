@@ -129,7 +129,8 @@ export class EtcdSource implements Source {
    * sync, it is built from what the watch reported: no listing, leases
    * parsed once per value, expiries from the cache. Otherwise (a one-shot
    * command, the daemon's start and resync cycles, after a watch disconnect or
-   * cancel) it lists the whole prefix in one consistent read.
+   * cancel, an etcd reset) it lists the config and the subnets range at one
+   * revision, page by page (client.ts).
    */
   async load(opts: LoadOptions = {}): Promise<ClusterState> {
     if (!opts.fresh && this.synced) {
