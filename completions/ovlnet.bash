@@ -27,6 +27,7 @@ _ovlnet_kind() {
         'plan --iface') kind='iface' ;;
         'plan --netns') kind='netns' ;;
         'plan --disable-tx-offload') kind='choices auto on off' ;;
+        'plan --iptables-forward-rules') kind='free' ;;
         'plan -o'|'plan --output') kind='choices table json commands' ;;
         'diff -s'|'diff --source') kind='source' ;;
         'diff --etcd-cafile') kind='file' ;;
@@ -39,6 +40,7 @@ _ovlnet_kind() {
         'diff --iface') kind='iface' ;;
         'diff --netns') kind='netns' ;;
         'diff --disable-tx-offload') kind='choices auto on off' ;;
+        'diff --iptables-forward-rules') kind='free' ;;
         'diff -o'|'diff --output') kind='choices table json' ;;
         'apply -s'|'apply --source') kind='source' ;;
         'apply --etcd-cafile') kind='file' ;;
@@ -51,6 +53,7 @@ _ovlnet_kind() {
         'apply --iface') kind='iface' ;;
         'apply --netns') kind='netns' ;;
         'apply --disable-tx-offload') kind='choices auto on off' ;;
+        'apply --iptables-forward-rules') kind='free' ;;
         'apply -o'|'apply --output') kind='choices table json' ;;
         'apply --max-delete') kind='free' ;;
         'nodes -s'|'nodes --source') kind='source' ;;
@@ -71,6 +74,7 @@ _ovlnet_kind() {
         'daemon --iface') kind='iface' ;;
         'daemon --netns') kind='netns' ;;
         'daemon --disable-tx-offload') kind='choices auto on off' ;;
+        'daemon --iptables-forward-rules') kind='free' ;;
         'daemon --interval') kind='free' ;;
         'daemon --metrics-addr') kind='free' ;;
         'daemon --log-format') kind='choices text json' ;;
@@ -104,11 +108,11 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --iptables-forward-rules --no-iptables-forward-rules --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
         cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output --netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='-h,--help' ;;
         help) opts='' ;;

@@ -1,6 +1,7 @@
 import { vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
 import type { DesiredState, NetworkConfig } from '../model/types.js';
 import { planHostGw } from './hostgw.js';
+import { planForward } from './forward.js';
 import { planMasq } from './masq.js';
 import type { PlanInput } from './types.js';
 import { planUdp } from './udp.js';
@@ -27,6 +28,10 @@ export function plan(input: PlanInput): DesiredState {
     if (config.network.family === 6 || config.ipv6) {
       desired.problems.push({ subject: '--ip-masq', message: 'IPv6 masquerading is not supported: only IPv4 traffic is masqueraded' });
     }
+  }
+  if (input.host?.forwardRules) {
+    // flannel accepts forwarding for each family's cluster network (ip6tables for IPv6).
+    for (const network of [config.network, config.ipv6?.network]) if (network) desired.entries.push(...planForward(network));
   }
   return desired;
 }

@@ -17,6 +17,8 @@ export interface HostOptions {
   disableTxOffload?: boolean;
   /** Install flannel's masquerade rules (--ip-masq). */
   ipMasq?: boolean;
+  /** Install flannel's FORWARD accept rules (--iptables-forward-rules). */
+  forwardRules?: boolean;
 }
 
 export interface PlanInput {

@@ -20,6 +20,8 @@ export interface GlobalOptions {
   annotationPrefix?: string;
   disableTxOffload?: string;
   ipMasq?: boolean;
+  /** --iptables-forward-rules: true, false, or (commander) true for the bare flag. */
+  iptablesForwardRules?: boolean;
 }
 
 export interface Context {

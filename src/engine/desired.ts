@@ -40,6 +40,7 @@ export function planFrom(state: ClusterState, host: PlanHost, opts: CycleOptions
   const hostOptions = {
     disableTxOffload: shouldDisableTxOffload(opts.txOffload ?? 'auto', opts.kernelRelease ?? osRelease()),
     ipMasq: opts.ipMasq ?? false,
+    forwardRules: opts.forwardRules ?? false,
   };
   const desired = plan({ cluster, underlay, routes: host.routes, host: hostOptions });
   return { state, cluster, desired, problems: [...cluster.problems, ...desired.problems] };

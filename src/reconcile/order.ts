@@ -3,9 +3,9 @@
 // the kernel never has a route through a peer it would have to ARP for.
 import type { Change, EntryKind } from '../model/types.js';
 
-// Masquerade rules are independent of the device; offload needs the device.
-const DELETE_ORDER: EntryKind[] = ['nat', 'route', 'fdb', 'neigh', 'addr', 'link', 'tun'];
-const ADD_ORDER: EntryKind[] = ['link', 'tun', 'addr', 'offload', 'neigh', 'fdb', 'route', 'nat'];
+// iptables rules (nat, filter) are independent of the device; offload needs the device.
+const DELETE_ORDER: EntryKind[] = ['nat', 'filter', 'route', 'fdb', 'neigh', 'addr', 'link', 'tun'];
+const ADD_ORDER: EntryKind[] = ['link', 'tun', 'addr', 'offload', 'neigh', 'fdb', 'route', 'nat', 'filter'];
 
 export function phaseOf(c: Change): number {
   if (c.action === 'delete') return DELETE_ORDER.indexOf(c.kind);

@@ -5,7 +5,7 @@ import { MASQ_JUMP_SPEC, planMasq } from '../../src/backends/masq.js';
 import { parseIP, parsePrefix } from '../../src/model/ip.js';
 import { parseMAC } from '../../src/model/mac.js';
 import type { ActualState, HostLink, HostRoute, NatState } from '../../src/model/types.js';
-import { hasOvlnetMark, isClean, isSubnetEnv, planCleanup, type CleanupInput } from '../../src/reconcile/cleanup.js';
+import { hasOvlnetMark, isClean, isSubnetEnv, planCleanup, type CleanupInput, type CleanupPlan } from '../../src/reconcile/cleanup.js';
 
 const vxlan = (name: string, id: number): HostLink => ({
   name, index: id + 10, mtu: 1450, mac: parseMAC('0e:00:00:00:00:01'), up: true, kind: 'vxlan',
@@ -28,12 +28,17 @@ const converged = host([eth0, vxlan('flannel.1', 1)], [
   route('203.0.113.0/24', 'eth0', 4, '192.0.2.1'),
 ]);
 
+const natSummary = (p: CleanupPlan) => {
+  const nat = p.netfilter.find((c) => c.family === 4 && c.set.table === 'nat');
+  return String(nat?.rules.length ?? 0) + (nat?.deleteChain ? '+chain' : '');
+};
+
 const summary = (input: CleanupInput) => {
   const p = planCleanup(input);
   return {
     removed: p.changes.map((c) => c.key),
     kept: p.kept.map((k) => k.subject),
-    nat: p.nat.rules.length + (p.nat.deleteChain ? '+chain' : ''),
+    nat: natSummary(p),
     file: p.subnetFile ?? null,
   };
 };
@@ -92,10 +97,10 @@ const natCases: Array<[name: string, nat: NatState | undefined, expect: string, 
 ];
 for (const [name, nat, expect, keptChain] of natCases) {
   test(`nat: ${name}`, () => {
-    const p = planCleanup({ actual: host([], []), nat });
-    assert.is(p.nat.rules.length + (p.nat.deleteChain ? '+chain' : ''), expect);
+    const p = planCleanup({ actual: host([], []), netfilter: nat && { '4/nat': nat } });
+    assert.is(natSummary(p), expect);
     assert.is(p.kept.some((k) => k.subject === 'nat chain FLANNEL-POSTRTG'), keptChain);
-    assert.ok(p.nat.rules.every((r) => r.spec.includes('"ovlnet masq"')));
+    assert.ok(p.netfilter.every((c) => c.rules.every((r) => r.spec.includes('"ovlnet masq"'))));
   });
 }
 
@@ -123,7 +128,7 @@ test('subnet.env recognition', () => {
 });
 
 test('isClean', () => {
-  assert.ok(isClean(planCleanup({ actual: host([eth0], [route('192.0.2.0/24', 'eth0', 2)]), nat: natOf([], ['POSTROUTING']) })));
+  assert.ok(isClean(planCleanup({ actual: host([eth0], [route('192.0.2.0/24', 'eth0', 2)]), netfilter: { '4/nat': natOf([], ['POSTROUTING']) } })));
   assert.not.ok(isClean(planCleanup({ actual: converged })));
   assert.ok(MASQ_JUMP_SPEC.endsWith('-j FLANNEL-POSTRTG'));
 });

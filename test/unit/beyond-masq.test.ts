@@ -1,11 +1,16 @@
 // Masquerade rules: planner, iptables-save parser, restore renderers, diff.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MASQ_JUMP_SPEC, planMasq } from '../../src/backends/masq.js';
-import { masqCommands, parseNatSave, renderMasqRestore, renderNatCleanup } from '../../src/host/iptables.js';
+import { MASQ_JUMP_SPEC, MASQ_SET, planMasq } from '../../src/backends/masq.js';
+import { parseNatSave, renderCleanup, renderRestore, ruleCommands } from '../../src/host/iptables.js';
 import { parsePrefix } from '../../src/model/ip.js';
 import type { Change, NatState } from '../../src/model/types.js';
-import { diffNat } from '../../src/reconcile/nat.js';
+import { diffRuleSet } from '../../src/reconcile/netfilter.js';
+
+const diffNat = (d: typeof desired, a: NatState | undefined) => diffRuleSet(MASQ_SET, d, a);
+const renderMasqRestore = (d: typeof desired, a: NatState | undefined) => renderRestore(d, diffNat(d, a).changes);
+const renderNatCleanup = (c: { rules: typeof desired; deleteChain: boolean }) => renderCleanup([{ set: MASQ_SET, family: 4, ...c }]);
+const masqCommands = ruleCommands;
 
 const desired = planMasq(parsePrefix('10.244.0.0/16')!, parsePrefix('10.244.1.0/24')!);
 const C = '-m comment --comment "ovlnet masq"';
@@ -47,7 +52,7 @@ test('parser: the nat block only, rules in order, other tables ignored', () => {
   assert.is(s.rules.length, 7);
   assert.equal(s.rules[0], { chain: 'POSTROUTING', spec: MASQ_JUMP_SPEC });
   assert.is(s.rules.some((r) => r.chain === 'INPUT'), false);
-  assert.equal(parseNatSave(''), { chains: [], rules: [] });
+  assert.equal(parseNatSave(''), { chains: [], rules: [], policies: {} });
 });
 
 const chainOnly = desired.filter((e) => e.chain === 'FLANNEL-POSTRTG').map((e) => e.spec);

@@ -289,6 +289,17 @@ test('--ip-masq: IPv4 rules only, and a problem saying IPv6 is not masqueraded',
   assert.ok(!s.entries.some((e) => e.kind === 'nat'));
 });
 
+test('--iptables-forward-rules: FLANNEL-FWD for each family\'s network; off, none', () => {
+  const nodes = [dualNode(0), dualNode(1)];
+  const d = plan({ cluster: dualCluster(nodes, nodes[0]), underlay: U, host: { forwardRules: true } });
+  const rules = d.entries.filter((e) => e.kind === 'filter') as Array<{ family?: 6; chain: string; spec: string }>;
+  assert.equal(rules.map((e) => `${e.family ?? 4} ${e.chain} ${e.spec.replace(/ ?-m comment .*$/, '')}`.trim()), [
+    `4 FLANNEL-FWD -s ${dualCluster(nodes, nodes[0]).config.network.text}`, `4 FLANNEL-FWD -d ${dualCluster(nodes, nodes[0]).config.network.text}`, '4 FORWARD',
+    `6 FLANNEL-FWD -s ${dualCluster(nodes, nodes[0]).config.ipv6!.network.text}`, `6 FLANNEL-FWD -d ${dualCluster(nodes, nodes[0]).config.ipv6!.network.text}`, '6 FORWARD',
+  ]);
+  assert.not.ok(plan({ cluster: dualCluster(nodes, nodes[0]), underlay: U }).entries.some((e) => e.kind === 'filter'));
+});
+
 // ---- rendering ----------------------------------------------------------------
 
 test('commands: IPv6 lines need no -6 (ip infers the family); the VTEP address skips DAD', () => {
