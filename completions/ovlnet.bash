@@ -108,11 +108,11 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --iptables-forward-rules --no-iptables-forward-rules --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
         cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output --netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='-h,--help' ;;
         help) opts='' ;;

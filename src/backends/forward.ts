@@ -10,7 +10,7 @@ import type { FilterRuleEntry, RuleSet } from '../model/types.js';
 import { commentTail, ruleSetEntries } from './ruleset.js';
 
 export const FORWARD_SET: RuleSet = {
-  table: 'filter', chain: 'FLANNEL-FWD', hook: 'FORWARD', comment: 'flanneld forward', legacyComments: [], jumpAt: 'last',
+  table: 'filter', chain: 'FLANNEL-FWD', hook: 'FORWARD', comment: 'flanneld forward', legacyComments: [],
 };
 
 /** FLANNEL-FWD's rules for one family's cluster network, then the jump from FORWARD. */

@@ -20,6 +20,7 @@ export interface GlobalOptions {
   annotationPrefix?: string;
   disableTxOffload?: string;
   ipMasq?: boolean;
+  ipMasqFullyRandomDisable?: boolean;
   /** --iptables-forward-rules: true, false, or (commander) true for the bare flag. */
   iptablesForwardRules?: boolean;
 }

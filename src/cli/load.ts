@@ -36,6 +36,8 @@ export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
     txOffload: parseTxOffloadMode(o.disableTxOffload), ipMasq: o.ipMasq ?? false,
     // flannel's default: on.
     forwardRules: o.iptablesForwardRules ?? true,
+    // Otherwise undefined: the engine asks iptables whether it takes --random-fully.
+    ...(o.ipMasqFullyRandomDisable ? { masqRandomFully: false } : {}),
   };
 }
 

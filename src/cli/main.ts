@@ -43,6 +43,7 @@ function hostOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--disable-tx-offload <mode>', 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7').choices(['auto', 'on', 'off']).default('auto'))
     .option('--ip-masq', "install flannel's masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network")
+    .option('--ip-masq-fully-random-disable', 'masquerade without --random-fully (default: with it, where iptables supports it)')
     .addOption(new Option('--iptables-forward-rules [bool]', "install flannel's FORWARD accept rules for the cluster network (chain FLANNEL-FWD); =false to leave the filter table alone").argParser(parseGoBool).default(true))
     .addOption(new Option('--no-iptables-forward-rules', 'the same as --iptables-forward-rules=false'));
 }

@@ -9,7 +9,7 @@ import { GuardError, HostError, PermissionError } from '../errors.js';
 import type { ActualState, Change, ClusterState, DesiredState, NetfilterRuleEntry, NetworkConfig, Problem } from '../model/types.js';
 import { isIpBatchChange, toPhases } from '../host/commands.js';
 import { renderRestore } from '../host/iptables.js';
-import { readNetfilter, readNetfilterIfInstalled, writeNetfilter } from '../host/netfilter.js';
+import { iptablesHasRandomFully, readNetfilter, readNetfilterIfInstalled, writeNetfilter } from '../host/netfilter.js';
 import { readOffload, writeOffload } from '../host/offload.js';
 import { requireNetAdmin } from '../host/privilege.js';
 import { readHost } from '../host/read.js';
@@ -39,6 +39,8 @@ export interface CycleOptions {
   kernelRelease?: string;
   /** --ip-masq: plan, diff and apply flannel's masquerade rules. */
   ipMasq?: boolean;
+  /** MASQUERADE --random-fully: false with --ip-masq-fully-random-disable; undefined asks iptables (withHostFacts). */
+  masqRandomFully?: boolean;
   /** --iptables-forward-rules: flannel's FORWARD accept rules (the CLI's default is on; here, off unless asked). */
   forwardRules?: boolean;
 }
@@ -61,6 +63,7 @@ export async function snapshot(source: Source, opts: CycleOptions, state?: Clust
 
 /** Plans and diffs against `actual`, a complete host read (fdb included: readHost with fdbDevicesFor). */
 export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions): Promise<Snapshot> {
+  opts = await withHostFacts(opts);
   const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
   // Only vxlan devices have forwarding entries; the udp TUN is owned as a device.
   const policy = policyFor(config);
@@ -81,6 +84,12 @@ async function forwardPolicyCheck(config: NetworkConfig, actual: ActualState, ne
 }
 
 const isRule = (e: { kind: string }): e is NetfilterRuleEntry => e.kind === 'nat' || e.kind === 'filter';
+
+/** Options with what only the host can say filled in: whether iptables takes --random-fully (only asked under --ip-masq). */
+export async function withHostFacts(opts: CycleOptions): Promise<CycleOptions> {
+  if (!opts.ipMasq || opts.masqRandomFully !== undefined) return opts;
+  return { ...opts, masqRandomFully: await iptablesHasRandomFully() };
+}
 
 /**
  * The host state only some plans need, read once per cycle and only then

@@ -43,6 +43,17 @@ export function parseNatSave(text: string): NatState {
   return parseSave(text).nat ?? { chains: [], rules: [], policies: {} };
 }
 
+/**
+ * Whether an iptables of this `--version` output takes MASQUERADE
+ * --random-fully: 1.6.2 and later, the test flannel's go-iptables makes.
+ */
+export function versionHasRandomFully(versionText: string): boolean {
+  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(versionText);
+  if (!m) return false;
+  const [maj, min, patch] = m.slice(1).map(Number);
+  return maj > 1 || (maj === 1 && (min > 6 || (min === 6 && patch >= 2)));
+}
+
 /** Rules of a table in one chain, in table order. */
 export function chainRules(state: TableState | undefined, chain: string): string[] {
   return (state?.rules ?? []).filter((r) => r.chain === chain).map((r) => r.spec);
@@ -61,8 +72,8 @@ const ruleOf = (c: Change) => (c.desired ?? c.actual) as NetfilterRuleEntry;
  * The restore lines that carry one set's changes: when anything in the chain
  * changes, declaring the chain creates it, or flushes it under --noflush, and
  * its desired rules follow, so it is rewritten whole and in order; the jump
- * is added (first or last in the hook, as the set says) or its extra copies
- * and older forms deleted, as the diff said.
+ * is appended to the hook (as flannel does) or its extra copies and older
+ * forms deleted, as the diff said.
  */
 function setLines(set: RuleSet, desired: NetfilterRuleEntry[], changes: Change[]): string[] {
   const lines: string[] = [];
@@ -74,7 +85,7 @@ function setLines(set: RuleSet, desired: NetfilterRuleEntry[], changes: Change[]
     const e = ruleOf(c);
     if (e.chain !== set.hook) continue;
     if (c.action === 'delete') lines.push(`-D ${set.hook} ${checkSpec(e.spec)}`);
-    else lines.push(`${set.jumpAt === 'first' ? `-I ${set.hook} 1` : `-A ${set.hook}`} ${checkSpec(e.spec)}`);
+    else lines.push(`-A ${set.hook} ${checkSpec(e.spec)}`);
   }
   return lines;
 }
@@ -132,7 +143,7 @@ export function ruleCommands(desired: NetfilterRuleEntry[]): string[] {
       out.push(`${tool} -t ${table} -N ${set.chain}`);
       for (const e of rules) if (e.chain === set.chain) out.push(`${tool} -t ${table} -A ${set.chain} ${checkSpec(e.spec)}`);
       for (const e of rules) {
-        if (e.chain === set.hook) out.push(`${tool} -t ${table} ${set.jumpAt === 'first' ? `-I ${set.hook} 1` : `-A ${set.hook}`} ${checkSpec(e.spec)}`);
+        if (e.chain === set.hook) out.push(`${tool} -t ${table} -A ${set.hook} ${checkSpec(e.spec)}`);
       }
     }
   }

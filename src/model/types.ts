@@ -208,8 +208,6 @@ export interface RuleSet {
   comment: string;
   /** Comments older ovlnet versions wrote: rules carrying them are ovlnet's too (replaced, cleaned up). */
   legacyComments: readonly string[];
-  /** Where a missing jump goes in the hook. */
-  jumpAt: 'first' | 'last';
 }
 
 export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | NatRuleEntry | FilterRuleEntry;

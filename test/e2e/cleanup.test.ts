@@ -42,7 +42,7 @@ test('cleanup removes only what is ovlnet\'s; --dry-run changes nothing', async 
       '  - route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink',
       '  - route 198.18.2.0/24 via 198.18.2.0 dev flannel.1 onlink',
       '  - link flannel.1 vxlan id 1',
-      '  - nat POSTROUTING -m comment --comment "ovlnet masq" -j FLANNEL-POSTRTG',
+      '  - nat POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG',
       '  - nat chain FLANNEL-POSTRTG',
       '  - filter FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD',
       '  - filter chain FLANNEL-FWD',
@@ -62,7 +62,7 @@ test('cleanup removes only what is ovlnet\'s; --dry-run changes nothing', async 
     const routes = await ipn(a.ns, 'route', 'show');
     assert.ok(routes.includes('203.0.113.0/24 via 192.0.2.1') && routes.includes('198.19.5.0/24 via 198.19.5.0 dev flannel.2'), routes);
     const nat = await sh('ip', ['netns', 'exec', a.ns, 'iptables-save', '-t', 'nat']);
-    assert.not.ok(nat.includes('FLANNEL-POSTRTG') || nat.includes('ovlnet'), nat);
+    assert.not.ok(nat.includes('FLANNEL-POSTRTG') || nat.includes('flanneld masq'), nat);
     assert.ok(nat.includes('-A POSTROUTING -s 10.0.0.0/8 -j MASQUERADE'), nat);
     const filter = await sh('ip', ['netns', 'exec', a.ns, 'iptables-save', '-t', 'filter']);
     assert.not.ok(filter.includes('FLANNEL-FWD'), filter);

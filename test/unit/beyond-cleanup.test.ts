@@ -85,13 +85,21 @@ const natOf = (rules: Array<{ chain: string; spec: string }>, chains = ['POSTROU
 const natCases: Array<[name: string, nat: NatState | undefined, expect: string, keptChain: boolean]> = [
   ['iptables not installed', undefined, '0', false],
   ['all ovlnet\'s: rules and chain', natOf(ours), '7+chain', false],
-  ['flannel\'s chain and jump: untouched', natOf([
+  // flannel's rules are ovlnet's own form: on a node taken over from flannel they are ovlnet's to remove.
+  ['flannel\'s chain and jump (taken over): removed with the chain', natOf([
     { chain: 'POSTROUTING', spec: '-m comment --comment "flanneld masq" -j FLANNEL-POSTRTG' },
     { chain: 'FLANNEL-POSTRTG', spec: '-s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN' },
-  ]), '0', false],
+  ]), '2+chain', false],
+  ['an older ovlnet\'s rules ("ovlnet masq"): removed too', natOf([
+    { chain: 'POSTROUTING', spec: '-m comment --comment "ovlnet masq" -j FLANNEL-POSTRTG' },
+    { chain: 'FLANNEL-POSTRTG', spec: '-s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "ovlnet masq" -j RETURN' },
+  ]), '2+chain', false],
   ['ovlnet\'s rules in a chain a foreign rule jumps to: rules only', natOf([
-    ...ours, { chain: 'POSTROUTING', spec: '-m comment --comment "flanneld masq" -j FLANNEL-POSTRTG' },
+    ...ours, { chain: 'POSTROUTING', spec: '-j FLANNEL-POSTRTG' },
   ]), '7', true],
+  ['the same comment outside the chain and its jump: not ovlnet\'s', natOf([
+    { chain: 'POSTROUTING', spec: '-s 10.9.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE' },
+  ], ['POSTROUTING']), '0', false],
   ['a foreign rule in the chain: rules only', natOf([...ours, { chain: 'FLANNEL-POSTRTG', spec: '-s 10.0.0.0/8 -j RETURN' }]), '7', true],
   ['other masquerading left alone', natOf([{ chain: 'POSTROUTING', spec: '-s 172.17.0.0/16 -j MASQUERADE' }], ['POSTROUTING']), '0', false],
 ];
@@ -100,7 +108,7 @@ for (const [name, nat, expect, keptChain] of natCases) {
     const p = planCleanup({ actual: host([], []), netfilter: nat && { '4/nat': nat } });
     assert.is(natSummary(p), expect);
     assert.is(p.kept.some((k) => k.subject === 'nat chain FLANNEL-POSTRTG'), keptChain);
-    assert.ok(p.netfilter.every((c) => c.rules.every((r) => r.spec.includes('"ovlnet masq"'))));
+    assert.ok(p.netfilter.every((c) => c.rules.every((r) => /"(flanneld|ovlnet) masq"/.test(r.spec))));
   });
 }
 
