@@ -155,6 +155,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l log-level -x -a 'd
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l max-delete -x -d 'refuse cycles that remove more than this many peers'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l subnet-file -r -F -d 'write flannel\'s subnet.env here for the CNI plugin'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l lease-ttl -x -d 'etcd: lease time to live'
+complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l iptables-resync -x -d 're-check the iptables rules this often between cycles (flanneld\'s flag; 0: only with each cycle)'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -s h -l help -d 'display help for command'
 
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'

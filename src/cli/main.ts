@@ -111,6 +111,7 @@ export function buildProgram(): Command {
     .option('--max-delete <n|n%>', 'refuse cycles that remove more than this many peers (default: half of them, when 2 or more)')
     .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin", '/run/flannel/subnet.env')
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
+    .option('--iptables-resync <seconds>', "re-check the iptables rules this often between cycles (flanneld's flag; 0: only with each cycle)", '5')
     .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
     .action(action(() => import('./commands/daemon.js')));
 

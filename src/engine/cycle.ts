@@ -18,7 +18,7 @@ import { planFrom } from './desired.js';
 import { writePhases, type Failure } from '../host/write.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
-import { forwardPolicyProblems } from '../reconcile/netfilter.js';
+import { diffNetfilter, forwardPolicyProblems } from '../reconcile/netfilter.js';
 import { orderChanges } from '../reconcile/order.js';
 import { ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
@@ -84,6 +84,17 @@ async function forwardPolicyCheck(config: NetworkConfig, actual: ActualState, ne
 }
 
 const isRule = (e: { kind: string }): e is NetfilterRuleEntry => e.kind === 'nat' || e.kind === 'filter';
+
+/**
+ * The daemon's --iptables-resync check: the planned iptables rules against
+ * a fresh read of their tables only (one iptables-save per family), as
+ * flanneld re-checks its rules every few seconds. Never writes.
+ */
+export async function netfilterDrift(desired: DesiredState, netns: string | undefined): Promise<Change[]> {
+  const rules = desired.entries.filter(isRule);
+  if (!rules.length) return [];
+  return diffNetfilter(rules, await readNetfilter(netns, [...new Set(rules.map(familyOf))])).changes;
+}
 
 /** Options with what only the host can say filled in: whether iptables takes --random-fully (only asked under --ip-masq). */
 export async function withHostFacts(opts: CycleOptions): Promise<CycleOptions> {

@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
 import { ovlnet } from '../lib/cli.js';
+import { DaemonProcess, eventually } from '../lib/daemon.js';
 import { clusterYAML, defaultNodes, sh, withTopology, type TestPod } from '../lib/netns.js';
 
 const specs = defaultNodes(3);
@@ -76,6 +77,33 @@ test('pods on three nodes reach each other under FORWARD policy DROP, through FL
     const after = await sh('ip', ['netns', 'exec', t.nodes[1].ns, 'iptables-save', '-t', 'filter']);
     assert.not.ok(after.includes('FLANNEL-FWD'), after);
     assert.match(after, ':FORWARD DROP');
+  });
+});
+
+test('daemon: rules flushed by another tool are back within --iptables-resync, long before the next full resync', async () => {
+  await withTopology(specs, async (t) => {
+    const [a] = t.nodes;
+    const file = t.file('cluster.yaml', clusterYAML(specs));
+    const d = new DaemonProcess(['--source', `file:${file}`, '--node', a.name, '--netns', a.ns, '--log-format', 'json',
+      '--subnet-file', '', '--interval', '1h', '--iptables-resync', '1', '--ip-masq']);
+    try {
+      await d.ready(30_000);
+      const save = () => sh('ip', ['netns', 'exec', a.ns, 'iptables-save']);
+      const jump = '-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD';
+      assert.match(await save(), jump);
+      // What a firewall reload does to them: the chains flushed, the jumps gone.
+      await nsIptables(a.ns, '-D', 'FORWARD', '-m', 'comment', '--comment', 'flanneld forward', '-j', 'FLANNEL-FWD');
+      await nsIptables(a.ns, '-t', 'nat', '-F', 'FLANNEL-POSTRTG');
+      const from = d.lines.length;
+      await d.waitForMsg(/^iptables rules drifted: resyncing$/, 30_000, from);
+      await eventually(save, (s) => s.includes(jump) && s.includes('-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000'), 'the rules back', 30_000, 200);
+      // Restored once: one jump each.
+      const after = await save();
+      assert.is(after.split('\n').filter((l) => l === jump).length, 1, after);
+      assert.is(after.split('\n').filter((l) => l === '-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG').length, 1, after);
+    } finally {
+      await d.kill();
+    }
   });
 });
 

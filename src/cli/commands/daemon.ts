@@ -20,6 +20,7 @@ export interface DaemonFlags extends GlobalOptions {
   maxDelete?: string;
   subnetFile?: string;
   leaseTtl?: string;
+  iptablesResync?: string;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -52,6 +53,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const leaseTTLSeconds = Math.round(parseDuration(o.leaseTtl ?? '24h', '--lease-ttl', { minMs: 10_000 }) / 1000);
   const maxDelete = parseMaxDelete(o.maxDelete);
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
+  const iptablesResyncMs = parseResyncSeconds(o.iptablesResync ?? '5');
   // Fail at start, not on the first change: a daemon that cannot write is useless.
   requireNetAdmin();
 
@@ -66,5 +68,12 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     leaseTTLSeconds,
     metricsAddr,
     version: version(),
+    iptablesResyncMs,
   }, { log });
+}
+
+/** --iptables-resync: whole seconds as flanneld takes them (0 turns the check off), or a duration (500ms, 1m). */
+export function parseResyncSeconds(s: string): number {
+  if (/^[0-9]{1,6}$/.test(s)) return Number(s) * 1000;
+  return parseDuration(s, '--iptables-resync', { minMs: 100 });
 }
