@@ -28,6 +28,7 @@ _ovlnet_kind() {
         'plan -n'|'plan --netns') kind='netns' ;;
         'plan --config') kind='file' ;;
         'plan --disable-tx-offload') kind='choices auto on off' ;;
+        'plan --iptables-forward-rules') kind='free' ;;
         'plan -o'|'plan --output') kind='choices table json commands' ;;
         'diff -s'|'diff --source') kind='source' ;;
         'diff --etcd-cafile') kind='file' ;;
@@ -41,6 +42,7 @@ _ovlnet_kind() {
         'diff -n'|'diff --netns') kind='netns' ;;
         'diff --config') kind='file' ;;
         'diff --disable-tx-offload') kind='choices auto on off' ;;
+        'diff --iptables-forward-rules') kind='free' ;;
         'diff -o'|'diff --output') kind='choices table json' ;;
         'doctor -s'|'doctor --source') kind='source' ;;
         'doctor --etcd-cafile') kind='file' ;;
@@ -54,6 +56,7 @@ _ovlnet_kind() {
         'doctor -n'|'doctor --netns') kind='netns' ;;
         'doctor --config') kind='file' ;;
         'doctor --disable-tx-offload') kind='choices auto on off' ;;
+        'doctor --iptables-forward-rules') kind='free' ;;
         'doctor -o'|'doctor --output') kind='choices table json' ;;
         'doctor --subnet-file') kind='file' ;;
         'doctor --peer') kind='free' ;;
@@ -70,6 +73,7 @@ _ovlnet_kind() {
         'apply -n'|'apply --netns') kind='netns' ;;
         'apply --config') kind='file' ;;
         'apply --disable-tx-offload') kind='choices auto on off' ;;
+        'apply --iptables-forward-rules') kind='free' ;;
         'apply -o'|'apply --output') kind='choices table json' ;;
         'apply --max-delete') kind='free' ;;
         'nodes -s'|'nodes --source') kind='source' ;;
@@ -92,6 +96,7 @@ _ovlnet_kind() {
         'daemon -n'|'daemon --netns') kind='netns' ;;
         'daemon --config') kind='file' ;;
         'daemon --disable-tx-offload') kind='choices auto on off' ;;
+        'daemon --iptables-forward-rules') kind='free' ;;
         'daemon --interval') kind='free' ;;
         'daemon --metrics-addr') kind='free' ;;
         'daemon --log-format') kind='choices text json' ;;
@@ -101,6 +106,7 @@ _ovlnet_kind() {
         'daemon --subnet-file') kind='file' ;;
         'daemon --lease-ttl') kind='free' ;;
         'daemon --probe-interval') kind='free' ;;
+        'daemon --iptables-resync') kind='free' ;;
         'cleanup -s'|'cleanup --source') kind='source' ;;
         'cleanup --etcd-cafile') kind='file' ;;
         'cleanup --etcd-certfile') kind='file' ;;
@@ -133,12 +139,12 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --config --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
         cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --config --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='--config --debug --no-color -h,--help' ;;
         systemd-unit) opts='--exec -h,--help' ;;

@@ -1,6 +1,6 @@
 // The command line. Commands are thin and loaded on demand, so
 // `ovlnet --version` never pays for the libraries a command needs.
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 // context.js pulls in chalk: imported when a command runs, not for --version/--help.
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, reportError } from './exit.js';
@@ -39,11 +39,21 @@ function commonOptions(cmd: Command): Command {
     .option('--no-color', 'never colour the output');
 }
 
+/** A boolean flag's value as flanneld (Go's flag package) reads it: --iptables-forward-rules=false. */
+export function parseGoBool(value: string): boolean {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw new InvalidArgumentError('expected true or false');
+}
+
 /** Host options that change what is planned, so plan/diff/apply/daemon agree on them. */
 function hostOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--disable-tx-offload <mode>', 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7').choices(['auto', 'on', 'off']).default('auto'))
-    .option('--ip-masq', "install flannel's masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network");
+    .option('--ip-masq', "install flannel's masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network")
+    .option('--ip-masq-fully-random-disable', 'masquerade without --random-fully (default: with it, where iptables supports it)')
+    .addOption(new Option('--iptables-forward-rules [bool]', "install flannel's FORWARD accept rules for the cluster network (chain FLANNEL-FWD); =false to leave the filter table alone").argParser(parseGoBool).default(true))
+    .addOption(new Option('--no-iptables-forward-rules', 'the same as --iptables-forward-rules=false'));
 }
 
 function outputOption(cmd: Command, formats: string[]): Command {
@@ -145,10 +155,11 @@ export function buildProgram(): Command {
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
     .option('--probe-interval <duration>', 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers', '10s')
     .option('--no-set-node-network-unavailable', "Kubernetes: leave the Node's NetworkUnavailable condition alone (default: set it to False once converged, as flanneld)")
+    .option('--iptables-resync <seconds>', "re-check the iptables rules this often between cycles (flanneld's flag; 0: only with each cycle)", '5')
     .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
     .action(action(() => import('./commands/daemon.js')));
 
-  outputOption(sourceOptions(program.command('cleanup').description("remove everything ovlnet put on this host (routes, its vxlan device, masquerade rules, subnet file) and nothing else"), false), ['table', 'json'])
+  outputOption(sourceOptions(program.command('cleanup').description("remove everything ovlnet put on this host (routes, its vxlan device, iptables rules, subnet file) and nothing else"), false), ['table', 'json'])
     .option('-n, --netns <name>', 'clean up in this network namespace (ip -n)')
     .option('--dry-run', 'show what would be removed and change nothing')
     .option('--subnet-file <path>', 'the subnet.env to remove (default /run/flannel/subnet.env, with --netns NS /run/flannel/netns/NS/subnet.env; removed only when ovlnet wrote it)')

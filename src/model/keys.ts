@@ -23,7 +23,9 @@ export function entryKey(e: Entry): string {
     case 'offload':
       return `offload:${e.dev}/${e.feature}`;
     case 'nat':
-      return `nat:${e.chain}/${e.spec}`;
+    case 'filter':
+      // The jump's spec is the same in iptables and ip6tables: the family is part of the key.
+      return `${e.kind}${e.family === 6 ? '6' : ''}:${e.chain}/${e.spec}`;
   }
 }
 

@@ -2,10 +2,10 @@
 // kernel match the plan, within what the ownership policy allows.
 import { entryKey } from '../model/keys.js';
 import type {
-  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NatRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
+  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NetfilterRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
 } from '../model/types.js';
 import { devicesLosingLastIPv4, flushedBy } from './kernel-effects.js';
-import { diffNat } from './nat.js';
+import { diffNetfilter } from './netfilter.js';
 import type { OwnershipPolicy } from './ownership.js';
 import { diffTun } from './tun.js';
 
@@ -159,11 +159,11 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   }
 
   // 3. Desired entries against what is owned.
-  const desiredNat: NatRuleEntry[] = [];
+  const desiredRules: NetfilterRuleEntry[] = [];
   for (const d of desired.entries) {
     if (d.kind === 'link' || d.kind === 'tun') continue;
-    if (d.kind === 'nat') {
-      desiredNat.push(d);
+    if (d.kind === 'nat' || d.kind === 'filter') {
+      desiredRules.push(d);
       continue;
     }
     const key = entryKey(d);
@@ -197,9 +197,9 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   //    while it is desired; dropping the option leaves the device as it is.)
   for (const [key, a] of owned) if (a.kind !== 'offload') changes.push({ action: 'delete', kind: a.kind, key, actual: a });
 
-  // 5. Masquerade rules, only when planned (--ip-masq): without it ovlnet leaves the nat table alone.
-  if (desiredNat.length) {
-    const n = diffNat(desiredNat, actual.nat);
+  // 5. iptables rule sets, only those planned (--ip-masq, --iptables-forward-rules): a set not planned is left alone.
+  if (desiredRules.length) {
+    const n = diffNetfilter(desiredRules, actual.netfilter);
     changes.push(...n.changes);
     inSync += n.inSync;
   }

@@ -26,6 +26,7 @@ export interface DaemonFlags extends GlobalOptions {
   probeInterval?: string;
   /** --no-set-node-network-unavailable turns it off (commander: true by default). */
   setNodeNetworkUnavailable?: boolean;
+  iptablesResync?: string;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -61,6 +62,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const probeIntervalMs = probe === '0' ? 0 : parseDuration(probe, '--probe-interval', { minMs: 1000 });
   const maxDeleteWindowMs = parseDuration(o.maxDeleteWindow ?? '5m', '--max-delete-window', { minMs: 1000 });
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
+  const iptablesResyncMs = parseResyncSeconds(o.iptablesResync ?? '5');
   // Fail at start, not on the first change: a daemon that cannot write is useless.
   requireNetAdmin();
 
@@ -79,5 +81,12 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     setNodeNetworkUnavailable: o.setNodeNetworkUnavailable !== false,
     version: version(),
     probeIntervalMs,
+    iptablesResyncMs,
   }, { log });
+}
+
+/** --iptables-resync: whole seconds as flanneld takes them (0 turns the check off), or a duration (500ms, 1m). */
+export function parseResyncSeconds(s: string): number {
+  if (/^[0-9]{1,6}$/.test(s)) return Number(s) * 1000;
+  return parseDuration(s, '--iptables-resync', { minMs: 100 });
 }
