@@ -6,6 +6,7 @@ import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, reportError } from './exit.js';
 import { UsageError } from '../errors.js';
 import { packageInfo } from '../package.js';
+import { settleColorEnv } from './color-env.js';
 import { checkConfigKeys, configFileChoice, mergeGlobalFlags, resolveSettings, settingKeys, type Setting } from './settings.js';
 
 const pkg = packageInfo();
@@ -186,6 +187,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv = process.argv): Promise<void> {
+  settleColorEnv();
   const program = buildProgram();
   program.exitOverride();
   try {

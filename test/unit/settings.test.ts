@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ROOT } from '../lib/cli.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { checkConfigKeys, closest, envName, resolveSettings, settingKeys, withGlobalOptions, type ConfigFile, type Setting } from '../../src/cli/settings.js';
+import { closest } from '../../src/suggest.js';
+import { checkConfigKeys, envName, resolveSettings, settingKeys, withGlobalOptions, type ConfigFile, type Setting } from '../../src/cli/settings.js';
 
 interface Parsed {
   opts: Record<string, unknown>;
