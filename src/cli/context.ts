@@ -21,6 +21,8 @@ export interface GlobalOptions {
   disableTxOffload?: string;
   ipMasq?: boolean;
   config?: string;
+  etcdUsername?: string;
+  etcdPassword?: string;
 }
 
 export interface Context {

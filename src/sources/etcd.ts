@@ -875,10 +875,10 @@ export async function openEtcdSource(uri: string, opts: SourceOptions): Promise<
       privateKey: opts.etcdKeyFile ? readPEM(opts.etcdKeyFile, '--etcd-keyfile') : undefined,
     };
   }
-  const username = process.env.OVLNET_ETCD_USERNAME;
-  const password = process.env.OVLNET_ETCD_PASSWORD;
+  const username = opts.etcdUsername ?? process.env.OVLNET_ETCD_USERNAME;
+  const password = opts.etcdPassword ?? process.env.OVLNET_ETCD_PASSWORD;
   if (username !== undefined || password !== undefined) {
-    if (!username || password === undefined) throw new UsageError('set both OVLNET_ETCD_USERNAME and OVLNET_ETCD_PASSWORD, or neither');
+    if (!username || password === undefined) throw new UsageError('set both --etcd-username and --etcd-password (or OVLNET_ETCD_USERNAME and OVLNET_ETCD_PASSWORD), or neither');
     options.auth = { username, password };
   }
   return new EtcdSource(uri, parsed, options);
