@@ -24,6 +24,8 @@ export async function openFromOptions(o: GlobalOptions): Promise<Source> {
     etcdCaFile: o.etcdCafile,
     etcdCertFile: o.etcdCertfile,
     etcdKeyFile: o.etcdKeyfile,
+    etcdUsername: o.etcdUsername,
+    etcdPassword: o.etcdPassword,
     netConf: o.netConf,
     annotationPrefix: o.annotationPrefix,
     nodeName: localNodeName(o),
