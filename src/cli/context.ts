@@ -20,6 +20,10 @@ export interface GlobalOptions {
   annotationPrefix?: string;
   disableTxOffload?: string;
   ipMasq?: boolean;
+  config?: string;
+  ipMasqFullyRandomDisable?: boolean;
+  /** --iptables-forward-rules: true, false, or (commander) true for the bare flag. */
+  iptablesForwardRules?: boolean;
 }
 
 export interface Context {

@@ -2,7 +2,9 @@
 // the metrics server, systemd readiness and the signals together.
 // Resolves with the exit code when told to stop.
 import type { Server } from 'node:http';
-import type { CycleOptions } from '../engine/cycle.js';
+import { netfilterDrift, type CycleOptions } from '../engine/cycle.js';
+import type { DesiredState } from '../model/types.js';
+import { describeChange, SYMBOL } from '../render/describe.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import type { Source } from '../sources/types.js';
 import { formatDuration } from './duration.js';
@@ -12,6 +14,7 @@ import { DaemonMetrics } from './metrics.js';
 import { DaemonDeleteGuard } from './delete-guard.js';
 import { DEFAULT_DELETE_WINDOW_MS } from '../reconcile/delete-window.js';
 import { SystemdNotifier } from './notify.js';
+import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
@@ -30,6 +33,12 @@ export interface DaemonOptions {
   leaseTTLSeconds?: number;
   metricsAddr?: ListenAddr;
   version: string;
+  /** --probe-interval in ms; 0 = no overlay probes. */
+  probeIntervalMs?: number;
+  /** Kubernetes: set the Node's NetworkUnavailable condition to False once converged (flanneld's default). */
+  setNodeNetworkUnavailable?: boolean;
+  /** --iptables-resync: re-check the planned iptables rules this often (flannel's default 5 s); 0 = only with each cycle. */
+  iptablesResyncMs?: number;
 }
 
 export interface DaemonDeps {
@@ -65,7 +74,9 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let stopping = false;
   let stopWatch: (() => void) | undefined;
   let scheduler: Scheduler | undefined;
+  let stopRulesCheck: (() => void) | undefined;
   let server: Server | undefined;
+  let prober: Prober | undefined;
   // The udp backend's forwarder; idle for other backends.
   const udp = new UdpDataPlane(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
@@ -84,6 +95,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log.info(`${sig}: stopping; routes and devices stay in place`);
       if (notifier.enabled) void notifier.send({ stopping: true, status: 'stopping' });
       stopWatch?.();
+      prober?.stop();
+      stopRulesCheck?.();
       if (scheduler) {
         if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
@@ -93,6 +106,38 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log.info('stopped', { cycles: scheduler?.cycles ?? 0 });
       finish(0);
     })();
+  };
+  /**
+   * Between cycles (a full resync is every --interval, 10 s by default), the
+   * iptables rules are re-read every --iptables-resync: a flush by another
+   * tool (a firewall reload, Docker's restart) is repaired within seconds, as
+   * flanneld does. Only a read and a pure diff; a drift forces a cycle.
+   */
+  const checkRulesEvery = (ms: number, desired: () => DesiredState | undefined): (() => void) => {
+    const streak = new FailureStreak(log, 'iptables check', () => clock.now());
+    let timer: unknown;
+    let stopped = false;
+    const tick = async () => {
+      const d = desired();
+      try {
+        if (d && scheduler && !scheduler.isRunning) {
+          const drift = await netfilterDrift(d, o.cycle.netns);
+          streak.ok();
+          if (drift.length && !stopped) {
+            log.info('iptables rules drifted: resyncing', { changes: drift.slice(0, 5).map((c) => `${SYMBOL[c.action]} ${describeChange(c)}`), count: drift.length });
+            scheduler.force('iptables');
+          }
+        }
+      } catch (e) {
+        streak.fail((e as Error).message, { hint: 'the rules are still checked with every cycle' }, 'warn');
+      }
+      if (!stopped) timer = clock.setTimeout(() => void tick(), ms);
+    };
+    timer = clock.setTimeout(() => void tick(), ms);
+    return () => {
+      stopped = true;
+      clock.clearTimeout(timer);
+    };
   };
   const handlers: Array<[NodeJS.Signals, (...a: any[]) => void]> = [['SIGTERM', onStop], ['SIGINT', onStop], ['SIGHUP', onHup]];
   for (const [s, f] of handlers) signals.on(s, f);
@@ -107,6 +152,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       node: o.cycle.node, subnet_file: o.subnetFile || undefined, systemd_notify: notifier.enabled || undefined,
     });
 
+    if (o.probeIntervalMs) prober = new Prober({ netns: o.cycle.netns, intervalMs: o.probeIntervalMs, clock, log, metrics });
+
     let lastStatus = '';
     let readySent = false;
     const notifyFailure = new FailureStreak(log, 'systemd notification', () => clock.now());
@@ -117,6 +164,9 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     };
 
     const deleteGuard = new DaemonDeleteGuard({ maxDelete: o.maxDelete, windowMs: o.maxDeleteWindowMs ?? DEFAULT_DELETE_WINDOW_MS, force: o.force ?? false, now: () => clock.now(), log });
+    const networkUp = new NetworkUpMarker(o, log);
+    // The last converged plan: what the --iptables-resync check compares iptables with.
+    let converged: DesiredState | undefined;
     const reconciler = new Reconciler({
       source: o.source,
       cycle: o.cycle,
@@ -130,11 +180,14 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       onSuccess: ({ snap }) => {
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
+        converged = snap.desired;
+        prober?.update(snap);
         void udp.sync(snap).then(() => {
           if (udp.down) {
             sendStatus({ status: `not ready: ${udp.down}` });
             return;
           }
+          networkUp.after(snap);
           const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
           if (!readySent) {
             readySent = true;
@@ -161,10 +214,11 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
           runningSince: scheduler?.runningSince, nextDueAt: scheduler?.nextDueAt ?? Infinity,
         }),
         ready,
+        ...(prober ? { peers: () => prober!.peers() } : {}),
       });
       server = s.server;
       if (stopping) await stopServer(server);
-      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz'] });
+      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz', '/peers'] });
     }
 
     if (!stopping) {
@@ -186,16 +240,45 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       }
       scheduler = sched;
       sched.start();
+      if (o.iptablesResyncMs) stopRulesCheck = checkRulesEvery(o.iptablesResyncMs, () => converged);
     }
     return await finished;
   } catch (e) {
+    prober?.stop();
     udp.close();
     stopWatch?.();
+    stopRulesCheck?.();
     await scheduler?.stop();
     if (server) await stopServer(server);
     await o.source.close().catch(() => undefined);
     throw e;
   } finally {
     for (const [s, f] of handlers) signals.off(s, f);
+  }
+}
+
+/**
+ * Tells the source, once, that this node's network is up (flanneld clears the
+ * Node's NetworkUnavailable condition; the scheduler keeps pods off a node
+ * while it is True). After a converged cycle, so never before routes and
+ * subnet.env exist; a failure is logged and retried after the next one.
+ */
+class NetworkUpMarker {
+  private state: 'todo' | 'running' | 'done';
+
+  constructor(private readonly o: DaemonOptions, private readonly log: Logger) {
+    this.state = o.setNodeNetworkUnavailable === false || !o.source.markNetworkUp ? 'done' : 'todo';
+  }
+
+  after(snap: { desired: { local: { name: string } } }): void {
+    if (this.state !== 'todo') return;
+    this.state = 'running';
+    this.o.source.markNetworkUp!().then(() => {
+      this.state = 'done';
+      this.log.info('set the node condition NetworkUnavailable=False (reason FlannelIsUp)', { node: snap.desired.local.name });
+    }, (e: Error & { hint?: string }) => {
+      this.state = 'todo';
+      this.log.warn(`cannot set the node condition NetworkUnavailable=False: ${e.message}`, { hint: e.hint, retry: 'after the next converged cycle' });
+    });
   }
 }

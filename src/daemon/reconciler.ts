@@ -174,7 +174,7 @@ export class Reconciler {
     const { source, metrics, log } = this.o;
     if (source.register && !this.registration) {
       try {
-        const existingVtepMAC = await this.existingVtepMAC();
+        const [existingVtepMAC, existingVtepMACv6] = await this.existingVtepMACs();
         this.registration = await source.register({
           netns: this.o.cycle.netns,
           nodeName: this.o.cycle.node,
@@ -183,6 +183,7 @@ export class Reconciler {
           subnetFile: this.o.subnetFile || undefined,
           leaseTTLSeconds: this.o.leaseTTLSeconds,
           existingVtepMAC,
+          existingVtepMACv6,
         });
         log.info('registered this node', { source: source.uri, subnet: this.registration.subnet, public_ip: this.registration.publicIP, vtep_mac: this.registration.vtepMAC });
       } catch (e) {
@@ -202,20 +203,26 @@ export class Reconciler {
     }
   }
 
-  /** The MAC of a flannel.N vxlan device already on the host, so a restart publishes the same one. */
-  private async existingVtepMAC(): Promise<string | undefined> {
+  /** The MACs of the flannel.N and flannel-v6.N vxlan devices already on the host, so a restart publishes the same ones. */
+  private async existingVtepMACs(): Promise<[string | undefined, string | undefined]> {
     try {
       const host = await readHost(this.o.cycle.netns);
-      const macs = [...host.links.values()].filter((l) => l.kind === 'vxlan' && /^flannel\.[0-9]+$/.test(l.name) && l.mac).map((l) => l.mac!.text);
-      return macs.length === 1 ? macs[0] : undefined;
+      const one = (re: RegExp) => {
+        const macs = [...host.links.values()].filter((l) => l.kind === 'vxlan' && re.test(l.name) && l.mac).map((l) => l.mac!.text);
+        return macs.length === 1 ? macs[0] : undefined;
+      };
+      return [one(/^flannel\.[0-9]+$/), one(/^flannel-v6\.[0-9]+$/)];
     } catch {
-      return undefined;
+      return [undefined, undefined];
     }
   }
 
   private cycleOptions(): CycleOptions {
-    // The registration found our public IP; --node/--public-ip still win.
-    return { ...this.o.cycle, publicIP: this.o.cycle.publicIP ?? this.registration?.publicIP };
+    // The registration found our public IP; --node/--public-ip still win. The
+    // node it holds (etcd: its lease) is the local node, so a stray entry with
+    // this host's public IP cannot take it over.
+    const node = this.o.cycle.node ?? this.registration?.localNode;
+    return { ...this.o.cycle, node, publicIP: this.o.cycle.publicIP ?? this.registration?.publicIP, localAddress: this.registration?.localAddress };
   }
 
   /** A full snapshot (host read) without a model; against the model (no host read) with one. */

@@ -54,11 +54,11 @@ export function renderSubnetEnv(e: SubnetEnv): string {
   ].join('\n');
 }
 
-/** The values for this node: the MTU pods must use is the vxlan device's (or the underlay's for host-gw). */
+/** The values for this node: the MTU pods must use is the backend device's (vxlan or udp TUN), or the underlay's for host-gw. */
 export function subnetEnvFor(config: NetworkConfig, desired: DesiredState, ipMasq = false): SubnetEnv {
   // Dual stack: pods get one MTU for both families, so the smaller device's
   // (flannel writes the IPv4 device's, 20 bytes too large for IPv6 traffic).
-  const mtus = desired.entries.flatMap((e) => (e.kind === 'link' ? [e.mtu] : []));
+  const mtus = desired.entries.flatMap((e) => (e.kind === 'link' || e.kind === 'tun' ? [e.mtu] : []));
   const mtu = mtus.length ? Math.min(...mtus) : desired.underlay.mtu;
   const env: SubnetEnv = { network: config.network, subnet: desired.local.subnet, mtu, ipMasq };
   if (config.ipv6 && desired.local.v6) {

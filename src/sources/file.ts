@@ -1,5 +1,5 @@
-// `file:PATH` source: a YAML or JSON cluster description (see README
-// "Cluster file"). Watching is done by the daemon's file watcher.
+// `file:PATH` source: a YAML or JSON cluster description (see docs/cluster-file.md).
+// Watching is done by the daemon's file watcher.
 import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { SourceError } from '../errors.js';
@@ -51,7 +51,11 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
     if (vtepMACv6 !== undefined) raw.vtepMACv6 = vtepMACv6;
     nodes.push(raw);
   }
-  return { config: rawConfigFromObject(doc, origin), nodes, warnings, namedNodes: true };
+  const config = rawConfigFromObject(doc, origin, { flannel: false });
+  // ovlnet's own spelling `ipv6Network` asks for IPv6 (README "Dual stack");
+  // flannel's `IPv6Network` (any other spelling) needs EnableIPv6, as in flannel.
+  if (doc.ipv6Network !== undefined && config.enableIPv6 === undefined) config.enableIPv6 = true;
+  return { config, nodes, warnings, namedNodes: true };
 }
 
 export class FileSource implements Source {

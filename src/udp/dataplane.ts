@@ -33,7 +33,7 @@ export class UdpDataPlane {
       this.fwd ??= new UdpForwarder({ device: snap.desired.device, onError: (m) => this.log.warn(`udp forwarder: ${m}`) });
       await this.fwd.configure({
         port: b.port,
-        bindIP: local.publicIP,
+        bindIP: snap.desired.underlay.local ?? local.publicIP,
         mtu: tun && tun.kind === 'tun' ? tun.mtu : 1500,
         peers: snap.desired.peers.map((p) => ({ name: p.node.name, subnet: p.node.subnet, publicIP: p.node.publicIP })),
       });

@@ -11,7 +11,10 @@ import { health, readiness } from '../../src/daemon/health.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { notifyArgs, SystemdNotifier } from '../../src/daemon/notify.js';
 import { parseListenAddr } from '../../src/daemon/server.js';
-import { defaultSubnetFile, renderSubnetEnv } from '../../src/daemon/subnet-env.js';
+import { plan } from '../../src/backends/index.js';
+import { defaultSubnetFile, renderSubnetEnv, subnetEnvFor } from '../../src/daemon/subnet-env.js';
+import type { BackendConfig } from '../../src/model/types.js';
+import { cluster, HOSTGW, node, underlay, VXLAN } from './support/build.js';
 import { OvlnetError } from '../../src/errors.js';
 import { parsePrefix } from '../../src/model/ip.js';
 
@@ -27,6 +30,21 @@ for (const [net, sub, mtu, want] of envTable) {
     assert.is(renderSubnetEnv({ network: P(net), subnet: P(sub), mtu, ipMasq: false }), want);
   });
 }
+
+test('subnetEnvFor: FLANNEL_MTU is the backend device\'s MTU (vxlan: Backend.MTU - 50; udp: the TUN\'s, underlay - 28; host-gw: the underlay\'s)', () => {
+  const rows: Array<[BackendConfig, number | undefined, number]> = [
+    [VXLAN, undefined, 1450],
+    [{ ...VXLAN, mtu: 1400 } as BackendConfig, undefined, 1350],
+    [{ type: 'udp', port: 8285 }, undefined, 1472],
+    [HOSTGW, undefined, 1500],
+    [HOSTGW, 9000, 9000],
+  ];
+  for (const [backend, umtu, want] of rows) {
+    const c = cluster([node(0), node(1)], node(0), backend);
+    const d = plan({ cluster: c, underlay: underlay(umtu ? { mtu: umtu } : {}) });
+    assert.is(subnetEnvFor(c.config, d).mtu, want, JSON.stringify(backend));
+  }
+});
 
 test('renderSubnetEnv refuses a bad MTU', () => {
   assert.throws(() => renderSubnetEnv({ network: P('10.0.0.0/8'), subnet: P('10.1.0.0/24'), mtu: 0, ipMasq: false }));

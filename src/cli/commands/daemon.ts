@@ -28,6 +28,10 @@ export interface DaemonFlags extends GlobalOptions {
   force?: boolean;
   subnetFile?: string;
   leaseTtl?: string;
+  probeInterval?: string;
+  /** --no-set-node-network-unavailable turns it off (commander: true by default). */
+  setNodeNetworkUnavailable?: boolean;
+  iptablesResync?: string;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -59,8 +63,11 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const intervalMs = parseDuration(o.interval ?? '10s', '--interval', { minMs: 100 });
   const leaseTTLSeconds = Math.round(parseDuration(o.leaseTtl ?? '24h', '--lease-ttl', { minMs: 10_000 }) / 1000);
   const maxDelete = parseMaxDelete(o.maxDelete);
+  const probe = (o.probeInterval ?? '10s').trim();
+  const probeIntervalMs = probe === '0' ? 0 : parseDuration(probe, '--probe-interval', { minMs: 1000 });
   const maxDeleteWindowMs = parseDuration(o.maxDeleteWindow ?? '5m', '--max-delete-window', { minMs: 1000 });
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
+  const iptablesResyncMs = parseResyncSeconds(o.iptablesResync ?? '5');
   // Fail at start, not on the first change: a daemon that cannot write is useless.
   requireNetAdmin();
 
@@ -97,6 +104,15 @@ async function run(o: DaemonFlags, log: Logger, p: { intervalMs: number; leaseTT
     subnetFile: o.subnetFile ?? defaultSubnetFile(o.netns),
     leaseTTLSeconds,
     metricsAddr,
+    setNodeNetworkUnavailable: o.setNodeNetworkUnavailable !== false,
     version: version(),
+    probeIntervalMs,
+    iptablesResyncMs,
   }, { log });
+}
+
+/** --iptables-resync: whole seconds as flanneld takes them (0 turns the check off), or a duration (500ms, 1m). */
+export function parseResyncSeconds(s: string): number {
+  if (/^[0-9]{1,6}$/.test(s)) return Number(s) * 1000;
+  return parseDuration(s, '--iptables-resync', { minMs: 100 });
 }
