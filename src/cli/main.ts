@@ -151,7 +151,7 @@ export function buildProgram(): Command {
   outputOption(hostOptions(sourceOptions(program.command('apply').description('make the host match the plan, changing only the difference'))), ['table', 'json'])
     .option('--dry-run', 'show what would change and change nothing')
     .option('--max-delete <n|n%>', 'refuse to remove more than this many peers in one run (default: half of them, when 2 or more)')
-    .option('--force', 'allow one run past the --max-delete guard')
+    .option('--force', 'allow one run past the --max-delete guard, and apply while a daemon owns the namespace')
     .addHelpText('after', '\nExample:\n  sudo ovlnet apply --source file:/etc/ovlnet/cluster.yaml')
     .action(action(() => import('./commands/apply.js')));
 
@@ -166,7 +166,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--max-delete <n|n%>', 'refuse cycles that remove more than this many peers, in one cycle and within --max-delete-window (default: half of them, when 2 or more)')
     .option('--max-delete-window <duration>', 'the sliding window over which --max-delete counts removals', '5m')
-    .option('--force', 'let the first cycle the --max-delete guard refuses through, once')
+    .option('--force', 'let the first cycle the --max-delete guard refuses through, once, and start while another daemon owns the namespace')
     .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin (default /run/flannel/subnet.env; with --netns NS, /run/flannel/netns/NS/subnet.env)")
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
     .option('--probe-interval <duration>', 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers', '10s')

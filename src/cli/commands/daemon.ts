@@ -10,7 +10,12 @@ import { parseListenAddr } from '../../daemon/server.js';
 import { defaultSubnetFile } from '../../daemon/subnet-env.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { parseMaxDelete } from '../../reconcile/guard.js';
-import { UsageError } from '../../errors.js';
+import { GuardError, UsageError } from '../../errors.js';
+import { takeWriterLock, type WriterLock } from '../../host/lock.js';
+import { resolveSourceURI } from '../../sources/index.js';
+
+/** A running apply holding the namespace is waited for this long at start. */
+const APPLY_WAIT_MS = 10_000;
 import { packageInfo } from '../../package.js';
 
 export interface DaemonFlags extends GlobalOptions {
@@ -67,6 +72,27 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   requireNetAdmin();
 
   const log = new Logger({ format, level, journal: format === 'text' && stderrIsJournal(), write: (s) => process.stderr.write(s) });
+  const lock = await lockNamespace(o, log);
+  try {
+    return await run(o, log, { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr });
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** The namespace's writer lock for the daemon's lifetime; --force runs without it when another writer holds it. */
+async function lockNamespace(o: DaemonFlags, log: Logger): Promise<WriterLock | undefined> {
+  try {
+    return await takeWriterLock({ netns: o.netns, kind: 'daemon', source: resolveSourceURI(o.source), waitMs: APPLY_WAIT_MS });
+  } catch (e) {
+    if (!(e instanceof GuardError) || !o.force) throw e;
+    log.warn(`--force: running although ${e.message.replace(/; nothing was changed$/, '')}`);
+    return undefined;
+  }
+}
+
+async function run(o: DaemonFlags, log: Logger, p: { intervalMs: number; leaseTTLSeconds: number; maxDelete: ReturnType<typeof parseMaxDelete>; maxDeleteWindowMs: number; metricsAddr?: ReturnType<typeof parseListenAddr> }): Promise<number> {
+  const { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr } = p;
   const source = await openFromOptions(o);
   return runDaemon({
     source,
