@@ -13,14 +13,14 @@ import { iptablesHasRandomFully, readNetfilter, readNetfilterIfInstalled, writeN
 import { readOffload, writeOffload } from '../host/offload.js';
 import { requireNetAdmin } from '../host/privilege.js';
 import { readHost } from '../host/read.js';
-import { fdbDevicesFor, policyFor } from './devices.js';
+import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
 import { writePhases, type Failure } from '../host/write.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
 import { diffNetfilter, forwardPolicyProblems } from '../reconcile/netfilter.js';
 import { orderChanges } from '../reconcile/order.js';
-import { ownershipFor } from '../reconcile/ownership.js';
+import { nodeAddresses, ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
 import { validateConfig, type ValidatedCluster } from '../validate/index.js';
@@ -180,9 +180,11 @@ export interface ApplyResult {
   processes: number;
 }
 
+/** Peers programmed now: ovlnet's routes, and the routes flanneld left that ovlnet inherits. */
 export function countOwnedPeers(snap: Snapshot): number {
-  const policy = ownershipFor([snap.desired.device, snap.desired.device6]);
-  return snap.actual.routes.filter((r) => policy.ownsRoute(r)).length;
+  const policy = ownershipFor([snap.desired.device, snap.desired.device6], undefined, podNetworks(snap.cluster.config));
+  const nodeIPs = nodeAddresses(snap.desired);
+  return snap.actual.routes.filter((r) => policy.ownsRoute(r) || policy.inheritsRoute(r, nodeIPs)).length;
 }
 
 /** Writes the snapshot's changes, then (unless told not to) re-reads the host to verify. */

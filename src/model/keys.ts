@@ -5,6 +5,8 @@ import type { Entry } from './types.js';
 /** Route protocol number that marks a route as ovlnet's (see docs/safety.md "Ownership rules"). */
 export const OVLNET_ROUTE_PROTO = 244;
 export const OVLNET_ROUTE_PROTO_NAME = 'ovlnet';
+/** RTPROT_BOOT: what flanneld's routes carry (it names no protocol). */
+export const FLANNEL_ROUTE_PROTO = 3;
 
 export function entryKey(e: Entry): string {
   switch (e.kind) {

@@ -74,7 +74,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const log = new Logger({ format, level, journal: format === 'text' && stderrIsJournal(), write: (s) => process.stderr.write(s) });
   const lock = await lockNamespace(o, log);
   try {
-    return await run(o, log, { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr });
+    return await run(o, log, { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr, probeIntervalMs, iptablesResyncMs });
   } finally {
     await lock?.release();
   }
@@ -91,8 +91,8 @@ async function lockNamespace(o: DaemonFlags, log: Logger): Promise<WriterLock | 
   }
 }
 
-async function run(o: DaemonFlags, log: Logger, p: { intervalMs: number; leaseTTLSeconds: number; maxDelete: ReturnType<typeof parseMaxDelete>; maxDeleteWindowMs: number; metricsAddr?: ReturnType<typeof parseListenAddr> }): Promise<number> {
-  const { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr } = p;
+async function run(o: DaemonFlags, log: Logger, p: { intervalMs: number; leaseTTLSeconds: number; maxDelete: ReturnType<typeof parseMaxDelete>; maxDeleteWindowMs: number; metricsAddr?: ReturnType<typeof parseListenAddr>; probeIntervalMs: number; iptablesResyncMs: number }): Promise<number> {
+  const { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr, probeIntervalMs, iptablesResyncMs } = p;
   const source = await openFromOptions(o);
   return runDaemon({
     source,
