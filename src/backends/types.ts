@@ -1,6 +1,6 @@
 // What a backend is (flannel's backend interface, one folder each under
 // src/backends/, all in registry.ts) and what its planner is given.
-import type { Prefix } from '../model/ip.js';
+import type { IP, Prefix } from '../model/ip.js';
 import type {
   ActualState, BackendConfig, Change, DesiredState, HostLink, HostRoute, NetworkConfig, Node, PeerPlan, Problem, RawBackend,
 } from '../model/types.js';
@@ -13,6 +13,12 @@ export interface Underlay {
   connected: Prefix[];
   /** False when planning offline: the local public IP is not on this host. */
   found: boolean;
+  /**
+   * The address the overlay is sent from when it is not the local node's
+   * published public IP (a Kubernetes public-ip-overwrite): flannel publishes
+   * the overwrite but binds its vxlan device to the interface address.
+   */
+  local?: IP;
 }
 
 /** Host-side options that are not part of the cluster config. */
@@ -21,6 +27,10 @@ export interface HostOptions {
   disableTxOffload?: boolean;
   /** Install flannel's masquerade rules (--ip-masq). */
   ipMasq?: boolean;
+  /** MASQUERADE with --random-fully (iptables takes it, --ip-masq-fully-random-disable unset); default true. */
+  masqRandomFully?: boolean;
+  /** Install flannel's FORWARD accept rules (--iptables-forward-rules). */
+  forwardRules?: boolean;
 }
 
 export interface PlanInput {
@@ -105,8 +115,8 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
   needsVtepMAC: boolean;
   /** The BackendData this node publishes (lease, annotation); undefined for flannel's `null`. */
   leaseData(config: { type?: string; vni?: number }, vtepMAC: string | undefined): BackendData | undefined;
-  /** Lease data already on this host (a restart keeps publishing the same VTEP MAC). */
-  hostLeaseData?(links: Map<string, HostLink>): { vtepMAC?: string };
+  /** Lease data already on this host (a restart keeps publishing the same VTEP MACs). */
+  hostLeaseData?(links: Map<string, HostLink>): { vtepMAC?: string; vtepMACv6?: string };
   /** One line for `ovlnet nodes`. */
   describe(config: C): string;
   /** The plan table's own parts: the node line's tail, extra peer columns, a peer's route without a route entry. */

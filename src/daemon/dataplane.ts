@@ -9,13 +9,18 @@ import { FailureStreak, type Logger } from './logger.js';
 
 export class DataPlaneRunner {
   private plane?: { type: BackendType; hook: DataPlane; streak: FailureStreak };
+  /** Why the data plane is down while the cluster's backend needs one (readiness); undefined when it runs or is not needed. */
+  down?: string;
 
   constructor(private readonly log: Logger, private readonly netns: string | undefined, private readonly now: () => number = Date.now) {}
 
   /** Never throws. */
   async sync(config: NetworkConfig, desired: DesiredState): Promise<void> {
     const backend = backendOf(config);
-    if (!backend.dataPlane) return;
+    if (!backend.dataPlane || !desired.device) {
+      this.down = undefined;
+      return;
+    }
     if (this.plane?.type !== backend.type) {
       this.plane?.hook.close();
       const hook = backend.dataPlane({ log: this.log, netns: this.netns });
@@ -24,9 +29,11 @@ export class DataPlaneRunner {
     const { hook, streak } = this.plane;
     try {
       await hook.sync(config, desired);
+      this.down = undefined;
       streak.ok();
     } catch (e) {
       const err = e as Error & { hint?: string };
+      this.down = `${hook.name}: ${err.message}`;
       streak.fail(err.message, { hint: err.hint });
     }
   }

@@ -8,8 +8,11 @@
 // entries, which the kernel changes exactly as the batch lines say (each kind's
 // `model` in src/kinds/). Anything whose kernel side effects are wider (a device
 // created or replaced flushes its entries, an address brings routes) makes the
-// model unknown: the caller then reads the host in full. Offload features and
-// nat rules are re-read by every snapshot when planned, so they need no model.
+// model unknown (see also reconcile/kernel-effects.ts): the caller then reads
+// the host in full. Offload features are re-read by every snapshot when
+// planned, so they need no model. The iptables tables of the last full read
+// are kept for event cycles (the daemon re-reads them every --iptables-resync);
+// a rule written makes the model unknown, so the jump is never written twice.
 import { KIND_LIST, specOf } from '../kinds/index.js';
 import type { KindModel } from '../kinds/types.js';
 import type { ActualState, Change, Entry, EntryKind } from '../model/types.js';

@@ -8,7 +8,7 @@ import type { KindSpec, Lines } from '../kinds/types.js';
 import type { Change, Entry } from '../model/types.js';
 
 /** The -batch tools; then the drivers with their own write: one ethtool per line, one iptables-restore per batch. */
-export type Tool = 'ip' | 'bridge' | 'ethtool' | 'iptables-restore';
+export type Tool = 'ip' | 'bridge' | 'ethtool' | 'iptables-restore' | 'ip6tables-restore';
 
 export interface BatchLine {
   line: string;
@@ -18,7 +18,7 @@ export interface BatchLine {
 export interface Batch {
   tool: Tool;
   lines: BatchLine[];
-  /** iptables-restore: the whole input, one transaction for every line's change. */
+  /** iptables-restore / ip6tables-restore: the whole input, one transaction for every line's change. */
   input?: string;
 }
 

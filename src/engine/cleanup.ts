@@ -4,35 +4,43 @@
 // host is read again and asked the same question (what is still ours?).
 import type { Failure } from '../host/write.js';
 import { toBatches } from './batches.js';
-import { renderNatCleanup } from '../host/iptables.js';
+import { renderCleanup } from '../host/iptables.js';
+import { deleteOf } from '../kinds/index.js';
 import type { Change } from '../model/types.js';
-import { planCleanup, type CleanupInput, type CleanupPlan } from '../reconcile/cleanup.js';
+import { chainName, planCleanup, type CleanupInput, type CleanupPlan } from '../reconcile/cleanup.js';
 import { orderChanges } from '../reconcile/order.js';
 import type { Host, WritePhases } from './host.js';
 
-export type CleanupBase = Omit<CleanupInput, 'actual' | 'nat'>;
+export type CleanupBase = Omit<CleanupInput, 'actual' | 'netfilter'>;
 
-/** The host as cleanup sees it: every link, address and route (no fdb), and the nat table when iptables is installed. */
+/** The host as cleanup sees it: every link, address and route (no fdb), and both families' tables when iptables is installed. */
 export async function readForCleanup(host: Host, base: CleanupBase): Promise<CleanupInput> {
-  const r = await host.read({ kernel: { fdbDevices: [] }, nat: 'if-installed' });
-  return { ...base, actual: r.kernel!, nat: r.nat };
+  const r = await host.read({ kernel: { fdbDevices: [] }, netfilter: { families: [4, 6], ifInstalled: true } });
+  return { ...base, actual: r.kernel!, netfilter: r.netfilter };
 }
 
-/** The masquerade rules a cleanup removes, as changes (for listing and for failures). */
-export function natChanges(p: CleanupPlan): Change[] {
-  return p.nat.rules.map((r) => ({ action: 'delete', kind: 'nat', key: `nat:${r.chain}/${r.spec}`, actual: r }));
+/** The iptables rules a cleanup removes, as changes (for listing and for failures). */
+export function ruleChanges(p: CleanupPlan, family?: 4 | 6): Change[] {
+  return p.netfilter.filter((c) => family === undefined || c.family === family).flatMap((c) => c.rules.map((r) => deleteOf(r)));
 }
+
+/** The chains a cleanup removes whole: `nat chain FLANNEL-POSTRTG`, `ip6 filter chain FLANNEL-FWD`. */
+export const chainsRemoved = (p: CleanupPlan): string[] => p.netfilter.filter((c) => c.deleteChain).map(chainName);
 
 /** Every change of a cleanup, in the order it runs. */
 export function cleanupChanges(p: CleanupPlan): Change[] {
-  return orderChanges([...natChanges(p), ...p.changes]);
+  return orderChanges([...ruleChanges(p), ...p.changes]);
 }
 
-/** Routes and devices one batch after the other, then one iptables-restore for the rules (and the chain). */
+/** Routes and devices one batch after the other, then one restore per family for the rules (and the chains). */
 export function cleanupPhases(p: CleanupPlan): WritePhases {
   const phases: WritePhases = toBatches(orderChanges(p.changes)).map((b) => [b]);
-  const input = renderNatCleanup(p.nat);
-  if (input) phases.push([{ tool: 'iptables-restore', input, lines: natChanges(p).map((change) => ({ line: 'iptables-restore', change })) }]);
+  for (const family of [4, 6] as const) {
+    const input = renderCleanup(p.netfilter.filter((c) => c.family === family));
+    if (!input) continue;
+    const tool = family === 6 ? 'ip6tables-restore' as const : 'iptables-restore' as const;
+    phases.push([{ tool, input, lines: ruleChanges(p, family).map((change) => ({ line: tool, change })) }]);
+  }
   return phases;
 }
 
@@ -40,8 +48,8 @@ export interface CleanupResult {
   failures: Failure[];
   /** What is still ours after the write, from a fresh read. */
   remaining: Change[];
-  /** The masquerade chain is still there though it was to go. */
-  chainLeft: boolean;
+  /** Chains that were to go and are still there. */
+  chainsLeft: string[];
   /** The fresh read (the caller checks its own files against it). */
   after: CleanupPlan;
 }
@@ -58,6 +66,6 @@ export async function applyCleanup(host: Host, plan: CleanupPlan, base: () => Cl
   const reread = await readForCleanup(host, base());
   const after = planCleanup(reread);
   const linksLeft = plan.changes.filter((c) => c.kind === 'link' && c.actual?.kind === 'link' && reread.actual.links.has(c.actual.name));
-  const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...natChanges(after)];
-  return { failures, remaining, chainLeft: after.nat.deleteChain, after };
+  const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...ruleChanges(after)];
+  return { failures, remaining, chainsLeft: chainsRemoved(after), after };
 }

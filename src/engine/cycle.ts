@@ -3,19 +3,22 @@
 // Used by plan/diff/apply and by the daemon. Decisions live in the stages;
 // this file only wires them together.
 import { backendOf } from '../backends/registry.js';
+import { familyOf } from '../backends/ruleset.js';
 import type { TxOffloadMode } from '../backends/vxlan/offload.js';
-import { GuardError } from '../errors.js';
-import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
+import { GuardError, HostError, PermissionError } from '../errors.js';
+import type { ActualState, Change, ClusterState, DesiredState, NetfilterRuleEntry, NetworkConfig, Problem } from '../model/types.js';
+import { iptablesHasRandomFully } from '../host/netfilter.js';
 import { realHost } from '../host/real.js';
 import type { Failure } from '../host/write.js';
-import { fdbDevicesFor, policyFor } from './devices.js';
+import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
 import type { Host, ReadScope } from './host.js';
 import { writePhasesFor } from './phases.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
 import { orderChanges } from '../reconcile/order.js';
-import { ownershipFor } from '../reconcile/ownership.js';
+import { diffNetfilter, forwardPolicyProblems } from '../reconcile/netfilter.js';
+import { nodeAddresses, ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
 import { validateConfig, type ValidatedCluster } from '../validate/index.js';
@@ -25,6 +28,12 @@ export interface CycleOptions {
   node?: string;
   publicIP?: string;
   iface?: string;
+  /**
+   * This host's own underlay address when the local node publishes a
+   * public-ip-overwrite (found by the daemon's registration); without it the
+   * plan picks the address flannel would (--iface's, else the default route's).
+   */
+  localAddress?: string;
   /** plan only (engine/plan-snapshot.ts): the local public IP need not be on this host. */
   offline?: boolean;
   hostname?: string;
@@ -34,6 +43,10 @@ export interface CycleOptions {
   kernelRelease?: string;
   /** --ip-masq: plan, diff and apply flannel's masquerade rules. */
   ipMasq?: boolean;
+  /** MASQUERADE --random-fully: false with --ip-masq-fully-random-disable; undefined asks iptables (withHostFacts). */
+  masqRandomFully?: boolean;
+  /** --iptables-forward-rules: flannel's FORWARD accept rules (the CLI's default is on; here, off unless asked). */
+  forwardRules?: boolean;
 }
 
 export interface Snapshot {
@@ -60,30 +73,74 @@ export async function snapshot(source: Source, opts: CycleOptions, state?: Clust
  * devices of fdbDevicesFor), or the daemon's kernel model.
  */
 export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions, host: Host = realHost(opts.netns)): Promise<Snapshot> {
+  opts = await withHostFacts(opts);
   const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
   // Only vxlan devices have forwarding entries; the udp TUN is owned as a device.
   const policy = policyFor(config);
   const isProgrammed = programmedCheck(actual, config, policy);
   const { cluster, desired, problems } = planFrom(state, actual, opts, isProgrammed, config);
-  await readExtras(host, desired, actual);
+  const skipped = await readExtras(host, desired, actual);
+  if (opts.forwardRules === false) skipped.push(...await forwardPolicyCheck(host, config, actual));
   const result = diff(desired, actual, policy);
-  return { state, cluster, desired, actual, result, problems: [...problems, ...result.conflicts], host };
+  return { state, cluster, desired, actual, result, problems: [...problems, ...skipped, ...result.conflicts], host };
 }
 
-/** The host state only some plans need, read once per cycle and only then (no-op cycles stay cheap). */
-async function readExtras(host: Host, desired: DesiredState, actual: ActualState): Promise<void> {
-  const scope: ReadScope = {};
+/** Turned off, the FORWARD rules are not planned; whether the host drops forwarded traffic is still worth a warning. */
+async function forwardPolicyCheck(host: Host, config: NetworkConfig, actual: ActualState): Promise<Problem[]> {
+  const families = [...new Set([config.network.family, ...(config.ipv6 ? [6 as const] : [])])];
+  const unread = families.filter((f) => !actual.netfilter?.[`${f}/filter`]);
+  const read = unread.length ? (await host.read({ netfilter: { families: unread, ifInstalled: true } })).netfilter : undefined;
+  return forwardPolicyProblems({ ...actual.netfilter, ...read }, families);
+}
+
+const isRule = (e: { kind: string }): e is NetfilterRuleEntry => e.kind === 'nat' || e.kind === 'filter';
+
+/**
+ * The daemon's --iptables-resync check: the planned iptables rules against
+ * a fresh read of their tables only (one iptables-save per family), as
+ * flanneld re-checks its rules every few seconds. Never writes.
+ */
+export async function netfilterDrift(desired: DesiredState, netns: string | undefined, host: Host = realHost(netns)): Promise<Change[]> {
+  const rules = desired.entries.filter(isRule);
+  if (!rules.length) return [];
+  const { netfilter } = await host.read({ netfilter: { families: [...new Set(rules.map(familyOf))] } });
+  return diffNetfilter(rules, netfilter).changes;
+}
+
+/** Options with what only the host can say filled in: whether iptables takes --random-fully (only asked under --ip-masq). */
+export async function withHostFacts(opts: CycleOptions): Promise<CycleOptions> {
+  if (!opts.ipMasq || opts.masqRandomFully !== undefined) return opts;
+  return { ...opts, masqRandomFully: await iptablesHasRandomFully() };
+}
+
+/**
+ * The host state only some plans need, read once per cycle and only then
+ * (no-op cycles stay cheap). Returns what could not be checked: without
+ * iptables (an nftables-only host), or without root (diff reads without
+ * privileges), the FORWARD rules, which are on unless turned off, are dropped
+ * from the plan with a warning; --ip-masq, asked for, fails instead.
+ */
+async function readExtras(host: Host, desired: DesiredState, actual: ActualState): Promise<Problem[]> {
   const offload: Array<{ dev: string; features: string[] }> = [];
   for (const dev of [desired.device, desired.device6]) {
     const features = desired.entries.flatMap((e) => (e.kind === 'offload' && e.dev === dev ? [e.feature] : []));
     if (!features.length || !dev || !actual.links.has(dev)) continue;
     offload.push({ dev, features });
   }
-  if (offload.length) scope.offload = offload;
-  if (desired.entries.some((e) => e.kind === 'nat')) scope.nat = 'required';
-  const r = scope.offload || scope.nat ? await host.read(scope) : {};
-  actual.offload = r.offload;
-  actual.nat = r.nat;
+  actual.offload = offload.length ? (await host.read({ offload })).offload : undefined;
+  // Tables already in `actual` (the daemon's kernel model) are not read again.
+  const families = [...new Set(desired.entries.filter(isRule).map(familyOf))].filter((f) => !actual.netfilter?.[`${f}/filter`]);
+  try {
+    if (families.length) actual.netfilter = { ...actual.netfilter, ...(await host.read({ netfilter: { families } })).netfilter };
+  } catch (e) {
+    const unreadable = (e instanceof HostError && / not found in PATH/.test(e.message)) || e instanceof PermissionError;
+    if (!unreadable || desired.entries.some((x) => x.kind === 'nat')) throw e;
+    desired.entries = desired.entries.filter((x) => x.kind !== 'filter');
+    actual.netfilter = undefined;
+    const why = e instanceof PermissionError ? 'reading iptables needs root' : (e as Error).message;
+    return [{ subject: '--iptables-forward-rules', message: `${why}: flannel's FORWARD accept rules are not checked (a FORWARD policy of DROP would drop pod traffic); --iptables-forward-rules=false silences this` }];
+  }
+  return [];
 }
 
 export interface ApplyOptions extends CycleOptions {
@@ -107,9 +164,11 @@ export interface ApplyResult {
   processes: number;
 }
 
+/** Peers programmed now: ovlnet's routes, and the routes flanneld left that ovlnet inherits. */
 export function countOwnedPeers(snap: Snapshot): number {
-  const policy = ownershipFor([snap.desired.device, snap.desired.device6]);
-  return snap.actual.routes.filter((r) => policy.ownsRoute(r)).length;
+  const policy = ownershipFor([snap.desired.device, snap.desired.device6], undefined, podNetworks(snap.cluster.config));
+  const nodeIPs = nodeAddresses(snap.desired);
+  return snap.actual.routes.filter((r) => policy.ownsRoute(r) || policy.inheritsRoute(r, nodeIPs)).length;
 }
 
 /** Writes the snapshot's changes, then (unless told not to) re-reads the host to verify. */

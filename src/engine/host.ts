@@ -4,21 +4,21 @@
 // the tests' fake (test/lib/fake-host.ts) is the pure kernel model.
 import type { Batch } from './batches.js';
 import type { WriteResult } from '../host/write.js';
-import type { ActualState, NatState, OffloadEntry } from '../model/types.js';
+import type { ActualState, NetfilterState, OffloadEntry } from '../model/types.js';
 
 export interface ReadScope {
   /** Links, addresses, routes, permanent neighbours, and the fdb of these vxlan devices. */
   kernel?: { fdbDevices: readonly string[] };
   /** Offload features of devices that exist (one ethtool -k per device). */
   offload?: ReadonlyArray<{ dev: string; features: readonly string[] }>;
-  /** The nat table: `required` (iptables missing is an error) or `if-installed` (then undefined). */
-  nat?: 'required' | 'if-installed';
+  /** The nat and filter tables of these families (one iptables-save each); `ifInstalled`: undefined without iptables instead of an error. */
+  netfilter?: { families: ReadonlyArray<4 | 6>; ifInstalled?: boolean };
 }
 
 export interface HostRead {
   kernel?: ActualState;
   offload?: OffloadEntry[];
-  nat?: NatState;
+  netfilter?: NetfilterState;
 }
 
 /** Phases run in order; the batches of one phase at the same time (see engine/batches.ts toPhases). */

@@ -3,7 +3,7 @@
 // ethtool and iptables-restore. execa through host/exec.ts, never a shell.
 import type { Host, HostRead, ReadScope } from '../engine/host.js';
 import type { OffloadEntry } from '../model/types.js';
-import { readNat, readNatIfInstalled } from './netfilter.js';
+import { readNetfilter, readNetfilterIfInstalled } from './netfilter.js';
 import { readOffload } from './offload.js';
 import { requireNetAdmin } from './privilege.js';
 import { readHost } from './read.js';
@@ -17,8 +17,8 @@ export function realHost(netns: string | undefined): Host {
       for (const { dev, features } of scope.offload ?? []) {
         (out.offload ??= [] as OffloadEntry[]).push(...await readOffload(netns, dev, [...features]));
       }
-      if (scope.nat === 'required') out.nat = await readNat(netns);
-      else if (scope.nat === 'if-installed') out.nat = await readNatIfInstalled(netns);
+      const nf = scope.netfilter;
+      if (nf) out.netfilter = nf.ifInstalled ? await readNetfilterIfInstalled(netns, nf.families) : await readNetfilter(netns, nf.families);
       return out;
     },
     async write(phases) {

@@ -3,7 +3,7 @@
 import type { Change } from '../model/types.js';
 import type { Batch } from '../engine/batches.js';
 import { isPermissionDenied, permissionError, run } from './exec.js';
-import { writeNat } from './netfilter.js';
+import { writeNetfilter } from './netfilter.js';
 
 export interface Failure {
   change: Change;
@@ -58,8 +58,8 @@ export async function writePhases(phases: Batch[][], netns: string | undefined):
 
 async function writeBatch(b: Batch, netns: string | undefined): Promise<Failure[]> {
   if (b.tool === 'ethtool') return writeEthtool(b, netns);
-  if (b.tool === 'iptables-restore') {
-    const message = await writeNat(netns, b.input ?? '');
+  if (b.tool === 'iptables-restore' || b.tool === 'ip6tables-restore') {
+    const message = await writeNetfilter(netns, b.tool === 'ip6tables-restore' ? 6 : 4, b.input ?? '');
     // One transaction: it failed for every rule.
     return message ? b.lines.map((l) => ({ change: l.change, line: l.line, message })) : [];
   }

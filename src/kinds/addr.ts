@@ -7,7 +7,9 @@ export const addr: KindSpec<AddrEntry> = {
   key: (e) => `addr:${e.dev}/${e.addr.text}`,
   // The key holds all its fields.
   compare: () => [],
-  order: { delete: 4, add: 2 },
+  // A stale address goes after the new one is in place: removing a device's
+  // last IPv4 address flushes its IPv4 routes and neighbours (reconcile/kernel-effects.ts).
+  order: { delete: 10, add: 9 },
   writer: 'ip',
   lines: {
     // nodad: an IPv6 VTEP address is usable at once (no neighbour answers DAD on a vxlan device anyway).

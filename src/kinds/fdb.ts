@@ -11,7 +11,7 @@ export const fdb: KindSpec<FdbEntry> = {
   key: (e) => `fdb:${fdbKey(e)}`,
   // The key holds all its fields.
   compare: () => [],
-  order: { delete: 2, add: 5 },
+  order: { delete: 3, add: 13 },
   writer: 'bridge',
   lines: {
     add: (e) => [['bridge', `fdb replace ${e.mac.text} dev ${dev(e.dev)} dst ${e.dst.text} self permanent`]],

@@ -3,6 +3,7 @@
 import type { Change, Entry, EntryKind } from '../model/types.js';
 import { addr } from './addr.js';
 import { fdb } from './fdb.js';
+import { filter } from './filter.js';
 import { link } from './link.js';
 import { nat } from './nat.js';
 import { neigh } from './neigh.js';
@@ -13,7 +14,7 @@ import type { KindSpec } from './types.js';
 
 export const KINDS: { [K in EntryKind]: KindSpec<Extract<Entry, { kind: K }>> } = {
   // The order the diff collects what ovlnet owns and lists stale entries in.
-  link, tun, addr, neigh, fdb, offload, route, nat,
+  link, tun, addr, neigh, fdb, offload, route, nat, filter,
 };
 
 /** The kinds in registry order. */

@@ -2,7 +2,9 @@
 // everything on it, and a new MAC makes the kernel flush its neighbours:
 // its diff is a hook that tells the other kinds so.
 import type { ActualState, LinkEntry } from '../model/types.js';
-import { dev, formatDifferences, int, upDown, type Difference, type KindSpec } from './types.js';
+import { dev, formatDifferences, int, upDown, type Difference, type DiffContext, type KindSpec } from './types.js';
+
+const macChanged = (ctx: DiffContext) => ctx.flushes.macChanged as Set<string>;
 
 /** The host's link as a LinkEntry, or the reason it can not be one of ours. */
 export function actualLink(actual: ActualState, name: string): LinkEntry | string | undefined {
@@ -11,7 +13,7 @@ export function actualLink(actual: ActualState, name: string): LinkEntry | strin
   if (l.kind !== 'vxlan' || !l.vxlan) return `not a vxlan device (${l.kind ?? 'plain'})`;
   return {
     kind: 'link', name, vni: l.vxlan.id, local: l.vxlan.local ?? { family: 4, value: 0n, text: '(none)' },
-    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, mtu: l.mtu,
+    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, ...(l.vxlan.gbp ? { gbp: true } : {}), mtu: l.mtu,
     mac: l.mac ?? { text: '(none)' }, up: l.up,
   };
 }
@@ -24,6 +26,8 @@ function compare(d: LinkEntry, a: LinkEntry): Difference[] {
   if (a.underlay !== d.underlay) field('dev', a.underlay || '(none)', d.underlay, true);
   if (a.port !== d.port) field('dstport', String(a.port), String(d.port), true);
   if (a.learning !== d.learning) field('learning', String(a.learning), String(d.learning), true, d.learning ? 'learning' : 'learning -> nolearning');
+  // As flanneld (vxlanLinksIncompat): the kernel can not toggle GBP on a live device.
+  if (Boolean(a.gbp) !== Boolean(d.gbp)) field('gbp', String(Boolean(a.gbp)), String(Boolean(d.gbp)), true, d.gbp ? 'gbp' : 'gbp -> nogbp');
   if (a.mtu !== d.mtu) field('mtu', String(a.mtu), String(d.mtu), false);
   if (a.mac.text !== d.mac.text) field('address', a.mac.text, d.mac.text, false);
   if (a.up !== d.up) out.push(upDown(a.up, d.up));
@@ -35,11 +39,11 @@ export const link: KindSpec<LinkEntry> = {
   // One key per device name, whatever its type: the kernel has one.
   key: (e) => `link:${e.name}`,
   compare,
-  order: { delete: 5, add: 0 },
+  order: { delete: 5, add: 7 },
   writer: 'ip',
   lines: {
     add: (e) => [
-      ['ip', `link add ${dev(e.name)} address ${e.mac.text} mtu ${int(e.mtu)} type vxlan id ${int(e.vni)} local ${e.local.text} dev ${dev(e.underlay)} dstport ${int(e.port)} ${e.learning ? 'learning' : 'nolearning'}`],
+      ['ip', `link add ${dev(e.name)} address ${e.mac.text} mtu ${int(e.mtu)} type vxlan id ${int(e.vni)} local ${e.local.text} dev ${dev(e.underlay)} dstport ${int(e.port)} ${e.learning ? 'learning' : 'nolearning'}${e.gbp ? ' gbp' : ''}`],
       ['ip', `link set ${dev(e.name)} up`],
     ],
     delete: (e) => [['ip', `link del ${dev(e.name)}`]],
@@ -53,7 +57,7 @@ export const link: KindSpec<LinkEntry> = {
       return [['ip', `link set ${dev(d.name)} ${attrs.join(' ')}`]];
     },
   },
-  describe: (e) => `link ${e.name} vxlan id ${e.vni} local ${e.local.text} dev ${e.underlay} dstport ${e.port}${e.learning ? '' : ' nolearning'} mtu ${e.mtu} address ${e.mac.text}`,
+  describe: (e) => `link ${e.name} vxlan id ${e.vni} local ${e.local.text} dev ${e.underlay} dstport ${e.port}${e.learning ? '' : ' nolearning'}${e.gbp ? ' gbp' : ''} mtu ${e.mtu} address ${e.mac.text}`,
   device(d, ctx) {
     const a = actualLink(ctx.actual, d.name);
     const key = link.key(d);
@@ -70,7 +74,7 @@ export const link: KindSpec<LinkEntry> = {
         ctx.fresh.add(d.name);
       } else if (ds.length) {
         ctx.changes.push({ action: 'change', kind: 'link', key, desired: d, actual: a, detail: formatDifferences(ds) });
-        if (a.mac.text !== d.mac.text) ctx.macChanged.add(d.name);
+        if (a.mac.text !== d.mac.text) macChanged(ctx).add(d.name);
       } else {
         ctx.inSync++;
       }

@@ -12,14 +12,13 @@ export const neigh: KindSpec<NeighEntry> = {
   kind: 'neigh',
   key: (e) => `neigh:${e.dev}/${e.ip.text}`,
   compare: (d, a) => (a.mac.text === d.mac.text ? NONE : [{ field: 'lladdr', from: a.mac.text, to: d.mac.text }]),
-  order: { delete: 3, add: 4 },
+  order: { delete: 4, add: 12 },
   writer: 'ip',
   lines: {
     add: (e) => [['ip', `neigh replace ${e.ip.text} lladdr ${e.mac.text} dev ${dev(e.dev)} nud permanent`]],
     delete: (e) => [['ip', `neigh del ${e.ip.text} dev ${dev(e.dev)}`]],
   },
   describe: (e) => `neigh ${e.ip.text} lladdr ${e.mac.text} dev ${e.dev} permanent`,
-  flushedByMacChange: true,
   collectOwned(ctx, onFreshDevice) {
     for (const n of ctx.actual.neighbors) if (ctx.policy.ownsDevice(n.dev) && !onFreshDevice(n.dev)) ctx.owned.set(neigh.key(n), n);
   },

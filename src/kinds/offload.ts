@@ -13,7 +13,7 @@ export const offload: KindSpec<OffloadEntry> = {
   key: (e) => `offload:${e.dev}/${e.feature}`,
   compare: (d, a) => (a.enabled === d.enabled ? NONE : [{ field: d.feature, from: state(a.enabled), to: state(d.enabled) }]),
   // Never deleted (keepStale); set once its device exists.
-  order: { delete: -1, add: 3 },
+  order: { delete: -1, add: 11 },
   writer: 'ethtool',
   describe: (e) => `offload ${e.dev} ${e.feature} ${e.enabled ? 'on' : 'off'}`,
   collectOwned(ctx, onFreshDevice) {

@@ -22,6 +22,10 @@ function sameForwarding(a: Forwarding, b: Forwarding): boolean {
   return a.onlink === b.onlink && (a.via?.text ?? '-') === (b.via?.text ?? '-') && (a.dev ?? '-') === (b.dev ?? '-');
 }
 
+function asEntry(f: HostRoute): RouteEntry {
+  return { kind: 'route', dst: f.dst, via: f.via, dev: f.dev!, onlink: f.onlink, proto: f.proto };
+}
+
 function sameRoute(r: HostRoute, e: RouteEntry): boolean {
   return r.dst.text === e.dst.text && r.proto === e.proto && (r.via?.text ?? '') === (e.via?.text ?? '') && (r.dev ?? '') === (e.dev ?? '');
 }
@@ -38,7 +42,7 @@ export const route: KindSpec<RouteEntry> = {
     const to = routeForwarding(d);
     return [{ field: 'forwarding', from, to, text: `${from} -> ${to}` }];
   },
-  order: { delete: 1, add: 6 },
+  order: { delete: 2, add: 14 },
   writer: 'ip',
   lines: {
     // `add` for a new route: if a foreign route appeared meanwhile, the
@@ -52,6 +56,7 @@ export const route: KindSpec<RouteEntry> = {
     for (const r of ctx.actual.routes) {
       if (!ctx.policy.ownsRoute(r)) {
         ctx.foreignRoutes.set(r.dst.text, r);
+        if (ctx.policy.inheritsRoute(r, ctx.nodeIPs)) ctx.inherited.set(r.dst.text, r);
         continue;
       }
       if (onFreshDevice(r.dev)) continue; // goes away with the device
@@ -68,9 +73,13 @@ export const route: KindSpec<RouteEntry> = {
   unowned(d, key, ctx) {
     const f = ctx.foreignRoutes.get(d.dst.text);
     if (!f) return false;
+    const flannels = ctx.inherited.get(d.dst.text) === f;
+    ctx.inherited.delete(d.dst.text);
     if (!f.type && sameForwarding(f, d)) {
       ctx.adopted.push(key);
       ctx.inSync++;
+    } else if (flannels) {
+      ctx.changes.push({ action: 'change', kind: 'route', key, desired: d, actual: asEntry(f), detail: `left by flannel: ${routeForwarding(f)} -> ${routeForwarding(d)}` });
     } else {
       ctx.conflicts.push({
         subject: key,
@@ -78,6 +87,12 @@ export const route: KindSpec<RouteEntry> = {
       });
     }
     return true;
+  },
+  finish(ctx) {
+    for (const f of ctx.inherited.values()) {
+      const a = asEntry(f);
+      ctx.changes.push({ action: 'delete', kind: 'route', key: route.key(a), actual: a, detail: 'left by flannel, not in the plan' });
+    }
   },
   model: {
     unknown(actual, changes) {

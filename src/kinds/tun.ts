@@ -25,7 +25,7 @@ export const tun: KindSpec<TunEntry> = {
   kind: 'tun',
   key: (e) => `link:${e.name}`,
   compare,
-  order: { delete: 6, add: 1 },
+  order: { delete: 6, add: 8 },
   writer: 'ip',
   lines: {
     // Persistent, so it outlives the daemon that attaches to it; `mode tun` gives IFF_NO_PI.

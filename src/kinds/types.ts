@@ -7,6 +7,7 @@ import type { WritePhases } from '../engine/host.js';
 import type { Tool } from '../engine/batches.js';
 import { isValidDeviceName } from '../model/keys.js';
 import type { ActualState, Change, ChangeOf, Entry, HostRoute, Problem } from '../model/types.js';
+import type { Flushes } from '../reconcile/kernel-effects.js';
 import type { OwnershipPolicy } from '../reconcile/ownership.js';
 
 /** Batch lines for one change, each with its tool, in execution order. */
@@ -40,12 +41,16 @@ export interface DiffContext {
   changes: Change[];
   /** Devices (re)created by this diff: everything on them is to be written again. */
   fresh: Set<string>;
-  /** Devices whose MAC changes: the kernel flushes their neighbours. */
-  macChanged: Set<string>;
   /** What ovlnet owns on the host now, by key. */
   owned: Map<string, Entry>;
   /** Routes ovlnet does not own, by destination. */
   foreignRoutes: Map<string, HostRoute>;
+  /** Routes flanneld left (ownership.ts inheritsRoute), by destination: replaced when wrong, deleted when stale. */
+  inherited: Map<string, HostRoute>;
+  /** The public IPs of the nodes the plan knows. */
+  nodeIPs: ReadonlySet<string>;
+  /** What the kernel flushes by itself when the plan is written (reconcile/kernel-effects.ts). */
+  flushes: Flushes;
   conflicts: Problem[];
   adopted: string[];
   inSync: number;
@@ -57,7 +62,11 @@ export interface KindSpec<E extends Entry> {
   key(e: E): string;
   /** What differs between a desired entry and the actual one of the same key; empty when in sync. */
   compare(desired: E, actual: E): Difference[];
-  /** Write order: deletions by `delete`, then additions (and replacements) by `add`, smaller first. */
+  /**
+   * Write phases, smaller first: `delete` for deletions, `add` for additions,
+   * changes and replacements (a replaced device's delete half goes first there).
+   * Deletions come first except where a kind says otherwise (addresses).
+   */
   order: { delete: number; add: number };
   /** Who writes it: an ip or bridge batch, or a driver with its own process (ethtool, iptables-restore). */
   writer: Tool;
@@ -72,7 +81,7 @@ export interface KindSpec<E extends Entry> {
   phases?(changes: ChangeOf<E>[], ctx: { desired: readonly Entry[]; actual: ActualState }): WritePhases;
   /** One line for tables and logs. */
   describe(e: E): string;
-  /** Hook for devices: diffs one desired device, noting it in ctx.fresh / ctx.macChanged. */
+  /** Hook for devices: diffs one desired device, noting it in ctx.fresh / ctx.flushes.macChanged. */
   device?(desired: E, ctx: DiffContext): void;
   /** Puts the actual entries of this kind that the ownership policy makes ovlnet's into ctx.owned. */
   collectOwned?(ctx: DiffContext, onFreshDevice: (dev: string | undefined) => boolean): void;
@@ -80,10 +89,10 @@ export interface KindSpec<E extends Entry> {
   unowned?(desired: E, key: string, ctx: DiffContext): boolean;
   /** Hook for kinds diffed as a whole (order matters): all desired entries of the kind at once. */
   diffAll?(desired: E[], ctx: DiffContext): void;
+  /** After the stale entries: what else of this kind is to go (routes flanneld left that the plan does not want). */
+  finish?(ctx: DiffContext): void;
   /** Owned but no longer desired is left as it is (a pinned feature is only read while desired). */
   keepStale?: boolean;
-  /** The kernel flushes it when its device's MAC changes (it is then written again). */
-  flushedByMacChange?: boolean;
   /**
    * How the daemon's kernel model follows a written change: `reread` (read
    * again by every snapshot, nothing to model), a model, or absent: the

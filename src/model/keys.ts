@@ -1,9 +1,11 @@
 // Names and numbers that mark kernel objects as ovlnet's, and the device name
 // grammar. (An object's key is its kind's: src/kinds/.)
 
-/** Route protocol number that marks a route as ovlnet's (see README "Ownership"). */
+/** Route protocol number that marks a route as ovlnet's (see docs/safety.md "Ownership rules"). */
 export const OVLNET_ROUTE_PROTO = 244;
 export const OVLNET_ROUTE_PROTO_NAME = 'ovlnet';
+/** RTPROT_BOOT: what flanneld's routes carry (it names no protocol). */
+export const FLANNEL_ROUTE_PROTO = 3;
 
 /** Device names ovlnet renders: the kernel's IFNAMSIZ grammar, nothing that could read as a keyword. */
 const DEV_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;

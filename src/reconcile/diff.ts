@@ -3,8 +3,9 @@
 // the kinds registry (src/kinds/); devices and nat rules keep their hooks.
 import { addOf, changeOf, deleteOf, KIND_LIST, specOf } from '../kinds/index.js';
 import { formatDifferences, type DiffContext } from '../kinds/types.js';
-import type { ActualState, Change, DesiredState, Entry, EntryKind, Problem } from '../model/types.js';
-import type { OwnershipPolicy } from './ownership.js';
+import type { ActualState, Change, DesiredState, Entry, Problem } from '../model/types.js';
+import { devicesLosingLastIPv4, flushedBy } from './kernel-effects.js';
+import { nodeAddresses, type OwnershipPolicy } from './ownership.js';
 
 export { actualLink } from '../kinds/link.js';
 
@@ -20,8 +21,8 @@ export interface DiffResult {
 
 export function diff(desired: DesiredState, actual: ActualState, policy: OwnershipPolicy): DiffResult {
   const ctx: DiffContext = {
-    actual, policy, changes: [], fresh: new Set(), macChanged: new Set(), owned: new Map(), foreignRoutes: new Map(),
-    conflicts: [], adopted: [], inSync: 0,
+    actual, policy, changes: [], fresh: new Set(), owned: new Map(), foreignRoutes: new Map(), inherited: new Map(),
+    nodeIPs: nodeAddresses(desired), flushes: { macChanged: new Set(), lastIPv4Removed: new Set() }, conflicts: [], adopted: [], inSync: 0,
   };
 
   // 1. The devices (two in a dual-stack vxlan cluster). Recreating one wipes
@@ -29,19 +30,21 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   //    a new device MAC makes the kernel flush the device's neighbours.
   for (const d of desired.entries) specOf(d.kind).device?.(d, ctx);
   const onFreshDevice = (dev: string | undefined) => dev !== undefined && ctx.fresh.has(dev);
+  ctx.flushes = { macChanged: ctx.flushes.macChanged, lastIPv4Removed: devicesLosingLastIPv4(desired, actual, policy, ctx.fresh) };
 
   // 2. What ovlnet owns on the host now, keyed.
   for (const spec of KIND_LIST) spec.collectOwned?.(ctx, onFreshDevice);
 
-  // 3. Desired entries against what is owned.
-  const whole = new Map<EntryKind, Entry[]>();
+  // 3. Desired entries against what is owned. Kinds diffed as a whole are
+  //    grouped by their hook (nat and filter rules share one).
+  const whole = new Map<(desired: Entry[], ctx: DiffContext) => void, Entry[]>();
   for (const d of desired.entries) {
     const spec = specOf(d.kind);
     if (spec.device) continue;
     if (spec.diffAll) {
-      const list = whole.get(d.kind);
+      const list = whole.get(spec.diffAll);
       if (list) list.push(d);
-      else whole.set(d.kind, [d]);
+      else whole.set(spec.diffAll, [d]);
       continue;
     }
     const key = spec.key(d);
@@ -49,8 +52,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     if (a) {
       ctx.owned.delete(key);
       const ds = spec.compare(d, a);
-      const detail = ds.length ? formatDifferences(ds)
-        : spec.flushedByMacChange && 'dev' in d && ctx.macChanged.has(d.dev) ? 'flushed by the device address change' : undefined;
+      const detail = ds.length ? formatDifferences(ds) : flushedBy(d, ctx.flushes);
       if (detail) ctx.changes.push(changeOf(d, a, key, detail));
       else ctx.inSync++;
       continue;
@@ -61,8 +63,9 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
 
   // 4. Owned but not desired: stale, delete.
   for (const [key, a] of ctx.owned) if (!specOf(a.kind).keepStale) ctx.changes.push(deleteOf(a, key));
+  for (const spec of KIND_LIST) spec.finish?.(ctx);
 
-  // 5. Kinds diffed as a whole (masquerade rules, only when planned).
-  for (const [kind, entries] of whole) specOf(kind).diffAll!(entries, ctx);
+  // 5. Kinds diffed as a whole (iptables rule sets, only those planned).
+  for (const [diffAll, entries] of whole) diffAll(entries, ctx);
   return { changes: ctx.changes, conflicts: ctx.conflicts, adopted: ctx.adopted, inSync: ctx.inSync };
 }

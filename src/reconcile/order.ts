@@ -1,18 +1,19 @@
 // The order changes reach the kernel in: deletions first (routes before the
 // entries they use), then device, address, neighbours, fdb, routes last so
 // the kernel never has a route through a peer it would have to ARP for.
-// Each kind's place is in its spec (kinds/<kind>.ts `order`).
-import { KIND_LIST, specOf } from '../kinds/index.js';
+// Each kind's phases are in its spec (kinds/<kind>.ts `order`).
+//
+// One exception, add before delete: a stale address goes after the new one
+// is in place. Removing a device's last IPv4 address makes the kernel flush
+// every IPv4 route and neighbour on the device (see kernel-effects.ts), so
+// renumbering the local subnet the other way round cut off every peer.
+import { specOf } from '../kinds/index.js';
 import type { Action, Change, EntryKind } from '../model/types.js';
-
-/** Deletions come before every addition: additions' phases start after the last deletion phase. */
-const ADDS_FROM = Math.max(...KIND_LIST.map((s) => s.order.delete)) + 1;
 
 export function phaseOf(c: { action: Action; kind: EntryKind }): number {
   const { order } = specOf(c.kind);
-  if (c.action === 'delete') return order.delete;
-  // A replaced device is deleted with the deletions and added with the additions.
-  return ADDS_FROM + order.add;
+  // A replaced or changed entry goes with the additions (a replaced device's delete half goes first there).
+  return c.action === 'delete' ? order.delete : order.add;
 }
 
 /** Stable sort into phases; within a phase the planner's order is kept. */

@@ -3,8 +3,8 @@
 import type { ChalkInstance } from 'chalk';
 import { isIpBatchChange, toBatches } from '../engine/batches.js';
 import { setFeatureArgs } from '../host/ethtool.js';
-import { masqCommands } from '../host/iptables.js';
-import type { DesiredState, Entry, Problem, RouteEntry } from '../model/types.js';
+import { ruleCommands } from '../host/iptables.js';
+import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry } from '../model/types.js';
 import { orderChanges } from '../reconcile/order.js';
 import { backendOf } from '../backends/registry.js';
 import { addOf } from '../kinds/index.js';
@@ -32,7 +32,7 @@ export function planCommands(d: DesiredState): string[] {
   const changes = d.entries.map((e) => addOf(e));
   const lines = toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
   for (const e of d.entries) if (e.kind === 'offload') lines.push(`ethtool ${setFeatureArgs(e).join(' ')}`);
-  return [...lines, ...masqCommands(d.entries.filter((e) => e.kind === 'nat'))];
+  return [...lines, ...ruleCommands(d.entries.filter((e) => e.kind === 'nat' || e.kind === 'filter') as NetfilterRuleEntry[])];
 }
 
 function plural(n: number, one: string, many = one + 's'): string {
@@ -78,6 +78,7 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
     plural(n('route'), 'route'),
     n('offload') ? plural(n('offload'), 'pinned offload feature') : '',
     n('nat') ? plural(n('nat'), 'masquerade rule') : '',
+    n('filter') ? plural(n('filter'), 'forward rule') : '',
   ].filter(Boolean).join(', ')}.`);
   return out.join('\n');
 }

@@ -5,7 +5,7 @@ import { BACKEND_TYPES, backendNamed, backendOf, DEFAULT_BACKEND } from '../back
 import { isAligned, networkOf, parsePrefix, prefixContainsIP, prefixesOverlap, type Prefix } from '../model/ip.js';
 import type { BackendConfig, NetworkConfig, RawBackend, RawConfig } from '../model/types.js';
 
-import { intField } from './fields.js';
+import { boolField, intField } from './fields.js';
 export { DEFAULT_UDP_PORT, DEFAULT_VXLAN_PORT, MAX_MTU, MIN_MTU } from './fields.js';
 
 /** Address ranges no pod network may use (loopback, link-local, multicast, reserved, "this network"). */
@@ -31,12 +31,6 @@ export interface HostNetworks {
 
 /** Reserved IPv6 ranges: ::/8 (unspecified, loopback, v4-mapped), link-local, multicast. */
 const FORBIDDEN_V6 = ['::/8', 'fe80::/10', 'ff00::/8'].map((s) => parsePrefix(s)!);
-
-function boolField(v: unknown, field: string, origin: string): boolean | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw new ConfigError(`${origin}: ${field} must be true or false, got ${String(JSON.stringify(v)).slice(0, 40)}`);
-  return v;
-}
 
 /** The checks every pod network gets, in either family. `field` names it in messages. */
 function checkNetwork(network: Prefix, field: string, origin: string, host: HostNetworks | undefined): void {
@@ -77,9 +71,11 @@ function v6SubnetLen(raw: RawConfig, network: Prefix): number {
 
 export function validateConfig(raw: RawConfig, host?: HostNetworks): NetworkConfig {
   const origin = raw.origin;
-  // flannel: EnableIPv4 defaults to true, EnableIPv6 to false. A cluster file
-  // that names only an IPv6Network means an IPv6-only cluster.
-  const enable6 = boolField(raw.enableIPv6, 'EnableIPv6', origin) ?? (raw.ipv6Network !== undefined);
+  // flannel: EnableIPv4 defaults to true, EnableIPv6 to false: IPv6Network
+  // alone enables nothing (ovlnet's own cluster-file key `ipv6Network` sets
+  // EnableIPv6 in the file source). With IPv6 on and no Network, the cluster
+  // is IPv6-only.
+  const enable6 = boolField(raw.enableIPv6, 'EnableIPv6', origin) ?? false;
   const enable4 = boolField(raw.enableIPv4, 'EnableIPv4', origin) ?? (raw.network !== undefined || !enable6);
   if (!enable4 && !enable6) throw new ConfigError(`${origin}: EnableIPv4 and EnableIPv6 are both false: no pod network`);
   let v4: { network: Prefix; subnetLen: number } | undefined;

@@ -21,3 +21,9 @@ export function intField(v: unknown, field: string, origin: string, min: number,
   }
   return n;
 }
+
+export function boolField(v: unknown, field: string, origin: string): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new ConfigError(`${origin}: ${field} must be true or false, got ${String(JSON.stringify(v)).slice(0, 40)}`);
+  return v;
+}

@@ -10,7 +10,7 @@ import { applyToActual } from '../../src/daemon/kernel-model.js';
 import type { Host, HostRead, ReadScope, WritePhases } from '../../src/engine/host.js';
 import type { Failure, WriteResult } from '../../src/host/write.js';
 import { entryOf } from '../../src/kinds/index.js';
-import type { ActualState, Change, HostLink, LinkEntry, NatState, OffloadEntry, TunEntry } from '../../src/model/types.js';
+import type { ActualState, Change, HostLink, LinkEntry, NetfilterState, OffloadEntry, TunEntry } from '../../src/model/types.js';
 
 export interface FakeHostCounts {
   /** Full reads of links, addresses, routes, neighbours and fdb. */
@@ -24,7 +24,8 @@ export interface FakeHostCounts {
 export class FakeHost implements Host {
   state: ActualState;
   offload: OffloadEntry[] = [];
-  nat: NatState = { chains: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], rules: [] };
+  /** Both families' nat and filter tables. */
+  netfilter: NetfilterState = {};
   counts: FakeHostCounts = { kernelReads: 0, extraReads: 0, writes: 0 };
   /** Every change written, in order. */
   written: Change[] = [];
@@ -52,7 +53,7 @@ export class FakeHost implements Host {
     for (const { dev, features } of scope.offload ?? []) {
       (out.offload ??= []).push(...this.offload.filter((o) => o.dev === dev && features.includes(o.feature)).map((o) => ({ ...o })));
     }
-    if (scope.nat) out.nat = { chains: [...this.nat.chains], rules: this.nat.rules.map((r) => ({ ...r })) };
+    if (scope.netfilter) out.netfilter = structuredClone(this.netfilter);
     return out;
   }
 
@@ -121,12 +122,14 @@ export class FakeHost implements Host {
         this.offload = this.offload.filter((o) => !(o.dev === e.dev && o.feature === e.feature)).concat({ ...e });
         return;
       }
-      case 'nat': {
+      case 'nat':
+      case 'filter': {
         const e = entryOf(c);
-        if (!this.nat.chains.includes(e.chain)) this.nat.chains.push(e.chain);
-        const at = this.nat.rules.findIndex((r) => r.chain === e.chain && r.spec === e.spec);
-        if (c.action === 'delete' && at >= 0) this.nat.rules.splice(at, 1);
-        if (c.action === 'add') this.nat.rules.push({ chain: e.chain, spec: e.spec });
+        const t = (this.netfilter[`${e.family === 6 ? 6 : 4}/${e.kind}`] ??= { chains: [], rules: [] });
+        if (!t.chains.includes(e.chain)) t.chains.push(e.chain);
+        const at = t.rules.findIndex((r) => r.chain === e.chain && r.spec === e.spec);
+        if (c.action === 'delete' && at >= 0) t.rules.splice(at, 1);
+        if (c.action === 'add') t.rules.push({ chain: e.chain, spec: e.spec });
       }
     }
   }

@@ -25,7 +25,7 @@ export class UdpDataPlane implements DataPlane {
     this.fwd ??= new UdpForwarder({ device: desired.device, onError: (m) => this.log.warn(`udp forwarder: ${m}`) });
     await this.fwd.configure({
       port: b.port,
-      bindIP: local.publicIP,
+      bindIP: desired.underlay.local ?? local.publicIP,
       mtu: tun && tun.kind === 'tun' ? tun.mtu : 1500,
       peers: desired.peers.map((p) => ({ name: p.node.name, subnet: p.node.subnet, publicIP: p.node.publicIP })),
     });

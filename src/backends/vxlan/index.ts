@@ -4,7 +4,7 @@ import { ConfigError } from '../../errors.js';
 import { isValidDeviceName, vxlanDeviceName, vxlanDeviceNameV6 } from '../../model/keys.js';
 import { networkOf } from '../../model/ip.js';
 import type { BackendConfig } from '../../model/types.js';
-import { DEFAULT_VXLAN_PORT, intField, MAX_MTU, MIN_MTU } from '../../validate/fields.js';
+import { boolField, DEFAULT_VXLAN_PORT, intField, MAX_MTU, MIN_MTU } from '../../validate/fields.js';
 import { cleanupVxlan } from './cleanup.js';
 import type { Backend } from '../types.js';
 import { planVxlan } from './plan.js';
@@ -22,7 +22,8 @@ function devices(config: { network: { family: number }; ipv6?: unknown; backend:
 export const vxlan: Backend<VxlanConfig> = {
   type: 'vxlan',
   parseConfig(raw, origin) {
-    const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 1, 16777215);
+    // VNI 0 is a valid vxlan id; flanneld uses it as given (device flannel.0).
+    const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 0, 16777215);
     // The device is flannel.<VNI> and the kernel allows 15 characters, so an
     // 8-digit VNI can never get a device (flannel fails on it too): refuse the
     // config here rather than fail later while rendering commands.
@@ -35,7 +36,10 @@ export const vxlan: Backend<VxlanConfig> = {
     const mtu = raw?.mtu === undefined || raw.mtu === 0 ? undefined : intField(raw.mtu, 'Backend.MTU', origin, MIN_MTU, MAX_MTU);
     const dr = raw?.directRouting ?? false;
     if (typeof dr !== 'boolean') throw new ConfigError(`${origin}: Backend.DirectRouting must be true or false`);
-    return { type: 'vxlan', vni, port, mtu, directRouting: dr };
+    // Only when on, so a config without them validates exactly as before.
+    const gbp = boolField(raw?.gbp, 'Backend.GBP', origin);
+    const learning = boolField(raw?.learning, 'Backend.Learning', origin);
+    return { type: 'vxlan', vni, port, mtu, directRouting: dr, ...(gbp ? { gbp } : {}), ...(learning ? { learning } : {}) };
   },
   checkIPv6(b, origin) {
     if (!isValidDeviceName(vxlanDeviceNameV6(b.vni))) {
@@ -58,8 +62,11 @@ export const vxlan: Backend<VxlanConfig> = {
   needsVtepMAC: true,
   leaseData: (config, vtepMAC) => ({ VNI: config.vni ?? 1, VtepMAC: vtepMAC }),
   hostLeaseData(links) {
-    const macs = [...links.values()].filter((l) => l.kind === 'vxlan' && /^flannel\.[0-9]+$/.test(l.name) && l.mac).map((l) => l.mac!.text);
-    return macs.length === 1 ? { vtepMAC: macs[0] } : {};
+    const one = (re: RegExp) => {
+      const macs = [...links.values()].filter((l) => l.kind === 'vxlan' && re.test(l.name) && l.mac).map((l) => l.mac!.text);
+      return macs.length === 1 ? macs[0] : undefined;
+    };
+    return { vtepMAC: one(/^flannel\.[0-9]+$/), vtepMACv6: one(/^flannel-v6\.[0-9]+$/) };
   },
   cleanup: cleanupVxlan,
   describe: (b) => `vxlan (VNI ${b.vni}, port ${b.port}${b.directRouting ? ', DirectRouting' : ''})`,

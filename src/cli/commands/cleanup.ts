@@ -5,7 +5,7 @@ import type { Context, GlobalOptions } from '../context.js';
 import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
 import { UsageError } from '../../errors.js';
-import { applyCleanup, cleanupChanges, readForCleanup, type CleanupBase } from '../../engine/cleanup.js';
+import { applyCleanup, chainsRemoved, cleanupChanges, readForCleanup, ruleChanges, type CleanupBase } from '../../engine/cleanup.js';
 import type { Host } from '../../engine/host.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { realHost } from '../../host/real.js';
@@ -14,9 +14,8 @@ import { changeLine } from '../../render/diff.js';
 import { entryJSONForChange } from '../../render/json.js';
 import { validateConfig } from '../../validate/index.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
-import { MASQ_CHAIN } from '../../backends/masq.js';
+import { defaultSubnetFile } from '../../daemon/subnet-env.js';
 
-export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
 
 export interface CleanupFlags extends GlobalOptions {
   dryRun?: boolean;
@@ -27,7 +26,7 @@ export interface CleanupFlags extends GlobalOptions {
 
 function parseVni(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
-  if (!/^[0-9]{1,8}$/.test(s) || Number(s) < 1 || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 1 to 16777215`);
+  if (!/^[0-9]{1,8}$/.test(s) || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 0 to 16777215`);
   return Number(s);
 }
 
@@ -61,22 +60,23 @@ function withFileText(base: CleanupBase): CleanupBase {
   return { ...base, subnetFile: base.subnetFile && { ...base.subnetFile, text: readText(base.subnetFile.path) } };
 }
 
+
 function describeLines(p: CleanupPlan, ctx: Context): string[] {
   const lines = cleanupChanges(p).map((c) => changeLine(c, ctx.style));
-  if (p.nat.deleteChain) lines.push(ctx.style.red(`  - nat chain ${MASQ_CHAIN}`));
+  for (const chain of chainsRemoved(p)) lines.push(ctx.style.red(`  - ${chain}`));
   if (p.subnetFile) lines.push(ctx.style.red(`  - file ${p.subnetFile}`));
   return lines;
 }
 
 function count(p: CleanupPlan): number {
-  return p.changes.length + p.nat.rules.length + (p.nat.deleteChain ? 1 : 0) + (p.subnetFile ? 1 : 0);
+  return p.changes.length + ruleChanges(p).length + chainsRemoved(p).length + (p.subnetFile ? 1 : 0);
 }
 
 export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
   const started = Date.now();
-  // A namespace has no files of its own: the host's subnet file is only touched when named.
-  const path = o.subnetFile ?? (o.netns ? undefined : DEFAULT_SUBNET_FILE);
+  // With --netns the daemon's default file is the namespace's own, never the host's.
+  const path = o.subnetFile ?? defaultSubnetFile(o.netns);
   const base = {
     vni: parseVni(o.vni),
     sourceVni: await sourceVni(o),
@@ -90,7 +90,9 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
     version: 1,
     dryRun: Boolean(o.dryRun),
     remove: cleanupChanges(plan).map(entryJSONForChange),
-    removeChain: plan.nat.deleteChain ? MASQ_CHAIN : null,
+    // The IPv4 masquerade chain, as before; every chain in removeChains.
+    removeChain: plan.netfilter.some((c) => c.deleteChain && c.family === 4 && c.set.table === 'nat') ? 'FLANNEL-POSTRTG' : null,
+    removeChains: chainsRemoved(plan),
     removeFile: plan.subnetFile ?? null,
     kept: plan.kept,
     ...extra,
@@ -99,7 +101,7 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
 
   if (o.dryRun || isClean(plan)) {
     if (format === 'json') json({ ok: true });
-    else if (isClean(plan)) ctx.out('Nothing to clean up: no ovlnet routes, devices, masquerade rules or subnet file here.');
+    else if (isClean(plan)) ctx.out('Nothing to clean up: no ovlnet routes, devices, iptables rules or subnet file here.');
     else ctx.out([...describeLines(plan, ctx), '', ctx.style.bold(`Dry run: ${count(plan)} to remove. Nothing was changed.`)].join('\n'));
     return EXIT_OK;
   }
@@ -120,7 +122,7 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   if (fileFailure) failures.push(fileFailure);
   const { remaining } = done;
   const fileLeft = plan.subnetFile !== undefined && existsSync(plan.subnetFile);
-  if (done.chainLeft) failures.push(`nat chain ${MASQ_CHAIN} is still there`);
+  for (const chain of done.chainsLeft) failures.push(`${chain} is still there`);
   if (fileLeft) failures.push(`${plan.subnetFile} is still there`);
   const ok = failures.length === 0 && remaining.length === 0;
   if (format === 'json') {

@@ -21,6 +21,7 @@ const rows: Array<[Entry, string, string]> = [
   [{ kind: 'route', dst: pfx('198.18.1.0/24'), via: ip('198.18.1.0'), dev: 'flannel.1', onlink: true, proto: 244 }, 'route:198.18.1.0/24', 'route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink'],
   [{ kind: 'offload', dev: 'flannel.1', feature: 'tx-checksum-ip-generic', enabled: false }, 'offload:flannel.1/tx-checksum-ip-generic', 'offload flannel.1 tx-checksum-ip-generic off'],
   [{ kind: 'nat', chain: 'POSTROUTING', spec: '-j X' }, 'nat:POSTROUTING/-j X', 'nat POSTROUTING -j X'],
+  [{ kind: 'filter', family: 6, chain: 'FORWARD', spec: '-j X' }, 'filter6:FORWARD/-j X', 'ip6 filter FORWARD -j X'],
 ];
 
 test('every kind: key and description from its spec', () => {
