@@ -28,6 +28,8 @@ function ensureTools() {
     ['ip', 'iproute2'], ['bridge', 'iproute2'], ['ping', 'iputils-ping'],
     ['etcd', 'etcd-server'], ['etcdctl', 'etcd-client'],
     ['ethtool', 'ethtool'], ['iptables', 'iptables'], ['iptables-save', 'iptables'], ['iptables-restore', 'iptables'],
+    // the WireGuard backend: wg, and the userspace implementation (no kernel module here); captures
+    ['wg', 'wireguard-tools'], ['wireguard-go', 'wireguard-go'], ['tcpdump', 'tcpdump'],
     // man page rendering and the completion scripts in real shells
     ['man', 'man-db'], ['groff', 'groff-base'], ['zsh', 'zsh'], ['fish', 'fish'], ['script', 'bsdutils'],
     // systemd-analyze verify for the systemd unit (it only loads unit files; nothing is enabled or started)

@@ -20,6 +20,7 @@ export interface GlobalOptions {
   annotationPrefix?: string;
   disableTxOffload?: string;
   ipMasq?: boolean;
+  config?: string;
 }
 
 export interface Context {

@@ -9,7 +9,10 @@ import { formatDuration } from './duration.js';
 import { health, readiness } from './health.js';
 import { FailureStreak, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
+import { DaemonDeleteGuard } from './delete-guard.js';
+import { DEFAULT_DELETE_WINDOW_MS } from '../reconcile/delete-window.js';
 import { SystemdNotifier } from './notify.js';
+import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
@@ -20,10 +23,16 @@ export interface DaemonOptions {
   cycle: CycleOptions;
   intervalMs: number;
   maxDelete: MaxDelete;
+  /** The sliding window of the --max-delete guard. */
+  maxDeleteWindowMs?: number;
+  /** Let the first cycle the --max-delete guard refuses through. */
+  force?: boolean;
   subnetFile?: string;
   leaseTTLSeconds?: number;
   metricsAddr?: ListenAddr;
   version: string;
+  /** --probe-interval in ms; 0 = no overlay probes. */
+  probeIntervalMs?: number;
   /** Kubernetes: set the Node's NetworkUnavailable condition to False once converged (flanneld's default). */
   setNodeNetworkUnavailable?: boolean;
 }
@@ -62,6 +71,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let stopWatch: (() => void) | undefined;
   let scheduler: Scheduler | undefined;
   let server: Server | undefined;
+  let prober: Prober | undefined;
   // The udp backend's forwarder; idle for other backends.
   const udp = new UdpDataPlane(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
@@ -80,6 +90,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log.info(`${sig}: stopping; routes and devices stay in place`);
       if (notifier.enabled) void notifier.send({ stopping: true, status: 'stopping' });
       stopWatch?.();
+      prober?.stop();
       if (scheduler) {
         if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
@@ -103,7 +114,10 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       node: o.cycle.node, subnet_file: o.subnetFile || undefined, systemd_notify: notifier.enabled || undefined,
     });
 
+    if (o.probeIntervalMs) prober = new Prober({ netns: o.cycle.netns, intervalMs: o.probeIntervalMs, clock, log, metrics });
+
     let lastStatus = '';
+    let readySent = false;
     const notifyFailure = new FailureStreak(log, 'systemd notification', () => clock.now());
     const sendStatus = (state: { ready?: boolean; status: string }) => {
       if (!notifier.enabled || (!state.ready && state.status === lastStatus)) return;
@@ -112,38 +126,59 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     };
 
     const networkUp = new NetworkUpMarker(o, log);
+    const deleteGuard = new DaemonDeleteGuard({ maxDelete: o.maxDelete, windowMs: o.maxDeleteWindowMs ?? DEFAULT_DELETE_WINDOW_MS, force: o.force ?? false, now: () => clock.now(), log });
     const reconciler = new Reconciler({
       source: o.source,
       cycle: o.cycle,
       maxDelete: o.maxDelete,
+      deleteGuard,
       subnetFile: o.subnetFile,
       leaseTTLSeconds: o.leaseTTLSeconds,
       log,
       metrics,
       now: () => clock.now(),
-      onSuccess: ({ first, snap }) => {
-        void udp.sync(snap);
-        networkUp.after(snap);
-        const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
-        if (first) {
-          log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
-          sendStatus({ ready: true, status });
-        } else {
-          sendStatus({ status });
-        }
+      onSuccess: ({ snap }) => {
+        // Ready (log line, READY=1) only once every backend's data plane runs:
+        // for udp that is the forwarder, started after the kernel part.
+        prober?.update(snap);
+        void udp.sync(snap).then(() => {
+          if (udp.down) {
+            sendStatus({ status: `not ready: ${udp.down}` });
+            return;
+          }
+          // The network is up: clear the Node's NetworkUnavailable condition (once).
+          networkUp.after(snap);
+          const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
+          if (!readySent) {
+            readySent = true;
+            log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
+            sendStatus({ ready: true, status });
+          } else {
+            sendStatus({ status });
+          }
+        });
       },
     });
+    const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: udp.down });
     const sched = new Scheduler({ intervalMs: o.intervalMs, clock, run: (reasons) => reconciler.run(reasons) });
 
     if (o.metricsAddr) {
       const s = await startServer(o.metricsAddr, {
-        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
-        health: () => health({ now: clock.now(), startedAt, lastSuccessAt: reconciler.lastSuccessAt, intervalMs: o.intervalMs }),
-        ready: () => readiness(reconciler.lastSuccessAt),
+        metrics: async () => {
+          metrics.ready.set(ready().ok ? 1 : 0);
+          metrics.removedInWindow.set(deleteGuard.window.removedWithin());
+          return { contentType: metrics.contentType, body: await metrics.text() };
+        },
+        health: () => health({
+          now: clock.now(), startedAt, intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt,
+          runningSince: scheduler?.runningSince, nextDueAt: scheduler?.nextDueAt ?? Infinity,
+        }),
+        ready,
+        ...(prober ? { peers: () => prober!.peers() } : {}),
       });
       server = s.server;
       if (stopping) await stopServer(server);
-      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz'] });
+      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz', '/peers'] });
     }
 
     if (!stopping) {
@@ -154,6 +189,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
             watchStreak.ok();
             sched.notify('watch');
           },
+          onNotice: (message) => log.info(message, { source: o.source.uri }),
           onError: (e) => {
             metrics.errors.inc({ stage: 'watch' });
             watchStreak.fail(e.message, { hint: `changes are still picked up by the resync every ${formatDuration(o.intervalMs)}` }, 'warn');
@@ -167,6 +203,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     }
     return await finished;
   } catch (e) {
+    prober?.stop();
     udp.close();
     stopWatch?.();
     await scheduler?.stop();

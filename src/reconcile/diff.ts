@@ -4,6 +4,7 @@ import { entryKey } from '../model/keys.js';
 import type {
   ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NatRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
 } from '../model/types.js';
+import { devicesLosingLastIPv4, flushedBy } from './kernel-effects.js';
 import { diffNat } from './nat.js';
 import type { OwnershipPolicy } from './ownership.js';
 import { diffTun } from './tun.js';
@@ -128,6 +129,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     if (t.fresh) fresh.add(desiredTun.name);
   }
   const onFreshDevice = (dev: string | undefined) => dev !== undefined && fresh.has(dev);
+  const flushes = { macChanged, lastIPv4Removed: devicesLosingLastIPv4(desired, actual, policy, fresh) };
 
   // 2. What ovlnet owns on the host now, keyed.
   const owned = new Map<string, Entry>();
@@ -168,7 +170,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     const a = owned.get(key);
     if (a) {
       owned.delete(key);
-      const detail = sameFields(d, a) ?? (d.kind === 'neigh' && macChanged.has(d.dev) ? 'flushed by the device address change' : undefined);
+      const detail = sameFields(d, a) ?? flushedBy(d, flushes);
       if (detail) changes.push({ action: 'change', kind: d.kind, key, desired: d, actual: a, detail });
       else inSync++;
       continue;

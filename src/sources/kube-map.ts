@@ -2,11 +2,10 @@
 // to RawNodes, and the annotations this node publishes. Kept apart from
 // kube.ts so it can be tested without the Kubernetes client library, and so
 // kube.ts stays the only file importing it.
-import { choosePublicIP as pickPublicIP } from '../backends/underlay.js';
 import { UsageError } from '../errors.js';
 import { parseIP, parsePrefix, type IP } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
-import type { ActualState, BackendType, RawNode } from '../model/types.js';
+import type { BackendType, RawNode } from '../model/types.js';
 
 export const DEFAULT_ANNOTATION_PREFIX = 'flannel.alpha.coreos.com';
 /** Where flannel's manifest keeps net-conf.json (older installs: kube-system). */
@@ -210,11 +209,6 @@ export function publishedVtepMAC(node: KubeNode, keys: AnnotationKeys): string |
 export function overwrittenPublicIP(node: KubeNode, keys: AnnotationKeys): IP | undefined {
   const ip = parseIP(node.metadata?.annotations?.[keys.publicIPOverwrite]);
   return ip?.family === 4 ? ip : undefined;
-}
-
-/** This host's public IPv4 address as flannel picks it without --public-ip (see backends/underlay.ts). */
-export function choosePublicIP(actual: ActualState, iface?: string): IP | undefined {
-  return pickPublicIP(actual.links, actual.routes, iface).ip;
 }
 
 /** Kubernetes metav1.Time: RFC 3339 in UTC, whole seconds. */

@@ -12,17 +12,16 @@ import { homedir, hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { OvlnetError, SourceError } from '../errors.js';
-import { parseIP } from '../model/ip.js';
-import { nonUnicastMACReason, parseMAC, randomVtepMAC } from '../model/mac.js';
 import type { ClusterState, RawConfig } from '../model/types.js';
 import { readHost } from '../host/read.js';
 import { validateConfig } from '../validate/config.js';
 import {
-  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, choosePublicIP, ipv4PodCIDR, networkUpPatch, nodesToRaw, overwrittenPublicIP,
+  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, ipv4PodCIDR, networkUpPatch, nodesToRaw, overwrittenPublicIP,
   publishedAnnotations, publishedVtepMAC, relevantKey, type AnnotationKeys, type KubeNode,
 } from './kube-map.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
+import { backendNeedsMAC, choosePublicIPv4, chooseVtepMAC } from './registration.js';
 import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
 
 const SERVICEACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -408,32 +407,18 @@ class KubeSource implements Source {
         'the pod subnets come from kube-controller-manager --allocate-node-cidrs (or set spec.podCIDR)');
     }
 
-    let hostIP: string | undefined;
-    if (ro.publicIP !== undefined) {
-      const ip = parseIP(ro.publicIP);
-      if (!ip || ip.family !== 4) throw new SourceError(`--public-ip ${ro.publicIP} is not an IPv4 address`);
-      hostIP = ip.text;
-    } else {
-      const found = choosePublicIP(await readHost(ro.netns), ro.iface);
-      if (!found) {
-        throw new SourceError(ro.iface ? `--iface ${ro.iface} has no IPv4 address to publish` : 'cannot find this node\'s public IP: no IPv4 default route',
-          'pass --public-ip IP or --iface DEV');
-      }
-      hostIP = found.text;
-    }
-    // flannel publishes the operator's public-ip-overwrite when there is one,
-    // but its vxlan device keeps this host's own address as `local`.
+    // The one public-IP policy every registering source shares finds this
+    // host's own address. flannel publishes the operator's public-ip-overwrite
+    // when there is one, but its vxlan device keeps the host's own address as `local`.
+    const hostIP = choosePublicIPv4(ro, config, ro.publicIP === undefined ? await readHost(ro.netns) : undefined).text;
     const overwrite = overwrittenPublicIP(node, this.keys)?.text;
     const publicIP = overwrite ?? hostIP;
     const localAddress = overwrite && overwrite !== hostIP ? hostIP : undefined;
 
     let vtepMAC: string | undefined;
-    if (config.backend.type === 'vxlan') {
+    if (backendNeedsMAC(config)) {
       // Peers route to the published MAC; keeping it across restarts avoids churn on every node.
-      const existing = parseMAC(ro.existingVtepMAC);
-      vtepMAC = publishedVtepMAC(node, this.keys)
-        ?? (existing && !nonUnicastMACReason(existing) ? existing.text : undefined)
-        ?? randomVtepMAC().text;
+      vtepMAC = chooseVtepMAC(publishedVtepMAC(node, this.keys), ro.existingVtepMAC).text;
     }
     const want = publishedAnnotations({
       publicIP,

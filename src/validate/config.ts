@@ -117,9 +117,11 @@ function v6SubnetLen(raw: RawConfig, network: Prefix): number {
 
 export function validateConfig(raw: RawConfig, host?: HostNetworks): NetworkConfig {
   const origin = raw.origin;
-  // flannel: EnableIPv4 defaults to true, EnableIPv6 to false. A cluster file
-  // that names only an IPv6Network means an IPv6-only cluster.
-  const enable6 = boolField(raw.enableIPv6, 'EnableIPv6', origin) ?? (raw.ipv6Network !== undefined);
+  // flannel: EnableIPv4 defaults to true, EnableIPv6 to false: IPv6Network
+  // alone enables nothing (ovlnet's own cluster-file key `ipv6Network` sets
+  // EnableIPv6 in the file source). With IPv6 on and no Network, the cluster
+  // is IPv6-only.
+  const enable6 = boolField(raw.enableIPv6, 'EnableIPv6', origin) ?? false;
   const enable4 = boolField(raw.enableIPv4, 'EnableIPv4', origin) ?? (raw.network !== undefined || !enable6);
   if (!enable4 && !enable6) throw new ConfigError(`${origin}: EnableIPv4 and EnableIPv6 are both false: no pod network`);
   let v4: { network: Prefix; subnetLen: number } | undefined;

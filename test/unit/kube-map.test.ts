@@ -1,11 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../../src/errors.js';
-import { makePrefix, parseIP, parsePrefix } from '../../src/model/ip.js';
-import type { ActualState, HostLink } from '../../src/model/types.js';
 import {
   kubeTime, networkUpPatch,
-  annotationKeys, annotationPatch, choosePublicIP, ipv4PodCIDR, nodesToRaw, parseBackendData,
+  annotationKeys, annotationPatch, ipv4PodCIDR, nodesToRaw, parseBackendData,
   publishedAnnotations, publishedVtepMAC, relevantKey, type KubeNode,
 } from '../../src/sources/kube-map.js';
 
@@ -148,27 +146,6 @@ test('publishedVtepMAC accepts only unicast MACs', () => {
     const ann: Record<string, string> = data === undefined ? {} : { [`${P}/backend-data`]: data };
     assert.is(publishedVtepMAC({ metadata: { name: 'x', annotations: ann } }, keys), want, String(data));
   }
-});
-
-function link(name: string, addrs: string[]): HostLink {
-  return { name, index: 1, mtu: 1500, up: true, addrs: addrs.map((a) => { const [ip, len] = a.split('/'); return makePrefix(parseIP(ip)!, Number(len)); }) };
-}
-
-test('choosePublicIP: --iface, else the default route device', () => {
-  const actual: ActualState = {
-    links: new Map([['eth0', link('eth0', ['192.0.2.10/24', '192.0.2.99/24'])], ['eth1', link('eth1', ['2001:db8::1/64', '198.51.100.7/24'])], ['eth2', link('eth2', [])]]),
-    routes: [
-      { dst: parsePrefix('198.51.100.0/24')!, dev: 'eth1', onlink: false, proto: 2 },
-      { dst: parsePrefix('0.0.0.0/0')!, via: parseIP('192.0.2.1'), dev: 'eth0', onlink: false, proto: 3 },
-    ],
-    neighbors: [],
-    fdb: [],
-  };
-  assert.is(choosePublicIP(actual)?.text, '192.0.2.10');
-  assert.is(choosePublicIP(actual, 'eth1')?.text, '198.51.100.7');
-  assert.is(choosePublicIP(actual, 'eth2'), undefined);
-  assert.is(choosePublicIP(actual, 'nope'), undefined);
-  assert.is(choosePublicIP({ ...actual, routes: [] }), undefined);
 });
 
 test('networkUpPatch: the NetworkUnavailable=False condition flanneld patches, timestamps as metav1.Time', () => {

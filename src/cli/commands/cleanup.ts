@@ -19,8 +19,8 @@ import { entryJSONForChange } from '../../render/json.js';
 import { validateConfig } from '../../validate/index.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
 import { MASQ_CHAIN } from '../../backends/masq.js';
+import { defaultSubnetFile } from '../../daemon/subnet-env.js';
 
-export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
 
 export interface CleanupFlags extends GlobalOptions {
   dryRun?: boolean;
@@ -81,8 +81,8 @@ function count(p: CleanupPlan): number {
 export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
   const started = Date.now();
-  // A namespace has no files of its own: the host's subnet file is only touched when named.
-  const path = o.subnetFile ?? (o.netns ? undefined : DEFAULT_SUBNET_FILE);
+  // With --netns the daemon's default file is the namespace's own, never the host's.
+  const path = o.subnetFile ?? defaultSubnetFile(o.netns);
   const base = {
     vni: parseVni(o.vni),
     sourceVni: await sourceVni(o),
