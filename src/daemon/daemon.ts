@@ -187,6 +187,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
             sendStatus({ status: `not ready: ${udp.down}` });
             return;
           }
+          // The network is up: clear the Node's NetworkUnavailable condition (once).
           networkUp.after(snap);
           const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
           if (!readySent) {
