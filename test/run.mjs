@@ -2,7 +2,7 @@
 // The test command (`npm test`). It:
 //  1. makes sure what the end-to-end tests need is installed (iproute2,
 //     iputils-ping, etcd-server, ethtool, iptables; man-db, zsh and fish for the
-//     man page and completion tests), installing it with apt-get when running as
+//     man page and completion tests; systemd for systemd-analyze), installing it with apt-get when running as
 //     root, and failing loudly otherwise: no test is ever skipped silently;
 //  2. rebuilds the CLI bundle (scripts/bundle.mjs) that bin/ovlnet runs;
 //  3. runs every compiled test file in its own process (a crash in one file
@@ -28,8 +28,12 @@ function ensureTools() {
     ['ip', 'iproute2'], ['bridge', 'iproute2'], ['ping', 'iputils-ping'],
     ['etcd', 'etcd-server'], ['etcdctl', 'etcd-client'],
     ['ethtool', 'ethtool'], ['iptables', 'iptables'], ['iptables-save', 'iptables'], ['iptables-restore', 'iptables'],
+    // the WireGuard backend: wg, and the userspace implementation (no kernel module here); captures
+    ['wg', 'wireguard-tools'], ['wireguard-go', 'wireguard-go'], ['tcpdump', 'tcpdump'],
     // man page rendering and the completion scripts in real shells
     ['man', 'man-db'], ['groff', 'groff-base'], ['zsh', 'zsh'], ['fish', 'fish'], ['script', 'bsdutils'],
+    // systemd-analyze verify for the systemd unit (it only loads unit files; nothing is enabled or started)
+    ['systemd-analyze', 'systemd'],
   ];
   const missing = [...new Set(need.filter(([c]) => !have(c)).map(([, p]) => p))];
   if (missing.length === 0) return;

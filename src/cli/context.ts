@@ -23,6 +23,7 @@ export interface GlobalOptions {
   ipMasqFullyRandomDisable?: boolean;
   /** --iptables-forward-rules: true, false, or (commander) true for the bare flag. */
   iptablesForwardRules?: boolean;
+  config?: string;
 }
 
 export interface Context {

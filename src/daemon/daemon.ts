@@ -11,7 +11,10 @@ import { formatDuration } from './duration.js';
 import { health, readiness } from './health.js';
 import { FailureStreak, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
+import { DaemonDeleteGuard } from './delete-guard.js';
+import { DEFAULT_DELETE_WINDOW_MS } from '../reconcile/delete-window.js';
 import { SystemdNotifier } from './notify.js';
+import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
@@ -22,12 +25,20 @@ export interface DaemonOptions {
   cycle: CycleOptions;
   intervalMs: number;
   maxDelete: MaxDelete;
+  /** The sliding window of the --max-delete guard. */
+  maxDeleteWindowMs?: number;
+  /** Let the first cycle the --max-delete guard refuses through. */
+  force?: boolean;
   subnetFile?: string;
   leaseTTLSeconds?: number;
   metricsAddr?: ListenAddr;
   version: string;
   /** --iptables-resync: re-check the planned iptables rules this often (flannel's default 5 s); 0 = only with each cycle. */
   iptablesResyncMs?: number;
+  /** --probe-interval in ms; 0 = no overlay probes. */
+  probeIntervalMs?: number;
+  /** Kubernetes: set the Node's NetworkUnavailable condition to False once converged (flanneld's default). */
+  setNodeNetworkUnavailable?: boolean;
 }
 
 export interface DaemonDeps {
@@ -65,6 +76,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let scheduler: Scheduler | undefined;
   let stopRulesCheck: (() => void) | undefined;
   let server: Server | undefined;
+  let prober: Prober | undefined;
   // The udp backend's forwarder; idle for other backends.
   const udp = new UdpDataPlane(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
@@ -84,6 +96,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       if (notifier.enabled) void notifier.send({ stopping: true, status: 'stopping' });
       stopWatch?.();
       stopRulesCheck?.();
+      prober?.stop();
       if (scheduler) {
         if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
@@ -139,7 +152,10 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       node: o.cycle.node, subnet_file: o.subnetFile || undefined, systemd_notify: notifier.enabled || undefined,
     });
 
+    if (o.probeIntervalMs) prober = new Prober({ netns: o.cycle.netns, intervalMs: o.probeIntervalMs, clock, log, metrics });
+
     let lastStatus = '';
+    let readySent = false;
     const notifyFailure = new FailureStreak(log, 'systemd notification', () => clock.now());
     const sendStatus = (state: { ready?: boolean; status: string }) => {
       if (!notifier.enabled || (!state.ready && state.status === lastStatus)) return;
@@ -149,38 +165,60 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
 
     // The last converged plan: what the --iptables-resync check compares iptables with.
     let converged: DesiredState | undefined;
+    const deleteGuard = new DaemonDeleteGuard({ maxDelete: o.maxDelete, windowMs: o.maxDeleteWindowMs ?? DEFAULT_DELETE_WINDOW_MS, force: o.force ?? false, now: () => clock.now(), log });
+    const networkUp = new NetworkUpMarker(o, log);
     const reconciler = new Reconciler({
       source: o.source,
       cycle: o.cycle,
       maxDelete: o.maxDelete,
+      deleteGuard,
       subnetFile: o.subnetFile,
       leaseTTLSeconds: o.leaseTTLSeconds,
       log,
       metrics,
       now: () => clock.now(),
-      onSuccess: ({ first, snap }) => {
+      onSuccess: ({ snap }) => {
         converged = snap.desired;
-        void udp.sync(snap);
-        const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
-        if (first) {
-          log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
-          sendStatus({ ready: true, status });
-        } else {
-          sendStatus({ status });
-        }
+        // Ready (log line, READY=1) only once every backend's data plane runs:
+        // for udp that is the forwarder, started after the kernel part.
+        prober?.update(snap);
+        void udp.sync(snap).then(() => {
+          if (udp.down) {
+            sendStatus({ status: `not ready: ${udp.down}` });
+            return;
+          }
+          networkUp.after(snap);
+          const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
+          if (!readySent) {
+            readySent = true;
+            log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
+            sendStatus({ ready: true, status });
+          } else {
+            sendStatus({ status });
+          }
+        });
       },
     });
+    const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: udp.down });
     const sched = new Scheduler({ intervalMs: o.intervalMs, clock, run: (reasons) => reconciler.run(reasons) });
 
     if (o.metricsAddr) {
       const s = await startServer(o.metricsAddr, {
-        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
-        health: () => health({ now: clock.now(), startedAt, lastSuccessAt: reconciler.lastSuccessAt, intervalMs: o.intervalMs }),
-        ready: () => readiness(reconciler.lastSuccessAt),
+        metrics: async () => {
+          metrics.ready.set(ready().ok ? 1 : 0);
+          metrics.removedInWindow.set(deleteGuard.window.removedWithin());
+          return { contentType: metrics.contentType, body: await metrics.text() };
+        },
+        health: () => health({
+          now: clock.now(), startedAt, intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt,
+          runningSince: scheduler?.runningSince, nextDueAt: scheduler?.nextDueAt ?? Infinity,
+        }),
+        ready,
+        ...(prober ? { peers: () => prober!.peers() } : {}),
       });
       server = s.server;
       if (stopping) await stopServer(server);
-      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz'] });
+      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz', '/peers'] });
     }
 
     if (!stopping) {
@@ -191,6 +229,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
             watchStreak.ok();
             sched.notify('watch');
           },
+          onNotice: (message) => log.info(message, { source: o.source.uri }),
           onError: (e) => {
             metrics.errors.inc({ stage: 'watch' });
             watchStreak.fail(e.message, { hint: `changes are still picked up by the resync every ${formatDuration(o.intervalMs)}` }, 'warn');
@@ -205,6 +244,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     }
     return await finished;
   } catch (e) {
+    prober?.stop();
     udp.close();
     stopWatch?.();
     stopRulesCheck?.();
@@ -214,5 +254,31 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     throw e;
   } finally {
     for (const [s, f] of handlers) signals.off(s, f);
+  }
+}
+
+/**
+ * Tells the source, once, that this node's network is up (flanneld clears the
+ * Node's NetworkUnavailable condition; the scheduler keeps pods off a node
+ * while it is True). After a converged cycle, so never before routes and
+ * subnet.env exist; a failure is logged and retried after the next one.
+ */
+class NetworkUpMarker {
+  private state: 'todo' | 'running' | 'done';
+
+  constructor(private readonly o: DaemonOptions, private readonly log: Logger) {
+    this.state = o.setNodeNetworkUnavailable === false || !o.source.markNetworkUp ? 'done' : 'todo';
+  }
+
+  after(snap: { desired: { local: { name: string } } }): void {
+    if (this.state !== 'todo') return;
+    this.state = 'running';
+    this.o.source.markNetworkUp!().then(() => {
+      this.state = 'done';
+      this.log.info('set the node condition NetworkUnavailable=False (reason FlannelIsUp)', { node: snap.desired.local.name });
+    }, (e: Error & { hint?: string }) => {
+      this.state = 'todo';
+      this.log.warn(`cannot set the node condition NetworkUnavailable=False: ${e.message}`, { hint: e.hint, retry: 'after the next converged cycle' });
+    });
   }
 }

@@ -30,6 +30,12 @@ export interface CycleOptions {
   node?: string;
   publicIP?: string;
   iface?: string;
+  /**
+   * This host's own underlay address when the local node publishes a
+   * public-ip-overwrite (found by the daemon's registration); without it the
+   * plan picks the address flannel would (--iface's, else the default route's).
+   */
+  localAddress?: string;
   /** plan only (engine/plan-snapshot.ts): the local public IP need not be on this host. */
   offline?: boolean;
   hostname?: string;

@@ -31,7 +31,7 @@ function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
   switch (e.kind) {
     case 'link':
       return [
-        ['ip', `link add ${dev(e.name)} address ${e.mac.text} mtu ${int(e.mtu)} type vxlan id ${int(e.vni)} local ${e.local.text} dev ${dev(e.underlay)} dstport ${int(e.port)} ${e.learning ? 'learning' : 'nolearning'}`],
+        ['ip', `link add ${dev(e.name)} address ${e.mac.text} mtu ${int(e.mtu)} type vxlan id ${int(e.vni)} local ${e.local.text} dev ${dev(e.underlay)} dstport ${int(e.port)} ${e.learning ? 'learning' : 'nolearning'}${e.gbp ? ' gbp' : ''}`],
         ['ip', `link set ${dev(e.name)} up`],
       ];
     case 'tun':

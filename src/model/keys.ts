@@ -2,7 +2,7 @@
 // same object in the kernel's eyes; the diff compares their other fields.
 import type { Entry } from './types.js';
 
-/** Route protocol number that marks a route as ovlnet's (see README "Ownership"). */
+/** Route protocol number that marks a route as ovlnet's (see docs/safety.md "Ownership rules"). */
 export const OVLNET_ROUTE_PROTO = 244;
 export const OVLNET_ROUTE_PROTO_NAME = 'ovlnet';
 

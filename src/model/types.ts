@@ -12,6 +12,8 @@ export interface RawBackend {
   port?: unknown;
   mtu?: unknown;
   directRouting?: unknown;
+  gbp?: unknown;
+  learning?: unknown;
 }
 
 export interface RawConfig {
@@ -27,6 +29,8 @@ export interface RawConfig {
   backend?: RawBackend;
   /** Where the config came from, for messages ("cluster.yaml", "etcd /coreos.com/network/config"). */
   origin: string;
+  /** Non-fatal findings while mapping it (e.g. a Backend flanneld would default differently). */
+  warnings?: string[];
 }
 
 export interface RawNode {
@@ -62,12 +66,24 @@ export interface ClusterState {
    * this?" errors can say why instead of "not in the source".
    */
   leftOut?: Array<{ name: string; reason: string }>;
+  /**
+   * Names of nodes whose public IP is an operator's public-ip-overwrite
+   * (Kubernetes): peers send to it, but it is not an address of the node
+   * itself, so the local node's vxlan device and udp socket keep its own.
+   */
+  publicIPOverwritten?: string[];
+  /**
+   * The local node's name when the source knows it (Kubernetes: NODE_NAME,
+   * else the pod's spec.nodeName from POD_NAME/POD_NAMESPACE, as flanneld);
+   * --node still wins.
+   */
+  localName?: string;
 }
 
 // ---- Validated cluster -------------------------------------------------------
 
 export type BackendConfig =
-  | { type: 'vxlan'; vni: number; port: number; mtu?: number; directRouting: boolean }
+  | { type: 'vxlan'; vni: number; port: number; mtu?: number; directRouting: boolean; gbp?: boolean; learning?: boolean }
   | { type: 'host-gw' }
   | { type: 'udp'; port: number };
 
@@ -125,6 +141,8 @@ export interface LinkEntry {
   underlay: string;
   port: number;
   learning: boolean;
+  /** Group Based Policy extension (Backend.GBP); set only when on. The kernel can not change it on a live device. */
+  gbp?: boolean;
   mtu: number;
   mac: MAC;
   up: boolean;
@@ -225,7 +243,7 @@ export interface DesiredState {
   device?: string;
   /** Dual stack, vxlan: the IPv6 device flannel-v6.<VNI>. */
   device6?: string;
-  underlay: { dev: string; mtu: number; found: boolean };
+  underlay: { dev: string; mtu: number; found: boolean; local?: IP };
   local: Node;
   peers: PeerPlan[];
   entries: Entry[];
@@ -242,7 +260,7 @@ export interface HostLink {
   mac?: MAC;
   up: boolean;
   kind?: string;
-  vxlan?: { id: number; local?: IP; link?: string; port: number; learning: boolean };
+  vxlan?: { id: number; local?: IP; link?: string; port: number; learning: boolean; gbp?: boolean };
   /** `ip -d` info_data of a tun/tap device. */
   tun?: { type: string; pi: boolean; persist: boolean; multiQueue: boolean };
   addrs: Prefix[];

@@ -4,6 +4,7 @@ import { entryKey } from '../model/keys.js';
 import type {
   ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NetfilterRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
 } from '../model/types.js';
+import { devicesLosingLastIPv4, flushedBy } from './kernel-effects.js';
 import { diffNetfilter } from './netfilter.js';
 import type { OwnershipPolicy } from './ownership.js';
 import { diffTun } from './tun.js';
@@ -26,6 +27,8 @@ function linkDifferences(d: LinkEntry, a: LinkEntry): { recreate: string[]; modi
   if (a.underlay !== d.underlay) recreate.push(`dev ${a.underlay || '(none)'} -> ${d.underlay}`);
   if (a.port !== d.port) recreate.push(`dstport ${a.port} -> ${d.port}`);
   if (a.learning !== d.learning) recreate.push(d.learning ? 'learning' : 'learning -> nolearning');
+  // As flanneld (vxlanLinksIncompat): the kernel can not toggle GBP on a live device.
+  if (Boolean(a.gbp) !== Boolean(d.gbp)) recreate.push(d.gbp ? 'gbp' : 'gbp -> nogbp');
   if (a.mtu !== d.mtu) modify.push(`mtu ${a.mtu} -> ${d.mtu}`);
   if (a.mac.text !== d.mac.text) modify.push(`address ${a.mac.text} -> ${d.mac.text}`);
   if (a.up !== d.up) modify.push(d.up ? 'down -> up' : 'up -> down');
@@ -39,7 +42,7 @@ export function actualLink(actual: ActualState, name: string): LinkEntry | strin
   if (l.kind !== 'vxlan' || !l.vxlan) return `not a vxlan device (${l.kind ?? 'plain'})`;
   return {
     kind: 'link', name, vni: l.vxlan.id, local: l.vxlan.local ?? { family: 4, value: 0n, text: '(none)' },
-    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, mtu: l.mtu,
+    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, ...(l.vxlan.gbp ? { gbp: true } : {}), mtu: l.mtu,
     mac: l.mac ?? { text: '(none)' }, up: l.up,
   };
 }
@@ -126,6 +129,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     if (t.fresh) fresh.add(desiredTun.name);
   }
   const onFreshDevice = (dev: string | undefined) => dev !== undefined && fresh.has(dev);
+  const flushes = { macChanged, lastIPv4Removed: devicesLosingLastIPv4(desired, actual, policy, fresh) };
 
   // 2. What ovlnet owns on the host now, keyed.
   const owned = new Map<string, Entry>();
@@ -166,7 +170,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     const a = owned.get(key);
     if (a) {
       owned.delete(key);
-      const detail = sameFields(d, a) ?? (d.kind === 'neigh' && macChanged.has(d.dev) ? 'flushed by the device address change' : undefined);
+      const detail = sameFields(d, a) ?? flushedBy(d, flushes);
       if (detail) changes.push({ action: 'change', kind: d.kind, key, desired: d, actual: a, detail });
       else inSync++;
       continue;

@@ -4,7 +4,7 @@ import type { Change, Entry } from '../model/types.js';
 export function describeEntry(e: Entry): string {
   switch (e.kind) {
     case 'link':
-      return `link ${e.name} vxlan id ${e.vni} local ${e.local.text} dev ${e.underlay} dstport ${e.port}${e.learning ? '' : ' nolearning'} mtu ${e.mtu} address ${e.mac.text}`;
+      return `link ${e.name} vxlan id ${e.vni} local ${e.local.text} dev ${e.underlay} dstport ${e.port}${e.learning ? '' : ' nolearning'}${e.gbp ? ' gbp' : ''} mtu ${e.mtu} address ${e.mac.text}`;
     case 'tun':
       return `link ${e.name} tun persistent mtu ${e.mtu}`;
     case 'addr':

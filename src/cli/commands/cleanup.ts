@@ -19,8 +19,8 @@ import { changeLine } from '../../render/diff.js';
 import { entryJSONForChange } from '../../render/json.js';
 import { validateConfig } from '../../validate/index.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
+import { defaultSubnetFile } from '../../daemon/subnet-env.js';
 
-export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
 
 export interface CleanupFlags extends GlobalOptions {
   dryRun?: boolean;
@@ -31,7 +31,7 @@ export interface CleanupFlags extends GlobalOptions {
 
 function parseVni(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
-  if (!/^[0-9]{1,8}$/.test(s) || Number(s) < 1 || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 1 to 16777215`);
+  if (!/^[0-9]{1,8}$/.test(s) || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 0 to 16777215`);
   return Number(s);
 }
 
@@ -83,8 +83,8 @@ function count(p: CleanupPlan): number {
 export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
   const started = Date.now();
-  // A namespace has no files of its own: the host's subnet file is only touched when named.
-  const path = o.subnetFile ?? (o.netns ? undefined : DEFAULT_SUBNET_FILE);
+  // With --netns the daemon's default file is the namespace's own, never the host's.
+  const path = o.subnetFile ?? defaultSubnetFile(o.netns);
   const base = {
     vni: parseVni(o.vni),
     sourceVni: await sourceVni(o),

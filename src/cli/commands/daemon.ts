@@ -7,6 +7,7 @@ import { parseDuration } from '../../daemon/duration.js';
 import { runDaemon } from '../../daemon/daemon.js';
 import { Logger, type Level, type LogFormat } from '../../daemon/logger.js';
 import { parseListenAddr } from '../../daemon/server.js';
+import { defaultSubnetFile } from '../../daemon/subnet-env.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { parseMaxDelete } from '../../reconcile/guard.js';
 import { UsageError } from '../../errors.js';
@@ -18,9 +19,14 @@ export interface DaemonFlags extends GlobalOptions {
   logFormat?: string;
   logLevel?: string;
   maxDelete?: string;
+  maxDeleteWindow?: string;
+  force?: boolean;
   subnetFile?: string;
   leaseTtl?: string;
   iptablesResync?: string;
+  probeInterval?: string;
+  /** --no-set-node-network-unavailable turns it off (commander: true by default). */
+  setNodeNetworkUnavailable?: boolean;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -52,6 +58,9 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const intervalMs = parseDuration(o.interval ?? '10s', '--interval', { minMs: 100 });
   const leaseTTLSeconds = Math.round(parseDuration(o.leaseTtl ?? '24h', '--lease-ttl', { minMs: 10_000 }) / 1000);
   const maxDelete = parseMaxDelete(o.maxDelete);
+  const probe = (o.probeInterval ?? '10s').trim();
+  const probeIntervalMs = probe === '0' ? 0 : parseDuration(probe, '--probe-interval', { minMs: 1000 });
+  const maxDeleteWindowMs = parseDuration(o.maxDeleteWindow ?? '5m', '--max-delete-window', { minMs: 1000 });
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
   const iptablesResyncMs = parseResyncSeconds(o.iptablesResync ?? '5');
   // Fail at start, not on the first change: a daemon that cannot write is useless.
@@ -64,11 +73,15 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     cycle: cycleOptions(o),
     intervalMs,
     maxDelete,
-    subnetFile: o.subnetFile,
+    maxDeleteWindowMs,
+    force: o.force,
+    subnetFile: o.subnetFile ?? defaultSubnetFile(o.netns),
     leaseTTLSeconds,
     metricsAddr,
+    setNodeNetworkUnavailable: o.setNodeNetworkUnavailable !== false,
     version: version(),
     iptablesResyncMs,
+    probeIntervalMs,
   }, { log });
 }
 
