@@ -178,6 +178,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       metrics,
       now: () => clock.now(),
       onSuccess: ({ snap }) => {
+        converged = snap.desired;
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
         converged = snap.desired;
@@ -187,6 +188,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
             sendStatus({ status: `not ready: ${dataPlane.down}` });
             return;
           }
+          // The network is up: clear the Node's NetworkUnavailable condition (once).
           networkUp.after(snap);
           const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
           if (!readySent) {

@@ -27,7 +27,7 @@ import { backendNeedsMAC, choosePublicIPv4, choosePublicIPv6, chooseVtepMAC } fr
 import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
 
 const SERVICEACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/rbac.yaml)';
+const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)';
 
 /** Per request; a watch stream is not bounded by it. */
 const REQUEST_TIMEOUT_MS = 30_000;

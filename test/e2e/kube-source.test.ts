@@ -229,7 +229,7 @@ test('403 names the missing RBAC permission', () => withFake(async (e) => {
   const r = await ovlnet(['plan', '--source', src, '--node', 'node-a']);
   assert.is(r.code, 1);
   assert.match(r.stderr, 'forbidden to get configmaps in namespace kube-flannel');
-  assert.match(r.stderr, 'hint: grant it to the account ovlnet runs as (see contrib/kubernetes/rbac.yaml)');
+  assert.match(r.stderr, 'hint: grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)');
 
   // Readable in kube-system: that is enough.
   f.setConfigMap('kube-system', netConfJSON());
