@@ -4,14 +4,14 @@ import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import type { Context, GlobalOptions } from '../context.js';
 import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
-import { UsageError } from '../../errors.js';
+import { PermissionError, UsageError } from '../../errors.js';
 import { toBatches } from '../../host/commands.js';
 import { renderNatCleanup } from '../../host/iptables.js';
 import { readNatIfInstalled, writeNat } from '../../host/netfilter.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { readHost } from '../../host/read.js';
 import { writeBatches } from '../../host/write.js';
-import type { Change, NatRuleEntry } from '../../model/types.js';
+import type { Change, NatRuleEntry, Problem } from '../../model/types.js';
 import { isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
 import { orderChanges } from '../../reconcile/order.js';
 import { changeLine } from '../../render/diff.js';
@@ -56,11 +56,23 @@ function readText(path: string): string | undefined {
   }
 }
 
-async function readState(o: CleanupFlags, base: Omit<CleanupInput, 'actual' | 'nat'>): Promise<CleanupInput> {
+/** What a dry run could not read without root: listed, never guessed. */
+const NAT_UNREAD: Problem = { subject: 'nat table', message: 'not read: iptables needs root (CAP_NET_ADMIN) even to read; masquerade rules are not listed (run as root to see them)' };
+
+async function readState(o: CleanupFlags, base: Omit<CleanupInput, 'actual' | 'nat'>): Promise<{ input: CleanupInput; unread: Problem[] }> {
   const actual = await readHost(o.netns);
-  const nat = await readNatIfInstalled(o.netns);
+  let nat;
+  const unread: Problem[] = [];
+  try {
+    nat = await readNatIfInstalled(o.netns);
+  } catch (e) {
+    // A dry run needs no root: routes, devices and the subnet file are
+    // readable by anyone; only the nat table is not, and that is said.
+    if (!(o.dryRun && e instanceof PermissionError)) throw e;
+    unread.push(NAT_UNREAD);
+  }
   const subnetFile = base.subnetFile && { ...base.subnetFile, text: readText(base.subnetFile.path) };
-  return { ...base, actual, nat, subnetFile };
+  return { input: { ...base, actual, nat, subnetFile }, unread };
 }
 
 function natChanges(p: CleanupPlan): Change[] {
@@ -89,7 +101,7 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
     allFlannelDevices: o.allFlannelDevices ?? false,
     subnetFile: path ? { path, explicit: o.subnetFile !== undefined } : undefined,
   };
-  const input = await readState(o, base);
+  const { input, unread } = await readState(o, base);
   const plan = planCleanup(input);
   const json = (extra: object) => ctx.out(JSON.stringify({
     version: 1,
@@ -98,13 +110,14 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
     removeChain: plan.nat.deleteChain ? MASQ_CHAIN : null,
     removeFile: plan.subnetFile ?? null,
     kept: plan.kept,
+    unread,
     ...extra,
   }, null, 2));
-  if (format !== 'json') printProblems(ctx, plan.kept);
+  if (format !== 'json') printProblems(ctx, [...unread, ...plan.kept]);
 
   if (o.dryRun || isClean(plan)) {
     if (format === 'json') json({ ok: true });
-    else if (isClean(plan)) ctx.out('Nothing to clean up: no ovlnet routes, devices, masquerade rules or subnet file here.');
+    else if (isClean(plan)) ctx.out(unread.length ? 'Nothing to clean up among the routes, devices and subnet file (the nat table was not read: see above).' : 'Nothing to clean up: no ovlnet routes, devices, masquerade rules or subnet file here.');
     else ctx.out([...describeLines(plan, ctx), '', ctx.style.bold(`Dry run: ${count(plan)} to remove. Nothing was changed.`)].join('\n'));
     return EXIT_OK;
   }
@@ -125,7 +138,7 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
 
   // Verify against a fresh read. A device removed for carrying ovlnet routes
   // no longer carries them, so devices are checked by name.
-  const reread = await readState(o, base);
+  const reread = (await readState(o, base)).input;
   const after = planCleanup(reread);
   const linksLeft = plan.changes.filter((c) => c.kind === 'link' && c.actual?.kind === 'link' && reread.actual.links.has(c.actual.name));
   const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...natChanges(after)];
