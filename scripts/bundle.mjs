@@ -7,8 +7,9 @@
 //   splitting turns each into a chunk loaded only when that code path runs.
 // - External (left to node_modules, loaded by Node when a chunk imports them):
 //   etcd3 alone (etcd3/grpc read .proto files next to their own sources at run
-//   time), loaded only by its source, and the only dependency the npm package
-//   ships in node_modules (package.json bundleDependencies). Everything else,
+//   time), loaded only by its source. It and cli-table3 (src/render/table.ts
+//   requires it by name, lazily, which the bundler does not see) are the
+//   dependencies the npm package ships in node_modules (bundleDependencies). Everything else,
 //   the Kubernetes client included, is in the chunks: the tarball carries one
 //   copy of each library, not the bundle plus node_modules.
 // - Whitespace and syntax are minified, identifiers are not (error class

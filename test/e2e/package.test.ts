@@ -89,6 +89,14 @@ test('npm pack | npm install -g --offline into a temporary prefix; it runs from 
     assert.is(man.exitCode, 0, String(man.stderr));
     assert.match(String(man.stdout).replace(/.\x08/g, ''), /ovlnet\s+-\s+program\s+and\s+reconcile/);
 
+    // What the chunks load from node_modules at run time resolves in the installed package:
+    // etcd3 (external) and cli-table3 (required by name, which the bundler cannot see).
+    const installedBundle = join(prefix, 'lib', 'node_modules', pkg.name, 'dist', 'bundle', 'main.js');
+    for (const lib of ['etcd3', 'cli-table3']) {
+      const r = await execa(process.execPath, ['-e', `require('node:module').createRequire(${JSON.stringify(installedBundle)}).resolve(${JSON.stringify(lib)})`], { cwd: elsewhere, reject: false });
+      assert.is(r.exitCode, 0, `${lib}: ${String(r.stderr)}`);
+    }
+
     const completion = await run(['completion', 'bash']);
     assert.is(String(completion.stdout), readFileSync(join(prefix, 'lib', 'node_modules', pkg.name, 'completions', 'ovlnet.bash'), 'utf8'));
   } finally {
