@@ -30,6 +30,8 @@ function ensureTools() {
     ['ethtool', 'ethtool'], ['iptables', 'iptables'], ['iptables-save', 'iptables'], ['iptables-restore', 'iptables'],
     // man page rendering and the completion scripts in real shells
     ['man', 'man-db'], ['groff', 'groff-base'], ['zsh', 'zsh'], ['fish', 'fish'], ['script', 'bsdutils'],
+    // real tools judging our output: /metrics (promtool) and the bash completion (shellcheck)
+    ['promtool', 'prometheus'], ['shellcheck', 'shellcheck'],
   ];
   const missing = [...new Set(need.filter(([c]) => !have(c)).map(([, p]) => p))];
   if (missing.length === 0) return;
