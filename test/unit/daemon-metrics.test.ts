@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { ROOT } from '../lib/cli.js';
@@ -16,12 +16,14 @@ interface Documented {
   labels: Map<string, string[]>;
 }
 
-/** The metrics table of README "Metrics": name, type and each label's listed values. */
+/** The metrics table (README "Metrics", or wherever docs/ has it): name, type and each label's listed values. */
 function documented(): Documented[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const docs = existsSync(join(ROOT, 'docs')) ? readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f)) : [];
+  const readme = [join(ROOT, 'README.md'), ...docs].map((f) => readFileSync(f, 'utf8')).join('\n');
   const rows = readme.split('\n').filter((l) => /^\| `ovlnet_[a-z_]+` \|/.test(l));
   return rows.map((r) => {
     const [, name, type, labels] = r.split('|').map((c) => c.trim());
+    // (a table given twice, README and docs/, yields duplicates: harmless)
     const map = new Map<string, string[]>();
     for (const part of labels.split(';')) {
       const m = /`([a-z_]+)`(?::\s*(.*))?/.exec(part.trim());
