@@ -15,7 +15,7 @@ import type { Change, NatRuleEntry, Problem } from '../../model/types.js';
 import { isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
 import { orderChanges } from '../../reconcile/order.js';
 import { changeLine } from '../../render/diff.js';
-import { entryJSONForChange } from '../../render/json.js';
+import { changeJSON, CHANGES_JSON_VERSION } from '../../render/changes-view.js';
 import { validateConfig } from '../../validate/index.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
 import { MASQ_CHAIN } from '../../backends/masq.js';
@@ -104,9 +104,11 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   const { input, unread } = await readState(o, base);
   const plan = planCleanup(input);
   const json = (extra: object) => ctx.out(JSON.stringify({
-    version: 1,
+    version: CHANGES_JSON_VERSION,
     dryRun: Boolean(o.dryRun),
-    remove: orderChanges([...natChanges(plan), ...plan.changes]).map(entryJSONForChange),
+    // Everything cleanup removes is a delete; the vocabulary is diff's and apply's.
+    summary: { add: 0, change: 0, delete: count(plan) },
+    remove: orderChanges([...natChanges(plan), ...plan.changes]).map((c) => changeJSON(c, () => null)),
     removeChain: plan.nat.deleteChain ? MASQ_CHAIN : null,
     removeFile: plan.subnetFile ?? null,
     kept: plan.kept,
@@ -147,7 +149,7 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   if (fileLeft) failures.push(`${plan.subnetFile} is still there`);
   const ok = failures.length === 0 && remaining.length === 0;
   if (format === 'json') {
-    json({ ok, failures, remaining: remaining.map(entryJSONForChange), durationMs: Date.now() - started });
+    json({ ok, failures, remaining: remaining.map((c) => changeJSON(c, () => null)), durationMs: Date.now() - started });
     return ok ? EXIT_OK : EXIT_ERROR;
   }
   ctx.out(describeLines(plan, ctx).join('\n'));
