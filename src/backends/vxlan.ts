@@ -11,6 +11,7 @@ import { TX_CSUM_FEATURE } from './offload.js';
 import { onLinkDevice } from './onlink.js';
 import type { PlanInput, Underlay } from './types.js';
 
+/** What flannel subtracts from Backend.MTU (or the underlay's MTU) for the device, over either family. */
 export const VXLAN_OVERHEAD = 50;
 
 /** What DirectRouting looks peers up in: the host's table, else the underlay's connected prefixes. */
@@ -23,6 +24,35 @@ function lookupTable(underlay: Underlay, routes: HostRoute[] | undefined): HostR
 
 /** The kernel's VXLAN6_HEADROOM: an IPv6 underlay header is 20 bytes longer. */
 export const VXLAN6_OVERHEAD = 70;
+
+/**
+ * The vxlan device's MTU as flannel and the kernel make it. flannel's
+ * Backend.MTU is the *underlay* MTU (default: the underlay device's): the
+ * device is created with it minus 50. The kernel then caps a device at its
+ * lower device's MTU minus the headroom (50, or 70 over IPv6) when created,
+ * and refuses a larger one when changed, so the plan caps it the same way
+ * (else it would never converge).
+ */
+export function vxlanDeviceMTU(configured: number | undefined, underlay: Pick<Underlay, 'dev' | 'mtu' | 'found'>, v6: boolean): { mtu: number; why: string } {
+  const base = configured ?? underlay.mtu;
+  const cap = underlay.mtu - (v6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD);
+  const asked = base - VXLAN_OVERHEAD;
+  if ((configured === undefined || underlay.found) && cap < asked) return { mtu: cap, why: `underlay ${underlay.dev} MTU ${underlay.mtu} - ${v6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD}` };
+  return { mtu: asked, why: `${configured === undefined ? `underlay ${underlay.dev} MTU` : 'Backend.MTU'} ${base} - ${VXLAN_OVERHEAD}` };
+}
+
+/** A warning when a configured Backend.MTU looks like a device MTU (one larger than the underlay is refused by the plan). */
+export function mtuProblems(configured: number | undefined, underlay: Pick<Underlay, 'dev' | 'mtu' | 'found'>): Problem[] {
+  if (configured === undefined || !underlay.found) return [];
+  if (configured === underlay.mtu - VXLAN_OVERHEAD) {
+    return [{
+      subject: 'Backend.MTU',
+      message: `${configured} is the underlay MTU, as in flannel: the vxlan device gets ${configured - VXLAN_OVERHEAD}. ` +
+        `If ${configured} was meant as the device's MTU, set ${underlay.mtu} (or leave MTU unset)`,
+    }];
+  }
+  return [];
+}
 
 interface FamilyPlan {
   head: Entry[];
@@ -39,13 +69,19 @@ function planFamily(input: PlanInput, local: NodeFamily, nodes: Node[], famOf: (
   if (backend.type !== 'vxlan') throw new Error('planVxlan called for ' + backend.type);
   const v6 = family === 6;
   const dev = v6 ? vxlanDeviceNameV6(backend.vni) : vxlanDeviceName(backend.vni);
-  const overhead = v6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD;
-  const mtu = backend.mtu ?? underlay.mtu - overhead;
-  if (mtu < MIN_MTU) throw new ConfigError(`vxlan MTU ${mtu} (underlay ${underlay.dev} MTU ${underlay.mtu} - ${overhead}) is below ${MIN_MTU}`);
+  const { mtu, why } = vxlanDeviceMTU(backend.mtu, underlay, v6);
+  if (mtu < MIN_MTU) throw new ConfigError(`vxlan MTU ${mtu} (${why}) is below ${MIN_MTU}`);
+  // Backend.MTU is the underlay MTU (as in flannel): one larger than this host's
+  // underlay can never be carried, and the kernel would refuse the device MTU on
+  // every cycle, so the plan fails at once instead of never converging.
+  if (backend.mtu !== undefined && underlay.found && backend.mtu > underlay.mtu) {
+    throw new ConfigError(`Backend.MTU ${backend.mtu} is larger than underlay ${underlay.dev} MTU ${underlay.mtu}: ${dev} would need ${backend.mtu - VXLAN_OVERHEAD}, the underlay allows ${underlay.mtu - (v6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD)}`,
+      'lower Backend.MTU to the underlay MTU, or leave it out to follow the underlay');
+  }
   const head: Entry[] = [
     {
-      kind: 'link', name: dev, vni: backend.vni, local: local.publicIP, underlay: underlay.dev,
-      port: backend.port, learning: false, mtu, mac: local.vtepMAC, up: true,
+      kind: 'link', name: dev, vni: backend.vni, local: (!v6 && underlay.local) || local.publicIP, underlay: underlay.dev,
+      port: backend.port, learning: backend.learning ?? false, ...(backend.gbp ? { gbp: true } : {}), mtu, mac: local.vtepMAC, up: true,
     },
     { kind: 'addr', dev, addr: makePrefix(networkOf(local.subnet).addr, v6 ? 128 : 32) },
   ];
@@ -80,6 +116,7 @@ export function planVxlan(input: PlanInput): DesiredState {
   if (backend.directRouting && !underlay.found) {
     problems.push({ subject: 'Backend.DirectRouting', message: 'planned away from the node: which peers are on-link is unknown, all go through vxlan' });
   }
+  problems.push(...mtuProblems(backend.mtu, underlay));
   const others = cluster.nodes.filter((n) => n !== local);
   const first = planFamily(input, local, others, (n) => n, cluster.config.network.family);
   const plans = [first];

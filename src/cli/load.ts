@@ -36,6 +36,10 @@ export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
   return {
     netns: o.netns, node: localNodeName(o), publicIP: o.publicIp, iface: o.iface, offline,
     txOffload: parseTxOffloadMode(o.disableTxOffload), ipMasq: o.ipMasq ?? false,
+    // flannel's default: on.
+    forwardRules: o.iptablesForwardRules ?? true,
+    // Otherwise undefined: the engine asks iptables whether it takes --random-fully.
+    ...(o.ipMasqFullyRandomDisable ? { masqRandomFully: false } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 // The command line. Commands are thin and loaded on demand, so
 // `ovlnet --version` never pays for the libraries a command needs.
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 // context.js pulls in chalk: imported when a command runs, not for --version/--help.
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, reportError } from './exit.js';
@@ -44,11 +44,21 @@ function commonOptions(cmd: Command): Command {
     .option('--no-color', 'never colour the output');
 }
 
+/** A boolean flag's value as flanneld (Go's flag package) reads it: --iptables-forward-rules=false. */
+export function parseGoBool(value: string): boolean {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw new InvalidArgumentError('expected true or false');
+}
+
 /** Host options that change what is planned, so plan/diff/apply/daemon agree on them. */
 function hostOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--disable-tx-offload <mode>', 'turn off tx-checksum-ip-generic on the vxlan device (63 s delay bug); auto: on kernels older than 5.7').choices(['auto', 'on', 'off']).default('auto'))
-    .option('--ip-masq', "install flannel's masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network");
+    .option('--ip-masq', "install flannel's masquerade rules (chain FLANNEL-POSTRTG) for pod traffic leaving the cluster network")
+    .option('--ip-masq-fully-random-disable', 'masquerade without --random-fully (default: with it, where iptables supports it)')
+    .addOption(new Option('--iptables-forward-rules [bool]', "install flannel's FORWARD accept rules for the cluster network (chain FLANNEL-FWD); =false to leave the filter table alone").argParser(parseGoBool).default(true))
+    .addOption(new Option('--no-iptables-forward-rules', 'the same as --iptables-forward-rules=false'));
 }
 
 function outputOption(cmd: Command, formats: string[]): Command {
@@ -131,10 +141,17 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  sudo ovlnet diff --source etcd://127.0.0.1:2379')
     .action(action(() => import('./commands/diff.js')));
 
+  outputOption(hostOptions(sourceOptions(program.command('doctor').description('check why pods on two nodes may not talk: state, host settings, routing, probes to peers (reads only); exit 0 ok, 2 a check failed, 1 error'))), ['table', 'json'])
+    .option('--subnet-file <path>', "the subnet.env to check against the plan ('' to skip)", '/run/flannel/subnet.env')
+    .option('--peer <name>', 'also probe this peer when only a sample is probed (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--metrics-addr <host:port>', "a running daemon's --metrics-addr: show its probes of each peer (/peers)")
+    .addHelpText('after', '\nExample:\n  sudo ovlnet doctor --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
+    .action(action(() => import('./commands/doctor.js')));
+
   outputOption(hostOptions(sourceOptions(program.command('apply').description('make the host match the plan, changing only the difference'))), ['table', 'json'])
     .option('--dry-run', 'show what would change and change nothing')
     .option('--max-delete <n|n%>', 'refuse to remove more than this many peers in one run (default: half of them, when 2 or more)')
-    .option('--force', 'allow one run past the --max-delete guard')
+    .option('--force', 'allow one run past the --max-delete guard, and apply while a daemon owns the namespace')
     .addHelpText('after', '\nExample:\n  sudo ovlnet apply --source file:/etc/ovlnet/cluster.yaml')
     .action(action(() => import('./commands/apply.js')));
 
@@ -147,16 +164,21 @@ export function buildProgram(): Command {
     .option('--metrics-addr <host:port>', 'serve Prometheus /metrics, /healthz and /readyz here (e.g. 127.0.0.1:9465)')
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .option('--max-delete <n|n%>', 'refuse cycles that remove more than this many peers (default: half of them, when 2 or more)')
-    .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin", '/run/flannel/subnet.env')
+    .option('--max-delete <n|n%>', 'refuse cycles that remove more than this many peers, in one cycle and within --max-delete-window (default: half of them, when 2 or more)')
+    .option('--max-delete-window <duration>', 'the sliding window over which --max-delete counts removals', '5m')
+    .option('--force', 'let the first cycle the --max-delete guard refuses through, once, and start while another daemon owns the namespace')
+    .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin (default /run/flannel/subnet.env; with --netns NS, /run/flannel/netns/NS/subnet.env)")
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
+    .option('--probe-interval <duration>', 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers', '10s')
+    .option('--no-set-node-network-unavailable', "Kubernetes: leave the Node's NetworkUnavailable condition alone (default: set it to False once converged, as flanneld)")
+    .option('--iptables-resync <seconds>', "re-check the iptables rules this often between cycles (flanneld's flag; 0: only with each cycle)", '5')
     .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
     .action(action(() => import('./commands/daemon.js')));
 
-  outputOption(sourceOptions(program.command('cleanup').description("remove everything ovlnet put on this host (routes, its vxlan device, masquerade rules, subnet file) and nothing else"), false), ['table', 'json'])
+  outputOption(sourceOptions(program.command('cleanup').description("remove everything ovlnet put on this host (routes, its vxlan device, iptables rules, subnet file) and nothing else"), false), ['table', 'json'])
     .option('-n, --netns <name>', 'clean up in this network namespace (ip -n)')
     .option('--dry-run', 'show what would be removed and change nothing')
-    .option('--subnet-file <path>', 'the subnet.env to remove (default /run/flannel/subnet.env, removed only when ovlnet wrote it)')
+    .option('--subnet-file <path>', 'the subnet.env to remove (default /run/flannel/subnet.env, with --netns NS /run/flannel/netns/NS/subnet.env; removed only when ovlnet wrote it)')
     .option('--vni <n>', 'also remove the vxlan device flannel.<n>, even without proof it is ovlnet\'s')
     .option('--all-flannel-devices', "also remove every vxlan device named flannel.<n>, flannel's own included")
     .addHelpText('after', '\nThe source is read only when --source (or $OVLNET_SOURCE) is given: cleanup works without it.\n\nExamples:\n  sudo ovlnet cleanup --dry-run\n  sudo ovlnet cleanup --source etcd://10.0.0.1:2379')
@@ -169,6 +191,12 @@ export function buildProgram(): Command {
     .action(function (this: Command, shell: string) {
       return runCommand(() => import('./commands/completion.js'), this, async () => ({ shell }) as Partial<GlobalOptions>);
     });
+
+  commonOptions(program.command('systemd-unit'))
+    .description("print a systemd unit for \"ovlnet daemon\" whose ExecStart is this installation's node and ovlnet")
+    .option('--exec <program>', 'ExecStart program instead (e.g. ovlnet, looked up in systemd\'s search path)')
+    .addHelpText('after', '\nExample:\n  ovlnet systemd-unit | sudo tee /etc/systemd/system/ovlnet.service > /dev/null')
+    .action(action(() => import('./commands/systemd-unit.js')));
 
   // -s and -n pass on to the command shown (`ovlnet -n NS config diff`); hidden: they are that command's.
   outputOption(commonOptions(program.command('config')

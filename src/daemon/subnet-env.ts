@@ -2,6 +2,24 @@
 // validated values only (see shared reference "/run/flannel/subnet.env").
 import { makePrefix, nthAddress, networkOf, type Prefix } from '../model/ip.js';
 import type { DesiredState, NetworkConfig } from '../model/types.js';
+import { UsageError } from '../errors.js';
+
+export const HOST_SUBNET_FILE = '/run/flannel/subnet.env';
+
+/**
+ * Where the daemon writes (and cleanup looks for) subnet.env unless told.
+ * A node in a network namespace is not the host: its file goes beside the
+ * host's, scoped by the namespace's name, so the host's own CNI plugin never
+ * reads another node's subnet.
+ */
+export function defaultSubnetFile(netns: string | undefined): string {
+  if (netns === undefined) return HOST_SUBNET_FILE;
+  // ip(8) refuses such names too; checked again because the name becomes a path.
+  if (!netns || netns.includes('/') || netns === '.' || netns === '..' || netns.includes('\0')) {
+    throw new UsageError(`--netns ${JSON.stringify(netns)}: not a network namespace name`);
+  }
+  return `/run/flannel/netns/${netns}/subnet.env`;
+}
 
 export interface SubnetEnv {
   network: Prefix;
@@ -36,11 +54,11 @@ export function renderSubnetEnv(e: SubnetEnv): string {
   ].join('\n');
 }
 
-/** The values for this node: the MTU pods must use is the vxlan device's (or the underlay's for host-gw). */
+/** The values for this node: the MTU pods must use is the backend device's (vxlan or udp TUN), or the underlay's for host-gw. */
 export function subnetEnvFor(config: NetworkConfig, desired: DesiredState, ipMasq = false): SubnetEnv {
   // Dual stack: pods get one MTU for both families, so the smaller device's
   // (flannel writes the IPv4 device's, 20 bytes too large for IPv6 traffic).
-  const mtus = desired.entries.flatMap((e) => (e.kind === 'link' ? [e.mtu] : []));
+  const mtus = desired.entries.flatMap((e) => (e.kind === 'link' || e.kind === 'tun' ? [e.mtu] : []));
   const mtu = mtus.length ? Math.min(...mtus) : desired.underlay.mtu;
   const env: SubnetEnv = { network: config.network, subnet: desired.local.subnet, mtu, ipMasq };
   if (config.ipv6 && desired.local.v6) {

@@ -2,10 +2,11 @@
 // kernel match the plan, within what the ownership policy allows.
 import { entryKey } from '../model/keys.js';
 import type {
-  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NatRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
+  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NetfilterRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
 } from '../model/types.js';
-import { diffNat } from './nat.js';
-import type { OwnershipPolicy } from './ownership.js';
+import { devicesLosingLastIPv4, flushedBy } from './kernel-effects.js';
+import { diffNetfilter } from './netfilter.js';
+import { nodeAddresses, type OwnershipPolicy } from './ownership.js';
 import { diffTun } from './tun.js';
 
 export interface DiffResult {
@@ -26,6 +27,8 @@ function linkDifferences(d: LinkEntry, a: LinkEntry): { recreate: string[]; modi
   if (a.underlay !== d.underlay) recreate.push(`dev ${a.underlay || '(none)'} -> ${d.underlay}`);
   if (a.port !== d.port) recreate.push(`dstport ${a.port} -> ${d.port}`);
   if (a.learning !== d.learning) recreate.push(d.learning ? 'learning' : 'learning -> nolearning');
+  // As flanneld (vxlanLinksIncompat): the kernel can not toggle GBP on a live device.
+  if (Boolean(a.gbp) !== Boolean(d.gbp)) recreate.push(d.gbp ? 'gbp' : 'gbp -> nogbp');
   if (a.mtu !== d.mtu) modify.push(`mtu ${a.mtu} -> ${d.mtu}`);
   if (a.mac.text !== d.mac.text) modify.push(`address ${a.mac.text} -> ${d.mac.text}`);
   if (a.up !== d.up) modify.push(d.up ? 'down -> up' : 'up -> down');
@@ -39,7 +42,7 @@ export function actualLink(actual: ActualState, name: string): LinkEntry | strin
   if (l.kind !== 'vxlan' || !l.vxlan) return `not a vxlan device (${l.kind ?? 'plain'})`;
   return {
     kind: 'link', name, vni: l.vxlan.id, local: l.vxlan.local ?? { family: 4, value: 0n, text: '(none)' },
-    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, mtu: l.mtu,
+    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, ...(l.vxlan.gbp ? { gbp: true } : {}), mtu: l.mtu,
     mac: l.mac ?? { text: '(none)' }, up: l.up,
   };
 }
@@ -126,6 +129,7 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     if (t.fresh) fresh.add(desiredTun.name);
   }
   const onFreshDevice = (dev: string | undefined) => dev !== undefined && fresh.has(dev);
+  const flushes = { macChanged, lastIPv4Removed: devicesLosingLastIPv4(desired, actual, policy, fresh) };
 
   // 2. What ovlnet owns on the host now, keyed.
   const owned = new Map<string, Entry>();
@@ -139,9 +143,13 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   // A recreated device starts with the driver's defaults: the feature is to be set again.
   for (const o of actual.offload ?? []) if (policy.ownsDevice(o.dev) && !onFreshDevice(o.dev)) put(o);
   const foreignRoutes = new Map<string, HostRoute>();
+  // Routes flanneld left (ownership.ts): replaced when wrong, deleted when stale.
+  const inherited = new Map<string, HostRoute>();
+  const nodeIPs = nodeAddresses(desired);
   for (const r of actual.routes) {
     if (!policy.ownsRoute(r)) {
       foreignRoutes.set(r.dst.text, r);
+      if (policy.inheritsRoute(r, nodeIPs)) inherited.set(r.dst.text, r);
       continue;
     }
     if (onFreshDevice(r.dev)) continue; // goes away with the device
@@ -155,18 +163,18 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   }
 
   // 3. Desired entries against what is owned.
-  const desiredNat: NatRuleEntry[] = [];
+  const desiredRules: NetfilterRuleEntry[] = [];
   for (const d of desired.entries) {
     if (d.kind === 'link' || d.kind === 'tun') continue;
-    if (d.kind === 'nat') {
-      desiredNat.push(d);
+    if (d.kind === 'nat' || d.kind === 'filter') {
+      desiredRules.push(d);
       continue;
     }
     const key = entryKey(d);
     const a = owned.get(key);
     if (a) {
       owned.delete(key);
-      const detail = sameFields(d, a) ?? (d.kind === 'neigh' && macChanged.has(d.dev) ? 'flushed by the device address change' : undefined);
+      const detail = sameFields(d, a) ?? flushedBy(d, flushes);
       if (detail) changes.push({ action: 'change', kind: d.kind, key, desired: d, actual: a, detail });
       else inSync++;
       continue;
@@ -174,9 +182,14 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     if (d.kind === 'route') {
       const f = foreignRoutes.get(d.dst.text);
       if (f) {
+        const flannels = inherited.get(d.dst.text) === f;
+        inherited.delete(d.dst.text);
         if (!f.type && sameForwarding(f, d)) {
           adopted.push(key);
           inSync++;
+        } else if (flannels) {
+          const a: RouteEntry = { kind: 'route', dst: f.dst, via: f.via, dev: f.dev!, onlink: f.onlink, proto: f.proto };
+          changes.push({ action: 'change', kind: 'route', key, desired: d, actual: a, detail: `left by flannel: ${routeForwarding(f)} -> ${routeForwarding(d)}` });
         } else {
           conflicts.push({
             subject: key,
@@ -192,10 +205,14 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   // 4. Owned but not desired: stale, delete. (A pinned feature is only read
   //    while it is desired; dropping the option leaves the device as it is.)
   for (const [key, a] of owned) if (a.kind !== 'offload') changes.push({ action: 'delete', kind: a.kind, key, actual: a });
+  for (const f of inherited.values()) {
+    const a: RouteEntry = { kind: 'route', dst: f.dst, via: f.via, dev: f.dev!, onlink: f.onlink, proto: f.proto };
+    changes.push({ action: 'delete', kind: 'route', key: `route:${f.dst.text}`, actual: a, detail: 'left by flannel, not in the plan' });
+  }
 
-  // 5. Masquerade rules, only when planned (--ip-masq): without it ovlnet leaves the nat table alone.
-  if (desiredNat.length) {
-    const n = diffNat(desiredNat, actual.nat);
+  // 5. iptables rule sets, only those planned (--ip-masq, --iptables-forward-rules): a set not planned is left alone.
+  if (desiredRules.length) {
+    const n = diffNetfilter(desiredRules, actual.netfilter);
     changes.push(...n.changes);
     inSync += n.inSync;
   }

@@ -1,16 +1,25 @@
 // The order changes reach the kernel in: deletions first (routes before the
 // entries they use), then device, address, neighbours, fdb, routes last so
 // the kernel never has a route through a peer it would have to ARP for.
+//
+// One exception, add before delete: a stale address goes after the new one
+// is in place. Removing a device's last IPv4 address makes the kernel flush
+// every IPv4 route and neighbour on the device (see kernel-effects.ts), so
+// renumbering the local subnet the other way round cut off every peer.
 import type { Change, EntryKind } from '../model/types.js';
 
-// Masquerade rules are independent of the device; offload needs the device.
-const DELETE_ORDER: EntryKind[] = ['nat', 'route', 'fdb', 'neigh', 'addr', 'link', 'tun'];
-const ADD_ORDER: EntryKind[] = ['link', 'tun', 'addr', 'offload', 'neigh', 'fdb', 'route', 'nat'];
+type Step = `${'delete' | 'add'}:${EntryKind}`;
+
+// iptables rules (nat, filter) are independent of the device; offload needs the device.
+const PHASES: Step[] = [
+  'delete:nat', 'delete:filter', 'delete:route', 'delete:fdb', 'delete:neigh', 'delete:link', 'delete:tun',
+  'add:link', 'add:tun', 'add:addr', 'delete:addr', 'add:offload', 'add:neigh', 'add:fdb', 'add:route', 'add:nat', 'add:filter',
+];
+const PHASE_OF = new Map<string, number>(PHASES.map((s, i) => [s, i]));
 
 export function phaseOf(c: Change): number {
-  if (c.action === 'delete') return DELETE_ORDER.indexOf(c.kind);
-  // A replaced device is deleted with the deletions and added with the additions.
-  return DELETE_ORDER.length + ADD_ORDER.indexOf(c.kind);
+  // A replaced or changed entry goes with the additions (a replaced device's delete half goes first there).
+  return PHASE_OF.get(`${c.action === 'delete' ? 'delete' : 'add'}:${c.kind}`) ?? -1;
 }
 
 /** Stable sort into phases; within a phase the planner's order is kept. */

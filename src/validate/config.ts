@@ -33,7 +33,8 @@ export function validateBackend(raw: RawBackend | undefined, origin: string): Ba
   const given = raw?.type ?? 'vxlan';
   const type = typeof given === 'string' ? given.toLowerCase() : given;
   if (type === 'vxlan') {
-    const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 1, 16777215);
+    // VNI 0 is a valid vxlan id; flanneld uses it as given (device flannel.0).
+    const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 0, 16777215);
     // The device is flannel.<VNI> and the kernel allows 15 characters, so an
     // 8-digit VNI can never get a device (flannel fails on it too): refuse the
     // config here rather than fail later while rendering commands.
@@ -46,7 +47,10 @@ export function validateBackend(raw: RawBackend | undefined, origin: string): Ba
     const mtu = raw?.mtu === undefined || raw.mtu === 0 ? undefined : intField(raw.mtu, 'Backend.MTU', origin, MIN_MTU, MAX_MTU);
     const dr = raw?.directRouting ?? false;
     if (typeof dr !== 'boolean') throw new ConfigError(`${origin}: Backend.DirectRouting must be true or false`);
-    return { type: 'vxlan', vni, port, mtu, directRouting: dr };
+    // Only when on, so a config without them validates exactly as before.
+    const gbp = boolField(raw?.gbp, 'Backend.GBP', origin);
+    const learning = boolField(raw?.learning, 'Backend.Learning', origin);
+    return { type: 'vxlan', vni, port, mtu, directRouting: dr, ...(gbp ? { gbp } : {}), ...(learning ? { learning } : {}) };
   }
   if (type === 'host-gw') return { type: 'host-gw' };
   if (type === 'udp') {
@@ -113,9 +117,11 @@ function v6SubnetLen(raw: RawConfig, network: Prefix): number {
 
 export function validateConfig(raw: RawConfig, host?: HostNetworks): NetworkConfig {
   const origin = raw.origin;
-  // flannel: EnableIPv4 defaults to true, EnableIPv6 to false. A cluster file
-  // that names only an IPv6Network means an IPv6-only cluster.
-  const enable6 = boolField(raw.enableIPv6, 'EnableIPv6', origin) ?? (raw.ipv6Network !== undefined);
+  // flannel: EnableIPv4 defaults to true, EnableIPv6 to false: IPv6Network
+  // alone enables nothing (ovlnet's own cluster-file key `ipv6Network` sets
+  // EnableIPv6 in the file source). With IPv6 on and no Network, the cluster
+  // is IPv6-only.
+  const enable6 = boolField(raw.enableIPv6, 'EnableIPv6', origin) ?? false;
   const enable4 = boolField(raw.enableIPv4, 'EnableIPv4', origin) ?? (raw.network !== undefined || !enable6);
   if (!enable4 && !enable6) throw new ConfigError(`${origin}: EnableIPv4 and EnableIPv6 are both false: no pod network`);
   let v4: { network: Prefix; subnetLen: number } | undefined;

@@ -4,6 +4,7 @@ import type { ClusterState, NetworkConfig, Node, Problem, ValidCluster } from '.
 import { validateConfig, type HostNetworks } from './config.js';
 import { findLocalNode, type LocalSelector } from './local.js';
 import { validateNode } from './nodes.js';
+import { resolveSharedMACs } from './macs.js';
 import { resolveOverlaps } from './overlaps.js';
 
 export interface ValidateOptions extends LocalSelector {
@@ -25,7 +26,10 @@ export interface ValidatedCluster extends ValidCluster {
 
 export function validateCluster(state: ClusterState, opts: ValidateOptions = {}): ValidatedCluster {
   const config = opts.config ?? validateConfig(state.config, opts.host);
-  const problems: Problem[] = state.warnings.map((w) => ({ subject: 'source', message: w }));
+  const problems: Problem[] = [...state.warnings, ...(state.config.warnings ?? [])].map((w) => ({ subject: 'source', message: w }));
+  if (!config.ipv6 && config.network.family === 4 && state.config.ipv6Network !== undefined && state.config.enableIPv6 === undefined) {
+    problems.push({ subject: `${state.config.origin}: IPv6Network`, message: 'set without EnableIPv6: true; IPv6 stays off, as in flannel' });
+  }
   const valid: Node[] = [];
   const skipped = new Map<string, string>((state.leftOut ?? []).map((l) => [l.name, l.reason]));
   const seenNames = new Set<string>();
@@ -44,8 +48,17 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
     valid.push(node!);
   }
   const local = findLocalNode(valid, opts, state.namedNodes, skipped);
-  const { kept, problems: overlapProblems } = resolveOverlaps(valid, local, opts.isProgrammed ?? (() => false));
-  problems.push(...overlapProblems);
+  const isProgrammed = opts.isProgrammed ?? (() => false);
+  const overlaps = resolveOverlaps(valid, local, isProgrammed);
+  problems.push(...overlaps.problems);
+  let kept = overlaps.kept;
+  // The fdb is keyed by MAC: of the nodes kept, those sharing one are settled like overlaps.
+  const vxlan = config.backend.type === 'vxlan';
+  if (vxlan) {
+    const m = resolveSharedMACs(kept, local, isProgrammed);
+    kept = m.kept;
+    problems.push(...m.problems);
+  }
   if (!config.ipv6 && kept.length === valid.length) return { config, nodes: valid, problems, local };
   const keptSet = new Set(kept);
   if (config.ipv6) {
@@ -56,9 +69,11 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
     const localView = [...view].find(([, n]) => n === local)?.[0];
     const isProgrammed6 = opts.isProgrammed6 ?? (() => false);
     const r6 = resolveOverlaps([...view.keys()], localView, isProgrammed6);
-    const kept6 = new Set(r6.kept);
-    for (const [v, n] of view) if (!kept6.has(v)) keptSet.delete(n);
     problems.push(...r6.problems.map((p) => ({ ...p, subject: p.subject.replace(/\.subnet$/, '.ipv6Subnet') })));
+    const m6 = vxlan ? resolveSharedMACs(r6.kept, localView, isProgrammed6, 'vtepMACv6') : r6;
+    if (vxlan) problems.push(...m6.problems);
+    const kept6 = new Set(m6.kept);
+    for (const [v, n] of view) if (!kept6.has(v)) keptSet.delete(n);
   }
   return { config, nodes: valid.filter((n) => keptSet.has(n)), problems, local };
 }

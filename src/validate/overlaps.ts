@@ -1,4 +1,4 @@
-// Subnet overlap resolution, pair by pair (README "Safety"):
+// Subnet overlap resolution, pair by pair (docs/safety.md "Safety"):
 //  - the local node always keeps its own subnet; a peer overlapping it is left out;
 //  - a peer overlapping no other peer is kept;
 //  - a programmed peer keeps its range against newcomers, which are left out,
@@ -6,7 +6,9 @@
 //    by claiming a range that spans several of them; two programmed peers that
 //    overlap each other are ambiguous and both left out (a programmed peer
 //    that overlaps this node is left out anyway and does not count);
-//  - when none is programmed, all the overlapping ones are left out.
+//  - when none is programmed, all the overlapping ones are left out;
+//  - identical copies of a peer (same subnet, public IP and VTEP MAC under
+//    another name) are one peer: the first stays, the others are duplicates.
 // Each report names the node's own rivals, not the rest of a transitive group.
 //
 // Decided per pair, but never by enumerating pairs: n copies of one subnet
@@ -107,7 +109,47 @@ function nameList(names: Node[], total: number): string {
   return names.map((r) => `${r.name} ${r.subnet.text}`).join(', ') + (more > 0 ? ` and ${more} more` : '');
 }
 
-export function resolveOverlaps(nodes: Node[], local: Node | undefined, isProgrammed: (n: Node) => boolean): OverlapResult {
+/** Everything the kernel would hold for a node: two nodes with one such key program the same entries. */
+function kernelIdentity(n: Node): string {
+  const fam = (x: { subnet: { text: string }; publicIP: { text: string }; vtepMAC: { text: string } }) => `${x.subnet.text} ${x.publicIP.text} ${x.vtepMAC.text}`;
+  return n.v6 ? `${fam(n)} ${fam(n.v6)}` : fam(n);
+}
+
+/**
+ * Identical copies of a peer (another name, the same subnet, public IP and
+ * VTEP MAC) are one peer to the kernel: the first in source order stays, the
+ * others are left out as duplicates. Otherwise the copies would overlap each
+ * other, both look programmed, and the working peer would be left out as
+ * ambiguous. The local node is never folded: a copy of it overlaps it.
+ */
+function dropIdenticalCopies(nodes: Node[], local: Node | undefined): { unique: Node[]; problems: Problem[] } {
+  const first = new Map<string, Node>();
+  const unique: Node[] = [];
+  const problems: Problem[] = [];
+  for (const n of nodes) {
+    if (n === local) {
+      unique.push(n);
+      continue;
+    }
+    const id = kernelIdentity(n);
+    const kept = first.get(id);
+    if (!kept) {
+      first.set(id, n);
+      unique.push(n);
+      continue;
+    }
+    problems.push({ subject: `node ${n.name} (${n.origin}).subnet`, message: `${n.subnet.text}, public IP and VTEP MAC are those of node ${kept.name}; duplicate left out` });
+  }
+  return { unique, problems };
+}
+
+export function resolveOverlaps(all: Node[], local: Node | undefined, isProgrammed: (n: Node) => boolean): OverlapResult {
+  const { unique: nodes, problems: duplicates } = dropIdenticalCopies(all, local);
+  const r = resolveUnique(nodes, local, isProgrammed);
+  return duplicates.length ? { kept: r.kept, problems: [...duplicates, ...r.problems] } : r;
+}
+
+function resolveUnique(nodes: Node[], local: Node | undefined, isProgrammed: (n: Node) => boolean): OverlapResult {
   const f = forest(nodes);
   const localIv = f.items.find((x) => x.n === local);
   const onLocal = new Set(f.items.filter((x) => x !== localIv && localIv && x.start <= localIv.end && localIv.start <= x.end).map((x) => x.n));

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ovlnet, ROOT } from '../lib/cli.js';
 import { clusterYAML, defaultNodes, ipn, withTopology } from '../lib/netns.js';
+import { FakeKube, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
 
 const EXAMPLE = `file:${ROOT}examples/cluster.yaml`;
 const ANSI = /\x1b\[[0-9;]*m/;
@@ -114,25 +115,27 @@ test('a cluster file with a misspelt key is refused naming the key, where it is 
   }
 });
 
+// A slow API server (not a FIFO: a source that is not a regular file fails at once).
 test('a slow source shows a spinner on a terminal, never in a pipe', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ovlnet-ux-'));
+  const kube = await FakeKube.start();
   try {
-    const fifo = join(dir, 'cluster.yaml');
-    const text = readFileSync(join(ROOT, 'examples/cluster.yaml'), 'utf8');
-    await execa('mkfifo', [fifo]);
-    // The writer waits 1.5 s before it writes: reading the source takes that long.
-    const writer = `(sleep 1.5; cat > '${fifo}' <<'EOF'\n${text}EOF\n) & `;
-    const tty = await onTerminal(['nodes', '--source', `file:${fifo}`], {}, writer);
+    kube.setConfigMap('kube-flannel', netConfJSON());
+    for (let i = 0; i < 3; i++) kube.addNode({ name: `node-${'abc'[i]}`, podCIDR: `198.18.${i}.0/24`, annotations: flannelAnnotations(`192.0.2.${10 + i}`, `0a:58:c6:12:00:0${i}`) });
+    // Every answer takes 1.5 s: reading the source takes at least that long.
+    kube.delayMs = 1500;
+    const src = `kube:${kube.writeKubeconfig(dir)}`;
+    const tty = await onTerminal(['nodes', '--source', src]);
     assert.is(tty.code, 0, tty.out);
-    assert.match(tty.out, new RegExp(`reading file:${fifo}`), 'spinner text on the terminal');
+    assert.match(tty.out, new RegExp(`reading ${src}`), 'spinner text on the terminal');
     assert.match(tty.out, /node-c/);
-    const write = execa('sh', ['-c', `sleep 1.5; cat > '${fifo}'`], { input: text });
-    const pipe = await piped(['nodes', '--source', `file:${fifo}`]);
-    await write;
+    const pipe = await piped(['nodes', '--source', src]);
     assert.is(pipe.code, 0, pipe.stderr);
     assert.is(pipe.stderr, '', 'nothing on stderr in a pipe');
     assert.not.match(pipe.stdout, /reading|\x1b/);
+    assert.match(pipe.stdout, /node-c/);
   } finally {
+    await kube.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

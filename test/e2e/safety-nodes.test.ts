@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type Cluster, nodeLine, pool, sharedCluster } from '../lib/e2e.js';
 import { kernelSnapshot, settledSnapshot, type KernelSnapshot } from '../lib/kernel.js';
 import { makeSpy } from '../lib/spy.js';
+import { macFromName } from '../../src/model/mac.js';
 import type { NodeSpec, TestNode, Topology } from '../lib/netns.js';
 
 // One real node; nine peers that exist only in the file (vxlan needs no reply to program them).
@@ -42,6 +43,14 @@ const HOSTILE: Array<{ name: string; node: Record<string, unknown>; warning: Reg
   { name: 'a range over ours and working peers', node: { name: 'evil', publicIP: '192.0.2.40', subnet: '198.18.0.0/20' }, warning: /node evil .*\.subnet: 198\.18\.0\.0\/20 overlaps this node node-a 198\.18\.0\.0\/24; left out/ },
   { name: 'our subnet', node: { name: 'evil', publicIP: '192.0.2.40', subnet: '198.18.0.0/24' }, warning: /node evil .*\.subnet: 198\.18\.0\.0\/24 overlaps this node node-a/ },
   { name: 'half of our subnet', node: { name: 'evil', publicIP: '192.0.2.40', subnet: '198.18.0.128/25' }, warning: /overlaps this node node-a 198\.18\.0\.0\/24; left out/ },
+  // Issue 16.5: an identical copy under another name made both look programmed, and both were left out as ambiguous.
+  { name: 'an identical copy of a working peer under another name', node: { name: 'evil', publicIP: '192.0.2.11', subnet: '198.18.1.0/24', vtepMAC: macFromName('peer-1').text },
+    warning: /node evil .*\.subnet: 198\.18\.1\.0\/24, public IP and VTEP MAC are those of node peer-1; duplicate left out/ },
+  // Issue 16.6: one VTEP MAC for two peers moved the fdb entry between them on every write.
+  { name: 'a working peer\'s VTEP MAC', node: { name: 'evil', publicIP: '192.0.2.40', subnet: '198.18.40.0/24', vtepMAC: macFromName('peer-3').text },
+    warning: new RegExp(`node evil .*\\.vtepMAC: ${macFromName('peer-3').text} is the VTEP MAC of programmed peer peer-3; left out`) },
+  { name: 'this node\'s VTEP MAC', node: { name: 'evil', publicIP: '192.0.2.40', subnet: '198.18.40.0/24', vtepMAC: macFromName('node-a').text },
+    warning: /node evil .*\.vtepMAC: .* is this node's \(node-a\) VTEP MAC; left out/ },
   { name: 'a working peer\'s name, hijacking its address', node: { name: 'peer-1', publicIP: '192.0.2.66', subnet: '198.18.1.0/24' }, warning: /node peer-1 .*nodes\[10\]\)\.name: duplicate name; left out/ },
   // Public IPs
   ...([

@@ -17,7 +17,7 @@ import { diff } from '../../src/reconcile/diff.js';
 import { orderChanges } from '../../src/reconcile/order.js';
 import { ownershipFor } from '../../src/reconcile/ownership.js';
 import { programmedCheck } from '../../src/reconcile/programmed.js';
-import { parseLeaseKey } from '../../src/sources/etcd.js';
+import { parseLeaseKey } from '../../src/sources/etcd/codec.js';
 import { parseClusterDocument } from '../../src/sources/file.js';
 import { annotationKeys, nodesToRaw } from '../../src/sources/kube-map.js';
 import { rawConfigFromObject } from '../../src/sources/netconf.js';
@@ -25,7 +25,8 @@ import { validateCluster, validateConfig } from '../../src/validate/index.js';
 import { validateNode } from '../../src/validate/nodes.js';
 import { actualFrom, addChange, HOSTGW, ip, mac, pfx, throwsLike, underlay, VXLAN } from './support/build.js';
 
-const raw = (over: Partial<RawConfig>): RawConfig => ({ origin: 'c.yaml', ...over });
+// As the cluster file maps ovlnet's own key `ipv6Network`: IPv6 on unless enableIPv6 says otherwise.
+const raw = (over: Partial<RawConfig>): RawConfig => ({ origin: 'c.yaml', ...(over.ipv6Network !== undefined ? { enableIPv6: true } : {}), ...over });
 
 // ---- config -------------------------------------------------------------------
 
@@ -80,6 +81,39 @@ test('config: IPv6 networks are refused like IPv4 ones', () => {
   // The host's own addresses inside the pod network (VTEP, cni0) do not count as overlaps.
   const inside = { addrs: [pfx('2001:db8:100:1::1/64')] };
   assert.is(validateConfig(raw({ ipv6Network: '2001:db8:100::/48' }), inside).network.text, '2001:db8:100::/48');
+});
+
+test('config: IPv6 only when asked (issue 15.6): flannel\'s EnableIPv6 defaults to false in every source; ovlnet\'s cluster-file ipv6Network asks for it', () => {
+  const v6 = (c: RawConfig) => validateConfig(c).ipv6?.network.text;
+  const flannel = (o: Record<string, unknown>, origin: string) => rawConfigFromObject({ Network: '198.18.0.0/16', Backend: { Type: 'vxlan' }, ...o }, origin);
+  // etcd config and Kubernetes net-conf: flannel's rule.
+  for (const origin of ['etcd /coreos.com/network/config', 'ConfigMap kube-flannel-cfg net-conf.json']) {
+    assert.is(v6(flannel({ IPv6Network: '2001:db8:100::/48' }, origin)), undefined, origin);
+    assert.is(v6(flannel({ IPv6Network: '2001:db8:100::/48', EnableIPv6: false }, origin)), undefined, origin);
+    assert.is(v6(flannel({ IPv6Network: '2001:db8:100::/48', EnableIPv6: true }, origin)), '2001:db8:100::/48', origin);
+  }
+  // The cluster file: flannel's spelling behaves as flannel, ovlnet's own key turns IPv6 on.
+  const file = (doc: Record<string, unknown>) => parseClusterDocument({ network: '198.18.0.0/16', nodes: [], ...doc }, 'c.yaml').config;
+  assert.is(v6(file({ IPv6Network: '2001:db8:100::/48' })), undefined);
+  assert.is(v6(file({ IPv6Network: '2001:db8:100::/48', EnableIPv6: true })), '2001:db8:100::/48');
+  assert.is(v6(file({ ipv6Network: '2001:db8:100::/48' })), '2001:db8:100::/48');
+  assert.is(v6(file({ ipv6Network: '2001:db8:100::/48', enableIPv6: false })), undefined);
+  assert.is(v6(file({ ipv6Network: '2001:db8:100::/48', EnableIPv6: false })), undefined);
+  // IPv6-only: asked for, and no Network.
+  assert.is(validateConfig(file({ network: undefined, ipv6Network: '2001:db8:100::/48' })).network.text, '2001:db8:100::/48');
+  throwsLike(() => validateConfig(flannel({ Network: undefined, IPv6Network: '2001:db8:100::/48' }, 'etcd')), ConfigError, /Network is missing/);
+});
+
+test('validateCluster: an IPv6Network left off for want of EnableIPv6 is reported once; an explicit false is not', () => {
+  const st = (o: Record<string, unknown>): ClusterState => ({
+    config: rawConfigFromObject({ Network: '198.18.0.0/16', Backend: { Type: 'vxlan' }, ...o }, 'etcd /coreos.com/network/config'),
+    nodes: [{ origin: 'lease a', name: 'a', publicIP: '192.0.2.10', subnet: '198.18.0.0/24', vtepMAC: '0e:00:00:00:00:0a' }],
+    warnings: [], namedNodes: true,
+  });
+  const off = validateCluster(st({ IPv6Network: '2001:db8:100::/48' }), { name: 'a' });
+  assert.equal(off.problems.map((p) => `${p.subject}: ${p.message}`), ['etcd /coreos.com/network/config: IPv6Network: set without EnableIPv6: true; IPv6 stays off, as in flannel']);
+  assert.equal(validateCluster(st({ IPv6Network: '2001:db8:100::/48', EnableIPv6: false }), { name: 'a' }).problems, []);
+  assert.equal(validateCluster(st({}), { name: 'a' }).problems, []);
 });
 
 test('config: the cluster file and flannel spellings map the dual-stack keys', () => {
@@ -236,9 +270,11 @@ test('vxlan, dual stack: flannel.1 and flannel-v6.1, per-family neighbours, fdb 
   assert.is(e.device6, undefined);
   assert.ok(e.entries.every((x) => !('dev' in x) || x.dev === 'flannel.1'));
   assert.match(e.problems[0].message, /this node has no IPv6 subnet/);
-  // An explicit Backend.MTU applies to both devices.
+  // An explicit Backend.MTU is the underlay MTU of both devices (flannel): each gets it - 50, within the kernel's caps.
   const m = planVxlan({ cluster: dualCluster(nodes, nodes[0], { type: 'vxlan', vni: 1, port: 8472, directRouting: false, mtu: 1300 }), underlay: U });
-  assert.equal(m.entries.flatMap((x) => (x.kind === 'link' ? [x.mtu] : [])), [1300, 1300]);
+  assert.equal(m.entries.flatMap((x) => (x.kind === 'link' ? [x.mtu] : [])), [1250, 1250]);
+  const full = planVxlan({ cluster: dualCluster(nodes, nodes[0], { type: 'vxlan', vni: 1, port: 8472, directRouting: false, mtu: 1500 }), underlay: U });
+  assert.equal(full.entries.flatMap((x) => (x.kind === 'link' ? [x.mtu] : [])), [1450, 1430]);
   // DirectRouting: an on-link IPv6 peer gets a direct route via its public IPv6.
   const dr = planVxlan({ cluster: dualCluster(nodes, nodes[0], { type: 'vxlan', vni: 1, port: 8472, directRouting: true }), underlay: U });
   assert.ok(dr.entries.map(text).includes('route 2001:db8:100:1::/64 via 2001:db8:1::11 dev eth0'));
@@ -278,15 +314,30 @@ test('host-gw, dual stack: IPv6 routes via the peer\'s public IPv6; off-link pee
   assert.equal(s.entries.map(text), ['route 2001:db8:100:1::/64 via 2001:db8:1::11 dev eth0']);
 });
 
-test('--ip-masq: IPv4 rules only, and a problem saying IPv6 is not masqueraded', () => {
+test('--ip-masq: iptables rules for the IPv4 network, ip6tables rules for the IPv6 one (as flannel)', () => {
   const nodes = [dualNode(0), dualNode(1)];
   const d = plan({ cluster: dualCluster(nodes, nodes[0]), underlay: U, host: { ipMasq: true } });
-  assert.ok(d.entries.some((e) => e.kind === 'nat'));
-  assert.ok(d.entries.filter((e) => e.kind === 'nat').every((e) => !(e as { spec: string }).spec.includes(':')));
-  assert.match(d.problems.map((p) => p.message).join('\n'), /IPv6 masquerading is not supported/);
+  const nat = d.entries.filter((e) => e.kind === 'nat') as Array<{ family?: 6; spec: string }>;
+  assert.equal(nat.map((e) => e.family ?? 4), [4, 4, 4, 4, 4, 4, 4, 6, 6, 6, 6, 6, 6, 6]);
+  // Addresses of the rule's own family (the mark rule and the jump carry none).
+  assert.ok(nat.filter((e) => / -[sd] /.test(` ${e.spec}`)).every((e) => e.spec.includes(':') === (e.family === 6)));
+  assert.ok(nat.some((e) => e.spec.includes(`-s ${nodes[0].v6!.subnet.text} -d `)), 'the local IPv6 subnet');
+  assert.equal(d.problems, []);
   const six = nodes.map(v6first);
   const s = plan({ cluster: { config: { ...V6ONLY, backend: VXLAN }, nodes: six, problems: [], local: six[0] }, underlay: U, host: { ipMasq: true } });
-  assert.ok(!s.entries.some((e) => e.kind === 'nat'));
+  assert.ok(s.entries.filter((e) => e.kind === 'nat').every((e) => (e as { family?: 6 }).family === 6));
+  assert.ok(s.entries.some((e) => e.kind === 'nat'));
+});
+
+test('--iptables-forward-rules: FLANNEL-FWD for each family\'s network; off, none', () => {
+  const nodes = [dualNode(0), dualNode(1)];
+  const d = plan({ cluster: dualCluster(nodes, nodes[0]), underlay: U, host: { forwardRules: true } });
+  const rules = d.entries.filter((e) => e.kind === 'filter') as Array<{ family?: 6; chain: string; spec: string }>;
+  assert.equal(rules.map((e) => `${e.family ?? 4} ${e.chain} ${e.spec.replace(/ ?-m comment .*$/, '')}`.trim()), [
+    `4 FLANNEL-FWD -s ${dualCluster(nodes, nodes[0]).config.network.text}`, `4 FLANNEL-FWD -d ${dualCluster(nodes, nodes[0]).config.network.text}`, '4 FORWARD',
+    `6 FLANNEL-FWD -s ${dualCluster(nodes, nodes[0]).config.ipv6!.network.text}`, `6 FLANNEL-FWD -d ${dualCluster(nodes, nodes[0]).config.ipv6!.network.text}`, '6 FORWARD',
+  ]);
+  assert.not.ok(plan({ cluster: dualCluster(nodes, nodes[0]), underlay: U }).entries.some((e) => e.kind === 'filter'));
 });
 
 // ---- rendering ----------------------------------------------------------------

@@ -72,13 +72,14 @@ test("kube-flannel's stock net-conf.json validates to flannel's defaults", async
   assert.equal(hg.backend, { type: 'host-gw' });
 });
 
-test('camelCase wins when both spellings are given', () => {
-  const c = rawConfigFromObject({ network: '10.1.0.0/16', Network: '10.2.0.0/16', subnetLen: 25, SubnetLen: 26 }, 'o');
-  assert.is(c.network, '10.1.0.0/16');
+test('both spellings given: the last one wins, as Go reads them into flannel\'s struct (one file, one answer for both tools)', () => {
+  const c = rawConfigFromObject({ network: '10.1.0.0/16', Network: '10.2.0.0/16', SubnetLen: 26, subnetLen: 25 }, 'o');
+  assert.is(c.network, '10.2.0.0/16');
   assert.is(c.subnetLen, 25);
-  assert.equal(rawBackend({ type: 'host-gw', Type: 'vxlan', VNI: 3 }), { type: 'host-gw', vni: 3, port: undefined, mtu: undefined, directRouting: undefined });
-  assert.equal(rawConfigFromObject({ SubnetMin: '10.1.1.0', SubnetMax: '10.1.9.0' }, 'o'), {
-    origin: 'o', network: undefined, subnetLen: undefined, subnetMin: '10.1.1.0', subnetMax: '10.1.9.0', backend: undefined,
+  assert.equal(rawBackend({ type: 'host-gw', Type: 'vxlan', VNI: 3 }), { type: 'vxlan', vni: 3, port: undefined, mtu: undefined, directRouting: undefined });
+  assert.equal(rawConfigFromObject({ SubnetMin: '10.1.1.0', SubnetMax: '10.1.9.0', Backend: { Type: 'vxlan' } }, 'o'), {
+    origin: 'o', network: undefined, subnetLen: undefined, subnetMin: '10.1.1.0', subnetMax: '10.1.9.0',
+    backend: { type: 'vxlan', vni: undefined, port: undefined, mtu: undefined, directRouting: undefined },
   });
 });
 

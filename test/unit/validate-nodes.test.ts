@@ -8,7 +8,7 @@ import { describe, validateNode } from '../../src/validate/nodes.js';
 import { resolveOverlaps } from '../../src/validate/overlaps.js';
 import { validateCluster } from '../../src/validate/index.js';
 import { prefixesOverlap } from '../../src/model/ip.js';
-import { config, HOSTGW, ip, node, pfx, throwsLike, VXLAN } from './support/build.js';
+import { config, HOSTGW, ip, mac, node, pfx, throwsLike, VXLAN } from './support/build.js';
 
 const VX = config(VXLAN);
 const raw = (over: Partial<RawNode> = {}): RawNode => ({
@@ -33,7 +33,7 @@ const BAD: Array<[Partial<RawNode>, string, RegExp]> = [
   // names: printable, bounded
   [{ name: undefined }, 'name', /^missing$/],
   [{ name: '' }, 'name', /^"" is not a valid name/],
-  [{ name: 'node b' }, 'name', /^"node b" is not a valid name \(letters, digits, \. _ : @ -, at most 253\)$/],
+  [{ name: 'node b' }, 'name', /^"node b" is not a valid name \(letters, digits, \. _ : @ & -, at most 253\)$/],
   [{ name: 'node-b\n' }, 'name', /^"node-b\\n" is not a valid name/],
   [{ name: 'node-b\nERROR forged log line' }, 'name', /^"node-b\\nERROR forged log line" is not a valid name/],
   [{ name: 'node"b' }, 'name', /is not a valid name/],
@@ -128,7 +128,17 @@ test('describe: a hostile name is not echoed into the subject', () => {
 
 // ---- overlaps -----------------------------------------------------------------
 
-const N = (name: string, subnet: string, i = 0): Node => node(i, { name, subnet: pfx(subnet), origin: `nodes[${name}]` });
+// Every node its own public IP and VTEP MAC: two nodes with the same subnet are
+// rivals here, not identical copies (those are folded first; see validate-overlaps).
+let serial = 0;
+const N = (name: string, subnet: string, i = 0): Node => {
+  const k = ++serial;
+  const b = [(k >> 16) & 255, (k >> 8) & 255, k & 255];
+  return node(i, {
+    name, subnet: pfx(subnet), origin: `nodes[${name}]`,
+    publicIP: ip(`203.${b.join('.')}`), vtepMAC: mac(`0e:00:00:${b.map((x) => x.toString(16).padStart(2, '0')).join(':')}`),
+  });
+};
 
 function resolve(nodes: Node[], local: Node | undefined, programmed: Node[] = []) {
   const set = new Set(programmed);

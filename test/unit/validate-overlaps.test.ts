@@ -44,7 +44,7 @@ const subnet = fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 22, m
   return `198.18.${third}.${fourth}/${len}`;
 });
 
-/** The rule of README "Safety", pair by pair, asking about every peer (as before): who is kept. */
+/** The rule of docs/safety.md "Safety", pair by pair, asking about every peer (as before): who is kept. */
 function keptBySpec(nodes: Node[], local: Node, programmed: (n: Node) => boolean): Node[] {
   const overlap = (a: Node, b: Node) => {
     const [x, y] = [a.subnet, b.subnet].map((p) => {
@@ -73,5 +73,40 @@ test('resolveOverlaps keeps what the pairwise rule keeps when asked about every 
     assert.equal(resolveOverlaps(nodes, nodes[0], programmed).kept.map((n) => n.name), keptBySpec(nodes, nodes[0], programmed).map((n) => n.name));
   }), { numRuns: 500 });
 });
+
+
+// Issue 16.5: identical copies of a peer under other names (same subnet, public IP and VTEP MAC).
+const copyOf = (n: Node, name: string, over: Partial<Node> = {}): Node => ({ ...n, name, origin: `copy ${name}`, ...over });
+const DUPLICATES: Array<{ name: string; nodes: () => Node[]; programmed: string[]; kept: string[]; reports: RegExp[] }> = (() => {
+  const [l, p1, p2] = [0, 1, 2].map((i) => node(i));
+  return [
+    { name: 'a programmed peer and its copy: the peer keeps its range', nodes: () => [l, p1, copyOf(p1, 'twin'), p2], programmed: ['node-1', 'twin'], kept: ['node-0', 'node-1', 'node-2'],
+      reports: [/^node twin \(copy twin\)\.subnet: 198\.18\.1\.0\/24, public IP and VTEP MAC are those of node node-1; duplicate left out$/] },
+    { name: 'the copy first in source order stays (the kernel cannot tell them apart)', nodes: () => [l, copyOf(p1, 'twin'), p1, p2], programmed: ['node-1', 'twin'], kept: ['node-0', 'twin', 'node-2'],
+      reports: [/^node node-1 \(nodes\[1\]\)\.subnet: .* those of node twin; duplicate left out$/] },
+    { name: 'three copies of a new peer: one is programmed, not all left out', nodes: () => [l, p1, copyOf(p1, 'b'), copyOf(p1, 'c')], programmed: [], kept: ['node-0', 'node-1'],
+      reports: [/^node b .*duplicate left out$/, /^node c .*duplicate left out$/] },
+    { name: 'a copy with another MAC is a rival, not a duplicate', nodes: () => [l, p1, copyOf(p1, 'twin', { vtepMAC: node(9).vtepMAC })], programmed: ['node-1'], kept: ['node-0', 'node-1'],
+      reports: [/^node twin .*overlaps programmed peer node-1 198\.18\.1\.0\/24; left out$/] },
+    { name: 'a copy with another public IP is a rival, not a duplicate', nodes: () => [l, p1, copyOf(p1, 'twin', { publicIP: node(9).publicIP })], programmed: ['node-1'], kept: ['node-0', 'node-1'],
+      reports: [/^node twin .*overlaps programmed peer node-1/] },
+    { name: 'a copy of this node is no duplicate: it overlaps this node', nodes: () => [l, copyOf(l, 'twin'), p1], programmed: [], kept: ['node-0', 'node-1'],
+      reports: [/^node twin .*overlaps this node node-0 198\.18\.0\.0\/24; left out$/] },
+    { name: 'dual stack: copies differing only in their IPv6 half are rivals', nodes: () => {
+      const v6 = (i: number) => ({ publicIP: node(i).publicIP, subnet: pfx(`2001:db8:100:${i}::/64`), vtepMAC: node(i).vtepMAC });
+      return [l, { ...p1, v6: v6(1) }, copyOf(p1, 'twin', { v6: v6(7) })];
+    }, programmed: ['node-1', 'twin'], kept: ['node-0'], reports: [/ambiguous, all left out$/, /ambiguous, all left out$/] },
+  ];
+})();
+
+for (const d of DUPLICATES) {
+  test(`resolveOverlaps, identical copies: ${d.name}`, () => {
+    const nodes = d.nodes();
+    const r = resolveOverlaps(nodes, nodes[0], (n) => d.programmed.includes(n.name));
+    assert.equal(r.kept.map((n) => n.name), d.kept);
+    assert.is(r.problems.length, d.reports.length, JSON.stringify(r.problems));
+    r.problems.forEach((p, i) => assert.match(`${p.subject}: ${p.message}`, d.reports[i]));
+  });
+}
 
 test.run();

@@ -6,21 +6,21 @@ import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
 import { PermissionError, UsageError } from '../../errors.js';
 import { toBatches } from '../../host/commands.js';
-import { renderNatCleanup } from '../../host/iptables.js';
-import { readNatIfInstalled, writeNat } from '../../host/netfilter.js';
+import { entryKey } from '../../model/keys.js';
+import { renderCleanup } from '../../host/iptables.js';
+import { readNetfilterIfInstalled, writeNetfilter } from '../../host/netfilter.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { readHost } from '../../host/read.js';
 import { writeBatches } from '../../host/write.js';
-import type { Change, NatRuleEntry, Problem } from '../../model/types.js';
-import { isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
+import type { Change, Problem } from '../../model/types.js';
+import { chainName, isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
 import { orderChanges } from '../../reconcile/order.js';
 import { changeLine } from '../../render/diff.js';
 import { changeJSON, CHANGES_JSON_VERSION } from '../../render/changes-view.js';
 import { validateConfig } from '../../validate/index.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
-import { MASQ_CHAIN } from '../../backends/masq.js';
+import { defaultSubnetFile } from '../../daemon/subnet-env.js';
 
-export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
 
 export interface CleanupFlags extends GlobalOptions {
   dryRun?: boolean;
@@ -31,7 +31,7 @@ export interface CleanupFlags extends GlobalOptions {
 
 function parseVni(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
-  if (!/^[0-9]{1,8}$/.test(s) || Number(s) < 1 || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 1 to 16777215`);
+  if (!/^[0-9]{1,8}$/.test(s) || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 0 to 16777215`);
   return Number(s);
 }
 
@@ -57,44 +57,46 @@ function readText(path: string): string | undefined {
 }
 
 /** What a dry run could not read without root: listed, never guessed. */
-const NAT_UNREAD: Problem = { subject: 'nat table', message: 'not read: iptables needs root (CAP_NET_ADMIN) even to read; masquerade rules are not listed (run as root to see them)' };
+const NETFILTER_UNREAD: Problem = { subject: 'iptables', message: 'not read: iptables needs root (CAP_NET_ADMIN) even to read; its rules are not listed (run as root to see them)' };
 
-async function readState(o: CleanupFlags, base: Omit<CleanupInput, 'actual' | 'nat'>): Promise<{ input: CleanupInput; unread: Problem[] }> {
+async function readState(o: CleanupFlags, base: Omit<CleanupInput, 'actual' | 'netfilter'>): Promise<{ input: CleanupInput; unread: Problem[] }> {
   const actual = await readHost(o.netns);
-  let nat;
+  let netfilter;
   const unread: Problem[] = [];
   try {
-    nat = await readNatIfInstalled(o.netns);
+    netfilter = await readNetfilterIfInstalled(o.netns, [4, 6]);
   } catch (e) {
     // A dry run needs no root: routes, devices and the subnet file are
-    // readable by anyone; only the nat table is not, and that is said.
+    // readable by anyone; only iptables is not, and that is said.
     if (!(o.dryRun && e instanceof PermissionError)) throw e;
-    unread.push(NAT_UNREAD);
+    unread.push(NETFILTER_UNREAD);
   }
   const subnetFile = base.subnetFile && { ...base.subnetFile, text: readText(base.subnetFile.path) };
-  return { input: { ...base, actual, nat, subnetFile }, unread };
+  return { input: { ...base, actual, netfilter, subnetFile }, unread };
 }
 
-function natChanges(p: CleanupPlan): Change[] {
-  return p.nat.rules.map((r: NatRuleEntry) => ({ action: 'delete', kind: 'nat', key: `nat:${r.chain}/${r.spec}`, actual: r }));
+function ruleChanges(p: CleanupPlan): Change[] {
+  return p.netfilter.flatMap((c) => c.rules.map((r): Change => ({ action: 'delete', kind: r.kind, key: entryKey(r), actual: r })));
 }
+
+const chainsRemoved = (p: CleanupPlan) => p.netfilter.filter((c) => c.deleteChain).map(chainName);
 
 function describeLines(p: CleanupPlan, ctx: Context): string[] {
-  const lines = orderChanges([...natChanges(p), ...p.changes]).map((c) => changeLine(c, ctx.style));
-  if (p.nat.deleteChain) lines.push(ctx.style.red(`  - nat chain ${MASQ_CHAIN}`));
+  const lines = orderChanges([...ruleChanges(p), ...p.changes]).map((c) => changeLine(c, ctx.style));
+  for (const chain of chainsRemoved(p)) lines.push(ctx.style.red(`  - ${chain}`));
   if (p.subnetFile) lines.push(ctx.style.red(`  - file ${p.subnetFile}`));
   return lines;
 }
 
 function count(p: CleanupPlan): number {
-  return p.changes.length + p.nat.rules.length + (p.nat.deleteChain ? 1 : 0) + (p.subnetFile ? 1 : 0);
+  return p.changes.length + ruleChanges(p).length + chainsRemoved(p).length + (p.subnetFile ? 1 : 0);
 }
 
 export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
   const started = Date.now();
-  // A namespace has no files of its own: the host's subnet file is only touched when named.
-  const path = o.subnetFile ?? (o.netns ? undefined : DEFAULT_SUBNET_FILE);
+  // With --netns the daemon's default file is the namespace's own, never the host's.
+  const path = o.subnetFile ?? defaultSubnetFile(o.netns);
   const base = {
     vni: parseVni(o.vni),
     sourceVni: await sourceVni(o),
@@ -108,8 +110,10 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
     dryRun: Boolean(o.dryRun),
     // Everything cleanup removes is a delete; the vocabulary is diff's and apply's.
     summary: { add: 0, change: 0, delete: count(plan) },
-    remove: orderChanges([...natChanges(plan), ...plan.changes]).map((c) => changeJSON(c, () => null)),
-    removeChain: plan.nat.deleteChain ? MASQ_CHAIN : null,
+    remove: orderChanges([...ruleChanges(plan), ...plan.changes]).map((c) => changeJSON(c, () => null)),
+    // The IPv4 masquerade chain, as before; every chain in removeChains.
+    removeChain: plan.netfilter.some((c) => c.deleteChain && c.family === 4 && c.set.table === 'nat') ? 'FLANNEL-POSTRTG' : null,
+    removeChains: chainsRemoved(plan),
     removeFile: plan.subnetFile ?? null,
     kept: plan.kept,
     unread,
@@ -119,7 +123,7 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
 
   if (o.dryRun || isClean(plan)) {
     if (format === 'json') json({ ok: true });
-    else if (isClean(plan)) ctx.out(unread.length ? 'Nothing to clean up among the routes, devices and subnet file (the nat table was not read: see above).' : 'Nothing to clean up: no ovlnet routes, devices, masquerade rules or subnet file here.');
+    else if (isClean(plan)) ctx.out(unread.length ? 'Nothing to clean up among the routes, devices and subnet file (iptables was not read: see above).' : 'Nothing to clean up: no ovlnet routes, devices, iptables rules or subnet file here.');
     else ctx.out([...describeLines(plan, ctx), '', ctx.style.bold(`Dry run: ${count(plan)} to remove. Nothing was changed.`)].join('\n'));
     return EXIT_OK;
   }
@@ -128,8 +132,10 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   const failures: string[] = [];
   const written = await writeBatches(toBatches(orderChanges(plan.changes)), o.netns);
   for (const f of written.failures) failures.push(`${f.line}: ${f.message}`);
-  const natError = await writeNat(o.netns, renderNatCleanup(plan.nat));
-  if (natError) failures.push(`iptables-restore: ${natError}`);
+  for (const family of [4, 6] as const) {
+    const error = await writeNetfilter(o.netns, family, renderCleanup(plan.netfilter.filter((c) => c.family === family)));
+    if (error) failures.push(`${family === 6 ? 'ip6tables' : 'iptables'}-restore: ${error}`);
+  }
   if (plan.subnetFile) {
     try {
       unlinkSync(plan.subnetFile);
@@ -143,9 +149,9 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   const reread = (await readState(o, base)).input;
   const after = planCleanup(reread);
   const linksLeft = plan.changes.filter((c) => c.kind === 'link' && c.actual?.kind === 'link' && reread.actual.links.has(c.actual.name));
-  const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...natChanges(after)];
+  const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...ruleChanges(after)];
   const fileLeft = plan.subnetFile !== undefined && existsSync(plan.subnetFile);
-  if (after.nat.deleteChain) failures.push(`nat chain ${MASQ_CHAIN} is still there`);
+  for (const chain of chainsRemoved(after)) failures.push(`${chain} is still there`);
   if (fileLeft) failures.push(`${plan.subnetFile} is still there`);
   const ok = failures.length === 0 && remaining.length === 0;
   if (format === 'json') {
