@@ -105,9 +105,14 @@ test('npm pack | npm install -g --offline into a temporary prefix; it runs from 
 });
 
 test("npm ci sees every dependency install script approved (package.json allowScripts): a newcomer gets no warning", async () => {
-  const r = await execa('npm', ['install-scripts', 'ls'], { cwd: ROOT, env: npmEnv(mkdtempSync(join(tmpdir(), 'ovlnet-npm-'))), extendEnv: false, reject: false });
-  assert.is(r.exitCode, 0, String(r.stderr));
-  assert.match(String(r.stdout), 'No packages with unreviewed install scripts.');
+  const home = mkdtempSync(join(tmpdir(), 'ovlnet-npm-'));
+  try {
+    const r = await execa('npm', ['install-scripts', 'ls'], { cwd: ROOT, env: npmEnv(home), extendEnv: false, reject: false });
+    assert.is(r.exitCode, 0, String(r.stderr));
+    assert.match(String(r.stdout), 'No packages with unreviewed install scripts.');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 test.run();
