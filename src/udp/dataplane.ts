@@ -25,6 +25,8 @@ export class UdpDataPlane {
       this.down = undefined;
       return;
     }
+    // Set before the first await: /readyz must not say ready between the cycle and the forwarder's start.
+    if (!this.fwd) this.down ??= 'udp forwarder not running yet';
     try {
       this.checkNamespace();
       const local = snap.desired.local;
