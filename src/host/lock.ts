@@ -82,11 +82,18 @@ async function attempt(lockPath: string, ownerPath: string, waitMs: number, me: 
     child.stdin?.write('locked\n');
   });
   if (acquired) {
-    await writeFileAtomic(ownerPath, JSON.stringify(me) + '\n', 0o600);
-    return { lock: new WriterLock(child, ownerPath, done) };
+    const lock = new WriterLock(child, ownerPath, done);
+    try {
+      await writeFileAtomic(ownerPath, JSON.stringify(me) + '\n', 0o600);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+    return { lock };
   }
   const r = (await done) as { exitCode?: number; code?: string };
   if (r.exitCode === HELD) return { held: await readOwner(ownerPath) };
+  if (/permission denied/i.test(err)) throw Object.assign(new Error(err.trim()), { code: 'EACCES' });
   if (r.code === 'ENOENT') throw new HostError('flock not found in PATH; it comes with the util-linux package', 'install util-linux; ovlnet uses it to keep two writers off one namespace');
   throw new HostError(`cannot lock ${lockPath}: ${err.trim() || `flock exited ${r.exitCode}`}`);
 }
@@ -119,6 +126,16 @@ export async function takeWriterLock(req: LockRequest): Promise<WriterLock | und
     throw e;
   }
   const me: LockOwner = { pid: process.pid, kind: req.kind, source: req.source, since: new Date().toISOString() };
+  try {
+    return await lockOrRefuse(req, lockPath, ownerPath, where, me);
+  } catch (e) {
+    // Not root (see above): the lock directory exists but is not ours to write.
+    if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EPERM') return undefined;
+    throw e;
+  }
+}
+
+async function lockOrRefuse(req: LockRequest, lockPath: string, ownerPath: string, where: string, me: LockOwner): Promise<WriterLock> {
   const first = await attempt(lockPath, ownerPath, 0, me);
   if ('lock' in first) return first.lock;
   if (first.held?.kind !== 'daemon' && req.waitMs > 0) {
