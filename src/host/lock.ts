@@ -8,6 +8,7 @@
 // (flock's own --verbose goes to a buffered stdout, seen only at its exit).
 // Beside the lock, an owner file says who holds it (pid, kind,
 // source) so the one refused can name it.
+import { statSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuardError, HostError, UsageError } from '../errors.js';
@@ -30,11 +31,22 @@ export function runDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.OVLNET_RUN_DIR || DEFAULT_RUN_DIR;
 }
 
-/** The lock's file name for a namespace (undefined: the host's own). */
+/**
+ * The lock's file name: the namespace's inode, not its name, so that
+ * `daemon --netns NS` and `ip netns exec NS ovlnet daemon` (no --netns) share
+ * one lock, and two processes in different namespaces without --netns do not.
+ */
 export function lockFileName(netns: string | undefined): string {
-  if (netns === undefined) return 'host.lock';
-  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(netns) || netns === '.' || netns === '..') throw new UsageError(`--netns ${JSON.stringify(netns)}: not a network namespace name`);
-  return `netns-${netns}.lock`;
+  if (netns !== undefined && (!/^[A-Za-z0-9_.-]{1,200}$/.test(netns) || netns === '.' || netns === '..')) throw new UsageError(`--netns ${JSON.stringify(netns)}: not a network namespace name`);
+  const path = netns === undefined ? '/proc/self/ns/net' : `/run/netns/${netns}`;
+  let ino: number;
+  try {
+    ino = statSync(path).ino;
+  } catch {
+    // No such namespace: the read fails first and says so; the name keeps writers apart meanwhile.
+    return `netns-${netns}.lock`;
+  }
+  return `net-${ino}.lock`;
 }
 
 /** The sentence naming a holder, for messages. */
@@ -94,7 +106,8 @@ async function attempt(lockPath: string, ownerPath: string, waitMs: number, me: 
   const r = (await done) as { exitCode?: number; code?: string };
   if (r.exitCode === HELD) return { held: await readOwner(ownerPath) };
   if (/permission denied/i.test(err)) throw Object.assign(new Error(err.trim()), { code: 'EACCES' });
-  if (r.code === 'ENOENT') throw new HostError('flock not found in PATH; it comes with the util-linux package', 'install util-linux; ovlnet uses it to keep two writers off one namespace');
+  // Without flock(1) (util-linux) there is no lock: a missing tool must not stop a write.
+  if (r.code === 'ENOENT') throw Object.assign(new Error('flock not found'), { code: 'ENOFLOCK' });
   throw new HostError(`cannot lock ${lockPath}: ${err.trim() || `flock exited ${r.exitCode}`}`);
 }
 
@@ -117,7 +130,7 @@ export async function takeWriterLock(req: LockRequest): Promise<WriterLock | und
   const name = lockFileName(req.netns);
   const lockPath = join(dir, name);
   const ownerPath = `${lockPath}.owner`;
-  const where = req.netns ? `network namespace ${req.netns}` : "this host's network namespace";
+  const where = req.netns ? `network namespace ${req.netns}` : 'the network namespace this runs in';
   try {
     await mkdir(dir, { recursive: true, mode: 0o755 });
   } catch (e) {
@@ -130,7 +143,8 @@ export async function takeWriterLock(req: LockRequest): Promise<WriterLock | und
     return await lockOrRefuse(req, lockPath, ownerPath, where, me);
   } catch (e) {
     // Not root (see above): the lock directory exists but is not ours to write.
-    if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EPERM') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'ENOFLOCK') return undefined;
     throw e;
   }
 }

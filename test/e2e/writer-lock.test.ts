@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { ovlnet } from '../lib/cli.js';
 import { DaemonProcess, eventually } from '../lib/daemon.js';
 import { clusterYAML, defaultNodes, ipn, withTopology } from '../lib/netns.js';
+import { lockFileName } from '../../src/host/lock.js';
 
 const specs = defaultNodes(3);
 const [A, B, C] = specs;
@@ -26,7 +27,7 @@ test('apply refuses while a daemon owns the namespace, naming its pid and source
     const d = new DaemonProcess(args);
     try {
       await d.ready();
-      const owner = JSON.parse(readFileSync(join(process.env.OVLNET_RUN_DIR!, `netns-${ns}.lock.owner`), 'utf8'));
+      const owner = JSON.parse(readFileSync(join(process.env.OVLNET_RUN_DIR!, `${lockFileName(ns)}.owner`), 'utf8'));
       assert.equal([owner.pid, owner.kind, owner.source], [d.child.pid, 'daemon', `file:${file}`]);
       const before = await routes(ns);
 
@@ -34,6 +35,11 @@ test('apply refuses while a daemon owns the namespace, naming its pid and source
       assert.is.not(r.code, 0, r.stdout + r.stderr);
       assert.ok(r.stderr.includes(`network namespace ${ns} is owned by ovlnet daemon pid ${d.child.pid} (source file:${file}, since `), r.stderr);
       assert.match(r.stderr, /--force/);
+      assert.is(await routes(ns), before, 'nothing changed');
+      // The lock is the namespace's, not its name's: an apply run inside it (no --netns) is refused too.
+      const inside = await ovlnet(['apply', '--source', `file:${other}`, '--node', A.name], { prefix: ['ip', 'netns', 'exec', ns] });
+      assert.is.not(inside.code, 0, inside.stdout + inside.stderr);
+      assert.match(inside.stderr, new RegExp(`the network namespace this runs in is owned by ovlnet daemon pid ${d.child.pid} `));
       assert.is(await routes(ns), before, 'nothing changed');
 
       const forced = await ovlnet(['apply', '--source', `file:${other}`, '--node', A.name, '--netns', ns, '--force']);
@@ -68,7 +74,7 @@ test('an apply waits for another apply holding the namespace, then runs', async 
   await withTopology([A], async (t) => {
     const ns = t.nodes[0].ns;
     const file = t.file('cluster.yaml', clusterYAML([A, B]));
-    const lock = join(process.env.OVLNET_RUN_DIR!, `netns-${ns}.lock`);
+    const lock = join(process.env.OVLNET_RUN_DIR!, lockFileName(ns));
     // Another apply: the lock held for 3 s, its owner file written.
     writeFileSync(`${lock}.owner`, JSON.stringify({ pid: 1, kind: 'apply', source: 'file:/elsewhere', since: new Date().toISOString() }));
     // flock --verbose reports on its stdout, at exit.
