@@ -24,6 +24,8 @@ export interface GlobalOptions {
   ipMasqFullyRandomDisable?: boolean;
   /** --iptables-forward-rules: true, false, or (commander) true for the bare flag. */
   iptablesForwardRules?: boolean;
+  etcdUsername?: string;
+  etcdPassword?: string;
 }
 
 export interface Context {

@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { release as osRelease } from 'node:os';
 import type { Snapshot } from '../engine/cycle.js';
 import { HostError } from '../errors.js';
-import { TX_CSUM_FEATURE, shouldDisableTxOffload } from '../backends/offload.js';
+import { TX_CSUM_FEATURE, shouldDisableTxOffload } from '../backends/vxlan/offload.js';
 import { readFileIfExists } from '../daemon/files.js';
 import { renderSubnetEnv, subnetEnvFor } from '../daemon/subnet-env.js';
 import { run } from '../host/exec.js';
@@ -164,7 +164,9 @@ async function readDaemonPeers(addr: string, probedHere: string[]): Promise<Daem
     const body = await r.json() as { peers?: DaemonPeerView[] };
     return { url, peers: Array.isArray(body.peers) ? body.peers : [], probedHere };
   } catch (e) {
-    return { url, error: (e as Error).message, probedHere };
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause.
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    return { url, error: err.cause?.code ?? err.cause?.message ?? err.message, probedHere };
   }
 }
 

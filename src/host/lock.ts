@@ -32,21 +32,22 @@ export function runDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The lock's file name: the namespace's inode, not its name, so that
- * `daemon --netns NS` and `ip netns exec NS ovlnet daemon` (no --netns) share
- * one lock, and two processes in different namespaces without --netns do not.
+ * The lock's file name for a namespace (undefined: the one this process runs
+ * in). Keyed by the namespace itself, its nsfs inode, not by how it was
+ * named: `--netns X` and a process started inside X (`ip netns exec X`) see
+ * each other's lock, and writers inside two different namespaces never share
+ * one. A namespace that cannot be looked up falls back to its name (its
+ * write fails anyway).
  */
-export function lockFileName(netns: string | undefined): string {
-  if (netns !== undefined && (!/^[A-Za-z0-9_.-]{1,200}$/.test(netns) || netns === '.' || netns === '..')) throw new UsageError(`--netns ${JSON.stringify(netns)}: not a network namespace name`);
-  const path = netns === undefined ? '/proc/self/ns/net' : `/run/netns/${netns}`;
-  let ino: number;
-  try {
-    ino = statSync(path).ino;
-  } catch {
-    // No such namespace: the read fails first and says so; the name keeps writers apart meanwhile.
-    return `netns-${netns}.lock`;
+export function lockFileName(netns: string | undefined, inode: (path: string) => number = (p) => statSync(p).ino): string {
+  if (netns !== undefined && (!/^[A-Za-z0-9_.-]{1,200}$/.test(netns) || netns === '.' || netns === '..')) {
+    throw new UsageError(`--netns ${JSON.stringify(netns)}: not a network namespace name`);
   }
-  return `net-${ino}.lock`;
+  try {
+    return `net-${inode(netns === undefined ? '/proc/self/ns/net' : `/run/netns/${netns}`)}.lock`;
+  } catch {
+    return netns === undefined ? 'host.lock' : `netns-${netns}.lock`;
+  }
 }
 
 /** The sentence naming a holder, for messages. */

@@ -84,6 +84,37 @@ test('on a terminal: boxes without row rules, colour unless NO_COLOR or --no-col
   assert.match(forced.stdout, ANSI, 'FORCE_COLOR');
 });
 
+test('NO_COLOR wins over an empty FORCE_COLOR, and Node never warns about the two', async () => {
+  const nodes = ['nodes', '--source', EXAMPLE];
+  const [tty, forced, bothPiped] = await Promise.all([
+    onTerminal(nodes, { NO_COLOR: '1', FORCE_COLOR: '' }),
+    onTerminal(nodes, { NO_COLOR: '1', FORCE_COLOR: '1' }),
+    piped([...nodes, '--source', 'file:/nonexistent'], { NO_COLOR: '1', FORCE_COLOR: '' }),
+  ]);
+  assert.is(tty.code, 0, tty.out);
+  assert.not.match(tty.out, ANSI, 'NO_COLOR with FORCE_COLOR=');
+  assert.match(forced.out, ANSI, 'FORCE_COLOR=1 still forces');
+  for (const out of [tty.out, forced.out, bothPiped.stderr]) assert.not.match(out, /Warning|NO_COLOR|FORCE_COLOR/);
+  assert.match(bothPiped.stderr, /^ovlnet: cannot read cluster file/m);
+});
+
+test('a cluster file with a misspelt key is refused naming the key, where it is and the closest key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ovlnet-ux-'));
+  try {
+    const f = join(dir, 'cluster.yaml');
+    writeFileSync(f, readFileSync(join(ROOT, 'examples/cluster.yaml'), 'utf8').replace('publicIP: 192.0.2.11', 'publicIp: 192.0.2.11'));
+    const r = await piped(['nodes', '--source', `file:${f}`]);
+    assert.is(r.code, 1, r.stdout);
+    assert.is(r.stderr.split('\n')[0], `ovlnet: ${f}: nodes[1]: unknown key "publicIp" (did you mean publicIP?)`);
+    writeFileSync(f, 'network: 198.18.0.0/16\nbackend: { type: vxlan\nnodes: []\n');
+    const y = await piped(['nodes', '--source', `file:${f}`]);
+    assert.is(y.code, 1);
+    assert.match(y.stderr, new RegExp(`^ovlnet: ${f}:3:\\d+: invalid YAML: .*; line 3: nodes: \\[\\]$`, 'm'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // A slow API server (not a FIFO: a source that is not a regular file fails at once).
 test('a slow source shows a spinner on a terminal, never in a pipe', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ovlnet-ux-'));

@@ -8,10 +8,10 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { lockFileName } from '../../src/host/lock.js';
 import { ovlnet } from '../lib/cli.js';
 import { DaemonProcess, eventually } from '../lib/daemon.js';
 import { clusterYAML, defaultNodes, ipn, withTopology } from '../lib/netns.js';
-import { lockFileName } from '../../src/host/lock.js';
 
 const specs = defaultNodes(3);
 const [A, B, C] = specs;

@@ -9,6 +9,9 @@ import { parseEnvFile, stateChecks, type StateFacts } from '../../src/doctor/che
 import { decide } from '../../src/doctor/decide.js';
 import type { CheckResult } from '../../src/doctor/types.js';
 import { parseIP, parsePrefix } from '../../src/model/ip.js';
+import { ENCAPSULATION } from '../../src/doctor/probe-plan.js';
+import { UDP_OVERHEAD } from '../../src/backends/udp/plan.js';
+import { VXLAN_OVERHEAD } from '../../src/backends/vxlan/plan.js';
 
 const rows = (rs: CheckResult[]) => rs.map((r) => `${r.status} ${r.name}${r.peer ? ` ${r.peer}` : ''}`);
 
@@ -163,6 +166,10 @@ test('verdict: ok unless a check failed; warnings allowed', () => {
   const bad = decide({ ...base, host: { ...host, sysctl: { 'net.ipv4.ip_forward': '0' } } });
   assert.is(bad.ok, false);
   assert.is(bad.version, 1);
+});
+
+test('doctor\'s encapsulation sizes are the ones the backends plan with', () => {
+  assert.equal(ENCAPSULATION, { vxlan: VXLAN_OVERHEAD, udp: UDP_OVERHEAD });
 });
 
 test.run();
