@@ -2,7 +2,9 @@
 // the metrics server, systemd readiness and the signals together.
 // Resolves with the exit code when told to stop.
 import type { Server } from 'node:http';
-import type { CycleOptions } from '../engine/cycle.js';
+import { netfilterDrift, type CycleOptions } from '../engine/cycle.js';
+import type { DesiredState } from '../model/types.js';
+import { describeChange, SYMBOL } from '../render/describe.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import type { Source } from '../sources/types.js';
 import { formatDuration } from './duration.js';
@@ -35,6 +37,8 @@ export interface DaemonOptions {
   probeIntervalMs?: number;
   /** Kubernetes: set the Node's NetworkUnavailable condition to False once converged (flanneld's default). */
   setNodeNetworkUnavailable?: boolean;
+  /** --iptables-resync: re-check the planned iptables rules this often (flannel's default 5 s); 0 = only with each cycle. */
+  iptablesResyncMs?: number;
 }
 
 export interface DaemonDeps {
@@ -70,6 +74,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let stopping = false;
   let stopWatch: (() => void) | undefined;
   let scheduler: Scheduler | undefined;
+  let stopRulesCheck: (() => void) | undefined;
   let server: Server | undefined;
   let prober: Prober | undefined;
   // The udp backend's forwarder; idle for other backends.
@@ -91,6 +96,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       if (notifier.enabled) void notifier.send({ stopping: true, status: 'stopping' });
       stopWatch?.();
       prober?.stop();
+      stopRulesCheck?.();
       if (scheduler) {
         if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
@@ -100,6 +106,38 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log.info('stopped', { cycles: scheduler?.cycles ?? 0 });
       finish(0);
     })();
+  };
+  /**
+   * Between cycles (a full resync is every --interval, 10 s by default), the
+   * iptables rules are re-read every --iptables-resync: a flush by another
+   * tool (a firewall reload, Docker's restart) is repaired within seconds, as
+   * flanneld does. Only a read and a pure diff; a drift forces a cycle.
+   */
+  const checkRulesEvery = (ms: number, desired: () => DesiredState | undefined): (() => void) => {
+    const streak = new FailureStreak(log, 'iptables check', () => clock.now());
+    let timer: unknown;
+    let stopped = false;
+    const tick = async () => {
+      const d = desired();
+      try {
+        if (d && scheduler && !scheduler.isRunning) {
+          const drift = await netfilterDrift(d, o.cycle.netns);
+          streak.ok();
+          if (drift.length && !stopped) {
+            log.info('iptables rules drifted: resyncing', { changes: drift.slice(0, 5).map((c) => `${SYMBOL[c.action]} ${describeChange(c)}`), count: drift.length });
+            scheduler.force('iptables');
+          }
+        }
+      } catch (e) {
+        streak.fail((e as Error).message, { hint: 'the rules are still checked with every cycle' }, 'warn');
+      }
+      if (!stopped) timer = clock.setTimeout(() => void tick(), ms);
+    };
+    timer = clock.setTimeout(() => void tick(), ms);
+    return () => {
+      stopped = true;
+      clock.clearTimeout(timer);
+    };
   };
   const handlers: Array<[NodeJS.Signals, (...a: any[]) => void]> = [['SIGTERM', onStop], ['SIGINT', onStop], ['SIGHUP', onHup]];
   for (const [s, f] of handlers) signals.on(s, f);
@@ -125,8 +163,10 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       void notifier.send(state).then((err) => (err ? notifyFailure.fail(err, { hint: 'is systemd-notify installed, and NotifyAccess=all set in the unit?' }, 'warn') : notifyFailure.ok()));
     };
 
-    const networkUp = new NetworkUpMarker(o, log);
     const deleteGuard = new DaemonDeleteGuard({ maxDelete: o.maxDelete, windowMs: o.maxDeleteWindowMs ?? DEFAULT_DELETE_WINDOW_MS, force: o.force ?? false, now: () => clock.now(), log });
+    const networkUp = new NetworkUpMarker(o, log);
+    // The last converged plan: what the --iptables-resync check compares iptables with.
+    let converged: DesiredState | undefined;
     const reconciler = new Reconciler({
       source: o.source,
       cycle: o.cycle,
@@ -138,8 +178,10 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       metrics,
       now: () => clock.now(),
       onSuccess: ({ snap }) => {
+        converged = snap.desired;
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
+        converged = snap.desired;
         prober?.update(snap);
         void udp.sync(snap).then(() => {
           if (udp.down) {
@@ -200,12 +242,14 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       }
       scheduler = sched;
       sched.start();
+      if (o.iptablesResyncMs) stopRulesCheck = checkRulesEvery(o.iptablesResyncMs, () => converged);
     }
     return await finished;
   } catch (e) {
     prober?.stop();
     udp.close();
     stopWatch?.();
+    stopRulesCheck?.();
     await scheduler?.stop();
     if (server) await stopServer(server);
     await o.source.close().catch(() => undefined);
