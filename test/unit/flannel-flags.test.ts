@@ -97,9 +97,13 @@ test('flags other work adds under flanneld names are never refused, and work wit
     assert.not.ok(FLANNEL_FLAGS.includes(f) && !FLANNEL_ENV_KEYS.has(f), f);
   }
   const o = await daemonOptions(['-iptables-forward-rules=false', '--iptables-resync=7'], { FLANNELD_SET_NODE_NETWORK_UNAVAILABLE: 'false' }, (d) => {
-    d.option('--no-iptables-forward-rules', 'as another developer may define it');
-    d.option('--iptables-resync <seconds>', 'as another developer may define it', '5');
-    d.option('--no-set-node-network-unavailable', 'as another developer may define it');
+    // As another developer may define them; the ones already defined are used as they are.
+    const define = (flags: string, ...rest: string[]) => {
+      if (!d.options.some((x) => x.long === flags.split(' ')[0])) d.option(flags, ...rest);
+    };
+    define('--no-iptables-forward-rules', 'as another developer may define it');
+    define('--iptables-resync <seconds>', 'as another developer may define it', '5');
+    define('--no-set-node-network-unavailable', 'as another developer may define it');
   });
   assert.is(o.iptablesForwardRules, false);
   assert.is(o.iptablesResync, '7');
