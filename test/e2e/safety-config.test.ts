@@ -53,7 +53,7 @@ const BAD: Array<{ name: string; file: string; text: string | (() => string); er
   { name: 'backend unknown', file: 'c.yaml', text: vx('{ type: "vxlan\\ndev eth0" }'), error: /unknown backend type "vxlan\\ndev eth0"; use vxlan, host-gw or udp/ },
   { name: 'backend ipip', file: 'c.yaml', text: vx('{ type: ipip }'), error: /backend "ipip" is a flannel backend ovlnet does not support/ },
   { name: 'udp port 0x10000', file: 'c.yaml', text: vx('{ type: udp, port: 65536 }'), error: /Backend\.Port must be an integer from 1 to 65535, got 65536/ },
-  // VNI 0 is valid, as in flannel (flannel.0).
+  // VNI 0 is valid, as in flannel (flannel.0): the lower edge is -1.
   { name: 'VNI -1', file: 'c.yaml', text: vx('{ type: vxlan, vni: -1 }'), error: /Backend\.VNI must be an integer from 0 to 16777215, got -1/ },
   { name: 'VNI 2^24', file: 'c.yaml', text: vx('{ type: vxlan, vni: 16777216 }'), error: /Backend\.VNI must be an integer from 0 to 16777215/ },
   { name: 'VNI with keywords', file: 'c.yaml', text: vx('{ type: vxlan, vni: "1 dev eth0" }'), error: /Backend\.VNI must be an integer/ },

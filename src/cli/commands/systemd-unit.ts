@@ -17,6 +17,7 @@ export default async function systemdUnit(o: GlobalOptions & { exec?: string }, 
   if (hidden.length) {
     ctx.err(ctx.errStyle.yellow(`warning: ${hidden.join(' and ')} is under a home directory, which the unit's ProtectHome=yes hides from the service; install ovlnet (and node) system-wide, e.g. npm install -g`));
   }
-  ctx.out(renderSystemdUnit(command, [`# Printed by \`ovlnet systemd-unit\` (ovlnet ${version}): ExecStart runs this installation's node and ovlnet.`]).replace(/\n$/, ''));
+  const runs = o.exec !== undefined ? `${o.exec}, as given with --exec` : "this installation's node and ovlnet";
+  ctx.out(renderSystemdUnit(command, [`# Printed by \`ovlnet systemd-unit\` (ovlnet ${version}): ExecStart runs ${runs}.`]).replace(/\n$/, ''));
   return EXIT_OK;
 }
