@@ -20,6 +20,8 @@ _ovlnet_kind() {
         'plan --etcd-cafile') kind='file' ;;
         'plan --etcd-certfile') kind='file' ;;
         'plan --etcd-keyfile') kind='file' ;;
+        'plan --etcd-username') kind='free' ;;
+        'plan --etcd-password') kind='free' ;;
         'plan --net-conf') kind='file' ;;
         'plan --annotation-prefix') kind='free' ;;
         'plan --node') kind='free' ;;
@@ -34,6 +36,8 @@ _ovlnet_kind() {
         'diff --etcd-cafile') kind='file' ;;
         'diff --etcd-certfile') kind='file' ;;
         'diff --etcd-keyfile') kind='file' ;;
+        'diff --etcd-username') kind='free' ;;
+        'diff --etcd-password') kind='free' ;;
         'diff --net-conf') kind='file' ;;
         'diff --annotation-prefix') kind='free' ;;
         'diff --node') kind='free' ;;
@@ -48,6 +52,8 @@ _ovlnet_kind() {
         'doctor --etcd-cafile') kind='file' ;;
         'doctor --etcd-certfile') kind='file' ;;
         'doctor --etcd-keyfile') kind='file' ;;
+        'doctor --etcd-username') kind='free' ;;
+        'doctor --etcd-password') kind='free' ;;
         'doctor --net-conf') kind='file' ;;
         'doctor --annotation-prefix') kind='free' ;;
         'doctor --node') kind='free' ;;
@@ -65,6 +71,8 @@ _ovlnet_kind() {
         'apply --etcd-cafile') kind='file' ;;
         'apply --etcd-certfile') kind='file' ;;
         'apply --etcd-keyfile') kind='file' ;;
+        'apply --etcd-username') kind='free' ;;
+        'apply --etcd-password') kind='free' ;;
         'apply --net-conf') kind='file' ;;
         'apply --annotation-prefix') kind='free' ;;
         'apply --node') kind='free' ;;
@@ -80,6 +88,8 @@ _ovlnet_kind() {
         'nodes --etcd-cafile') kind='file' ;;
         'nodes --etcd-certfile') kind='file' ;;
         'nodes --etcd-keyfile') kind='file' ;;
+        'nodes --etcd-username') kind='free' ;;
+        'nodes --etcd-password') kind='free' ;;
         'nodes --net-conf') kind='file' ;;
         'nodes --annotation-prefix') kind='free' ;;
         'nodes --config') kind='file' ;;
@@ -88,6 +98,8 @@ _ovlnet_kind() {
         'daemon --etcd-cafile') kind='file' ;;
         'daemon --etcd-certfile') kind='file' ;;
         'daemon --etcd-keyfile') kind='file' ;;
+        'daemon --etcd-username') kind='free' ;;
+        'daemon --etcd-password') kind='free' ;;
         'daemon --net-conf') kind='file' ;;
         'daemon --annotation-prefix') kind='free' ;;
         'daemon --node') kind='free' ;;
@@ -111,6 +123,8 @@ _ovlnet_kind() {
         'cleanup --etcd-cafile') kind='file' ;;
         'cleanup --etcd-certfile') kind='file' ;;
         'cleanup --etcd-keyfile') kind='file' ;;
+        'cleanup --etcd-username') kind='free' ;;
+        'cleanup --etcd-password') kind='free' ;;
         'cleanup --net-conf') kind='file' ;;
         'cleanup --annotation-prefix') kind='free' ;;
         'cleanup --config') kind='file' ;;
@@ -119,6 +133,7 @@ _ovlnet_kind() {
         'cleanup --subnet-file') kind='file' ;;
         'cleanup --vni') kind='free' ;;
         'completion --config') kind='file' ;;
+        'systemd-unit --config') kind='file' ;;
         'systemd-unit --exec') kind='free' ;;
         'config --config') kind='file' ;;
         'config -o'|'config --output') kind='choices table json' ;;
@@ -139,15 +154,15 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
-        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
-        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --config --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
-        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --config --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
+        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
+        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='--config --debug --no-color -h,--help' ;;
-        systemd-unit) opts='--exec -h,--help' ;;
+        systemd-unit) opts='--config --debug --no-color --exec -h,--help' ;;
         config) opts='--config --debug --no-color -o,--output -h,--help' ;;
         help) opts='' ;;
         *) opts='-V,--version -s,--source -n,--netns --config --debug --no-color -h,--help' ;;

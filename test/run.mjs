@@ -10,7 +10,8 @@
 //  4. ends with the line `N passed, N failed`.
 // Usage: node test/run.mjs [unit|e2e|FILTER...]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,10 +65,12 @@ function listTests(dir) {
 }
 
 function runFile(file) {
+  // ovlnet's writer locks go here, never to the host's /run/ovlnet (src/host/lock.ts).
+  const runDir = mkdtempSync(join(tmpdir(), 'ovlnet-run-'));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], {
       cwd: root,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', OVLNET_RUN_DIR: runDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -79,6 +82,7 @@ function runFile(file) {
     }, FILE_TIMEOUT_MS);
     child.on('close', (code) => {
       clearTimeout(timer);
+      rmSync(runDir, { recursive: true, force: true });
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);

@@ -20,10 +20,12 @@ export interface GlobalOptions {
   annotationPrefix?: string;
   disableTxOffload?: string;
   ipMasq?: boolean;
+  config?: string;
   ipMasqFullyRandomDisable?: boolean;
   /** --iptables-forward-rules: true, false, or (commander) true for the bare flag. */
   iptablesForwardRules?: boolean;
-  config?: string;
+  etcdUsername?: string;
+  etcdPassword?: string;
 }
 
 export interface Context {

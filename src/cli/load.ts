@@ -1,5 +1,5 @@
 // Opens the source from the command line options and takes a snapshot.
-import { parseTxOffloadMode } from '../backends/offload.js';
+import { parseTxOffloadMode } from '../backends/vxlan/offload.js';
 import { UsageError } from '../errors.js';
 import type { CycleOptions, Snapshot } from '../engine/cycle.js';
 import type { PlanSnapshot } from '../engine/plan-snapshot.js';
@@ -24,6 +24,8 @@ export async function openFromOptions(o: GlobalOptions): Promise<Source> {
     etcdCaFile: o.etcdCafile,
     etcdCertFile: o.etcdCertfile,
     etcdKeyFile: o.etcdKeyfile,
+    etcdUsername: o.etcdUsername,
+    etcdPassword: o.etcdPassword,
     netConf: o.netConf,
     annotationPrefix: o.annotationPrefix,
     nodeName: localNodeName(o),

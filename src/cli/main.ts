@@ -6,7 +6,10 @@ import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, reportError } from './exit.js';
 import { UsageError } from '../errors.js';
 import { packageInfo } from '../package.js';
+import { settleColorEnv } from './color-env.js';
 import { checkConfigKeys, configFileChoice, mergeGlobalFlags, resolveSettings, settingKeys, type Setting } from './settings.js';
+import { addFlannelFlags, composeFlannelFlags, goStyleArgs, withFlanneldEnv } from './flannel-flags.js';
+import { ifaceNeedsHost, pickIface } from './iface.js';
 
 const pkg = packageInfo();
 
@@ -19,13 +22,15 @@ function sourceOptions(cmd: Command, withNode = true): Command {
     .option('--etcd-cafile <file>', 'etcd TLS: CA certificate')
     .option('--etcd-certfile <file>', 'etcd TLS: client certificate')
     .option('--etcd-keyfile <file>', 'etcd TLS: client key')
+    .option('--etcd-username <name>', 'etcd authentication: user name (with --etcd-password)')
+    .option('--etcd-password <password>', 'etcd authentication: password (prefer $OVLNET_ETCD_PASSWORD: a flag shows in ps)')
     .option('--net-conf <file>', 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap')
     .option('--annotation-prefix <prefix>', 'Kubernetes: node annotation prefix', 'flannel.alpha.coreos.com');
   if (withNode) {
     cmd
       .option('--node <name>', 'local node name (default: the host name, or the node owning a local address)')
       .option('--public-ip <ip>', 'find the local node by this public IP')
-      .option('--iface <dev>', 'underlay device (default: the one holding the local public IP)')
+      .option('--iface <dev|ip>', 'underlay device, by name or address; repeatable: the first on this host (default: the one holding the local public IP)', (v: string, prev?: string[]) => [...(prev ?? []), v])
       .option('-n, --netns <name>', 'read and write in this network namespace (ip -n)');
   }
   return commonOptions(cmd);
@@ -60,14 +65,25 @@ function outputOption(cmd: Command, formats: string[]): Command {
   return cmd.addOption(new Option('-o, --output <format>', 'output format').choices(formats).default('table'));
 }
 
-/** The command's options with the environment and the config file filled in (settings.ts). */
+/** The command's options with the environment, the config file and flanneld's flags filled in (settings.ts). */
 async function effectiveOptions(cmd: Command, env: NodeJS.ProcessEnv = process.env): Promise<{ opts: GlobalOptions; settings: Setting[]; file?: string }> {
   mergeGlobalFlags(cmd);
   const { loadConfigFile } = await import('./config-file.js');
   const file = await loadConfigFile(configFileChoice(cmd, env));
   if (file) checkConfigKeys(file, settingKeys(cmd.parent ?? cmd));
-  const settings = resolveSettings(cmd, env, file);
-  return { opts: cmd.opts() as GlobalOptions, settings, file: file?.path };
+  const settings = resolveSettings(cmd, env, file, withFlanneldEnv);
+  const opts = { ...cmd.opts(), ...composeFlannelFlags(settings) } as GlobalOptions;
+  if (Array.isArray(opts.iface)) {
+    const values = opts.iface as string[];
+    if (!ifaceNeedsHost(values)) opts.iface = values[0];
+    else {
+      const { readPlanHost } = await import('../host/read.js');
+      opts.iface = pickIface(values, (await readPlanHost(opts.netns, false)).links);
+      const shown = settings.find((x) => x.key === 'iface');
+      if (shown) shown.value = opts.iface;
+    }
+  }
+  return { opts, settings, file: file?.path };
 }
 
 async function runCommand(load: Loader, cmd: Command, extra: (opts: GlobalOptions) => Promise<Partial<GlobalOptions>> = async () => ({})): Promise<never> {
@@ -135,7 +151,7 @@ export function buildProgram(): Command {
   outputOption(hostOptions(sourceOptions(program.command('apply').description('make the host match the plan, changing only the difference'))), ['table', 'json'])
     .option('--dry-run', 'show what would change and change nothing')
     .option('--max-delete <n|n%>', 'refuse to remove more than this many peers in one run (default: half of them, when 2 or more)')
-    .option('--force', 'allow one run past the --max-delete guard')
+    .option('--force', 'allow one run past the --max-delete guard, and apply while a daemon owns the namespace')
     .addHelpText('after', '\nExample:\n  sudo ovlnet apply --source file:/etc/ovlnet/cluster.yaml')
     .action(action(() => import('./commands/apply.js')));
 
@@ -150,7 +166,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--max-delete <n|n%>', 'refuse cycles that remove more than this many peers, in one cycle and within --max-delete-window (default: half of them, when 2 or more)')
     .option('--max-delete-window <duration>', 'the sliding window over which --max-delete counts removals', '5m')
-    .option('--force', 'let the first cycle the --max-delete guard refuses through, once')
+    .option('--force', 'let the first cycle the --max-delete guard refuses through, once, and start while another daemon owns the namespace')
     .option('--subnet-file <path>', "write flannel's subnet.env here for the CNI plugin (default /run/flannel/subnet.env; with --netns NS, /run/flannel/netns/NS/subnet.env)")
     .option('--lease-ttl <duration>', 'etcd: lease time to live', '24h')
     .option('--probe-interval <duration>', 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers', '10s')
@@ -176,7 +192,7 @@ export function buildProgram(): Command {
       return runCommand(() => import('./commands/completion.js'), this, async () => ({ shell }) as Partial<GlobalOptions>);
     });
 
-  program.command('systemd-unit')
+  commonOptions(program.command('systemd-unit'))
     .description("print a systemd unit for \"ovlnet daemon\" whose ExecStart is this installation's node and ovlnet")
     .option('--exec <program>', 'ExecStart program instead (e.g. ovlnet, looked up in systemd\'s search path)')
     .addHelpText('after', '\nExample:\n  ovlnet systemd-unit | sudo tee /etc/systemd/system/ovlnet.service > /dev/null')
@@ -188,8 +204,11 @@ export function buildProgram(): Command {
     .addOption(new Option('-n, --netns <name>').hideHelp())), ['table', 'json'])
     .description('show the effective settings of a command and where each comes from (flag, environment, config file, default)')
     .addArgument(new Argument('[command]', 'the command whose settings to show').default('daemon'))
-    .addHelpText('after', '\nEvery option can also be set as OVLNET_<OPTION> (e.g. OVLNET_IP_MASQ=true) or in the config file;\nprecedence: flag > environment > config file > default.\n\nExample:\n  ovlnet config diff')
-    .action(function (this: Command, name: string) {
+    .addArgument(new Argument('[options...]', "that command's options, as they would be given to it"))
+    // Everything after the command name is that command's (`ovlnet config daemon --ip-masq`).
+    .passThroughOptions()
+    .addHelpText('after', '\nEvery option can also be set as OVLNET_<OPTION> (e.g. OVLNET_IP_MASQ=true) or in the config file;\nprecedence: flag > environment > config file > default.\n\nExamples:\n  ovlnet config diff\n  ovlnet config -o json daemon --etcd-endpoints=https://192.0.2.1:2379 --ip-masq')
+    .action(function (this: Command, name: string, args: string[]) {
       const config = this;
       return runCommand(() => import('./commands/config.js'), config, async () => {
         const target = program.commands.find((c) => c.name() === name && c.name() !== 'config' && c.name() !== 'help');
@@ -201,11 +220,14 @@ export function buildProgram(): Command {
             target.setOptionValueWithSource(attr, config.getOptionValue(attr), 'cli');
           }
         }
+        const rest = target.parseOptions(args);
+        if (rest.unknown.length) throw new UsageError(`config ${name}: unknown option ${rest.unknown[0]}`, `see "ovlnet ${name} --help"`);
         const r = await effectiveOptions(target);
         return { settings: r.settings, configFile: r.file, command: name } as Partial<GlobalOptions>;
       });
     });
 
+  for (const c of program.commands) addFlannelFlags(c);
   // `ovlnet config COMMAND` takes (and completes) every command that has settings, however late it was defined.
   const configCmd = program.commands.find((c) => c.name() === 'config')!;
   configCmd.registeredArguments[0].choices(program.commands.map((c) => c.name()).filter((n) => n !== 'config'));
@@ -214,10 +236,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv = process.argv): Promise<void> {
+  settleColorEnv();
   const program = buildProgram();
   program.exitOverride();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync([...argv.slice(0, 2), ...goStyleArgs(argv.slice(2), program)]);
   } catch (e) {
     const code = (e as { exitCode?: number; code?: string }).exitCode;
     if (typeof code === 'number') process.exit(code === 0 ? 0 : EXIT_ERROR);

@@ -39,6 +39,8 @@ Before=kubelet.service
 # process, so systemd must accept notifications from the whole unit.
 Type=notify
 NotifyAccess=all
+# Settings: /etc/ovlnet/ovlnet.yaml, read by the daemon and by every other
+# ovlnet command alike; the environment file holds secrets and overrides.
 EnvironmentFile=-/etc/ovlnet/ovlnet.env
 ExecStart=${execStart} daemon $OVLNET_DAEMON_ARGS
 # SIGHUP: re-read the source and resync now.
@@ -102,6 +104,7 @@ export const CONTRIB_HEADER = [
   '# Install (the package, then this unit):',
   '#   npm install -g ovlnet     # links ovlnet into /usr/local/bin (or /usr/bin)',
   '#   ovlnet systemd-unit > /etc/systemd/system/ovlnet.service   # or this file as it is',
-  '#   install -D -m 0644 contrib/ovlnet.env /etc/ovlnet/ovlnet.env',
+  '#   install -D -m 0644 contrib/ovlnet.yaml /etc/ovlnet/ovlnet.yaml',
+  '#   install -D -m 0600 contrib/ovlnet.env /etc/ovlnet/ovlnet.env',
   '#   systemctl daemon-reload && systemctl enable --now ovlnet',
 ];

@@ -13,8 +13,7 @@ export interface RunResult {
 
 const PACKAGE_OF: Record<string, string> = {
   ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool', 'iptables-save': 'iptables', 'iptables-restore': 'iptables',
-  'ip6tables-save': 'iptables', 'ip6tables-restore': 'iptables', iptables: 'iptables',
-  ping: 'iputils-ping', sysctl: 'procps',
+  'ip6tables-save': 'iptables', 'ip6tables-restore': 'iptables', iptables: 'iptables', ping: 'iputils-ping', sysctl: 'procps',
 };
 
 export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore' | 'ping' | 'sysctl';

@@ -2,6 +2,7 @@
 // to RawNodes, and the annotations this node publishes. Kept apart from
 // kube.ts so it can be tested without the Kubernetes client library, and so
 // kube.ts stays the only file importing it.
+import { backendOf } from '../backends/registry.js';
 import { UsageError } from '../errors.js';
 import { parseIP, parsePrefix, type IP } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
@@ -177,15 +178,20 @@ export interface Publication {
   backendType: BackendType;
   vni?: number;
   vtepMAC?: string;
+  /** Dual stack: the IPv6 half (public-ipv6, backend-v6-data). */
+  publicIPv6?: string;
+  vtepMACv6?: string;
 }
 
 /** The annotation values this node publishes, as flannel writes them. */
 export function publishedAnnotations(p: Publication, keys: AnnotationKeys): Record<string, string> {
+  const data = (mac: string | undefined) => JSON.stringify(backendOf(p.backendType).leaseData({ vni: p.vni }, mac) ?? null);
   return {
-    [keys.backendData]: p.backendType === 'vxlan' ? JSON.stringify({ VNI: p.vni ?? 1, VtepMAC: p.vtepMAC }) : 'null',
+    [keys.backendData]: data(p.vtepMAC),
     [keys.backendType]: p.backendType,
     [keys.publicIP]: p.publicIP,
     [keys.subnetManager]: 'true',
+    ...(p.publicIPv6 ? { [keys.publicIPv6]: p.publicIPv6, [keys.backendV6Data]: data(p.vtepMACv6) } : {}),
   };
 }
 
@@ -199,9 +205,10 @@ export function annotationPatch(current: Record<string, string> | null | undefin
   return Object.keys(changed).length ? { metadata: { annotations: changed } } : undefined;
 }
 
-/** The published VtepMAC of a node, when it is a usable unicast MAC. */
-export function publishedVtepMAC(node: KubeNode, keys: AnnotationKeys): string | undefined {
-  const mac = parseMAC(parseBackendData(node.metadata?.annotations?.[keys.backendData] ?? undefined).vtepMAC);
+/** The published VtepMAC of a node (of its IPv6 half with family 6), when it is a usable unicast MAC. */
+export function publishedVtepMAC(node: KubeNode, keys: AnnotationKeys, family: 4 | 6 = 4): string | undefined {
+  const key = family === 4 ? keys.backendData : keys.backendV6Data;
+  const mac = parseMAC(parseBackendData(node.metadata?.annotations?.[key] ?? undefined).vtepMAC);
   return mac && !nonUnicastMACReason(mac) ? mac.text : undefined;
 }
 

@@ -9,6 +9,9 @@ export interface SourceOptions {
   etcdCaFile?: string;
   etcdCertFile?: string;
   etcdKeyFile?: string;
+  /** etcd authentication (--etcd-username/--etcd-password, or their OVLNET_ variables). */
+  etcdUsername?: string;
+  etcdPassword?: string;
   /** Kubernetes: file holding net-conf.json instead of the ConfigMap. */
   netConf?: string;
   /** Kubernetes: annotation prefix (default flannel.alpha.coreos.com). */

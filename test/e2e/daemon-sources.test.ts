@@ -54,7 +54,8 @@ const leaseKey = (subnet: string) => `${P}/subnets/${subnet.replace('/', '-')}`;
 
 test('etcd: a lease put while the daemon runs is routed, a deleted one unrouted (watch only)', async () => {
   await withEtcd(async (c) => {
-    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","Backend":{"Type":"vxlan"}}']);
+    // node-a's lease is the first subnet, outside flannel's default SubnetMin: allow it, or the daemon re-allocates as flannel does.
+    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
     const id = await grantLease(c, 3600);
     for (const [i, s] of [A, B].entries()) await c.ctl(['put', `--lease=${id}`, leaseKey(s.subnet), flannelLease(s.publicIP, MACS[i])]);
     await withTopology([A, B], async (t) => {

@@ -154,7 +154,7 @@ test('a node added to the file is routed promptly by the watch; a removed node i
 
 test('a source event writes only the delta from the kernel model, reading nothing; a resync (SIGHUP) repairs what the model missed', async () => {
   let spy: ReturnType<typeof makeSpy> | undefined;
-  // No overlay probes: their `ip netns exec ping` processes would show up in the spy's calls;
+  // No overlay probes: their `ip netns exec ping` processes would show up in the spy's calls.
   // --iptables-resync 0: its periodic iptables-save is a read of its own, not the event cycle's.
   await withDaemon([A, B], ['--interval', '1m', '--log-level', 'debug', '--probe-interval', '0', '--iptables-resync', '0'], async (t, d, file) => {
     await d.ready();

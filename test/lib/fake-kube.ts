@@ -87,6 +87,8 @@ export class FakeKube {
   patches: RecordedPatch[] = [];
   /** Requests answered 403, as `METHOD path` (path without query), e.g. `GET /api/v1/namespaces/kube-flannel/configmaps/kube-flannel-cfg`. */
   forbidden = new Set<string>();
+  /** Every answer waits this long (a slow API server). */
+  delayMs = 0;
   /** ConfigMaps by `namespace/name`. */
   configMaps = new Map<string, Obj>();
   /** Pods by `namespace/name`. */
@@ -106,7 +108,10 @@ export class FakeKube {
 
   constructor(token = 'test-token-0123456789') {
     this.token = token;
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer((req, res) => {
+      if (this.delayMs > 0) setTimeout(() => this.handle(req, res), this.delayMs);
+      else this.handle(req, res);
+    });
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

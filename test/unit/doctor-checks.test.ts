@@ -9,6 +9,9 @@ import { parseEnvFile, stateChecks, type StateFacts } from '../../src/doctor/che
 import { decide } from '../../src/doctor/decide.js';
 import type { CheckResult } from '../../src/doctor/types.js';
 import { parseIP, parsePrefix } from '../../src/model/ip.js';
+import { ENCAPSULATION } from '../../src/doctor/probe-plan.js';
+import { UDP_OVERHEAD } from '../../src/backends/udp/plan.js';
+import { VXLAN_OVERHEAD } from '../../src/backends/vxlan/plan.js';
 
 const rows = (rs: CheckResult[]) => rs.map((r) => `${r.status} ${r.name}${r.peer ? ` ${r.peer}` : ''}`);
 
@@ -51,6 +54,8 @@ const peerCases: Array<[string, PeerFacts, string[], RegExp?]> = [
   ['this host can not send: local route error', peers([probe('d', { overlay: { ok: false, error: 'connect: No route to host' }, small: { ok: false, error: 'connect: No route to host' } })]), ['warn peers.probed', 'fail peer.overlay d'], /this host can not send to t-d/],
   ['every overlay failure explained by this host: no peer named', peers([probe('b', { overlay: lost, small: lost }), probe('c', { overlay: lost, small: lost })], { localBlockers: [{ name: 'host.input', status: 'fail', message: '' }] }),
     ['warn peers.probed', 'fail peers.overlay'], /2 of 2 probed peers .* explained by this host: host\.input/],
+  ['this host\'s underlay down: no peer blamed for either probe', peers([probe('b', { overlay: lost, small: lost, underlay: lost }), probe('c', { overlay: lost, small: lost, underlay: lost })], { localBlockers: [{ name: 'host.underlay', status: 'fail', message: '' }] }),
+    ['warn peers.probed', 'fail peers.overlay'], /explained by this host: host\.underlay/],
   ['local blocker, but a peer with its underlay down is still named', peers([probe('b', { overlay: lost, small: lost, underlay: lost })], { localBlockers: [{ name: 'host.mtu', status: 'fail', message: '' }] }), ['warn peers.probed', 'fail peer.underlay b']],
   ['sampled: says so', peers([probe('b', {})], { total: 500, sampled: true }), ['pass peers.probed'], /a random sample of 1 of 500 peers \(add one with --peer NAME\)/],
   ['--peer that is not a peer', peers([probe('b', {})], { unknownRequested: ['zz'] }), ['warn peer.requested zz', 'pass peers.probed']],
@@ -153,7 +158,7 @@ test('verdict: ok unless a check failed; warnings allowed', () => {
   const host = {
     networks: [P('198.18.0.0/16')], localSubnet: P('198.18.3.0/24'), sysctl: { 'net.ipv4.ip_forward': '1' }, filter: { policies: new Map(), rules: [] },
     backend: { type: 'vxlan', port: 8472, device: 'flannel.1', overhead: 50 }, localPublicIP: parseIP('192.0.2.13')!, peers: [],
-    underlay: { dev: 'eth0', exists: true, up: true, carrier: true, mtu: 1500 }, kernelRelease: '6.1', gateway: P('198.18.3.1/24'),
+    underlay: { dev: 'eth0', exists: true, up: true, carrier: true, mtu: 1500 }, overlay: { dev: 'flannel.1', mtu: 1450, up: true }, kernelRelease: '6.1', gateway: P('198.18.3.1/24'),
   };
   const r = decide({ ...base, host });
   assert.is(r.ok, true);
@@ -161,6 +166,10 @@ test('verdict: ok unless a check failed; warnings allowed', () => {
   const bad = decide({ ...base, host: { ...host, sysctl: { 'net.ipv4.ip_forward': '0' } } });
   assert.is(bad.ok, false);
   assert.is(bad.version, 1);
+});
+
+test('doctor\'s encapsulation sizes are the ones the backends plan with', () => {
+  assert.equal(ENCAPSULATION, { vxlan: VXLAN_OVERHEAD, udp: UDP_OVERHEAD });
 });
 
 test.run();

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  checkBridgeNf, checkCni0, checkForwardChain, checkForwarding, checkInputPort, checkMTU, checkRpFilter, checkTxOffload, checkUnderlay,
+  checkBridgeNf, checkCni0, checkOverlayDevice, checkForwardChain, checkForwarding, checkInputPort, checkMTU, checkRpFilter, checkTxOffload, checkUnderlay,
   hostChecks, localBlockers, type HostFacts,
 } from '../../src/doctor/checks/host.js';
 import { parseFilterSave } from '../../src/doctor/checks/netfilter-eval.js';
@@ -58,7 +58,13 @@ const cases: Case[] = [
   ['FORWARD ACCEPT, but an explicit drop of pod traffic first', checkForwardChain, { filter: save(':FORWARD ACCEPT [0:0]\n-A FORWARD -d 198.18.0.0/16 -j REJECT --reject-with icmp-port-unreachable') }, [['fail', /to 198\.18\.0\.0\/16 \(-A FORWARD -d 198\.18\.0\.0\/16 -j REJECT/]]],
   ['FORWARD DROP, only a rule doctor can not judge accepts', checkForwardChain, { filter: save(':FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT') }, [['warn', /may be dropped.*unless -A FORWARD -m conntrack/]]],
   ['FORWARD DROP, accept rule for a smaller prefix only', checkForwardChain, { filter: save(':FORWARD DROP [0:0]\n-A FORWARD -s 198.18.3.0/24 -j ACCEPT\n-A FORWARD -d 198.18.0.0/16 -j ACCEPT') }, [['warn', /from 198\.18\.0\.0\/16/]]],
-  ['iptables not installed', checkForwardChain, { filter: undefined, filterError: 'iptables-save not found in PATH' }, [['warn', /could not be read: iptables-save not found/]]],
+  ['iptables not installed', checkForwardChain, { filter: undefined, filterError: 'iptables-save not found in PATH' }, [['warn', /the iptables FORWARD chain could not be read \(iptables-save not found/]]],
+  ['dual stack: the IPv6 network judged by ip6tables', checkForwardChain, { networks: [P('198.18.0.0/16'), P('2001:db8:100::/48')], localPublicIP6: parseIP('2001:db8:1::13')!, filter6: save(':FORWARD DROP [0:0]\n-A FORWARD -s 2001:db8:100::/48 -j ACCEPT') },
+    [['fail', /^forwarded pod traffic is dropped: to 2001:db8:100::\/48 \(FORWARD policy DROP\)$/]]],
+  ['dual stack: both families accepted', checkForwardChain, { networks: [P('198.18.0.0/16'), P('2001:db8:100::/48')], localPublicIP6: parseIP('2001:db8:1::13')!, filter6: save(':FORWARD ACCEPT [0:0]') },
+    [['pass', /FORWARD policy ACCEPT, ip6tables FORWARD policy ACCEPT/]]],
+  ['dual stack: ip6tables not readable', checkForwardChain, { networks: [P('198.18.0.0/16'), P('2001:db8:100::/48')], filter6Error: 'ip6tables-save not found in PATH' },
+    [['warn', /2001:db8:100::\/48: the ip6tables FORWARD chain could not be read/]]],
   ['INPUT open', checkInputPort, {}, [['pass', /accepts UDP 8472/]]],
   ['INPUT drops the vxlan port', checkInputPort, { filter: save(':INPUT ACCEPT [0:0]\n-A INPUT -p udp -m udp --dport 8472 -j DROP') }, [['fail', /drops the backend's UDP port 8472: -A INPUT -p udp -m udp --dport 8472 -j DROP/]]],
   ['INPUT drops a port range holding it', checkInputPort, { filter: save(':INPUT ACCEPT [0:0]\n-A INPUT -p udp -m multiport --dports 53,8000:9000 -j REJECT') }, [['fail', /8472/]]],
@@ -73,6 +79,10 @@ const cases: Case[] = [
   ['underlay missing', checkUnderlay, { underlay: { dev: 'eth0', exists: false, up: false, carrier: false, mtu: 1500 } }, [['fail', /does not exist/]]],
   ['underlay down', checkUnderlay, { underlay: { dev: 'eth0', exists: true, up: false, carrier: false, mtu: 1500 } }, [['fail', /eth0 is down/]]],
   ['underlay without carrier', checkUnderlay, { underlay: { dev: 'eth0', exists: true, up: true, carrier: false, mtu: 1500 } }, [['fail', /no carrier/]]],
+  ['overlay device up', checkOverlayDevice, {}, [['pass', /flannel\.1 is up/]]],
+  ['overlay device missing', checkOverlayDevice, { overlay: undefined }, [['fail', /flannel\.1 does not exist/]]],
+  ['overlay device down', checkOverlayDevice, { overlay: { dev: 'flannel.1', mtu: 1450, up: false } }, [['fail', /flannel\.1 is down/]]],
+  ['host-gw: no overlay device', checkOverlayDevice, { backend: { type: 'host-gw' }, overlay: undefined }, []],
   ['MTU fits', checkMTU, {}, [['pass', /1450 fits eth0 MTU 1500/]]],
   ['MTU too large for a smaller underlay', checkMTU, { underlay: { dev: 'eth0', exists: true, up: true, carrier: true, mtu: 1400 } }, [['fail', /flannel\.1 MTU 1450 \+ 50 bytes .* > eth0 MTU 1400/]]],
   ['MTU: no overlay device yet', checkMTU, { overlay: undefined }, []],
@@ -105,10 +115,10 @@ test('a healthy host passes every host check', () => {
   assert.equal(all.filter((c) => c.status !== 'pass'), []);
 });
 
-test('local blockers: INPUT drop, underlay and MTU failures of this host; not a peer-specific drop, not a warning', () => {
+test('local blockers: INPUT drop, underlay, overlay device and MTU failures of this host; not a peer-specific drop, not a warning', () => {
   const r = (name: string, status: CheckResult['status'], peer?: string): CheckResult => ({ name, status, message: '', ...(peer ? { peer } : {}) });
-  const got = localBlockers([r('host.input', 'fail'), r('host.input', 'fail', 'node-b'), r('host.underlay', 'fail'), r('host.mtu', 'fail'), r('host.ip_forward', 'fail'), r('host.forward', 'warn')]);
-  assert.equal(got.map((c) => `${c.name}${c.peer ? ` ${c.peer}` : ''}`), ['host.input', 'host.underlay', 'host.mtu']);
+  const got = localBlockers([r('host.input', 'fail'), r('host.input', 'fail', 'node-b'), r('host.underlay', 'fail'), r('host.overlay', 'fail'), r('host.mtu', 'fail'), r('host.ip_forward', 'fail'), r('host.forward', 'warn')]);
+  assert.equal(got.map((c) => `${c.name}${c.peer ? ` ${c.peer}` : ''}`), ['host.input', 'host.underlay', 'host.overlay', 'host.mtu']);
 });
 
 test.run();

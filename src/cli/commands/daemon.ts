@@ -8,9 +8,14 @@ import { runDaemon } from '../../daemon/daemon.js';
 import { Logger, type Level, type LogFormat } from '../../daemon/logger.js';
 import { parseListenAddr } from '../../daemon/server.js';
 import { defaultSubnetFile } from '../../daemon/subnet-env.js';
-import { requireNetAdmin } from '../../host/privilege.js';
+import { preflightWrite } from '../../host/privilege.js';
 import { parseMaxDelete } from '../../reconcile/guard.js';
-import { UsageError } from '../../errors.js';
+import { GuardError, UsageError } from '../../errors.js';
+import { takeWriterLock, type WriterLock } from '../../host/lock.js';
+import { resolveSourceURI } from '../../sources/index.js';
+
+/** A running apply holding the namespace is waited for this long at start. */
+const APPLY_WAIT_MS = 10_000;
 import { packageInfo } from '../../package.js';
 
 export interface DaemonFlags extends GlobalOptions {
@@ -23,10 +28,10 @@ export interface DaemonFlags extends GlobalOptions {
   force?: boolean;
   subnetFile?: string;
   leaseTtl?: string;
-  iptablesResync?: string;
   probeInterval?: string;
   /** --no-set-node-network-unavailable turns it off (commander: true by default). */
   setNodeNetworkUnavailable?: boolean;
+  iptablesResync?: string;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -64,9 +69,30 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
   const iptablesResyncMs = parseResyncSeconds(o.iptablesResync ?? '5');
   // Fail at start, not on the first change: a daemon that cannot write is useless.
-  requireNetAdmin();
+  preflightWrite(o.netns);
 
   const log = new Logger({ format, level, journal: format === 'text' && stderrIsJournal(), write: (s) => process.stderr.write(s) });
+  const lock = await lockNamespace(o, log);
+  try {
+    return await run(o, log, { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr, probeIntervalMs, iptablesResyncMs });
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** The namespace's writer lock for the daemon's lifetime; --force runs without it when another writer holds it. */
+async function lockNamespace(o: DaemonFlags, log: Logger): Promise<WriterLock | undefined> {
+  try {
+    return await takeWriterLock({ netns: o.netns, kind: 'daemon', source: resolveSourceURI(o.source), waitMs: APPLY_WAIT_MS });
+  } catch (e) {
+    if (!(e instanceof GuardError) || !o.force) throw e;
+    log.warn(`--force: running although ${e.message.replace(/; nothing was changed$/, '')}`);
+    return undefined;
+  }
+}
+
+async function run(o: DaemonFlags, log: Logger, p: { intervalMs: number; leaseTTLSeconds: number; maxDelete: ReturnType<typeof parseMaxDelete>; maxDeleteWindowMs: number; metricsAddr?: ReturnType<typeof parseListenAddr>; probeIntervalMs: number; iptablesResyncMs: number }): Promise<number> {
+  const { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr, probeIntervalMs, iptablesResyncMs } = p;
   const source = await openFromOptions(o);
   return runDaemon({
     source,
@@ -80,8 +106,8 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     metricsAddr,
     setNodeNetworkUnavailable: o.setNodeNetworkUnavailable !== false,
     version: version(),
-    iptablesResyncMs,
     probeIntervalMs,
+    iptablesResyncMs,
   }, { log });
 }
 

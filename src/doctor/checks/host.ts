@@ -1,7 +1,7 @@
 // Host checks: the kernel settings and firewall rules an overlay needs that
 // are not ovlnet's objects (so `diff` can not see them). Pure: recorded
 // facts in, check results out.
-import { shouldDisableTxOffload } from '../../backends/offload.js';
+import { shouldDisableTxOffload } from '../../backends/vxlan/offload.js';
 import type { IP, Prefix } from '../../model/ip.js';
 import { fail, pass, warn, type CheckResult } from '../types.js';
 import { evaluateChain, type FilterTable, type Packet } from './netfilter-eval.js';
@@ -13,11 +13,16 @@ export interface HostFacts {
   localSubnet: Prefix;
   /** sysctl values by name (`net.ipv4.ip_forward`, `net.ipv4.conf.flannel/1.rp_filter`); undefined = absent. */
   sysctl: Record<string, string | undefined>;
-  /** The filter table; undefined when it could not be read (see filterError). */
+  /** The IPv4 filter table (iptables-save); undefined when it could not be read (see filterError). */
   filter?: FilterTable;
   filterError?: string;
+  /** The IPv6 one (ip6tables-save), read only when a pod network or the public IP is IPv6. */
+  filter6?: FilterTable;
+  filter6Error?: string;
   backend: { type: string; port?: number; device?: string; overhead?: number };
   localPublicIP: IP;
+  /** Dual stack: this node's IPv6 public IP (an IPv6 address outside the pod networks). */
+  localPublicIP6?: IP;
   peers: Array<{ name: string; publicIP: IP }>;
   underlay: { dev: string; exists: boolean; up: boolean; carrier: boolean; mtu: number };
   /** The overlay device as the kernel has it (absent: not created). */
@@ -77,52 +82,62 @@ export function checkBridgeNf(f: HostFacts): CheckResult {
   return warn(name, `net.bridge.bridge-nf-call-iptables = ${v}: Service traffic between pods on cni0 bypasses iptables`, hint);
 }
 
-/**
- * Forwarded pod traffic both ways: pod network to "elsewhere" and back.
- * Elsewhere is this node's public IP: an address outside every pod network
- * that a rule can be judged against (an unknown address would leave every
- * -s/-d rule undecided).
- */
-function podPackets(f: HostFacts): Array<{ dir: string; pkt: Packet }> {
-  const elsewhere = hostPrefix(f.localPublicIP);
-  return f.networks.flatMap((n) => [
-    { dir: `from ${n.text}`, pkt: { src: n, ...(n.family === elsewhere.family ? { dst: elsewhere } : {}) } },
-    { dir: `to ${n.text}`, pkt: { dst: n, ...(n.family === elsewhere.family ? { src: elsewhere } : {}) } },
-  ]);
+/** The filter table of a family, the tool that prints it, and why it is missing. */
+function tableOf(f: HostFacts, family: 4 | 6): { table?: FilterTable; error?: string; tool: string } {
+  return family === 4 ? { table: f.filter, error: f.filterError, tool: 'iptables' } : { table: f.filter6, error: f.filter6Error, tool: 'ip6tables' };
 }
 
+/**
+ * Forwarded pod traffic both ways: pod network to "elsewhere" and back.
+ * Elsewhere is this node's public IP of that family: an address outside
+ * every pod network that a rule can be judged against (an unknown address
+ * would leave every -s/-d rule undecided).
+ */
 export function checkForwardChain(f: HostFacts): CheckResult {
   const name = 'host.forward';
-  if (!f.filter) return warn(name, `the FORWARD chain could not be read${f.filterError ? `: ${f.filterError}` : ''}`);
-  const policy = f.filter.policies.get('FORWARD') ?? 'ACCEPT';
   const dropped: string[] = [];
   const unsure: string[] = [];
-  for (const { dir, pkt } of podPackets(f)) {
-    const v = evaluateChain(f.filter, 'FORWARD', pkt);
-    if (v.verdict === 'accept') continue;
-    (v.uncertain.length ? unsure : dropped).push(`${dir} (${v.by}${v.uncertain.length ? `; unless ${v.uncertain[0]}` : ''})`);
+  const policies: string[] = [];
+  const hints: string[] = [];
+  for (const n of f.networks) {
+    const { table, error, tool } = tableOf(f, n.family);
+    hints.push(`${tool} -A FORWARD -s ${n.text} -j ACCEPT; ${tool} -A FORWARD -d ${n.text} -j ACCEPT`);
+    if (!table) {
+      unsure.push(`${n.text}: the ${tool} FORWARD chain could not be read${error ? ` (${error})` : ''}`);
+      continue;
+    }
+    policies.push(`${tool} FORWARD policy ${table.policies.get('FORWARD') ?? 'ACCEPT'}`);
+    const ip = n.family === f.localPublicIP.family ? f.localPublicIP : f.localPublicIP6?.family === n.family ? f.localPublicIP6 : undefined;
+    const elsewhere = ip ? hostPrefix(ip) : undefined;
+    for (const [dir, pkt] of [[`from ${n.text}`, { src: n, dst: elsewhere }], [`to ${n.text}`, { dst: n, src: elsewhere }]] as Array<[string, Packet]>) {
+      const v = evaluateChain(table, 'FORWARD', pkt);
+      if (v.verdict === 'accept') continue;
+      (v.uncertain.length ? unsure : dropped).push(`${dir} (${v.by}${v.uncertain.length ? `; unless ${v.uncertain[0]}` : ''})`);
+    }
   }
-  const nets = f.networks.map((n) => n.text);
-  const hint = nets.map((n) => `iptables -A FORWARD -s ${n} -j ACCEPT; iptables -A FORWARD -d ${n} -j ACCEPT`).join('; ');
+  const hint = hints.join('; ');
   if (dropped.length) return fail(name, `forwarded pod traffic is dropped: ${dropped.join(', ')}`, hint);
   if (unsure.length) return warn(name, `pod traffic may be dropped: ${unsure.join(', ')}`, hint);
-  return pass(name, `pod traffic is forwarded both ways (FORWARD policy ${policy})`);
+  return pass(name, `pod traffic is forwarded both ways (${policies.join(', ').replace(/^iptables /, '')})`);
 }
 
 export function checkInputPort(f: HostFacts): CheckResult[] {
   const name = 'host.input';
   const port = f.backend.port;
   if (port === undefined) return [];
-  if (!f.filter) return [warn(name, `the INPUT chain could not be read${f.filterError ? `: ${f.filterError}` : ''}`)];
+  // The underlay's family: the encapsulated packets arrive to the public IP.
+  const { table, error, tool } = tableOf(f, f.localPublicIP.family);
+  if (!table) return [warn(name, `the ${tool} INPUT chain could not be read${error ? `: ${error}` : ''}`)];
   const base: Packet = { proto: 'udp', dport: port, dst: hostPrefix(f.localPublicIP), inIface: f.underlay.dev };
-  const hint = `iptables -I INPUT -p udp --dport ${port} -j ACCEPT (or open UDP ${port} between the nodes' public IPs in your firewall)`;
-  const any = evaluateChain(f.filter, 'INPUT', base);
+  const hint = `${tool} -I INPUT -p udp --dport ${port} -j ACCEPT (or open UDP ${port} between the nodes' public IPs in your firewall)`;
+  const any = evaluateChain(table, 'INPUT', base);
   if (any.verdict === 'drop' && !any.uncertain.length) return [fail(name, `INPUT drops the backend's UDP port ${port}: ${any.by}`, hint)];
   if (!any.uncertain.length) return [pass(name, `INPUT accepts UDP ${port} (${any.by})`)];
   // Rules that depend on the sender: judge them for each peer.
   const out: CheckResult[] = [];
   for (const p of f.peers) {
-    const v = evaluateChain(f.filter, 'INPUT', { ...base, src: hostPrefix(p.publicIP) });
+    if (p.publicIP.family !== f.localPublicIP.family) continue;
+    const v = evaluateChain(table, 'INPUT', { ...base, src: hostPrefix(p.publicIP) });
     if (v.verdict === 'drop' && !v.uncertain.length) out.push(fail(name, `INPUT drops UDP ${port} from ${p.publicIP.text}: ${v.by}`, hint, { peer: p.name }));
   }
   if (out.length) return out;
@@ -142,6 +157,15 @@ export function checkUnderlay(f: HostFacts): CheckResult {
   if (!u.up) return fail(name, `${u.dev} is down`, `ip link set ${u.dev} up`);
   if (!u.carrier) return fail(name, `${u.dev} has no carrier (cable, switch port or virtual NIC down)`, `ip link show ${u.dev}; ethtool ${u.dev}`);
   return pass(name, `${u.dev} is up with carrier, MTU ${u.mtu}`);
+}
+
+export function checkOverlayDevice(f: HostFacts): CheckResult[] {
+  const dev = f.backend.device;
+  if (!dev) return [];
+  const name = 'host.overlay';
+  if (!f.overlay) return [fail(name, `the overlay device ${dev} does not exist: nothing reaches the peers`, 'ovlnet apply (or start ovlnet daemon)')];
+  if (!f.overlay.up) return [fail(name, `${dev} is down`, `ovlnet apply (or: ip link set ${dev} up)`)];
+  return [pass(name, `${dev} is up`)];
 }
 
 export function checkMTU(f: HostFacts): CheckResult[] {
@@ -184,11 +208,11 @@ export function checkCni0(f: HostFacts): CheckResult {
 export function hostChecks(f: HostFacts): CheckResult[] {
   return [
     ...checkForwarding(f), checkRpFilter(f), checkBridgeNf(f), checkForwardChain(f), ...checkInputPort(f),
-    checkUnderlay(f), ...checkMTU(f), ...checkTxOffload(f), checkCni0(f),
+    checkUnderlay(f), ...checkOverlayDevice(f), ...checkMTU(f), ...checkTxOffload(f), checkCni0(f),
   ];
 }
 
-/** The failed host checks that stop every overlay probe, so peer failures are this host's. */
+/** The failed host checks that stop every overlay probe (so peer failures are this host's), not one peer's. */
 export function localBlockers(results: CheckResult[]): CheckResult[] {
-  return results.filter((r) => r.status === 'fail' && !r.peer && (r.name === 'host.input' || r.name === 'host.underlay' || r.name === 'host.mtu'));
+  return results.filter((r) => r.status === 'fail' && !r.peer && ['host.input', 'host.underlay', 'host.overlay', 'host.mtu'].includes(r.name));
 }

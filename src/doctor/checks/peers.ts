@@ -80,15 +80,17 @@ export function peerChecks(f: PeerFacts): CheckResult[] {
   out.push(answering === f.probed.length ? pass('peers.probed', summary) : warn('peers.probed', summary));
 
   const overlayOnly: PeerProbe[] = [];
+  // This host's underlay down: every underlay probe fails too, and is this host's failure.
+  const underlayHere = f.localBlockers.some((c) => c.name === 'host.underlay');
   for (const p of f.probed) {
     const subject = { peer: p.name };
     if (p.overlay.ok) {
-      if (!p.underlay.ok) {
+      if (!p.underlay.ok && !underlayHere) {
         out.push(warn('peer.underlay', `the overlay answers, but ${p.publicIP} does not answer ping on the underlay${why(p.underlay)}`, 'ICMP filtered between the nodes? only worth a look if other checks fail', subject));
       }
       continue;
     }
-    if (!p.underlay.ok) {
+    if (!p.underlay.ok && !underlayHere) {
       out.push(fail('peer.underlay', `underlay down: ${p.publicIP} does not answer${why(p.underlay)}, and nor does ${p.target} through ${f.device}`,
         `is the node up? ip route get ${p.publicIP}; ping ${p.publicIP}`, subject));
       continue;

@@ -70,6 +70,6 @@ export function routingChecks(f: RoutingFacts): CheckResult[] {
       out.push(fail('routing.peer', problems.join('; '), `ip route get ${p.lookups[0]?.addr ?? p.subnet.addr.text}; ip rule show; ip route show table all match ${p.subnet.text}`, { peer: p.name }));
     }
   }
-  if (!out.length) out.push(pass('routing', `${f.peers.length} peer subnet${f.peers.length === 1 ? '' : 's'} resolve through ovlnet's routes`));
+  if (!out.length) out.push(pass('routing', f.peers.length === 1 ? "1 peer subnet resolves through ovlnet's route" : `${f.peers.length} peer subnets resolve through ovlnet's routes`));
   return out;
 }
