@@ -6,12 +6,10 @@
 // Same rules, comment and order as flannel's, so a node flannel set up is in
 // sync as it is, and either can take over from the other. Pure.
 import type { Prefix } from '../model/ip.js';
-import type { FilterRuleEntry, RuleSet } from '../model/types.js';
-import { commentTail, ruleSetEntries } from './ruleset.js';
+import type { FilterRuleEntry } from '../model/types.js';
+import { commentTail, FORWARD_SET, ruleSetEntries } from './ruleset.js';
 
-export const FORWARD_SET: RuleSet = {
-  table: 'filter', chain: 'FLANNEL-FWD', hook: 'FORWARD', comment: 'flanneld forward', legacyComments: [],
-};
+export { FORWARD_SET };
 
 /** FLANNEL-FWD's rules for one family's cluster network, then the jump from FORWARD. */
 export function planForward(network: Prefix): FilterRuleEntry[] {

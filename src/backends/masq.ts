@@ -7,12 +7,10 @@
 // Older ovlnet versions wrote the comment "ovlnet masq" and inserted the jump
 // first: such rules are ovlnet's (legacy), replaced by flannel's form.
 import type { Prefix } from '../model/ip.js';
-import type { NatRuleEntry, RuleSet } from '../model/types.js';
-import { commentTail, jumpSpec, ruleSetEntries } from './ruleset.js';
+import type { NatRuleEntry } from '../model/types.js';
+import { commentTail, jumpSpec, MASQ_SET, ruleSetEntries } from './ruleset.js';
 
-export const MASQ_SET: RuleSet = {
-  table: 'nat', chain: 'FLANNEL-POSTRTG', hook: 'POSTROUTING', comment: 'flanneld masq', legacyComments: ['ovlnet masq'],
-};
+export { MASQ_SET };
 export const MASQ_CHAIN = MASQ_SET.chain;
 export const MASQ_COMMENT = MASQ_SET.comment;
 /** kube-proxy marks packets it will masquerade itself; NATting them twice breaks some kernels. */

@@ -1,10 +1,33 @@
 // The iptables rule sets ovlnet plans: flannel's masquerade chain (nat,
-// --ip-masq) and its FORWARD accept chain (filter, --iptables-forward-rules).
-// Both have one shape (a chain owned whole, one commented jump into it from a
-// built-in chain), so one driver plans, diffs, writes and cleans them up:
-// this file says what the sets are; reconcile/netfilter.ts diffs them,
-// host/iptables.ts renders them. Pure.
+// --ip-masq, planned in masq.ts) and its FORWARD accept chain (filter,
+// --iptables-forward-rules, planned in forward.ts). Both have one shape (a
+// chain owned whole, one commented jump into it from a built-in chain), so
+// one driver plans, diffs, writes and cleans them up: this file says what the
+// sets are; reconcile/netfilter.ts diffs them, host/iptables.ts renders them.
+// Pure. (The sets are declared here, not beside their planners, so the
+// writers and cleanup need only this small module.)
 import type { NetfilterRuleEntry, NetfilterTable, RuleSet } from '../model/types.js';
+
+/**
+ * flannel's masquerade chain, in flannel's form. Older ovlnet versions wrote
+ * the comment "ovlnet masq" (and inserted the jump first): such rules are
+ * ovlnet's, replaced by flannel's form.
+ */
+export const MASQ_SET: RuleSet = {
+  table: 'nat', chain: 'FLANNEL-POSTRTG', hook: 'POSTROUTING', comment: 'flanneld masq', legacyComments: ['ovlnet masq'],
+};
+
+/** flannel's FORWARD accept chain. */
+export const FORWARD_SET: RuleSet = {
+  table: 'filter', chain: 'FLANNEL-FWD', hook: 'FORWARD', comment: 'flanneld forward', legacyComments: [],
+};
+
+/** Every set ovlnet may plan, one per table. */
+export const RULE_SETS: readonly RuleSet[] = [MASQ_SET, FORWARD_SET];
+
+export function ruleSetFor(table: NetfilterTable): RuleSet {
+  return table === 'nat' ? MASQ_SET : FORWARD_SET;
+}
 
 /** `-m comment --comment "<comment>" -j <target>`, as iptables-save prints it. */
 export function commentTail(set: RuleSet, target: string): string {

@@ -7,7 +7,7 @@ import { familyOf } from '../backends/ruleset.js';
 import type { TxOffloadMode } from '../backends/vxlan/offload.js';
 import { GuardError, HostError, PermissionError } from '../errors.js';
 import type { ActualState, Change, ClusterState, DesiredState, NetfilterRuleEntry, NetworkConfig, Problem } from '../model/types.js';
-import { iptablesHasRandomFully } from '../host/netfilter.js';
+import { iptablesHasRandomFully } from '../host/read.js';
 import { realHost } from '../host/real.js';
 import type { Failure } from '../host/write.js';
 import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';

@@ -24,8 +24,7 @@
 import { backendOf } from '../backends/registry.js';
 import { HostError, PermissionError } from '../errors.js';
 import type { ActualState, ClusterState, DesiredState, Node, Problem } from '../model/types.js';
-import { iptablesHasRandomFully } from '../host/netfilter.js';
-import { readHost, readPlanHost, type PlanHost } from '../host/read.js';
+import { iptablesHasRandomFully, readHost, readPlanHost, type PlanHost } from '../host/read.js';
 import { fdbDevicesFor, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
 import { programmedCheck } from '../reconcile/programmed.js';

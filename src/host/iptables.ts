@@ -1,9 +1,8 @@
 // iptables tables in iptables-save / iptables-restore form. Pure: parses what
 // `iptables-save` prints and renders the input one `iptables-restore
 // --noflush` run applies atomically (no per-rule process), for every rule set
-// (backends/netfilter.ts) of one family at once.
-import { RULE_SETS, ruleSetFor } from '../backends/netfilter.js';
-import { familyOf } from '../backends/ruleset.js';
+// (backends/ruleset.ts) of one family at once.
+import { familyOf, RULE_SETS, ruleSetFor } from '../backends/ruleset.js';
 import type { Change, NatState, NetfilterRuleEntry, NetfilterTable, RuleSet, TableState } from '../model/types.js';
 
 const CHAIN_RE = /^[A-Za-z0-9_-]{1,28}$/;

@@ -5,7 +5,7 @@
 import { HostError } from '../errors.js';
 import type { NetfilterState } from '../model/types.js';
 import { isPermissionDenied, permissionError, run } from './exec.js';
-import { parseSave, versionHasRandomFully } from './iptables.js';
+import { parseSave } from './iptables.js';
 
 const SAVE = { 4: 'iptables-save', 6: 'ip6tables-save' } as const;
 const RESTORE = { 4: 'iptables-restore', 6: 'ip6tables-restore' } as const;
@@ -50,20 +50,4 @@ export async function readNetfilterIfInstalled(netns: string | undefined, famili
     }
   }
   return Object.keys(out).length ? out : undefined;
-}
-
-
-let randomFully: Promise<boolean> | undefined;
-
-/**
- * Whether this host's iptables takes MASQUERADE --random-fully (asked once
- * per process: `iptables --version`). Without iptables: true, the plan for a
- * current one (writing fails anyway, saying iptables is missing).
- */
-export function iptablesHasRandomFully(): Promise<boolean> {
-  randomFully ??= run('iptables', ['--version']).then(
-    (r) => r.exitCode !== 0 || versionHasRandomFully(r.stdout),
-    () => true,
-  );
-  return randomFully;
 }

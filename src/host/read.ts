@@ -5,6 +5,7 @@ import { HostError } from '../errors.js';
 import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
 import type { ActualState, FdbEntry, HostLink, HostRoute } from '../model/types.js';
 import { run } from './exec.js';
+import { versionHasRandomFully } from './iptables.js';
 import { parseFdb, parseLinks, parseNeighbors, parseRoutes, splitJsonArrays } from './parse.js';
 
 /**
@@ -97,3 +98,18 @@ export async function readPlanHost(netns: string | undefined, withRoutes: boolea
   return withRoutes ? { links, routes: foreignMainRoutes(parts[1]) } : { links };
 }
 
+// Here, beside the other reads a plan makes, so `plan` loads no iptables I/O module.
+let randomFully: Promise<boolean> | undefined;
+
+/**
+ * Whether this host's iptables takes MASQUERADE --random-fully (asked once
+ * per process: `iptables --version`). Without iptables: true, the plan for a
+ * current one (writing fails anyway, saying iptables is missing).
+ */
+export function iptablesHasRandomFully(): Promise<boolean> {
+  randomFully ??= run('iptables', ['--version']).then(
+    (r) => r.exitCode !== 0 || versionHasRandomFully(r.stdout),
+    () => true,
+  );
+  return randomFully;
+}

@@ -12,8 +12,7 @@
 //    jumps to them;
 //  - the subnet file: when it is a subnet.env and either named explicitly
 //    (--subnet-file) or marked by ovlnet (a comment mentioning ovlnet).
-import { RULE_SETS } from '../backends/netfilter.js';
-import { isJumpTo, isOwnSpec, tableId } from '../backends/ruleset.js';
+import { isJumpTo, isOwnSpec, RULE_SETS, tableId } from '../backends/ruleset.js';
 import { BACKEND_LIST } from '../backends/registry.js';
 import { chainRules, type RuleSetCleanup } from '../host/iptables.js';
 import { OVLNET_ROUTE_PROTO, vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';

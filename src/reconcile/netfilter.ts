@@ -5,8 +5,7 @@
 // in a chain, so a chain holding exactly the desired rules in another order
 // is a change too; the jump counts wherever it is in the hook (flannel
 // appends it, and checks it the same way). Pure.
-import { ruleSetFor } from '../backends/netfilter.js';
-import { familyOf, isJumpTo, isOwnSpec, ruleKey as entryKey, tableId } from '../backends/ruleset.js';
+import { familyOf, isJumpTo, isOwnSpec, ruleKey as entryKey, ruleSetFor, tableId } from '../backends/ruleset.js';
 import type { Change, NetfilterRuleEntry, NetfilterState, Problem, RuleSet, TableState } from '../model/types.js';
 import { chainRules } from '../host/iptables.js';
 

@@ -85,4 +85,29 @@ test("a node converged by hand to flannel's state is taken over: diff clean, app
   });
 });
 
+test('upgrading from an ovlnet that wrote "ovlnet masq" (jump inserted first): one apply, flannel\'s form, one jump', async () => {
+  await withTopology(specs.slice(0, 1), async (t) => {
+    const [a] = t.nodes;
+    const src = `file:${t.file('cluster.yaml', clusterYAML(specs))}`;
+    const run = (cmd: string) => ovlnet([cmd, '--ip-masq', '--source', src, '--node', a.name, '--netns', a.ns]);
+    // What the earlier version left: its comment on every rule, its jump first.
+    const OLD = ['-m', 'comment', '--comment', 'ovlnet masq'];
+    const ipt = (...args: string[]) => sh('ip', ['netns', 'exec', a.ns, 'iptables', '-t', 'nat', ...args]);
+    await ipt('-A', 'POSTROUTING', '-s', '172.17.0.0/16', '-j', 'MASQUERADE');
+    await ipt('-N', 'FLANNEL-POSTRTG');
+    await ipt('-A', 'FLANNEL-POSTRTG', '-s', S, '-d', N, ...OLD, '-j', 'RETURN');
+    await ipt('-I', 'POSTROUTING', '1', ...OLD, '-j', 'FLANNEL-POSTRTG');
+    const pending = await run('diff');
+    assert.is(pending.code, 2, pending.stdout + pending.stderr);
+    assert.match(pending.stdout, '- nat POSTROUTING -m comment --comment "ovlnet masq" -j FLANNEL-POSTRTG');
+    const r = await run('apply');
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    const nat = await ipt('-S', 'POSTROUTING');
+    assert.equal(nat.split('\n').filter((l) => l.includes('FLANNEL-POSTRTG')), ['-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG'], nat);
+    assert.ok(nat.includes('-A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE'), nat);
+    assert.not.ok((await ipt('-S', 'FLANNEL-POSTRTG')).includes('ovlnet masq'));
+    assert.is((await run('diff')).code, 0);
+  });
+});
+
 test.run();

@@ -9,6 +9,8 @@ import { parseSave, renderCleanup, renderRestore, ruleCommands } from '../../../
 import { parsePrefix } from '../../../src/model/ip.js';
 import { entryKey } from '../../../src/kinds/index.js';
 import type { Change, NetfilterState, TableState } from '../../../src/model/types.js';
+import { parseResyncSeconds } from '../../../src/cli/commands/daemon.js';
+import { parseGoBool } from '../../../src/cli/main.js';
 import { planCleanup } from '../../../src/reconcile/cleanup.js';
 import { diffNetfilter, diffRuleSet, forwardPolicyProblems } from '../../../src/reconcile/netfilter.js';
 
@@ -134,6 +136,24 @@ for (const [name, tables, expect] of cleanupCases) {
     const ipv4 = renderCleanup(p.netfilter.filter((c) => c.family === 4));
     if (expect.length) assert.ok(ipv4.includes(`-D FORWARD ${JUMP}`), ipv4);
     assert.not.ok(ipv4.includes(DOCKER) || ipv4.includes('10.0.0.0/8'), ipv4);
+  });
+}
+
+// flanneld's spellings: --iptables-forward-rules=false (Go's bool values), --iptables-resync 5 (seconds).
+const boolCases: Array<[string, boolean | 'error']> = [
+  ['true', true], ['1', true], ['t', true], ['TRUE', true], ['false', false], ['0', false], ['F', false], ['False', false], ['no', 'error'], ['', 'error'],
+];
+for (const [value, expect] of boolCases) {
+  test(`--iptables-forward-rules=${value}`, () => {
+    if (expect === 'error') assert.throws(() => parseGoBool(value), /expected true or false/);
+    else assert.is(parseGoBool(value), expect);
+  });
+}
+const resyncCases: Array<[string, number | 'error']> = [['5', 5000], ['0', 0], ['1', 1000], ['500ms', 500], ['1m', 60_000], ['-1', 'error'], ['soon', 'error']];
+for (const [value, expect] of resyncCases) {
+  test(`--iptables-resync ${value}`, () => {
+    if (expect === 'error') assert.throws(() => parseResyncSeconds(value));
+    else assert.is(parseResyncSeconds(value), expect);
   });
 }
 
