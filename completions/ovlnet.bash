@@ -133,6 +133,7 @@ _ovlnet_kind() {
         'cleanup --subnet-file') kind='file' ;;
         'cleanup --vni') kind='free' ;;
         'completion --config') kind='file' ;;
+        'systemd-unit --config') kind='file' ;;
         'systemd-unit --exec') kind='free' ;;
         'config --config') kind='file' ;;
         'config -o'|'config --output') kind='choices table json' ;;
@@ -161,7 +162,7 @@ _ovlnet_opts() {
         daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
         cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='--config --debug --no-color -h,--help' ;;
-        systemd-unit) opts='--exec -h,--help' ;;
+        systemd-unit) opts='--config --debug --no-color --exec -h,--help' ;;
         config) opts='--config --debug --no-color -o,--output -h,--help' ;;
         help) opts='' ;;
         *) opts='-V,--version -s,--source -n,--netns --config --debug --no-color -h,--help' ;;

@@ -236,6 +236,9 @@ complete -c ovlnet -n '__fish_seen_subcommand_from completion' -l no-color -d 'n
 complete -c ovlnet -n '__fish_seen_subcommand_from completion' -s h -l help -d 'display help for command'
 complete -c ovlnet -n "__fish_seen_subcommand_from completion; and not __fish_seen_subcommand_from bash zsh fish" -a 'bash zsh fish'
 
+complete -c ovlnet -n '__fish_seen_subcommand_from systemd-unit' -l config -r -F -d 'settings file: long options without dashes, e.g. "ip-masq: true"'
+complete -c ovlnet -n '__fish_seen_subcommand_from systemd-unit' -l debug -d 'print stack traces on errors'
+complete -c ovlnet -n '__fish_seen_subcommand_from systemd-unit' -l no-color -d 'never colour the output'
 complete -c ovlnet -n '__fish_seen_subcommand_from systemd-unit' -l exec -x -d 'ExecStart program instead (e.g. ovlnet, looked up in systemd\'s search path)'
 complete -c ovlnet -n '__fish_seen_subcommand_from systemd-unit' -s h -l help -d 'display help for command'
 

@@ -192,7 +192,7 @@ export function buildProgram(): Command {
       return runCommand(() => import('./commands/completion.js'), this, async () => ({ shell }) as Partial<GlobalOptions>);
     });
 
-  program.command('systemd-unit')
+  commonOptions(program.command('systemd-unit'))
     .description("print a systemd unit for \"ovlnet daemon\" whose ExecStart is this installation's node and ovlnet")
     .option('--exec <program>', 'ExecStart program instead (e.g. ovlnet, looked up in systemd\'s search path)')
     .addHelpText('after', '\nExample:\n  ovlnet systemd-unit | sudo tee /etc/systemd/system/ovlnet.service > /dev/null')

@@ -220,7 +220,7 @@ test('network config: a clear error when missing, kube-system fallback, --net-co
 
   f.setConfigMap('kube-flannel', '{"Network": ');
   const bad = await withSource(e, (s) => rejects(s.load()));
-  assert.match(bad.message, 'ConfigMap kube-flannel/kube-flannel-cfg key net-conf.json: invalid JSON');
+  assert.match(bad.message, /ConfigMap kube-flannel\/kube-flannel-cfg key net-conf\.json(:\d+:\d+)?: invalid JSON/);
 }));
 
 test('403 names the missing RBAC permission', () => withFake(async (e) => {
@@ -229,7 +229,7 @@ test('403 names the missing RBAC permission', () => withFake(async (e) => {
   const r = await ovlnet(['plan', '--source', src, '--node', 'node-a']);
   assert.is(r.code, 1);
   assert.match(r.stderr, 'forbidden to get configmaps in namespace kube-flannel');
-  assert.match(r.stderr, 'hint: grant it to the account ovlnet runs as (see contrib/kubernetes/rbac.yaml)');
+  assert.match(r.stderr, 'hint: grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)');
 
   // Readable in kube-system: that is enough.
   f.setConfigMap('kube-system', netConfJSON());
