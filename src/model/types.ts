@@ -26,6 +26,9 @@ export interface RawConfig {
   enableIPv6?: unknown;
   enableIPv4?: unknown;
   ipv6SubnetLen?: unknown;
+  /** flannel's IPv6SubnetMin/IPv6SubnetMax: the range the etcd registration allocates IPv6 subnets from. */
+  ipv6SubnetMin?: unknown;
+  ipv6SubnetMax?: unknown;
   backend?: RawBackend;
   /** Where the config came from, for messages ("cluster.yaml", "etcd /coreos.com/network/config"). */
   origin: string;

@@ -62,6 +62,8 @@ export function rawConfigFromObject(obj: Record<string, unknown>, origin: string
       enableIPv6: pick(obj, 'EnableIPv6'),
       enableIPv4: pick(obj, 'EnableIPv4'),
       ipv6SubnetLen: pick(obj, 'IPv6SubnetLen'),
+      ipv6SubnetMin: pick(obj, 'IPv6SubnetMin'),
+      ipv6SubnetMax: pick(obj, 'IPv6SubnetMax'),
     }).filter(([, v]) => v !== undefined)),
     ...(opts.flannel && backend === undefined ? {
       warnings: [`${origin}: no Backend: ovlnet uses vxlan, but flanneld would use its udp backend (its code's default) and could not reach this node; set "Backend": {"Type": "vxlan"}`],

@@ -18,11 +18,21 @@ export interface SubnetRange {
   max: IP;
 }
 
-function rawIPField(v: unknown, field: string, origin: string): IP | undefined {
+function rawIPField(v: unknown, field: string, origin: string, family: 4 | 6): IP | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const ip = parseIP(v);
-  if (!ip || ip.family !== 4) throw new ConfigError(`${origin}: ${field} ${JSON.stringify(v).slice(0, 40)} is not an IPv4 address`);
+  if (!ip || ip.family !== family) throw new ConfigError(`${origin}: ${field} ${JSON.stringify(v).slice(0, 40)} is not an IPv${family} address`);
   return ip.value === 0n ? undefined : ip;
+}
+
+/** flannel's range checks: both ends inside the network, on a subnet boundary, in order. */
+function checkedRange(network: Prefix, len: number, min: IP, max: IP, names: [string, string], origin: string): SubnetRange {
+  for (const [field, ip] of [[names[0], min], [names[1], max]] as const) {
+    if (!prefixContainsIP(network, ip)) throw new ConfigError(`${origin}: ${field} ${ip.text} is not in the ${network.family === 4 ? 'Network' : 'IPv6Network'} ${network.text}`);
+    if ((ip.value & mask(network.family, len)) !== ip.value) throw new ConfigError(`${origin}: ${field} ${ip.text} is not on a /${len} boundary`);
+  }
+  if (min.value > max.value) throw new ConfigError(`${origin}: ${names[0]} ${min.text} is above ${names[1]} ${max.text}`);
+  return { network, len, min, max };
 }
 
 function defaultRange(network: Prefix, len: number): { min: IP; max: IP } {
@@ -33,25 +43,20 @@ function defaultRange(network: Prefix, len: number): { min: IP; max: IP } {
 
 /** SubnetMin/SubnetMax as flannel computes them: the second and the last subnet by default. */
 export function subnetRange(config: NetworkConfig, raw: RawConfig): SubnetRange {
-  const net = config.network;
-  const d = defaultRange(net, config.subnetLen);
-  const min = rawIPField(raw.subnetMin, 'SubnetMin', raw.origin) ?? d.min;
-  const max = rawIPField(raw.subnetMax, 'SubnetMax', raw.origin) ?? d.max;
-  for (const [field, ip] of [['SubnetMin', min], ['SubnetMax', max]] as const) {
-    if (!prefixContainsIP(net, ip)) throw new ConfigError(`${raw.origin}: ${field} ${ip.text} is not in the Network ${net.text}`);
-    if ((ip.value & mask(4, config.subnetLen)) !== ip.value) {
-      throw new ConfigError(`${raw.origin}: ${field} ${ip.text} is not on a /${config.subnetLen} boundary`);
-    }
-  }
-  if (min.value > max.value) throw new ConfigError(`${raw.origin}: SubnetMin ${min.text} is above SubnetMax ${max.text}`);
-  return { network: net, len: config.subnetLen, min, max };
+  const d = defaultRange(config.network, config.subnetLen);
+  const min = rawIPField(raw.subnetMin, 'SubnetMin', raw.origin, 4) ?? d.min;
+  const max = rawIPField(raw.subnetMax, 'SubnetMax', raw.origin, 4) ?? d.max;
+  return checkedRange(config.network, config.subnetLen, min, max, ['SubnetMin', 'SubnetMax'], raw.origin);
 }
 
-/** The IPv6 range of a dual-stack network: flannel's defaults (second to last subnet). */
-export function subnetRange6(config: NetworkConfig): SubnetRange | undefined {
+/** The IPv6 range of a dual-stack network: IPv6SubnetMin/IPv6SubnetMax, by default the second to the last subnet. */
+export function subnetRange6(config: NetworkConfig, raw: RawConfig): SubnetRange | undefined {
   if (!config.ipv6) return undefined;
   const { network, subnetLen } = config.ipv6;
-  return { network, len: subnetLen, ...defaultRange(network, subnetLen) };
+  const d = defaultRange(network, subnetLen);
+  const min = rawIPField(raw.ipv6SubnetMin, 'IPv6SubnetMin', raw.origin, 6) ?? d.min;
+  const max = rawIPField(raw.ipv6SubnetMax, 'IPv6SubnetMax', raw.origin, 6) ?? d.max;
+  return checkedRange(network, subnetLen, min, max, ['IPv6SubnetMin', 'IPv6SubnetMax'], raw.origin);
 }
 
 /**

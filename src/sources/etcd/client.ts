@@ -11,8 +11,18 @@ import type { EtcdURI } from './uri.js';
 export const CALL_TIMEOUT_MS = 2000;
 /** All attempts of one operation (retries across endpoints, a leader election). */
 const OP_BUDGET_MS = 5000;
-/** Keys per page of a listing; smaller pages when an answer is over the receive limit. */
+/** Keys per page of a listing (flannel's leases are a few hundred bytes each). */
 export const LIST_PAGE = 500;
+/**
+ * Keys per page once a page was over the receive limit: etcd refuses values
+ * over 1.5 MiB by default, so 40 of them stay under the 64 MiB limit.
+ */
+const SAFE_PAGE = 40;
+/**
+ * The client's circuit breaker counts an answer over the receive limit as a
+ * failure and blocks the endpoint for 5 s: the smaller page waits that out.
+ */
+const SHRUNK_PAGE_BUDGET_MS = 12_000;
 /** The client's gRPC receive limit: large clusters list thousands of leases. */
 export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 /** Expiry times of etcd leases are re-read after this long (they only move when renewed). */
@@ -26,6 +36,11 @@ export interface Listing {
   subnets: IKeyValue[];
 }
 
+/** The page size after a page of `limit` keys was over the receive limit. */
+export function smallerPage(limit: number): number {
+  return limit > SAFE_PAGE ? SAFE_PAGE : Math.max(1, Math.floor(limit / 8));
+}
+
 export class EtcdClient {
   readonly etcd: Etcd3;
   readonly prefix: string;
@@ -35,6 +50,8 @@ export class EtcdClient {
   /** The last error etcd (or the network) gave, for when only the circuit breakers answer. */
   private lastCause?: Error;
   private readonly ttlCache = new Map<string, { expiresAt: Date; checkedAt: number }>();
+  /** Keys per listing page; smaller for good once a page was too large. */
+  private pageLimit = LIST_PAGE;
   /** Called when an answer comes from an older store than one seen before (restore, wiped data). */
   onReset?: (why: string) => void;
 
@@ -84,8 +101,8 @@ export class EtcdClient {
    * a leader election) within a few seconds, then failing with a message that
    * says what is wrong, where, and what to check.
    */
-  async rpc<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + OP_BUDGET_MS;
+  async rpc<T>(what: string, fn: () => Promise<T>, budgetMs = OP_BUDGET_MS): Promise<T> {
+    const deadline = Date.now() + budgetMs;
     let delay = 100;
     let cause: Error | undefined;
     for (;;) {
@@ -134,9 +151,10 @@ export class EtcdClient {
     const dir = `${this.prefix}/subnets/`;
     const end = Buffer.from(`${this.prefix}/subnets0`); // '/' + 1: the whole directory
     let from = Buffer.from(dir);
-    let limit = LIST_PAGE;
+    let shrunk = false;
     const out: IKeyValue[] = [];
     for (;;) {
+      const limit = this.pageLimit;
       const page = await this.rpc(`reading ${dir}`, async () => {
         try {
           return await this.etcd.kv.range({ key: from, range_end: end, limit, revision }, this.callOpts());
@@ -144,9 +162,11 @@ export class EtcdClient {
           if (isTooLargeError(e as Error) && limit > 1) return undefined;
           throw e;
         }
-      });
+      }, shrunk ? SHRUNK_PAGE_BUDGET_MS : OP_BUDGET_MS);
       if (!page) {
-        limit = Math.max(1, Math.floor(limit / 8));
+        // Something stores large values under subnets/: smaller pages from now on.
+        this.pageLimit = smallerPage(limit);
+        shrunk = true;
         continue;
       }
       out.push(...page.kvs);

@@ -365,7 +365,7 @@ export class EtcdSource implements Source {
         'write this node\'s lease yourself (flannel\'s format: 0.0.0.0-0&PREFIX-LEN), or run flanneld to allocate it');
     }
     const range = subnetRange(config, rawConfig);
-    const range6 = subnetRange6(config);
+    const range6 = subnetRange6(config, rawConfig);
     let host;
     if (needsHostRead(opts, config)) {
       const { readHost } = await import('../../host/read.js');

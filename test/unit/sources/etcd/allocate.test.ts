@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { FREE_CANDIDATES, firstFreeSubnets, fitsRange, pickFreeSubnet, subnetRange, subnetRange6 } from '../../../../src/sources/etcd/allocate.js';
 import { ownLeaseVerdict, pickOwnLease, type CandidateLease } from '../../../../src/sources/etcd/own.js';
 import { parseEtcdURI } from '../../../../src/sources/etcd/uri.js';
+import { rawConfigFromObject } from '../../../../src/sources/netconf.js';
 import { validateConfig } from '../../../../src/validate/config.js';
 import { parseIP, parsePrefix } from '../../../../src/model/ip.js';
 import type { RawConfig } from '../../../../src/model/types.js';
@@ -43,6 +44,26 @@ test('subnetRange: flannel defaults and checks', () => {
     if (a instanceof RegExp) assert.throws(() => subnetRange(config, r), a, JSON.stringify(o));
     else { const g = subnetRange(config, r); assert.equal([g.min.text, g.max.text], [a, b!], JSON.stringify(o)); }
   }
+});
+
+test('subnetRange6: IPv6SubnetMin/IPv6SubnetMax as flannel reads them, checked like SubnetMin/SubnetMax', () => {
+  const cases: Array<[Partial<RawConfig>, string, string] | [Partial<RawConfig>, RegExp]> = [
+    [{}, '2001:db8:100:1::', '2001:db8:100:ffff::'],
+    [{ ipv6SubnetMin: '2001:db8:100:10::', ipv6SubnetMax: '2001:db8:100:20::' }, '2001:db8:100:10::', '2001:db8:100:20::'],
+    [{ ipv6SubnetMin: '2001:db8:200::' }, /IPv6SubnetMin 2001:db8:200:: is not in the IPv6Network 2001:db8:100::\/48/],
+    [{ ipv6SubnetMax: '2001:db8:100:20::1' }, /IPv6SubnetMax 2001:db8:100:20::1 is not on a \/64 boundary/],
+    [{ ipv6SubnetMin: '2001:db8:100:30::', ipv6SubnetMax: '2001:db8:100:20::' }, /IPv6SubnetMin 2001:db8:100:30:: is above IPv6SubnetMax/],
+    [{ ipv6SubnetMin: '10.0.0.1' }, /IPv6SubnetMin "10\.0\.0\.1" is not an IPv6 address/],
+  ];
+  for (const [o, a, b] of cases) {
+    const r = raw({ network: '10.244.0.0/16', ipv6Network: '2001:db8:100::/48', enableIPv6: true, ...o });
+    const config = validateConfig(r);
+    if (a instanceof RegExp) assert.throws(() => subnetRange6(config, r), a, JSON.stringify(o));
+    else { const g = subnetRange6(config, r)!; assert.equal([g.min.text, g.max.text], [a, b!], JSON.stringify(o)); }
+  }
+  // flannel's spelling reaches it through the net-conf mapping.
+  const mapped = rawConfigFromObject({ Network: '10.244.0.0/16', IPv6Network: '2001:db8:100::/48', EnableIPv6: true, IPv6SubnetMin: '2001:db8:100:10::' }, 'etcd /p/config');
+  assert.is(subnetRange6(validateConfig(mapped), mapped)!.min.text, '2001:db8:100:10::');
 });
 
 test('fitsRange: family, SubnetLen, Network and SubnetMin..SubnetMax (flannel re-allocates otherwise)', () => {
@@ -94,8 +115,8 @@ test('pickFreeSubnet: a random one of the first 100 free subnets, as flannel', (
   }
   assert.is(pickFreeSubnet(range, taken, (n) => n - 1)!.text, '10.0.2.144/30');
   // IPv6: a /48 cut in /64s is walked the same way, bounded.
-  const cfg6 = validateConfig(raw({ network: '10.244.0.0/16', ipv6Network: '2001:db8:100::/48', enableIPv6: true }));
-  const r6 = subnetRange6(cfg6)!;
+  const raw6 = raw({ network: '10.244.0.0/16', ipv6Network: '2001:db8:100::/48', enableIPv6: true });
+  const r6 = subnetRange6(validateConfig(raw6), raw6)!;
   assert.is(r6.min.text, '2001:db8:100:1::');
   const f6 = firstFreeSubnets(r6, [parsePrefix('2001:db8:100::/56')!]);
   assert.is(f6[0].text, '2001:db8:100:100::/64');
@@ -127,9 +148,10 @@ test('pickOwnLease: the lease of subnet.env, else the one with the device MAC, e
     assert.is(pickOwnLease(mine, range, undefined, prev ? parsePrefix(prev) : undefined, mac)?.name, want, JSON.stringify([mine.map((m) => m.name), prev, mac]));
   }
   // Dual stack: a lease without its IPv6 half (or with one out of range) does not fit.
-  const c6 = validateConfig(raw({ network: '10.244.0.0/16', ipv6Network: '2001:db8:100::/48', enableIPv6: true }));
+  const c6raw = raw({ network: '10.244.0.0/16', ipv6Network: '2001:db8:100::/48', enableIPv6: true });
+  const c6 = validateConfig(c6raw);
   const r4 = subnetRange(c6, raw({ network: '10.244.0.0/16' }));
-  const r6 = subnetRange6(c6);
+  const r6 = subnetRange6(c6, c6raw);
   assert.is(pickOwnLease([a], r4, r6, undefined, undefined), undefined);
   const d = lease('10.244.3.0-24&2001:db8:100:3::-64', '192.0.2.10');
   assert.is(pickOwnLease([a, d], r4, r6, undefined, undefined)?.name, d.name);

@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EtcdAuthenticationFailedError, GRPCDeadlineExceededError, GRPCResourceExhastedError, GRPCUnavailableError } from 'etcd3';
+import { LIST_PAGE, smallerPage } from '../../../../src/sources/etcd/client.js';
 import { explainEtcdError } from '../../../../src/sources/etcd/errors.js';
 
 const ctx = { endpoints: ['10.0.0.1:2379', 'etcd-b:2379'], what: 'reading /coreos.com/network/subnets/', prefix: '/coreos.com/network', tls: false, callTimeoutMs: 2000 };
@@ -41,6 +42,14 @@ test('explainEtcdError', () => {
   const auth = explainEtcdError(new EtcdAuthenticationFailedError('etcdserver: authentication failed, invalid user ID or password'), ctx);
   assert.not.ok(auth.transient);
   assert.match(auth.message, /authentication failed/);
+});
+
+test('smallerPage: a page over the receive limit is read again in pages that fit etcd\'s largest values', () => {
+  const steps = [LIST_PAGE];
+  while (steps[steps.length - 1] > 1) steps.push(smallerPage(steps[steps.length - 1]));
+  assert.equal(steps, [500, 40, 5, 1]);
+  // 40 values of etcd's default 1.5 MiB limit fit in the 64 MiB receive limit.
+  assert.ok(40 * 1.5 * 1024 * 1024 < 64 * 1024 * 1024);
 });
 
 test.run();
