@@ -8,6 +8,7 @@ export interface GlobalOptions {
   source?: string;
   node?: string;
   publicIp?: string;
+  publicIpv6?: string;
   iface?: string;
   netns?: string;
   output?: string;

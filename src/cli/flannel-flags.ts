@@ -68,7 +68,6 @@ interface Refused {
 export const REFUSED: Refused[] = [
   { flag: 'iface-regex', arg: 'regex', why: 'ovlnet does not pick the underlay by a regular expression; name it with --iface DEV or --iface IP' },
   { flag: 'iface-can-reach', arg: 'ip', why: 'ovlnet does not pick the underlay by a route lookup; name it with --iface DEV or --iface IP' },
-  { flag: 'public-ipv6', arg: 'ip', why: "ovlnet takes a node's IPv6 address from the source, not from a flag" },
   { flag: 'kube-api-url', arg: 'url', why: 'ovlnet reaches the API server through a kubeconfig or the pod\'s service account; use --kubeconfig-file or --source kube:PATH' },
   { flag: 'subnet-lease-renew-margin', arg: 'minutes', why: 'ovlnet renews etcd leases 60 minutes before they expire, as flanneld by default', accepts: '60' },
 ];

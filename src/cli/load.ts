@@ -35,6 +35,7 @@ export async function openFromOptions(o: GlobalOptions): Promise<Source> {
 export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
   return {
     netns: o.netns, node: localNodeName(o), publicIP: o.publicIp, iface: o.iface, offline,
+    ...(o.publicIpv6 !== undefined ? { publicIPv6: o.publicIpv6 } : {}),
     txOffload: parseTxOffloadMode(o.disableTxOffload), ipMasq: o.ipMasq ?? false,
     // flannel's default: on.
     forwardRules: o.iptablesForwardRules ?? true,

@@ -161,6 +161,7 @@ export function buildProgram(): Command {
 
   hostOptions(sourceOptions(program.command('daemon').description('watch the source and keep the host converged (run it under systemd)')))
     .option('--interval <duration>', 'full resync period (e.g. 10s, 1m)', '10s')
+    .option('--public-ipv6 <ip>', 'dual stack: the IPv6 address this node publishes (default: the first global address of --iface, of the IPv6 default route\'s device, or of the device holding the public IP)')
     .option('--metrics-addr <host:port>', 'serve Prometheus /metrics, /healthz and /readyz here (e.g. 127.0.0.1:9465)')
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))

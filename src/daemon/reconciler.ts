@@ -185,6 +185,7 @@ export class Reconciler {
           netns: this.o.cycle.netns,
           nodeName: this.o.cycle.node,
           publicIP: this.o.cycle.publicIP,
+          publicIPv6: this.o.cycle.publicIPv6,
           iface: this.o.cycle.iface,
           subnetFile: this.o.subnetFile || undefined,
           leaseTTLSeconds: this.o.leaseTTLSeconds,

@@ -27,6 +27,8 @@ export interface CycleOptions {
   netns?: string;
   node?: string;
   publicIP?: string;
+  /** daemon --public-ipv6: the IPv6 address a dual-stack registration publishes. */
+  publicIPv6?: string;
   iface?: string;
   /**
    * This host's own underlay address when the local node publishes a

@@ -67,7 +67,6 @@ for (const [name, args, env, want] of ACCEPTED) {
 const REFUSALS: Array<[string, string[], Record<string, string>, string]> = [
   ['--iface-regex', ['--iface-regex=eth.*'], {}, "--iface-regex: flanneld's --iface-regex is not supported: ovlnet does not pick the underlay by a regular expression"],
   ['-iface-can-reach (Go style)', ['-iface-can-reach=192.0.2.1'], {}, "--iface-can-reach: flanneld's --iface-can-reach is not supported"],
-  ['--public-ipv6', ['--public-ipv6', '2001:db8::1'], {}, "--public-ipv6: flanneld's --public-ipv6 is not supported"],
   ['--kube-api-url', ['--kube-api-url=https://192.0.2.1:6443'], {}, "--kube-api-url: flanneld's --kube-api-url is not supported"],
   ['another renew margin', ['--subnet-lease-renew-margin=30'], {}, "--subnet-lease-renew-margin: flanneld's --subnet-lease-renew-margin is not supported"],
   ['a refused flag from FLANNELD_', [], { FLANNELD_IFACE_REGEX: 'eth.*' }, "FLANNELD_IFACE_REGEX: flanneld's --iface-regex is not supported"],
