@@ -13,13 +13,13 @@ import { run } from '../host/exec.js';
 import { readOffload } from '../host/offload.js';
 import { splitJsonArrays } from '../host/parse.js';
 import { ping, pingOverhead } from '../host/ping.js';
-import { ipFromValue, lastAddress, makePrefix, networkOf, nthAddress, prefixContains, type IP, type Prefix } from '../model/ip.js';
+import { ipFromValue, lastAddress, makePrefix, networkOf, nthAddress, parsePrefix, prefixContains, type Prefix } from '../model/ip.js';
 import type { Node, RouteEntry } from '../model/types.js';
 import type { DaemonFacts, DaemonPeerView } from './checks/daemon.js';
 import { devSysctl, type HostFacts } from './checks/host.js';
 import { parseFilterSave, type FilterTable } from './checks/netfilter-eval.js';
 import { samplePeers, type PeerProbe } from './checks/peers.js';
-import type { PeerRouting, RouteLookup } from './checks/routing.js';
+import type { PeerRouting, PolicyRule, RouteLookup } from './checks/routing.js';
 import type { DoctorFacts } from './decide.js';
 import { probePlan, type ProbePlan } from './probe-plan.js';
 
@@ -80,12 +80,14 @@ function expectedRoute(snap: Snapshot, subnet: Prefix): PeerRouting['expect'] {
 
 interface IpFacts {
   links: Map<string, { up: boolean; carrier: boolean; mtu: number }>;
+  rules: PolicyRule[];
   lookups: Map<string, RouteLookup>;
 }
 
-/** One `ip -force -batch`: the links (for carrier) and `route get` for every address. */
+/** One `ip -force -batch`: the links (for carrier), the policy rules and `route get` for every address. */
 async function readLinksAndLookups(netns: string | undefined, addrs: string[]): Promise<IpFacts> {
-  const commands = ['link show', ...addrs.map((a) => `route get ${a}`)];
+  const head = ['link show', 'rule show'];
+  const commands = [...head, ...addrs.map((a) => `route get ${a}`)];
   const r = await run('ip', ['-j', '-d', '-N', '-force', '-batch', '-'], { netns, input: commands.map((c) => `${c}\n`).join('') });
   const parts = splitJsonArrays(r.stdout);
   if (!parts.length) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
@@ -95,7 +97,12 @@ async function readLinksAndLookups(netns: string | undefined, addrs: string[]): 
     if (typeof l.ifname === 'string') links.set(l.ifname, { up: flags.includes('UP'), carrier: flags.includes('LOWER_UP'), mtu: Number(l.mtu) });
   }
   const lookups = new Map<string, RouteLookup>();
-  for (const part of parts.slice(1)) {
+  const rules: PolicyRule[] = [];
+  for (const r of (parts[1] ?? []) as Array<Record<string, any>>) {
+    const dst = typeof r.dst === 'string' && r.dst !== 'all' ? parsePrefix(`${r.dst}/${r.dstlen ?? 32}`) : undefined;
+    rules.push({ priority: Number(r.priority), ...(dst ? { dst } : {}), table: String(r.table ?? r.action ?? '?') });
+  }
+  for (const part of parts.slice(2)) {
     for (const a of part as Array<Record<string, any>>) {
       if (typeof a.dst !== 'string') continue;
       lookups.set(a.dst, { addr: a.dst, answer: { dev: a.dev, gateway: a.gateway, table: a.table === undefined ? undefined : String(a.table), type: a.type === undefined ? undefined : String(a.type) } });
@@ -105,10 +112,10 @@ async function readLinksAndLookups(netns: string | undefined, addrs: string[]): 
   const lines = r.stderr.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const m = /^Command failed -:(\d+)/.exec(lines[i]);
-    const addr = m ? addrs[Number(m[1]) - 2] : undefined;
+    const addr = m ? addrs[Number(m[1]) - head.length - 1] : undefined;
     if (addr && !lookups.has(addr)) lookups.set(addr, { addr, error: (lines[i - 1] ?? '').replace(/^RTNETLINK answers: /, '').trim() || 'failed' });
   }
-  return { links, lookups };
+  return { links, rules, lookups };
 }
 
 /**
@@ -244,6 +251,7 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
         lookups: addrs.map((a) => ip.lookups.get(a) ?? { addr: a, error: 'no answer' }),
       })),
       mainRoutes: actual.routes,
+      rules: ip.rules,
     },
     peers: { device: plan.device, mtu: plan.mtu, port: plan.port, total: peerNodes.length, probed: probes, sampled: sample.sampled, unknownRequested: sample.unknown },
     ...(daemon ? { daemon } : {}),

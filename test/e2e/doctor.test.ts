@@ -121,6 +121,13 @@ const faults: Fault[] = [
     onA: [[], []],
   },
   {
+    what: "a policy rule sending part of node-b's subnet to another table on node-d",
+    inject: (d) => ipn(d.ns, 'rule', 'add', 'to', '198.18.1.64/26', 'table', '100', 'priority', '100'),
+    revert: (d) => ipn(d.ns, 'rule', 'del', 'priority', '100'),
+    onD: [['routing.peer node-b'], ['node-b']],
+    onA: [[], []],
+  },
+  {
     what: "a smaller MTU on node-d's underlay",
     inject: (d) => ipn(d.ns, 'link', 'set', 'eth0', 'mtu', '1400'),
     revert: (d) => ipn(d.ns, 'link', 'set', 'eth0', 'mtu', '1500'),

@@ -95,6 +95,10 @@ const routingCases: Array<[string, RoutingFacts, string[], RegExp?]> = [
   ['ovlnet\'s own routes never shadow', routing({ mainRoutes: [{ dst: P('198.18.1.0/25'), dev: 'flannel.1', onlink: true, proto: 244 }] }), ['pass routing']],
   ['a route of another subnet does not count', routing({ mainRoutes: [{ dst: P('198.18.2.0/25'), dev: 'eth0', onlink: false, proto: 3 }] }), ['pass routing']],
   ['lookup refused (blackhole/unreachable)', routing({ lookups: [good('198.18.1.1'), { addr: '198.18.1.254', error: 'No route to host' }] }), ['fail routing.peer node-b'], /ip route get 198\.18\.1\.254: No route to host/],
+  ['a policy rule for part of the subnet, missed by both lookups', { ...routing(), rules: [{ priority: 0, table: 'local' }, { priority: 100, dst: P('198.18.1.64/26'), table: '100' }, { priority: 32766, table: 'main' }] },
+    ['fail routing.peer node-b'], /policy rule 100: to 198\.18\.1\.64\/26 lookup 100 takes part of 198\.18\.1\.0\/24 past the main table/],
+  ['a policy rule for another subnet', { ...routing(), rules: [{ priority: 100, dst: P('198.18.2.0/24'), table: '100' }] }, ['pass routing']],
+  ['a blackhole rule over the whole network', { ...routing(), rules: [{ priority: 100, dst: P('198.18.0.0/16'), table: 'blackhole' }] }, ['fail routing.peer node-b'], /takes all of 198\.18\.1\.0\/24/],
   ['policy rule to another table', routing({ lookups: [{ addr: '198.18.1.1', answer: { dev: 'eth0', gateway: '192.0.2.1', table: '100', type: '1' } }] }), ['fail routing.peer node-b'], /resolves via 192\.0\.2\.1 dev eth0 table 100 \(a policy rule selects that table\)/],
 ];
 for (const [what, f, want, re] of routingCases) {
