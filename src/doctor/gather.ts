@@ -239,7 +239,7 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
       ...(desired.local.v6 ? { localPublicIP6: desired.local.v6.publicIP } : {}),
       peers: peerNodes.map((n) => ({ name: n.name, publicIP: n.publicIP })),
       underlay: { dev: desired.underlay.dev, exists: Boolean(underlayLink), up: underlayLink?.up ?? false, carrier: underlayLink?.carrier ?? false, mtu: underlayLink?.mtu ?? desired.underlay.mtu },
-      ...(overlayDev && overlayLink ? { overlay: { dev: overlayDev, mtu: overlayLink.mtu, up: overlayLink.up } } : {}),
+      ...(overlayDev && overlayLink ? { overlay: { dev: overlayDev, mtu: overlayLink.mtu, up: overlayLink.up, carrier: ip.links.get(overlayDev)?.carrier } } : {}),
       kernelRelease,
       txChecksum: offload?.find((e) => e.feature === TX_CSUM_FEATURE)?.enabled,
       ...(cni0 ? { cni0: cni0.addrs } : {}),

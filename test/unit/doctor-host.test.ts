@@ -82,6 +82,8 @@ const cases: Case[] = [
   ['overlay device up', checkOverlayDevice, {}, [['pass', /flannel\.1 is up/]]],
   ['overlay device missing', checkOverlayDevice, { overlay: undefined }, [['fail', /flannel\.1 does not exist/]]],
   ['overlay device down', checkOverlayDevice, { overlay: { dev: 'flannel.1', mtu: 1450, up: false } }, [['fail', /flannel\.1 is down/]]],
+  ['udp: flannel0 held by the forwarder', checkOverlayDevice, { backend: { type: 'udp', port: 8285, device: 'flannel0', overhead: 28 }, overlay: { dev: 'flannel0', mtu: 1472, up: true, carrier: true } }, [['pass', /flannel0 is up/]]],
+  ['udp: no forwarder on flannel0', checkOverlayDevice, { backend: { type: 'udp', port: 8285, device: 'flannel0', overhead: 28 }, overlay: { dev: 'flannel0', mtu: 1472, up: true, carrier: false } }, [['fail', /no forwarder holds flannel0/]]],
   ['host-gw: no overlay device', checkOverlayDevice, { backend: { type: 'host-gw' }, overlay: undefined }, []],
   ['MTU fits', checkMTU, {}, [['pass', /1450 fits eth0 MTU 1500/]]],
   ['MTU too large for a smaller underlay', checkMTU, { underlay: { dev: 'eth0', exists: true, up: true, carrier: true, mtu: 1400 } }, [['fail', /flannel\.1 MTU 1450 \+ 50 bytes .* > eth0 MTU 1400/]]],

@@ -26,7 +26,8 @@ export interface HostFacts {
   peers: Array<{ name: string; publicIP: IP }>;
   underlay: { dev: string; exists: boolean; up: boolean; carrier: boolean; mtu: number };
   /** The overlay device as the kernel has it (absent: not created). */
-  overlay?: { dev: string; mtu: number; up: boolean };
+  /** `carrier`: a TUN device has it only while a process holds it open (the udp forwarder). */
+  overlay?: { dev: string; mtu: number; up: boolean; carrier?: boolean };
   kernelRelease: string;
   /** tx-checksum-ip-generic of the vxlan device; undefined when not read (kernel not affected). */
   txChecksum?: boolean;
@@ -165,6 +166,9 @@ export function checkOverlayDevice(f: HostFacts): CheckResult[] {
   const name = 'host.overlay';
   if (!f.overlay) return [fail(name, `the overlay device ${dev} does not exist: nothing reaches the peers`, 'ovlnet apply (or start ovlnet daemon)')];
   if (!f.overlay.up) return [fail(name, `${dev} is down`, `ovlnet apply (or: ip link set ${dev} up)`)];
+  if (f.backend.type === 'udp' && f.overlay.carrier === false) {
+    return [fail(name, `no forwarder holds ${dev}: packets to the peers go nowhere`, 'the udp backend needs ovlnet daemon running inside this network namespace (ip netns exec NS ovlnet daemon ...)')];
+  }
   return [pass(name, `${dev} is up`)];
 }
 
