@@ -196,7 +196,7 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
 
   const networks = [cluster.config.network, ...(cluster.config.ipv6 ? [cluster.config.ipv6.network] : [])];
   const wantV6 = networks.some((n) => n.family === 6) || desired.local.publicIP.family === 6;
-  const [ip, sysctl, filter, filter6, offload, probes, subnetText, flanneld] = await Promise.all([
+  const [ip, sysctl, filter, filter6, offload, probes, subnetText, flanneld, daemon] = await Promise.all([
     readLinksAndLookups(o.netns, lookupsByPeer.flatMap((p) => p.addrs)),
     readSysctls(o.netns, sysctlKeys),
     readFilter(o.netns, 'iptables-save'),
@@ -205,8 +205,8 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
     limit(sample.chosen, PROBE_CONCURRENCY, (n) => probePeer(o.netns, plan, n)),
     o.subnetFile ? readFileIfExists(o.subnetFile) : Promise.resolve(undefined),
     findFlanneld(o.netns),
+    o.daemonAddr ? readDaemonPeers(o.daemonAddr, sample.chosen.map((n) => n.name)) : Promise.resolve(undefined),
   ]);
-  const daemon = o.daemonAddr ? await readDaemonPeers(o.daemonAddr, sample.chosen.map((n) => n.name)) : undefined;
 
   const conflicts = new Set(snap.result.conflicts);
   const { describeChange } = await import('../render/describe.js');
@@ -225,7 +225,11 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
       ...(desired.backend === 'vxlan' && overlayDev ? { vtep: { device: overlayDev, published: desired.local.vtepMAC.text, actual: overlayLink?.mac?.text } } : {}),
       expiresAt: desired.local.expiresAt,
       now,
-      leftOut: snap.problems.filter((p) => !conflicts.has(p)).map((p) => ({ subject: p.subject, reason: p.message, ...(/^node (\S+)/.exec(p.subject) ? { name: /^node (\S+)/.exec(p.subject)![1] } : {}) })),
+      leftOut: snap.problems.filter((p) => !conflicts.has(p)).map((p) => {
+        // Problems about one node name it first: `node node-b (nodes[1]).publicIP`.
+        const name = /^node (\S+)/.exec(p.subject)?.[1];
+        return { subject: p.subject, reason: p.message, ...(name ? { name } : {}) };
+      }),
       flanneld,
     },
     host: {
