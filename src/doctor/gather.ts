@@ -55,13 +55,20 @@ async function limit<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Pro
   return out;
 }
 
-export async function probePeer(netns: string | undefined, plan: ProbePlan, n: Node): Promise<PeerProbe> {
-  const target = plan.targetOf(n).text;
-  const full = { payload: plan.mtu - pingOverhead(target), dontFragment: true };
+/** The probes of one peer: its first family, and in dual stack its IPv6 half. */
+async function probePeer(netns: string | undefined, plan: ProbePlan, n: Node): Promise<PeerProbe[]> {
+  const v6 = plan.second?.targetOf(n);
+  const halves = [probeHalf(netns, n.name, plan.targetOf(n).text, n.publicIP.text, plan.mtu)];
+  if (plan.second && v6 && n.v6) halves.push(probeHalf(netns, n.name, v6.text, n.v6.publicIP.text, plan.second.mtu).then((p) => ({ ...p, device: plan.second!.device, mtu: plan.second!.mtu })));
+  return Promise.all(halves);
+}
+
+async function probeHalf(netns: string | undefined, name: string, target: string, publicIP: string, mtu: number): Promise<PeerProbe> {
+  const full = { payload: mtu - pingOverhead(target), dontFragment: true };
   // The small probe tells a path-MTU problem from the rest when the full-size one fails. Sent
   // at the same time rather than after: a peer that is down then costs one wait, not two.
-  const [overlay, underlay, small] = await Promise.all([ping(netns, target, full), ping(netns, n.publicIP.text), ping(netns, target)]);
-  return { name: n.name, target, publicIP: n.publicIP.text, overlay, underlay, ...(overlay.ok ? {} : { small }) };
+  const [overlay, underlay, small] = await Promise.all([ping(netns, target, full), ping(netns, publicIP), ping(netns, target)]);
+  return { name, target, publicIP, overlay, underlay, ...(overlay.ok ? {} : { small }) };
 }
 
 /** Addresses looked up per peer subnet: the first and the last host, so a shadowed half shows. */
@@ -188,7 +195,8 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
   const overlayDev = desired.device && desired.backend !== 'host-gw' ? desired.device : undefined;
   const cni0 = actual.links.get('cni0');
 
-  const lookupsByPeer = peerNodes.map((n) => ({ n, addrs: lookupAddrs(n.subnet) }));
+  // Dual stack: the IPv6 subnet is looked up too (its policy rules are not read: one more process).
+  const lookupsByPeer = peerNodes.flatMap((n) => [n.subnet, ...(n.v6 ? [n.v6.subnet] : [])].map((subnet) => ({ n, subnet, addrs: lookupAddrs(subnet) })));
   const sysctlKeys = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.bridge.bridge-nf-call-iptables',
     ...(cluster.config.ipv6 || cluster.config.network.family === 6 ? ['net.ipv6.conf.all.forwarding'] : []),
     ...[overlayDev, cni0 ? 'cni0' : undefined].flatMap((d) => (d && actual.links.has(d) ? [devSysctl(d, 'rp_filter')] : []))];
@@ -202,7 +210,7 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
     readFilter(o.netns, 'iptables-save'),
     wantV6 ? readFilter(o.netns, 'ip6tables-save') : Promise.resolve(undefined),
     wantOffload ? readOffload(o.netns, overlayDev!, [TX_CSUM_FEATURE]).catch(() => undefined) : Promise.resolve(undefined),
-    limit(sample.chosen, PROBE_CONCURRENCY, (n) => probePeer(o.netns, plan, n)),
+    limit(sample.chosen, PROBE_CONCURRENCY, (n) => probePeer(o.netns, plan, n)).then((r) => r.flat()),
     o.subnetFile ? readFileIfExists(o.subnetFile) : Promise.resolve(undefined),
     findFlanneld(o.netns),
     o.daemonAddr ? readDaemonPeers(o.daemonAddr, sample.chosen.map((n) => n.name)) : Promise.resolve(undefined),
@@ -250,8 +258,8 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
       gateway,
     },
     routing: {
-      peers: lookupsByPeer.map(({ n, addrs }) => ({
-        name: n.name, subnet: n.subnet, expect: expectedRoute(snap, n.subnet),
+      peers: lookupsByPeer.map(({ n, subnet, addrs }) => ({
+        name: n.name, subnet, expect: expectedRoute(snap, subnet),
         lookups: addrs.map((a) => ip.lookups.get(a) ?? { addr: a, error: 'no answer' }),
       })),
       mainRoutes: actual.routes,

@@ -57,6 +57,10 @@ const peerCases: Array<[string, PeerFacts, string[], RegExp?]> = [
   ['this host\'s underlay down: no peer blamed for either probe', peers([probe('b', { overlay: lost, small: lost, underlay: lost }), probe('c', { overlay: lost, small: lost, underlay: lost })], { localBlockers: [{ name: 'host.underlay', status: 'fail', message: '' }] }),
     ['warn peers.probed', 'fail peers.overlay'], /explained by this host: host\.underlay/],
   ['local blocker, but a peer with its underlay down is still named', peers([probe('b', { overlay: lost, small: lost, underlay: lost })], { localBlockers: [{ name: 'host.mtu', status: 'fail', message: '' }] }), ['warn peers.probed', 'fail peer.underlay b']],
+  ['dual stack: the IPv6 half blocked, the IPv4 one fine: the peer named once, through the IPv6 device', peers([probe('b', {}), probe('b', { target: '2001:db8:100:1::', device: 'flannel-v6.1', mtu: 1430, overlay: lost, small: lost })]),
+    ['warn peers.probed', 'fail peer.overlay b'], /2001:db8:100:1:: does not answer through flannel-v6\.1/],
+  ['dual stack: both halves answer', peers([probe('b', {}), probe('b', { target: '2001:db8:100:1::', device: 'flannel-v6.1', mtu: 1430 })], { total: 1 }),
+    ['pass peers.probed'], /probed 1 of 1 peers: 1 answer through flannel\.1 and flannel-v6\.1 \(DF packets of 1450 bytes for IPv4\)/],
   ['sampled: says so', peers([probe('b', {})], { total: 500, sampled: true }), ['pass peers.probed'], /a random sample of 1 of 500 peers \(add one with --peer NAME\)/],
   ['--peer that is not a peer', peers([probe('b', {})], { unknownRequested: ['zz'] }), ['warn peer.requested zz', 'pass peers.probed']],
 ];

@@ -74,6 +74,8 @@ const cases: Case[] = [
   ['INPUT drops one peer: that peer is named', checkInputPort, { filter: save(':INPUT ACCEPT [0:0]\n-A INPUT -s 192.0.2.11/32 -p udp --dport 8472 -j DROP') }, [['fail', /from 192\.0\.2\.11/, 'node-b']]],
   ['INPUT accepts on another interface only', checkInputPort, { filter: save(':INPUT DROP [0:0]\n-A INPUT -i eth1 -p udp --dport 8472 -j ACCEPT') }, [['fail', /INPUT policy DROP/]]],
   ['negated match', checkInputPort, { filter: save(':INPUT ACCEPT [0:0]\n-A INPUT -p udp ! --dport 8472 -j DROP') }, [['pass', /accepts/]]],
+  ['dual stack: ip6tables drops the port on the IPv6 underlay', checkInputPort, { localPublicIP6: parseIP('2001:db8:1::13')!, filter6: save(':INPUT ACCEPT [0:0]\n-A INPUT -p udp --dport 8472 -j DROP') },
+    [['pass', /^INPUT accepts UDP 8472/], ['fail', /^ip6tables INPUT drops the backend's UDP port 8472/]]],
   ['host-gw: no port to check', checkInputPort, { backend: { type: 'host-gw' } }, []],
   ['underlay fine', checkUnderlay, {}, [['pass', /eth0 is up with carrier/]]],
   ['underlay missing', checkUnderlay, { underlay: { dev: 'eth0', exists: false, up: false, carrier: false, mtu: 1500 } }, [['fail', /does not exist/]]],
