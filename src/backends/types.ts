@@ -23,6 +23,10 @@ export interface HostOptions {
   disableTxOffload?: boolean;
   /** Install flannel's masquerade rules (--ip-masq). */
   ipMasq?: boolean;
+  /** MASQUERADE with --random-fully (iptables takes it, --ip-masq-fully-random-disable unset); default true. */
+  masqRandomFully?: boolean;
+  /** Install flannel's FORWARD accept rules (--iptables-forward-rules). */
+  forwardRules?: boolean;
 }
 
 export interface PlanInput {

@@ -21,6 +21,11 @@ export interface GlobalOptions {
   disableTxOffload?: string;
   ipMasq?: boolean;
   config?: string;
+  ipMasqFullyRandomDisable?: boolean;
+  /** --iptables-forward-rules: true, false, or (commander) true for the bare flag. */
+  iptablesForwardRules?: boolean;
+  etcdUsername?: string;
+  etcdPassword?: string;
 }
 
 export interface Context {

@@ -6,6 +6,7 @@
 // on commander's parsed Command objects and data handed in; reads no file.
 import type { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
+import { closest } from '../suggest.js';
 import type { GlobalOptions } from './context.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/ovlnet/ovlnet.yaml';
@@ -25,6 +26,8 @@ export interface Setting {
   origin: OriginKind;
   /** The variable or the file the value came from. */
   from?: string;
+  /** A hidden option (flanneld's spelling): shown only when set. */
+  hidden?: boolean;
 }
 
 /** A parsed config file: option keys (long names, no dashes) to values. */
@@ -110,9 +113,16 @@ function convert(o: Option, raw: unknown, where: string, previous: unknown): unk
   return out;
 }
 
-/** Where the environment may set option `o`: OVLNET_<FLAG> (a `--no-x` option: OVLNET_NO_X). */
-export type EnvNames = (o: Option) => string[];
-const defaultEnvNames: EnvNames = (o) => [envName(keyOf(o))];
+/**
+ * Where the environment may set option `o`, in order: OVLNET_<FLAG>; a
+ * `--no-x` option also as OVLNET_X=false (`positive`: the value is x's).
+ */
+export type EnvNames = (o: Option) => Array<{ name: string; positive?: boolean }>;
+export const defaultEnvNames: EnvNames = (o) => {
+  const names: Array<{ name: string; positive?: boolean }> = [{ name: envName(keyOf(o)) }];
+  if (o.negate) names.push({ name: envName(keyOf(o).replace(/^no-/, '')), positive: true });
+  return names;
+};
 
 /**
  * Fills every option the command line left unset from the environment, then
@@ -128,15 +138,17 @@ export function resolveSettings(cmd: Command, env: NodeJS.ProcessEnv, file: Conf
     const attr = o.attributeName();
     // Shown as the key reads: `no-color: false`, not the stored `color: true`.
     const value = () => (o.negate ? !cmd.getOptionValue(attr) : cmd.getOptionValue(attr));
-    const setting = (origin: OriginKind, from?: string): Setting => ({ key, attr, value: value(), origin, from });
+    const setting = (origin: OriginKind, from?: string): Setting => ({ key, attr, value: value(), origin, from, ...(o.hidden ? { hidden: true } : {}) });
     if (cmd.getOptionValueSource(attr) === 'cli') {
       out.push(setting('flag'));
       continue;
     }
-    const name = envNames(o).find((n) => env[n] !== undefined && env[n] !== '');
-    if (name) {
-      cmd.setOptionValueWithSource(attr, convert(o, env[name], name, undefined), 'env');
-      out.push(setting('env', name));
+    const found = envNames(o).find((n) => env[n.name] !== undefined && env[n.name] !== '');
+    if (found) {
+      const raw = env[found.name];
+      const v = found.positive ? parseBool(raw, found.name) : convert(o, raw, found.name, undefined);
+      cmd.setOptionValueWithSource(attr, v, 'env');
+      out.push(setting('env', found.name));
       continue;
     }
     if (file && Object.prototype.hasOwnProperty.call(file.values, key)) {
@@ -159,30 +171,6 @@ export function settingKeys(program: Command): string[] {
     }
   }
   return [...keys].sort();
-}
-
-/** Levenshtein distance, for "did you mean" on a mistyped key. */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
-/** The closest of `candidates` to `word`, when it is close enough to be a typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 /** Refuses a config file key no command knows, naming it and the closest known key. */

@@ -10,8 +10,10 @@
 // entries, an address brings routes, removing a device's last IPv4 address
 // flushes its IPv4 routes and neighbours, a new device MAC its neighbours: see
 // reconcile/kernel-effects.ts) makes the model unknown: the caller then reads
-// the host in full. Offload features and nat rules are re-read by every
-// snapshot when planned, so they need no model.
+// the host in full. Offload features are re-read by every snapshot when
+// planned, so they need no model. The iptables tables of the last full read
+// are kept for event cycles (the daemon re-reads them every --iptables-resync);
+// a rule written makes the model unknown, so the jump is never written twice.
 import type { ActualState, Change, FdbEntry, HostRoute, NeighEntry, RouteEntry } from '../model/types.js';
 
 /** Why `applied` can not be modelled, or undefined when it can. */
@@ -22,7 +24,6 @@ export function unmodelled(actual: ActualState, applied: readonly Change[]): str
       case 'neigh':
       case 'fdb':
       case 'offload':
-      case 'nat':
         break;
       default:
         return `${c.action} ${c.key}`;

@@ -20,6 +20,7 @@ export class DaemonMetrics {
   readonly lastSuccess: Gauge;
   readonly sourceUp: Gauge;
   readonly ready: Gauge;
+  readonly removedInWindow: Gauge;
   readonly info: Gauge<'version' | 'source'>;
   readonly peersUnreachable: Gauge;
   readonly probes: Counter<'result'>;
@@ -41,6 +42,7 @@ export class DaemonMetrics {
     this.lastSuccess = new Gauge({ name: 'ovlnet_last_success_timestamp_seconds', help: 'Unix time of the last successful cycle (0 before the first).', registers });
     this.sourceUp = new Gauge({ name: 'ovlnet_source_up', help: '1 when the last attempt to read the cluster state source succeeded, else 0.', registers });
     this.ready = new Gauge({ name: 'ovlnet_ready', help: 'What /readyz answers, at scrape time: 1 after a successful cycle within 3 intervals with every data plane up, else 0.', registers });
+    this.removedInWindow = new Gauge({ name: 'ovlnet_peers_removed_in_window', help: 'Peers removed within the last --max-delete-window (the guard refuses past its limit).', registers });
     this.info = new Gauge({ name: 'ovlnet_build_info', help: 'Always 1; labels name the version and the kind of source (file, etcd, kube).', labelNames: ['version', 'source'], registers });
     this.peersUnreachable = new Gauge({ name: 'ovlnet_peers_unreachable', help: 'Peers whose last overlay probes (--probe-interval) failed twice or more in a row.', registers });
     this.probes = new Counter({ name: 'ovlnet_probes_total', help: 'Overlay probes sent to peers, by result (ok, failed).', labelNames: ['result'], registers });

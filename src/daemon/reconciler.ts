@@ -5,7 +5,7 @@
 // A source error returns before anything is read from or written to the
 // kernel: the data plane stays exactly as it is.
 import { GuardError, HostError, PermissionError } from '../errors.js';
-import { applySnapshot, snapshot, snapshotFrom, verifyWritten, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
+import { applySnapshot, countOwnedPeers, snapshot, snapshotFrom, verifyWritten, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
 import { readHost } from '../host/read.js';
 import type { ActualState, Change, ClusterState, Problem } from '../model/types.js';
 import type { MaxDelete } from '../reconcile/guard.js';
@@ -14,6 +14,7 @@ import type { Registration, Source } from '../sources/types.js';
 import { readFileIfExists, writeFileAtomic } from './files.js';
 import { applyToActual, unmodelled } from './kernel-model.js';
 import { FailureStreak, type Logger } from './logger.js';
+import type { DaemonDeleteGuard } from './delete-guard.js';
 import type { CycleResult, DaemonMetrics, Stage } from './metrics.js';
 import { renderSubnetEnv, subnetEnvFor } from './subnet-env.js';
 
@@ -21,6 +22,8 @@ export interface ReconcilerOptions {
   source: Source;
   cycle: CycleOptions;
   maxDelete: MaxDelete;
+  /** The --max-delete guard over a sliding window, and --force (delete-guard.ts). */
+  deleteGuard?: DaemonDeleteGuard;
   /** flannel's subnet.env; undefined or '' = do not write one. */
   subnetFile?: string;
   leaseTTLSeconds?: number;
@@ -235,7 +238,10 @@ export class Reconciler {
   /** Writes without applySnapshot's own verify: the daemon verifies with a read it keeps as the model. */
   private async apply(snap: Snapshot): Promise<ApplyResult> {
     try {
-      return await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify: false });
+      const { force } = this.o.deleteGuard?.before(snap.result.changes, countOwnedPeers(snap)) ?? { force: false };
+      const r = await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify: false, force });
+      this.o.deleteGuard?.after(r.applied, r.guard.refused);
+      return r;
     } catch (e) {
       throw new StageError(e instanceof GuardError ? 'guard' : 'write', e);
     }

@@ -45,6 +45,8 @@ export function planFrom(state: ClusterState, host: PlanHost, opts: CycleOptions
   const hostOptions = {
     disableTxOffload: shouldDisableTxOffload(opts.txOffload ?? 'auto', opts.kernelRelease ?? osRelease()),
     ipMasq: opts.ipMasq ?? false,
+    masqRandomFully: opts.masqRandomFully ?? true,
+    forwardRules: opts.forwardRules ?? false,
   };
   const desired = plan({ cluster, underlay, routes: host.routes, host: hostOptions });
   if (local) desired.underlay = { ...desired.underlay, local };

@@ -2,6 +2,7 @@
 // what the ownership policy lets ovlnet change.
 import { vxlanDevices } from '../backends/index.js';
 import { UDP_DEVICE } from '../backends/udp.js';
+import type { Prefix } from '../model/ip.js';
 import type { ClusterState, NetworkConfig } from '../model/types.js';
 import { ownershipFor, type OwnershipPolicy } from '../reconcile/ownership.js';
 import { validateConfig } from '../validate/index.js';
@@ -20,7 +21,12 @@ export function fdbDevicesFor(state: ClusterState): string[] {
 }
 
 
+/** The cluster's pod networks (both families): where routes flanneld left are inherited. */
+export function podNetworks(config: NetworkConfig): Prefix[] {
+  return config.ipv6 ? [config.network, config.ipv6.network] : [config.network];
+}
+
 /** Only vxlan devices have forwarding entries; the udp TUN is owned as a device. */
 export function policyFor(config: NetworkConfig): OwnershipPolicy {
-  return ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : vxlanDevices(config));
+  return ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : vxlanDevices(config), undefined, podNetworks(config));
 }

@@ -53,19 +53,20 @@ function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
       return [['ip', `route ${replace ? 'replace' : 'add'} ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''} dev ${dev(e.dev)}${e.onlink ? ' onlink' : ''} proto ${int(e.proto)}`]];
     case 'offload':
     case 'nat':
+    case 'filter':
       return notIpBatch(e);
   }
 }
 
 // Offload features go through ethtool (host/ethtool.ts) and nat rules through
-// one iptables-restore (host/iptables.ts); reaching here is a wiring bug.
+// one iptables-restore per family (host/iptables.ts); reaching here is a wiring bug.
 function notIpBatch(e: Entry): never {
   throw new Error(`${e.kind} entries are not written with ip/bridge -batch`);
 }
 
 /** Whether a change is written by ip/bridge batches (the others have their own writers). */
 export function isIpBatchChange(c: Change): boolean {
-  return c.kind !== 'offload' && c.kind !== 'nat';
+  return c.kind !== 'offload' && c.kind !== 'nat' && c.kind !== 'filter';
 }
 
 function deleteLines(e: Entry): Array<[Tool, string]> {
@@ -84,6 +85,7 @@ function deleteLines(e: Entry): Array<[Tool, string]> {
       return [['ip', `route del ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''}${e.dev ? ` dev ${dev(e.dev)}` : ''} proto ${int(e.proto)}`]];
     case 'offload':
     case 'nat':
+    case 'filter':
       return notIpBatch(e);
   }
 }

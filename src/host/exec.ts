@@ -13,10 +13,10 @@ export interface RunResult {
 
 const PACKAGE_OF: Record<string, string> = {
   ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool', 'iptables-save': 'iptables', 'iptables-restore': 'iptables',
-  'ip6tables-save': 'iptables', ping: 'iputils-ping', sysctl: 'procps',
+  'ip6tables-save': 'iptables', 'ip6tables-restore': 'iptables', iptables: 'iptables', ping: 'iputils-ping', sysctl: 'procps',
 };
 
-export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ping' | 'sysctl';
+export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore' | 'ping' | 'sysctl';
 
 export function notInstalled(tool: HostTool): HostError {
   return new HostError(`${tool} not found in PATH; it comes with the ${PACKAGE_OF[tool]} package`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);

@@ -197,14 +197,38 @@ export interface OffloadEntry {
   enabled: boolean;
 }
 
-/** One rule of the nat table, as `iptables-save` prints it after `-A <chain>`. */
-export interface NatRuleEntry {
-  kind: 'nat';
+/**
+ * One iptables rule, as `iptables-save` prints it after `-A <chain>`. The
+ * kind is its table: masquerade rules are 'nat', FORWARD accept rules 'filter'.
+ */
+export interface NetfilterRuleEntry {
+  kind: NetfilterTable;
+  /** ip6tables when 6; iptables when absent. */
+  family?: 6;
   chain: string;
   spec: string;
 }
 
-export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | NatRuleEntry;
+export type NetfilterTable = 'nat' | 'filter';
+export type NatRuleEntry = NetfilterRuleEntry & { kind: 'nat' };
+export type FilterRuleEntry = NetfilterRuleEntry & { kind: 'filter' };
+
+/**
+ * A chain ovlnet owns whole, entered by one jump from a built-in chain (the
+ * hook): flannel's FLANNEL-POSTRTG (nat, from POSTROUTING) and FLANNEL-FWD
+ * (filter, from FORWARD). One driver plans, diffs, writes and cleans both.
+ */
+export interface RuleSet {
+  table: NetfilterTable;
+  chain: string;
+  hook: string;
+  /** The comment on every rule and on the jump: flannel's, so either can take over from the other. */
+  comment: string;
+  /** Comments older ovlnet versions wrote: rules carrying them are ovlnet's too (replaced, cleaned up). */
+  legacyComments: readonly string[];
+}
+
+export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | NatRuleEntry | FilterRuleEntry;
 export type EntryKind = Entry['kind'];
 
 export interface PeerPlan {
@@ -253,12 +277,18 @@ export interface HostRoute {
   type?: string;
 }
 
-/** The nat table as `iptables-save -t nat` shows it. */
+/** One table as `iptables-save` shows it. */
 export interface NatState {
   chains: string[];
   /** In table order within each chain. */
   rules: Array<{ chain: string; spec: string }>;
+  /** Built-in chains' policies (`:FORWARD DROP [0:0]`). */
+  policies?: Record<string, string>;
 }
+export type TableState = NatState;
+
+/** The tables read, by family and name ('4/nat', '6/filter'); a table not read is absent. */
+export type NetfilterState = Partial<Record<`${4 | 6}/${NetfilterTable}`, TableState>>;
 
 export interface ActualState {
   links: Map<string, HostLink>;
@@ -267,8 +297,8 @@ export interface ActualState {
   fdb: FdbEntry[];
   /** Read only when the plan pins an offload feature (--disable-tx-offload). */
   offload?: OffloadEntry[];
-  /** Read only when the plan has masquerade rules (--ip-masq). */
-  nat?: NatState;
+  /** Read only for the families the plan has iptables rules in (--ip-masq, --iptables-forward-rules). */
+  netfilter?: NetfilterState;
 }
 
 // ---- Changes -------------------------------------------------------------------

@@ -2,11 +2,11 @@
 // kernel match the plan, within what the ownership policy allows.
 import { entryKey } from '../model/keys.js';
 import type {
-  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NatRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
+  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NetfilterRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
 } from '../model/types.js';
 import { devicesLosingLastIPv4, flushedBy } from './kernel-effects.js';
-import { diffNat } from './nat.js';
-import type { OwnershipPolicy } from './ownership.js';
+import { diffNetfilter } from './netfilter.js';
+import { nodeAddresses, type OwnershipPolicy } from './ownership.js';
 import { diffTun } from './tun.js';
 
 export interface DiffResult {
@@ -143,9 +143,13 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   // A recreated device starts with the driver's defaults: the feature is to be set again.
   for (const o of actual.offload ?? []) if (policy.ownsDevice(o.dev) && !onFreshDevice(o.dev)) put(o);
   const foreignRoutes = new Map<string, HostRoute>();
+  // Routes flanneld left (ownership.ts): replaced when wrong, deleted when stale.
+  const inherited = new Map<string, HostRoute>();
+  const nodeIPs = nodeAddresses(desired);
   for (const r of actual.routes) {
     if (!policy.ownsRoute(r)) {
       foreignRoutes.set(r.dst.text, r);
+      if (policy.inheritsRoute(r, nodeIPs)) inherited.set(r.dst.text, r);
       continue;
     }
     if (onFreshDevice(r.dev)) continue; // goes away with the device
@@ -159,11 +163,11 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   }
 
   // 3. Desired entries against what is owned.
-  const desiredNat: NatRuleEntry[] = [];
+  const desiredRules: NetfilterRuleEntry[] = [];
   for (const d of desired.entries) {
     if (d.kind === 'link' || d.kind === 'tun') continue;
-    if (d.kind === 'nat') {
-      desiredNat.push(d);
+    if (d.kind === 'nat' || d.kind === 'filter') {
+      desiredRules.push(d);
       continue;
     }
     const key = entryKey(d);
@@ -178,9 +182,14 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     if (d.kind === 'route') {
       const f = foreignRoutes.get(d.dst.text);
       if (f) {
+        const flannels = inherited.get(d.dst.text) === f;
+        inherited.delete(d.dst.text);
         if (!f.type && sameForwarding(f, d)) {
           adopted.push(key);
           inSync++;
+        } else if (flannels) {
+          const a: RouteEntry = { kind: 'route', dst: f.dst, via: f.via, dev: f.dev!, onlink: f.onlink, proto: f.proto };
+          changes.push({ action: 'change', kind: 'route', key, desired: d, actual: a, detail: `left by flannel: ${routeForwarding(f)} -> ${routeForwarding(d)}` });
         } else {
           conflicts.push({
             subject: key,
@@ -196,10 +205,14 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   // 4. Owned but not desired: stale, delete. (A pinned feature is only read
   //    while it is desired; dropping the option leaves the device as it is.)
   for (const [key, a] of owned) if (a.kind !== 'offload') changes.push({ action: 'delete', kind: a.kind, key, actual: a });
+  for (const f of inherited.values()) {
+    const a: RouteEntry = { kind: 'route', dst: f.dst, via: f.via, dev: f.dev!, onlink: f.onlink, proto: f.proto };
+    changes.push({ action: 'delete', kind: 'route', key: `route:${f.dst.text}`, actual: a, detail: 'left by flannel, not in the plan' });
+  }
 
-  // 5. Masquerade rules, only when planned (--ip-masq): without it ovlnet leaves the nat table alone.
-  if (desiredNat.length) {
-    const n = diffNat(desiredNat, actual.nat);
+  // 5. iptables rule sets, only those planned (--ip-masq, --iptables-forward-rules): a set not planned is left alone.
+  if (desiredRules.length) {
+    const n = diffNetfilter(desiredRules, actual.netfilter);
     changes.push(...n.changes);
     inSync += n.inSync;
   }

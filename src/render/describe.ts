@@ -18,7 +18,8 @@ export function describeEntry(e: Entry): string {
     case 'offload':
       return `offload ${e.dev} ${e.feature} ${e.enabled ? 'on' : 'off'}`;
     case 'nat':
-      return `nat ${e.chain} ${e.spec}`;
+    case 'filter':
+      return `${e.family === 6 ? 'ip6 ' : ''}${e.kind} ${e.chain} ${e.spec}`;
   }
 }
 

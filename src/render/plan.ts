@@ -3,8 +3,8 @@
 import type { ChalkInstance } from 'chalk';
 import { isIpBatchChange, toBatches } from '../host/commands.js';
 import { setFeatureArgs } from '../host/ethtool.js';
-import { masqCommands } from '../host/iptables.js';
-import type { Change, DesiredState, Entry, Problem, RouteEntry } from '../model/types.js';
+import { ruleCommands } from '../host/iptables.js';
+import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry } from '../model/types.js';
 import { orderChanges } from '../reconcile/order.js';
 import { entryKey } from '../model/keys.js';
 import { describeEntry } from './describe.js';
@@ -31,7 +31,7 @@ export function planCommands(d: DesiredState): string[] {
   const changes: Change[] = d.entries.map((e) => ({ action: 'add', kind: e.kind, key: entryKey(e), desired: e }));
   const lines = toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
   for (const e of d.entries) if (e.kind === 'offload') lines.push(`ethtool ${setFeatureArgs(e).join(' ')}`);
-  return [...lines, ...masqCommands(d.entries.filter((e) => e.kind === 'nat'))];
+  return [...lines, ...ruleCommands(d.entries.filter((e) => e.kind === 'nat' || e.kind === 'filter') as NetfilterRuleEntry[])];
 }
 
 function plural(n: number, one: string, many = one + 's'): string {
@@ -76,6 +76,7 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
     plural(n('route'), 'route'),
     n('offload') ? plural(n('offload'), 'pinned offload feature') : '',
     n('nat') ? plural(n('nat'), 'masquerade rule') : '',
+    n('filter') ? plural(n('filter'), 'forward rule') : '',
   ].filter(Boolean).join(', ')}.`);
   return out.join('\n');
 }

@@ -4,8 +4,9 @@ import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { SourceError } from '../errors.js';
 import type { ClusterState, RawNode } from '../model/types.js';
-import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
+import { isSyntaxError, MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
+import { checkClusterKeys } from './cluster-schema.js';
 import type { Source, SourceOptions, WatchHandlers } from './types.js';
 import { needsConfirmation, summarize, type ReadSummary } from './file-settle.js';
 import { watchFile } from './file-watch.js';
@@ -109,22 +110,22 @@ export class FileSource implements Source {
       throw new SourceError(`cannot read cluster file ${this.path}: ${why}`,
         err.code === 'ENOENT' ? 'pass --source file:PATH or set OVLNET_SOURCE' : undefined);
     }
-    const state = await this.parse(text);
+    const state = parseClusterDocument(await checkClusterKeys(await this.parse(text), this.path), this.path);
     return { text, state, summary: summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>) };
   }
 
-  private async parse(text: string): Promise<ClusterState> {
-    if (/\.json$/i.test(this.path)) return parseClusterDocument(await parseDocument(text, this.path, 'json'), this.path);
+  private async parse(text: string): Promise<unknown> {
+    if (/\.json$/i.test(this.path)) return parseDocument(text, this.path, 'json');
     // A brace-first file is usually JSON (parsed fast as such), but may be a
     // YAML flow mapping ({network: 10.244.0.0/16, ...}): fall back to YAML then.
     if (/^\s*\{/.test(text)) {
       try {
-        return parseClusterDocument(await parseDocument(text, this.path, 'json'), this.path);
+        return await parseDocument(text, this.path, 'json');
       } catch (e) {
-        if (!(e instanceof SourceError) || !e.message.startsWith(`${this.path}: invalid JSON`)) throw e;
+        if (!isSyntaxError(e)) throw e;
       }
     }
-    return parseClusterDocument(await parseDocument(text, this.path, 'yaml'), this.path);
+    return parseDocument(text, this.path, 'yaml');
   }
 
   /** See file-watch.ts: the directory is watched, in-place writes are debounced, a replaced directory is watched again. */

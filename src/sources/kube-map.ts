@@ -177,15 +177,20 @@ export interface Publication {
   backendType: BackendType;
   vni?: number;
   vtepMAC?: string;
+  /** Dual stack: the IPv6 half (public-ipv6, backend-v6-data). */
+  publicIPv6?: string;
+  vtepMACv6?: string;
 }
 
 /** The annotation values this node publishes, as flannel writes them. */
 export function publishedAnnotations(p: Publication, keys: AnnotationKeys): Record<string, string> {
+  const data = (mac: string | undefined) => (p.backendType === 'vxlan' ? JSON.stringify({ VNI: p.vni ?? 1, VtepMAC: mac }) : 'null');
   return {
-    [keys.backendData]: p.backendType === 'vxlan' ? JSON.stringify({ VNI: p.vni ?? 1, VtepMAC: p.vtepMAC }) : 'null',
+    [keys.backendData]: data(p.vtepMAC),
     [keys.backendType]: p.backendType,
     [keys.publicIP]: p.publicIP,
     [keys.subnetManager]: 'true',
+    ...(p.publicIPv6 ? { [keys.publicIPv6]: p.publicIPv6, [keys.backendV6Data]: data(p.vtepMACv6) } : {}),
   };
 }
 
@@ -199,9 +204,10 @@ export function annotationPatch(current: Record<string, string> | null | undefin
   return Object.keys(changed).length ? { metadata: { annotations: changed } } : undefined;
 }
 
-/** The published VtepMAC of a node, when it is a usable unicast MAC. */
-export function publishedVtepMAC(node: KubeNode, keys: AnnotationKeys): string | undefined {
-  const mac = parseMAC(parseBackendData(node.metadata?.annotations?.[keys.backendData] ?? undefined).vtepMAC);
+/** The published VtepMAC of a node (of its IPv6 half with family 6), when it is a usable unicast MAC. */
+export function publishedVtepMAC(node: KubeNode, keys: AnnotationKeys, family: 4 | 6 = 4): string | undefined {
+  const key = family === 4 ? keys.backendData : keys.backendV6Data;
+  const mac = parseMAC(parseBackendData(node.metadata?.annotations?.[key] ?? undefined).vtepMAC);
   return mac && !nonUnicastMACReason(mac) ? mac.text : undefined;
 }
 
@@ -209,4 +215,26 @@ export function publishedVtepMAC(node: KubeNode, keys: AnnotationKeys): string |
 export function overwrittenPublicIP(node: KubeNode, keys: AnnotationKeys): IP | undefined {
   const ip = parseIP(node.metadata?.annotations?.[keys.publicIPOverwrite]);
   return ip?.family === 4 ? ip : undefined;
+}
+
+/** Kubernetes metav1.Time: RFC 3339 in UTC, whole seconds. */
+export function kubeTime(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * The status patch flanneld sends once its network is up (kube.go
+ * CompleteLease): condition NetworkUnavailable=False, reason FlannelIsUp.
+ * Strategic merge: conditions merge by type, the others stay.
+ */
+export function networkUpPatch(now: Date): { status: { conditions: Array<Record<string, string>> } } {
+  const t = kubeTime(now);
+  return {
+    status: {
+      conditions: [{
+        type: 'NetworkUnavailable', status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node',
+        lastTransitionTime: t, lastHeartbeatTime: t,
+      }],
+    },
+  };
 }

@@ -12,20 +12,21 @@ import { homedir, hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { OvlnetError, SourceError } from '../errors.js';
+import { parseIP } from '../model/ip.js';
 import type { ClusterState, RawConfig } from '../model/types.js';
 import { readHost } from '../host/read.js';
 import { validateConfig } from '../validate/config.js';
 import {
-  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, ipv4PodCIDR, nodesToRaw, overwrittenPublicIP,
+  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, ipv4PodCIDR, ipv6PodCIDR, networkUpPatch, nodesToRaw, overwrittenPublicIP,
   publishedAnnotations, publishedVtepMAC, relevantKey, type AnnotationKeys, type KubeNode,
 } from './kube-map.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
-import { backendNeedsMAC, choosePublicIPv4, chooseVtepMAC } from './registration.js';
+import { backendNeedsMAC, choosePublicIPv4, choosePublicIPv6, chooseVtepMAC } from './registration.js';
 import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
 
 const SERVICEACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/rbac.yaml)';
+const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)';
 
 /** Per request; a watch stream is not bounded by it. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -157,6 +158,8 @@ class KubeSource implements Source {
    * unpublished (a failed first cycle), so the next load() lists instead.
    */
   private listOnNextLoad = false;
+  /** The Node register() published. */
+  private registeredName?: string;
   /** The local node's name once found (see localNodeName); undefined until then. */
   private nodeName?: Promise<string | undefined>;
 
@@ -396,6 +399,7 @@ class KubeSource implements Source {
   async register(ro: RegisterOptions): Promise<Registration> {
     const name = ro.nodeName || await this.localNodeName() || hostname();
     const [node, raw] = await Promise.all([this.readNode(name), this.loadConfig()]);
+    this.registeredName = name;
     const config = validateConfig(raw.config);
 
     const subnet = ipv4PodCIDR(node);
@@ -417,11 +421,22 @@ class KubeSource implements Source {
       // Peers route to the published MAC; keeping it across restarts avoids churn on every node.
       vtepMAC = chooseVtepMAC(publishedVtepMAC(node, this.keys), ro.existingVtepMAC).text;
     }
+    // Dual stack: the IPv6 half too, or flannel peers reach this node over IPv4 only.
+    const subnet6 = config.ipv6 ? ipv6PodCIDR(node) : undefined;
+    const v6: Pick<Registration, 'publicIPv6' | 'subnet6' | 'vtepMACv6'> = {};
+    if (config.ipv6 && subnet6) {
+      const host6 = ro.publicIPv6 === undefined ? await readHost(ro.netns) : undefined;
+      v6.publicIPv6 = choosePublicIPv6(ro, config.ipv6.network, host6, parseIP(publicIP)!).text;
+      v6.subnet6 = subnet6;
+      if (backendNeedsMAC(config)) v6.vtepMACv6 = chooseVtepMAC(publishedVtepMAC(node, this.keys, 6), ro.existingVtepMACv6).text;
+    }
     const want = publishedAnnotations({
       publicIP,
       backendType: config.backend.type,
       vni: config.backend.type === 'vxlan' ? config.backend.vni : undefined,
       vtepMAC,
+      publicIPv6: v6.publicIPv6,
+      vtepMACv6: v6.vtepMACv6,
     }, this.keys);
     const patch = annotationPatch(node.metadata?.annotations, want);
     if (patch) {
@@ -434,7 +449,17 @@ class KubeSource implements Source {
         throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
       }
     }
-    return { publicIP, subnet, vtepMAC, ...(localAddress ? { localAddress } : {}) };
+    return { publicIP, subnet, vtepMAC, ...v6, ...(localAddress ? { localAddress } : {}) };
+  }
+
+  async markNetworkUp(): Promise<void> {
+    const name = this.registeredName ?? await this.localNodeName() ?? hostname();
+    try {
+      // As flanneld: a strategic-merge patch of the status subresource (conditions merge by type).
+      await this.api.patchNodeStatus({ name, body: networkUpPatch(new Date()) }, this.callOptions(k8s.PatchStrategy.StrategicMergePatch));
+    } catch (e) {
+      throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
+    }
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,9 @@ export interface SourceOptions {
   etcdCaFile?: string;
   etcdCertFile?: string;
   etcdKeyFile?: string;
+  /** etcd authentication (--etcd-username/--etcd-password, or their OVLNET_ variables). */
+  etcdUsername?: string;
+  etcdPassword?: string;
   /** Kubernetes: file holding net-conf.json instead of the ConfigMap. */
   netConf?: string;
   /** Kubernetes: annotation prefix (default flannel.alpha.coreos.com). */
@@ -91,5 +94,11 @@ export interface Source {
    * keep it fresh (lease renewal) until close(). Absent for file sources.
    */
   register?(opts: RegisterOptions): Promise<Registration>;
+  /**
+   * Daemon only, after its first converged cycle: tell the cluster this
+   * node's network is up (Kubernetes: the Node's NetworkUnavailable
+   * condition to False, as flanneld). Absent where there is no such thing.
+   */
+  markNetworkUp?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -44,7 +44,7 @@ async function bashComplete(line: string, cwd: string, opts: { withLine?: boolea
   return String(r.stdout).split('\n').filter(Boolean).sort();
 }
 
-const ALL_COMMANDS = ['apply', 'cleanup', 'completion', 'config', 'daemon', 'diff', 'doctor', 'help', 'nodes', 'plan'];
+const ALL_COMMANDS = ['apply', 'cleanup', 'completion', 'config', 'daemon', 'diff', 'doctor', 'help', 'nodes', 'plan', 'systemd-unit'];
 
 test('bash completes commands, options, formats, sources, files, shells, namespaces and devices', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ovlnet-comp-'));
@@ -81,7 +81,7 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
       ['ovlnet completion ', ['bash', 'fish', 'zsh']],
       ['ovlnet completion z', ['zsh']],
       ['ovlnet completion bash ', []],
-      ['ovlnet help ', ['apply', 'cleanup', 'completion', 'config', 'daemon', 'diff', 'doctor', 'nodes', 'plan']],
+      ['ovlnet help ', ['apply', 'cleanup', 'completion', 'config', 'daemon', 'diff', 'doctor', 'nodes', 'plan', 'systemd-unit']],
       ['ovlnet config d', ['daemon', 'diff', 'doctor']],
       // An option already on the line is not offered again, in either spelling.
       ['ovlnet plan --source file:x --so', []],

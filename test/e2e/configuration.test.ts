@@ -52,7 +52,7 @@ test('a plain diff sees --ip-masq from OVLNET_IP_MASQ and from the config file: 
     const off = await ovlnet(['diff', ...base, '--config', config], { env: { OVLNET_IP_MASQ: 'false' } });
     assert.is(off.code, 0, off.stdout + off.stderr);
 
-    const shown = await ovlnet(['config', 'diff', '--config', config, '-o', 'json'], { env: { OVLNET_NETNS: a.ns } });
+    const shown = await ovlnet(['config', '-o', 'json', 'diff', '--config', config], { env: { OVLNET_NETNS: a.ns } });
     assert.is(shown.code, 0, shown.stderr);
     const settings = (JSON.parse(shown.stdout) as { settings: Array<{ key: string; value: unknown; origin: string; from?: string }> }).settings;
     assert.equal(settings.find((s) => s.key === 'ip-masq'), { key: 'ip-masq', value: true, origin: 'file', from: config });
@@ -61,6 +61,34 @@ test('a plain diff sees --ip-masq from OVLNET_IP_MASQ and from the config file: 
     const fixed = await ovlnet(['apply', ...base], { env: { OVLNET_CONFIG: config } });
     assert.is(fixed.code, 0, fixed.stdout + fixed.stderr);
     assert.is((await ovlnet(['diff', ...base], { env: { OVLNET_IP_MASQ: '1' } })).code, 0);
+  });
+});
+
+test("flanneld's command line, Go style, runs ovlnet unchanged; flags ovlnet lacks are refused by name", async () => {
+  const nodes = defaultNodes(2);
+  await withTopology(nodes, async (t) => {
+    const [a] = t.nodes;
+    const src = `file:${t.file('cluster.yaml', clusterYAML(nodes))}`;
+    // --iface as an address of this host (in the namespace), then a name that is not there: the first match wins.
+    const flannelArgs = [`-iface=${a.publicIP}`, '-iface=eth9', '-ip-masq=true', `-public-ip=${a.publicIP}`];
+    const applied = await ovlnet(['apply', `-source=${src}`, `-netns=${a.ns}`, ...flannelArgs]);
+    assert.is(applied.code, 0, applied.stdout + applied.stderr);
+    assert.match(await sh('ip', ['netns', 'exec', a.ns, 'iptables-save', '-t', 'nat']), '-j FLANNEL-POSTRTG');
+    const clean = await ovlnet(['diff', '-s', src, '-n', a.ns], { env: { FLANNELD_IP_MASQ: 'true', FLANNELD_IFACE: 'eth0', FLANNELD_PUBLIC_IP: a.publicIP } });
+    assert.is(clean.code, 0, clean.stdout + clean.stderr);
+    const shown = await ovlnet(['config', '-o', 'json', '-n', a.ns, 'daemon', `--iface=${a.publicIP}`, '--kube-subnet-mgr', '--healthz-port=8471']);
+    assert.is(shown.code, 0, shown.stderr);
+    const settings = (JSON.parse(shown.stdout) as { settings: Array<{ key: string; value: unknown; from?: string }> }).settings;
+    const get = (k: string) => settings.find((s) => s.key === k);
+    assert.equal([get('source')?.value, get('source')?.from], ['kube:', '--kube-subnet-mgr']);
+    assert.is(get('iface')?.value, 'eth0', 'the address resolved to its device in the namespace');
+    assert.is(get('metrics-addr')?.value, '0.0.0.0:8471');
+
+    for (const [args, flag] of [[['--iface-regex=eth.*'], '--iface-regex'], [['-iface-can-reach', '192.0.2.1'], '--iface-can-reach'], [['--kube-api-url=https://192.0.2.1:6443'], '--kube-api-url']] as Array<[string[], string]>) {
+      const r = await ovlnet(['daemon', '-s', src, '-n', a.ns, ...args]);
+      assert.is(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, `ovlnet: ${flag}: flanneld's ${flag} is not supported: `);
+    }
   });
 });
 

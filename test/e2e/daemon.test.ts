@@ -155,7 +155,8 @@ test('a node added to the file is routed promptly by the watch; a removed node i
 test('a source event writes only the delta from the kernel model, reading nothing; a resync (SIGHUP) repairs what the model missed', async () => {
   let spy: ReturnType<typeof makeSpy> | undefined;
   // No overlay probes: their `ip netns exec ping` processes would show up in the spy's calls.
-  await withDaemon([A, B], ['--interval', '1m', '--log-level', 'debug', '--probe-interval', '0'], async (t, d, file) => {
+  // --iptables-resync 0: its periodic iptables-save is a read of its own, not the event cycle's.
+  await withDaemon([A, B], ['--interval', '1m', '--log-level', 'debug', '--probe-interval', '0', '--iptables-resync', '0'], async (t, d, file) => {
     await d.ready();
     const ns = t.nodes[0].ns;
     // The start cycle created the device: its verifying read becomes the model.
@@ -281,6 +282,42 @@ test('an emptied node list is refused by the --max-delete guard: loud, and nothi
 
 // Liveness follows the loop, not the source: a liveness probe must not restart
 // every daemon while etcd or the API server is down and the kernels are fine.
+// The per-cycle guard lets each step through (1 of 5, 1 of 4, 1 of 3); the
+// window counts them together against the 5 peers there were.
+test('a source shrinking in steps is stopped by the --max-delete window: loud, counted in metrics; --force lets one cycle through', async () => {
+  const six = defaultNodes(6);
+  await withDaemon(six, ['--interval', '1s'], async (t, d, file) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const url = await d.metricsURL();
+    for (const keep of [5, 4]) {
+      replaceFile(file, clusterYAML(six.slice(0, keep)));
+      await eventually(() => routes(ns), (r) => !r.includes(six[keep].subnet), `${six[keep].name} removed`, 8000, 50);
+    }
+    const from = d.lines.length;
+    replaceFile(file, clusterYAML(six.slice(0, 3)));
+    const refused = await d.waitForMsg(/REFUSED/, 8000, from);
+    assert.is(refused.stage, 'guard', refused.raw);
+    assert.match(refused.msg!, /refusing to remove 1 more peers: 2 were removed in the last 5m, and 3 of the 5 peers there were would be more than the 2 allowed by --max-delete per --max-delete-window/);
+    assert.match(String(refused.hint), /--force/);
+    assert.match(await routes(ns), new RegExp(six[3].subnet.replace(/\./g, '\\.')), 'node-d kept');
+    const m = (await httpGet(`${url}/metrics`)).body;
+    assert.is(metricValue(m, 'ovlnet_peers_removed_in_window'), 2, m);
+    assert.ok(metricValue(m, 'ovlnet_cycles_total{result="refused"}')! >= 1, m);
+  });
+  // --force: the same refused step goes through once, said in the log.
+  await withDaemon(six.slice(0, 4), ['--interval', '1s', '--max-delete', '1', '--force'], async (t, d, file) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    replaceFile(file, clusterYAML(six.slice(0, 2)));
+    await eventually(() => routes(ns), (r) => !r.includes(six[2].subnet) && !r.includes(six[3].subnet), 'node-c and node-d removed by the forced cycle', 8000, 50);
+    await d.waitForMsg(/^--force: letting this cycle past the --max-delete guard, once/, 5000);
+    replaceFile(file, clusterYAML(six.slice(0, 1)));
+    const refused = await d.waitForMsg(/REFUSED/, 8000);
+    assert.match(refused.msg!, /refusing to remove 1 more peers/, 'the force was used up');
+  });
+});
+
 test('source missing at start: not ready, still healthy after 3 intervals, ready (and READY=1) once the file appears', async () => {
   let notify!: ReturnType<typeof fakeSystemdNotify>;
   await withDaemon(undefined, ['--interval', '1s'], async (t, d, file) => {

@@ -229,7 +229,7 @@ test('403 names the missing RBAC permission', () => withFake(async (e) => {
   const r = await ovlnet(['plan', '--source', src, '--node', 'node-a']);
   assert.is(r.code, 1);
   assert.match(r.stderr, 'forbidden to get configmaps in namespace kube-flannel');
-  assert.match(r.stderr, 'hint: grant it to the account ovlnet runs as (see contrib/kubernetes/rbac.yaml)');
+  assert.match(r.stderr, 'hint: grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)');
 
   // Readable in kube-system: that is enough.
   f.setConfigMap('kube-system', netConfJSON());
@@ -415,6 +415,22 @@ test('register: existing device MAC, public-ip-overwrite, NODE_NAME-style option
   const zann = (f.patches[1].body as any).metadata.annotations;
   assert.is(zann[`${P}/backend-data`], 'null');
   assert.is(zann[`${P}/backend-type`], 'host-gw');
+}));
+
+test('register: a dual-stack node publishes its IPv6 half (public-ipv6, backend-v6-data) as flannel does', () => withFake(async (e) => {
+  const { f } = e;
+  f.setConfigMap('kube-flannel', JSON.stringify({ Network: '198.18.0.0/16', IPv6Network: 'fd00:10:244::/56', EnableIPv6: true, Backend: { Type: 'vxlan' } }));
+  f.addNode({ name: 'node-d', podCIDRs: ['198.18.12.0/24', 'fd00:10:244:12::/64'], podCIDR: '198.18.12.0/24' });
+  const d = await withSource(e, (s) => s.register!({ nodeName: 'node-d', publicIP: '192.0.2.42', publicIPv6: '2001:db8:1::42', existingVtepMACv6: '0a:00:00:00:06:42' }));
+  assert.equal(d, { publicIP: '192.0.2.42', subnet: '198.18.12.0/24', vtepMAC: d.vtepMAC, publicIPv6: '2001:db8:1::42', subnet6: 'fd00:10:244:12::/64', vtepMACv6: '0a:00:00:00:06:42' });
+  const ann = (f.patches[0].body as any).metadata.annotations;
+  assert.is(ann[`${P}/public-ipv6`], '2001:db8:1::42');
+  assert.is(ann[`${P}/backend-v6-data`], '{"VNI":1,"VtepMAC":"0a:00:00:00:06:42"}');
+  // Every node reads it back with both halves.
+  const state = await withSource(e, (s) => s.load());
+  const me = validateCluster(state, { name: 'node-d' }).local;
+  assert.is(me.v6?.publicIP.text, '2001:db8:1::42');
+  assert.is(me.v6?.vtepMAC.text, '0a:00:00:00:06:42');
 }));
 
 test('register errors: missing node, no podCIDR, patch forbidden', () => withFake(async (e) => {

@@ -71,20 +71,49 @@ test('a route identical to the desired one but with another protocol is adopted,
   try {
     const d = await c.run('diff', a);
     assert.is(d.code, 0, d.stdout);
-    assert.match(d.stdout, /No changes\. The host matches the plan \(8 entries in sync, 1 held by identical foreign routes\)/);
+    assert.match(d.stdout, /No changes\. The host matches the plan \(11 entries in sync, 1 held by identical foreign routes\)/);
     const spy = makeSpy(join(t.tmp, 'spy-adopt'));
     const r = await c.apply(a, [], { env: spy.env });
     assert.match(r.stdout, /0 added, 0 changed, 0 removed/);
     assert.equal(spy.writes(), []);
     assert.equal(await route(a.ns, '198.18.1.0/24'), before);
     assert.ok(await ping(a, b.podGateway));
-    // When node-b leaves, its foreign route is still not ovlnet's to delete.
+    // When node-b leaves, flannel's route to it is stale: flannel's, hence ovlnet's to delete.
     c.writeNodes([specs[0], specs[2]]);
     const r2 = await c.apply(a);
-    assert.match(r2.stdout, /0 added, 0 changed, 2 removed/, 'neighbour and fdb entry of node-b, not the route');
-    assert.equal(await route(a.ns, '198.18.1.0/24'), before);
+    assert.match(r2.stdout, /0 added, 0 changed, 3 removed/, 'neighbour, fdb entry and flannel\'s route of node-b');
+    assert.is(await route(a.ns, '198.18.1.0/24'), undefined);
   } finally {
-    await ipn(a.ns, 'route', 'del', '198.18.1.0/24');
+    await ipn(a.ns, 'route', 'del', '198.18.1.0/24').catch(() => undefined);
+  }
+}));
+
+test('routes flannel left (protocol boot, in the pod network, through flannel.1) are replaced when wrong and deleted when stale', () => scenario(c, specs, [a], async () => {
+  // A node flannel programmed: its routes carry no protocol (boot).
+  await ipn(a.ns, 'route', 'del', '198.18.1.0/24');
+  await ipn(a.ns, 'route', 'add', '198.18.1.0/24', 'via', '198.18.2.0', 'dev', 'flannel.1', 'onlink');
+  await ipn(a.ns, 'route', 'add', '198.18.50.0/24', 'via', '198.18.50.0', 'dev', 'flannel.1', 'onlink');
+  // Protocol boot but via an address that is no node's: not flannel's, left alone.
+  await ipn(a.ns, 'route', 'add', '198.18.99.0/24', 'via', '192.0.2.99', 'dev', 'eth0');
+  try {
+    const d = await c.run('diff', a);
+    assert.is(d.code, 2, d.stdout + d.stderr);
+    const lines = d.stdout.split('\n');
+    assert.ok(lines.includes('  ~ route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink  (left by flannel: via 198.18.2.0 dev flannel.1 onlink -> via 198.18.1.0 dev flannel.1 onlink)'), d.stdout);
+    assert.ok(lines.includes('  - route 198.18.50.0/24 via 198.18.50.0 dev flannel.1 onlink  (left by flannel, not in the plan)'), d.stdout);
+    assert.not.match(d.stdout, /198\.18\.99\.0/);
+    const r = await c.apply(a);
+    assert.match(r.stdout, /Apply complete: 0 added, 1 changed, 1 removed/);
+    assert.is((await route(a.ns, '198.18.1.0/24'))?.protocol, '244');
+    assert.is(await route(a.ns, '198.18.50.0/24'), undefined);
+    assert.is((await route(a.ns, '198.18.99.0/24'))?.protocol, 'boot', 'a foreign route that is not flannel\'s stays');
+    await c.diffClean(a);
+    const spy = makeSpy(join(t.tmp, 'spy-inherit'));
+    await c.apply(a, [], { env: spy.env });
+    assert.equal(spy.writes(), [], 'a second apply writes nothing');
+    assert.ok(await ping(a, b.podGateway));
+  } finally {
+    await ipn(a.ns, 'route', 'del', '198.18.99.0/24');
   }
 }));
 

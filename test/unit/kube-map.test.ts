@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../../src/errors.js';
 import {
-  annotationKeys, annotationPatch, ipv4PodCIDR, nodesToRaw, parseBackendData,
+  annotationKeys, kubeTime, networkUpPatch, annotationPatch, ipv4PodCIDR, nodesToRaw, parseBackendData,
   publishedAnnotations, publishedVtepMAC, relevantKey, type KubeNode,
 } from '../../src/sources/kube-map.js';
 
@@ -133,6 +133,19 @@ test('publishedAnnotations and annotationPatch write what flannel writes, only w
   assert.equal(annotationPatch({ ...want, [`${P}/public-ip`]: '192.0.2.99' }, want), { metadata: { annotations: { [`${P}/public-ip`]: '192.0.2.10' } } });
 });
 
+test('publishedAnnotations: a dual-stack node publishes public-ipv6 and backend-v6-data, as flannel', () => {
+  const want = publishedAnnotations({
+    publicIP: '192.0.2.10', backendType: 'vxlan', vni: 1, vtepMAC: 'aa:bb:cc:dd:ee:01', publicIPv6: '2001:db8:1::10', vtepMACv6: 'aa:bb:cc:dd:ee:61',
+  }, keys);
+  assert.is(want[`${P}/public-ipv6`], '2001:db8:1::10');
+  assert.is(want[`${P}/backend-v6-data`], '{"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:61"}');
+  const node = { metadata: { name: 'x', annotations: want } };
+  assert.is(publishedVtepMAC(node, keys, 6), 'aa:bb:cc:dd:ee:61');
+  assert.is(publishedVtepMAC(node, keys), 'aa:bb:cc:dd:ee:01');
+  const hostgw = publishedAnnotations({ publicIP: '192.0.2.10', backendType: 'host-gw', publicIPv6: '2001:db8:1::10' }, keys);
+  assert.is(hostgw[`${P}/backend-v6-data`], 'null');
+});
+
 test('publishedVtepMAC accepts only unicast MACs', () => {
   const cases: Array<[string | undefined, string | undefined]> = [
     ['{"VNI":1,"VtepMAC":"AA:BB:CC:DD:EE:02"}', 'aa:bb:cc:dd:ee:02'],
@@ -145,6 +158,19 @@ test('publishedVtepMAC accepts only unicast MACs', () => {
     const ann: Record<string, string> = data === undefined ? {} : { [`${P}/backend-data`]: data };
     assert.is(publishedVtepMAC({ metadata: { name: 'x', annotations: ann } }, keys), want, String(data));
   }
+});
+
+test('networkUpPatch: the NetworkUnavailable=False condition flanneld patches, timestamps as metav1.Time', () => {
+  const at = new Date('2026-12-03T09:01:02.345Z');
+  assert.is(kubeTime(at), '2026-12-03T09:01:02Z');
+  assert.equal(networkUpPatch(at), {
+    status: {
+      conditions: [{
+        type: 'NetworkUnavailable', status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node',
+        lastTransitionTime: '2026-12-03T09:01:02Z', lastHeartbeatTime: '2026-12-03T09:01:02Z',
+      }],
+    },
+  });
 });
 
 test.run();

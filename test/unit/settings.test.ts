@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ROOT } from '../lib/cli.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { checkConfigKeys, closest, envName, resolveSettings, settingKeys, withGlobalOptions, type ConfigFile, type Setting } from '../../src/cli/settings.js';
+import { closest } from '../../src/suggest.js';
+import { checkConfigKeys, envName, resolveSettings, settingKeys, withGlobalOptions, type ConfigFile, type Setting } from '../../src/cli/settings.js';
 
 interface Parsed {
   opts: Record<string, unknown>;
@@ -93,6 +94,8 @@ const PRECEDENCE: Row[] = [
   ['a number in YAML is the flag text', ['cleanup'], {}, { vni: 4 }, 'vni', '4', 'file'],
   ['--no-x from the env', ['plan'], { OVLNET_NO_COLOR: '1' }, undefined, 'color', false, 'env'],
   ['--no-x from the file', ['plan'], {}, { 'no-color': true }, 'color', false, 'file'],
+  ['--no-x as OVLNET_X=false', ['plan'], { OVLNET_COLOR: 'false' }, undefined, 'color', false, 'env'],
+  ['OVLNET_NO_X before OVLNET_X', ['plan'], { OVLNET_NO_COLOR: 'false', OVLNET_COLOR: 'false' }, undefined, 'color', true, 'env'],
   ['source from OVLNET_SOURCE', ['nodes'], { OVLNET_SOURCE: 'etcd://127.0.0.1:2379' }, { source: 'file:/x' }, 'source', 'etcd://127.0.0.1:2379', 'env'],
   ['a daemon-only key in the file is ignored by diff', ['diff'], {}, { interval: '5s' }, 'ipMasq', undefined, 'default'],
 ];

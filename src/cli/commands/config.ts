@@ -25,6 +25,7 @@ function text(v: unknown): string {
 }
 
 function origin(s: Setting): string {
+  if (s.origin === 'flag' && s.from) return `flag ${s.from}`;
   if (s.origin === 'env') return `env ${s.from}`;
   if (s.origin === 'file') return `file ${s.from}`;
   return s.origin;
@@ -32,6 +33,8 @@ function origin(s: Setting): string {
 
 export default async function config(o: ConfigOptions, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
+  // flanneld's spellings only when they are set: they are the options' aliases.
+  o = { ...o, settings: o.settings.filter((s) => !s.hidden || s.origin !== 'default') };
   if (format === 'json') {
     ctx.out(JSON.stringify({
       version: 1,

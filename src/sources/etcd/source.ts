@@ -129,7 +129,8 @@ export class EtcdSource implements Source {
    * sync, it is built from what the watch reported: no listing, leases
    * parsed once per value, expiries from the cache. Otherwise (a one-shot
    * command, the daemon's start and resync cycles, after a watch disconnect or
-   * cancel) it lists the whole prefix in one consistent read.
+   * cancel, an etcd reset) it lists the config and the subnets range at one
+   * revision, page by page (client.ts).
    */
   async load(opts: LoadOptions = {}): Promise<ClusterState> {
     if (!opts.fresh && this.synced) {
@@ -252,9 +253,14 @@ export class EtcdSource implements Source {
       let disconnected = false;
       const w = this.client.etcd.watch().prefix(`${this.prefix}/`).startRevision(String(fromRevision)).watcher();
       watcher = w;
-      // The store as seen when the watch (re)connects: its answer must not be older.
-      let before = this.client.seen();
-      w.on('connecting', () => { before = this.client.seen(); });
+      // The store as seen when the watch (re)connects, events included: its
+      // answer must not be older (the events were committed before it).
+      const seenNow = () => {
+        const m = this.client.seen();
+        return m && m.revision < this.eventRevision ? { ...m, revision: this.eventRevision } : m;
+      };
+      let before = seenNow();
+      w.on('connecting', () => { before = seenNow(); });
       // `known` is the listing at lastRevision (+ events after it, which this
       // watch delivers again): in sync from here, as long as the watch lives.
       this.watchLive = true;

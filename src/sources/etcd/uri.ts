@@ -42,7 +42,7 @@ function readPEM(path: string, flag: string): Buffer {
   }
 }
 
-/** The etcd3 client options: endpoints, TLS files, and the user from OVLNET_ETCD_USERNAME/PASSWORD. */
+/** The etcd3 client options: endpoints, TLS files, and the user from --etcd-username/--etcd-password (or OVLNET_ETCD_USERNAME/PASSWORD). */
 export function clientOptions(uri: string, parsed: EtcdURI, opts: SourceOptions, env: NodeJS.ProcessEnv = process.env): IOptions {
   const options: IOptions = { hosts: parsed.endpoints.map((e) => `${parsed.tls ? 'https' : 'http'}://${e}`) };
   const tlsFlags = [opts.etcdCaFile, opts.etcdCertFile, opts.etcdKeyFile].some((f) => f !== undefined);
@@ -59,10 +59,10 @@ export function clientOptions(uri: string, parsed: EtcdURI, opts: SourceOptions,
       privateKey: opts.etcdKeyFile ? readPEM(opts.etcdKeyFile, '--etcd-keyfile') : undefined,
     };
   }
-  const username = env.OVLNET_ETCD_USERNAME;
-  const password = env.OVLNET_ETCD_PASSWORD;
+  const username = opts.etcdUsername ?? env.OVLNET_ETCD_USERNAME;
+  const password = opts.etcdPassword ?? env.OVLNET_ETCD_PASSWORD;
   if (username !== undefined || password !== undefined) {
-    if (!username || password === undefined) throw new UsageError('set both OVLNET_ETCD_USERNAME and OVLNET_ETCD_PASSWORD, or neither');
+    if (!username || password === undefined) throw new UsageError('set both --etcd-username and --etcd-password (or OVLNET_ETCD_USERNAME and OVLNET_ETCD_PASSWORD), or neither');
     options.auth = { username, password };
   }
   return options;
