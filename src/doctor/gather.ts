@@ -11,7 +11,7 @@ import { readFileIfExists } from '../daemon/files.js';
 import { renderSubnetEnv, subnetEnvFor } from '../daemon/subnet-env.js';
 import { run } from '../host/exec.js';
 import { readOffload } from '../host/offload.js';
-import { splitJsonArrays } from '../host/parse.js';
+import { ipShowEach } from '../host/read.js';
 import { ping, pingOverhead } from '../host/ping.js';
 import { ipFromValue, lastAddress, makePrefix, networkOf, nthAddress, parsePrefix, prefixContains, type Prefix } from '../model/ip.js';
 import type { Node, RouteEntry } from '../model/types.js';
@@ -93,35 +93,26 @@ interface IpFacts {
 
 /** One `ip -force -batch`: the links (for carrier), the policy rules and `route get` for every address. */
 async function readLinksAndLookups(netns: string | undefined, addrs: string[]): Promise<IpFacts> {
-  const head = ['link show', 'rule show'];
-  const commands = [...head, ...addrs.map((a) => `route get ${a}`)];
-  const r = await run('ip', ['-j', '-d', '-N', '-force', '-batch', '-'], { netns, input: commands.map((c) => `${c}\n`).join('') });
-  const parts = splitJsonArrays(r.stdout);
-  if (!parts.length) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
+  const [linkAnswer, ruleAnswer, ...routeAnswers] = await ipShowEach(netns, ['link show', 'rule show', ...addrs.map((a) => `route get ${a}`)]);
+  if (!linkAnswer.json) throw new HostError(`reading the links failed: ${linkAnswer.error}`);
   const links = new Map<string, { up: boolean; carrier: boolean; mtu: number }>();
-  for (const l of parts[0] as Array<Record<string, any>>) {
+  for (const l of linkAnswer.json as Array<Record<string, any>>) {
     const flags: string[] = Array.isArray(l.flags) ? l.flags : [];
     if (typeof l.ifname === 'string') links.set(l.ifname, { up: flags.includes('UP'), carrier: flags.includes('LOWER_UP'), mtu: Number(l.mtu) });
   }
-  const lookups = new Map<string, RouteLookup>();
   const rules: PolicyRule[] = [];
-  for (const r of (parts[1] ?? []) as Array<Record<string, any>>) {
+  for (const r of (ruleAnswer.json ?? []) as Array<Record<string, any>>) {
     const dst = typeof r.dst === 'string' && r.dst !== 'all' ? parsePrefix(`${r.dst}/${r.dstlen ?? 32}`) : undefined;
     rules.push({ priority: Number(r.priority), ...(dst ? { dst } : {}), table: String(r.table ?? r.action ?? '?') });
   }
-  for (const part of parts.slice(2)) {
-    for (const a of part as Array<Record<string, any>>) {
-      if (typeof a.dst !== 'string') continue;
-      lookups.set(a.dst, { addr: a.dst, answer: { dev: a.dev, gateway: a.gateway, table: a.table === undefined ? undefined : String(a.table), type: a.type === undefined ? undefined : String(a.type) } });
-    }
-  }
-  // A failed lookup prints its reason, then "Command failed -:LINE" (1-based batch line).
-  const lines = r.stderr.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^Command failed -:(\d+)/.exec(lines[i]);
-    const addr = m ? addrs[Number(m[1]) - head.length - 1] : undefined;
-    if (addr && !lookups.has(addr)) lookups.set(addr, { addr, error: (lines[i - 1] ?? '').replace(/^RTNETLINK answers: /, '').trim() || 'failed' });
-  }
+  const lookups = new Map<string, RouteLookup>();
+  routeAnswers.forEach((ans, i) => {
+    const addr = addrs[i];
+    const a = (ans.json?.[0] ?? undefined) as Record<string, any> | undefined;
+    lookups.set(addr, ans.error || !a
+      ? { addr, error: ans.error ?? 'no answer' }
+      : { addr, answer: { dev: a.dev, gateway: a.gateway, table: a.table === undefined ? undefined : String(a.table), type: a.type === undefined ? undefined : String(a.type) } });
+  });
   return { links, rules, lookups };
 }
 
