@@ -1,26 +1,14 @@
-import { vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
+// The planning entry point: the cluster's backend plans (registry.ts), then
+// what every backend shares (flannel's --ip-masq rules) is added. Pure.
 import type { DesiredState, NetworkConfig } from '../model/types.js';
-import { planHostGw } from './hostgw.js';
 import { planForward } from './forward.js';
 import { planMasq } from './masq.js';
+import { backendOf } from './registry.js';
 import type { PlanInput } from './types.js';
-import { planUdp } from './udp.js';
-import { planVxlan } from './vxlan.js';
-
-function planBackend(input: PlanInput): DesiredState {
-  switch (input.cluster.config.backend.type) {
-    case 'vxlan':
-      return planVxlan(input);
-    case 'host-gw':
-      return planHostGw(input);
-    case 'udp':
-      return planUdp(input);
-  }
-}
 
 /** Computes the desired kernel state for the local node. Pure. */
 export function plan(input: PlanInput): DesiredState {
-  const desired = planBackend(input);
+  const desired = backendOf(input.cluster.config).plan(input);
   const config = input.cluster.config;
   if (input.host?.ipMasq) {
     // flannel's rules per family: iptables for the network, ip6tables for the IPv6 one.
@@ -39,10 +27,7 @@ export function plan(input: PlanInput): DesiredState {
 export { resolveUnderlay } from './underlay.js';
 export type { HostOptions, PlanInput, Underlay } from './types.js';
 
-/** The vxlan devices a config uses: flannel.<VNI> for IPv4, flannel-v6.<VNI> for IPv6. */
+/** The devices whose fdb a host read includes under this config (the vxlan devices). */
 export function vxlanDevices(config: NetworkConfig): string[] {
-  if (config.backend.type !== 'vxlan') return [];
-  const vni = config.backend.vni;
-  const first = config.network.family === 6 ? vxlanDeviceNameV6(vni) : vxlanDeviceName(vni);
-  return config.ipv6 ? [first, vxlanDeviceNameV6(vni)] : [first];
+  return backendOf(config).fdbDevices(config);
 }

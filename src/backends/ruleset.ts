@@ -35,5 +35,10 @@ export function ruleSetEntries(set: RuleSet, family: 4 | 6, chainSpecs: string[]
   ];
 }
 
+/** A rule's key: the jump's spec is the same in iptables and ip6tables, so the family is part of it. */
+export function ruleKey(e: NetfilterRuleEntry): string {
+  return `${e.kind}${e.family === 6 ? '6' : ''}:${e.chain}/${e.spec}`;
+}
+
 export const familyOf = (e: { family?: 6 }): 4 | 6 => (e.family === 6 ? 6 : 4);
 export const tableId = (family: 4 | 6, table: NetfilterTable) => `${family}/${table}` as const;

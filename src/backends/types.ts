@@ -1,5 +1,9 @@
+// What a backend is (flannel's backend interface, one folder each under
+// src/backends/, all in registry.ts) and what its planner is given.
 import type { IP, Prefix } from '../model/ip.js';
-import type { DesiredState, HostLink, HostRoute } from '../model/types.js';
+import type {
+  ActualState, BackendConfig, Change, DesiredState, HostLink, HostRoute, NetworkConfig, Node, PeerPlan, Problem, RawBackend,
+} from '../model/types.js';
 import type { ValidatedCluster } from '../validate/index.js';
 
 export interface Underlay {
@@ -43,3 +47,86 @@ export interface PlanInput {
 export type Planner = (input: PlanInput) => DesiredState;
 
 export type { HostLink };
+
+/** What `ovlnet cleanup` knows when a backend decides about its devices. */
+export interface CleanupContext {
+  actual: ActualState;
+  /** ovlnet's routes (protocol 244), all being removed. */
+  ours: HostRoute[];
+  /** Routes through `dev` that are neither ovlnet's nor the kernel's own: proof the device may be flannel's. */
+  foreignOn(dev: string): HostRoute[];
+  /** --vni: remove flannel.<vni> whatever carries it. */
+  vni?: number;
+  /** The VNI the source configures, when a source was read. */
+  sourceVni?: number;
+  allFlannelDevices?: boolean;
+  /** Device deletions, in the order they run. */
+  changes: Change[];
+  kept: Problem[];
+}
+
+/** flannel's BackendData in a lease or a Node annotation. */
+export interface BackendData {
+  VNI: number;
+  VtepMAC?: string;
+}
+
+/** What the host holds, indexed, for "is this peer programmed?" (built only when asked). */
+export interface ProgrammedIndex {
+  /** ovlnet's routes by destination. */
+  routes: Map<string, { via?: string; dev?: string }>;
+  /** Permanent neighbours `dev/ip` -> MAC. */
+  neigh: Map<string, string>;
+  /** fdb entry keys. */
+  fdb: Set<string>;
+}
+
+/** What a data-plane hook may log (the daemon's Logger is one). */
+export interface DataPlaneLog {
+  info(msg: string, fields?: Record<string, string | number | boolean | undefined>): void;
+  warn(msg: string, fields?: Record<string, string | number | boolean | undefined>): void;
+}
+
+/** A backend's long-running part inside the daemon (the udp forwarder). */
+export interface DataPlane {
+  /** What the daemon calls it in its log: `<name> failed: ...`. */
+  readonly name: string;
+  /** After every converged cycle: the plan now in the kernel. Throws on failure; the daemon retries next cycle. */
+  sync(config: NetworkConfig, desired: DesiredState): Promise<void>;
+  close(): void;
+}
+
+export interface Backend<C extends BackendConfig = BackendConfig> {
+  type: C['type'];
+  /** The config's Backend block, validated (flannel's fields and defaults). */
+  parseConfig(raw: RawBackend | undefined, origin: string): C;
+  /** What an IPv6 network (dual stack, IPv6-only) asks more of the block. */
+  checkIPv6?(config: C, origin: string): void;
+  /** The devices ovlnet owns under this config: everything on them is ovlnet's. */
+  devices(config: NetworkConfig): string[];
+  /** The devices whose fdb a host read includes (known before the host is read). */
+  fdbDevices(config: NetworkConfig): string[];
+  /** Whether the plan depends on the host's routing table (read with the addresses when so). */
+  plansFromRoutes(config: NetworkConfig): boolean;
+  plan(input: PlanInput): DesiredState;
+  /** Whether a node's subnet is programmed here as that node would have it; absent: never (nothing per peer). */
+  programmed?(ix: ProgrammedIndex, n: Node): boolean;
+  /** Peers must publish a VTEP MAC when the source publishes them (Kubernetes annotations). */
+  needsVtepMAC: boolean;
+  /** The BackendData this node publishes (lease, annotation); undefined for flannel's `null`. */
+  leaseData(config: { type?: string; vni?: number }, vtepMAC: string | undefined): BackendData | undefined;
+  /** Lease data already on this host (a restart keeps publishing the same VTEP MACs). */
+  hostLeaseData?(links: Map<string, HostLink>): { vtepMAC?: string; vtepMACv6?: string };
+  /** One line for `ovlnet nodes`. */
+  describe(config: C): string;
+  /** The plan table's own parts: the node line's tail, extra peer columns, a peer's route without a route entry. */
+  table: {
+    nodeNote?(local: Node): string;
+    columns: Array<{ head: string; cell(p: PeerPlan): string }>;
+    unroutedPeer?(p: PeerPlan, d: DesiredState): string;
+  };
+  /** `ovlnet cleanup`: which of the host's devices of this backend are ovlnet's (removed) and which are kept, and why. */
+  cleanup?(ctx: CleanupContext): void;
+  /** The daemon's long-running hook, if the backend moves packets itself. */
+  dataPlane?(o: { log: DataPlaneLog; netns?: string }): DataPlane;
+}

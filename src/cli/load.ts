@@ -1,5 +1,5 @@
 // Opens the source from the command line options and takes a snapshot.
-import { parseTxOffloadMode } from '../backends/offload.js';
+import { parseTxOffloadMode } from '../backends/vxlan/offload.js';
 import { UsageError } from '../errors.js';
 import type { CycleOptions, Snapshot } from '../engine/cycle.js';
 import type { PlanSnapshot } from '../engine/plan-snapshot.js';

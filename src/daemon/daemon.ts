@@ -9,6 +9,7 @@ import type { MaxDelete } from '../reconcile/guard.js';
 import type { Source } from '../sources/types.js';
 import { formatDuration } from './duration.js';
 import { health, readiness } from './health.js';
+import { DataPlaneRunner } from './dataplane.js';
 import { FailureStreak, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { DaemonDeleteGuard } from './delete-guard.js';
@@ -18,7 +19,6 @@ import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
-import { UdpDataPlane } from '../udp/dataplane.js';
 
 export interface DaemonOptions {
   source: Source;
@@ -77,8 +77,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let stopRulesCheck: (() => void) | undefined;
   let server: Server | undefined;
   let prober: Prober | undefined;
-  // The udp backend's forwarder; idle for other backends.
-  const udp = new UdpDataPlane(log, o.cycle.netns, () => clock.now());
+  // The backend's data plane (the udp forwarder); idle for other backends.
+  const dataPlane = new DataPlaneRunner(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
     if (stopping) return;
     log.info('SIGHUP: re-reading the source and resyncing');
@@ -102,7 +102,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
       }
       await within(Promise.all([o.source.close(), server ? stopServer(server) : Promise.resolve()]), STOP_CLOSE_MS);
-      udp.close();
+      dataPlane.close();
       log.info('stopped', { cycles: scheduler?.cycles ?? 0 });
       finish(0);
     })();
@@ -183,9 +183,9 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         // for udp that is the forwarder, started after the kernel part.
         converged = snap.desired;
         prober?.update(snap);
-        void udp.sync(snap).then(() => {
-          if (udp.down) {
-            sendStatus({ status: `not ready: ${udp.down}` });
+        void dataPlane.sync(snap.cluster.config, snap.desired).then(() => {
+          if (dataPlane.down) {
+            sendStatus({ status: `not ready: ${dataPlane.down}` });
             return;
           }
           // The network is up: clear the Node's NetworkUnavailable condition (once).
@@ -201,7 +201,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         });
       },
     });
-    const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: udp.down });
+    const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: dataPlane.down });
     const sched = new Scheduler({ intervalMs: o.intervalMs, clock, run: (reasons) => reconciler.run(reasons) });
 
     if (o.metricsAddr) {
@@ -247,7 +247,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     return await finished;
   } catch (e) {
     prober?.stop();
-    udp.close();
+    dataPlane.close();
     stopWatch?.();
     stopRulesCheck?.();
     await scheduler?.stop();

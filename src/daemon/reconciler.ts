@@ -6,7 +6,9 @@
 // kernel: the data plane stays exactly as it is.
 import { GuardError, HostError, PermissionError } from '../errors.js';
 import { applySnapshot, countOwnedPeers, snapshot, snapshotFrom, verifyWritten, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
-import { readHost } from '../host/read.js';
+import { BACKEND_LIST } from '../backends/registry.js';
+import type { Host } from '../engine/host.js';
+import { realHost } from '../host/real.js';
 import type { ActualState, Change, ClusterState, Problem } from '../model/types.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
@@ -30,6 +32,8 @@ export interface ReconcilerOptions {
   log: Logger;
   metrics: DaemonMetrics;
   now?: () => number;
+  /** Where the kernel is read and written; default the real host of cycle.netns (tests: a fake). */
+  host?: Host;
   /** Called after every successful cycle; `first` on the first one. */
   onSuccess?: (info: { first: boolean; snap: Snapshot }) => void;
 }
@@ -53,6 +57,7 @@ function messageOf(e: unknown): string {
 export class Reconciler {
   private readonly o: ReconcilerOptions;
   private readonly now: () => number;
+  private readonly host: Host;
   private readonly sourceStreak: FailureStreak;
   private readonly cycleStreak: FailureStreak;
   private registration?: Registration;
@@ -69,6 +74,7 @@ export class Reconciler {
   constructor(o: ReconcilerOptions) {
     this.o = o;
     this.now = o.now ?? Date.now;
+    this.host = o.host ?? realHost(o.cycle.netns);
     this.sourceStreak = new FailureStreak(o.log, 'source', this.now);
     this.cycleStreak = new FailureStreak(o.log, 'cycle', this.now);
   }
@@ -206,12 +212,10 @@ export class Reconciler {
   /** The MACs of the flannel.N and flannel-v6.N vxlan devices already on the host, so a restart publishes the same ones. */
   private async existingVtepMACs(): Promise<[string | undefined, string | undefined]> {
     try {
-      const host = await readHost(this.o.cycle.netns);
-      const one = (re: RegExp) => {
-        const macs = [...host.links.values()].filter((l) => l.kind === 'vxlan' && re.test(l.name) && l.mac).map((l) => l.mac!.text);
-        return macs.length === 1 ? macs[0] : undefined;
-      };
-      return [one(/^flannel\.[0-9]+$/), one(/^flannel-v6\.[0-9]+$/)];
+      const { links } = (await this.host.read({ kernel: { fdbDevices: [] } })).kernel!;
+      // The backend is not known before the source is read: any backend's data on this host.
+      const data = BACKEND_LIST.map((b) => b.hostLeaseData?.(links)).filter((d) => d !== undefined);
+      return [data.find((d) => d.vtepMAC)?.vtepMAC, data.find((d) => d.vtepMACv6)?.vtepMACv6];
     } catch {
       return [undefined, undefined];
     }
@@ -229,7 +233,7 @@ export class Reconciler {
   private async snapshot(state: ClusterState, model: ActualState | undefined): Promise<Snapshot> {
     try {
       const opts = this.cycleOptions();
-      return await (model ? snapshotFrom(state, model, opts) : snapshot(this.o.source, opts, state));
+      return await (model ? snapshotFrom(state, model, opts, this.host) : snapshot(this.o.source, opts, state, this.host));
     } catch (e) {
       throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'validate', e);
     }
@@ -250,7 +254,7 @@ export class Reconciler {
   /** Re-reads the host after a write: what is still needed, and the host as it now is. */
   private async verify(snap: Snapshot): Promise<{ remaining: Change[]; host: ActualState }> {
     try {
-      return await verifyWritten(snap, this.cycleOptions().netns);
+      return await verifyWritten(snap);
     } catch (e) {
       throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'verify', e);
     }

@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { release as osRelease } from 'node:os';
 import type { Snapshot } from '../engine/cycle.js';
 import { HostError } from '../errors.js';
-import { TX_CSUM_FEATURE, shouldDisableTxOffload } from '../backends/offload.js';
+import { TX_CSUM_FEATURE, shouldDisableTxOffload } from '../backends/vxlan/offload.js';
 import { readFileIfExists } from '../daemon/files.js';
 import { renderSubnetEnv, subnetEnvFor } from '../daemon/subnet-env.js';
 import { run } from '../host/exec.js';

@@ -2,24 +2,22 @@
 //   source -> validate -> plan -> read host -> diff -> guard -> write -> verify.
 // Used by plan/diff/apply and by the daemon. Decisions live in the stages;
 // this file only wires them together.
-import { vxlanDevices } from '../backends/index.js';
-import type { TxOffloadMode } from '../backends/offload.js';
+import { backendOf } from '../backends/registry.js';
 import { familyOf } from '../backends/ruleset.js';
+import type { TxOffloadMode } from '../backends/vxlan/offload.js';
 import { GuardError, HostError, PermissionError } from '../errors.js';
 import type { ActualState, Change, ClusterState, DesiredState, NetfilterRuleEntry, NetworkConfig, Problem } from '../model/types.js';
-import { isIpBatchChange, toPhases } from '../host/commands.js';
-import { renderRestore } from '../host/iptables.js';
-import { iptablesHasRandomFully, readNetfilter, readNetfilterIfInstalled, writeNetfilter } from '../host/netfilter.js';
-import { readOffload, writeOffload } from '../host/offload.js';
-import { requireNetAdmin } from '../host/privilege.js';
-import { readHost } from '../host/read.js';
+import { iptablesHasRandomFully } from '../host/netfilter.js';
+import { realHost } from '../host/real.js';
+import type { Failure } from '../host/write.js';
 import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
-import { writePhases, type Failure } from '../host/write.js';
+import type { Host, ReadScope } from './host.js';
+import { writePhasesFor } from './phases.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
-import { diffNetfilter, forwardPolicyProblems } from '../reconcile/netfilter.js';
 import { orderChanges } from '../reconcile/order.js';
+import { diffNetfilter, forwardPolicyProblems } from '../reconcile/netfilter.js';
 import { nodeAddresses, ownershipFor } from '../reconcile/ownership.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import type { Source } from '../sources/types.js';
@@ -59,34 +57,40 @@ export interface Snapshot {
   result: DiffResult;
   /** Everything worth a warning: source warnings, skipped nodes, unplannable peers, conflicts. */
   problems: Problem[];
+  /** The host this snapshot was read from; apply and verify write and re-read it. */
+  host: Host;
 }
 
 /** Reads the source and the host, plans and diffs. Never writes. */
-export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState): Promise<Snapshot> {
+export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState, host: Host = realHost(opts.netns)): Promise<Snapshot> {
   state ??= await source.load();
-  return snapshotFrom(state, await readHost(opts.netns, fdbDevicesFor(state)), opts);
+  const { kernel } = await host.read({ kernel: { fdbDevices: fdbDevicesFor(state) } });
+  return snapshotFrom(state, kernel!, opts, host);
 }
 
-/** Plans and diffs against `actual`, a complete host read (fdb included: readHost with fdbDevicesFor). */
-export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions): Promise<Snapshot> {
+/**
+ * Plans and diffs against `actual`: a complete host read (fdb included: the
+ * devices of fdbDevicesFor), or the daemon's kernel model.
+ */
+export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions, host: Host = realHost(opts.netns)): Promise<Snapshot> {
   opts = await withHostFacts(opts);
   const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
   // Only vxlan devices have forwarding entries; the udp TUN is owned as a device.
   const policy = policyFor(config);
   const isProgrammed = programmedCheck(actual, config, policy);
   const { cluster, desired, problems } = planFrom(state, actual, opts, isProgrammed, config);
-  const skipped = await readExtras(desired, actual, opts.netns);
-  if (opts.forwardRules === false) skipped.push(...await forwardPolicyCheck(config, actual, opts.netns));
+  const skipped = await readExtras(host, desired, actual);
+  if (opts.forwardRules === false) skipped.push(...await forwardPolicyCheck(host, config, actual));
   const result = diff(desired, actual, policy);
-  return { state, cluster, desired, actual, result, problems: [...problems, ...skipped, ...result.conflicts] };
+  return { state, cluster, desired, actual, result, problems: [...problems, ...skipped, ...result.conflicts], host };
 }
 
 /** Turned off, the FORWARD rules are not planned; whether the host drops forwarded traffic is still worth a warning. */
-async function forwardPolicyCheck(config: NetworkConfig, actual: ActualState, netns: string | undefined): Promise<Problem[]> {
+async function forwardPolicyCheck(host: Host, config: NetworkConfig, actual: ActualState): Promise<Problem[]> {
   const families = [...new Set([config.network.family, ...(config.ipv6 ? [6 as const] : [])])];
   const unread = families.filter((f) => !actual.netfilter?.[`${f}/filter`]);
-  const tables = { ...actual.netfilter, ...(unread.length ? await readNetfilterIfInstalled(netns, unread) : {}) };
-  return forwardPolicyProblems(tables, families);
+  const read = unread.length ? (await host.read({ netfilter: { families: unread, ifInstalled: true } })).netfilter : undefined;
+  return forwardPolicyProblems({ ...actual.netfilter, ...read }, families);
 }
 
 const isRule = (e: { kind: string }): e is NetfilterRuleEntry => e.kind === 'nat' || e.kind === 'filter';
@@ -96,10 +100,11 @@ const isRule = (e: { kind: string }): e is NetfilterRuleEntry => e.kind === 'nat
  * a fresh read of their tables only (one iptables-save per family), as
  * flanneld re-checks its rules every few seconds. Never writes.
  */
-export async function netfilterDrift(desired: DesiredState, netns: string | undefined): Promise<Change[]> {
+export async function netfilterDrift(desired: DesiredState, netns: string | undefined, host: Host = realHost(netns)): Promise<Change[]> {
   const rules = desired.entries.filter(isRule);
   if (!rules.length) return [];
-  return diffNetfilter(rules, await readNetfilter(netns, [...new Set(rules.map(familyOf))])).changes;
+  const { netfilter } = await host.read({ netfilter: { families: [...new Set(rules.map(familyOf))] } });
+  return diffNetfilter(rules, netfilter).changes;
 }
 
 /** Options with what only the host can say filled in: whether iptables takes --random-fully (only asked under --ip-masq). */
@@ -115,17 +120,18 @@ export async function withHostFacts(opts: CycleOptions): Promise<CycleOptions> {
  * privileges), the FORWARD rules, which are on unless turned off, are dropped
  * from the plan with a warning; --ip-masq, asked for, fails instead.
  */
-async function readExtras(desired: DesiredState, actual: ActualState, netns: string | undefined): Promise<Problem[]> {
-  actual.offload = undefined;
+async function readExtras(host: Host, desired: DesiredState, actual: ActualState): Promise<Problem[]> {
+  const offload: Array<{ dev: string; features: string[] }> = [];
   for (const dev of [desired.device, desired.device6]) {
     const features = desired.entries.flatMap((e) => (e.kind === 'offload' && e.dev === dev ? [e.feature] : []));
     if (!features.length || !dev || !actual.links.has(dev)) continue;
-    (actual.offload ??= []).push(...await readOffload(netns, dev, features));
+    offload.push({ dev, features });
   }
+  actual.offload = offload.length ? (await host.read({ offload })).offload : undefined;
   // Tables already in `actual` (the daemon's kernel model) are not read again.
   const families = [...new Set(desired.entries.filter(isRule).map(familyOf))].filter((f) => !actual.netfilter?.[`${f}/filter`]);
   try {
-    if (families.length) actual.netfilter = { ...actual.netfilter, ...await readNetfilter(netns, families) };
+    if (families.length) actual.netfilter = { ...actual.netfilter, ...(await host.read({ netfilter: { families } })).netfilter };
   } catch (e) {
     const unreadable = (e instanceof HostError && / not found in PATH/.test(e.message)) || e instanceof PermissionError;
     if (!unreadable || desired.entries.some((x) => x.kind === 'nat')) throw e;
@@ -135,28 +141,6 @@ async function readExtras(desired: DesiredState, actual: ActualState, netns: str
     return [{ subject: '--iptables-forward-rules', message: `${why}: flannel's FORWARD accept rules are not checked (a FORWARD policy of DROP would drop pod traffic); --iptables-forward-rules=false silences this` }];
   }
   return [];
-}
-
-/** Writes the changes ip/bridge batches can not carry: offload features, then iptables rules (one restore per family). */
-async function writeExtras(snap: Snapshot, changes: Change[], netns: string | undefined): Promise<Failure[]> {
-  const failures: Failure[] = [];
-  for (const c of changes) {
-    if (c.kind !== 'offload' || !c.desired || c.desired.kind !== 'offload') continue;
-    const message = await writeOffload(netns, c.desired);
-    if (message) failures.push({ change: c, line: `ethtool -K ${c.desired.dev} ${c.desired.feature} ${c.desired.enabled ? 'on' : 'off'}`, message });
-  }
-  for (const family of ruleFamilies(changes)) {
-    const mine = changes.filter((c) => isRule(c) && familyOf((c.desired ?? c.actual) as NetfilterRuleEntry) === family);
-    const desired = snap.desired.entries.filter(isRule).filter((e) => familyOf(e) === family);
-    const message = await writeNetfilter(netns, family, renderRestore(desired, mine));
-    // One transaction: it failed for every rule.
-    if (message) for (const c of mine) failures.push({ change: c, line: `${family === 6 ? 'ip6tables' : 'iptables'}-restore --noflush`, message });
-  }
-  return failures;
-}
-
-function ruleFamilies(changes: Change[]): Array<4 | 6> {
-  return [...new Set(changes.filter(isRule).map((c) => familyOf((c.desired ?? c.actual) as NetfilterRuleEntry)))];
 }
 
 export interface ApplyOptions extends CycleOptions {
@@ -198,17 +182,12 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
     );
   }
   if (changes.length === 0) return { applied: [], failures: [], remaining: [], guard, processes: 0 };
-  requireNetAdmin();
-  const ordered = orderChanges(changes);
-  const written = await writePhases(toPhases(ordered.filter(isIpBatchChange)), opts.netns);
-  const extra = ordered.filter((c) => !isIpBatchChange(c));
-  const failures = [...written.failures, ...(extra.length ? await writeExtras(snap, extra, opts.netns) : [])];
-  // One ethtool per feature change, one iptables-restore per family for all rules.
-  const processes = written.processes + extra.filter((c) => c.kind === 'offload').length + ruleFamilies(extra).length;
+  const phases = writePhasesFor(orderChanges(changes), snap.desired.entries, snap.actual);
+  const { failures, processes } = await snap.host.write(phases);
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
   if (opts.verify === false) return { applied, failures, remaining: [], guard, processes };
-  return { applied, failures, remaining: (await verifyWritten(snap, opts.netns)).remaining, guard, processes };
+  return { applied, failures, remaining: (await verifyWritten(snap)).remaining, guard, processes };
 }
 
 /**
@@ -219,8 +198,8 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
  * state would change is the next cycle's business). Also returns that read,
  * which the daemon keeps as its model of the kernel.
  */
-export async function verifyWritten(snap: Snapshot, netns: string | undefined): Promise<{ remaining: Change[]; host: ActualState }> {
-  const host = await readHost(netns, vxlanDevices(snap.cluster.config));
-  await readExtras(snap.desired, host, netns);
-  return { remaining: diff(snap.desired, host, policyFor(snap.cluster.config)).changes, host };
+export async function verifyWritten(snap: Snapshot): Promise<{ remaining: Change[]; host: ActualState }> {
+  const { kernel } = await snap.host.read({ kernel: { fdbDevices: backendOf(snap.cluster.config).fdbDevices(snap.cluster.config) } });
+  await readExtras(snap.host, snap.desired, kernel!);
+  return { remaining: diff(snap.desired, kernel!, policyFor(snap.cluster.config)).changes, host: kernel! };
 }

@@ -3,7 +3,7 @@
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { plan, resolveUnderlay } from '../backends/index.js';
 import { overwriteLocalAddress } from '../backends/underlay.js';
-import { shouldDisableTxOffload } from '../backends/offload.js';
+import { shouldDisableTxOffload } from '../backends/vxlan/offload.js';
 import { parseIP, type IP } from '../model/ip.js';
 import type { ClusterState, DesiredState, NetworkConfig, Node, Problem } from '../model/types.js';
 import type { PlanHost } from '../host/read.js';

@@ -1,7 +1,6 @@
 // The devices a config makes ovlnet's: whose fdb a host read includes, and
 // what the ownership policy lets ovlnet change.
-import { vxlanDevices } from '../backends/index.js';
-import { UDP_DEVICE } from '../backends/udp.js';
+import { backendOf } from '../backends/registry.js';
 import type { Prefix } from '../model/ip.js';
 import type { ClusterState, NetworkConfig } from '../model/types.js';
 import { ownershipFor, type OwnershipPolicy } from '../reconcile/ownership.js';
@@ -14,7 +13,8 @@ import { validateConfig } from '../validate/index.js';
  */
 export function fdbDevicesFor(state: ClusterState): string[] {
   try {
-    return vxlanDevices(validateConfig(state.config));
+    const config = validateConfig(state.config);
+    return backendOf(config).fdbDevices(config);
   } catch {
     return []; // snapshotFrom reports the config error
   }
@@ -26,7 +26,7 @@ export function podNetworks(config: NetworkConfig): Prefix[] {
   return config.ipv6 ? [config.network, config.ipv6.network] : [config.network];
 }
 
-/** Only vxlan devices have forwarding entries; the udp TUN is owned as a device. */
+/** What ovlnet may change: its routes (and those flanneld left), and everything on the devices its backend owns. */
 export function policyFor(config: NetworkConfig): OwnershipPolicy {
-  return ownershipFor(config.backend.type === 'udp' ? [UDP_DEVICE] : vxlanDevices(config), undefined, podNetworks(config));
+  return ownershipFor(backendOf(config).devices(config), undefined, podNetworks(config));
 }

@@ -21,6 +21,7 @@
 //
 // Diff conflicts (a foreign route holding a peer's subnet) are the diff's
 // business: `ovlnet diff` and `apply` report them; a plan does not.
+import { backendOf } from '../backends/registry.js';
 import { HostError, PermissionError } from '../errors.js';
 import type { ActualState, ClusterState, DesiredState, Node, Problem } from '../model/types.js';
 import { iptablesHasRandomFully } from '../host/netfilter.js';
@@ -57,7 +58,7 @@ export type HostRead = 'none' | 'addrs' | 'addrs+routes' | 'all';
 export function planNeedsRoutes(state: ClusterState): boolean {
   try {
     const config = validateConfig(state.config);
-    return config.backend.type === 'vxlan' && config.backend.directRouting === true;
+    return backendOf(config).plansFromRoutes(config);
   } catch {
     return false; // planFrom reports the config error
   }

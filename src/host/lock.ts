@@ -8,6 +8,7 @@
 // (flock's own --verbose goes to a buffered stdout, seen only at its exit).
 // Beside the lock, an owner file says who holds it (pid, kind,
 // source) so the one refused can name it.
+import { statSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuardError, HostError, UsageError } from '../errors.js';
@@ -30,11 +31,23 @@ export function runDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.OVLNET_RUN_DIR || DEFAULT_RUN_DIR;
 }
 
-/** The lock's file name for a namespace (undefined: the host's own). */
-export function lockFileName(netns: string | undefined): string {
-  if (netns === undefined) return 'host.lock';
-  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(netns) || netns === '.' || netns === '..') throw new UsageError(`--netns ${JSON.stringify(netns)}: not a network namespace name`);
-  return `netns-${netns}.lock`;
+/**
+ * The lock's file name for a namespace (undefined: the one this process runs
+ * in). Keyed by the namespace itself, its nsfs inode, not by how it was
+ * named: `--netns X` and a process started inside X (`ip netns exec X`) see
+ * each other's lock, and writers inside two different namespaces never share
+ * one. A namespace that cannot be looked up falls back to its name (its
+ * write fails anyway).
+ */
+export function lockFileName(netns: string | undefined, inode: (path: string) => number = (p) => statSync(p).ino): string {
+  if (netns !== undefined && (!/^[A-Za-z0-9_.-]{1,200}$/.test(netns) || netns === '.' || netns === '..')) {
+    throw new UsageError(`--netns ${JSON.stringify(netns)}: not a network namespace name`);
+  }
+  try {
+    return `net-${inode(netns === undefined ? '/proc/self/ns/net' : `/run/netns/${netns}`)}.lock`;
+  } catch {
+    return netns === undefined ? 'host.lock' : `netns-${netns}.lock`;
+  }
 }
 
 /** The sentence naming a holder, for messages. */

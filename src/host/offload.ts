@@ -1,9 +1,10 @@
 // Reads and sets device offload features with ethtool: one `ethtool -k`
-// per cycle, only when a feature is pinned; `ethtool -K` only when it differs.
+// per cycle, only when a feature is pinned. (`ethtool -K`, only when it
+// differs, is a write: host/write.ts.)
 import { HostError } from '../errors.js';
 import type { OffloadEntry } from '../model/types.js';
-import { isPermissionDenied, permissionError, run } from './exec.js';
-import { parseFeatures, setFeatureArgs } from './ethtool.js';
+import { run } from './exec.js';
+import { parseFeatures } from './ethtool.js';
 
 /** The device's current value of each feature asked for. */
 export async function readOffload(netns: string | undefined, dev: string, features: string[]): Promise<OffloadEntry[]> {
@@ -16,12 +17,4 @@ export async function readOffload(netns: string | undefined, dev: string, featur
     if (f) out.push({ kind: 'offload', dev, feature, enabled: f.enabled });
   }
   return out;
-}
-
-/** Returns the error message, or undefined on success. */
-export async function writeOffload(netns: string | undefined, e: OffloadEntry): Promise<string | undefined> {
-  const r = await run('ethtool', setFeatureArgs(e), { netns });
-  if (r.exitCode === 0) return undefined;
-  if (isPermissionDenied(r.stderr)) throw permissionError();
-  return r.stderr.trim().split('\n')[0] || `ethtool exited ${r.exitCode}`;
 }

@@ -1,8 +1,9 @@
 // Runs batches with `-force` so independent objects still go in when one
 // fails; maps the kernel's "Command failed -:N" lines back to the changes.
 import type { Change } from '../model/types.js';
-import type { Batch } from './commands.js';
+import type { Batch } from '../engine/batches.js';
 import { isPermissionDenied, permissionError, run } from './exec.js';
+import { writeNetfilter } from './netfilter.js';
 
 export interface Failure {
   change: Change;
@@ -33,10 +34,6 @@ export function parseBatchErrors(stderr: string): Map<number, string> {
   return out;
 }
 
-/** Runs batches one after the other (one phase each). */
-export function writeBatches(batches: Batch[], netns: string | undefined): Promise<WriteResult> {
-  return writePhases(batches.map((b) => [b]), netns);
-}
 
 /**
  * Runs phases in order, the batches of one phase at the same time (see
@@ -60,6 +57,12 @@ export async function writePhases(phases: Batch[][], netns: string | undefined):
 }
 
 async function writeBatch(b: Batch, netns: string | undefined): Promise<Failure[]> {
+  if (b.tool === 'ethtool') return writeEthtool(b, netns);
+  if (b.tool === 'iptables-restore' || b.tool === 'ip6tables-restore') {
+    const message = await writeNetfilter(netns, b.tool === 'ip6tables-restore' ? 6 : 4, b.input ?? '');
+    // One transaction: it failed for every rule.
+    return message ? b.lines.map((l) => ({ change: l.change, line: l.line, message })) : [];
+  }
   let input = '';
   for (const l of b.lines) input += l.line + '\n';
   const r = await run(b.tool, ['-force', '-batch', '-'], { netns, input });
@@ -76,6 +79,18 @@ async function writeBatch(b: Batch, netns: string | undefined): Promise<Failure[
   for (const [n, message] of errors) {
     const l = b.lines[n - 1];
     if (l) failures.push({ change: l.change, line: l.line, message });
+  }
+  return failures;
+}
+
+/** One `ethtool -K` per line (a line holds its arguments, validated when rendered). */
+async function writeEthtool(b: Batch, netns: string | undefined): Promise<Failure[]> {
+  const failures: Failure[] = [];
+  for (const l of b.lines) {
+    const r = await run('ethtool', l.line.split(' '), { netns });
+    if (r.exitCode === 0) continue;
+    if (isPermissionDenied(r.stderr)) throw permissionError();
+    failures.push({ change: l.change, line: `ethtool ${l.line}`, message: r.stderr.trim().split('\n')[0] || `ethtool exited ${r.exitCode}` });
   }
   return failures;
 }

@@ -305,12 +305,19 @@ export interface ActualState {
 
 export type Action = 'add' | 'change' | 'delete' | 'replace';
 
-export interface Change {
-  action: Action;
-  kind: EntryKind;
+interface ChangeBase<E extends Entry> {
+  kind: E['kind'];
   key: string;
-  desired?: Entry;
-  actual?: Entry;
-  /** Why a change or replacement is needed: `mtu 1500 -> 1450`. */
+  /** Why a change or replacement is needed: `mtu 1500 -> 1450` (from the kind's structured comparison). */
   detail?: string;
 }
+
+/** A change of one kind of entry: what it adds, deletes or changes is typed by the action. */
+export type ChangeOf<E extends Entry> =
+  | (ChangeBase<E> & { action: 'add'; desired: E; actual?: undefined })
+  | (ChangeBase<E> & { action: 'delete'; actual: E; desired?: undefined })
+  /** `actual` is absent when the host's object can not be read as an entry (a device of another type). */
+  | (ChangeBase<E> & { action: 'change' | 'replace'; desired: E; actual?: E });
+
+/** Discriminated by kind (the entries' types) and action (which of desired/actual is there). */
+export type Change = { [K in EntryKind]: ChangeOf<Extract<Entry, { kind: K }>> }[EntryKind];

@@ -3,11 +3,9 @@
 // ovlnet's objects are indistinguishable from flannel's except for the marks
 // ovlnet leaves, so only proof counts:
 //  - routes: protocol 244 (ovlnet's), in the main table;
-//  - vxlan devices named flannel.<VNI>: removed when one of
-//      a. --all-flannel-devices, or --vni <VNI> names it (the operator says so);
-//      b. ovlnet routes go through it and no foreign route does;
-//      c. the source says ovlnet uses this VNI and no foreign route goes through it;
-//    otherwise kept (it may be flannel's), with the reason;
+//  - devices: as their backend decides (backends/<name>/cleanup.ts: a vxlan
+//    device by the routes through it, the operator's flags or the source's
+//    VNI; the udp TUN when persistent and carrying ovlnet routes only);
 //  - iptables rules (masquerade, FORWARD accept), in both families: those with
 //    the comment ovlnet writes (or wrote); chains FLANNEL-POSTRTG and
 //    FLANNEL-FWD only when nothing else is left in them and nothing foreign
@@ -16,11 +14,10 @@
 //    (--subnet-file) or marked by ovlnet (a comment mentioning ovlnet).
 import { RULE_SETS } from '../backends/netfilter.js';
 import { isJumpTo, isOwnSpec, tableId } from '../backends/ruleset.js';
-import { UDP_DEVICE } from '../backends/udp.js';
+import { BACKEND_LIST } from '../backends/registry.js';
 import { chainRules, type RuleSetCleanup } from '../host/iptables.js';
-import { entryKey, OVLNET_ROUTE_PROTO, vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
+import { OVLNET_ROUTE_PROTO, vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
 import type { ActualState, Change, HostRoute, NetfilterState, Problem, RouteEntry } from '../model/types.js';
-import { actualLink } from './diff.js';
 
 /** Kernel-made routes (an address's connected prefix) say nothing about who owns a device. */
 const KERNEL_PROTO = 2;
@@ -55,9 +52,6 @@ export interface CleanupPlan {
   /** What looked like ovlnet's but stays, and why. */
   kept: Problem[];
 }
-
-// flannel.<VNI>, and flannel-v6.<VNI> of dual-stack and IPv6-only clusters.
-const FLANNEL_DEV_RE = /^flannel(?:-v6)?\.([0-9]{1,8})$/;
 
 function routeEntry(r: HostRoute): RouteEntry {
   // Odd shapes (no gateway, no device) are deleted by destination and protocol alone.
@@ -103,42 +97,10 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
     changes.push({ action: 'delete', kind: 'route', key: `route:${r.dst.text}`, actual: routeEntry(r) });
   }
 
-  for (const l of actual.links.values()) {
-    const m = FLANNEL_DEV_RE.exec(l.name);
-    if (!m || l.kind !== 'vxlan') continue;
-    const vni = Number(m[1]);
-    const foreign = actual.routes.filter((r) => r.dev === l.name && r.proto !== OVLNET_ROUTE_PROTO && r.proto !== KERNEL_PROTO);
-    const ovlnetRoutes = ours.some((r) => r.dev === l.name);
-    let reason: string | undefined;
-    if (input.allFlannelDevices) reason = '--all-flannel-devices';
-    else if (input.vni === vni) reason = `--vni ${vni}`;
-    else if (foreign.length === 0 && ovlnetRoutes) reason = 'carries ovlnet routes';
-    else if (foreign.length === 0 && input.sourceVni === vni) reason = 'the source configures this VNI';
-    if (!reason) {
-      const why = foreign.length
-        ? `${foreign.length} route${foreign.length === 1 ? '' : 's'} not ovlnet's use it (e.g. ${foreign[0].dst.text}, protocol ${foreign[0].proto}): it may be flannel's`
-        : 'no ovlnet route uses it: it may be flannel\'s';
-      kept.push({ subject: `link ${l.name}`, message: `kept: ${why}; remove it with --vni ${vni}` });
-      continue;
-    }
-    const link = actualLink(actual, l.name);
-    if (link && typeof link !== 'string') {
-      changes.push({ action: 'delete', kind: 'link', key: `link:${l.name}`, actual: link, detail: reason });
-    }
-  }
-  // The udp backend's persistent TUN: flanneld's own is not persistent, so a
-  // persistent flannel0 carrying ovlnet routes (and no foreign one) is ovlnet's.
-  const tun = actual.links.get(UDP_DEVICE);
-  if (tun?.tun) {
-    const foreign = actual.routes.filter((r) => r.dev === tun.name && r.proto !== OVLNET_ROUTE_PROTO && r.proto !== KERNEL_PROTO);
-    const reason = input.allFlannelDevices ? '--all-flannel-devices'
-      : tun.tun.persist && foreign.length === 0 && ours.some((r) => r.dev === tun.name) ? 'persistent TUN carrying ovlnet routes' : undefined;
-    if (reason) {
-      changes.push({ action: 'delete', kind: 'tun', key: entryKey({ kind: 'tun', name: tun.name, mtu: tun.mtu, up: tun.up }), actual: { kind: 'tun', name: tun.name, mtu: tun.mtu, up: tun.up }, detail: reason });
-    } else {
-      kept.push({ subject: `link ${tun.name}`, message: 'kept: not a persistent TUN carrying ovlnet routes only (it may be flanneld\'s); remove it with --all-flannel-devices' });
-    }
-  }
+  // Each backend says which of its devices are ovlnet's.
+  const foreignOn = (dev: string) => actual.routes.filter((r) => r.dev === dev && r.proto !== OVLNET_ROUTE_PROTO && r.proto !== KERNEL_PROTO);
+  const ctx = { actual, ours, foreignOn, vni: input.vni, sourceVni: input.sourceVni, allFlannelDevices: input.allFlannelDevices, changes, kept };
+  for (const b of BACKEND_LIST) b.cleanup?.(ctx);
   if (input.vni !== undefined && !actual.links.has(vxlanDeviceName(input.vni)) && !actual.links.has(vxlanDeviceNameV6(input.vni))) {
     kept.push({ subject: `--vni ${input.vni}`, message: `no device ${vxlanDeviceName(input.vni)} on this host` });
   }

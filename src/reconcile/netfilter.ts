@@ -6,8 +6,7 @@
 // is a change too; the jump counts wherever it is in the hook (flannel
 // appends it, and checks it the same way). Pure.
 import { ruleSetFor } from '../backends/netfilter.js';
-import { familyOf, isJumpTo, isOwnSpec, tableId } from '../backends/ruleset.js';
-import { entryKey } from '../model/keys.js';
+import { familyOf, isJumpTo, isOwnSpec, ruleKey as entryKey, tableId } from '../backends/ruleset.js';
 import type { Change, NetfilterRuleEntry, NetfilterState, Problem, RuleSet, TableState } from '../model/types.js';
 import { chainRules } from '../host/iptables.js';
 
@@ -22,8 +21,9 @@ export function diffRuleSet(set: RuleSet, desired: NetfilterRuleEntry[], actual:
   let inSync = 0;
   const family = desired.length ? familyOf(desired[0]) : 4;
   const rule = (chain: string, spec: string): NetfilterRuleEntry => ({ kind: set.table, ...(family === 6 ? { family } : {}), chain, spec });
-  const add = (e: NetfilterRuleEntry, detail?: string) => changes.push({ action: 'add', kind: set.table, key: entryKey(e), desired: e, ...(detail ? { detail } : {}) });
-  const del = (e: NetfilterRuleEntry, detail?: string) => changes.push({ action: 'delete', kind: set.table, key: entryKey(e), actual: e, ...(detail ? { detail } : {}) });
+  // `as Change`: kind is the set's table, which TypeScript can not tie to the entry's own.
+  const add = (e: NetfilterRuleEntry, detail?: string) => changes.push({ action: 'add', kind: set.table, key: entryKey(e), desired: e, ...(detail ? { detail } : {}) } as Change);
+  const del = (e: NetfilterRuleEntry, detail?: string) => changes.push({ action: 'delete', kind: set.table, key: entryKey(e), actual: e, ...(detail ? { detail } : {}) } as Change);
 
   const want = desired.filter((e) => e.chain === set.chain);
   const have = chainRules(actual, set.chain);
@@ -39,7 +39,7 @@ export function diffRuleSet(set: RuleSet, desired: NetfilterRuleEntry[], actual:
     if (misplaced >= 0) {
       const e = want[misplaced];
       inSync--;
-      changes.push({ action: 'change', kind: set.table, key: entryKey(e), desired: e, actual: e, detail: `out of order: expected as rule ${misplaced + 1} of ${set.chain}` });
+      changes.push({ action: 'change', kind: set.table, key: entryKey(e), desired: e, actual: e, detail: `out of order: expected as rule ${misplaced + 1} of ${set.chain}` } as Change);
     }
   }
 

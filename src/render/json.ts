@@ -1,4 +1,4 @@
-import { entryKey } from '../model/keys.js';
+import { entryKey } from '../kinds/index.js';
 import type { Change, Entry } from '../model/types.js';
 
 /** An entry with its typed values flattened to their canonical text. */

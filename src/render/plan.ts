@@ -1,12 +1,13 @@
 // `ovlnet plan` output: the desired state as a table, a versioned JSON
 // object, or the exact batch lines apply would run on an empty host.
 import type { ChalkInstance } from 'chalk';
-import { isIpBatchChange, toBatches } from '../host/commands.js';
+import { isIpBatchChange, toBatches } from '../engine/batches.js';
 import { setFeatureArgs } from '../host/ethtool.js';
 import { ruleCommands } from '../host/iptables.js';
 import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry } from '../model/types.js';
 import { orderChanges } from '../reconcile/order.js';
-import { entryKey } from '../model/keys.js';
+import { backendOf } from '../backends/registry.js';
+import { addOf } from '../kinds/index.js';
 import { describeEntry } from './describe.js';
 import { entryJSON } from './json.js';
 import { renderTable, type TableKind } from './table.js';
@@ -28,7 +29,7 @@ export function planJSON(d: DesiredState, problems: Problem[]): object {
 
 /** Batch lines for an empty host, each prefixed with its tool: runnable as shell commands. */
 export function planCommands(d: DesiredState): string[] {
-  const changes: Change[] = d.entries.map((e) => ({ action: 'add', kind: e.kind, key: entryKey(e), desired: e }));
+  const changes = d.entries.map((e) => addOf(e));
   const lines = toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
   for (const e of d.entries) if (e.kind === 'offload') lines.push(`ethtool ${setFeatureArgs(e).join(' ')}`);
   return [...lines, ...ruleCommands(d.entries.filter((e) => e.kind === 'nat' || e.kind === 'filter') as NetfilterRuleEntry[])];
@@ -41,14 +42,15 @@ function plural(n: number, one: string, many = one + 's'): string {
 export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = 'plain'): string {
   const out: string[] = [];
   const l = d.local;
-  out.push(`${c.bold('Node')} ${l.name}  public IP ${l.publicIP.text}  subnet ${l.subnet.text}${d.backend === 'vxlan' ? `  VTEP MAC ${l.vtepMAC.text}` : ''}`);
+  const { table } = backendOf(d.backend);
+  out.push(`${c.bold('Node')} ${l.name}  public IP ${l.publicIP.text}  subnet ${l.subnet.text}${table.nodeNote?.(l) ?? ''}`);
   const link = d.entries.find((e) => e.kind === 'link');
   const tun = d.entries.find((e) => e.kind === 'tun');
   const dev = link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})`
     : tun && tun.kind === 'tun' ? `  device ${tun.name} (tun, MTU ${tun.mtu})` : '';
   out.push(`${c.bold('Backend')} ${d.backend}${dev}`);
   out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
-  const head = ['Peer', 'Subnet', 'Public IP', d.backend === 'vxlan' ? 'VTEP MAC' : '', 'Route'].filter(Boolean);
+  const head = ['Peer', 'Subnet', 'Public IP', ...table.columns.map((col) => col.head), 'Route'];
   const rows: string[][] = [];
   // One pass over the entries (3 per peer) for the routes and the counts.
   const routes = new Map<string, RouteEntry>();
@@ -60,9 +62,9 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
   for (const p of d.peers) {
     const r = routes.get(p.node.subnet.text);
     const route = r ? `${r.via ? `via ${r.via.text} ` : ''}dev ${r.dev}${r.onlink ? ' onlink' : ''}`
-      : p.via === 'udp' ? `dev ${d.device} (udp forwarder)` : '';
+      : table.unroutedPeer?.(p, d) ?? '';
     const row = [p.node.name, p.node.subnet.text, p.node.publicIP.text];
-    if (d.backend === 'vxlan') row.push(p.via === 'vxlan' ? p.node.vtepMAC.text : '(direct)');
+    for (const col of table.columns) row.push(col.cell(p));
     row.push(route);
     rows.push(row);
   }

@@ -2,6 +2,7 @@
 // to RawNodes, and the annotations this node publishes. Kept apart from
 // kube.ts so it can be tested without the Kubernetes client library, and so
 // kube.ts stays the only file importing it.
+import { backendOf } from '../backends/registry.js';
 import { UsageError } from '../errors.js';
 import { parseIP, parsePrefix, type IP } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
@@ -184,7 +185,7 @@ export interface Publication {
 
 /** The annotation values this node publishes, as flannel writes them. */
 export function publishedAnnotations(p: Publication, keys: AnnotationKeys): Record<string, string> {
-  const data = (mac: string | undefined) => (p.backendType === 'vxlan' ? JSON.stringify({ VNI: p.vni ?? 1, VtepMAC: mac }) : 'null');
+  const data = (mac: string | undefined) => JSON.stringify(backendOf(p.backendType).leaseData({ vni: p.vni }, mac) ?? null);
   return {
     [keys.backendData]: data(p.vtepMAC),
     [keys.backendType]: p.backendType,

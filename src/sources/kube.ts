@@ -11,6 +11,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { backendOf } from '../backends/registry.js';
 import { OvlnetError, SourceError } from '../errors.js';
 import { parseIP } from '../model/ip.js';
 import type { ClusterState, RawConfig } from '../model/types.js';
@@ -433,7 +434,7 @@ class KubeSource implements Source {
     const want = publishedAnnotations({
       publicIP,
       backendType: config.backend.type,
-      vni: config.backend.type === 'vxlan' ? config.backend.vni : undefined,
+      vni: 'vni' in config.backend ? config.backend.vni : undefined,
       vtepMAC,
       publicIPv6: v6.publicIPv6,
       vtepMACv6: v6.vtepMACv6,

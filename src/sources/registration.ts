@@ -2,6 +2,8 @@
 // leases, Kubernetes annotations): which public addresses it announces, which
 // VTEP MACs, and which subnet a previous run had. Pure: the callers read the
 // host and subnet.env and pass what they read in.
+import { backendOf } from '../backends/registry.js';
+import type { BackendData } from '../backends/types.js';
 import { choosePublicIP } from '../backends/underlay.js';
 import { NodeError, UsageError } from '../errors.js';
 import { nonUnicastReason, parsePrefix, networkOf, parseIP, prefixContainsIP, type IP, type Prefix } from '../model/ip.js';
@@ -80,15 +82,14 @@ export function chooseVtepMAC(published: unknown, onDevice: string | undefined):
   return usable(published) ?? usable(onDevice) ?? randomVtepMAC();
 }
 
-/** The backend's part of a lease or annotation (flannel's BackendData): only vxlan carries one. */
-export function backendData(config: NetworkConfig, mac: MAC | undefined): { VNI: number; VtepMAC: string } | undefined {
-  const b = config.backend;
-  return b.type === 'vxlan' && mac ? { VNI: b.vni, VtepMAC: mac.text } : undefined;
+/** The backend's part of a lease or annotation (flannel's BackendData), from the backend (backends/registry.ts). */
+export function backendData(config: NetworkConfig, mac: MAC | undefined): BackendData | undefined {
+  return mac ? backendOf(config).leaseData(config.backend, mac.text) : undefined;
 }
 
 /** Whether the backend publishes a VTEP MAC (peers need it for their fdb). */
 export function backendNeedsMAC(config: NetworkConfig): boolean {
-  return config.backend.type === 'vxlan';
+  return backendOf(config).needsVtepMAC;
 }
 
 /** The subnets a previous run wrote to subnet.env (FLANNEL_SUBNET=10.244.1.1/24, FLANNEL_IPV6_SUBNET=…). */

@@ -1,67 +1,27 @@
 // Validation of the network configuration as a whole. A bad config refuses
 // the run: nothing is planned, the kernel is not touched.
 import { ConfigError } from '../errors.js';
-import { isValidDeviceName, vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
+import { BACKEND_TYPES, backendNamed, backendOf, DEFAULT_BACKEND } from '../backends/registry.js';
 import { isAligned, networkOf, parsePrefix, prefixContainsIP, prefixesOverlap, type Prefix } from '../model/ip.js';
 import type { BackendConfig, NetworkConfig, RawBackend, RawConfig } from '../model/types.js';
 
-export const MIN_MTU = 68;
-export const MAX_MTU = 65535;
-export const DEFAULT_VXLAN_PORT = 8472;
-export const DEFAULT_UDP_PORT = 8285;
+import { boolField, intField } from './fields.js';
+export { DEFAULT_UDP_PORT, DEFAULT_VXLAN_PORT, MAX_MTU, MIN_MTU } from './fields.js';
 
 /** Address ranges no pod network may use (loopback, link-local, multicast, reserved, "this network"). */
 const FORBIDDEN_V4 = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '240.0.0.0/4'].map((s) => parsePrefix(s)!);
 
-function isInteger(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v);
-}
-
-function intField(v: unknown, field: string, origin: string, min: number, max: number): number {
-  // Accept numeric strings only where they are unambiguous decimal integers.
-  const n = typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v;
-  if (!isInteger(n) || n < min || n > max) {
-    // Shortened: the value comes from a shared store and may be huge.
-    const got = String(JSON.stringify(v)).slice(0, 40);
-    throw new ConfigError(`${origin}: ${field} must be an integer from ${min} to ${max}, got ${got}`);
-  }
-  return n;
-}
-
 export function validateBackend(raw: RawBackend | undefined, origin: string): BackendConfig {
   // flannel lower-cases the type (backend manager), so "VXLAN" works there too.
-  const given = raw?.type ?? 'vxlan';
+  const given = raw?.type ?? DEFAULT_BACKEND;
   const type = typeof given === 'string' ? given.toLowerCase() : given;
-  if (type === 'vxlan') {
-    // VNI 0 is a valid vxlan id; flanneld uses it as given (device flannel.0).
-    const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 0, 16777215);
-    // The device is flannel.<VNI> and the kernel allows 15 characters, so an
-    // 8-digit VNI can never get a device (flannel fails on it too): refuse the
-    // config here rather than fail later while rendering commands.
-    if (!isValidDeviceName(vxlanDeviceName(vni))) {
-      throw new ConfigError(`${origin}: Backend.VNI ${vni}: device name ${vxlanDeviceName(vni)} is longer than the kernel's 15 characters; use a VNI below 10000000`);
-    }
-    // flannel: Port 0 means the kernel's default, which flannel sets to 8472.
-    const portRaw = raw?.port === undefined || raw.port === 0 ? DEFAULT_VXLAN_PORT : raw.port;
-    const port = intField(portRaw, 'Backend.Port', origin, 1, 65535);
-    const mtu = raw?.mtu === undefined || raw.mtu === 0 ? undefined : intField(raw.mtu, 'Backend.MTU', origin, MIN_MTU, MAX_MTU);
-    const dr = raw?.directRouting ?? false;
-    if (typeof dr !== 'boolean') throw new ConfigError(`${origin}: Backend.DirectRouting must be true or false`);
-    // Only when on, so a config without them validates exactly as before.
-    const gbp = boolField(raw?.gbp, 'Backend.GBP', origin);
-    const learning = boolField(raw?.learning, 'Backend.Learning', origin);
-    return { type: 'vxlan', vni, port, mtu, directRouting: dr, ...(gbp ? { gbp } : {}), ...(learning ? { learning } : {}) };
-  }
-  if (type === 'host-gw') return { type: 'host-gw' };
-  if (type === 'udp') {
-    // As for vxlan, Port 0 means unset.
-    const portRaw = raw?.port === undefined || raw.port === 0 ? DEFAULT_UDP_PORT : raw.port;
-    return { type: 'udp', port: intField(portRaw, 'Backend.Port', origin, 1, 65535) };
-  }
+  const backend = typeof type === 'string' ? backendNamed(type) : undefined;
+  if (backend) return backend.parseConfig(raw, origin);
+  const known = `use ${BACKEND_TYPES.slice(0, -1).join(', ')} or ${BACKEND_TYPES[BACKEND_TYPES.length - 1]}`;
   if (typeof type === 'string' && ['ipip', 'wireguard', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce'].includes(type)) {
-    throw new ConfigError(`${origin}: backend "${type}" is a flannel backend ovlnet does not support; use vxlan, host-gw or udp`);
+    throw new ConfigError(`${origin}: backend "${type}" is a flannel backend ovlnet does not support; ${known}`);
   }
-  throw new ConfigError(`${origin}: unknown backend type ${JSON.stringify(type).slice(0, 40)}; use vxlan, host-gw or udp`);
+  throw new ConfigError(`${origin}: unknown backend type ${JSON.stringify(type).slice(0, 40)}; ${known}`);
 }
 
 export interface HostNetworks {
@@ -71,12 +31,6 @@ export interface HostNetworks {
 
 /** Reserved IPv6 ranges: ::/8 (unspecified, loopback, v4-mapped), link-local, multicast. */
 const FORBIDDEN_V6 = ['::/8', 'fe80::/10', 'ff00::/8'].map((s) => parsePrefix(s)!);
-
-function boolField(v: unknown, field: string, origin: string): boolean | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw new ConfigError(`${origin}: ${field} must be true or false, got ${String(JSON.stringify(v)).slice(0, 40)}`);
-  return v;
-}
 
 /** The checks every pod network gets, in either family. `field` names it in messages. */
 function checkNetwork(network: Prefix, field: string, origin: string, host: HostNetworks | undefined): void {
@@ -145,9 +99,7 @@ export function validateConfig(raw: RawConfig, host?: HostNetworks): NetworkConf
     v6 = { network: n6, subnetLen: v6SubnetLen(raw, n6) };
   }
   const backend = validateBackend(raw.backend, origin);
-  if (v6 && backend.type === 'vxlan' && !isValidDeviceName(vxlanDeviceNameV6(backend.vni))) {
-    throw new ConfigError(`${origin}: Backend.VNI ${backend.vni}: IPv6 device name ${vxlanDeviceNameV6(backend.vni)} is longer than the kernel's 15 characters; use a VNI below 10000 with IPv6`);
-  }
+  if (v6) backendOf(backend).checkIPv6?.(backend, origin);
   const first = (v4 ?? v6)!;
   return v4 && v6 ? { ...v4, ipv6: v6, backend } : { ...first, backend };
 }

@@ -3,7 +3,8 @@
 import { isAligned, nonUnicastReason, parseIP, parsePrefix, prefixContains, prefixContainsIP } from '../model/ip.js';
 import { macFromName, nonUnicastMACReason, parseMAC } from '../model/mac.js';
 import type { Prefix } from '../model/ip.js';
-import type { NetworkConfig, Node, NodeFamily, Problem, RawNode } from '../model/types.js';
+import type { BackendType, NetworkConfig, Node, NodeFamily, Problem, RawNode } from '../model/types.js';
+import { backendOf } from '../backends/registry.js';
 
 /** Printable, bounded names: DNS names, etcd lease keys (dual stack: `A-L&B-L`); nothing with spaces or control characters. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@&-]{0,252}$/;
@@ -72,7 +73,7 @@ const V4_FIELDS: Fields = { publicIP: 'publicIP', subnet: 'subnet', vtepMAC: 'vt
 const V6_FIELDS: Fields = { publicIP: 'publicIPv6', subnet: 'ipv6Subnet', vtepMAC: 'vtepMACv6' };
 
 /** One address family of a node, checked against that family's pod network. */
-function checkFamily(raw: RawNode, name: string, f: Fields, network: Prefix, backend: string, macRequired: boolean): NodeFamily | { field: string; message: string } {
+function checkFamily(raw: RawNode, name: string, f: Fields, network: Prefix, backend: BackendType, macRequired: boolean): NodeFamily | { field: string; message: string } {
   const bad = (field: string, message: string) => ({ field, message });
   const family = network.family;
   const rawIP = raw[f.publicIP];
@@ -99,7 +100,7 @@ function checkFamily(raw: RawNode, name: string, f: Fields, network: Prefix, bac
     if (!vtepMAC) return bad(f.vtepMAC, `${show(rawMAC)} is not a MAC address`);
     const whyMac = nonUnicastMACReason(vtepMAC);
     if (whyMac) return bad(f.vtepMAC, `${vtepMAC.text} is not a unicast MAC (${whyMac})`);
-  } else if (macRequired && backend === 'vxlan') {
+  } else if (macRequired && backendOf(backend).needsVtepMAC) {
     return bad(f.vtepMAC, `missing: a vxlan peer needs its published VtepMAC${f.vtepMAC === 'vtepMACv6' ? ' (BackendV6Data)' : ''}`);
   } else {
     // Both devices of a dual-stack node may share the derived MAC: they are separate links.

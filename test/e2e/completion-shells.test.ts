@@ -60,7 +60,7 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
       ['ovlnet d', ['daemon', 'diff', 'doctor']],
       ['ovlnet -', ['--config', '--debug', '--help', '--netns', '--no-color', '--source', '--version']],
       ['ovlnet -n x d', ['daemon', 'diff', 'doctor']],
-      ['ovlnet -n x diff --no-', ['--no-color']],
+      ['ovlnet -n x diff --no-', ['--no-color', '--no-iptables-forward-rules']],
       ['ovlnet plan --', (g) => ['--source', '--netns', '--iface', '--output', '--node', '--no-color'].every((x) => g.includes(x)) && !g.includes('--dry-run') && !g.includes('--interval')],
       ['ovlnet nodes --', (g) => g.includes('--output') && !g.includes('--netns') && !g.includes('--node')],
       ['ovlnet apply --d', ['--debug', '--disable-tx-offload', '--dry-run']],

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { lockFileName } from '../../src/host/lock.js';
 import { ovlnet } from '../lib/cli.js';
 import { DaemonProcess, eventually } from '../lib/daemon.js';
 import { clusterYAML, defaultNodes, ipn, withTopology } from '../lib/netns.js';
@@ -26,7 +27,7 @@ test('apply refuses while a daemon owns the namespace, naming its pid and source
     const d = new DaemonProcess(args);
     try {
       await d.ready();
-      const owner = JSON.parse(readFileSync(join(process.env.OVLNET_RUN_DIR!, `netns-${ns}.lock.owner`), 'utf8'));
+      const owner = JSON.parse(readFileSync(join(process.env.OVLNET_RUN_DIR!, `${lockFileName(ns)}.owner`), 'utf8'));
       assert.equal([owner.pid, owner.kind, owner.source], [d.child.pid, 'daemon', `file:${file}`]);
       const before = await routes(ns);
 
@@ -68,7 +69,7 @@ test('an apply waits for another apply holding the namespace, then runs', async 
   await withTopology([A], async (t) => {
     const ns = t.nodes[0].ns;
     const file = t.file('cluster.yaml', clusterYAML([A, B]));
-    const lock = join(process.env.OVLNET_RUN_DIR!, `netns-${ns}.lock`);
+    const lock = join(process.env.OVLNET_RUN_DIR!, lockFileName(ns));
     // Another apply: the lock held for 3 s, its owner file written.
     writeFileSync(`${lock}.owner`, JSON.stringify({ pid: 1, kind: 'apply', source: 'file:/elsewhere', since: new Date().toISOString() }));
     // flock --verbose reports on its stdout, at exit.

@@ -10,8 +10,8 @@ import { decide } from '../../src/doctor/decide.js';
 import type { CheckResult } from '../../src/doctor/types.js';
 import { parseIP, parsePrefix } from '../../src/model/ip.js';
 import { ENCAPSULATION } from '../../src/doctor/probe-plan.js';
-import { UDP_OVERHEAD } from '../../src/backends/udp.js';
-import { VXLAN_OVERHEAD } from '../../src/backends/vxlan.js';
+import { UDP_OVERHEAD } from '../../src/backends/udp/plan.js';
+import { VXLAN_OVERHEAD } from '../../src/backends/vxlan/plan.js';
 
 const rows = (rs: CheckResult[]) => rs.map((r) => `${r.status} ${r.name}${r.peer ? ` ${r.peer}` : ''}`);
 

@@ -94,7 +94,7 @@ test('pickFreeSubnet: a random one of the first 100 free subnets, as flannel', (
   }
   assert.is(pickFreeSubnet(range, taken, (n) => n - 1)!.text, '10.0.2.144/30');
   // IPv6: a /48 cut in /64s is walked the same way, bounded.
-  const cfg6 = validateConfig(raw({ network: '10.244.0.0/16', ipv6Network: '2001:db8:100::/48' }));
+  const cfg6 = validateConfig(raw({ network: '10.244.0.0/16', ipv6Network: '2001:db8:100::/48', enableIPv6: true }));
   const r6 = subnetRange6(cfg6)!;
   assert.is(r6.min.text, '2001:db8:100:1::');
   const f6 = firstFreeSubnets(r6, [parsePrefix('2001:db8:100::/56')!]);
@@ -127,7 +127,7 @@ test('pickOwnLease: the lease of subnet.env, else the one with the device MAC, e
     assert.is(pickOwnLease(mine, range, undefined, prev ? parsePrefix(prev) : undefined, mac)?.name, want, JSON.stringify([mine.map((m) => m.name), prev, mac]));
   }
   // Dual stack: a lease without its IPv6 half (or with one out of range) does not fit.
-  const c6 = validateConfig(raw({ network: '10.244.0.0/16', ipv6Network: '2001:db8:100::/48' }));
+  const c6 = validateConfig(raw({ network: '10.244.0.0/16', ipv6Network: '2001:db8:100::/48', enableIPv6: true }));
   const r4 = subnetRange(c6, raw({ network: '10.244.0.0/16' }));
   const r6 = subnetRange6(c6);
   assert.is(pickOwnLease([a], r4, r6, undefined, undefined), undefined);

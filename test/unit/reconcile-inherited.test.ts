@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan } from '../../src/backends/index.js';
-import { toBatches } from '../../src/host/commands.js';
+import { toBatches } from '../../src/engine/batches.js';
 import type { Change, DesiredState, HostRoute } from '../../src/model/types.js';
 import { applyToActual } from '../../src/daemon/kernel-model.js';
 import { policyFor } from '../../src/engine/devices.js';

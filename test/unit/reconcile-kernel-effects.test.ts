@@ -4,9 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan } from '../../src/backends/index.js';
-import { entryKey } from '../../src/model/keys.js';
+import { entryKey } from '../../src/kinds/index.js';
 import type { Change, DesiredState, Entry } from '../../src/model/types.js';
-import { toBatches } from '../../src/host/commands.js';
+import { toBatches } from '../../src/engine/batches.js';
 import { diff } from '../../src/reconcile/diff.js';
 import { devicesLosingLastIPv4, flushedBy } from '../../src/reconcile/kernel-effects.js';
 import { orderChanges } from '../../src/reconcile/order.js';

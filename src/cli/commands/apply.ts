@@ -10,6 +10,7 @@ import { entryJSONForChange } from '../../render/json.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
 import { withSpinner } from '../spinner.js';
 import { takeWriterLock, type WriterLock } from '../../host/lock.js';
+import { preflightWrite } from '../../host/privilege.js';
 import { GuardError } from '../../errors.js';
 import { resolveSourceURI } from '../../sources/index.js';
 
@@ -38,6 +39,7 @@ export default async function apply(o: ApplyFlags, ctx: Context): Promise<number
   const maxDelete = parseMaxDelete(o.maxDelete);
   const started = Date.now();
   // Held from the host read to the end of the write: a second writer would diff against a stale read.
+  if (!o.dryRun) preflightWrite(o.netns);
   const lock = o.dryRun ? undefined : await lockNamespace(o, ctx);
   try {
     return await applyLocked(o, ctx, format, maxDelete, started);

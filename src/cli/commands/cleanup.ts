@@ -5,16 +5,11 @@ import type { Context, GlobalOptions } from '../context.js';
 import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
 import { UsageError } from '../../errors.js';
-import { toBatches } from '../../host/commands.js';
-import { entryKey } from '../../model/keys.js';
-import { renderCleanup } from '../../host/iptables.js';
-import { readNetfilterIfInstalled, writeNetfilter } from '../../host/netfilter.js';
+import { applyCleanup, chainsRemoved, cleanupChanges, readForCleanup, ruleChanges, type CleanupBase } from '../../engine/cleanup.js';
+import type { Host } from '../../engine/host.js';
 import { requireNetAdmin } from '../../host/privilege.js';
-import { readHost } from '../../host/read.js';
-import { writeBatches } from '../../host/write.js';
-import type { Change } from '../../model/types.js';
-import { chainName, isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
-import { orderChanges } from '../../reconcile/order.js';
+import { realHost } from '../../host/real.js';
+import { isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
 import { changeLine } from '../../render/diff.js';
 import { entryJSONForChange } from '../../render/json.js';
 import { validateConfig } from '../../validate/index.js';
@@ -41,7 +36,8 @@ async function sourceVni(o: CleanupFlags): Promise<number | undefined> {
   const source = await openFromOptions(o);
   try {
     const config = validateConfig((await source.load()).config);
-    return config.backend.type === 'vxlan' ? config.backend.vni : undefined;
+    const b = config.backend;
+    return 'vni' in b ? b.vni : undefined;
   } finally {
     await source.close();
   }
@@ -56,21 +52,17 @@ function readText(path: string): string | undefined {
   }
 }
 
-async function readState(o: CleanupFlags, base: Omit<CleanupInput, 'actual' | 'netfilter'>): Promise<CleanupInput> {
-  const actual = await readHost(o.netns);
-  const netfilter = await readNetfilterIfInstalled(o.netns, [4, 6]);
-  const subnetFile = base.subnetFile && { ...base.subnetFile, text: readText(base.subnetFile.path) };
-  return { ...base, actual, netfilter, subnetFile };
+async function readState(host: Host, base: CleanupBase): Promise<CleanupInput> {
+  return readForCleanup(host, withFileText(base));
 }
 
-function ruleChanges(p: CleanupPlan): Change[] {
-  return p.netfilter.flatMap((c) => c.rules.map((r): Change => ({ action: 'delete', kind: r.kind, key: entryKey(r), actual: r })));
+function withFileText(base: CleanupBase): CleanupBase {
+  return { ...base, subnetFile: base.subnetFile && { ...base.subnetFile, text: readText(base.subnetFile.path) } };
 }
 
-const chainsRemoved = (p: CleanupPlan) => p.netfilter.filter((c) => c.deleteChain).map(chainName);
 
 function describeLines(p: CleanupPlan, ctx: Context): string[] {
-  const lines = orderChanges([...ruleChanges(p), ...p.changes]).map((c) => changeLine(c, ctx.style));
+  const lines = cleanupChanges(p).map((c) => changeLine(c, ctx.style));
   for (const chain of chainsRemoved(p)) lines.push(ctx.style.red(`  - ${chain}`));
   if (p.subnetFile) lines.push(ctx.style.red(`  - file ${p.subnetFile}`));
   return lines;
@@ -91,12 +83,13 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
     allFlannelDevices: o.allFlannelDevices ?? false,
     subnetFile: path ? { path, explicit: o.subnetFile !== undefined } : undefined,
   };
-  const input = await readState(o, base);
+  const host = realHost(o.netns);
+  const input = await readState(host, base);
   const plan = planCleanup(input);
   const json = (extra: object) => ctx.out(JSON.stringify({
     version: 1,
     dryRun: Boolean(o.dryRun),
-    remove: orderChanges([...ruleChanges(plan), ...plan.changes]).map(entryJSONForChange),
+    remove: cleanupChanges(plan).map(entryJSONForChange),
     // The IPv4 masquerade chain, as before; every chain in removeChains.
     removeChain: plan.netfilter.some((c) => c.deleteChain && c.family === 4 && c.set.table === 'nat') ? 'FLANNEL-POSTRTG' : null,
     removeChains: chainsRemoved(plan),
@@ -114,29 +107,22 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   }
 
   requireNetAdmin();
-  const failures: string[] = [];
-  const written = await writeBatches(toBatches(orderChanges(plan.changes)), o.netns);
-  for (const f of written.failures) failures.push(`${f.line}: ${f.message}`);
-  for (const family of [4, 6] as const) {
-    const error = await writeNetfilter(o.netns, family, renderCleanup(plan.netfilter.filter((c) => c.family === family)));
-    if (error) failures.push(`${family === 6 ? 'ip6tables' : 'iptables'}-restore: ${error}`);
-  }
-  if (plan.subnetFile) {
+  let fileFailure: string | undefined;
+  const removeFile = () => {
+    if (!plan.subnetFile) return;
     try {
       unlinkSync(plan.subnetFile);
     } catch (e) {
-      failures.push(`removing ${plan.subnetFile}: ${(e as Error).message}`);
+      fileFailure = `removing ${plan.subnetFile}: ${(e as Error).message}`;
     }
-  }
-
-  // Verify against a fresh read. A device removed for carrying ovlnet routes
-  // no longer carries them, so devices are checked by name.
-  const reread = await readState(o, base);
-  const after = planCleanup(reread);
-  const linksLeft = plan.changes.filter((c) => c.kind === 'link' && c.actual?.kind === 'link' && reread.actual.links.has(c.actual.name));
-  const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...ruleChanges(after)];
+  };
+  const done = await applyCleanup(host, plan, () => withFileText(base), removeFile);
+  // A Set: the rules are one transaction, whose error is said once.
+  const failures = [...new Set(done.failures.map((f) => `${f.line}: ${f.message}`))];
+  if (fileFailure) failures.push(fileFailure);
+  const { remaining } = done;
   const fileLeft = plan.subnetFile !== undefined && existsSync(plan.subnetFile);
-  for (const chain of chainsRemoved(after)) failures.push(`${chain} is still there`);
+  for (const chain of done.chainsLeft) failures.push(`${chain} is still there`);
   if (fileLeft) failures.push(`${plan.subnetFile} is still there`);
   const ok = failures.length === 0 && remaining.length === 0;
   if (format === 'json') {

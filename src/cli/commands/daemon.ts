@@ -8,7 +8,7 @@ import { runDaemon } from '../../daemon/daemon.js';
 import { Logger, type Level, type LogFormat } from '../../daemon/logger.js';
 import { parseListenAddr } from '../../daemon/server.js';
 import { defaultSubnetFile } from '../../daemon/subnet-env.js';
-import { requireNetAdmin } from '../../host/privilege.js';
+import { preflightWrite } from '../../host/privilege.js';
 import { parseMaxDelete } from '../../reconcile/guard.js';
 import { GuardError, UsageError } from '../../errors.js';
 import { takeWriterLock, type WriterLock } from '../../host/lock.js';
@@ -69,7 +69,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
   const iptablesResyncMs = parseResyncSeconds(o.iptablesResync ?? '5');
   // Fail at start, not on the first change: a daemon that cannot write is useless.
-  requireNetAdmin();
+  preflightWrite(o.netns);
 
   const log = new Logger({ format, level, journal: format === 'text' && stderrIsJournal(), write: (s) => process.stderr.write(s) });
   const lock = await lockNamespace(o, log);

@@ -1,4 +1,5 @@
 // ovlnet nodes: the source's view of the cluster, validated, as a table.
+import { backendOf } from '../../backends/registry.js';
 import type { Context, GlobalOptions } from '../context.js';
 import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
@@ -40,7 +41,7 @@ export default async function nodes(o: GlobalOptions, ctx: Context): Promise<num
   }
   const now = Date.now();
   const b = config.backend;
-  const backend = b.type === 'vxlan' ? `vxlan (VNI ${b.vni}, port ${b.port}${b.directRouting ? ', DirectRouting' : ''})` : b.type;
+  const backend = backendOf(b).describe(b);
   if (format === 'json') {
     ctx.out(JSON.stringify({
       version: 1,

@@ -1,7 +1,7 @@
 // Host checks: the kernel settings and firewall rules an overlay needs that
 // are not ovlnet's objects (so `diff` can not see them). Pure: recorded
 // facts in, check results out.
-import { shouldDisableTxOffload } from '../../backends/offload.js';
+import { shouldDisableTxOffload } from '../../backends/vxlan/offload.js';
 import type { IP, Prefix } from '../../model/ip.js';
 import { fail, pass, warn, type CheckResult } from '../types.js';
 import { evaluateChain, type FilterTable, type Packet } from './netfilter-eval.js';

@@ -11,6 +11,7 @@ import type { MAC } from '../../model/mac.js';
 import type { NetworkConfig, RawNode } from '../../model/types.js';
 import { isObject } from '../netconf.js';
 import { backendData } from '../registration.js';
+import type { BackendData } from '../../backends/types.js';
 
 /** A lease value larger than this is not something flannel wrote. */
 export const MAX_VALUE_BYTES = 64 * 1024;
@@ -71,8 +72,8 @@ export interface LeaseValue {
   PublicIP: string;
   PublicIPv6: string | null;
   BackendType: string;
-  BackendData?: { VNI: number; VtepMAC: string };
-  BackendV6Data?: { VNI: number; VtepMAC: string };
+  BackendData?: BackendData;
+  BackendV6Data?: BackendData;
 }
 
 /** What this node publishes: its public addresses and the backend's data per family. */

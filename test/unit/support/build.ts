@@ -3,7 +3,8 @@
 // validated clusters, host snapshots and changes.
 import { parseIP, parsePrefix, type IP, type Prefix } from '../../../src/model/ip.js';
 import { parseMAC, type MAC } from '../../../src/model/mac.js';
-import { entryKey, OVLNET_ROUTE_PROTO } from '../../../src/model/keys.js';
+import { addOf, deleteOf } from '../../../src/kinds/index.js';
+import { OVLNET_ROUTE_PROTO } from '../../../src/model/keys.js';
 import type {
   ActualState, BackendConfig, Change, Entry, FdbEntry, HostLink, HostRoute, NeighEntry, NetworkConfig, Node,
 } from '../../../src/model/types.js';
@@ -113,11 +114,11 @@ export function fdb(dev: string, m: string, dst: string): FdbEntry {
 }
 
 export function addChange(e: Entry): Change {
-  return { action: 'add', kind: e.kind, key: entryKey(e), desired: e };
+  return addOf(e);
 }
 
 export function delChange(e: Entry): Change {
-  return { action: 'delete', kind: e.kind, key: entryKey(e), actual: e };
+  return deleteOf(e);
 }
 
 /** `fn` must throw an error of class `cls` whose message matches `re`; returns the error. */

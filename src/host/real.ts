@@ -1,0 +1,29 @@
+// The Host the engine runs against on a real machine (or in --netns): reads
+// with ip/bridge/ethtool/iptables-save, writes with -batch processes,
+// ethtool and iptables-restore. execa through host/exec.ts, never a shell.
+import type { Host, HostRead, ReadScope } from '../engine/host.js';
+import type { OffloadEntry } from '../model/types.js';
+import { readNetfilter, readNetfilterIfInstalled } from './netfilter.js';
+import { readOffload } from './offload.js';
+import { requireNetAdmin } from './privilege.js';
+import { readHost } from './read.js';
+import { writePhases } from './write.js';
+
+export function realHost(netns: string | undefined): Host {
+  return {
+    async read(scope: ReadScope): Promise<HostRead> {
+      const out: HostRead = {};
+      if (scope.kernel) out.kernel = await readHost(netns, scope.kernel.fdbDevices);
+      for (const { dev, features } of scope.offload ?? []) {
+        (out.offload ??= [] as OffloadEntry[]).push(...await readOffload(netns, dev, [...features]));
+      }
+      const nf = scope.netfilter;
+      if (nf) out.netfilter = nf.ifInstalled ? await readNetfilterIfInstalled(netns, nf.families) : await readNetfilter(netns, nf.families);
+      return out;
+    },
+    async write(phases) {
+      if (phases.some((p) => p.length)) requireNetAdmin();
+      return writePhases(phases, netns);
+    },
+  };
+}

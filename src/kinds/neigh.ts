@@ -1,0 +1,38 @@
+// A permanent neighbour on ovlnet's vxlan device: a peer's gateway address -> its VTEP MAC.
+import type { NeighEntry } from '../model/types.js';
+import { dev, type Difference, type KindSpec } from './types.js';
+
+const NONE: Difference[] = [];
+
+function neighKey(n: NeighEntry): string {
+  return `${n.dev}/${n.ip.text}`;
+}
+
+export const neigh: KindSpec<NeighEntry> = {
+  kind: 'neigh',
+  key: (e) => `neigh:${e.dev}/${e.ip.text}`,
+  compare: (d, a) => (a.mac.text === d.mac.text ? NONE : [{ field: 'lladdr', from: a.mac.text, to: d.mac.text }]),
+  order: { delete: 4, add: 12 },
+  writer: 'ip',
+  lines: {
+    add: (e) => [['ip', `neigh replace ${e.ip.text} lladdr ${e.mac.text} dev ${dev(e.dev)} nud permanent`]],
+    delete: (e) => [['ip', `neigh del ${e.ip.text} dev ${dev(e.dev)}`]],
+  },
+  describe: (e) => `neigh ${e.ip.text} lladdr ${e.mac.text} dev ${e.dev} permanent`,
+  collectOwned(ctx, onFreshDevice) {
+    for (const n of ctx.actual.neighbors) if (ctx.policy.ownsDevice(n.dev) && !onFreshDevice(n.dev)) ctx.owned.set(neigh.key(n), n);
+  },
+  model: {
+    apply(next, actual, changes) {
+      const drop = new Set<string>();
+      const puts: NeighEntry[] = [];
+      for (const c of changes) {
+        drop.add(neighKey(c.action === 'delete' ? c.actual : c.desired));
+        if (c.action !== 'delete') puts.push(c.desired);
+      }
+      // Most neighbours are kept: test the address (a property) before building a key.
+      const ips = new Set([...drop].map((k) => k.slice(k.indexOf('/') + 1)));
+      next.neighbors = actual.neighbors.filter((n) => !(ips.has(n.ip.text) && drop.has(neighKey(n)))).concat(puts);
+    },
+  },
+};

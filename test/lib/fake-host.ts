@@ -1,0 +1,166 @@
+// A Host without a kernel: the engine's reads and writes against an
+// in-memory ActualState, for unit tests of the engine and the daemon's cycle
+// (no root, milliseconds). Routes, neighbours and fdb entries change through
+// the daemon's own pure kernel model (applyToActual); devices and addresses
+// as the kernel does it: a new or deleted device takes everything on it
+// along, a new device MAC flushes its neighbours. Writes can be made to fail
+// (reported, like a kernel error) or to be lost (reported fine, but a
+// re-read shows them missing).
+import { applyToActual } from '../../src/daemon/kernel-model.js';
+import type { Host, HostRead, ReadScope, WritePhases } from '../../src/engine/host.js';
+import type { Failure, WriteResult } from '../../src/host/write.js';
+import { entryOf } from '../../src/kinds/index.js';
+import type { ActualState, Change, HostLink, LinkEntry, NetfilterState, OffloadEntry, TunEntry } from '../../src/model/types.js';
+
+export interface FakeHostCounts {
+  /** Full reads of links, addresses, routes, neighbours and fdb. */
+  kernelReads: number;
+  /** Reads of offload features or the nat table alone. */
+  extraReads: number;
+  /** write() calls with something to write. */
+  writes: number;
+}
+
+export class FakeHost implements Host {
+  state: ActualState;
+  offload: OffloadEntry[] = [];
+  /** Both families' nat and filter tables. */
+  netfilter: NetfilterState = {};
+  counts: FakeHostCounts = { kernelReads: 0, extraReads: 0, writes: 0 };
+  /** Every change written, in order. */
+  written: Change[] = [];
+  /** Keys whose writes fail, as a kernel error would. */
+  readonly failKeys = new Set<string>();
+  /** Keys whose writes are reported done but do not take. */
+  readonly loseKeys = new Set<string>();
+  private nextIndex = 100;
+
+  constructor(state: ActualState) {
+    this.state = copyState(state);
+  }
+
+  async read(scope: ReadScope): Promise<HostRead> {
+    const out: HostRead = {};
+    if (scope.kernel) {
+      this.counts.kernelReads++;
+      const devs = new Set(scope.kernel.fdbDevices);
+      const kernel = copyState(this.state);
+      kernel.fdb = kernel.fdb.filter((f) => devs.has(f.dev) && kernel.links.has(f.dev));
+      out.kernel = kernel;
+    } else {
+      this.counts.extraReads++;
+    }
+    for (const { dev, features } of scope.offload ?? []) {
+      (out.offload ??= []).push(...this.offload.filter((o) => o.dev === dev && features.includes(o.feature)).map((o) => ({ ...o })));
+    }
+    if (scope.netfilter) out.netfilter = structuredClone(this.netfilter);
+    return out;
+  }
+
+  async write(phases: WritePhases): Promise<WriteResult> {
+    const failures: Failure[] = [];
+    let processes = 0;
+    if (phases.some((p) => p.length)) this.counts.writes++;
+    for (const phase of phases) {
+      for (const batch of phase) {
+        processes++;
+        const seen = new Set<Change>();
+        for (const l of batch.lines) {
+          if (seen.has(l.change)) continue;
+          seen.add(l.change);
+          if (this.failKeys.has(l.change.key)) {
+            failures.push({ change: l.change, line: l.line, message: 'injected failure' });
+            continue;
+          }
+          this.written.push(l.change);
+          if (!this.loseKeys.has(l.change.key)) this.apply(l.change);
+        }
+      }
+    }
+    return { failures, processes };
+  }
+
+  private apply(c: Change): void {
+    const s = this.state;
+    switch (c.kind) {
+      case 'route':
+      case 'neigh':
+      case 'fdb': {
+        const next = applyToActual(s, [c]);
+        if (!next) throw new Error(`fake host: ${c.action} ${c.key} is not modelled`);
+        this.state = next;
+        return;
+      }
+      case 'link':
+      case 'tun': {
+        const name = entryOf(c).name;
+        if (c.action === 'delete' || c.action === 'replace') this.removeDevice(name);
+        if (c.action === 'add' || c.action === 'replace') s.links.set(name, this.newDevice(c.desired));
+        if (c.action === 'change') {
+          const l = s.links.get(name)!;
+          const d = c.desired;
+          if (d.kind === 'link' && l.mac?.text !== d.mac.text) {
+            l.mac = d.mac;
+            s.neighbors = s.neighbors.filter((n) => n.dev !== name);
+          }
+          l.mtu = d.mtu;
+          l.up = d.up;
+        }
+        return;
+      }
+      case 'addr': {
+        const e = entryOf(c);
+        const l = s.links.get(e.dev);
+        if (!l) return;
+        l.addrs = l.addrs.filter((a) => a.text !== e.addr.text);
+        if (c.action !== 'delete') l.addrs.push(e.addr);
+        return;
+      }
+      case 'offload': {
+        if (c.action === 'delete') return;
+        const e = c.desired;
+        this.offload = this.offload.filter((o) => !(o.dev === e.dev && o.feature === e.feature)).concat({ ...e });
+        return;
+      }
+      case 'nat':
+      case 'filter': {
+        const e = entryOf(c);
+        const t = (this.netfilter[`${e.family === 6 ? 6 : 4}/${e.kind}`] ??= { chains: [], rules: [] });
+        if (!t.chains.includes(e.chain)) t.chains.push(e.chain);
+        const at = t.rules.findIndex((r) => r.chain === e.chain && r.spec === e.spec);
+        if (c.action === 'delete' && at >= 0) t.rules.splice(at, 1);
+        if (c.action === 'add') t.rules.push({ chain: e.chain, spec: e.spec });
+      }
+    }
+  }
+
+  private newDevice(d: LinkEntry | TunEntry): HostLink {
+    if (d.kind === 'tun') {
+      return { name: d.name, index: this.nextIndex++, mtu: d.mtu, up: d.up, kind: 'tun', tun: { type: 'tun', pi: false, persist: true, multiQueue: false }, addrs: [] };
+    }
+    return {
+      name: d.name, index: this.nextIndex++, mtu: d.mtu, mac: d.mac, up: d.up, kind: 'vxlan',
+      vxlan: { id: d.vni, local: d.local, link: d.underlay, port: d.port, learning: d.learning }, addrs: [],
+    };
+  }
+
+  /** A device goes with its addresses, neighbours, fdb entries and routes. */
+  private removeDevice(name: string): void {
+    const s = this.state;
+    s.links.delete(name);
+    s.neighbors = s.neighbors.filter((n) => n.dev !== name);
+    s.fdb = s.fdb.filter((f) => f.dev !== name);
+    s.routes = s.routes.filter((r) => r.dev !== name);
+    this.offload = this.offload.filter((o) => o.dev !== name);
+  }
+}
+
+/** A copy that shares no array or link object with `s` (typed values are immutable). */
+export function copyState(s: ActualState): ActualState {
+  return {
+    links: new Map([...s.links].map(([k, l]) => [k, { ...l, addrs: [...l.addrs] }])),
+    routes: s.routes.map((r) => ({ ...r })),
+    neighbors: s.neighbors.map((n) => ({ ...n })),
+    fdb: s.fdb.map((f) => ({ ...f })),
+  };
+}

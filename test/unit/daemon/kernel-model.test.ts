@@ -1,0 +1,123 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { plan } from '../../../src/backends/index.js';
+import { applyToActual, unmodelled } from '../../../src/daemon/kernel-model.js';
+import { entryKey } from '../../../src/kinds/index.js';
+import type { ActualState, Change, DesiredState, Node } from '../../../src/model/types.js';
+import { diff } from '../../../src/reconcile/diff.js';
+import { ownershipFor } from '../../../src/reconcile/ownership.js';
+import { actualFrom, addChange, cluster, delChange, emptyActual, fdb, hostLink, mac, neigh, node, route, underlay } from '../support/build.js';
+
+const POLICY = ownershipFor('flannel.1');
+const N = Array.from({ length: 6 }, (_, i) => node(i));
+
+function vx(nodes: Node[]): DesiredState {
+  return plan({ cluster: cluster(nodes, nodes[0]), underlay: underlay() });
+}
+/** The kernel after `desired` was applied in full, as a read returns it. */
+function converged(nodes: Node[]): ActualState {
+  return actualFrom(vx(nodes).entries);
+}
+function keysOf(a: ActualState): string[] {
+  return [
+    ...a.routes.map((r) => `route ${r.dst.text} via ${r.via?.text} dev ${r.dev} proto ${r.proto}`),
+    ...a.neighbors.map((n) => `${entryKey(n)} ${n.mac.text}`),
+    ...a.fdb.map((f) => entryKey(f)),
+  ].sort();
+}
+function freeze(a: ActualState): string {
+  return JSON.stringify(keysOf(a));
+}
+
+// The model is right when diffing the same plan against it finds nothing left
+// to do, and it equals what a read of the converged host would give.
+const scenarios: Array<{ name: string; before: () => ActualState; after: Node[] }> = [
+  { name: 'nothing changed', before: () => converged(N.slice(0, 4)), after: N.slice(0, 4) },
+  { name: 'a peer added', before: () => converged(N.slice(0, 4)), after: N.slice(0, 5) },
+  { name: 'a peer removed', before: () => converged(N.slice(0, 5)), after: N.slice(0, 4) },
+  { name: 'a peer moved to another public IP', before: () => converged(N.slice(0, 4)), after: [...N.slice(0, 3), { ...N[3], publicIP: N[5].publicIP }] },
+  { name: 'a peer got a new VTEP MAC', before: () => converged(N.slice(0, 4)), after: [...N.slice(0, 3), { ...N[3], vtepMAC: mac('02:aa:bb:cc:dd:ee') }] },
+  { name: 'a hand-deleted neighbour and a stale fdb entry', before: () => {
+    const a = converged(N.slice(0, 4));
+    a.neighbors = a.neighbors.slice(1);
+    a.fdb.push(fdb('flannel.1', '02:00:00:00:00:99', '192.0.2.99'));
+    return a;
+  }, after: N.slice(0, 4) },
+  { name: 'many peers added and removed at once', before: () => converged(N.slice(0, 3)), after: [N[0], N[3], N[4], N[5]] },
+];
+
+for (const sc of scenarios) {
+  test(`applyToActual: ${sc.name}: the model matches the converged host, the input is untouched`, () => {
+    const before = sc.before();
+    const desired = vx(sc.after);
+    const changes = diff(desired, before, POLICY).changes;
+    const snapshotBefore = freeze(before);
+    const model = applyToActual(before, changes);
+    assert.ok(model, `modelled: ${unmodelled(before, changes)}`);
+    assert.is(freeze(before), snapshotBefore, 'input not modified');
+    assert.equal(diff(desired, model!, POLICY).changes.map((c) => c.key), [], 'nothing left to do against the model');
+    assert.equal(keysOf(model!), keysOf(converged(sc.after)), 'same entries as a read of the converged host');
+  });
+}
+
+test('applyToActual keeps what is not ovlnet\'s, and the links as they were', () => {
+  const foreign = route('203.0.113.0/24', '192.0.2.254', 'eth0', false, 4);
+  const before = converged(N.slice(0, 3));
+  before.routes.push(foreign);
+  const model = applyToActual(before, diff(vx(N.slice(0, 4)), before, POLICY).changes)!;
+  assert.ok(model.routes.includes(foreign));
+  assert.is(model.links, before.links);
+});
+
+const doubtful: Array<{ name: string; actual: () => ActualState; changes: () => Change[]; why: RegExp }> = [
+  { name: 'a device created', actual: emptyActual, changes: () => [addChange(vx(N.slice(0, 2)).entries.find((e) => e.kind === 'link')!)], why: /^add link:flannel\.1/ },
+  { name: 'an address added', actual: () => {
+    const a = emptyActual();
+    a.links.set('flannel.1', hostLink({ name: 'flannel.1', kind: 'vxlan' }));
+    return a;
+  }, changes: () => [addChange(vx(N.slice(0, 2)).entries.find((e) => e.kind === 'addr')!)], why: /^add addr:flannel\.1/ },
+  { name: 'an fdb add over another destination of the same MAC that stays', actual: () => actualFrom([fdb('flannel.1', '02:00:00:00:00:01', '192.0.2.1')]),
+    changes: () => [addChange(fdb('flannel.1', '02:00:00:00:00:01', '192.0.2.2'))], why: /fdb replace over 02:00:00:00:00:01/ },
+  { name: 'a route added where a foreign route holds the destination', actual: () => actualFrom([], { routes: [route('198.18.1.0/24', '192.0.2.254', 'eth0', false, 4)] }),
+    changes: () => [addChange({ kind: 'route', dst: route('198.18.1.0/24', '198.18.1.0', 'flannel.1').dst, via: route('198.18.1.0/24', '198.18.1.0', 'flannel.1').via, dev: 'flannel.1', onlink: true, proto: 244 })], why: /also held by protocol 4/ },
+];
+
+for (const d of doubtful) {
+  test(`applyToActual: ${d.name}: unknown, the next cycle reads the host`, () => {
+    const a = d.actual();
+    const c = d.changes();
+    assert.match(unmodelled(a, c) ?? '', d.why);
+    assert.is(applyToActual(a, c), undefined);
+  });
+}
+
+test('applyToActual: an fdb destination moved (delete + add of one MAC) is modelled', () => {
+  const old = fdb('flannel.1', '02:00:00:00:00:01', '192.0.2.1');
+  const moved = fdb('flannel.1', '02:00:00:00:00:01', '192.0.2.2');
+  const model = applyToActual(actualFrom([old]), [delChange(old), addChange(moved)])!;
+  assert.equal(model.fdb.map(entryKey), [entryKey(moved)]);
+});
+
+test('applyToActual: a neighbour changed in place replaces the old one; offload changes need no model', () => {
+  const a = actualFrom([neigh('flannel.1', '198.18.1.0', '02:00:00:00:00:01')]);
+  const n2 = neigh('flannel.1', '198.18.1.0', '02:00:00:00:00:02');
+  const model = applyToActual(a, [
+    { action: 'change', kind: 'neigh', key: entryKey(n2), desired: n2, actual: a.neighbors[0] },
+    { action: 'add', kind: 'offload', key: 'offload:flannel.1/tx-checksum-ip-generic', desired: { kind: 'offload', dev: 'flannel.1', feature: 'tx-checksum-ip-generic', enabled: false } },
+  ])!;
+  assert.equal(model.neighbors.map((n) => n.mac.text), ['02:00:00:00:00:02']);
+});
+
+// The model's iptables tables are what event cycles diff against: a rule
+// written but not in the model would be written again (a second jump).
+const ruleCases: Array<[kind: 'nat' | 'filter', chain: string]> = [['nat', 'POSTROUTING'], ['filter', 'FORWARD']];
+for (const [kind, chain] of ruleCases) {
+  test(`applyToActual: a written ${kind} rule makes the model unknown (the next cycle reads the host)`, () => {
+    const a = actualFrom([]);
+    const applied = [{ action: 'add' as const, kind, key: `${kind}:${chain}/x`, desired: { kind, chain, spec: 'x' } }] as Change[];
+    assert.is(applyToActual(a, applied), undefined);
+    assert.match(unmodelled(a, applied)!, `${kind}:${chain}/x`);
+  });
+}
+
+test.run();

@@ -1,0 +1,123 @@
+// The daemon's cycle decisions against a fake host (test/lib/fake-host.ts):
+// when it trusts its kernel model and when it reads the host, when it
+// verifies, and that a failed or doubtful cycle drops the model. No root,
+// no kernel: each row is a few cycles, each step says what the host saw.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Reconciler } from '../../../src/daemon/reconciler.js';
+import { Logger } from '../../../src/daemon/logger.js';
+import { DaemonMetrics } from '../../../src/daemon/metrics.js';
+import { OVLNET_ROUTE_PROTO } from '../../../src/model/keys.js';
+import type { ActualState, ClusterState, RawNode } from '../../../src/model/types.js';
+import type { Source } from '../../../src/sources/types.js';
+import { FakeHost } from '../../lib/fake-host.js';
+import { emptyActual, hostLink, pfx } from '../support/build.js';
+
+const rawNode = (i: number, mac = `0e:00:00:00:00:0${i}`): RawNode => ({
+  origin: `nodes[${i}]`, name: `node-${i}`, publicIP: `192.0.2.${10 + i}`, subnet: `198.18.${i}.0/24`, vtepMAC: mac,
+});
+
+/** This host: node-0 on eth0, nothing of ovlnet's yet. */
+function bareHost(): ActualState {
+  const a = emptyActual();
+  a.links.set('eth0', hostLink({ name: 'eth0', addrs: [pfx('192.0.2.10/24')] }));
+  a.routes.push({ dst: pfx('192.0.2.0/24'), dev: 'eth0', onlink: false, proto: 2 });
+  return a;
+}
+
+interface Harness {
+  host: FakeHost;
+  r: Reconciler;
+  /** What the source says; steps change it. */
+  cluster: { nodes: RawNode[]; port: number };
+  logs: string[];
+}
+
+function harness(): Harness {
+  const host = new FakeHost(bareHost());
+  const cluster = { nodes: [rawNode(0), rawNode(1), rawNode(2)], port: 8472 };
+  const source: Source = {
+    uri: 'file:test.yaml',
+    load: async (): Promise<ClusterState> => ({
+      config: { network: '198.18.0.0/16', backend: { type: 'vxlan', vni: 1, port: cluster.port }, origin: 'test.yaml' },
+      nodes: cluster.nodes.map((n) => ({ ...n })), warnings: [], namedNodes: true,
+    }),
+    close: async () => undefined,
+  };
+  const logs: string[] = [];
+  const log = new Logger({ level: 'debug', format: 'text', write: (l) => logs.push(l) });
+  const r = new Reconciler({
+    source, host, log, metrics: new DaemonMetrics(), maxDelete: { kind: 'default' },
+    cycle: { node: 'node-0', hostname: 'node-0', txOffload: 'off' },
+  });
+  return { host, r, cluster, logs };
+}
+
+interface Step {
+  /** What happens before the cycle (in the source or behind the daemon's back on the host). */
+  before?: (h: Harness) => void;
+  reasons: string[];
+  ok: boolean;
+  /** Full host reads and writes this cycle made. */
+  reads: number;
+  writes: number;
+  /** Whether the daemon keeps a kernel model after the cycle. */
+  model: boolean;
+  /** Checked after the cycle. */
+  after?: (h: Harness) => void;
+}
+
+const routeTo = (h: Harness, subnet: string) => h.host.state.routes.find((r) => r.dst.text === subnet && r.proto === OVLNET_ROUTE_PROTO);
+const addNode3 = (h: Harness) => h.cluster.nodes.push(rawNode(3));
+const START: Step = { reasons: ['start'], ok: true, reads: 2, writes: 1, model: true };
+
+const rows: Array<[string, Step[]]> = [
+  ['start: reads the host, writes, verifies with a second read and keeps that read as the model', [
+    { ...START, after: (h) => assert.ok(routeTo(h, '198.18.2.0/24'), 'node-2 routed') },
+  ]],
+  ['event cycle with a model: no host read, the delta written, the model kept', [
+    START,
+    { before: addNode3, reasons: ['watch'], ok: true, reads: 0, writes: 1, model: true, after: (h) => assert.ok(routeTo(h, '198.18.3.0/24'), 'node-3 routed') },
+    { reasons: ['watch'], ok: true, reads: 0, writes: 0, model: true },
+  ]],
+  ['resync: the host is read even with a model, so drift behind the daemon\'s back is repaired', [
+    START,
+    { before: (h) => { h.host.state.routes = h.host.state.routes.filter((r) => r.dst.text !== '198.18.1.0/24'); }, reasons: ['watch'], ok: true, reads: 0, writes: 0, model: true },
+    { reasons: ['resync'], ok: true, reads: 2, writes: 1, model: true, after: (h) => assert.ok(routeTo(h, '198.18.1.0/24'), 'node-1 route repaired') },
+  ]],
+  ['failed write: the cycle fails, the model is dropped, the next event cycle reads the host', [
+    START,
+    { before: (h) => { addNode3(h); h.host.failKeys.add('route:198.18.3.0/24'); }, reasons: ['watch'], ok: false, reads: 0, writes: 1, model: false },
+    { before: (h) => h.host.failKeys.clear(), reasons: ['watch'], ok: true, reads: 2, writes: 1, model: true, after: (h) => assert.ok(routeTo(h, '198.18.3.0/24')) },
+  ]],
+  ['partial verify: a write the kernel did not take fails the cycle at verify and drops the model', [
+    { before: (h) => h.host.loseKeys.add('route:198.18.2.0/24'), reasons: ['start'], ok: false, reads: 2, writes: 1, model: false,
+      after: (h) => assert.ok(h.logs.some((l) => /verify: 1 change\(s\) still needed after writing/.test(l)), h.logs.join('')) },
+    { before: (h) => h.host.loseKeys.clear(), reasons: ['watch'], ok: true, reads: 2, writes: 1, model: true },
+  ]],
+  ['device recreation on an event cycle: written, but the model is dropped and the next cycle reads the host', [
+    START,
+    { before: (h) => { h.cluster.port = 4789; }, reasons: ['watch'], ok: true, reads: 0, writes: 1, model: false,
+      after: (h) => assert.is(h.host.state.links.get('flannel.1')?.vxlan?.port, 4789) },
+    { reasons: ['watch'], ok: true, reads: 1, writes: 0, model: true, after: (h) => assert.ok(routeTo(h, '198.18.2.0/24'), 'routes on the new device (re-added by the recreating cycle)') },
+  ]],
+];
+
+for (const [name, steps] of rows) {
+  test(name, async () => {
+    const h = harness();
+    for (const [i, s] of steps.entries()) {
+      s.before?.(h);
+      const was = { ...h.host.counts };
+      const ok = await h.r.run(s.reasons);
+      const at = `step ${i + 1} (${s.reasons.join(',')})`;
+      assert.is(ok, s.ok, `${at}: cycle result\n${h.logs.join('')}`);
+      assert.is(h.host.counts.kernelReads - was.kernelReads, s.reads, `${at}: host reads`);
+      assert.is(h.host.counts.writes - was.writes, s.writes, `${at}: writes`);
+      assert.is(h.r.hasKernelModel, s.model, `${at}: kernel model kept`);
+      s.after?.(h);
+    }
+  });
+}
+
+test.run();
