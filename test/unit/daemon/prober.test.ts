@@ -2,13 +2,13 @@
 // they cause, the metrics and /peers; and ping's output as recorded.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DaemonMetrics } from '../../src/daemon/metrics.js';
-import { Logger } from '../../src/daemon/logger.js';
-import { FAILURES_UNREACHABLE, peersJSON, pickRound, recordProbe, syncTargets, type PeerProbeState } from '../../src/daemon/peer-probes.js';
-import { PEERS_PER_ROUND, Prober } from '../../src/daemon/prober.js';
-import { parsePing } from '../../src/host/parse-ping.js';
-import { parsePrefix, parseIP } from '../../src/model/ip.js';
-import { FakeClock } from '../lib/fake-clock.js';
+import { DaemonMetrics } from '../../../src/daemon/metrics.js';
+import { Logger } from '../../../src/daemon/logger.js';
+import { FAILURES_UNREACHABLE, peersJSON, pickRound, recordProbe, syncTargets, type PeerProbeState } from '../../../src/daemon/peer-probes.js';
+import { PEERS_PER_ROUND, Prober } from '../../../src/daemon/prober.js';
+import { parsePing } from '../../../src/host/parse-ping.js';
+import { parsePrefix, parseIP } from '../../../src/model/ip.js';
+import { FakeClock } from '../../lib/fake-clock.js';
 
 test('round robin: the next n names, wrapping, each once per round', () => {
   const names = ['a', 'b', 'c', 'd', 'e'];

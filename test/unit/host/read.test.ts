@@ -1,7 +1,7 @@
 // Answers of an `ip -j -force -batch` whose commands fail one by one, from recorded output.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { batchAnswers } from '../../src/host/read.js';
+import { batchAnswers } from '../../../src/host/read.js';
 
 // Recorded: route get for 198.18.1.1 (unicast), 198.18.1.254 (a blackhole), 198.18.2.1 (a rule to an unreachable table), 198.18.1.2.
 const STDOUT = '[{"type":"1","dst":"198.18.1.1","gateway":"192.0.2.11","dev":"eth0","table":"254"}]\n[{"type":"1","dst":"198.18.1.2","gateway":"192.0.2.11","dev":"eth0","table":"254"}]\n';

@@ -4,10 +4,10 @@ import * as assert from 'uvu/assert';
 import {
   checkBridgeNf, checkCni0, checkOverlayDevice, checkForwardChain, checkForwarding, checkInputPort, checkMTU, checkRpFilter, checkTxOffload, checkUnderlay,
   hostChecks, localBlockers, type HostFacts,
-} from '../../src/doctor/checks/host.js';
-import { parseFilterSave } from '../../src/doctor/checks/netfilter-eval.js';
-import { parseIP, parsePrefix, type Prefix } from '../../src/model/ip.js';
-import type { CheckResult } from '../../src/doctor/types.js';
+} from '../../../../src/doctor/checks/host.js';
+import { parseFilterSave } from '../../../../src/doctor/checks/netfilter-eval.js';
+import { parseIP, parsePrefix, type Prefix } from '../../../../src/model/ip.js';
+import type { CheckResult } from '../../../../src/doctor/types.js';
 
 const P = (s: string): Prefix => parsePrefix(s)!;
 const save = (filter: string) => parseFilterSave(`*filter\n${filter}\nCOMMIT\n`);

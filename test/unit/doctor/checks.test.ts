@@ -1,17 +1,17 @@
 // Doctor's state, peer, routing, source and daemon checks on recorded facts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { daemonChecks, type DaemonFacts } from '../../src/doctor/checks/daemon.js';
-import { peerChecks, samplePeers, type PeerFacts, type PeerProbe } from '../../src/doctor/checks/peers.js';
-import { lookupProblem, routingChecks, type RoutingFacts } from '../../src/doctor/checks/routing.js';
-import { sourceChecks, type SourceFacts } from '../../src/doctor/checks/source.js';
-import { parseEnvFile, stateChecks, type StateFacts } from '../../src/doctor/checks/state.js';
-import { decide } from '../../src/doctor/decide.js';
-import type { CheckResult } from '../../src/doctor/types.js';
-import { parseIP, parsePrefix } from '../../src/model/ip.js';
-import { ENCAPSULATION } from '../../src/doctor/probe-plan.js';
-import { UDP_OVERHEAD } from '../../src/backends/udp/plan.js';
-import { VXLAN_OVERHEAD } from '../../src/backends/vxlan/plan.js';
+import { daemonChecks, type DaemonFacts } from '../../../src/doctor/checks/daemon.js';
+import { peerChecks, samplePeers, type PeerFacts, type PeerProbe } from '../../../src/doctor/checks/peers.js';
+import { lookupProblem, routingChecks, type RoutingFacts } from '../../../src/doctor/checks/routing.js';
+import { sourceChecks, type SourceFacts } from '../../../src/doctor/checks/source.js';
+import { parseEnvFile, stateChecks, type StateFacts } from '../../../src/doctor/checks/state.js';
+import { decide } from '../../../src/doctor/decide.js';
+import type { CheckResult } from '../../../src/doctor/types.js';
+import { parseIP, parsePrefix } from '../../../src/model/ip.js';
+import { ENCAPSULATION } from '../../../src/doctor/probe-plan.js';
+import { UDP_OVERHEAD } from '../../../src/backends/udp/plan.js';
+import { VXLAN_OVERHEAD } from '../../../src/backends/vxlan/plan.js';
 
 const rows = (rs: CheckResult[]) => rs.map((r) => `${r.status} ${r.name}${r.peer ? ` ${r.peer}` : ''}`);
 

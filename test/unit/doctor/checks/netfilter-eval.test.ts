@@ -1,8 +1,8 @@
 // The filter-chain walk doctor's FORWARD and INPUT checks rely on.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { evaluateChain, matchRule, parseFilterSave, specWords, type Packet } from '../../src/doctor/checks/netfilter-eval.js';
-import { parsePrefix } from '../../src/model/ip.js';
+import { evaluateChain, matchRule, parseFilterSave, specWords, type Packet } from '../../../../src/doctor/checks/netfilter-eval.js';
+import { parsePrefix } from '../../../../src/model/ip.js';
 
 const P = (s: string) => parsePrefix(s)!;
 
