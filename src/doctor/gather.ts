@@ -6,11 +6,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { release as osRelease } from 'node:os';
 import type { Snapshot } from '../engine/cycle.js';
 import { HostError } from '../errors.js';
-import { TX_CSUM_FEATURE, shouldDisableTxOffload } from '../backends/vxlan/offload.js';
+import { TX_CSUM_FEATURE } from '../backends/vxlan/offload.js';
 import { readFileIfExists } from '../daemon/files.js';
 import { renderSubnetEnv, subnetEnvFor } from '../daemon/subnet-env.js';
 import { run } from '../host/exec.js';
-import { readOffload } from '../host/offload.js';
 import { ipShowEach } from '../host/read.js';
 import { ping, pingOverhead } from '../host/ping.js';
 import { ipFromValue, lastAddress, makePrefix, networkOf, nthAddress, parsePrefix, prefixContains, type Prefix } from '../model/ip.js';
@@ -191,16 +190,14 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
   const sysctlKeys = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.bridge.bridge-nf-call-iptables',
     ...(cluster.config.ipv6 || cluster.config.network.family === 6 ? ['net.ipv6.conf.all.forwarding'] : []),
     ...[overlayDev, cni0 ? 'cni0' : undefined].flatMap((d) => (d && actual.links.has(d) ? [devSysctl(d, 'rp_filter')] : []))];
-  const wantOffload = desired.backend === 'vxlan' && overlayDev !== undefined && actual.links.has(overlayDev) && shouldDisableTxOffload('auto', kernelRelease);
 
   const networks = [cluster.config.network, ...(cluster.config.ipv6 ? [cluster.config.ipv6.network] : [])];
   const wantV6 = networks.some((n) => n.family === 6) || desired.local.publicIP.family === 6;
-  const [ip, sysctl, filter, filter6, offload, probes, subnetText, flanneld, daemon] = await Promise.all([
+  const [ip, sysctl, filter, filter6, probes, subnetText, flanneld, daemon] = await Promise.all([
     readLinksAndLookups(o.netns, lookupsByPeer.flatMap((p) => p.addrs)),
     readSysctls(o.netns, sysctlKeys),
     readFilter(o.netns, 'iptables-save'),
     wantV6 ? readFilter(o.netns, 'ip6tables-save') : Promise.resolve(undefined),
-    wantOffload ? readOffload(o.netns, overlayDev!, [TX_CSUM_FEATURE]).catch(() => undefined) : Promise.resolve(undefined),
     limit(sample.chosen, PROBE_CONCURRENCY, (n) => probePeer(o.netns, plan, n)).then((r) => r.flat()),
     o.subnetFile ? readFileIfExists(o.subnetFile) : Promise.resolve(undefined),
     findFlanneld(o.netns),
@@ -244,7 +241,9 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
       underlay: { dev: desired.underlay.dev, exists: Boolean(underlayLink), up: underlayLink?.up ?? false, carrier: underlayLink?.carrier ?? false, mtu: underlayLink?.mtu ?? desired.underlay.mtu },
       ...(overlayDev && overlayLink ? { overlay: { dev: overlayDev, mtu: overlayLink.mtu, up: overlayLink.up, carrier: ip.links.get(overlayDev)?.carrier } } : {}),
       kernelRelease,
-      txChecksum: offload?.find((e) => e.feature === TX_CSUM_FEATURE)?.enabled,
+      // The snapshot read it when the plan pins it (--disable-tx-offload auto on an affected
+      // kernel); doctor starts no ethtool of its own.
+      txChecksum: actual.offload?.find((e) => e.dev === overlayDev && e.feature === TX_CSUM_FEATURE)?.enabled,
       ...(cni0 ? { cni0: cni0.addrs } : {}),
       gateway,
     },
