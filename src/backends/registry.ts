@@ -16,8 +16,11 @@ export const BACKENDS: { [T in BackendType]: Backend<Extract<BackendConfig, { ty
 export const BACKEND_TYPES = Object.keys(BACKENDS) as BackendType[];
 export const BACKEND_LIST = Object.values(BACKENDS) as ReadonlyArray<Backend>;
 
-/** A Backend block without a Type. */
+/** A Backend block without a Type (ovlnet's default; flanneld's code would pick udp). */
 export const DEFAULT_BACKEND: BackendType = vxlan.type;
+
+/** A peer that publishes no backend type (etcd: no BackendType; Kubernetes: backend-type ""): flannel's udp. */
+export const UNTYPED_BACKEND: BackendType = udp.type;
 
 export function backendOf(b: BackendConfig | BackendType | { backend: BackendConfig }): Backend {
   const type = typeof b === 'string' ? b : 'backend' in b ? b.backend.type : b.type;

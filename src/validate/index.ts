@@ -1,4 +1,5 @@
 // The one validation layer between every source and every backend.
+import { backendOf } from '../backends/registry.js';
 import type { IP } from '../model/ip.js';
 import type { ClusterState, NetworkConfig, Node, Problem, ValidCluster } from '../model/types.js';
 import { validateConfig, type HostNetworks } from './config.js';
@@ -52,9 +53,10 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
   const overlaps = resolveOverlaps(valid, local, isProgrammed);
   problems.push(...overlaps.problems);
   let kept = overlaps.kept;
-  // The fdb is keyed by MAC: of the nodes kept, those sharing one are settled like overlaps.
-  const vxlan = config.backend.type === 'vxlan';
-  if (vxlan) {
+  // The fdb is keyed by MAC: of the nodes kept, those sharing one are settled like overlaps
+  // (for a backend whose peers are reached by their VTEP MAC).
+  const byMAC = backendOf(config).needsVtepMAC;
+  if (byMAC) {
     const m = resolveSharedMACs(kept, local, isProgrammed);
     kept = m.kept;
     problems.push(...m.problems);
@@ -70,8 +72,8 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
     const isProgrammed6 = opts.isProgrammed6 ?? (() => false);
     const r6 = resolveOverlaps([...view.keys()], localView, isProgrammed6);
     problems.push(...r6.problems.map((p) => ({ ...p, subject: p.subject.replace(/\.subnet$/, '.ipv6Subnet') })));
-    const m6 = vxlan ? resolveSharedMACs(r6.kept, localView, isProgrammed6, 'vtepMACv6') : r6;
-    if (vxlan) problems.push(...m6.problems);
+    const m6 = byMAC ? resolveSharedMACs(r6.kept, localView, isProgrammed6, 'vtepMACv6') : r6;
+    if (byMAC) problems.push(...m6.problems);
     const kept6 = new Set(m6.kept);
     for (const [v, n] of view) if (!kept6.has(v)) keptSet.delete(n);
   }

@@ -4,7 +4,7 @@ import { isAligned, nonUnicastReason, parseIP, parsePrefix, prefixContains, pref
 import { macFromName, nonUnicastMACReason, parseMAC } from '../model/mac.js';
 import type { Prefix } from '../model/ip.js';
 import type { BackendType, NetworkConfig, Node, NodeFamily, Problem, RawNode } from '../model/types.js';
-import { backendOf } from '../backends/registry.js';
+import { backendOf, UNTYPED_BACKEND } from '../backends/registry.js';
 
 /** Printable, bounded names: DNS names, etcd lease keys (dual stack: `A-L&B-L`); nothing with spaces or control characters. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@&-]{0,252}$/;
@@ -41,7 +41,7 @@ export function validateNode(raw: RawNode, config: NetworkConfig, macRequired: b
   }
   // flannel's udp backend publishes no type (etcd: no BackendType; Kubernetes:
   // backend-type ""), which its peers read as udp.
-  const type = raw.backendType === '' || raw.backendType === null ? 'udp' : raw.backendType;
+  const type = raw.backendType === '' || raw.backendType === null ? UNTYPED_BACKEND : raw.backendType;
   if (type !== undefined && type !== config.backend.type) {
     return bad('backendType', `${show(raw.backendType)} differs from the cluster backend ${config.backend.type}`);
   }

@@ -3,15 +3,15 @@
 // removes a device's last IPv4 address writes again what the kernel flushes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { plan } from '../../src/backends/index.js';
-import { entryKey } from '../../src/kinds/index.js';
-import type { Change, DesiredState, Entry } from '../../src/model/types.js';
-import { toBatches } from '../../src/engine/batches.js';
-import { diff } from '../../src/reconcile/diff.js';
-import { devicesLosingLastIPv4, flushedBy } from '../../src/reconcile/kernel-effects.js';
-import { orderChanges } from '../../src/reconcile/order.js';
-import { ownershipFor } from '../../src/reconcile/ownership.js';
-import { actualFrom, cluster, fdb, hostLink, ip, neigh, node, pfx, underlay } from './support/build.js';
+import { plan } from '../../../src/backends/index.js';
+import { entryKey } from '../../../src/kinds/index.js';
+import type { Change, DesiredState, Entry } from '../../../src/model/types.js';
+import { toBatches } from '../../../src/engine/batches.js';
+import { diff } from '../../../src/reconcile/diff.js';
+import { devicesLosingLastIPv4, flushedBy } from '../../../src/reconcile/kernel-effects.js';
+import { orderChanges } from '../../../src/reconcile/order.js';
+import { ownershipFor } from '../../../src/reconcile/ownership.js';
+import { actualFrom, cluster, fdb, hostLink, ip, neigh, node, pfx, underlay } from '../support/build.js';
 
 const N = [0, 1, 2].map((i) => node(i));
 const POLICY = ownershipFor('flannel.1');

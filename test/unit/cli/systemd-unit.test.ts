@@ -5,8 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTRIB_HEADER, renderSystemdUnit, systemdWord } from '../../src/cli/systemd-unit.js';
-import { ROOT } from '../lib/cli.js';
+import { CONTRIB_HEADER, renderSystemdUnit, systemdWord } from '../../../src/cli/systemd-unit.js';
+import { ROOT } from '../../lib/cli.js';
 
 test('systemdWord: plain words as they are, the rest quoted; % and $ doubled', () => {
   const rows: Array<[string, string]> = [

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { debounceStep, needsConfirmation, summarize, type DebounceInput, type FileStamp } from '../../src/sources/file-settle.js';
-import { CONFIRM_MS, FileSource } from '../../src/sources/file.js';
-import { SourceError } from '../../src/errors.js';
+import { debounceStep, needsConfirmation, summarize, type DebounceInput, type FileStamp } from '../../../src/sources/file-settle.js';
+import { CONFIRM_MS, FileSource } from '../../../src/sources/file.js';
+import { SourceError } from '../../../src/errors.js';
 
 const S = (ino: number, size: number, mtimeMs = 1000): FileStamp => ({ dev: 1, ino, size, mtimeMs, ctimeMs: mtimeMs });
 const base: DebounceInput = { now: 10_000, stamp: S(7, 100), reported: S(7, 100), changedAt: undefined, burstStartAt: undefined, quietMs: 250, maxWaitMs: 5000 };

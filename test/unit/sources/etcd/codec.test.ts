@@ -2,11 +2,11 @@
 // writes reads as a valid node, and the own lease is written back whole.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseIP, parsePrefix } from '../../src/model/ip.js';
-import type { RawConfig } from '../../src/model/types.js';
-import { leaseKeyName, leaseNodeName, leaseValue, parseLease, parseLeaseKey } from '../../src/sources/etcd/codec.js';
-import { validateConfig } from '../../src/validate/config.js';
-import { validateNode } from '../../src/validate/nodes.js';
+import { parseIP, parsePrefix } from '../../../../src/model/ip.js';
+import type { RawConfig } from '../../../../src/model/types.js';
+import { leaseKeyName, leaseNodeName, leaseValue, parseLease, parseLeaseKey } from '../../../../src/sources/etcd/codec.js';
+import { validateConfig } from '../../../../src/validate/config.js';
+import { validateNode } from '../../../../src/validate/nodes.js';
 
 const raw = (o: Partial<RawConfig>): RawConfig => ({ origin: 'etcd /p/config', ...o });
 const P = '/coreos.com/network';

@@ -2,8 +2,8 @@
 // whatever name reached it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UsageError } from '../../src/errors.js';
-import { lockFileName } from '../../src/host/lock.js';
+import { UsageError } from '../../../src/errors.js';
+import { lockFileName } from '../../../src/host/lock.js';
 
 const INODES: Record<string, number> = { '/proc/self/ns/net': 4026531840, '/run/netns/a': 4026532001, '/run/netns/b': 4026532002 };
 const inode = (p: string) => {

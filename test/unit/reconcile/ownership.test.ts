@@ -5,15 +5,15 @@
 // route keeps the rule: reported, left alone.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { plan } from '../../src/backends/index.js';
-import { toBatches } from '../../src/engine/batches.js';
-import type { Change, DesiredState, HostRoute } from '../../src/model/types.js';
-import { applyToActual } from '../../src/daemon/kernel-model.js';
-import { policyFor } from '../../src/engine/devices.js';
-import { diff } from '../../src/reconcile/diff.js';
-import { orderChanges } from '../../src/reconcile/order.js';
-import { nodeAddresses, ownershipFor } from '../../src/reconcile/ownership.js';
-import { actualFrom, cluster, config, HOSTGW, node, pfx, route, underlay, VXLAN } from './support/build.js';
+import { plan } from '../../../src/backends/index.js';
+import { toBatches } from '../../../src/engine/batches.js';
+import type { Change, DesiredState, HostRoute } from '../../../src/model/types.js';
+import { applyToActual } from '../../../src/daemon/kernel-model.js';
+import { policyFor } from '../../../src/engine/devices.js';
+import { diff } from '../../../src/reconcile/diff.js';
+import { orderChanges } from '../../../src/reconcile/order.js';
+import { nodeAddresses, ownershipFor } from '../../../src/reconcile/ownership.js';
+import { actualFrom, cluster, config, HOSTGW, node, pfx, route, underlay, VXLAN } from '../support/build.js';
 
 const N = [0, 1, 2].map((i) => node(i));
 const VX_POLICY = policyFor(config(VXLAN));

@@ -3,14 +3,14 @@
 // rendered as restore input and cleaned up; IPv4 and IPv6.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FORWARD_SET, planForward } from '../../src/backends/forward.js';
-import { jumpSpec } from '../../src/backends/ruleset.js';
-import { parseSave, renderCleanup, renderRestore, ruleCommands } from '../../src/host/iptables.js';
-import { parsePrefix } from '../../src/model/ip.js';
-import { entryKey } from '../../src/kinds/index.js';
-import type { Change, NetfilterState, TableState } from '../../src/model/types.js';
-import { planCleanup } from '../../src/reconcile/cleanup.js';
-import { diffNetfilter, diffRuleSet, forwardPolicyProblems } from '../../src/reconcile/netfilter.js';
+import { FORWARD_SET, planForward } from '../../../src/backends/forward.js';
+import { jumpSpec } from '../../../src/backends/ruleset.js';
+import { parseSave, renderCleanup, renderRestore, ruleCommands } from '../../../src/host/iptables.js';
+import { parsePrefix } from '../../../src/model/ip.js';
+import { entryKey } from '../../../src/kinds/index.js';
+import type { Change, NetfilterState, TableState } from '../../../src/model/types.js';
+import { planCleanup } from '../../../src/reconcile/cleanup.js';
+import { diffNetfilter, diffRuleSet, forwardPolicyProblems } from '../../../src/reconcile/netfilter.js';
 
 const C = '-m comment --comment "flanneld forward"';
 const JUMP = `${C} -j FLANNEL-FWD`;

@@ -3,12 +3,12 @@
 // taken, which lease is this node's and what to do when it changed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FREE_CANDIDATES, firstFreeSubnets, fitsRange, pickFreeSubnet, subnetRange, subnetRange6 } from '../../src/sources/etcd/allocate.js';
-import { ownLeaseVerdict, pickOwnLease, type CandidateLease } from '../../src/sources/etcd/own.js';
-import { parseEtcdURI } from '../../src/sources/etcd/uri.js';
-import { validateConfig } from '../../src/validate/config.js';
-import { parseIP, parsePrefix } from '../../src/model/ip.js';
-import type { RawConfig } from '../../src/model/types.js';
+import { FREE_CANDIDATES, firstFreeSubnets, fitsRange, pickFreeSubnet, subnetRange, subnetRange6 } from '../../../../src/sources/etcd/allocate.js';
+import { ownLeaseVerdict, pickOwnLease, type CandidateLease } from '../../../../src/sources/etcd/own.js';
+import { parseEtcdURI } from '../../../../src/sources/etcd/uri.js';
+import { validateConfig } from '../../../../src/validate/config.js';
+import { parseIP, parsePrefix } from '../../../../src/model/ip.js';
+import type { RawConfig } from '../../../../src/model/types.js';
 
 const raw = (o: Partial<RawConfig>): RawConfig => ({ origin: 'etcd /p/config', ...o });
 

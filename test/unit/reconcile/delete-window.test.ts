@@ -2,8 +2,8 @@
 // with a fake clock: a source shrinking in steps is stopped at the limit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DeleteWindow } from '../../src/reconcile/delete-window.js';
-import { parseMaxDelete } from '../../src/reconcile/guard.js';
+import { DeleteWindow } from '../../../src/reconcile/delete-window.js';
+import { parseMaxDelete } from '../../../src/reconcile/guard.js';
 
 type Step = { at: number; peers: number; removing: number; refused: boolean };
 const MIN = 60_000;

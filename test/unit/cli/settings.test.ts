@@ -6,10 +6,10 @@ import * as assert from 'uvu/assert';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { ROOT } from '../lib/cli.js';
-import { buildProgram } from '../../src/cli/main.js';
-import { closest } from '../../src/suggest.js';
-import { checkConfigKeys, envName, resolveSettings, settingKeys, withGlobalOptions, type ConfigFile, type Setting } from '../../src/cli/settings.js';
+import { ROOT } from '../../lib/cli.js';
+import { buildProgram } from '../../../src/cli/main.js';
+import { closest } from '../../../src/suggest.js';
+import { checkConfigKeys, envName, resolveSettings, settingKeys, withGlobalOptions, type ConfigFile, type Setting } from '../../../src/cli/settings.js';
 
 interface Parsed {
   opts: Record<string, unknown>;

@@ -8,8 +8,8 @@ import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { buildProgram } from '../../src/cli/main.js';
-import { ROOT } from '../lib/cli.js';
+import { buildProgram } from '../../../src/cli/main.js';
+import { ROOT } from '../../lib/cli.js';
 
 const DOCS = join(ROOT, 'docs');
 const pages = readdirSync(DOCS).filter((f) => f.endsWith('.md')).sort();

@@ -3,10 +3,10 @@
 // converged. Settled like overlapping subnets.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ClusterState, Node, RawNode } from '../../src/model/types.js';
-import { validateCluster } from '../../src/validate/index.js';
-import { resolveSharedMACs } from '../../src/validate/macs.js';
-import { mac, node } from './support/build.js';
+import type { ClusterState, Node, RawNode } from '../../../src/model/types.js';
+import { validateCluster } from '../../../src/validate/index.js';
+import { resolveSharedMACs } from '../../../src/validate/macs.js';
+import { mac, node } from '../support/build.js';
 
 const M = mac('0e:aa:00:00:00:01');
 const withMAC = (i: number, m = M): Node => node(i, { vtepMAC: m });

@@ -4,13 +4,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Command } from 'commander';
-import { buildProgram } from '../../src/cli/main.js';
-import { resolveSettings } from '../../src/cli/settings.js';
-import { composeFlannelFlags, etcdSourceFromFlannel, FLANNEL_ENV_KEYS, FLANNEL_FLAGS, goStyleArgs, REFUSED, withFlanneldEnv } from '../../src/cli/flannel-flags.js';
-import { pickIface, ifaceNeedsHost } from '../../src/cli/iface.js';
-import { parseLinks } from '../../src/host/parse.js';
-import { parsePrefix } from '../../src/model/ip.js';
-import type { HostLink } from '../../src/model/types.js';
+import { buildProgram } from '../../../src/cli/main.js';
+import { resolveSettings } from '../../../src/cli/settings.js';
+import { composeFlannelFlags, etcdSourceFromFlannel, FLANNEL_ENV_KEYS, FLANNEL_FLAGS, goStyleArgs, REFUSED, withFlanneldEnv } from '../../../src/cli/flannel-flags.js';
+import { pickIface, ifaceNeedsHost } from '../../../src/cli/iface.js';
+import { parseLinks } from '../../../src/host/parse.js';
+import { parsePrefix } from '../../../src/model/ip.js';
+import type { HostLink } from '../../../src/model/types.js';
 
 
 /** What `ovlnet daemon ARGS` runs with, flanneld's flags composed. */

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EtcdAuthenticationFailedError, GRPCDeadlineExceededError, GRPCResourceExhastedError, GRPCUnavailableError } from 'etcd3';
-import { explainEtcdError } from '../../src/sources/etcd/errors.js';
+import { explainEtcdError } from '../../../../src/sources/etcd/errors.js';
 
 const ctx = { endpoints: ['10.0.0.1:2379', 'etcd-b:2379'], what: 'reading /coreos.com/network/subnets/', prefix: '/coreos.com/network', tls: false, callTimeoutMs: 2000 };
 

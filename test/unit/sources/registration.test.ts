@@ -2,10 +2,10 @@
 // Kubernetes source share: public addresses, VTEP MACs, subnet.env.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makePrefix, parseIP, parsePrefix } from '../../src/model/ip.js';
-import type { HostLink, HostRoute, RawConfig } from '../../src/model/types.js';
-import { choosePublicIPv4, choosePublicIPv6, chooseVtepMAC, parseSubnetFile, type HostView } from '../../src/sources/registration.js';
-import { validateConfig } from '../../src/validate/config.js';
+import { makePrefix, parseIP, parsePrefix } from '../../../src/model/ip.js';
+import type { HostLink, HostRoute, RawConfig } from '../../../src/model/types.js';
+import { choosePublicIPv4, choosePublicIPv6, chooseVtepMAC, parseSubnetFile, type HostView } from '../../../src/sources/registration.js';
+import { validateConfig } from '../../../src/validate/config.js';
 
 function link(name: string, addrs: string[]): HostLink {
   return { name, index: 1, mtu: 1500, up: true, addrs: addrs.map((a) => { const [ip, len] = a.split('/'); return makePrefix(parseIP(ip)!, Number(len)); }) };

@@ -3,9 +3,9 @@
 // net-conf.json) are read, not refused.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkClusterKeys } from '../../src/sources/cluster-schema.js';
-import { parseClusterDocument } from '../../src/sources/file.js';
-import { SourceError } from '../../src/errors.js';
+import { checkClusterKeys } from '../../../src/sources/cluster-schema.js';
+import { parseClusterDocument } from '../../../src/sources/file.js';
+import { SourceError } from '../../../src/errors.js';
 
 const NODE = { name: 'node-a', publicIP: '192.0.2.10', subnet: '198.18.0.0/24' };
 const BASE = { network: '198.18.0.0/16', backend: { type: 'vxlan', vni: 1 }, nodes: [NODE] };

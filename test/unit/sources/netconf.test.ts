@@ -2,8 +2,8 @@
 // flannel's Config and VXLANConfig structs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rawConfigFromObject } from '../../src/sources/netconf.js';
-import { validateCluster, validateConfig } from '../../src/validate/index.js';
+import { rawConfigFromObject } from '../../../src/sources/netconf.js';
+import { validateCluster, validateConfig } from '../../../src/validate/index.js';
 
 const O = 'ConfigMap kube-flannel/kube-flannel-cfg key net-conf.json';
 const parse = (json: string, flannel = true) => rawConfigFromObject(JSON.parse(json), O, { flannel });

@@ -1,7 +1,7 @@
 // Telling a reset etcd (restored from a snapshot, wiped) from a late answer.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { storeWentBack, type StoreMark } from '../../src/sources/etcd/revision.js';
+import { storeWentBack, type StoreMark } from '../../../../src/sources/etcd/revision.js';
 
 test('storeWentBack', () => {
   const seen: StoreMark = { revision: 120n, clusterID: '14841639068965178418' };
