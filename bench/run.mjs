@@ -14,8 +14,8 @@
 // noisy neighbour hits both alike. Then the daemon: one changed peer from the
 // source (a file, a real etcd) to the kernel. See README "Performance".
 import { spawn, spawnSync } from 'node:child_process';
-import { cpus, release } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,12 @@ import {
 } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// ovlnet's writer locks (src/host/lock.ts) go to a directory of the bench's own, never the host's /run/ovlnet.
+if (!process.env.OVLNET_RUN_DIR) {
+  const runDir = mkdtempSync(join(tmpdir(), 'ovlnet-bench-run-'));
+  process.env.OVLNET_RUN_DIR = runDir;
+  process.on('exit', () => rmSync(runDir, { recursive: true, force: true }));
+}
 const OVLNET = join(ROOT, 'bin', 'ovlnet');
 const NODE = process.execPath;
 

@@ -13,6 +13,21 @@ _ovlnet_ifaces() {
     ip ${1:+-n "$1"} -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'
 }
 
+# Node names from the source $1 when it is a file (cheap to read); none
+# is a file too when the settings say so. Bounded: never hangs a prompt.
+_ovlnet_nodes() {
+    [[ -z $1 || $1 == file:* ]] || return 0
+    timeout 3 ovlnet nodes ${1:+"--source=$1"} -o json 2>/dev/null | sed -n 's/^      "name": "\(.*\)",$/\1/p'
+}
+
+# A typed word as the file name it means: no opening quote, no backslashes.
+_ovlnet_dequote() {
+    local s=$1
+    case $s in \'* | \"*) s=${s:1} ;; esac
+    s=${s//\\/}
+    printf '%s' "$s"
+}
+
 # Sets kind: what the value of option $2 of command $1 is.
 _ovlnet_kind() {
     case "$1 $2" in
@@ -24,7 +39,7 @@ _ovlnet_kind() {
         'plan --etcd-password') kind='free' ;;
         'plan --net-conf') kind='file' ;;
         'plan --annotation-prefix') kind='free' ;;
-        'plan --node') kind='free' ;;
+        'plan --node') kind='node' ;;
         'plan --public-ip') kind='free' ;;
         'plan --iface') kind='iface' ;;
         'plan -n'|'plan --netns') kind='netns' ;;
@@ -40,7 +55,7 @@ _ovlnet_kind() {
         'diff --etcd-password') kind='free' ;;
         'diff --net-conf') kind='file' ;;
         'diff --annotation-prefix') kind='free' ;;
-        'diff --node') kind='free' ;;
+        'diff --node') kind='node' ;;
         'diff --public-ip') kind='free' ;;
         'diff --iface') kind='iface' ;;
         'diff -n'|'diff --netns') kind='netns' ;;
@@ -56,7 +71,7 @@ _ovlnet_kind() {
         'doctor --etcd-password') kind='free' ;;
         'doctor --net-conf') kind='file' ;;
         'doctor --annotation-prefix') kind='free' ;;
-        'doctor --node') kind='free' ;;
+        'doctor --node') kind='node' ;;
         'doctor --public-ip') kind='free' ;;
         'doctor --iface') kind='iface' ;;
         'doctor -n'|'doctor --netns') kind='netns' ;;
@@ -75,7 +90,7 @@ _ovlnet_kind() {
         'apply --etcd-password') kind='free' ;;
         'apply --net-conf') kind='file' ;;
         'apply --annotation-prefix') kind='free' ;;
-        'apply --node') kind='free' ;;
+        'apply --node') kind='node' ;;
         'apply --public-ip') kind='free' ;;
         'apply --iface') kind='iface' ;;
         'apply -n'|'apply --netns') kind='netns' ;;
@@ -102,7 +117,7 @@ _ovlnet_kind() {
         'daemon --etcd-password') kind='free' ;;
         'daemon --net-conf') kind='file' ;;
         'daemon --annotation-prefix') kind='free' ;;
-        'daemon --node') kind='free' ;;
+        'daemon --node') kind='node' ;;
         'daemon --public-ip') kind='free' ;;
         'daemon --iface') kind='iface' ;;
         'daemon -n'|'daemon --netns') kind='netns' ;;
@@ -169,59 +184,71 @@ _ovlnet_opts() {
     esac
 }
 
-# Fills COMPREPLY with whole-word candidates of kind $1 for value $2 ($3: --netns).
+# Fills COMPREPLY with whole-word candidates of kind $1 for value $2
+# ($3: --netns, $4: --source). One candidate per line: names with blanks stay whole.
 _ovlnet_values() {
-    local kind=$1 val=$2 ns=$3 f
+    local kind=$1 val=$2 ns=$3 src=$4 f
     COMPREPLY=()
     case $kind in
-        choices\ *) COMPREPLY=($(compgen -W "${kind#choices }" -- "$val")) ;;
-        netns) COMPREPLY=($(compgen -W "$(_ovlnet_netns)" -- "$val")) ;;
-        iface) COMPREPLY=($(compgen -W "$(_ovlnet_ifaces "$ns")" -- "$val")) ;;
+        choices\ *) mapfile -t COMPREPLY < <(compgen -W "${kind#choices }" -- "$val") ;;
+        netns) mapfile -t COMPREPLY < <(compgen -W "$(_ovlnet_netns)" -- "$val") ;;
+        iface) mapfile -t COMPREPLY < <(compgen -W "$(_ovlnet_ifaces "$ns")" -- "$val") ;;
+        node) mapfile -t COMPREPLY < <(compgen -W "$(_ovlnet_nodes "$src")" -- "$val") ;;
         file)
+            # Bash quotes what it inserts (-o filenames): candidates are plain names.
             compopt -o filenames 2>/dev/null
-            COMPREPLY=($(compgen -f -- "$val")) ;;
+            mapfile -t COMPREPLY < <(compgen -f -- "$(_ovlnet_dequote "$val")") ;;
         source)
             case $val in
                 file:* | kube:*)
+                    # After the scheme bash cannot quote for us: the candidates come quoted.
                     local scheme=${val%%:*}:
                     while IFS= read -r f; do
                         [[ -d $f ]] && f+=/
-                        COMPREPLY+=("$scheme$f")
-                    done < <(compgen -f -- "${val#*:}") ;;
-                *) COMPREPLY=($(compgen -W 'file: etcd:// etcds:// kube:' -- "$val")) ;;
+                        COMPREPLY+=("$scheme$(printf '%q' "$f")")
+                    done < <(compgen -f -- "$(_ovlnet_dequote "${val#*:}")") ;;
+                *) mapfile -t COMPREPLY < <(compgen -W 'file: etcd:// etcds:// kube:' -- "$val") ;;
             esac ;;
     esac
 }
 
 _ovlnet() {
-    # Split the line ourselves: COMP_WORDS breaks file:PATH and --opt=value
-    # at ":" and "=" (COMP_WORDBREAKS), which would hide the scheme.
-    local line
-    if [[ -n ${COMP_LINE-} ]]; then
-        line=${COMP_LINE:0:${COMP_POINT:-${#COMP_LINE}}}
-    else
-        line="${COMP_WORDS[*]:0:COMP_CWORD+1}"
-    fi
-    local -a words
-    read -r -a words <<< "$line"
-    [[ -z $line || $line == *[[:space:]] ]] && words+=("")
+    # COMP_WORDS keeps quoted and escaped blanks inside a word, but breaks
+    # file:PATH and --opt=value at ":" and "=" (COMP_WORDBREAKS), which would
+    # hide the scheme: glue those pieces back.
+    local -a words=()
+    local i w glue=''
+    for (( i = 0; i <= COMP_CWORD; i++ )); do
+        w=${COMP_WORDS[i]}
+        if [[ ${#words[@]} -gt 0 && -n $w && -z ${w//[:=]/} ]]; then
+            words[${#words[@]}-1]+=$w
+            glue=1
+        elif [[ -n $glue ]]; then
+            words[${#words[@]}-1]+=$w
+            glue=''
+        else
+            words+=("$w")
+        fi
+    done
     local n=${#words[@]}
     local cur=${words[n-1]} prev=
     (( n > 1 )) && prev=${words[n-2]}
 
-    local cmd= ns= i w
+    local cmd='' ns='' src=''
     for (( i = 1; i < n - 1; i++ )); do
         w=${words[i]}
         case $w in
             --netns=*) ns=${w#--netns=} ;;
             --netns | -n) ns=${words[i+1]} ;;
+            --source=*) src=${w#--source=} ;;
+            --source | -s) src=${words[i+1]} ;;
         esac
         # A global option before the command: its value is not the command.
         [[ -z $cmd && ( $w == -s || $w == --source || $w == -n || $w == --netns || $w == --config ) ]] && { (( i++ )); continue; }
         [[ -z $cmd && $w != -* ]] && cmd=$w
     done
 
-    local kind= opt= val=$cur eq=
+    local kind='' opt='' val=$cur eq=''
     if [[ $cur == --*=* ]]; then
         opt=${cur%%=*} val=${cur#*=} eq=$opt=
     elif [[ $prev == -* && n -gt 2 ]]; then
@@ -231,14 +258,14 @@ _ovlnet() {
 
     COMPREPLY=()
     if [[ -n $kind ]]; then
-        _ovlnet_values "$kind" "$val" "$ns"
+        _ovlnet_values "$kind" "$val" "$ns" "$src"
     elif [[ -n $eq ]]; then
         return 0
     elif [[ $cur == -* ]]; then
         local opts group alias used cand=()
         _ovlnet_opts "$cmd"
         for group in $opts; do
-            used=
+            used=''
             for alias in ${group//,/ }; do
                 for w in "${words[@]:1:n-2}"; do
                     [[ $w == "$alias" || $w == "$alias"=* ]] && used=1
@@ -248,28 +275,28 @@ _ovlnet() {
             # Long spellings only: short ones need no completing.
             cand+=("${group##*,}")
         done
-        COMPREPLY=($(compgen -W "${cand[*]}" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "${cand[*]}" -- "$cur")
     elif [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W 'plan diff doctor apply nodes daemon cleanup completion systemd-unit config help' -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W 'plan diff doctor apply nodes daemon cleanup completion systemd-unit config help' -- "$cur")
     else
         # A positional argument: only when none is on the line yet.
-        local have=
+        local have=''
         for (( i = 1; i < n - 1; i++ )); do
             w=${words[i]}
             [[ $w == "$cmd" ]] && { have=0; continue; }
             [[ -n $have && $w != -* ]] && have=1
         done
         [[ $have == 0 ]] && _ovlnet_arg "$cmd"
-        [[ -n $kind ]] && _ovlnet_values "$kind" "$cur" "$ns"
+        [[ -n $kind ]] && _ovlnet_values "$kind" "$cur" "$ns" "$src"
     fi
 
     # Bash replaces only the text after the last word-break character
     # (":" in file:x, "=" in --opt=x): hand it candidates without that part.
-    local full=$eq$val breaks=${COMP_WORDBREAKS-:=} set=
-    [[ $breaks == *:* ]] && set+=:
-    [[ $breaks == *=* ]] && set+==
+    local full=$eq$val breaks=${COMP_WORDBREAKS-:=} set=''
+    [[ $breaks == *:* ]] && set+=':'
+    [[ $breaks == *=* ]] && set+='='
     if [[ -n $set && ${#COMPREPLY[@]} -gt 0 ]]; then
-        local pre=${full%"${full##*[$set]}"}
+        local pre=${full%"${full##*["$set"]}"}
         [[ -n $eq ]] && COMPREPLY=("${COMPREPLY[@]/#/$eq}")
         [[ -n $pre ]] && COMPREPLY=("${COMPREPLY[@]#"$pre"}")
     fi

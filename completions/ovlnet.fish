@@ -27,6 +27,29 @@ function __ovlnet_ifaces
     end | string replace -r '^[0-9]+: ([^:@]+).*' '$1'
 end
 
+# Node names from the source on the line, when it is a file (cheap to read).
+function __ovlnet_nodes
+    set -l src
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case '--source=*'
+                set src (string replace -- '--source=' '' $tokens[$i])
+            case --source -s
+                set -l j (math $i + 1)
+                set -q tokens[$j]; and set src $tokens[$j]
+        end
+    end
+    if test -n "$src"; and not string match -q 'file:*' -- $src
+        return
+    end
+    if test -n "$src"
+        ovlnet nodes --source=$src -o json 2>/dev/null
+    else
+        ovlnet nodes -o json 2>/dev/null
+    end | string replace -r -f '^      "name": "(.*)",$' '$1'
+end
+
 function __ovlnet_sources
     set -l tok (commandline -ct | string replace -r -- '^--source=' '')
     switch $tok
@@ -73,7 +96,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l etcd-username -x -d 
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l etcd-password -x -d 'etcd authentication: password (prefer $OVLNET_ETCD_PASSWORD: a flag shows in ps)'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l net-conf -r -F -d 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l annotation-prefix -x -d 'Kubernetes: node annotation prefix'
-complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l node -x -d 'local node name'
+complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l node -x -a '(__ovlnet_nodes)' -d 'local node name'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l public-ip -x -d 'find the local node by this public IP'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device, by name or address; repeatable: the first on this host'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -s n -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
@@ -96,7 +119,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l etcd-username -x -d 
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l etcd-password -x -d 'etcd authentication: password (prefer $OVLNET_ETCD_PASSWORD: a flag shows in ps)'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l net-conf -r -F -d 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l annotation-prefix -x -d 'Kubernetes: node annotation prefix'
-complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l node -x -d 'local node name'
+complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l node -x -a '(__ovlnet_nodes)' -d 'local node name'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l public-ip -x -d 'find the local node by this public IP'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device, by name or address; repeatable: the first on this host'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -s n -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
@@ -119,7 +142,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l etcd-username -x -
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l etcd-password -x -d 'etcd authentication: password (prefer $OVLNET_ETCD_PASSWORD: a flag shows in ps)'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l net-conf -r -F -d 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l annotation-prefix -x -d 'Kubernetes: node annotation prefix'
-complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l node -x -d 'local node name'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l node -x -a '(__ovlnet_nodes)' -d 'local node name'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l public-ip -x -d 'find the local node by this public IP'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device, by name or address; repeatable: the first on this host'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -s n -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
@@ -145,7 +168,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l etcd-username -x -d
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l etcd-password -x -d 'etcd authentication: password (prefer $OVLNET_ETCD_PASSWORD: a flag shows in ps)'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l net-conf -r -F -d 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l annotation-prefix -x -d 'Kubernetes: node annotation prefix'
-complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l node -x -d 'local node name'
+complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l node -x -a '(__ovlnet_nodes)' -d 'local node name'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l public-ip -x -d 'find the local node by this public IP'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device, by name or address; repeatable: the first on this host'
 complete -c ovlnet -n '__fish_seen_subcommand_from apply' -s n -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'
@@ -185,7 +208,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l etcd-username -x -
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l etcd-password -x -d 'etcd authentication: password (prefer $OVLNET_ETCD_PASSWORD: a flag shows in ps)'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l net-conf -r -F -d 'Kubernetes: net-conf.json to use instead of the kube-flannel-cfg ConfigMap'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l annotation-prefix -x -d 'Kubernetes: node annotation prefix'
-complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l node -x -d 'local node name'
+complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l node -x -a '(__ovlnet_nodes)' -d 'local node name'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l public-ip -x -d 'find the local node by this public IP'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l iface -x -a '(__ovlnet_ifaces)' -d 'underlay device, by name or address; repeatable: the first on this host'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -s n -l netns -x -a '(__ovlnet_netns)' -d 'read and write in this network namespace (ip -n)'

@@ -33,6 +33,8 @@ function ensureTools() {
     ['wg', 'wireguard-tools'], ['wireguard-go', 'wireguard-go'], ['tcpdump', 'tcpdump'],
     // man page rendering and the completion scripts in real shells
     ['man', 'man-db'], ['groff', 'groff-base'], ['zsh', 'zsh'], ['fish', 'fish'], ['script', 'bsdutils'],
+    // real tools judging our output: /metrics (promtool) and the bash completion (shellcheck)
+    ['promtool', 'prometheus'], ['shellcheck', 'shellcheck'],
     // systemd-analyze verify for the systemd unit (it only loads unit files; nothing is enabled or started)
     ['systemd-analyze', 'systemd'],
   ];

@@ -11,6 +11,7 @@ export class DataPlaneRunner {
   private plane?: { type: BackendType; hook: DataPlane; streak: FailureStreak };
   /** Why the data plane is down while the cluster's backend needs one (readiness); undefined when it runs or is not needed. */
   down?: string;
+  private running = false;
 
   constructor(private readonly log: Logger, private readonly netns: string | undefined, private readonly now: () => number = Date.now) {}
 
@@ -22,17 +23,22 @@ export class DataPlaneRunner {
       return;
     }
     if (this.plane?.type !== backend.type) {
+      this.running = false;
       this.plane?.hook.close();
       const hook = backend.dataPlane({ log: this.log, netns: this.netns });
       this.plane = { type: backend.type, hook, streak: new FailureStreak(this.log, hook.name, this.now) };
     }
     const { hook, streak } = this.plane;
+    // Before the first await: /readyz must not say ready between a cycle and the data plane's start.
+    if (!this.running) this.down ??= `${hook.name}: not running yet`;
     try {
       await hook.sync(config, desired);
+      this.running = true;
       this.down = undefined;
       streak.ok();
     } catch (e) {
       const err = e as Error & { hint?: string };
+      this.running = false;
       this.down = `${hook.name}: ${err.message}`;
       streak.fail(err.message, { hint: err.hint });
     }

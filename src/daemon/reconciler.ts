@@ -268,7 +268,7 @@ export class Reconciler {
     const listed = r.applied.slice(0, MAX_LISTED).map((c) => `${SYMBOL[c.action]} ${describeChange(c)}`);
     if (r.applied.length > MAX_LISTED) listed.push(`… ${r.applied.length - MAX_LISTED} more`);
     log.log(r.failures.length ? 'warn' : 'info', `cycle: applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`, {
-      added: n.add, changed: n.change, removed: n.destroy, failed: r.failures.length || undefined,
+      added: n.add, changed: n.change, removed: n.delete, failed: r.failures.length || undefined,
       duration_ms: ms, reason: reasons, host: fromModel ? 'model' : 'read', changes: listed,
     });
   }

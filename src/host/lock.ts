@@ -95,12 +95,20 @@ async function attempt(lockPath: string, ownerPath: string, waitMs: number, me: 
     child.stdin?.write('locked\n');
   });
   if (acquired) {
-    await writeFileAtomic(ownerPath, JSON.stringify(me) + '\n', 0o600);
-    return { lock: new WriterLock(child, ownerPath, done) };
+    const lock = new WriterLock(child, ownerPath, done);
+    try {
+      await writeFileAtomic(ownerPath, JSON.stringify(me) + '\n', 0o600);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+    return { lock };
   }
   const r = (await done) as { exitCode?: number; code?: string };
   if (r.exitCode === HELD) return { held: await readOwner(ownerPath) };
-  if (r.code === 'ENOENT') throw new HostError('flock not found in PATH; it comes with the util-linux package', 'install util-linux; ovlnet uses it to keep two writers off one namespace');
+  if (/permission denied/i.test(err)) throw Object.assign(new Error(err.trim()), { code: 'EACCES' });
+  // Without flock(1) (util-linux) there is no lock: a missing tool must not stop a write.
+  if (r.code === 'ENOENT') throw Object.assign(new Error('flock not found'), { code: 'ENOFLOCK' });
   throw new HostError(`cannot lock ${lockPath}: ${err.trim() || `flock exited ${r.exitCode}`}`);
 }
 
@@ -123,7 +131,7 @@ export async function takeWriterLock(req: LockRequest): Promise<WriterLock | und
   const name = lockFileName(req.netns);
   const lockPath = join(dir, name);
   const ownerPath = `${lockPath}.owner`;
-  const where = req.netns ? `network namespace ${req.netns}` : "this host's network namespace";
+  const where = req.netns ? `network namespace ${req.netns}` : 'the network namespace this runs in';
   try {
     await mkdir(dir, { recursive: true, mode: 0o755 });
   } catch (e) {
@@ -132,6 +140,17 @@ export async function takeWriterLock(req: LockRequest): Promise<WriterLock | und
     throw e;
   }
   const me: LockOwner = { pid: process.pid, kind: req.kind, source: req.source, since: new Date().toISOString() };
+  try {
+    return await lockOrRefuse(req, lockPath, ownerPath, where, me);
+  } catch (e) {
+    // Not root (see above): the lock directory exists but is not ours to write.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'ENOFLOCK') return undefined;
+    throw e;
+  }
+}
+
+async function lockOrRefuse(req: LockRequest, lockPath: string, ownerPath: string, where: string, me: LockOwner): Promise<WriterLock> {
   const first = await attempt(lockPath, ownerPath, 0, me);
   if ('lock' in first) return first.lock;
   if (first.held?.kind !== 'daemon' && req.waitMs > 0) {

@@ -13,18 +13,5 @@ export function describeChange(c: Change): string {
   return `${describeEntry(e)}${c.detail ? `  (${c.detail})` : ''}`;
 }
 
-export interface Counts {
-  add: number;
-  change: number;
-  destroy: number;
-}
-
-export function countChanges(changes: Change[]): Counts {
-  const n = { add: 0, change: 0, destroy: 0 };
-  for (const c of changes) {
-    if (c.action === 'add') n.add++;
-    else if (c.action === 'delete') n.destroy++;
-    else n.change++;
-  }
-  return n;
-}
+/** The counts of changes by action: one vocabulary (add, change, delete) for text and JSON (changes-view.ts). */
+export { changeCounts as countChanges, type ChangeCounts as Counts } from './changes-view.js';

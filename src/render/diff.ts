@@ -1,13 +1,13 @@
 // `ovlnet diff` and `apply` output, in the spirit of Terraform's plan:
 // a `+ ~ - -/+` line per change and a summary footer.
 import type { ChalkInstance } from 'chalk';
-import type { Change, Problem } from '../model/types.js';
+import type { Change, DesiredState, Problem } from '../model/types.js';
 import type { DiffResult } from '../reconcile/diff.js';
 import { orderChanges } from '../reconcile/order.js';
 import { countChanges, describeChange, SYMBOL } from './describe.js';
-import { entryJSONForChange } from './json.js';
+import { changeJSON, CHANGES_JSON_VERSION, peerIndex } from './changes-view.js';
 
-export const DIFF_JSON_VERSION = 1;
+export const DIFF_JSON_VERSION = CHANGES_JSON_VERSION;
 
 export function changeLine(ch: Change, c: ChalkInstance): string {
   const sym = SYMBOL[ch.action];
@@ -23,19 +23,21 @@ export function diffText(r: DiffResult, c: ChalkInstance): string {
   if (r.changes.length === 0 && r.conflicts.length === 0) {
     lines.push(c.green(`No changes. The host matches the plan (${r.inSync} entries in sync${r.adopted.length ? `, ${r.adopted.length} held by identical foreign routes` : ''}).`));
   } else {
-    lines.push(c.bold(`Diff: ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`) +
+    lines.push(c.bold(`Diff: ${n.add} to add, ${n.change} to change, ${n.delete} to destroy.`) +
       `${r.conflicts.length ? ` ${r.conflicts.length} conflict${r.conflicts.length === 1 ? '' : 's'} with foreign routes.` : ''} ${r.inSync} in sync.`);
   }
   return lines.join('\n');
 }
 
-export function diffJSON(r: DiffResult, problems: Problem[]): object {
+/** `desired`: the plan, whose peers name the changes (`peer`). */
+export function diffJSON(r: DiffResult, problems: Problem[], desired?: Pick<DesiredState, 'peers'>): object {
   const n = countChanges(r.changes);
+  const peerOf = peerIndex(desired);
   return {
     version: DIFF_JSON_VERSION,
     inSync: r.changes.length === 0 && r.conflicts.length === 0,
-    summary: { add: n.add, change: n.change, destroy: n.destroy, conflicts: r.conflicts.length, unchanged: r.inSync, adopted: r.adopted.length },
-    changes: orderChanges(r.changes).map(entryJSONForChange),
+    summary: { add: n.add, change: n.change, delete: n.delete, conflicts: r.conflicts.length, unchanged: r.inSync, adopted: r.adopted.length },
+    changes: orderChanges(r.changes).map((c) => changeJSON(c, peerOf)),
     conflicts: r.conflicts,
     problems,
   };

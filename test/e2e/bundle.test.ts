@@ -133,12 +133,18 @@ test('plan of a JSON cluster file loads no heavy library and no yaml; of a YAML 
   });
 });
 
-test('the check sees an external library load: a kube source loads @kubernetes/client-node', async () => {
+test('the check sees a lazy library load: a kube source loads @kubernetes/client-node, from its bundle chunk', async () => {
   const k = await load(['nodes', '--source', `kube:${join(hookDir, 'no-such-kubeconfig')}`]);
   assert.is(k.code, 1);
   assert.match(k.stderr, /no-such-kubeconfig/);
   assert.ok(k.packages.has('@kubernetes/client-node'), `loaded: ${[...k.packages].join(', ')}`);
-  assert.ok(k.files.some((f) => f.includes('node_modules/@kubernetes/client-node/')), 'from node_modules, not bundled');
+  assertOnlyBundle(k, 'kube source');
+});
+
+test('etcd3 is the one library left external (it reads .proto files beside its sources): no chunk holds it', () => {
+  const holders = Object.keys(meta.outputs).filter((k) => Object.keys(meta.outputs[k].inputs).some((i) => i.includes('node_modules/etcd3/')));
+  assert.equal(holders, []);
+  assert.ok(Object.values(meta.outputs).some((o) => o.imports.some((i) => i.external && i.path === 'etcd3')), 'a chunk imports etcd3 from node_modules');
 });
 
 test('packageInfo finds the package root from dist/src and not from outside it', () => {

@@ -1,7 +1,7 @@
 // ovlnet cleanup on a converged node with foreign state beside it: it
 // removes ovlnet's routes, device, iptables rules and subnet file, keeps
 // the rest, and --dry-run changes nothing.
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ovlnet } from '../lib/cli.js';
@@ -76,6 +76,37 @@ test('cleanup removes only what is ovlnet\'s; --dry-run changes nothing', async 
     const named = await cleanup('--dry-run', '--vni', '2');
     assert.match(named.stdout, '  - link flannel.2 vxlan id 2');
     assert.match(named.stdout, '(--vni 2)');
+  });
+});
+
+test('cleanup --dry-run needs no root: run as nobody inside the namespace, it lists routes and devices and says iptables was not read', async () => {
+  await withTopology(specs.slice(0, 1), async (t) => {
+    const [a] = t.nodes;
+    const src = `file:${t.file('cluster.yaml', clusterYAML(specs))}`;
+    const applied = await ovlnet(['apply', '--ip-masq', '--source', src, '--node', a.name, '--netns', a.ns]);
+    assert.is(applied.code, 0, applied.stdout + applied.stderr);
+    const setpriv = (await sh('sh', ['-c', 'command -v setpriv'])).trim();
+    assert.ok(setpriv, 'setpriv (util-linux) is needed');
+    // Inside the namespace already (no --netns: entering one needs root), as user nobody with no capabilities.
+    const asNobody = ['ip', 'netns', 'exec', a.ns, setpriv, '--reuid=65534', '--regid=65534', '--clear-groups'];
+    chmodSync(t.tmp, 0o755);
+    const none = `${t.tmp}/no-subnet.env`;
+    const r = await ovlnet(['cleanup', '--dry-run', '--subnet-file', none], { prefix: asNobody });
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, '- link flannel.1');
+    assert.match(r.stdout, /- route 198\.18\.1\.0\/24/);
+    assert.match(r.stdout, 'Dry run:');
+    assert.match(r.stderr, 'warning: iptables: not read: iptables needs root (CAP_NET_ADMIN)');
+    const j = await ovlnet(['cleanup', '--dry-run', '--subnet-file', none, '-o', 'json'], { prefix: asNobody });
+    assert.is(j.code, 0, j.stderr);
+    assert.equal((JSON.parse(j.stdout) as { unread: Array<{ subject: string }> }).unread.map((u) => u.subject), ['iptables']);
+    // Without --dry-run it still needs root, and says so.
+    const real = await ovlnet(['cleanup', '--subnet-file', none], { prefix: asNobody });
+    assert.is(real.code, 1);
+    assert.match(real.stderr, /needs root/);
+    // As root the same dry run lists the masquerade rules.
+    const root = await ovlnet(['cleanup', '--dry-run', '--netns', a.ns, '--subnet-file', none]);
+    assert.match(root.stdout, 'FLANNEL-POSTRTG');
   });
 });
 

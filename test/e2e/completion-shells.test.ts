@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../lib/cli.js';
@@ -19,10 +19,16 @@ const ENV = { PATH: `${ROOT}bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 // ---------------------------------------------------------------- bash
 
+test('the bash script passes shellcheck (test/run.mjs installs it)', async () => {
+  const r = await execa('shellcheck', ['-s', 'bash', BASH], { reject: false });
+  assert.is(r.exitCode, 0, String(r.stdout) + String(r.stderr));
+});
+
 /** COMP_WORDS as bash makes them: split at blanks, and at ":" and "=" (COMP_WORDBREAKS). */
 function compWords(line: string): string[] {
   const words: string[] = [];
-  for (const token of line.split(/\s+/).filter(Boolean)) words.push(...token.split(/([:=]+)/).filter(Boolean));
+  // A blank escaped with a backslash stays in its word, as bash keeps it.
+  for (const token of line.split(/(?<!\\)\s+/).filter(Boolean)) words.push(...token.split(/([:=]+)/).filter(Boolean));
   if (line === '' || /[\s:=]$/.test(line)) words.push('');
   return words;
 }
@@ -53,6 +59,9 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
     writeFileSync(join(dir, 'cluster.yaml'), 'network: 198.18.0.0/16\n');
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', 'net-conf.json'), '{}');
+    mkdirSync(join(dir, 'my dir'));
+    writeFileSync(join(dir, 'my dir', 'net conf.json'), '{}');
+    copyFileSync(join(ROOT, 'examples', 'cluster.yaml'), join(dir, 'nodes.yaml'));
     await execa('ip', ['netns', 'add', ns]);
     await execa('ip', ['-n', ns, 'link', 'add', 'ovlc0', 'type', 'bridge']);
     const cases: Array<[string, string[] | ((got: string[]) => boolean)]> = [
@@ -72,7 +81,7 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
       ['ovlnet plan --source ', ['etcd://', 'etcds://', 'file:', 'kube:']],
       ['ovlnet apply -s e', ['etcd://', 'etcds://']],
       // Bash replaces only the text after the ":" or "=": candidates come without it.
-      ['ovlnet plan --source file:', ['cluster.yaml', 'sub/']],
+      ['ovlnet plan --source file:', ['cluster.yaml', 'my\\ dir/', 'nodes.yaml', 'sub/']],
       ['ovlnet plan --source file:cl', ['cluster.yaml']],
       ['ovlnet plan --source file:sub/', ['sub/net-conf.json']],
       ['ovlnet plan --source=file:cl', ['cluster.yaml']],
@@ -91,6 +100,16 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
       [`ovlnet plan --netns ${ns} --iface `, ['lo', 'ovlc0']],
       [`ovlnet diff --netns=${ns} --iface ov`, ['ovlc0']],
       ['ovlnet plan --iface lo', (g) => g.includes('lo')],
+      // File names with blanks stay whole; bash quotes plain names (-o filenames), names after file: come quoted.
+      ['ovlnet plan --net-conf my', ['my dir']],
+      ['ovlnet plan --net-conf my\\ dir/', ['my dir/net conf.json']],
+      ['ovlnet plan --source file:my', ['my\\ dir/']],
+      ['ovlnet plan --source file:my\\ dir/n', ['my\\ dir/net\\ conf.json']],
+      // --node: the node names of a file source on the line.
+      ['ovlnet plan --source file:nodes.yaml --node node-', ['node-a', 'node-b', 'node-c']],
+      ['ovlnet diff -s file:nodes.yaml --node node-b', ['node-b']],
+      ['ovlnet diff --source=file:nodes.yaml --node ', ['node-a', 'node-b', 'node-c']],
+      ['ovlnet diff --source etcd://192.0.2.1:2379 --node ', []],
     ];
     // Independent: run them side by side.
     const results = await Promise.all(cases.map(([line]) => bashComplete(line, dir)));

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ovlnet } from '../lib/cli.js';
-import { clusterYAML, dualStackNodes, ipn, ping, withTopology, type Topology } from '../lib/netns.js';
+import { clusterYAML, dualStackNodes, ipn, ping, tentativeAddrs, withTopology, type Topology } from '../lib/netns.js';
 
 async function allPairsPing(t: Topology, family: 4 | 6): Promise<void> {
   const failed: string[] = [];
@@ -101,6 +101,24 @@ test('host-gw, dual stack: IPv6 routes via the peers\' public IPv6 on eth0; both
     assert.equal(await ownRoutes(a.ns, 6), []);
     assert.equal(await ownRoutes(a.ns, 4), []);
     assert.match(await ipn(a.ns, '-6', 'addr', 'show', 'dev', 'cni0'), /2001:db8:100::1\/64/);
+  });
+});
+
+// The host-gw test above once failed under load: a node's link-local
+// address was still in DAD (tentative for 1-2 s after its link came up), and
+// neighbour discovery sends nothing from a tentative address, so the peer's
+// answer waited past ping's 2 s. The topology turns DAD off and hands over
+// no tentative address; a link that comes up again (here: flapped) is usable
+// at once, which is the window the race lived in.
+test('a dual-stack topology has no tentative IPv6 address, not even right after a link comes up', async () => {
+  await withTopology(dualStackNodes(3), async (t) => {
+    for (const n of t.nodes) {
+      assert.is(await tentativeAddrs(n.ns), '', `${n.name}: tentative IPv6 addresses`);
+      await ipn(n.ns, 'link', 'set', 'eth0', 'down');
+      await ipn(n.ns, 'link', 'set', 'eth0', 'up');
+      assert.is(await tentativeAddrs(n.ns), '', `${n.name}: tentative IPv6 addresses right after eth0 came up`);
+      assert.match(await ipn(n.ns, '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'), /fe80::/, `${n.name}: eth0 has its link-local address`);
+    }
   });
 });
 

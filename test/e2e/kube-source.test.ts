@@ -220,7 +220,7 @@ test('network config: a clear error when missing, kube-system fallback, --net-co
 
   f.setConfigMap('kube-flannel', '{"Network": ');
   const bad = await withSource(e, (s) => rejects(s.load()));
-  assert.match(bad.message, /ConfigMap kube-flannel\/kube-flannel-cfg key net-conf\.json(:\d+:\d+)?: invalid JSON/);
+  assert.match(bad.message, /^ConfigMap kube-flannel\/kube-flannel-cfg key net-conf\.json:1:\d+: invalid JSON: .*; line 1: \{"Network":$/);
 }));
 
 test('403 names the missing RBAC permission', () => withFake(async (e) => {

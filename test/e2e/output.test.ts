@@ -30,19 +30,25 @@ test('plan, diff and apply -o json', async () => {
     const d = await c.run('diff', a, ['-o', 'json']);
     assert.is(d.code, 2);
     const drift = JSON.parse(d.stdout);
-    assert.is(drift.version, 1);
+    assert.is(drift.version, 2);
     assert.is(drift.inSync, false);
-    assert.equal(drift.summary, { add: 11, change: 0, destroy: 0, conflicts: 0, unchanged: 0, adopted: 0 });
+    assert.equal(drift.summary, { add: 11, change: 0, delete: 0, conflicts: 0, unchanged: 0, adopted: 0 });
     assert.equal(drift.changes.map((x: any) => `${x.action} ${x.key}`).slice(0, 2), ['add link:flannel.1', 'add addr:flannel.1/198.18.0.0/32']);
+    // Every change names its peer; the node's own device and address name none.
+    for (const x of drift.changes) {
+      if (['route', 'fdb', 'neigh'].includes(x.kind)) assert.ok(['node-b', 'node-c'].includes(x.peer), `${x.key}: ${x.peer}`);
+      else assert.is(x.peer, null, x.key);
+    }
+    assert.is(drift.changes.filter((x: any) => x.peer === 'node-b').length, 3);
 
     // A foreign blackhole makes one route a conflict: apply -o json says so and exits 1.
     await ipn(a.ns, 'route', 'add', 'blackhole', '198.18.2.0/24');
     const r = await c.run('apply', a, ['-o', 'json']);
     assert.is(r.code, 1, r.stderr);
     const partial = JSON.parse(r.stdout);
-    assert.is(partial.version, 1);
+    assert.is(partial.version, 2);
     assert.is(partial.ok, false);
-    assert.equal(partial.summary, { added: 10, changed: 0, removed: 0, failed: 0, remaining: 0 });
+    assert.equal(partial.summary, { add: 10, change: 0, delete: 0, failed: 0, remaining: 0 });
     assert.equal(partial.conflicts.map((x: any) => x.subject), ['route:198.18.2.0/24']);
     assert.is(r.stderr, '', 'with -o json, problems are in the JSON');
 
@@ -51,8 +57,8 @@ test('plan, diff and apply -o json', async () => {
     assert.is(r2.code, 0, r2.stderr);
     const done = JSON.parse(r2.stdout);
     assert.is(done.ok, true);
-    assert.equal(done.summary, { added: 1, changed: 0, removed: 0, failed: 0, remaining: 0 });
-    assert.equal(done.applied.map((x: any) => x.key), ['route:198.18.2.0/24']);
+    assert.equal(done.summary, { add: 1, change: 0, delete: 0, failed: 0, remaining: 0 });
+    assert.equal(done.applied.map((x: any) => [x.key, x.peer]), [['route:198.18.2.0/24', 'node-c']]);
     assert.type(done.durationMs, 'number');
 
     const clean = await c.run('diff', a, ['-o', 'json']);

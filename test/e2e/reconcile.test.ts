@@ -45,7 +45,7 @@ test('diff: 0 in sync, 2 on drift with + ~ - lines, 1 on errors', () => scenario
   const on = ['--node', 'node-a', '--netns', a.ns];
   assertOneLineError(await ovlnet(['diff', '--source', `file:${t.tmp}/missing.yaml`, ...on]), /missing\.yaml: no such file/);
   t.file('broken.yaml', 'network: [198.18.0.0/16\n');
-  assertOneLineError(await ovlnet(['diff', '--source', `file:${t.tmp}/broken.yaml`, ...on]), /broken\.yaml(:\d+:\d+)?: invalid YAML/);
+  assertOneLineError(await ovlnet(['diff', '--source', `file:${t.tmp}/broken.yaml`, ...on]), /broken\.yaml:\d+:\d+: invalid YAML: .*; line \d+: /);
   assertOneLineError(await ovlnet(['diff', '--source', 'ftp://x', ...on]), /unknown source "ftp:\/\/x"/);
   assertOneLineError(await ovlnet(['diff', '--source', c.src, '--node', 'node-z', '--netns', a.ns]),
     /^ovlnet: node node-z is not in the source; known nodes: node-a, node-b, node-c$/);

@@ -36,6 +36,11 @@ test('apply refuses while a daemon owns the namespace, naming its pid and source
       assert.ok(r.stderr.includes(`network namespace ${ns} is owned by ovlnet daemon pid ${d.child.pid} (source file:${file}, since `), r.stderr);
       assert.match(r.stderr, /--force/);
       assert.is(await routes(ns), before, 'nothing changed');
+      // The lock is the namespace's, not its name's: an apply run inside it (no --netns) is refused too.
+      const inside = await ovlnet(['apply', '--source', `file:${other}`, '--node', A.name], { prefix: ['ip', 'netns', 'exec', ns] });
+      assert.is.not(inside.code, 0, inside.stdout + inside.stderr);
+      assert.match(inside.stderr, new RegExp(`the network namespace this runs in is owned by ovlnet daemon pid ${d.child.pid} `));
+      assert.is(await routes(ns), before, 'nothing changed');
 
       const forced = await ovlnet(['apply', '--source', `file:${other}`, '--node', A.name, '--netns', ns, '--force']);
       assert.is(forced.code, 0, forced.stdout + forced.stderr);

@@ -162,6 +162,11 @@ export async function createTopology(specs: NodeSpec[] = defaultNodes(), opts: T
       const ns = `${tag}-${i}`;
       await sh('ip', ['netns', 'add', ns]);
       created.push(ns);
+      // IPv6 neighbour discovery sends its solicitations from the device's
+      // link-local address, which stays tentative for 1-2 s of DAD after the
+      // link comes up: a ping in that time gets no answer (the host-gw dual
+      // stack test failed so under load). No DAD for any address here.
+      if (s.publicIPv6 || s.ipv6Subnet) await noDAD(ns);
       const k = routers.length ? routers.findIndex((r) => sameSegment(r, s.publicIP)) : 0;
       if (k < 0) throw new Error(`node ${s.name}: ${s.publicIP} is on none of the segments ${routers.join(', ')}`);
       await plug(ns, 'eth0', hubs[k], `v${i}`);
@@ -190,11 +195,35 @@ export async function createTopology(specs: NodeSpec[] = defaultNodes(), opts: T
       }
       topo.nodes.push({ ...s, ns, podGateway: gw, ...(gw6 ? { podGateway6: gw6 } : {}) });
     }
+    // The real condition, not a guess at its timing: no IPv6 address left tentative.
+    for (const n of topo.nodes) if (n.podGateway6 || specs.some((s) => s.name === n.name && s.publicIPv6)) await untilNoTentative(n.ns);
   } catch (e) {
     await topo.destroy();
     throw e;
   }
   return topo;
+}
+
+/** Turns DAD off in a new namespace, before its devices exist (new devices take the default). */
+async function noDAD(ns: string): Promise<void> {
+  await sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+}
+
+/** The IPv6 addresses of a namespace still in DAD (tentative), as `ip -6 addr` prints them. */
+export async function tentativeAddrs(ns: string): Promise<string> {
+  return (await ipn(ns, '-6', '-o', 'addr', 'show', 'tentative')).trim();
+}
+
+/** Waits (at most 10 s, every 50 ms) until no IPv6 address in ns is tentative. */
+async function untilNoTentative(ns: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (let i = 0; i < 200; i++) {
+    const t = await tentativeAddrs(ns);
+    if (!t) return;
+    if (Date.now() > deadline) throw new Error(`${ns}: IPv6 addresses still tentative after 10 s:\n${t}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${ns}: IPv6 addresses still tentative after 200 checks`);
 }
 
 /** Runs fn with a fresh topology and always destroys it. */

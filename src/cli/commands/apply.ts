@@ -6,7 +6,7 @@ import { applySnapshot } from '../../engine/cycle.js';
 import { parseMaxDelete } from '../../reconcile/guard.js';
 import { changeLine, diffJSON, diffText } from '../../render/diff.js';
 import { countChanges, describeChange } from '../../render/describe.js';
-import { entryJSONForChange } from '../../render/json.js';
+import { changeJSON, CHANGES_JSON_VERSION, peerIndex } from '../../render/changes-view.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
 import { withSpinner } from '../spinner.js';
 import { takeWriterLock, type WriterLock } from '../../host/lock.js';
@@ -52,7 +52,7 @@ async function applyLocked(o: ApplyFlags, ctx: Context, format: string, maxDelet
   const snap = await takeSnapshot(o, ctx);
   if (format !== 'json') printProblems(ctx, snap.problems);
   if (o.dryRun) {
-    ctx.out(format === 'json' ? JSON.stringify({ ...diffJSON(snap.result, snap.problems), dryRun: true }, null, 2) : diffText(snap.result, ctx.style));
+    ctx.out(format === 'json' ? JSON.stringify({ ...diffJSON(snap.result, snap.problems, snap.desired), dryRun: true }, null, 2) : diffText(snap.result, ctx.style));
     return EXIT_OK;
   }
   const pending = snap.result.changes.length;
@@ -60,13 +60,14 @@ async function applyLocked(o: ApplyFlags, ctx: Context, format: string, maxDelet
   const n = countChanges(r.applied);
   const ok = r.failures.length === 0 && r.remaining.length === 0 && snap.result.conflicts.length === 0;
   if (format === 'json') {
+    const peerOf = peerIndex(snap.desired);
     ctx.out(JSON.stringify({
-      version: 1,
+      version: CHANGES_JSON_VERSION,
       ok,
-      summary: { added: n.add, changed: n.change, removed: n.destroy, failed: r.failures.length, remaining: r.remaining.length },
-      applied: r.applied.map(entryJSONForChange),
-      failures: r.failures.map((f) => ({ ...entryJSONForChange(f.change), line: f.line, error: f.message })),
-      remaining: r.remaining.map(entryJSONForChange),
+      summary: { add: n.add, change: n.change, delete: n.delete, failed: r.failures.length, remaining: r.remaining.length },
+      applied: r.applied.map((c) => changeJSON(c, peerOf)),
+      failures: r.failures.map((f) => ({ ...changeJSON(f.change, peerOf), line: f.line, error: f.message })),
+      remaining: r.remaining.map((c) => changeJSON(c, peerOf)),
       conflicts: snap.result.conflicts,
       problems: snap.problems,
       durationMs: Date.now() - started,
@@ -82,7 +83,7 @@ async function applyLocked(o: ApplyFlags, ctx: Context, format: string, maxDelet
   for (const c of r.remaining) {
     if (!failedKeys.has(c.key)) ctx.err(ctx.errStyle.red(`not converged: ${describeChange(c)}`));
   }
-  const summary = `${n.add} added, ${n.change} changed, ${n.destroy} removed`;
+  const summary = `${n.add} added, ${n.change} changed, ${n.delete} removed`;
   const nc = snap.result.conflicts.length;
   const tail = `${r.failures.length ? `, ${r.failures.length} failed` : ''}${nc ? `, ${nc} conflict${nc === 1 ? '' : 's'} with foreign routes (left as is)` : ''}`;
   ctx.out(`${r.applied.length ? '\n' : ''}${ok ? ctx.style.green('Apply complete:') : ctx.style.red('Apply incomplete:')} ${summary}${tail} (${Date.now() - started} ms).`);

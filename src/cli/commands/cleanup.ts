@@ -4,14 +4,15 @@ import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import type { Context, GlobalOptions } from '../context.js';
 import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
-import { UsageError } from '../../errors.js';
+import { PermissionError, UsageError } from '../../errors.js';
 import { applyCleanup, chainsRemoved, cleanupChanges, readForCleanup, ruleChanges, type CleanupBase } from '../../engine/cleanup.js';
 import type { Host } from '../../engine/host.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { realHost } from '../../host/real.js';
 import { isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
 import { changeLine } from '../../render/diff.js';
-import { entryJSONForChange } from '../../render/json.js';
+import { changeJSON, CHANGES_JSON_VERSION } from '../../render/changes-view.js';
+import type { Problem } from '../../model/types.js';
 import { validateConfig } from '../../validate/index.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
 import { defaultSubnetFile } from '../../daemon/subnet-env.js';
@@ -52,8 +53,19 @@ function readText(path: string): string | undefined {
   }
 }
 
-async function readState(host: Host, base: CleanupBase): Promise<CleanupInput> {
-  return readForCleanup(host, withFileText(base));
+/** What a dry run could not read without root: listed, never guessed. */
+const NETFILTER_UNREAD: Problem = { subject: 'iptables', message: 'not read: iptables needs root (CAP_NET_ADMIN) even to read; its rules are not listed (run as root to see them)' };
+
+async function readState(host: Host, base: CleanupBase, dryRun: boolean): Promise<{ input: CleanupInput; unread: Problem[] }> {
+  try {
+    return { input: await readForCleanup(host, withFileText(base)), unread: [] };
+  } catch (e) {
+    // A dry run needs no root: routes, devices and the subnet file are
+    // readable by anyone; only iptables is not, and that is said.
+    if (!(dryRun && e instanceof PermissionError)) throw e;
+    const r = await host.read({ kernel: { fdbDevices: [] } });
+    return { input: { ...withFileText(base), actual: r.kernel!, netfilter: undefined }, unread: [NETFILTER_UNREAD] };
+  }
 }
 
 function withFileText(base: CleanupBase): CleanupBase {
@@ -84,24 +96,27 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
     subnetFile: path ? { path, explicit: o.subnetFile !== undefined } : undefined,
   };
   const host = realHost(o.netns);
-  const input = await readState(host, base);
+  const { input, unread } = await readState(host, base, Boolean(o.dryRun));
   const plan = planCleanup(input);
   const json = (extra: object) => ctx.out(JSON.stringify({
-    version: 1,
+    version: CHANGES_JSON_VERSION,
     dryRun: Boolean(o.dryRun),
-    remove: cleanupChanges(plan).map(entryJSONForChange),
+    // Everything cleanup removes is a delete; the vocabulary is diff's and apply's.
+    summary: { add: 0, change: 0, delete: count(plan) },
+    remove: cleanupChanges(plan).map((c) => changeJSON(c, () => null)),
     // The IPv4 masquerade chain, as before; every chain in removeChains.
     removeChain: plan.netfilter.some((c) => c.deleteChain && c.family === 4 && c.set.table === 'nat') ? 'FLANNEL-POSTRTG' : null,
     removeChains: chainsRemoved(plan),
     removeFile: plan.subnetFile ?? null,
     kept: plan.kept,
+    unread,
     ...extra,
   }, null, 2));
-  if (format !== 'json') printProblems(ctx, plan.kept);
+  if (format !== 'json') printProblems(ctx, [...unread, ...plan.kept]);
 
   if (o.dryRun || isClean(plan)) {
     if (format === 'json') json({ ok: true });
-    else if (isClean(plan)) ctx.out('Nothing to clean up: no ovlnet routes, devices, iptables rules or subnet file here.');
+    else if (isClean(plan)) ctx.out(unread.length ? 'Nothing to clean up among the routes, devices and subnet file (iptables was not read: see above).' : 'Nothing to clean up: no ovlnet routes, devices, iptables rules or subnet file here.');
     else ctx.out([...describeLines(plan, ctx), '', ctx.style.bold(`Dry run: ${count(plan)} to remove. Nothing was changed.`)].join('\n'));
     return EXIT_OK;
   }
@@ -126,7 +141,7 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   if (fileLeft) failures.push(`${plan.subnetFile} is still there`);
   const ok = failures.length === 0 && remaining.length === 0;
   if (format === 'json') {
-    json({ ok, failures, remaining: remaining.map(entryJSONForChange), durationMs: Date.now() - started });
+    json({ ok, failures, remaining: remaining.map((c) => changeJSON(c, () => null)), durationMs: Date.now() - started });
     return ok ? EXIT_OK : EXIT_ERROR;
   }
   ctx.out(describeLines(plan, ctx).join('\n'));

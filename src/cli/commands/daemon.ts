@@ -4,7 +4,7 @@ import { fstatSync } from 'node:fs';
 import type { Context, GlobalOptions } from '../context.js';
 import { cycleOptions, openFromOptions } from '../load.js';
 import { parseDuration } from '../../daemon/duration.js';
-import { runDaemon } from '../../daemon/daemon.js';
+import { runDaemon, type DaemonOptions } from '../../daemon/daemon.js';
 import { Logger, type Level, type LogFormat } from '../../daemon/logger.js';
 import { parseListenAddr } from '../../daemon/server.js';
 import { defaultSubnetFile } from '../../daemon/subnet-env.js';
@@ -72,9 +72,23 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   preflightWrite(o.netns);
 
   const log = new Logger({ format, level, journal: format === 'text' && stderrIsJournal(), write: (s) => process.stderr.write(s) });
+  const options: Omit<DaemonOptions, 'source'> = {
+    cycle: cycleOptions(o),
+    intervalMs,
+    maxDelete,
+    maxDeleteWindowMs,
+    force: o.force,
+    subnetFile: o.subnetFile ?? defaultSubnetFile(o.netns),
+    leaseTTLSeconds,
+    metricsAddr,
+    setNodeNetworkUnavailable: o.setNodeNetworkUnavailable !== false,
+    version: version(),
+    probeIntervalMs,
+    iptablesResyncMs,
+  };
   const lock = await lockNamespace(o, log);
   try {
-    return await run(o, log, { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr, probeIntervalMs, iptablesResyncMs });
+    return await runDaemon({ source: await openFromOptions(o), ...options }, { log });
   } finally {
     await lock?.release();
   }
@@ -89,26 +103,6 @@ async function lockNamespace(o: DaemonFlags, log: Logger): Promise<WriterLock | 
     log.warn(`--force: running although ${e.message.replace(/; nothing was changed$/, '')}`);
     return undefined;
   }
-}
-
-async function run(o: DaemonFlags, log: Logger, p: { intervalMs: number; leaseTTLSeconds: number; maxDelete: ReturnType<typeof parseMaxDelete>; maxDeleteWindowMs: number; metricsAddr?: ReturnType<typeof parseListenAddr>; probeIntervalMs: number; iptablesResyncMs: number }): Promise<number> {
-  const { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr, probeIntervalMs, iptablesResyncMs } = p;
-  const source = await openFromOptions(o);
-  return runDaemon({
-    source,
-    cycle: cycleOptions(o),
-    intervalMs,
-    maxDelete,
-    maxDeleteWindowMs,
-    force: o.force,
-    subnetFile: o.subnetFile ?? defaultSubnetFile(o.netns),
-    leaseTTLSeconds,
-    metricsAddr,
-    setNodeNetworkUnavailable: o.setNodeNetworkUnavailable !== false,
-    version: version(),
-    probeIntervalMs,
-    iptablesResyncMs,
-  }, { log });
 }
 
 /** --iptables-resync: whole seconds as flanneld takes them (0 turns the check off), or a duration (500ms, 1m). */

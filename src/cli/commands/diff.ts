@@ -9,7 +9,7 @@ export default async function diffCommand(o: GlobalOptions, ctx: Context): Promi
   const format = outputFormat(o, ['table', 'json']);
   const snap = await takeSnapshot(o, ctx);
   const r = snap.result;
-  if (format === 'json') ctx.out(JSON.stringify(diffJSON(r, snap.problems), null, 2));
+  if (format === 'json') ctx.out(JSON.stringify(diffJSON(r, snap.problems, snap.desired), null, 2));
   else {
     const conflicts = new Set(r.conflicts); // not includes() per problem: both can number every peer
     printProblems(ctx, snap.problems.filter((p) => !conflicts.has(p)));

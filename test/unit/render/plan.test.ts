@@ -46,8 +46,8 @@ test('symbols, change descriptions and counts', () => {
   assert.is(describeChange(changes[0]), 'route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink');
   assert.is(describeChange(changes[1]), `${describeEntry(LINK)}  (mtu 1400 -> 1450)`);
   assert.is(describeChange(changes[3]), 'route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink');
-  assert.equal(countChanges(changes), { add: 1, change: 2, destroy: 2 });
-  assert.equal(countChanges([]), { add: 0, change: 0, destroy: 0 });
+  assert.equal(countChanges(changes), { add: 1, change: 2, delete: 2 });
+  assert.equal(countChanges([]), { add: 0, change: 0, delete: 0 });
   assert.equal(changes.map((c) => changeLine(c, plain).slice(0, 4)), ['  + ', '  ~ ', '-/+ ', '  - ', '  - ']);
 });
 
@@ -95,20 +95,35 @@ test('diffJSON: versioned, summary, ordered changes with flattened entries', () 
   const a = actualFrom(d.entries, { routes: [route('198.18.9.0/24', '198.18.9.0', 'flannel.1', true)] });
   const r = diff(d, a, ownershipFor('flannel.1'));
   const problems = [{ subject: 'node x', message: 'bad' }];
-  const j = JSON.parse(JSON.stringify(diffJSON(r, problems)));
-  assert.is(DIFF_JSON_VERSION, 1);
+  const j = JSON.parse(JSON.stringify(diffJSON(r, problems, d)));
+  assert.is(DIFF_JSON_VERSION, 2);
   assert.equal(j, {
-    version: 1,
+    version: 2,
     inSync: false,
-    summary: { add: 0, change: 0, destroy: 1, conflicts: 0, unchanged: 8, adopted: 0 },
+    summary: { add: 0, change: 0, delete: 1, conflicts: 0, unchanged: 8, adopted: 0 },
     changes: [{
       action: 'delete', kind: 'route', key: 'route:198.18.9.0/24',
       actual: { key: 'route:198.18.9.0/24', kind: 'route', dst: '198.18.9.0/24', via: '198.18.9.0', dev: 'flannel.1', onlink: true, proto: 244 },
+      // A route of a node no longer in the source: no peer to name.
+      peer: null,
     }],
     conflicts: [],
     problems,
   });
   assert.is((diffJSON(diff(d, actualFrom(d.entries), ownershipFor('flannel.1')), []) as { inSync: boolean }).inSync, true);
+});
+
+test('diffJSON: every change names the peer it belongs to (route, fdb, neigh), null for the node\'s own state', () => {
+  const d = VX();
+  const r = diff(d, actualFrom([]), ownershipFor('flannel.1'));
+  const j = JSON.parse(JSON.stringify(diffJSON(r, [], d))) as { changes: Array<{ kind: string; peer: string | null; desired: Record<string, string> }> };
+  const peerNames = d.peers.map((p) => p.node.name);
+  assert.ok(peerNames.length >= 2);
+  for (const c of j.changes) {
+    if (['route', 'fdb', 'neigh'].includes(c.kind)) assert.ok(c.peer !== null && peerNames.includes(c.peer), `${c.kind} ${JSON.stringify(c.desired)} -> ${c.peer}`);
+    else assert.is(c.peer, null, c.kind);
+  }
+  for (const name of peerNames) assert.is(j.changes.filter((c) => c.peer === name).length, 3, `${name}: its route, fdb and neigh entries`);
 });
 
 test('entryJSON flattens typed values to their canonical text (no BigInt reaches JSON)', () => {

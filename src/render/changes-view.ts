@@ -1,0 +1,55 @@
+// The JSON of changes, shared by diff, apply and cleanup, so the three speak
+// one vocabulary: counts keyed by the change actions themselves (add, change,
+// delete), and every change naming the peer it belongs to. Pure.
+import type { Change, DesiredState, Entry } from '../model/types.js';
+import { entryJSONForChange } from './json.js';
+
+/** Version of the diff, apply and cleanup JSON documents (docs/output.md). 2: counts add/change/delete, peer on every change. */
+export const CHANGES_JSON_VERSION = 2;
+
+export interface ChangeCounts {
+  add: number;
+  /** Changed in place or replaced. */
+  change: number;
+  delete: number;
+}
+
+export function changeCounts(changes: readonly Change[]): ChangeCounts {
+  const n: ChangeCounts = { add: 0, change: 0, delete: 0 };
+  for (const c of changes) {
+    if (c.action === 'add') n.add++;
+    else if (c.action === 'delete') n.delete++;
+    else n.change++;
+  }
+  return n;
+}
+
+/** Which peer an entry serves, by the addresses only that peer has: its subnets, public IPs and VTEP MACs. */
+export type PeerIndex = (e: Entry | undefined) => string | null;
+
+export function peerIndex(desired: Pick<DesiredState, 'peers'> | undefined): PeerIndex {
+  const by = new Map<string, string>();
+  for (const p of desired?.peers ?? []) {
+    for (const fam of [p.node, p.node.v6]) {
+      if (!fam) continue;
+      by.set(`net:${fam.subnet.text}`, p.node.name);
+      by.set(`ip:${fam.publicIP.text}`, p.node.name);
+      by.set(`ip:${fam.subnet.addr.text}`, p.node.name);
+      if (fam.vtepMAC) by.set(`mac:${fam.vtepMAC.text}`, p.node.name);
+    }
+  }
+  return (e) => {
+    if (!e) return null;
+    switch (e.kind) {
+      case 'route': return by.get(`net:${e.dst.text}`) ?? null;
+      case 'fdb': return by.get(`ip:${e.dst.text}`) ?? by.get(`mac:${e.mac.text}`) ?? null;
+      case 'neigh': return by.get(`ip:${e.ip.text}`) ?? by.get(`mac:${e.mac.text}`) ?? null;
+      default: return null;
+    }
+  };
+}
+
+/** A change as JSON, with `peer`: the peer's name, or null for the node's own state (device, address, rules) and entries of peers no longer in the source. */
+export function changeJSON(c: Change, peerOf: PeerIndex): object {
+  return { ...entryJSONForChange(c), peer: peerOf(c.desired) ?? peerOf(c.actual) };
+}
