@@ -6,20 +6,19 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { release as osRelease } from 'node:os';
 import type { Snapshot } from '../engine/cycle.js';
 import { HostError } from '../errors.js';
-import { TX_CSUM_FEATURE, shouldDisableTxOffload } from '../backends/vxlan/offload.js';
+import { TX_CSUM_FEATURE } from '../backends/vxlan/offload.js';
 import { readFileIfExists } from '../daemon/files.js';
 import { renderSubnetEnv, subnetEnvFor } from '../daemon/subnet-env.js';
 import { run } from '../host/exec.js';
-import { readOffload } from '../host/offload.js';
-import { splitJsonArrays } from '../host/parse.js';
+import { ipShowEach } from '../host/read.js';
 import { ping, pingOverhead } from '../host/ping.js';
-import { ipFromValue, lastAddress, makePrefix, networkOf, nthAddress, prefixContains, type IP, type Prefix } from '../model/ip.js';
+import { ipFromValue, lastAddress, makePrefix, networkOf, nthAddress, parsePrefix, prefixContains, type Prefix } from '../model/ip.js';
 import type { Node, RouteEntry } from '../model/types.js';
 import type { DaemonFacts, DaemonPeerView } from './checks/daemon.js';
 import { devSysctl, type HostFacts } from './checks/host.js';
 import { parseFilterSave, type FilterTable } from './checks/netfilter-eval.js';
 import { samplePeers, type PeerProbe } from './checks/peers.js';
-import type { PeerRouting, RouteLookup } from './checks/routing.js';
+import type { PeerRouting, PolicyRule, RouteLookup } from './checks/routing.js';
 import type { DoctorFacts } from './decide.js';
 import { probePlan, type ProbePlan } from './probe-plan.js';
 
@@ -55,13 +54,20 @@ async function limit<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Pro
   return out;
 }
 
-export async function probePeer(netns: string | undefined, plan: ProbePlan, n: Node): Promise<PeerProbe> {
-  const target = plan.targetOf(n).text;
-  const full = { payload: plan.mtu - pingOverhead(target), dontFragment: true };
+/** The probes of one peer: its first family, and in dual stack its IPv6 half. */
+async function probePeer(netns: string | undefined, plan: ProbePlan, n: Node): Promise<PeerProbe[]> {
+  const v6 = plan.second?.targetOf(n);
+  const halves = [probeHalf(netns, n.name, plan.targetOf(n).text, n.publicIP.text, plan.mtu)];
+  if (plan.second && v6 && n.v6) halves.push(probeHalf(netns, n.name, v6.text, n.v6.publicIP.text, plan.second.mtu).then((p) => ({ ...p, device: plan.second!.device, mtu: plan.second!.mtu })));
+  return Promise.all(halves);
+}
+
+async function probeHalf(netns: string | undefined, name: string, target: string, publicIP: string, mtu: number): Promise<PeerProbe> {
+  const full = { payload: mtu - pingOverhead(target), dontFragment: true };
   // The small probe tells a path-MTU problem from the rest when the full-size one fails. Sent
   // at the same time rather than after: a peer that is down then costs one wait, not two.
-  const [overlay, underlay, small] = await Promise.all([ping(netns, target, full), ping(netns, n.publicIP.text), ping(netns, target)]);
-  return { name: n.name, target, publicIP: n.publicIP.text, overlay, underlay, ...(overlay.ok ? {} : { small }) };
+  const [overlay, underlay, small] = await Promise.all([ping(netns, target, full), ping(netns, publicIP), ping(netns, target)]);
+  return { name, target, publicIP, overlay, underlay, ...(overlay.ok ? {} : { small }) };
 }
 
 /** Addresses looked up per peer subnet: the first and the last host, so a shadowed half shows. */
@@ -80,35 +86,33 @@ function expectedRoute(snap: Snapshot, subnet: Prefix): PeerRouting['expect'] {
 
 interface IpFacts {
   links: Map<string, { up: boolean; carrier: boolean; mtu: number }>;
+  rules: PolicyRule[];
   lookups: Map<string, RouteLookup>;
 }
 
-/** One `ip -force -batch`: the links (for carrier) and `route get` for every address. */
+/** One `ip -force -batch`: the links (for carrier), the policy rules and `route get` for every address. */
 async function readLinksAndLookups(netns: string | undefined, addrs: string[]): Promise<IpFacts> {
-  const commands = ['link show', ...addrs.map((a) => `route get ${a}`)];
-  const r = await run('ip', ['-j', '-d', '-N', '-force', '-batch', '-'], { netns, input: commands.map((c) => `${c}\n`).join('') });
-  const parts = splitJsonArrays(r.stdout);
-  if (!parts.length) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
+  const [linkAnswer, ruleAnswer, ...routeAnswers] = await ipShowEach(netns, ['link show', 'rule show', ...addrs.map((a) => `route get ${a}`)]);
+  if (!linkAnswer.json) throw new HostError(`reading the links failed: ${linkAnswer.error}`);
   const links = new Map<string, { up: boolean; carrier: boolean; mtu: number }>();
-  for (const l of parts[0] as Array<Record<string, any>>) {
+  for (const l of linkAnswer.json as Array<Record<string, any>>) {
     const flags: string[] = Array.isArray(l.flags) ? l.flags : [];
     if (typeof l.ifname === 'string') links.set(l.ifname, { up: flags.includes('UP'), carrier: flags.includes('LOWER_UP'), mtu: Number(l.mtu) });
   }
+  const rules: PolicyRule[] = [];
+  for (const r of (ruleAnswer.json ?? []) as Array<Record<string, any>>) {
+    const dst = typeof r.dst === 'string' && r.dst !== 'all' ? parsePrefix(`${r.dst}/${r.dstlen ?? 32}`) : undefined;
+    rules.push({ priority: Number(r.priority), ...(dst ? { dst } : {}), table: String(r.table ?? r.action ?? '?') });
+  }
   const lookups = new Map<string, RouteLookup>();
-  for (const part of parts.slice(1)) {
-    for (const a of part as Array<Record<string, any>>) {
-      if (typeof a.dst !== 'string') continue;
-      lookups.set(a.dst, { addr: a.dst, answer: { dev: a.dev, gateway: a.gateway, table: a.table === undefined ? undefined : String(a.table), type: a.type === undefined ? undefined : String(a.type) } });
-    }
-  }
-  // A failed lookup prints its reason, then "Command failed -:LINE" (1-based batch line).
-  const lines = r.stderr.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^Command failed -:(\d+)/.exec(lines[i]);
-    const addr = m ? addrs[Number(m[1]) - 2] : undefined;
-    if (addr && !lookups.has(addr)) lookups.set(addr, { addr, error: (lines[i - 1] ?? '').replace(/^RTNETLINK answers: /, '').trim() || 'failed' });
-  }
-  return { links, lookups };
+  routeAnswers.forEach((ans, i) => {
+    const addr = addrs[i];
+    const a = (ans.json?.[0] ?? undefined) as Record<string, any> | undefined;
+    lookups.set(addr, ans.error || !a
+      ? { addr, error: ans.error ?? 'no answer' }
+      : { addr, answer: { dev: a.dev, gateway: a.gateway, table: a.table === undefined ? undefined : String(a.table), type: a.type === undefined ? undefined : String(a.type) } });
+  });
+  return { links, rules, lookups };
 }
 
 /**
@@ -181,25 +185,24 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
   const overlayDev = desired.device && desired.backend !== 'host-gw' ? desired.device : undefined;
   const cni0 = actual.links.get('cni0');
 
-  const lookupsByPeer = peerNodes.map((n) => ({ n, addrs: lookupAddrs(n.subnet) }));
+  // Dual stack: the IPv6 subnet is looked up too (its policy rules are not read: one more process).
+  const lookupsByPeer = peerNodes.flatMap((n) => [n.subnet, ...(n.v6 ? [n.v6.subnet] : [])].map((subnet) => ({ n, subnet, addrs: lookupAddrs(subnet) })));
   const sysctlKeys = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.bridge.bridge-nf-call-iptables',
     ...(cluster.config.ipv6 || cluster.config.network.family === 6 ? ['net.ipv6.conf.all.forwarding'] : []),
     ...[overlayDev, cni0 ? 'cni0' : undefined].flatMap((d) => (d && actual.links.has(d) ? [devSysctl(d, 'rp_filter')] : []))];
-  const wantOffload = desired.backend === 'vxlan' && overlayDev !== undefined && actual.links.has(overlayDev) && shouldDisableTxOffload('auto', kernelRelease);
 
   const networks = [cluster.config.network, ...(cluster.config.ipv6 ? [cluster.config.ipv6.network] : [])];
   const wantV6 = networks.some((n) => n.family === 6) || desired.local.publicIP.family === 6;
-  const [ip, sysctl, filter, filter6, offload, probes, subnetText, flanneld] = await Promise.all([
+  const [ip, sysctl, filter, filter6, probes, subnetText, flanneld, daemon] = await Promise.all([
     readLinksAndLookups(o.netns, lookupsByPeer.flatMap((p) => p.addrs)),
     readSysctls(o.netns, sysctlKeys),
     readFilter(o.netns, 'iptables-save'),
     wantV6 ? readFilter(o.netns, 'ip6tables-save') : Promise.resolve(undefined),
-    wantOffload ? readOffload(o.netns, overlayDev!, [TX_CSUM_FEATURE]).catch(() => undefined) : Promise.resolve(undefined),
-    limit(sample.chosen, PROBE_CONCURRENCY, (n) => probePeer(o.netns, plan, n)),
+    limit(sample.chosen, PROBE_CONCURRENCY, (n) => probePeer(o.netns, plan, n)).then((r) => r.flat()),
     o.subnetFile ? readFileIfExists(o.subnetFile) : Promise.resolve(undefined),
     findFlanneld(o.netns),
+    o.daemonAddr ? readDaemonPeers(o.daemonAddr, sample.chosen.map((n) => n.name)) : Promise.resolve(undefined),
   ]);
-  const daemon = o.daemonAddr ? await readDaemonPeers(o.daemonAddr, sample.chosen.map((n) => n.name)) : undefined;
 
   const conflicts = new Set(snap.result.conflicts);
   const { describeChange } = await import('../render/describe.js');
@@ -218,7 +221,11 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
       ...(desired.backend === 'vxlan' && overlayDev ? { vtep: { device: overlayDev, published: desired.local.vtepMAC.text, actual: overlayLink?.mac?.text } } : {}),
       expiresAt: desired.local.expiresAt,
       now,
-      leftOut: snap.problems.filter((p) => !conflicts.has(p)).map((p) => ({ subject: p.subject, reason: p.message, ...(/^node (\S+)/.exec(p.subject) ? { name: /^node (\S+)/.exec(p.subject)![1] } : {}) })),
+      leftOut: snap.problems.filter((p) => !conflicts.has(p)).map((p) => {
+        // Problems about one node name it first: `node node-b (nodes[1]).publicIP`.
+        const name = /^node (\S+)/.exec(p.subject)?.[1];
+        return { subject: p.subject, reason: p.message, ...(name ? { name } : {}) };
+      }),
       flanneld,
     },
     host: {
@@ -232,18 +239,21 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
       ...(desired.local.v6 ? { localPublicIP6: desired.local.v6.publicIP } : {}),
       peers: peerNodes.map((n) => ({ name: n.name, publicIP: n.publicIP })),
       underlay: { dev: desired.underlay.dev, exists: Boolean(underlayLink), up: underlayLink?.up ?? false, carrier: underlayLink?.carrier ?? false, mtu: underlayLink?.mtu ?? desired.underlay.mtu },
-      ...(overlayDev && overlayLink ? { overlay: { dev: overlayDev, mtu: overlayLink.mtu, up: overlayLink.up } } : {}),
+      ...(overlayDev && overlayLink ? { overlay: { dev: overlayDev, mtu: overlayLink.mtu, up: overlayLink.up, carrier: ip.links.get(overlayDev)?.carrier } } : {}),
       kernelRelease,
-      txChecksum: offload?.find((e) => e.feature === TX_CSUM_FEATURE)?.enabled,
+      // The snapshot read it when the plan pins it (--disable-tx-offload auto on an affected
+      // kernel); doctor starts no ethtool of its own.
+      txChecksum: actual.offload?.find((e) => e.dev === overlayDev && e.feature === TX_CSUM_FEATURE)?.enabled,
       ...(cni0 ? { cni0: cni0.addrs } : {}),
       gateway,
     },
     routing: {
-      peers: lookupsByPeer.map(({ n, addrs }) => ({
-        name: n.name, subnet: n.subnet, expect: expectedRoute(snap, n.subnet),
+      peers: lookupsByPeer.map(({ n, subnet, addrs }) => ({
+        name: n.name, subnet, expect: expectedRoute(snap, subnet),
         lookups: addrs.map((a) => ip.lookups.get(a) ?? { addr: a, error: 'no answer' }),
       })),
       mainRoutes: actual.routes,
+      rules: ip.rules,
     },
     peers: { device: plan.device, mtu: plan.mtu, port: plan.port, total: peerNodes.length, probed: probes, sampled: sample.sampled, unknownRequested: sample.unknown },
     ...(daemon ? { daemon } : {}),

@@ -20,20 +20,27 @@ export interface ProbePlan {
   port?: number;
   overhead?: number;
   targetOf(n: Node): IP;
+  /** Dual stack: the IPv6 half, probed through its own device (vxlan) or to the pod gateway (host-gw). */
+  second?: { device: string; mtu: number; targetOf(n: Node): IP | undefined };
 }
 
 export function probePlan(snap: Pick<Snapshot, 'desired' | 'cluster'>): ProbePlan {
   const d = snap.desired;
   const cfg = snap.cluster.config.backend;
   const link = d.entries.find((e) => (e.kind === 'link' || e.kind === 'tun') && e.name === d.device) as { mtu: number } | undefined;
+  const dual = snap.cluster.config.ipv6 !== undefined && d.local.v6 !== undefined;
   if (cfg.type === 'host-gw' || !d.device || !link) {
     // host-gw: no device of its own; the peer's pod gateway (its cni0) answers.
-    return { device: d.underlay.dev, mtu: d.underlay.mtu, targetOf: (n) => nthAddress(networkOf(n.subnet), 1n) };
+    const gateway = (n: Node) => nthAddress(networkOf(n.subnet), 1n);
+    const second = dual ? { device: d.underlay.dev, mtu: d.underlay.mtu, targetOf: (n: Node) => (n.v6 ? nthAddress(networkOf(n.v6.subnet), 1n) : undefined) } : undefined;
+    return { device: d.underlay.dev, mtu: d.underlay.mtu, targetOf: gateway, ...(second ? { second } : {}) };
   }
   // vxlan and udp: the peer's device holds its subnet's first address.
+  const link6 = d.device6 ? d.entries.find((e) => e.kind === 'link' && e.name === d.device6) as { mtu: number } | undefined : undefined;
   return {
     device: d.device, mtu: link.mtu, port: cfg.port, overhead: cfg.type === 'vxlan' ? ENCAPSULATION.vxlan : ENCAPSULATION.udp,
     targetOf: (n) => networkOf(n.subnet).addr,
+    ...(d.device6 && link6 ? { second: { device: d.device6, mtu: link6.mtu, targetOf: (n: Node) => (n.v6 ? networkOf(n.v6.subnet).addr : undefined) } } : {}),
   };
 }
 

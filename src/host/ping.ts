@@ -21,7 +21,8 @@ export function pingOverhead(target: string): number {
 export async function ping(netns: string | undefined, target: string, o: PingOptions = {}): Promise<PingOutcome> {
   const wait = o.waitS ?? 1;
   const args = ['-n', '-c', '1', '-W', String(wait), ...(o.dontFragment ? ['-M', 'do'] : []), ...(o.payload !== undefined ? ['-s', String(o.payload)] : []), target];
-  // The process gets a second more than ping's own wait, then is killed.
-  const r = await run('ping', args, { netns, timeoutMs: (wait + 1) * 1000 });
+  // ping ends itself after its wait; the kill is a safety net only, with room for a slow
+  // start (`ip netns exec` and ping on a loaded host), which must not read as a lost answer.
+  const r = await run('ping', args, { netns, timeoutMs: (wait + 4) * 1000 });
   return parsePing(r.exitCode, r.stdout, r.stderr);
 }

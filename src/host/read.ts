@@ -113,3 +113,37 @@ export function iptablesHasRandomFully(): Promise<boolean> {
   );
   return randomFully;
 }
+
+/** One command's answer in a batch where some may fail: its JSON, or the kernel's refusal. */
+export interface BatchAnswer {
+  json?: unknown[];
+  error?: string;
+}
+
+/**
+ * One `ip -j -d -N -force -batch` of `show`/`get` commands that may fail one
+ * by one (`route get` of an address a blackhole holds): each command's JSON
+ * answer, or its error. ip prints answers only for the commands that
+ * succeeded, in order, and names each failed line on stderr ("Command failed
+ * -:LINE" after the reason), so the answers are dealt out to the others.
+ */
+export async function ipShowEach(netns: string | undefined, commands: string[]): Promise<BatchAnswer[]> {
+  const r = await run('ip', ['-j', '-d', '-N', '-force', '-batch', '-'], { netns, input: commands.map((c) => `${c}\n`).join('') });
+  const answers = batchAnswers(commands.length, r.stdout, r.stderr);
+  if (!answers) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || 'unexpected output from ip'}`);
+  return answers;
+}
+
+/** The answers of a `-force -batch` of `count` commands, from its output; undefined when they do not add up. Pure. */
+export function batchAnswers(count: number, stdout: string, stderr: string): BatchAnswer[] | undefined {
+  const failed = new Map<number, string>();
+  const lines = stderr.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^Command failed -:(\d+)/.exec(lines[i]);
+    if (m) failed.set(Number(m[1]) - 1, (lines[i - 1] ?? '').replace(/^RTNETLINK answers: /, '').trim() || 'failed');
+  }
+  const parts = splitJsonArrays(stdout);
+  if (parts.length !== count - failed.size) return undefined;
+  let next = 0;
+  return Array.from({ length: count }, (_, i) => (failed.has(i) ? { error: failed.get(i) } : { json: parts[next++] }));
+}

@@ -121,6 +121,13 @@ const faults: Fault[] = [
     onA: [[], []],
   },
   {
+    what: "a policy rule sending part of node-b's subnet to another table on node-d",
+    inject: (d) => ipn(d.ns, 'rule', 'add', 'to', '198.18.1.64/26', 'table', '100', 'priority', '100'),
+    revert: (d) => ipn(d.ns, 'rule', 'del', 'priority', '100'),
+    onD: [['routing.peer node-b'], ['node-b']],
+    onA: [[], []],
+  },
+  {
     what: "a smaller MTU on node-d's underlay",
     inject: (d) => ipn(d.ns, 'link', 'set', 'eth0', 'mtu', '1400'),
     revert: (d) => ipn(d.ns, 'link', 'set', 'eth0', 'mtu', '1500'),
@@ -130,10 +137,19 @@ const faults: Fault[] = [
     onA: [['peer.mtu node-d'], ['node-d']],
   },
   {
-    what: 'FORWARD policy DROP on node-d',
-    inject: (d) => iptables(d, '-P', 'FORWARD', 'DROP'),
-    revert: (d) => iptables(d, '-P', 'FORWARD', 'ACCEPT'),
-    onD: [['host.forward'], []],
+    // apply installs flannel's FORWARD accept rules (FLANNEL-FWD), which let pod traffic
+    // through a DROP policy: the fault is the policy with those rules flushed.
+    what: 'FORWARD policy DROP on node-d, its accept rules flushed',
+    inject: async (d) => {
+      await iptables(d, '-P', 'FORWARD', 'DROP');
+      await iptables(d, '-F', 'FLANNEL-FWD');
+    },
+    revert: async (d) => {
+      await iptables(d, '-P', 'FORWARD', 'ACCEPT');
+      await env.c.apply(d);
+    },
+    // The flushed rules are ovlnet's: the diff sees them missing too.
+    onD: [['host.forward', 'state.diff'], []],
     onA: [[], []],
   },
   {
@@ -178,12 +194,10 @@ test('each fault on node-d: doctor names exactly that setting or peer, exits 2, 
   expectFindings('after the faults: node-d', await doctor(d), [], []);
 });
 
-test('FORWARD policy DROP with flannel-style accept rules for the pod network passes', async () => {
+test('FORWARD policy DROP with the accept rules apply installs (FLANNEL-FWD) passes', async () => {
   const d = env.nodes[3];
-  await iptables(d, '-N', 'FLANNEL-FWD');
-  await iptables(d, '-A', 'FORWARD', '-m', 'comment', '--comment', 'flanneld forward', '-j', 'FLANNEL-FWD');
-  await iptables(d, '-A', 'FLANNEL-FWD', '-s', '198.18.0.0/16', '-m', 'comment', '--comment', 'flanneld forward', '-j', 'ACCEPT');
-  await iptables(d, '-A', 'FLANNEL-FWD', '-d', '198.18.0.0/16', '-m', 'comment', '--comment', 'flanneld forward', '-j', 'ACCEPT');
+  const save = await sh('ip', ['netns', 'exec', d.ns, 'iptables-save', '-t', 'filter']);
+  assert.match(save, /-A FLANNEL-FWD -s 198\.18\.0\.0\/16 .*-j ACCEPT/, 'apply installed the accept rules');
   await iptables(d, '-P', 'FORWARD', 'DROP');
   try {
     const r = await doctor(d);
@@ -191,9 +205,6 @@ test('FORWARD policy DROP with flannel-style accept rules for the pod network pa
     assert.match(r.report.checks.find((c) => c.name === 'host.forward')!.message, /both ways \(FORWARD policy DROP\)/);
   } finally {
     await iptables(d, '-P', 'FORWARD', 'ACCEPT');
-    await iptables(d, '-F', 'FORWARD');
-    await iptables(d, '-F', 'FLANNEL-FWD');
-    await iptables(d, '-X', 'FLANNEL-FWD');
   }
 });
 

@@ -12,8 +12,14 @@ import { withSpinner } from '../spinner.js';
 
 export interface DoctorFlags extends GlobalOptions {
   subnetFile?: string;
-  peer?: string[];
+  peer?: string[] | string;
   metricsAddr?: string;
+}
+
+/** --peer NAME (repeatable) gives a list; OVLNET_PEER or the config file may give one string: "a,b" or "a b". */
+export function peerNames(v: string[] | string | undefined): string[] {
+  if (Array.isArray(v)) return v;
+  return v ? v.split(/[\s,]+/).filter(Boolean) : [];
 }
 
 export default async function doctor(o: DoctorFlags, ctx: Context): Promise<number> {
@@ -25,7 +31,7 @@ export default async function doctor(o: DoctorFlags, ctx: Context): Promise<numb
     netns: o.netns,
     subnetFile: o.subnetFile ?? '/run/flannel/subnet.env',
     ipMasq: o.ipMasq ?? false,
-    peers: o.peer ?? [],
+    peers: peerNames(o.peer),
     daemonAddr: o.metricsAddr,
   }));
   const report = decide(facts);

@@ -26,7 +26,8 @@ export interface HostFacts {
   peers: Array<{ name: string; publicIP: IP }>;
   underlay: { dev: string; exists: boolean; up: boolean; carrier: boolean; mtu: number };
   /** The overlay device as the kernel has it (absent: not created). */
-  overlay?: { dev: string; mtu: number; up: boolean };
+  /** `carrier`: a TUN device has it only while a process holds it open (the udp forwarder). */
+  overlay?: { dev: string; mtu: number; up: boolean; carrier?: boolean };
   kernelRelease: string;
   /** tx-checksum-ip-generic of the vxlan device; undefined when not read (kernel not affected). */
   txChecksum?: boolean;
@@ -122,27 +123,34 @@ export function checkForwardChain(f: HostFacts): CheckResult {
 }
 
 export function checkInputPort(f: HostFacts): CheckResult[] {
-  const name = 'host.input';
   const port = f.backend.port;
   if (port === undefined) return [];
-  // The underlay's family: the encapsulated packets arrive to the public IP.
-  const { table, error, tool } = tableOf(f, f.localPublicIP.family);
+  // Encapsulated packets arrive to the public IP: judged in its family's table (and, in a
+  // dual-stack vxlan cluster, to the IPv6 public IP in ip6tables' too).
+  const v6 = f.backend.type === 'vxlan' && f.localPublicIP6 ? inputVerdicts(f, port, f.localPublicIP6, []) : [];
+  return [...inputVerdicts(f, port, f.localPublicIP, f.peers), ...v6];
+}
+
+function inputVerdicts(f: HostFacts, port: number, local: IP, peers: HostFacts['peers']): CheckResult[] {
+  const name = 'host.input';
+  const { table, error, tool } = tableOf(f, local.family);
+  const chain = `${tool === 'ip6tables' ? 'ip6tables ' : ''}INPUT`;
   if (!table) return [warn(name, `the ${tool} INPUT chain could not be read${error ? `: ${error}` : ''}`)];
-  const base: Packet = { proto: 'udp', dport: port, dst: hostPrefix(f.localPublicIP), inIface: f.underlay.dev };
+  const base: Packet = { proto: 'udp', dport: port, dst: hostPrefix(local), inIface: f.underlay.dev };
   const hint = `${tool} -I INPUT -p udp --dport ${port} -j ACCEPT (or open UDP ${port} between the nodes' public IPs in your firewall)`;
   const any = evaluateChain(table, 'INPUT', base);
-  if (any.verdict === 'drop' && !any.uncertain.length) return [fail(name, `INPUT drops the backend's UDP port ${port}: ${any.by}`, hint)];
-  if (!any.uncertain.length) return [pass(name, `INPUT accepts UDP ${port} (${any.by})`)];
+  if (any.verdict === 'drop' && !any.uncertain.length) return [fail(name, `${chain} drops the backend's UDP port ${port}: ${any.by}`, hint)];
+  if (!any.uncertain.length) return [pass(name, `${chain} accepts UDP ${port} (${any.by})`)];
   // Rules that depend on the sender: judge them for each peer.
   const out: CheckResult[] = [];
-  for (const p of f.peers) {
-    if (p.publicIP.family !== f.localPublicIP.family) continue;
+  for (const p of peers) {
+    if (p.publicIP.family !== local.family) continue;
     const v = evaluateChain(table, 'INPUT', { ...base, src: hostPrefix(p.publicIP) });
-    if (v.verdict === 'drop' && !v.uncertain.length) out.push(fail(name, `INPUT drops UDP ${port} from ${p.publicIP.text}: ${v.by}`, hint, { peer: p.name }));
+    if (v.verdict === 'drop' && !v.uncertain.length) out.push(fail(name, `${chain} drops UDP ${port} from ${p.publicIP.text}: ${v.by}`, hint, { peer: p.name }));
   }
   if (out.length) return out;
-  if (any.verdict === 'drop') return [warn(name, `UDP ${port} may be dropped: ${any.by}, unless ${any.uncertain[0]}`, hint)];
-  return [pass(name, `INPUT accepts UDP ${port} (${any.by})`)];
+  if (any.verdict === 'drop') return [warn(name, `UDP ${port} may be dropped by ${chain}: ${any.by}, unless ${any.uncertain[0]}`, hint)];
+  return [pass(name, `${chain} accepts UDP ${port} (${any.by})`)];
 }
 
 function hostPrefix(ip: IP): Prefix {
@@ -165,6 +173,9 @@ export function checkOverlayDevice(f: HostFacts): CheckResult[] {
   const name = 'host.overlay';
   if (!f.overlay) return [fail(name, `the overlay device ${dev} does not exist: nothing reaches the peers`, 'ovlnet apply (or start ovlnet daemon)')];
   if (!f.overlay.up) return [fail(name, `${dev} is down`, `ovlnet apply (or: ip link set ${dev} up)`)];
+  if (f.backend.type === 'udp' && f.overlay.carrier === false) {
+    return [fail(name, `no forwarder holds ${dev}: packets to the peers go nowhere`, 'the udp backend needs ovlnet daemon running inside this network namespace (ip netns exec NS ovlnet daemon ...)')];
+  }
   return [pass(name, `${dev} is up`)];
 }
 

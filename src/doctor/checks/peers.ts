@@ -18,6 +18,9 @@ export interface PeerProbe {
   /** A small packet to the same address, probed only when the full-size one failed. */
   small?: ProbeOutcome;
   underlay: ProbeOutcome;
+  /** Dual stack: the IPv6 half is a probe of its own, through its own device at its MTU. */
+  device?: string;
+  mtu?: number;
 }
 
 export interface PeerFacts {
@@ -73,11 +76,15 @@ export function peerChecks(f: PeerFacts): CheckResult[] {
     out.push(pass('peers.probed', 'no peers in the plan'));
     return out;
   }
-  const dfSize = `DF packets of ${f.mtu} bytes`;
-  const answering = f.probed.filter((p) => p.overlay.ok).length;
-  const how = f.sampled ? `a random sample of ${f.probed.length} of ${f.total} peers (add one with --peer NAME)` : `${f.probed.length} of ${f.total} peers`;
-  const summary = `probed ${how}: ${answering} answer through ${f.device} (${dfSize})`;
-  out.push(answering === f.probed.length ? pass('peers.probed', summary) : warn('peers.probed', summary));
+  const dfSize = (p?: PeerProbe) => `DF packets of ${p?.mtu ?? f.mtu} bytes`;
+  const deviceOf = (p: PeerProbe) => p.device ?? f.device;
+  // A peer answers when every probe of it does (both halves in dual stack).
+  const names = [...new Set(f.probed.map((p) => p.name))];
+  const failing = new Set(f.probed.filter((p) => !p.overlay.ok).map((p) => p.name));
+  const devices = [...new Set(f.probed.map(deviceOf))];
+  const how = f.sampled ? `a random sample of ${names.length} of ${f.total} peers (add one with --peer NAME)` : `${names.length} of ${f.total} peers`;
+  const summary = `probed ${how}: ${names.length - failing.size} answer through ${devices.length ? devices.join(' and ') : f.device} (${dfSize()}${devices.length > 1 ? ' for IPv4' : ''})`;
+  out.push(failing.size === 0 ? pass('peers.probed', summary) : warn('peers.probed', summary));
 
   const overlayOnly: PeerProbe[] = [];
   // This host's underlay down: every underlay probe fails too, and is this host's failure.
@@ -91,14 +98,15 @@ export function peerChecks(f: PeerFacts): CheckResult[] {
       continue;
     }
     if (!p.underlay.ok && !underlayHere) {
-      out.push(fail('peer.underlay', `underlay down: ${p.publicIP} does not answer${why(p.underlay)}, and nor does ${p.target} through ${f.device}`,
+      out.push(fail('peer.underlay', `underlay down: ${p.publicIP} does not answer${why(p.underlay)}, and nor does ${p.target} through ${deviceOf(p)}`,
         `is the node up? ip route get ${p.publicIP}; ping ${p.publicIP}`, subject));
       continue;
     }
     overlayOnly.push(p);
   }
   if (overlayOnly.length && f.localBlockers.length) {
-    out.push(fail('peers.overlay', `${overlayOnly.length} of ${f.probed.length} probed peers do not answer through ${f.device}, explained by this host: ${f.localBlockers.map((c) => c.name).join(', ')}`,
+    const blocked = new Set(overlayOnly.map((p) => p.name)).size;
+    out.push(fail('peers.overlay', `${blocked} of ${names.length} probed peers do not answer through ${devices.join(' and ') || f.device}, explained by this host: ${f.localBlockers.map((c) => c.name).join(', ')}`,
       'fix the checks named first; then run doctor again'));
     return out;
   }
@@ -109,11 +117,11 @@ export function peerChecks(f: PeerFacts): CheckResult[] {
       out.push(fail('peer.overlay', `this host can not send to ${p.target}: ${p.overlay.error}; ${p.publicIP} answers on the underlay`,
         `ip route get ${p.target}; ip rule show`, subject));
     } else if (p.small?.ok) {
-      out.push(fail('peer.mtu', `path MTU: ${dfSize} to ${p.target} are lost, small ones pass; ${p.publicIP} answers on the underlay`,
-        `the underlay between here and ${p.publicIP} must carry ${f.mtu} bytes plus the encapsulation: compare "ip link show" MTUs on both nodes`, subject));
+      out.push(fail('peer.mtu', `path MTU: ${dfSize(p)} to ${p.target} are lost, small ones pass; ${p.publicIP} answers on the underlay`,
+        `the underlay between here and ${p.publicIP} must carry ${p.mtu ?? f.mtu} bytes plus the encapsulation: compare "ip link show" MTUs on both nodes`, subject));
     } else {
-      const port = f.port ? `UDP ${f.port} allowed there (iptables-save | grep ${f.port})? ` : '';
-      out.push(fail('peer.overlay', `overlay blocked: ${p.publicIP} answers on the underlay, ${p.target} does not answer through ${f.device}${why(p.overlay)}`,
+      const port = f.port ? `UDP ${f.port} allowed there (${p.target.includes(':') ? 'ip6tables-save' : 'iptables-save'} | grep ${f.port})? ` : '';
+      out.push(fail('peer.overlay', `overlay blocked: ${p.publicIP} answers on the underlay, ${p.target} does not answer through ${deviceOf(p)}${why(p.overlay)}`,
         `${port}run ovlnet doctor on ${p.name}`, subject));
     }
   }

@@ -1,7 +1,7 @@
 // Routing: an address in each peer's subnet must resolve through ovlnet's
 // route. A more specific route, a blackhole or a policy rule that takes part
 // of a peer's subnet elsewhere is a failure naming that peer. Pure.
-import { prefixContains, type Prefix } from '../../model/ip.js';
+import { prefixContains, prefixesOverlap, type Prefix } from '../../model/ip.js';
 import { OVLNET_ROUTE_PROTO } from '../../model/keys.js';
 import type { HostRoute } from '../../model/types.js';
 import { fail, pass, type CheckResult } from '../types.js';
@@ -22,11 +22,23 @@ export interface PeerRouting {
   lookups: RouteLookup[];
 }
 
+/** One `ip rule`: its destination selector (absent: all) and the table it looks up (or its action). */
+export interface PolicyRule {
+  priority: number;
+  dst?: Prefix;
+  table: string;
+}
+
 export interface RoutingFacts {
   peers: PeerRouting[];
   /** The main table's routes (all of them; ovlnet's own are skipped here). */
   mainRoutes: HostRoute[];
+  /** The policy rules (IPv4). */
+  rules?: PolicyRule[];
 }
+
+/** The kernel's own rules' tables: local first, main, default last. */
+const OWN_TABLES = new Set(['local', 'main', 'default', '255', '254', '253']);
 
 const MAIN = new Set(['254', 'main']);
 const UNICAST = new Set(['1', 'unicast']);
@@ -61,6 +73,11 @@ export function routingChecks(f: RoutingFacts): CheckResult[] {
     // More specific routes inside the subnet shadow a part no single lookup may hit.
     for (const r of foreign) {
       if (r.dst.family === p.subnet.family && r.dst.len > p.subnet.len && prefixContains(p.subnet, r.dst)) problems.push(`${routeText(r)} shadows part of ${p.subnet.text}`);
+    }
+    // A rule for part of the subnet sends that part elsewhere, whichever addresses the lookups tried.
+    for (const r of f.rules ?? []) {
+      if (!r.dst || OWN_TABLES.has(r.table) || r.dst.family !== p.subnet.family || !prefixesOverlap(r.dst, p.subnet)) continue;
+      problems.push(`policy rule ${r.priority}: to ${r.dst.text} lookup ${r.table} takes ${prefixContains(r.dst, p.subnet) ? 'all' : 'part'} of ${p.subnet.text} past the main table`);
     }
     for (const l of p.lookups) {
       const problem = lookupProblem(l, p.expect);

@@ -57,6 +57,10 @@ const peerCases: Array<[string, PeerFacts, string[], RegExp?]> = [
   ['this host\'s underlay down: no peer blamed for either probe', peers([probe('b', { overlay: lost, small: lost, underlay: lost }), probe('c', { overlay: lost, small: lost, underlay: lost })], { localBlockers: [{ name: 'host.underlay', status: 'fail', message: '' }] }),
     ['warn peers.probed', 'fail peers.overlay'], /explained by this host: host\.underlay/],
   ['local blocker, but a peer with its underlay down is still named', peers([probe('b', { overlay: lost, small: lost, underlay: lost })], { localBlockers: [{ name: 'host.mtu', status: 'fail', message: '' }] }), ['warn peers.probed', 'fail peer.underlay b']],
+  ['dual stack: the IPv6 half blocked, the IPv4 one fine: the peer named once, through the IPv6 device', peers([probe('b', {}), probe('b', { target: '2001:db8:100:1::', device: 'flannel-v6.1', mtu: 1430, overlay: lost, small: lost })]),
+    ['warn peers.probed', 'fail peer.overlay b'], /2001:db8:100:1:: does not answer through flannel-v6\.1/],
+  ['dual stack: both halves answer', peers([probe('b', {}), probe('b', { target: '2001:db8:100:1::', device: 'flannel-v6.1', mtu: 1430 })], { total: 1 }),
+    ['pass peers.probed'], /probed 1 of 1 peers: 1 answer through flannel\.1 and flannel-v6\.1 \(DF packets of 1450 bytes for IPv4\)/],
   ['sampled: says so', peers([probe('b', {})], { total: 500, sampled: true }), ['pass peers.probed'], /a random sample of 1 of 500 peers \(add one with --peer NAME\)/],
   ['--peer that is not a peer', peers([probe('b', {})], { unknownRequested: ['zz'] }), ['warn peer.requested zz', 'pass peers.probed']],
 ];
@@ -95,6 +99,10 @@ const routingCases: Array<[string, RoutingFacts, string[], RegExp?]> = [
   ['ovlnet\'s own routes never shadow', routing({ mainRoutes: [{ dst: P('198.18.1.0/25'), dev: 'flannel.1', onlink: true, proto: 244 }] }), ['pass routing']],
   ['a route of another subnet does not count', routing({ mainRoutes: [{ dst: P('198.18.2.0/25'), dev: 'eth0', onlink: false, proto: 3 }] }), ['pass routing']],
   ['lookup refused (blackhole/unreachable)', routing({ lookups: [good('198.18.1.1'), { addr: '198.18.1.254', error: 'No route to host' }] }), ['fail routing.peer node-b'], /ip route get 198\.18\.1\.254: No route to host/],
+  ['a policy rule for part of the subnet, missed by both lookups', { ...routing(), rules: [{ priority: 0, table: 'local' }, { priority: 100, dst: P('198.18.1.64/26'), table: '100' }, { priority: 32766, table: 'main' }] },
+    ['fail routing.peer node-b'], /policy rule 100: to 198\.18\.1\.64\/26 lookup 100 takes part of 198\.18\.1\.0\/24 past the main table/],
+  ['a policy rule for another subnet', { ...routing(), rules: [{ priority: 100, dst: P('198.18.2.0/24'), table: '100' }] }, ['pass routing']],
+  ['a blackhole rule over the whole network', { ...routing(), rules: [{ priority: 100, dst: P('198.18.0.0/16'), table: 'blackhole' }] }, ['fail routing.peer node-b'], /takes all of 198\.18\.1\.0\/24/],
   ['policy rule to another table', routing({ lookups: [{ addr: '198.18.1.1', answer: { dev: 'eth0', gateway: '192.0.2.1', table: '100', type: '1' } }] }), ['fail routing.peer node-b'], /resolves via 192\.0\.2\.1 dev eth0 table 100 \(a policy rule selects that table\)/],
 ];
 for (const [what, f, want, re] of routingCases) {

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { Chalk } from 'chalk';
 import { doctorJSON, doctorTable, wrap } from '../../../src/render/doctor.js';
 import type { DoctorReport } from '../../../src/doctor/decide.js';
+import { peerNames } from '../../../src/cli/commands/doctor.js';
 
 const plain = new Chalk({ level: 0 });
 const report: DoctorReport = {
@@ -41,5 +42,10 @@ const wraps: Array<[string, number, string]> = [
   ['averyveryverylongword x', 5, 'averyveryverylongword\nx'],
 ];
 for (const [text, width, want] of wraps) test(`wrap ${JSON.stringify(text)} at ${width}`, () => assert.is(wrap(text, width), want));
+
+test('--peer: repeated flags, or one string from the environment or the config file', () => {
+  const table: Array<[string[] | string | undefined, string[]]> = [[undefined, []], [['a', 'b'], ['a', 'b']], ['a', ['a']], ['a, b c', ['a', 'b', 'c']], ['', []]];
+  for (const [v, want] of table) assert.equal(peerNames(v), want, JSON.stringify(v));
+});
 
 test.run();
