@@ -221,6 +221,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l ip-masq-fully-rand
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l iptables-forward-rules -x -d 'install flannel\'s FORWARD accept rules for the cluster network (chain FLANNEL-FWD); =false to leave the filter table alone'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l no-iptables-forward-rules -d 'the same as --iptables-forward-rules=false'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l interval -x -d 'full resync period (e.g. 10s, 1m)'
+complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l public-ipv6 -x -d 'dual stack: the IPv6 address this node publishes'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l metrics-addr -x -d 'serve Prometheus /metrics, /healthz and /readyz here (e.g. 127.0.0.1:9465)'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l log-format -x -a 'text json' -d 'log line format'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l log-level -x -a 'debug info warn error' -d 'least severe level logged'

@@ -68,7 +68,7 @@ function tags(lines: string[]): string[] {
   return out;
 }
 
-const FLAG_RE = /(?:^|[\s,])(--?[A-Za-z][A-Za-z-]*)/g;
+const FLAG_RE = /(?:^|[\s,])(--?[A-Za-z][A-Za-z0-9-]*)/g;
 const flagsIn = (s: string) => [...s.matchAll(FLAG_RE)].map((m) => m[1]);
 
 const program = buildProgram();
