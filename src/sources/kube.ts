@@ -6,27 +6,26 @@
 // The only module that imports @kubernetes/client-node (kubeconfig parsing,
 // every auth method it supports, the watch stream); src/sources/index.ts
 // loads it only for kube: URIs.
-import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { backendOf } from '../backends/registry.js';
-import { OvlnetError, SourceError } from '../errors.js';
+import { SourceError } from '../errors.js';
+import { httpStatus, loadKubeconfig, oneLine, permission, statusMessage, type Action, type KubeconfigChoice } from './kube-config.js';
+import { NodeReflector } from './kube-reflector.js';
 import { parseIP } from '../model/ip.js';
 import type { ClusterState, RawConfig } from '../model/types.js';
 import { readHost } from '../host/read.js';
 import { validateConfig } from '../validate/config.js';
 import {
   CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, ipv4PodCIDR, ipv6PodCIDR, networkUpPatch, nodesToRaw, overwrittenPublicIP,
-  publishedAnnotations, publishedVtepMAC, relevantKey, type AnnotationKeys, type KubeNode,
+  publishedAnnotations, publishedVtepMAC, type AnnotationKeys, type KubeNode,
 } from './kube-map.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
 import { backendNeedsMAC, choosePublicIPv4, choosePublicIPv6, chooseVtepMAC } from './registration.js';
 import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
 
-const SERVICEACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)';
 
 /** Per request; a watch stream is not bounded by it. */
@@ -34,113 +33,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const LIST_PAGE = 500;
 /** While watching, the ConfigMap is re-read at most this often (load() runs every resync). */
 const CONFIG_REFRESH_MS = 5 * 60_000;
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
-
-interface KubeconfigChoice {
-  kc: k8s.KubeConfig;
-  /** For messages: `kubeconfig /root/.kube/config`, `in-cluster service account`. */
-  where: string;
-}
-
-/** kube:PATH, else in-cluster, else $KUBECONFIG, else ~/.kube/config. */
-export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.env): KubeconfigChoice {
-  const kc = new k8s.KubeConfig();
-  let where: string;
-  try {
-    if (path) {
-      where = `kubeconfig ${path}`;
-      if (!existsSync(path)) throw new SourceError(`${where}: no such file`);
-      kc.loadFromFile(path);
-    } else if (env.KUBERNETES_SERVICE_HOST) {
-      where = 'in-cluster service account';
-      if (!existsSync(SERVICEACCOUNT_TOKEN)) {
-        throw new SourceError(`KUBERNETES_SERVICE_HOST is set but there is no service account token at ${SERVICEACCOUNT_TOKEN}`,
-          'mount the service account token (automountServiceAccountToken: true), or pass --source kube:KUBECONFIG');
-      }
-      kc.loadFromCluster();
-    } else if (env.KUBECONFIG) {
-      where = `kubeconfig $KUBECONFIG (${env.KUBECONFIG})`;
-      // As kubectl: missing files are skipped, the first file's current-context wins.
-      const files = env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f));
-      if (!files.length) throw new SourceError(`${where}: no such file`);
-      kc.loadFromFile(files[0]);
-      for (const f of files.slice(1)) {
-        const more = new k8s.KubeConfig();
-        more.loadFromFile(f);
-        kc.mergeConfig(more, Boolean(kc.currentContext));
-      }
-    } else {
-      const home = join(homedir(), '.kube', 'config');
-      where = `kubeconfig ${home}`;
-      if (!existsSync(home)) {
-        throw new SourceError(`no Kubernetes credentials: not in a cluster (KUBERNETES_SERVICE_HOST unset), $KUBECONFIG unset and no ${home}`,
-          'pass --source kube:/path/to/kubeconfig');
-      }
-      kc.loadFromFile(home);
-    }
-  } catch (e) {
-    if (e instanceof OvlnetError) throw e;
-    throw new SourceError(`cannot load Kubernetes credentials: ${oneLine((e as Error).message)}`);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new SourceError(`${where}: no current context with a cluster`, 'set current-context in the kubeconfig');
-  }
-  allowPlainHTTP(kc);
-  return { kc, where };
-}
-
-/**
- * A plain http:// server (what `kubectl proxy` serves) works for kubectl as
- * it is; the client library refuses it unless insecure-skip-tls-verify is
- * set, although there is no TLS to verify. Setting it on http:// clusters
- * only changes nothing else: https:// clusters keep their verification.
- */
-function allowPlainHTTP(kc: k8s.KubeConfig): void {
-  if (!kc.clusters.some((c) => c.server.startsWith('http:') && !c.skipTLSVerify)) return;
-  kc.loadFromOptions({
-    clusters: kc.clusters.map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
-    users: kc.users,
-    contexts: kc.contexts,
-    currentContext: kc.currentContext,
-  });
-}
-
-function oneLine(s: string, max = 240): string {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return t.length > max ? t.slice(0, max) + '…' : t;
-}
-
-/** The message of a Kubernetes Status body, when the error carries one. */
-function statusMessage(e: unknown): string | undefined {
-  const body = (e as { body?: unknown }).body;
-  let v: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      v = JSON.parse(body);
-    } catch {
-      return body ? oneLine(body, 200) : undefined;
-    }
-  }
-  const msg = isObject(v) ? v.message : undefined;
-  return typeof msg === 'string' ? oneLine(msg, 200) : undefined;
-}
-
-function httpStatus(e: unknown): number | undefined {
-  const x = e as { code?: unknown; statusCode?: unknown };
-  if (typeof x?.statusCode === 'number') return x.statusCode;
-  if (typeof x?.code === 'number') return x.code;
-  return undefined;
-}
-
-/** What was being done, for messages and RBAC hints: `list nodes`, `get configmaps in namespace kube-flannel`. */
-interface Action {
-  verb: string;
-  resource: string;
-  namespace?: string;
-}
-
-const permission = (a: Action) => `${a.verb} ${a.resource}${a.namespace ? ` in namespace ${a.namespace}` : ''}`;
 
 class KubeSource implements Source {
   readonly uri: string;
@@ -472,168 +364,6 @@ class KubeSource implements Source {
 }
 
 /** A random locally administered unicast MAC, as the kernel gives a new vxlan device. */
-interface WatchEnd {
-  gone?: boolean;
-  error?: Error;
-  events: number;
-}
-
-/**
- * List, then watch from the list's resourceVersion; on 410 Gone re-list.
- * Keeps the Nodes in memory so load() need not list them again, and reports
- * a change only when something ovlnet reads changed (a node status heartbeat
- * is a MODIFIED event too).
- */
-class NodeReflector {
-  synced = false;
-  private cache = new Map<string, KubeNode>();
-  private rv = '';
-  private stopped = false;
-  /** Ends the current watch (resolving it) at once. */
-  private cancelWatch?: () => void;
-  private readonly abort = new AbortController();
-  private sleeping?: { timer: NodeJS.Timeout; wake: () => void };
-  private loop?: Promise<void>;
-
-  constructor(
-    private readonly source: KubeSource,
-    private readonly watcher: k8s.Watch,
-    private readonly keys: AnnotationKeys,
-    private readonly h: WatchHandlers,
-  ) {}
-
-  items(): KubeNode[] {
-    return [...this.cache.values()];
-  }
-
-  start(): void {
-    this.loop = this.run().catch((e) => this.h.onError(e as Error));
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    this.cancelWatch?.();
-    if (this.sleeping) {
-      clearTimeout(this.sleeping.timer);
-      this.sleeping.wake();
-    }
-    await this.loop;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.sleeping = undefined;
-        resolve();
-      }, ms);
-      this.sleeping = { timer, wake: resolve };
-    });
-  }
-
-  private async run(): Promise<void> {
-    let backoff = 0;
-    const fail = (e: Error) => {
-      if (this.stopped) return;
-      this.h.onError(e);
-      backoff = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, backoff * 2));
-    };
-    while (!this.stopped) {
-      if (backoff) await this.sleep(backoff * (0.8 + Math.random() * 0.4));
-      if (this.stopped) break;
-      if (!this.rv) {
-        try {
-          await this.relist();
-        } catch (e) {
-          fail(e as Error);
-          continue;
-        }
-      }
-      const end = await this.watchOnce();
-      if (this.stopped) break;
-      if (end.gone) {
-        this.rv = '';
-        backoff = 0;
-      } else if (end.error) {
-        fail(end.error);
-      } else {
-        // A clean close (server timeout) resumes at once; one that delivered
-        // nothing right away must not turn into a busy loop.
-        backoff = end.events ? 0 : Math.max(backoff, BACKOFF_MIN_MS);
-      }
-    }
-  }
-
-  private async relist(): Promise<void> {
-    const list = await this.source.listNodes(this.abort.signal);
-    const before = this.signature();
-    this.cache = new Map(list.items.filter((n) => n.metadata?.name).map((n) => [n.metadata!.name!, n]));
-    this.rv = list.resourceVersion;
-    const first = !this.synced;
-    this.synced = true;
-    // The first list also reports: changes between the caller's load() and this list would be lost otherwise.
-    if (first || this.signature() !== before) this.h.onChange();
-  }
-
-  private signature(): string {
-    return JSON.stringify([...this.cache.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => [k, relevantKey(n, this.keys)]));
-  }
-
-  private watchOnce(): Promise<WatchEnd> {
-    return new Promise<WatchEnd>((resolve) => {
-      let gone = false;
-      let statusError: Error | undefined;
-      let events = 0;
-      let settled = false;
-      let controller: AbortController | undefined;
-      // Servers end watches after timeoutSeconds; spread the reconnects of many nodes.
-      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
-      const done = (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(watchdog);
-        this.cancelWatch = undefined;
-        controller?.abort();
-        if (gone || httpStatus(err) === 410) resolve({ gone: true, events });
-        else if (statusError) resolve({ error: statusError, events });
-        else if (err && !this.stopped) resolve({ error: this.source.toSourceError(err, { verb: 'watch', resource: 'nodes' }), events });
-        else resolve({ events });
-      };
-      // A connection that died without a FIN (or a connect that hangs) never
-      // ends by itself: give up a little after the server would have ended it.
-      const watchdog = setTimeout(() => done(null), (timeoutSeconds + 60) * 1000);
-      this.cancelWatch = () => done(null);
-      const onEvent = (type: string, obj: any) => {
-        if (settled) return;
-        events++;
-        if (type === 'ERROR') {
-          if (obj?.code === 410) gone = true;
-          else statusError = this.source.toSourceError({ code: obj?.code ?? 500, body: obj }, { verb: 'watch', resource: 'nodes' });
-          return;
-        }
-        const name = obj?.metadata?.name;
-        if (typeof obj?.metadata?.resourceVersion === 'string' && obj.metadata.resourceVersion) this.rv = obj.metadata.resourceVersion;
-        if (typeof name !== 'string') return; // BOOKMARK, or garbage
-        let changed = false;
-        if (type === 'ADDED' || type === 'MODIFIED') {
-          const prev = this.cache.get(name);
-          this.cache.set(name, obj as KubeNode);
-          changed = !prev || relevantKey(prev, this.keys) !== relevantKey(obj, this.keys);
-        } else if (type === 'DELETED') {
-          changed = this.cache.delete(name);
-        }
-        if (changed) this.h.onChange();
-      };
-      this.watcher
-        .watch('/api/v1/nodes', { resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds }, onEvent, done)
-        .then((c) => {
-          controller = c;
-          // Connected after we gave up (stop, watchdog): drop the stream.
-          if (settled) c.abort();
-        }, done);
-    });
-  }
-}
 
 export async function openKubeSource(uri: string, opts: SourceOptions): Promise<Source> {
   const keys = annotationKeys(opts.annotationPrefix);

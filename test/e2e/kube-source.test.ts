@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SourceError } from '../../src/errors.js';
 import { openSource } from '../../src/sources/index.js';
-import { loadKubeconfig } from '../../src/sources/kube.js';
+import { loadKubeconfig } from '../../src/sources/kube-config.js';
 import type { Source, SourceOptions } from '../../src/sources/types.js';
 import { validateCluster } from '../../src/validate/index.js';
 import { localNodeName } from '../../src/cli/load.js';
