@@ -11,8 +11,9 @@
 // flushes its IPv4 routes and neighbours, a new device MAC its neighbours: see
 // reconcile/kernel-effects.ts) makes the model unknown: the caller then reads
 // the host in full. Offload features and nat rules are re-read by every
-// snapshot when planned, so they need no model.
-import type { ActualState, Change, FdbEntry, HostRoute, NeighEntry, RouteEntry } from '../model/types.js';
+// snapshot when planned, so they need no model; pinned sysctl settings are
+// read with the host and kept here (a write sets exactly the value written).
+import type { ActualState, Change, FdbEntry, HostRoute, NeighEntry, RouteEntry, SysctlEntry } from '../model/types.js';
 
 /** Why `applied` can not be modelled, or undefined when it can. */
 export function unmodelled(actual: ActualState, applied: readonly Change[]): string | undefined {
@@ -22,6 +23,7 @@ export function unmodelled(actual: ActualState, applied: readonly Change[]): str
       case 'neigh':
       case 'fdb':
       case 'offload':
+      case 'sysctl':
       case 'nat':
         break;
       default:
@@ -120,6 +122,11 @@ export function applyToActual(actual: ActualState, applied: readonly Change[]): 
     // Most neighbours are kept: test the address (a property) before building a key.
     const ips = new Set([...neighDrop].map((k) => k.slice(k.indexOf('/') + 1)));
     next.neighbors = actual.neighbors.filter((n) => !(ips.has(n.ip.text) && neighDrop.has(neighKey(n)))).concat(neighPuts);
+  }
+  const sysctls = applied.filter((c) => c.kind === 'sysctl' && c.desired?.kind === 'sysctl');
+  if (sysctls.length) {
+    next.sysctl = new Map(actual.sysctl);
+    for (const c of sysctls) next.sysctl.set(c.key, (c.desired as SysctlEntry).value);
   }
   if (fdbDrop.size) {
     const macs = new Set([...fdbDrop].map((k) => k.split('/')[1]));

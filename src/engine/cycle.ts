@@ -5,13 +5,15 @@
 import { vxlanDevices } from '../backends/index.js';
 import type { TxOffloadMode } from '../backends/offload.js';
 import { GuardError } from '../errors.js';
-import type { ActualState, Change, ClusterState, DesiredState, Problem } from '../model/types.js';
+import type { ActualState, Change, ClusterState, DesiredState, Problem, SysctlEntry } from '../model/types.js';
 import { isIpBatchChange, toPhases } from '../host/commands.js';
 import { renderMasqRestore } from '../host/iptables.js';
 import { readNat, writeNat } from '../host/netfilter.js';
 import { readOffload, writeOffload } from '../host/offload.js';
 import { requireNetAdmin } from '../host/privilege.js';
 import { readHost } from '../host/read.js';
+import { readSysctl, writeSysctl } from '../host/sysctl.js';
+import { sysctlPath } from '../host/sysctl-text.js';
 import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
 import { writePhases, type Failure } from '../host/write.js';
@@ -75,12 +77,26 @@ async function readExtras(desired: DesiredState, actual: ActualState, netns: str
     if (!features.length || !dev || !actual.links.has(dev)) continue;
     (actual.offload ??= []).push(...await readOffload(netns, dev, features));
   }
+  // Sysctl settings are read with the host (a kernel model keeps them: an event cycle reads nothing).
+  if (actual.sysctl === undefined) {
+    const pinned = desired.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl' && actual.links.has(e.dev));
+    if (pinned.length) actual.sysctl = await readSysctl(netns, pinned);
+  }
   actual.nat = desired.entries.some((e) => e.kind === 'nat') ? await readNat(netns) : undefined;
 }
 
-/** Writes the changes ip/bridge batches can not carry: offload features, then masquerade rules. */
+/** Writes the changes ip/bridge batches can not carry: offload features, sysctl settings, then masquerade rules. */
 async function writeExtras(snap: Snapshot, changes: Change[], netns: string | undefined): Promise<Failure[]> {
   const failures: Failure[] = [];
+  const sysctls = changes.filter((c) => c.kind === 'sysctl' && c.desired?.kind === 'sysctl');
+  if (sysctls.length) {
+    const failed = await writeSysctl(netns, sysctls.map((c) => c.desired as SysctlEntry));
+    for (const c of sysctls) {
+      const e = c.desired as SysctlEntry;
+      const message = failed.get(e);
+      if (message) failures.push({ change: c, line: `sysctl -w ${sysctlPath(e)}=${e.value}`, message });
+    }
+  }
   for (const c of changes) {
     if (c.kind !== 'offload' || !c.desired || c.desired.kind !== 'offload') continue;
     const message = await writeOffload(netns, c.desired);
@@ -141,8 +157,9 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
   const written = await writePhases(toPhases(ordered.filter(isIpBatchChange)), opts.netns);
   const extra = ordered.filter((c) => !isIpBatchChange(c));
   const failures = [...written.failures, ...(extra.length ? await writeExtras(snap, extra, opts.netns) : [])];
-  // One ethtool per feature change, one iptables-restore for all rules.
-  const processes = written.processes + extra.filter((c) => c.kind === 'offload').length + (extra.some((c) => c.kind === 'nat') ? 1 : 0);
+  // One ethtool per feature change, one sysctl for all settings, one iptables-restore for all rules.
+  const processes = written.processes + extra.filter((c) => c.kind === 'offload').length + (extra.some((c) => c.kind === 'sysctl') ? 1 : 0) +
+    (extra.some((c) => c.kind === 'nat') ? 1 : 0);
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
   if (opts.verify === false) return { applied, failures, remaining: [], guard, processes };

@@ -52,12 +52,14 @@ function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
       // kernel refuses instead of ovlnet overwriting it.
       return [['ip', `route ${replace ? 'replace' : 'add'} ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''} dev ${dev(e.dev)}${e.onlink ? ' onlink' : ''} proto ${int(e.proto)}`]];
     case 'offload':
+    case 'sysctl':
     case 'nat':
       return notIpBatch(e);
   }
 }
 
-// Offload features go through ethtool (host/ethtool.ts) and nat rules through
+// Offload features go through ethtool (host/ethtool.ts), sysctl settings through
+// sysctl (host/sysctl.ts) and nat rules through
 // one iptables-restore (host/iptables.ts); reaching here is a wiring bug.
 function notIpBatch(e: Entry): never {
   throw new Error(`${e.kind} entries are not written with ip/bridge -batch`);
@@ -65,7 +67,7 @@ function notIpBatch(e: Entry): never {
 
 /** Whether a change is written by ip/bridge batches (the others have their own writers). */
 export function isIpBatchChange(c: Change): boolean {
-  return c.kind !== 'offload' && c.kind !== 'nat';
+  return c.kind !== 'offload' && c.kind !== 'sysctl' && c.kind !== 'nat';
 }
 
 function deleteLines(e: Entry): Array<[Tool, string]> {
@@ -83,6 +85,7 @@ function deleteLines(e: Entry): Array<[Tool, string]> {
       // Naming the protocol makes the kernel match only ovlnet's route.
       return [['ip', `route del ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''}${e.dev ? ` dev ${dev(e.dev)}` : ''} proto ${int(e.proto)}`]];
     case 'offload':
+    case 'sysctl':
     case 'nat':
       return notIpBatch(e);
   }
@@ -124,10 +127,11 @@ export function linesFor(c: Change): Array<[Tool, string]> {
   }
 }
 
-/** Groups ordered changes into as few processes as the tool switches allow. */
+/** Groups ordered changes into as few processes as the tool switches allow; the kinds with writers of their own are skipped. */
 export function toBatches(ordered: Change[]): Batch[] {
   const batches: Batch[] = [];
   for (const c of ordered) {
+    if (!isIpBatchChange(c)) continue;
     for (const [tool, line] of linesFor(c)) {
       const last = batches[batches.length - 1];
       if (last && last.tool === tool) last.lines.push({ line, change: c });
@@ -162,6 +166,7 @@ export function toPhases(ordered: Change[]): Batch[][] {
   // Deletions and additions apart, so each process removes before it adds.
   const lists = { neigh: [[], []], route: [[], []], fdb: [[], []] } as Record<'neigh' | 'route' | 'fdb', [BatchLine[], BatchLine[]]>;
   for (const c of ordered) {
+    if (!isIpBatchChange(c)) continue;
     if (c.kind !== 'neigh' && c.kind !== 'fdb' && c.kind !== 'route') {
       first.push(c);
       continue;

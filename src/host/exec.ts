@@ -12,10 +12,10 @@ export interface RunResult {
 }
 
 const PACKAGE_OF: Record<string, string> = {
-  ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool', 'iptables-save': 'iptables', 'iptables-restore': 'iptables',
+  ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool', 'iptables-save': 'iptables', 'iptables-restore': 'iptables', sysctl: 'procps',
 };
 
-export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables-save' | 'iptables-restore';
+export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables-save' | 'iptables-restore' | 'sysctl';
 
 export function notInstalled(tool: HostTool): HostError {
   return new HostError(`${tool} not found in PATH; it comes with the ${PACKAGE_OF[tool]} package`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);

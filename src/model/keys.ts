@@ -24,6 +24,8 @@ export function entryKey(e: Entry): string {
       return `route:${e.dst.text}`;
     case 'offload':
       return `offload:${e.dev}/${e.feature}`;
+    case 'sysctl':
+      return `sysctl:${e.dev}/${e.name}`;
     case 'nat':
       return `nat:${e.chain}/${e.spec}`;
   }

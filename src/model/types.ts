@@ -179,6 +179,18 @@ export interface OffloadEntry {
   enabled: boolean;
 }
 
+/**
+ * A per-device kernel setting ovlnet pins, /proc/sys/net/ipv6/conf/<dev>/<name>
+ * (accept_ra = 0 on the vxlan devices, as flannel sets it).
+ */
+export interface SysctlEntry {
+  kind: 'sysctl';
+  dev: string;
+  /** The setting's file name, e.g. accept_ra. */
+  name: string;
+  value: number;
+}
+
 /** One rule of the nat table, as `iptables-save` prints it after `-A <chain>`. */
 export interface NatRuleEntry {
   kind: 'nat';
@@ -186,7 +198,7 @@ export interface NatRuleEntry {
   spec: string;
 }
 
-export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | NatRuleEntry;
+export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | SysctlEntry | NatRuleEntry;
 export type EntryKind = Entry['kind'];
 
 export interface PeerPlan {
@@ -249,6 +261,11 @@ export interface ActualState {
   fdb: FdbEntry[];
   /** Read only when the plan pins an offload feature (--disable-tx-offload). */
   offload?: OffloadEntry[];
+  /**
+   * Pinned sysctl settings by entry key, read when planned, for the devices
+   * that exist; undefined for a setting the kernel does not have (IPv6 off).
+   */
+  sysctl?: Map<string, number | undefined>;
   /** Read only when the plan has masquerade rules (--ip-masq). */
   nat?: NatState;
 }

@@ -6,6 +6,7 @@ import type {
 } from '../model/types.js';
 import { devicesLosingLastIPv4, flushedBy } from './kernel-effects.js';
 import { diffNat } from './nat.js';
+import { diffSysctl } from './sysctl.js';
 import { nodeAddresses, type OwnershipPolicy } from './ownership.js';
 import { diffTun } from './tun.js';
 
@@ -166,6 +167,12 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     if (d.kind === 'link' || d.kind === 'tun') continue;
     if (d.kind === 'nat') {
       desiredNat.push(d);
+      continue;
+    }
+    if (d.kind === 'sysctl') {
+      const c = diffSysctl(d, actual, onFreshDevice(d.dev));
+      if (c) changes.push(c);
+      else inSync++;
       continue;
     }
     const key = entryKey(d);

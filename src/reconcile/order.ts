@@ -13,7 +13,7 @@ type Step = `${'delete' | 'add'}:${EntryKind}`;
 // Masquerade rules are independent of the device; offload needs the device.
 const PHASES: Step[] = [
   'delete:nat', 'delete:route', 'delete:fdb', 'delete:neigh', 'delete:link', 'delete:tun',
-  'add:link', 'add:tun', 'add:addr', 'delete:addr', 'add:offload', 'add:neigh', 'add:fdb', 'add:route', 'add:nat',
+  'add:link', 'add:tun', 'add:addr', 'delete:addr', 'add:offload', 'add:sysctl', 'add:neigh', 'add:fdb', 'add:route', 'add:nat',
 ];
 const PHASE_OF = new Map<string, number>(PHASES.map((s, i) => [s, i]));
 

@@ -17,6 +17,8 @@ export function describeEntry(e: Entry): string {
       return `route ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''}${e.dev ? ` dev ${e.dev}` : ''}${e.onlink ? ' onlink' : ''}`;
     case 'offload':
       return `offload ${e.dev} ${e.feature} ${e.enabled ? 'on' : 'off'}`;
+    case 'sysctl':
+      return `sysctl net/ipv6/conf/${e.dev}/${e.name} = ${e.value}`;
     case 'nat':
       return `nat ${e.chain} ${e.spec}`;
   }

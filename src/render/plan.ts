@@ -3,8 +3,9 @@
 import type { ChalkInstance } from 'chalk';
 import { isIpBatchChange, toBatches } from '../host/commands.js';
 import { setFeatureArgs } from '../host/ethtool.js';
+import { sysctlWriteArgs } from '../host/sysctl-text.js';
 import { masqCommands } from '../host/iptables.js';
-import type { Change, DesiredState, Entry, Problem, RouteEntry } from '../model/types.js';
+import type { Change, DesiredState, Entry, Problem, RouteEntry, SysctlEntry } from '../model/types.js';
 import { orderChanges } from '../reconcile/order.js';
 import { entryKey } from '../model/keys.js';
 import { describeEntry } from './describe.js';
@@ -31,6 +32,8 @@ export function planCommands(d: DesiredState): string[] {
   const changes: Change[] = d.entries.map((e) => ({ action: 'add', kind: e.kind, key: entryKey(e), desired: e }));
   const lines = toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
   for (const e of d.entries) if (e.kind === 'offload') lines.push(`ethtool ${setFeatureArgs(e).join(' ')}`);
+  const pinned = d.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl');
+  if (pinned.length) lines.push(`sysctl ${sysctlWriteArgs(pinned).join(' ')}`);
   return [...lines, ...masqCommands(d.entries.filter((e) => e.kind === 'nat'))];
 }
 

@@ -26,7 +26,7 @@ test.before(async () => {
   ({ t, c } = env);
   a = env.nodes[0];
   const r = await c.apply(a);
-  assert.match(r.stdout, /Apply complete: 29 added/);
+  assert.match(r.stdout, /Apply complete: 30 added/);
   converged = await settledSnapshot(a.ns);
 });
 

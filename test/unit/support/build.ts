@@ -91,6 +91,9 @@ export function actualFrom(entries: Entry[], extra: Partial<ActualState> = {}): 
       case 'route':
         a.routes.push({ dst: e.dst, via: e.via, dev: e.dev, onlink: e.onlink, proto: e.proto });
         break;
+      case 'sysctl':
+        (a.sysctl ??= new Map()).set(entryKey(e), e.value);
+        break;
     }
   }
   for (const [k, v] of extra.links ?? []) a.links.set(k, v);
