@@ -144,11 +144,12 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   const foreignRoutes = new Map<string, HostRoute>();
   // Routes flanneld left (ownership.ts): replaced when wrong, deleted when stale.
   const inherited = new Map<string, HostRoute>();
-  const nodeIPs = nodeAddresses(desired);
+  // The nodes' public IPs, built once, when the first foreign route is met.
+  let nodeIPs: Set<string> | undefined;
   for (const r of actual.routes) {
     if (!policy.ownsRoute(r)) {
       foreignRoutes.set(r.dst.text, r);
-      if (policy.inheritsRoute(r, nodeIPs)) inherited.set(r.dst.text, r);
+      if (policy.inheritsRoute(r, (nodeIPs ??= nodeAddresses(desired)))) inherited.set(r.dst.text, r);
       continue;
     }
     if (onFreshDevice(r.dev)) continue; // goes away with the device
