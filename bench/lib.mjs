@@ -40,7 +40,7 @@ export const LOCAL_IP = nodeSpec(0).publicIP;
 
 /**
  * A cluster file with `peers` peers plus the local node, as JSON (the form
- * flannel's etcd leases use; see README "Performance" for YAML).
+ * flannel's etcd leases use; see docs/performance.md for YAML).
  * `changes` maps a node index to a MAC salt, to make "one peer changed" files.
  */
 export function clusterDoc(peers, changes = new Map()) {

@@ -20,74 +20,123 @@ _ovlnet_kind() {
         'plan --etcd-cafile') kind='file' ;;
         'plan --etcd-certfile') kind='file' ;;
         'plan --etcd-keyfile') kind='file' ;;
+        'plan --etcd-username') kind='free' ;;
+        'plan --etcd-password') kind='free' ;;
         'plan --net-conf') kind='file' ;;
         'plan --annotation-prefix') kind='free' ;;
         'plan --node') kind='free' ;;
         'plan --public-ip') kind='free' ;;
         'plan --iface') kind='iface' ;;
-        'plan --netns') kind='netns' ;;
+        'plan -n'|'plan --netns') kind='netns' ;;
+        'plan --config') kind='file' ;;
         'plan --disable-tx-offload') kind='choices auto on off' ;;
+        'plan --iptables-forward-rules') kind='free' ;;
         'plan -o'|'plan --output') kind='choices table json commands' ;;
         'diff -s'|'diff --source') kind='source' ;;
         'diff --etcd-cafile') kind='file' ;;
         'diff --etcd-certfile') kind='file' ;;
         'diff --etcd-keyfile') kind='file' ;;
+        'diff --etcd-username') kind='free' ;;
+        'diff --etcd-password') kind='free' ;;
         'diff --net-conf') kind='file' ;;
         'diff --annotation-prefix') kind='free' ;;
         'diff --node') kind='free' ;;
         'diff --public-ip') kind='free' ;;
         'diff --iface') kind='iface' ;;
-        'diff --netns') kind='netns' ;;
+        'diff -n'|'diff --netns') kind='netns' ;;
+        'diff --config') kind='file' ;;
         'diff --disable-tx-offload') kind='choices auto on off' ;;
+        'diff --iptables-forward-rules') kind='free' ;;
         'diff -o'|'diff --output') kind='choices table json' ;;
+        'doctor -s'|'doctor --source') kind='source' ;;
+        'doctor --etcd-cafile') kind='file' ;;
+        'doctor --etcd-certfile') kind='file' ;;
+        'doctor --etcd-keyfile') kind='file' ;;
+        'doctor --etcd-username') kind='free' ;;
+        'doctor --etcd-password') kind='free' ;;
+        'doctor --net-conf') kind='file' ;;
+        'doctor --annotation-prefix') kind='free' ;;
+        'doctor --node') kind='free' ;;
+        'doctor --public-ip') kind='free' ;;
+        'doctor --iface') kind='iface' ;;
+        'doctor -n'|'doctor --netns') kind='netns' ;;
+        'doctor --config') kind='file' ;;
+        'doctor --disable-tx-offload') kind='choices auto on off' ;;
+        'doctor --iptables-forward-rules') kind='free' ;;
+        'doctor -o'|'doctor --output') kind='choices table json' ;;
+        'doctor --subnet-file') kind='file' ;;
+        'doctor --peer') kind='free' ;;
+        'doctor --metrics-addr') kind='free' ;;
         'apply -s'|'apply --source') kind='source' ;;
         'apply --etcd-cafile') kind='file' ;;
         'apply --etcd-certfile') kind='file' ;;
         'apply --etcd-keyfile') kind='file' ;;
+        'apply --etcd-username') kind='free' ;;
+        'apply --etcd-password') kind='free' ;;
         'apply --net-conf') kind='file' ;;
         'apply --annotation-prefix') kind='free' ;;
         'apply --node') kind='free' ;;
         'apply --public-ip') kind='free' ;;
         'apply --iface') kind='iface' ;;
-        'apply --netns') kind='netns' ;;
+        'apply -n'|'apply --netns') kind='netns' ;;
+        'apply --config') kind='file' ;;
         'apply --disable-tx-offload') kind='choices auto on off' ;;
+        'apply --iptables-forward-rules') kind='free' ;;
         'apply -o'|'apply --output') kind='choices table json' ;;
         'apply --max-delete') kind='free' ;;
         'nodes -s'|'nodes --source') kind='source' ;;
         'nodes --etcd-cafile') kind='file' ;;
         'nodes --etcd-certfile') kind='file' ;;
         'nodes --etcd-keyfile') kind='file' ;;
+        'nodes --etcd-username') kind='free' ;;
+        'nodes --etcd-password') kind='free' ;;
         'nodes --net-conf') kind='file' ;;
         'nodes --annotation-prefix') kind='free' ;;
+        'nodes --config') kind='file' ;;
         'nodes -o'|'nodes --output') kind='choices table json' ;;
         'daemon -s'|'daemon --source') kind='source' ;;
         'daemon --etcd-cafile') kind='file' ;;
         'daemon --etcd-certfile') kind='file' ;;
         'daemon --etcd-keyfile') kind='file' ;;
+        'daemon --etcd-username') kind='free' ;;
+        'daemon --etcd-password') kind='free' ;;
         'daemon --net-conf') kind='file' ;;
         'daemon --annotation-prefix') kind='free' ;;
         'daemon --node') kind='free' ;;
         'daemon --public-ip') kind='free' ;;
         'daemon --iface') kind='iface' ;;
-        'daemon --netns') kind='netns' ;;
+        'daemon -n'|'daemon --netns') kind='netns' ;;
+        'daemon --config') kind='file' ;;
         'daemon --disable-tx-offload') kind='choices auto on off' ;;
+        'daemon --iptables-forward-rules') kind='free' ;;
         'daemon --interval') kind='free' ;;
         'daemon --metrics-addr') kind='free' ;;
         'daemon --log-format') kind='choices text json' ;;
         'daemon --log-level') kind='choices debug info warn error' ;;
         'daemon --max-delete') kind='free' ;;
+        'daemon --max-delete-window') kind='free' ;;
         'daemon --subnet-file') kind='file' ;;
         'daemon --lease-ttl') kind='free' ;;
+        'daemon --probe-interval') kind='free' ;;
+        'daemon --iptables-resync') kind='free' ;;
         'cleanup -s'|'cleanup --source') kind='source' ;;
         'cleanup --etcd-cafile') kind='file' ;;
         'cleanup --etcd-certfile') kind='file' ;;
         'cleanup --etcd-keyfile') kind='file' ;;
+        'cleanup --etcd-username') kind='free' ;;
+        'cleanup --etcd-password') kind='free' ;;
         'cleanup --net-conf') kind='file' ;;
         'cleanup --annotation-prefix') kind='free' ;;
+        'cleanup --config') kind='file' ;;
         'cleanup -o'|'cleanup --output') kind='choices table json' ;;
-        'cleanup --netns') kind='netns' ;;
+        'cleanup -n'|'cleanup --netns') kind='netns' ;;
         'cleanup --subnet-file') kind='file' ;;
         'cleanup --vni') kind='free' ;;
+        'completion --config') kind='file' ;;
+        'systemd-unit --config') kind='file' ;;
+        'systemd-unit --exec') kind='free' ;;
+        'config --config') kind='file' ;;
+        'config -o'|'config --output') kind='choices table json' ;;
         *) kind='' ;;
     esac
 }
@@ -96,7 +145,8 @@ _ovlnet_kind() {
 _ovlnet_arg() {
     case $1 in
         completion) kind='choices bash zsh fish' ;;
-        help) kind='choices plan diff apply nodes daemon cleanup completion' ;;
+        config) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit' ;;
+        help) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit config' ;;
         *) kind='' ;;
     esac
 }
@@ -104,15 +154,18 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq -o,--output --dry-run --max-delete --force -h,--help' ;;
-        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --node --public-ip --iface --netns --debug --no-color --disable-tx-offload --ip-masq --interval --metrics-addr --log-format --log-level --max-delete --subnet-file --lease-ttl -h,--help' ;;
-        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --net-conf --annotation-prefix --debug --no-color -o,--output --netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
-        completion) opts='-h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
+        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
+        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
+        completion) opts='--config --debug --no-color -h,--help' ;;
+        systemd-unit) opts='--config --debug --no-color --exec -h,--help' ;;
+        config) opts='--config --debug --no-color -o,--output -h,--help' ;;
         help) opts='' ;;
-        *) opts='-V,--version -h,--help' ;;
+        *) opts='-V,--version -s,--source -n,--netns --config --debug --no-color -h,--help' ;;
     esac
 }
 
@@ -161,8 +214,10 @@ _ovlnet() {
         w=${words[i]}
         case $w in
             --netns=*) ns=${w#--netns=} ;;
-            --netns) ns=${words[i+1]} ;;
+            --netns | -n) ns=${words[i+1]} ;;
         esac
+        # A global option before the command: its value is not the command.
+        [[ -z $cmd && ( $w == -s || $w == --source || $w == -n || $w == --netns || $w == --config ) ]] && { (( i++ )); continue; }
         [[ -z $cmd && $w != -* ]] && cmd=$w
     done
 
@@ -195,7 +250,7 @@ _ovlnet() {
         done
         COMPREPLY=($(compgen -W "${cand[*]}" -- "$cur"))
     elif [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W 'plan diff apply nodes daemon cleanup completion help' -- "$cur"))
+        COMPREPLY=($(compgen -W 'plan diff doctor apply nodes daemon cleanup completion systemd-unit config help' -- "$cur"))
     else
         # A positional argument: only when none is on the line yet.
         local have=

@@ -2,7 +2,7 @@
 // The test command (`npm test`). It:
 //  1. makes sure what the end-to-end tests need is installed (iproute2,
 //     iputils-ping, etcd-server, ethtool, iptables; man-db, zsh and fish for the
-//     man page and completion tests), installing it with apt-get when running as
+//     man page and completion tests; systemd for systemd-analyze), installing it with apt-get when running as
 //     root, and failing loudly otherwise: no test is ever skipped silently;
 //  2. rebuilds the CLI bundle (scripts/bundle.mjs) that bin/ovlnet runs;
 //  3. runs every compiled test file in its own process (a crash in one file
@@ -10,7 +10,8 @@
 //  4. ends with the line `N passed, N failed`.
 // Usage: node test/run.mjs [unit|e2e|FILTER...]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,8 +29,12 @@ function ensureTools() {
     ['ip', 'iproute2'], ['bridge', 'iproute2'], ['ping', 'iputils-ping'],
     ['etcd', 'etcd-server'], ['etcdctl', 'etcd-client'],
     ['ethtool', 'ethtool'], ['iptables', 'iptables'], ['iptables-save', 'iptables'], ['iptables-restore', 'iptables'],
+    // the WireGuard backend: wg, and the userspace implementation (no kernel module here); captures
+    ['wg', 'wireguard-tools'], ['wireguard-go', 'wireguard-go'], ['tcpdump', 'tcpdump'],
     // man page rendering and the completion scripts in real shells
     ['man', 'man-db'], ['groff', 'groff-base'], ['zsh', 'zsh'], ['fish', 'fish'], ['script', 'bsdutils'],
+    // systemd-analyze verify for the systemd unit (it only loads unit files; nothing is enabled or started)
+    ['systemd-analyze', 'systemd'],
   ];
   const missing = [...new Set(need.filter(([c]) => !have(c)).map(([, p]) => p))];
   if (missing.length === 0) return;
@@ -60,10 +65,12 @@ function listTests(dir) {
 }
 
 function runFile(file) {
+  // ovlnet's writer locks go here, never to the host's /run/ovlnet (src/host/lock.ts).
+  const runDir = mkdtempSync(join(tmpdir(), 'ovlnet-run-'));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], {
       cwd: root,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', OVLNET_RUN_DIR: runDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -75,6 +82,7 @@ function runFile(file) {
     }, FILE_TIMEOUT_MS);
     child.on('close', (code) => {
       clearTimeout(timer);
+      rmSync(runDir, { recursive: true, force: true });
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);

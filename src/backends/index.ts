@@ -1,6 +1,7 @@
 import { vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
 import type { DesiredState, NetworkConfig } from '../model/types.js';
 import { planHostGw } from './hostgw.js';
+import { planForward } from './forward.js';
 import { planMasq } from './masq.js';
 import type { PlanInput } from './types.js';
 import { planUdp } from './udp.js';
@@ -22,11 +23,15 @@ export function plan(input: PlanInput): DesiredState {
   const desired = planBackend(input);
   const config = input.cluster.config;
   if (input.host?.ipMasq) {
-    // iptables rules are IPv4; flannel's ip6tables twin is not implemented.
-    if (config.network.family === 4) desired.entries.push(...planMasq(config.network, input.cluster.local.subnet));
-    if (config.network.family === 6 || config.ipv6) {
-      desired.problems.push({ subject: '--ip-masq', message: 'IPv6 masquerading is not supported: only IPv4 traffic is masqueraded' });
-    }
+    // flannel's rules per family: iptables for the network, ip6tables for the IPv6 one.
+    const local = input.cluster.local;
+    const randomFully = input.host.masqRandomFully ?? true;
+    desired.entries.push(...planMasq(config.network, local.subnet, randomFully));
+    if (config.ipv6 && local.v6) desired.entries.push(...planMasq(config.ipv6.network, local.v6.subnet, randomFully));
+  }
+  if (input.host?.forwardRules) {
+    // flannel accepts forwarding for each family's cluster network (ip6tables for IPv6).
+    for (const network of [config.network, config.ipv6?.network]) if (network) desired.entries.push(...planForward(network));
   }
   return desired;
 }

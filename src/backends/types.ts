@@ -1,4 +1,4 @@
-import type { Prefix } from '../model/ip.js';
+import type { IP, Prefix } from '../model/ip.js';
 import type { DesiredState, HostLink, HostRoute } from '../model/types.js';
 import type { ValidatedCluster } from '../validate/index.js';
 
@@ -9,6 +9,12 @@ export interface Underlay {
   connected: Prefix[];
   /** False when planning offline: the local public IP is not on this host. */
   found: boolean;
+  /**
+   * The address the overlay is sent from when it is not the local node's
+   * published public IP (a Kubernetes public-ip-overwrite): flannel publishes
+   * the overwrite but binds its vxlan device to the interface address.
+   */
+  local?: IP;
 }
 
 /** Host-side options that are not part of the cluster config. */
@@ -17,6 +23,10 @@ export interface HostOptions {
   disableTxOffload?: boolean;
   /** Install flannel's masquerade rules (--ip-masq). */
   ipMasq?: boolean;
+  /** MASQUERADE with --random-fully (iptables takes it, --ip-masq-fully-random-disable unset); default true. */
+  masqRandomFully?: boolean;
+  /** Install flannel's FORWARD accept rules (--iptables-forward-rules). */
+  forwardRules?: boolean;
 }
 
 export interface PlanInput {

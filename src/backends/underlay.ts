@@ -62,3 +62,17 @@ export function choosePublicIP(links: Map<string, HostLink>, routes: HostRoute[]
   const dflt = routes.find((r) => r.dst.family === 4 && r.dst.len === 0 && r.dev && !r.type);
   return { ip: usable(dflt?.dev)[0], candidates };
 }
+
+/**
+ * The address the local node's overlay is sent from when its published public
+ * IP is a Kubernetes public-ip-overwrite (an address of a NAT, not of this
+ * host): `known` (what the registration found, --public-ip) when given,
+ * else the address flannel would bind to (--iface's, else the default route
+ * device's). Undefined when the published IP is the node's own, or none is found.
+ */
+export function overwriteLocalAddress(links: Map<string, HostLink>, routes: HostRoute[] | undefined, publicIP: IP, iface?: string, known?: IP): IP | undefined {
+  if (known) return known.text === publicIP.text ? undefined : known;
+  const own = [...links.values()].some((l) => l.addrs.some((a) => a.addr.text === publicIP.text));
+  if (own) return undefined;
+  return choosePublicIP(links, routes ?? [], iface).ip;
+}

@@ -42,12 +42,9 @@ export function vxlanDeviceMTU(configured: number | undefined, underlay: Pick<Un
   return { mtu: asked, why: `${configured === undefined ? `underlay ${underlay.dev} MTU` : 'Backend.MTU'} ${base} - ${VXLAN_OVERHEAD}` };
 }
 
-/** Warnings about a configured Backend.MTU: larger than the underlay allows, or looking like a device MTU. */
+/** A warning when a configured Backend.MTU looks like a device MTU (one larger than the underlay is refused by the plan). */
 export function mtuProblems(configured: number | undefined, underlay: Pick<Underlay, 'dev' | 'mtu' | 'found'>): Problem[] {
   if (configured === undefined || !underlay.found) return [];
-  if (configured > underlay.mtu) {
-    return [{ subject: 'Backend.MTU', message: `${configured} is larger than underlay ${underlay.dev} MTU ${underlay.mtu}; the kernel caps the vxlan device at ${underlay.mtu - VXLAN_OVERHEAD}` }];
-  }
   if (configured === underlay.mtu - VXLAN_OVERHEAD) {
     return [{
       subject: 'Backend.MTU',
@@ -75,10 +72,17 @@ function planFamily(input: PlanInput, local: NodeFamily, nodes: Node[], famOf: (
   const dev = v6 ? vxlanDeviceNameV6(backend.vni) : vxlanDeviceName(backend.vni);
   const { mtu, why } = vxlanDeviceMTU(backend.mtu, underlay, v6);
   if (mtu < MIN_MTU) throw new ConfigError(`vxlan MTU ${mtu} (${why}) is below ${MIN_MTU}`);
+  // Backend.MTU is the underlay MTU (as in flannel): one larger than this host's
+  // underlay can never be carried, and the kernel would refuse the device MTU on
+  // every cycle, so the plan fails at once instead of never converging.
+  if (backend.mtu !== undefined && underlay.found && backend.mtu > underlay.mtu) {
+    throw new ConfigError(`Backend.MTU ${backend.mtu} is larger than underlay ${underlay.dev} MTU ${underlay.mtu}: ${dev} would need ${backend.mtu - VXLAN_OVERHEAD}, the underlay allows ${underlay.mtu - (v6 ? VXLAN6_OVERHEAD : VXLAN_OVERHEAD)}`,
+      'lower Backend.MTU to the underlay MTU, or leave it out to follow the underlay');
+  }
   const head: Entry[] = [
     {
-      kind: 'link', name: dev, vni: backend.vni, local: local.publicIP, underlay: underlay.dev,
-      port: backend.port, learning: false, mtu, mac: local.vtepMAC, up: true,
+      kind: 'link', name: dev, vni: backend.vni, local: (!v6 && underlay.local) || local.publicIP, underlay: underlay.dev,
+      port: backend.port, learning: backend.learning ?? false, ...(backend.gbp ? { gbp: true } : {}), mtu, mac: local.vtepMAC, up: true,
     },
     { kind: 'addr', dev, addr: makePrefix(networkOf(local.subnet).addr, v6 ? 128 : 32) },
   ];

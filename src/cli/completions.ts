@@ -48,6 +48,7 @@ const VALUE_KIND: Record<string, ValueKind> = {
   '--etcd-keyfile': 'file',
   '--net-conf': 'file',
   '--subnet-file': 'file',
+  '--config': 'file',
   '--netns': 'netns',
   '--iface': 'iface',
 };
@@ -119,6 +120,7 @@ function bashScript(s: CliSpec): string {
     if (c.arg) argCases.push(`        ${c.name}) kind='choices ${c.arg.choices.join(' ')}' ;;`);
   }
   const globals = s.options.map((o) => [o.short, o.long].filter(Boolean).join(',')).join(' ');
+  const globalsWithValue = s.options.filter((o) => o.kind !== 'none').flatMap((o) => [o.short, o.long]).filter(Boolean) as string[];
   return [
     ...header('bash', [
       'Install: ovlnet completion bash > /etc/bash_completion.d/ovlnet',
@@ -203,8 +205,10 @@ function bashScript(s: CliSpec): string {
     '        w=${words[i]}',
     '        case $w in',
     '            --netns=*) ns=${w#--netns=} ;;',
-    '            --netns) ns=${words[i+1]} ;;',
+    '            --netns | -n) ns=${words[i+1]} ;;',
     '        esac',
+    '        # A global option before the command: its value is not the command.',
+    `        [[ -z $cmd && ( ${globalsWithValue.map((f) => `$w == ${f}`).join(' || ')} ) ]] && { (( i++ )); continue; }`,
     '        [[ -z $cmd && $w != -* ]] && cmd=$w',
     '    done',
     '',

@@ -20,6 +20,12 @@ export interface GlobalOptions {
   annotationPrefix?: string;
   disableTxOffload?: string;
   ipMasq?: boolean;
+  config?: string;
+  ipMasqFullyRandomDisable?: boolean;
+  /** --iptables-forward-rules: true, false, or (commander) true for the bare flag. */
+  iptablesForwardRules?: boolean;
+  etcdUsername?: string;
+  etcdPassword?: string;
 }
 
 export interface Context {

@@ -1,7 +1,7 @@
 // The one place errors become exit codes and messages.
 //   0  success (diff: in sync)
 //   1  error: bad input, unreadable source, failed or partial apply, refused by a guard
-//   2  diff found drift (changes to make)
+//   2  diff found drift (changes to make); doctor: a check failed
 import { OvlnetError, PermissionError } from '../errors.js';
 
 /** The command line as the operator would retype it: `sudo ovlnet apply --source ...`. */
@@ -13,6 +13,8 @@ export function retypeCommand(argv: string[]): string {
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_DRIFT = 2;
+/** doctor: at least one check failed (1 stays "could not run"). */
+export const EXIT_CHECK_FAILED = 2;
 
 export function reportError(e: unknown, debug: boolean, err: (s: string) => void, argv: string[] = process.argv.slice(2)): number {
   if (e instanceof OvlnetError) {

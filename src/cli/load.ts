@@ -24,6 +24,8 @@ export async function openFromOptions(o: GlobalOptions): Promise<Source> {
     etcdCaFile: o.etcdCafile,
     etcdCertFile: o.etcdCertfile,
     etcdKeyFile: o.etcdKeyfile,
+    etcdUsername: o.etcdUsername,
+    etcdPassword: o.etcdPassword,
     netConf: o.netConf,
     annotationPrefix: o.annotationPrefix,
     nodeName: localNodeName(o),
@@ -34,6 +36,10 @@ export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
   return {
     netns: o.netns, node: localNodeName(o), publicIP: o.publicIp, iface: o.iface, offline,
     txOffload: parseTxOffloadMode(o.disableTxOffload), ipMasq: o.ipMasq ?? false,
+    // flannel's default: on.
+    forwardRules: o.iptablesForwardRules ?? true,
+    // Otherwise undefined: the engine asks iptables whether it takes --random-fully.
+    ...(o.ipMasqFullyRandomDisable ? { masqRandomFully: false } : {}),
   };
 }
 

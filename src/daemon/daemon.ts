@@ -2,14 +2,19 @@
 // the metrics server, systemd readiness and the signals together.
 // Resolves with the exit code when told to stop.
 import type { Server } from 'node:http';
-import type { CycleOptions } from '../engine/cycle.js';
+import { netfilterDrift, type CycleOptions } from '../engine/cycle.js';
+import type { DesiredState } from '../model/types.js';
+import { describeChange, SYMBOL } from '../render/describe.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import type { Source } from '../sources/types.js';
 import { formatDuration } from './duration.js';
 import { health, readiness } from './health.js';
 import { FailureStreak, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
+import { DaemonDeleteGuard } from './delete-guard.js';
+import { DEFAULT_DELETE_WINDOW_MS } from '../reconcile/delete-window.js';
 import { SystemdNotifier } from './notify.js';
+import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
@@ -20,10 +25,20 @@ export interface DaemonOptions {
   cycle: CycleOptions;
   intervalMs: number;
   maxDelete: MaxDelete;
+  /** The sliding window of the --max-delete guard. */
+  maxDeleteWindowMs?: number;
+  /** Let the first cycle the --max-delete guard refuses through. */
+  force?: boolean;
   subnetFile?: string;
   leaseTTLSeconds?: number;
   metricsAddr?: ListenAddr;
   version: string;
+  /** --probe-interval in ms; 0 = no overlay probes. */
+  probeIntervalMs?: number;
+  /** Kubernetes: set the Node's NetworkUnavailable condition to False once converged (flanneld's default). */
+  setNodeNetworkUnavailable?: boolean;
+  /** --iptables-resync: re-check the planned iptables rules this often (flannel's default 5 s); 0 = only with each cycle. */
+  iptablesResyncMs?: number;
 }
 
 export interface DaemonDeps {
@@ -59,7 +74,9 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let stopping = false;
   let stopWatch: (() => void) | undefined;
   let scheduler: Scheduler | undefined;
+  let stopRulesCheck: (() => void) | undefined;
   let server: Server | undefined;
+  let prober: Prober | undefined;
   // The udp backend's forwarder; idle for other backends.
   const udp = new UdpDataPlane(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
@@ -78,6 +95,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log.info(`${sig}: stopping; routes and devices stay in place`);
       if (notifier.enabled) void notifier.send({ stopping: true, status: 'stopping' });
       stopWatch?.();
+      prober?.stop();
+      stopRulesCheck?.();
       if (scheduler) {
         if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
@@ -87,6 +106,38 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log.info('stopped', { cycles: scheduler?.cycles ?? 0 });
       finish(0);
     })();
+  };
+  /**
+   * Between cycles (a full resync is every --interval, 10 s by default), the
+   * iptables rules are re-read every --iptables-resync: a flush by another
+   * tool (a firewall reload, Docker's restart) is repaired within seconds, as
+   * flanneld does. Only a read and a pure diff; a drift forces a cycle.
+   */
+  const checkRulesEvery = (ms: number, desired: () => DesiredState | undefined): (() => void) => {
+    const streak = new FailureStreak(log, 'iptables check', () => clock.now());
+    let timer: unknown;
+    let stopped = false;
+    const tick = async () => {
+      const d = desired();
+      try {
+        if (d && scheduler && !scheduler.isRunning) {
+          const drift = await netfilterDrift(d, o.cycle.netns);
+          streak.ok();
+          if (drift.length && !stopped) {
+            log.info('iptables rules drifted: resyncing', { changes: drift.slice(0, 5).map((c) => `${SYMBOL[c.action]} ${describeChange(c)}`), count: drift.length });
+            scheduler.force('iptables');
+          }
+        }
+      } catch (e) {
+        streak.fail((e as Error).message, { hint: 'the rules are still checked with every cycle' }, 'warn');
+      }
+      if (!stopped) timer = clock.setTimeout(() => void tick(), ms);
+    };
+    timer = clock.setTimeout(() => void tick(), ms);
+    return () => {
+      stopped = true;
+      clock.clearTimeout(timer);
+    };
   };
   const handlers: Array<[NodeJS.Signals, (...a: any[]) => void]> = [['SIGTERM', onStop], ['SIGINT', onStop], ['SIGHUP', onHup]];
   for (const [s, f] of handlers) signals.on(s, f);
@@ -101,7 +152,10 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       node: o.cycle.node, subnet_file: o.subnetFile || undefined, systemd_notify: notifier.enabled || undefined,
     });
 
+    if (o.probeIntervalMs) prober = new Prober({ netns: o.cycle.netns, intervalMs: o.probeIntervalMs, clock, log, metrics });
+
     let lastStatus = '';
+    let readySent = false;
     const notifyFailure = new FailureStreak(log, 'systemd notification', () => clock.now());
     const sendStatus = (state: { ready?: boolean; status: string }) => {
       if (!notifier.enabled || (!state.ready && state.status === lastStatus)) return;
@@ -109,37 +163,64 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       void notifier.send(state).then((err) => (err ? notifyFailure.fail(err, { hint: 'is systemd-notify installed, and NotifyAccess=all set in the unit?' }, 'warn') : notifyFailure.ok()));
     };
 
+    const deleteGuard = new DaemonDeleteGuard({ maxDelete: o.maxDelete, windowMs: o.maxDeleteWindowMs ?? DEFAULT_DELETE_WINDOW_MS, force: o.force ?? false, now: () => clock.now(), log });
+    const networkUp = new NetworkUpMarker(o, log);
+    // The last converged plan: what the --iptables-resync check compares iptables with.
+    let converged: DesiredState | undefined;
     const reconciler = new Reconciler({
       source: o.source,
       cycle: o.cycle,
       maxDelete: o.maxDelete,
+      deleteGuard,
       subnetFile: o.subnetFile,
       leaseTTLSeconds: o.leaseTTLSeconds,
       log,
       metrics,
       now: () => clock.now(),
-      onSuccess: ({ first, snap }) => {
-        void udp.sync(snap);
-        const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
-        if (first) {
-          log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
-          sendStatus({ ready: true, status });
-        } else {
-          sendStatus({ status });
-        }
+      onSuccess: ({ snap }) => {
+        converged = snap.desired;
+        // Ready (log line, READY=1) only once every backend's data plane runs:
+        // for udp that is the forwarder, started after the kernel part.
+        converged = snap.desired;
+        prober?.update(snap);
+        void udp.sync(snap).then(() => {
+          if (udp.down) {
+            sendStatus({ status: `not ready: ${udp.down}` });
+            return;
+          }
+          // The network is up: clear the Node's NetworkUnavailable condition (once).
+          networkUp.after(snap);
+          const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
+          if (!readySent) {
+            readySent = true;
+            log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
+            sendStatus({ ready: true, status });
+          } else {
+            sendStatus({ status });
+          }
+        });
       },
     });
+    const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: udp.down });
     const sched = new Scheduler({ intervalMs: o.intervalMs, clock, run: (reasons) => reconciler.run(reasons) });
 
     if (o.metricsAddr) {
       const s = await startServer(o.metricsAddr, {
-        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
-        health: () => health({ now: clock.now(), startedAt, lastSuccessAt: reconciler.lastSuccessAt, intervalMs: o.intervalMs }),
-        ready: () => readiness(reconciler.lastSuccessAt),
+        metrics: async () => {
+          metrics.ready.set(ready().ok ? 1 : 0);
+          metrics.removedInWindow.set(deleteGuard.window.removedWithin());
+          return { contentType: metrics.contentType, body: await metrics.text() };
+        },
+        health: () => health({
+          now: clock.now(), startedAt, intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt,
+          runningSince: scheduler?.runningSince, nextDueAt: scheduler?.nextDueAt ?? Infinity,
+        }),
+        ready,
+        ...(prober ? { peers: () => prober!.peers() } : {}),
       });
       server = s.server;
       if (stopping) await stopServer(server);
-      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz'] });
+      else log.info('serving metrics', { address: s.address, paths: ['/metrics', '/healthz', '/readyz', '/peers'] });
     }
 
     if (!stopping) {
@@ -150,6 +231,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
             watchStreak.ok();
             sched.notify('watch');
           },
+          onNotice: (message) => log.info(message, { source: o.source.uri }),
           onError: (e) => {
             metrics.errors.inc({ stage: 'watch' });
             watchStreak.fail(e.message, { hint: `changes are still picked up by the resync every ${formatDuration(o.intervalMs)}` }, 'warn');
@@ -160,16 +242,45 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       }
       scheduler = sched;
       sched.start();
+      if (o.iptablesResyncMs) stopRulesCheck = checkRulesEvery(o.iptablesResyncMs, () => converged);
     }
     return await finished;
   } catch (e) {
+    prober?.stop();
     udp.close();
     stopWatch?.();
+    stopRulesCheck?.();
     await scheduler?.stop();
     if (server) await stopServer(server);
     await o.source.close().catch(() => undefined);
     throw e;
   } finally {
     for (const [s, f] of handlers) signals.off(s, f);
+  }
+}
+
+/**
+ * Tells the source, once, that this node's network is up (flanneld clears the
+ * Node's NetworkUnavailable condition; the scheduler keeps pods off a node
+ * while it is True). After a converged cycle, so never before routes and
+ * subnet.env exist; a failure is logged and retried after the next one.
+ */
+class NetworkUpMarker {
+  private state: 'todo' | 'running' | 'done';
+
+  constructor(private readonly o: DaemonOptions, private readonly log: Logger) {
+    this.state = o.setNodeNetworkUnavailable === false || !o.source.markNetworkUp ? 'done' : 'todo';
+  }
+
+  after(snap: { desired: { local: { name: string } } }): void {
+    if (this.state !== 'todo') return;
+    this.state = 'running';
+    this.o.source.markNetworkUp!().then(() => {
+      this.state = 'done';
+      this.log.info('set the node condition NetworkUnavailable=False (reason FlannelIsUp)', { node: snap.desired.local.name });
+    }, (e: Error & { hint?: string }) => {
+      this.state = 'todo';
+      this.log.warn(`cannot set the node condition NetworkUnavailable=False: ${e.message}`, { hint: e.hint, retry: 'after the next converged cycle' });
+    });
   }
 }

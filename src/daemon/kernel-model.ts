@@ -10,9 +10,12 @@
 // entries, an address brings routes, removing a device's last IPv4 address
 // flushes its IPv4 routes and neighbours, a new device MAC its neighbours: see
 // reconcile/kernel-effects.ts) makes the model unknown: the caller then reads
-// the host in full. Offload features and nat rules are re-read by every
-// snapshot when planned, so they need no model; pinned sysctl settings are
-// read with the host and kept here (a write sets exactly the value written).
+// the host in full. Offload features are re-read by every snapshot when
+// planned, so they need no model. The iptables tables of the last full read
+// are kept for event cycles (the daemon re-reads them every --iptables-resync);
+// a rule written makes the model unknown, so the jump is never written twice.
+// Pinned sysctl settings are read with the host and kept here (a write sets
+// exactly the value written).
 import type { ActualState, Change, FdbEntry, HostRoute, NeighEntry, RouteEntry, SysctlEntry } from '../model/types.js';
 
 /** Why `applied` can not be modelled, or undefined when it can. */
@@ -24,7 +27,6 @@ export function unmodelled(actual: ActualState, applied: readonly Change[]): str
       case 'fdb':
       case 'offload':
       case 'sysctl':
-      case 'nat':
         break;
       default:
         return `${c.action} ${c.key}`;

@@ -1,5 +1,5 @@
 // Prometheus metrics, on a registry of our own (nothing global). Every name
-// is listed in README "Metrics"; keep the two in step.
+// is listed in docs/daemon.md "Metrics"; keep the two in step.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const STAGES = ['register', 'source', 'validate', 'host', 'guard', 'write', 'verify', 'subnet-file', 'watch'] as const;
@@ -20,7 +20,11 @@ export class DaemonMetrics {
   readonly lastSuccess: Gauge;
   readonly sourceUp: Gauge;
   readonly ready: Gauge;
+  readonly removedInWindow: Gauge;
   readonly info: Gauge<'version' | 'source'>;
+  readonly peersUnreachable: Gauge;
+  readonly probes: Counter<'result'>;
+  readonly probeRtt: Histogram;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -37,11 +41,20 @@ export class DaemonMetrics {
     this.conflicts = new Gauge({ name: 'ovlnet_route_conflicts', help: 'Desired routes held by a foreign route and left alone, in the last cycle.', registers });
     this.lastSuccess = new Gauge({ name: 'ovlnet_last_success_timestamp_seconds', help: 'Unix time of the last successful cycle (0 before the first).', registers });
     this.sourceUp = new Gauge({ name: 'ovlnet_source_up', help: '1 when the last attempt to read the cluster state source succeeded, else 0.', registers });
-    this.ready = new Gauge({ name: 'ovlnet_ready', help: '1 from the first successful cycle on.', registers });
+    this.ready = new Gauge({ name: 'ovlnet_ready', help: 'What /readyz answers, at scrape time: 1 after a successful cycle within 3 intervals with every data plane up, else 0.', registers });
+    this.removedInWindow = new Gauge({ name: 'ovlnet_peers_removed_in_window', help: 'Peers removed within the last --max-delete-window (the guard refuses past its limit).', registers });
     this.info = new Gauge({ name: 'ovlnet_build_info', help: 'Always 1; labels name the version and the kind of source (file, etcd, kube).', labelNames: ['version', 'source'], registers });
+    this.peersUnreachable = new Gauge({ name: 'ovlnet_peers_unreachable', help: 'Peers whose last overlay probes (--probe-interval) failed twice or more in a row.', registers });
+    this.probes = new Counter({ name: 'ovlnet_probes_total', help: 'Overlay probes sent to peers, by result (ok, failed).', labelNames: ['result'], registers });
+    this.probeRtt = new Histogram({
+      name: 'ovlnet_probe_rtt_seconds', help: 'Round trip of answered overlay probes.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers,
+    });
     // Make every series visible from the start, so alerts on absent() are not needed.
     for (const r of ['ok', 'failed', 'refused'] as const) this.cycles.inc({ result: r }, 0);
     for (const s of STAGES) this.errors.inc({ stage: s }, 0);
+    for (const r of ['ok', 'failed'] as const) this.probes.inc({ result: r }, 0);
+    this.peersUnreachable.set(0);
     this.lastSuccess.set(0);
     this.sourceUp.set(0);
     this.ready.set(0);

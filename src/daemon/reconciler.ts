@@ -5,7 +5,7 @@
 // A source error returns before anything is read from or written to the
 // kernel: the data plane stays exactly as it is.
 import { GuardError, HostError, PermissionError } from '../errors.js';
-import { applySnapshot, snapshot, snapshotFrom, verifyWritten, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
+import { applySnapshot, countOwnedPeers, snapshot, snapshotFrom, verifyWritten, type ApplyResult, type CycleOptions, type Snapshot } from '../engine/cycle.js';
 import { readHost } from '../host/read.js';
 import type { ActualState, Change, ClusterState, Problem } from '../model/types.js';
 import type { MaxDelete } from '../reconcile/guard.js';
@@ -14,6 +14,7 @@ import type { Registration, Source } from '../sources/types.js';
 import { readFileIfExists, writeFileAtomic } from './files.js';
 import { applyToActual, unmodelled } from './kernel-model.js';
 import { FailureStreak, type Logger } from './logger.js';
+import type { DaemonDeleteGuard } from './delete-guard.js';
 import type { CycleResult, DaemonMetrics, Stage } from './metrics.js';
 import { renderSubnetEnv, subnetEnvFor } from './subnet-env.js';
 
@@ -21,6 +22,8 @@ export interface ReconcilerOptions {
   source: Source;
   cycle: CycleOptions;
   maxDelete: MaxDelete;
+  /** The --max-delete guard over a sliding window, and --force (delete-guard.ts). */
+  deleteGuard?: DaemonDeleteGuard;
   /** flannel's subnet.env; undefined or '' = do not write one. */
   subnetFile?: string;
   leaseTTLSeconds?: number;
@@ -171,7 +174,7 @@ export class Reconciler {
     const { source, metrics, log } = this.o;
     if (source.register && !this.registration) {
       try {
-        const existingVtepMAC = await this.existingVtepMAC();
+        const [existingVtepMAC, existingVtepMACv6] = await this.existingVtepMACs();
         this.registration = await source.register({
           netns: this.o.cycle.netns,
           nodeName: this.o.cycle.node,
@@ -180,6 +183,7 @@ export class Reconciler {
           subnetFile: this.o.subnetFile || undefined,
           leaseTTLSeconds: this.o.leaseTTLSeconds,
           existingVtepMAC,
+          existingVtepMACv6,
         });
         log.info('registered this node', { source: source.uri, subnet: this.registration.subnet, public_ip: this.registration.publicIP, vtep_mac: this.registration.vtepMAC });
       } catch (e) {
@@ -199,20 +203,26 @@ export class Reconciler {
     }
   }
 
-  /** The MAC of a flannel.N vxlan device already on the host, so a restart publishes the same one. */
-  private async existingVtepMAC(): Promise<string | undefined> {
+  /** The MACs of the flannel.N and flannel-v6.N vxlan devices already on the host, so a restart publishes the same ones. */
+  private async existingVtepMACs(): Promise<[string | undefined, string | undefined]> {
     try {
       const host = await readHost(this.o.cycle.netns);
-      const macs = [...host.links.values()].filter((l) => l.kind === 'vxlan' && /^flannel\.[0-9]+$/.test(l.name) && l.mac).map((l) => l.mac!.text);
-      return macs.length === 1 ? macs[0] : undefined;
+      const one = (re: RegExp) => {
+        const macs = [...host.links.values()].filter((l) => l.kind === 'vxlan' && re.test(l.name) && l.mac).map((l) => l.mac!.text);
+        return macs.length === 1 ? macs[0] : undefined;
+      };
+      return [one(/^flannel\.[0-9]+$/), one(/^flannel-v6\.[0-9]+$/)];
     } catch {
-      return undefined;
+      return [undefined, undefined];
     }
   }
 
   private cycleOptions(): CycleOptions {
-    // The registration found our public IP; --node/--public-ip still win.
-    return { ...this.o.cycle, publicIP: this.o.cycle.publicIP ?? this.registration?.publicIP };
+    // The registration found our public IP; --node/--public-ip still win. The
+    // node it holds (etcd: its lease) is the local node, so a stray entry with
+    // this host's public IP cannot take it over.
+    const node = this.o.cycle.node ?? this.registration?.localNode;
+    return { ...this.o.cycle, node, publicIP: this.o.cycle.publicIP ?? this.registration?.publicIP, localAddress: this.registration?.localAddress };
   }
 
   /** A full snapshot (host read) without a model; against the model (no host read) with one. */
@@ -228,7 +238,10 @@ export class Reconciler {
   /** Writes without applySnapshot's own verify: the daemon verifies with a read it keeps as the model. */
   private async apply(snap: Snapshot): Promise<ApplyResult> {
     try {
-      return await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify: false });
+      const { force } = this.o.deleteGuard?.before(snap.result.changes, countOwnedPeers(snap)) ?? { force: false };
+      const r = await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify: false, force });
+      this.o.deleteGuard?.after(r.applied, r.guard.refused);
+      return r;
     } catch (e) {
       throw new StageError(e instanceof GuardError ? 'guard' : 'write', e);
     }

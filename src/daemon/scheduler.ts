@@ -139,6 +139,11 @@ export class Scheduler {
     return this.running !== undefined;
   }
 
+  /** When the running cycle started (clock ms); undefined when none runs. For liveness. */
+  get runningSince(): number | undefined {
+    return this.running ? this.lastStartAt : undefined;
+  }
+
   /** No more cycles; resolves when the current one (if any) has finished. */
   stop(): Promise<void> {
     this.stopped = true;

@@ -29,6 +29,8 @@ export interface Endpoints {
   metrics(): Promise<{ contentType: string; body: string }>;
   health(): Verdict;
   ready(): Verdict;
+  /** The overlay probes' per-peer view (JSON); absent when probing is off. */
+  peers?(): unknown;
 }
 
 export async function startServer(addr: ListenAddr, ep: Endpoints): Promise<{ server: Server; address: string }> {
@@ -47,8 +49,10 @@ export async function startServer(addr: ListenAddr, ep: Endpoints): Promise<{ se
     } else if (path === '/healthz' || path === '/readyz') {
       const v = path === '/healthz' ? ep.health() : ep.ready();
       send(v.ok ? 200 : 503, 'text/plain; charset=utf-8', v.body);
+    } else if (path === '/peers') {
+      send(200, 'application/json', JSON.stringify(ep.peers?.() ?? { version: 1, probeIntervalMs: 0, peers: [] }) + '\n');
     } else {
-      send(404, 'text/plain', 'not found: try /metrics, /healthz or /readyz\n');
+      send(404, 'text/plain', 'not found: try /metrics, /healthz, /readyz or /peers\n');
     }
   });
   // A scraper holding a connection must not delay shutdown.

@@ -2,6 +2,24 @@
 // validated values only (see shared reference "/run/flannel/subnet.env").
 import { makePrefix, nthAddress, networkOf, type Prefix } from '../model/ip.js';
 import type { DesiredState, NetworkConfig } from '../model/types.js';
+import { UsageError } from '../errors.js';
+
+export const HOST_SUBNET_FILE = '/run/flannel/subnet.env';
+
+/**
+ * Where the daemon writes (and cleanup looks for) subnet.env unless told.
+ * A node in a network namespace is not the host: its file goes beside the
+ * host's, scoped by the namespace's name, so the host's own CNI plugin never
+ * reads another node's subnet.
+ */
+export function defaultSubnetFile(netns: string | undefined): string {
+  if (netns === undefined) return HOST_SUBNET_FILE;
+  // ip(8) refuses such names too; checked again because the name becomes a path.
+  if (!netns || netns.includes('/') || netns === '.' || netns === '..' || netns.includes('\0')) {
+    throw new UsageError(`--netns ${JSON.stringify(netns)}: not a network namespace name`);
+  }
+  return `/run/flannel/netns/${netns}/subnet.env`;
+}
 
 export interface SubnetEnv {
   network: Prefix;

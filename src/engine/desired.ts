@@ -2,8 +2,9 @@
 // and the daemon share. Pure.
 import { hostname as osHostname, release as osRelease } from 'node:os';
 import { plan, resolveUnderlay } from '../backends/index.js';
+import { overwriteLocalAddress } from '../backends/underlay.js';
 import { shouldDisableTxOffload } from '../backends/offload.js';
-import type { IP } from '../model/ip.js';
+import { parseIP, type IP } from '../model/ip.js';
 import type { ClusterState, DesiredState, NetworkConfig, Node, Problem } from '../model/types.js';
 import type { PlanHost } from '../host/read.js';
 import { validateCluster, validateConfig, type ValidatedCluster } from '../validate/index.js';
@@ -28,7 +29,7 @@ export function planFrom(state: ClusterState, host: PlanHost, opts: CycleOptions
   const hostIPs: IP[] = addrs.map((a) => a.addr);
   const cluster = validateCluster(state, {
     config,
-    name: opts.node,
+    name: opts.node ?? state.localName,
     hostname: opts.hostname ?? osHostname(),
     publicIP: opts.publicIP,
     hostIPs,
@@ -36,12 +37,20 @@ export function planFrom(state: ClusterState, host: PlanHost, opts: CycleOptions
     // A node's IPv6 half is given as a node of its own: the same check applies.
     isProgrammed6: isProgrammed,
   });
-  const underlay = resolveUnderlay(host.links, cluster.local.publicIP, opts.iface, opts.offline ?? false);
+  // A public-ip-overwrite is only published: the device binds to this host's own address.
+  const overwritten = family4(cluster.local.publicIP) && state.publicIPOverwritten?.includes(cluster.local.name);
+  const local = overwritten ? overwriteLocalAddress(host.links, host.routes, cluster.local.publicIP, opts.iface, parseIP(opts.localAddress)) : undefined;
+  const underlay = resolveUnderlay(host.links, local ?? cluster.local.publicIP, opts.iface, opts.offline ?? false);
+  if (local) underlay.local = local;
   const hostOptions = {
     disableTxOffload: shouldDisableTxOffload(opts.txOffload ?? 'auto', opts.kernelRelease ?? osRelease()),
     ipMasq: opts.ipMasq ?? false,
+    masqRandomFully: opts.masqRandomFully ?? true,
+    forwardRules: opts.forwardRules ?? false,
   };
   const desired = plan({ cluster, underlay, routes: host.routes, host: hostOptions });
+  if (local) desired.underlay = { ...desired.underlay, local };
   return { state, cluster, desired, problems: [...cluster.problems, ...desired.problems] };
 }
 
+const family4 = (ip: IP) => ip.family === 4;

@@ -23,6 +23,7 @@
 // business: `ovlnet diff` and `apply` report them; a plan does not.
 import { HostError, PermissionError } from '../errors.js';
 import type { ActualState, ClusterState, DesiredState, Node, Problem } from '../model/types.js';
+import { iptablesHasRandomFully } from '../host/netfilter.js';
 import { readHost, readPlanHost, type PlanHost } from '../host/read.js';
 import { fdbDevicesFor, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
@@ -100,6 +101,7 @@ export function hostReads(netns: string | undefined, state: ClusterState): PlanR
  */
 export async function planSnapshot(source: Source, opts: CycleOptions, state?: ClusterState): Promise<PlanSnapshot> {
   state ??= await source.load();
+  if (opts.ipMasq && opts.masqRandomFully === undefined) opts = { ...opts, masqRandomFully: await iptablesHasRandomFully() };
   return planWithReads(state, opts, hostReads(opts.netns, state));
 }
 

@@ -31,7 +31,7 @@ function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
   switch (e.kind) {
     case 'link':
       return [
-        ['ip', `link add ${dev(e.name)} address ${e.mac.text} mtu ${int(e.mtu)} type vxlan id ${int(e.vni)} local ${e.local.text} dev ${dev(e.underlay)} dstport ${int(e.port)} ${e.learning ? 'learning' : 'nolearning'}`],
+        ['ip', `link add ${dev(e.name)} address ${e.mac.text} mtu ${int(e.mtu)} type vxlan id ${int(e.vni)} local ${e.local.text} dev ${dev(e.underlay)} dstport ${int(e.port)} ${e.learning ? 'learning' : 'nolearning'}${e.gbp ? ' gbp' : ''}`],
         ['ip', `link set ${dev(e.name)} up`],
       ];
     case 'tun':
@@ -54,20 +54,21 @@ function addLines(e: Entry, replace: boolean): Array<[Tool, string]> {
     case 'offload':
     case 'sysctl':
     case 'nat':
+    case 'filter':
       return notIpBatch(e);
   }
 }
 
 // Offload features go through ethtool (host/ethtool.ts), sysctl settings through
-// sysctl (host/sysctl.ts) and nat rules through
-// one iptables-restore (host/iptables.ts); reaching here is a wiring bug.
+// sysctl (host/sysctl.ts) and netfilter rules through one iptables-restore per
+// family (host/iptables.ts); reaching here is a wiring bug.
 function notIpBatch(e: Entry): never {
   throw new Error(`${e.kind} entries are not written with ip/bridge -batch`);
 }
 
 /** Whether a change is written by ip/bridge batches (the others have their own writers). */
 export function isIpBatchChange(c: Change): boolean {
-  return c.kind !== 'offload' && c.kind !== 'sysctl' && c.kind !== 'nat';
+  return c.kind !== 'offload' && c.kind !== 'sysctl' && c.kind !== 'nat' && c.kind !== 'filter';
 }
 
 function deleteLines(e: Entry): Array<[Tool, string]> {
@@ -87,6 +88,7 @@ function deleteLines(e: Entry): Array<[Tool, string]> {
     case 'offload':
     case 'sysctl':
     case 'nat':
+    case 'filter':
       return notIpBatch(e);
   }
 }

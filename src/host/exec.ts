@@ -12,10 +12,11 @@ export interface RunResult {
 }
 
 const PACKAGE_OF: Record<string, string> = {
-  ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool', 'iptables-save': 'iptables', 'iptables-restore': 'iptables', sysctl: 'procps',
+  ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool', 'iptables-save': 'iptables', 'iptables-restore': 'iptables',
+  'ip6tables-save': 'iptables', 'ip6tables-restore': 'iptables', iptables: 'iptables', ping: 'iputils-ping', sysctl: 'procps',
 };
 
-export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables-save' | 'iptables-restore' | 'sysctl';
+export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore' | 'ping' | 'sysctl';
 
 export function notInstalled(tool: HostTool): HostError {
   return new HostError(`${tool} not found in PATH; it comes with the ${PACKAGE_OF[tool]} package`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);
@@ -33,9 +34,9 @@ interface Spawned {
   message?: string;
 }
 
-async function spawnCollect(cmd: string, args: string[], input: string): Promise<Spawned> {
+async function spawnCollect(cmd: string, args: string[], input: string, timeoutMs?: number): Promise<Spawned> {
   const { execa } = await import('execa');
-  const r = await execa(cmd, args, { input, reject: false, stripFinalNewline: false, maxBuffer: MAX_BUFFER, encoding: 'utf8' });
+  const r = await execa(cmd, args, { input, reject: false, stripFinalNewline: false, maxBuffer: MAX_BUFFER, encoding: 'utf8', ...(timeoutMs ? { timeout: timeoutMs } : {}) });
   const spawnError = r.failed && r.exitCode === undefined;
   return {
     stdout: String(r.stdout ?? ''),
@@ -46,11 +47,12 @@ async function spawnCollect(cmd: string, args: string[], input: string): Promise
   };
 }
 
-export async function run(tool: HostTool, args: string[], opts: { netns?: string; input?: string } = {}): Promise<RunResult> {
+/** `timeoutMs`: kill the tool after this long (bounded probes); it then reports exit code 1. */
+export async function run(tool: HostTool, args: string[], opts: { netns?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   // ip and bridge enter a namespace themselves; the others run under `ip netns exec`.
   const nsAware = tool === 'ip' || tool === 'bridge';
   const [cmd, full] = !opts.netns ? [tool, args] : nsAware ? [tool, ['-n', opts.netns, ...args]] : ['ip', ['netns', 'exec', opts.netns, tool, ...args]];
-  const r = await spawnCollect(cmd, full, opts.input ?? '');
+  const r = await spawnCollect(cmd, full, opts.input ?? '', opts.timeoutMs);
   if (r.code === 'ENOENT' || /ENOENT/.test(String(r.message ?? ''))) throw notInstalled(cmd as HostTool);
   if (!nsAware && opts.netns && r.exitCode === 255 && /^exec of "[^"]+" failed: No such file/m.test(String(r.stderr ?? ''))) {
     throw notInstalled(tool);

@@ -1,44 +1,61 @@
-// The nat table in iptables-save / iptables-restore form. Pure: parses what
-// `iptables-save -t nat` prints and renders the input one `iptables-restore
-// --noflush` run applies atomically (no per-rule process).
-import { MASQ_CHAIN, MASQ_COMMENT, MASQ_JUMP_SPEC } from '../backends/masq.js';
-import type { NatRuleEntry, NatState } from '../model/types.js';
+// iptables tables in iptables-save / iptables-restore form. Pure: parses what
+// `iptables-save` prints and renders the input one `iptables-restore
+// --noflush` run applies atomically (no per-rule process), for every rule set
+// (backends/netfilter.ts) of one family at once.
+import { RULE_SETS, ruleSetFor } from '../backends/netfilter.js';
+import { familyOf } from '../backends/ruleset.js';
+import type { Change, NatState, NetfilterRuleEntry, NetfilterTable, RuleSet, TableState } from '../model/types.js';
 
 const CHAIN_RE = /^[A-Za-z0-9_-]{1,28}$/;
+const TABLES: readonly NetfilterTable[] = ['nat', 'filter'];
 
-/** The `*nat` block of iptables-save output; other tables and comments are ignored. */
-export function parseNatSave(text: string): NatState {
-  const state: NatState = { chains: [], rules: [] };
-  let inNat = false;
+/** The nat and filter blocks of iptables-save output; other tables and comments are ignored. */
+export function parseSave(text: string): Partial<Record<NetfilterTable, TableState>> {
+  const out: Partial<Record<NetfilterTable, TableState>> = {};
+  let cur: TableState | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line.startsWith('*')) {
-      inNat = line === '*nat';
+      const name = line.slice(1) as NetfilterTable;
+      cur = TABLES.includes(name) ? (out[name] = { chains: [], rules: [], policies: {} }) : undefined;
       continue;
     }
-    if (!inNat || line === '' || line.startsWith('#')) continue;
+    if (!cur || line === '' || line.startsWith('#')) continue;
     if (line === 'COMMIT') {
-      inNat = false;
+      cur = undefined;
       continue;
     }
     if (line.startsWith(':')) {
-      const name = line.slice(1).split(' ')[0];
-      if (CHAIN_RE.test(name)) state.chains.push(name);
+      const [name, policy] = line.slice(1).split(' ');
+      if (!CHAIN_RE.test(name)) continue;
+      cur.chains.push(name);
+      if (policy && policy !== '-') cur.policies![name] = policy;
       continue;
     }
     const m = /^-A (\S+) (.+)$/.exec(line);
-    if (m) state.rules.push({ chain: m[1], spec: m[2].replace(/\s+/g, ' ').trim() });
+    if (m) cur.rules.push({ chain: m[1], spec: m[2].replace(/\s+/g, ' ').trim() });
   }
-  return state;
+  return out;
 }
 
-/** A rule spec that carries ovlnet's comment (and so is ovlnet's). */
-export function isOvlnetSpec(spec: string): boolean {
-  return spec.includes(`--comment "${MASQ_COMMENT}"`);
+/** The `*nat` block of iptables-save output (empty when there is none). */
+export function parseNatSave(text: string): NatState {
+  return parseSave(text).nat ?? { chains: [], rules: [], policies: {} };
 }
 
-/** Rules of a nat state in one chain, in table order. */
-export function chainRules(state: NatState | undefined, chain: string): string[] {
+/**
+ * Whether an iptables of this `--version` output takes MASQUERADE
+ * --random-fully: 1.6.2 and later, the test flannel's go-iptables makes.
+ */
+export function versionHasRandomFully(versionText: string): boolean {
+  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(versionText);
+  if (!m) return false;
+  const [maj, min, patch] = m.slice(1).map(Number);
+  return maj > 1 || (maj === 1 && (min > 6 || (min === 6 && patch >= 2)));
+}
+
+/** Rules of a table in one chain, in table order. */
+export function chainRules(state: TableState | undefined, chain: string): string[] {
   return (state?.rules ?? []).filter((r) => r.chain === chain).map((r) => r.spec);
 }
 
@@ -49,53 +66,86 @@ function checkSpec(spec: string): string {
   return spec;
 }
 
+const ruleOf = (c: Change) => (c.desired ?? c.actual) as NetfilterRuleEntry;
+
 /**
- * Restore input that makes ovlnet's masquerade state match `desired`:
- * declaring the chain creates it, or flushes it under --noflush, so the
- * chain is rewritten whole and in order; the jump is added once, first in
- * POSTROUTING (so no other masquerading rule sees pod traffic before it),
- * and duplicates of it removed.
+ * The restore lines that carry one set's changes: when anything in the chain
+ * changes, declaring the chain creates it, or flushes it under --noflush, and
+ * its desired rules follow, so it is rewritten whole and in order; the jump
+ * is appended to the hook (as flannel does) or its extra copies and older
+ * forms deleted, as the diff said.
  */
-export function renderMasqRestore(desired: NatRuleEntry[], actual: NatState | undefined): string {
-  const chainRulesWanted = desired.filter((e) => e.chain === MASQ_CHAIN);
-  const jumps = chainRules(actual, 'POSTROUTING').filter((s) => s === MASQ_JUMP_SPEC).length;
-  const wantJump = desired.some((e) => e.chain === 'POSTROUTING' && e.spec === MASQ_JUMP_SPEC);
-  const lines = ['*nat', `:${MASQ_CHAIN} - [0:0]`];
-  for (const e of chainRulesWanted) lines.push(`-A ${MASQ_CHAIN} ${checkSpec(e.spec)}`);
-  if (wantJump && jumps === 0) lines.push(`-I POSTROUTING 1 ${MASQ_JUMP_SPEC}`);
-  for (let i = wantJump ? 1 : 0; i < jumps; i++) lines.push(`-D POSTROUTING ${MASQ_JUMP_SPEC}`);
-  lines.push('COMMIT', '');
-  return lines.join('\n');
+function setLines(set: RuleSet, desired: NetfilterRuleEntry[], changes: Change[]): string[] {
+  const lines: string[] = [];
+  if (changes.some((c) => ruleOf(c).chain === set.chain)) {
+    lines.push(`:${set.chain} - [0:0]`);
+    for (const e of desired) if (e.chain === set.chain) lines.push(`-A ${set.chain} ${checkSpec(e.spec)}`);
+  }
+  for (const c of changes) {
+    const e = ruleOf(c);
+    if (e.chain !== set.hook) continue;
+    if (c.action === 'delete') lines.push(`-D ${set.hook} ${checkSpec(e.spec)}`);
+    else lines.push(`-A ${set.hook} ${checkSpec(e.spec)}`);
+  }
+  return lines;
 }
 
-export interface NatCleanup {
+/**
+ * Restore input for one family's netfilter changes (and the desired rules of
+ * that family): one block per table with changes; '' when there are none.
+ */
+export function renderRestore(desired: NetfilterRuleEntry[], changes: Change[]): string {
+  const lines: string[] = [];
+  for (const set of RULE_SETS) {
+    const mine = changes.filter((c) => c.kind === set.table);
+    if (!mine.length) continue;
+    lines.push(`*${set.table}`, ...setLines(set, desired.filter((e) => e.kind === set.table), mine), 'COMMIT');
+  }
+  return lines.length ? [...lines, ''].join('\n') : '';
+}
+
+/** What cleanup removes of one set in one family. */
+export interface RuleSetCleanup {
+  set: RuleSet;
+  family: 4 | 6;
   /** ovlnet's rules to delete, chain by chain. */
-  rules: NatRuleEntry[];
+  rules: NetfilterRuleEntry[];
   /** Delete the chain itself (it holds nothing but ovlnet's rules and nothing foreign jumps to it). */
   deleteChain: boolean;
 }
 
-/** Restore input removing ovlnet's masquerade rules; empty when there is nothing to remove. */
-export function renderNatCleanup(c: NatCleanup): string {
-  if (c.rules.length === 0 && !c.deleteChain) return '';
-  const lines = ['*nat'];
-  for (const r of c.rules) {
-    // Rules of a chain that goes as a whole are flushed with it.
-    if (c.deleteChain && r.chain === MASQ_CHAIN) continue;
-    lines.push(`-D ${r.chain} ${checkSpec(r.spec)}`);
+/** Restore input removing one family's rules; empty when there is nothing to remove. */
+export function renderCleanup(items: RuleSetCleanup[]): string {
+  const lines: string[] = [];
+  for (const c of items) {
+    if (c.rules.length === 0 && !c.deleteChain) continue;
+    lines.push(`*${c.set.table}`);
+    for (const r of c.rules) {
+      // Rules of a chain that goes as a whole are flushed with it.
+      if (c.deleteChain && r.chain === c.set.chain) continue;
+      lines.push(`-D ${r.chain} ${checkSpec(r.spec)}`);
+    }
+    if (c.deleteChain) lines.push(`:${c.set.chain} - [0:0]`, `-X ${c.set.chain}`);
+    lines.push('COMMIT');
   }
-  if (c.deleteChain) lines.push(`:${MASQ_CHAIN} - [0:0]`, `-X ${MASQ_CHAIN}`);
-  lines.push('COMMIT', '');
-  return lines.join('\n');
+  return lines.length ? [...lines, ''].join('\n') : '';
 }
 
 /** The same as shell commands, for `ovlnet plan -o commands` on an empty host. */
-export function masqCommands(desired: NatRuleEntry[]): string[] {
-  if (desired.length === 0) return [];
-  const out = [`iptables -t nat -N ${MASQ_CHAIN}`];
-  for (const e of desired) {
-    if (e.chain === MASQ_CHAIN) out.push(`iptables -t nat -A ${MASQ_CHAIN} ${checkSpec(e.spec)}`);
+export function ruleCommands(desired: NetfilterRuleEntry[]): string[] {
+  const out: string[] = [];
+  for (const family of [4, 6] as const) {
+    const tool = family === 6 ? 'ip6tables' : 'iptables';
+    for (const table of TABLES) {
+      const set = ruleSetFor(table);
+      const rules = desired.filter((e) => e.kind === table && familyOf(e) === family);
+      if (!rules.length) continue;
+      out.push(`${tool} -t ${table} -N ${set.chain}`);
+      for (const e of rules) if (e.chain === set.chain) out.push(`${tool} -t ${table} -A ${set.chain} ${checkSpec(e.spec)}`);
+      for (const e of rules) {
+        if (e.chain === set.hook) out.push(`${tool} -t ${table} -A ${set.hook} ${checkSpec(e.spec)}`);
+      }
+    }
   }
-  if (desired.some((e) => e.chain === 'POSTROUTING')) out.push(`iptables -t nat -I POSTROUTING 1 ${MASQ_JUMP_SPEC}`);
   return out;
 }

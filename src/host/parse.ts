@@ -96,6 +96,7 @@ export function parseLinks(arr: unknown[]): Map<string, HostLink> {
         link: typeof info.link === 'string' ? info.link : undefined,
         port: info.port,
         learning: info.learning === true,
+        ...(info.gbp === true ? { gbp: true } : {}),
       } : undefined,
       // Only on tun/tap devices, so other links keep their shape.
       ...(kind === 'tun' && info ? {

@@ -2,7 +2,7 @@
 // same object in the kernel's eyes; the diff compares their other fields.
 import type { Entry } from './types.js';
 
-/** Route protocol number that marks a route as ovlnet's (see README "Ownership"). */
+/** Route protocol number that marks a route as ovlnet's (see docs/safety.md "Ownership rules"). */
 export const OVLNET_ROUTE_PROTO = 244;
 export const OVLNET_ROUTE_PROTO_NAME = 'ovlnet';
 /** RTPROT_BOOT: what flanneld's routes carry (it names no protocol). */
@@ -27,7 +27,9 @@ export function entryKey(e: Entry): string {
     case 'sysctl':
       return `sysctl:${e.dev}/${e.name}`;
     case 'nat':
-      return `nat:${e.chain}/${e.spec}`;
+    case 'filter':
+      // The jump's spec is the same in iptables and ip6tables: the family is part of the key.
+      return `${e.kind}${e.family === 6 ? '6' : ''}:${e.chain}/${e.spec}`;
   }
 }
 

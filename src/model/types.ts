@@ -12,6 +12,8 @@ export interface RawBackend {
   port?: unknown;
   mtu?: unknown;
   directRouting?: unknown;
+  gbp?: unknown;
+  learning?: unknown;
 }
 
 export interface RawConfig {
@@ -27,6 +29,8 @@ export interface RawConfig {
   backend?: RawBackend;
   /** Where the config came from, for messages ("cluster.yaml", "etcd /coreos.com/network/config"). */
   origin: string;
+  /** Non-fatal findings while mapping it (e.g. a Backend flanneld would default differently). */
+  warnings?: string[];
 }
 
 export interface RawNode {
@@ -62,12 +66,24 @@ export interface ClusterState {
    * this?" errors can say why instead of "not in the source".
    */
   leftOut?: Array<{ name: string; reason: string }>;
+  /**
+   * Names of nodes whose public IP is an operator's public-ip-overwrite
+   * (Kubernetes): peers send to it, but it is not an address of the node
+   * itself, so the local node's vxlan device and udp socket keep its own.
+   */
+  publicIPOverwritten?: string[];
+  /**
+   * The local node's name when the source knows it (Kubernetes: NODE_NAME,
+   * else the pod's spec.nodeName from POD_NAME/POD_NAMESPACE, as flanneld);
+   * --node still wins.
+   */
+  localName?: string;
 }
 
 // ---- Validated cluster -------------------------------------------------------
 
 export type BackendConfig =
-  | { type: 'vxlan'; vni: number; port: number; mtu?: number; directRouting: boolean }
+  | { type: 'vxlan'; vni: number; port: number; mtu?: number; directRouting: boolean; gbp?: boolean; learning?: boolean }
   | { type: 'host-gw' }
   | { type: 'udp'; port: number };
 
@@ -125,6 +141,8 @@ export interface LinkEntry {
   underlay: string;
   port: number;
   learning: boolean;
+  /** Group Based Policy extension (Backend.GBP); set only when on. The kernel can not change it on a live device. */
+  gbp?: boolean;
   mtu: number;
   mac: MAC;
   up: boolean;
@@ -191,14 +209,38 @@ export interface SysctlEntry {
   value: number;
 }
 
-/** One rule of the nat table, as `iptables-save` prints it after `-A <chain>`. */
-export interface NatRuleEntry {
-  kind: 'nat';
+/**
+ * One iptables rule, as `iptables-save` prints it after `-A <chain>`. The
+ * kind is its table: masquerade rules are 'nat', FORWARD accept rules 'filter'.
+ */
+export interface NetfilterRuleEntry {
+  kind: NetfilterTable;
+  /** ip6tables when 6; iptables when absent. */
+  family?: 6;
   chain: string;
   spec: string;
 }
 
-export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | SysctlEntry | NatRuleEntry;
+export type NetfilterTable = 'nat' | 'filter';
+export type NatRuleEntry = NetfilterRuleEntry & { kind: 'nat' };
+export type FilterRuleEntry = NetfilterRuleEntry & { kind: 'filter' };
+
+/**
+ * A chain ovlnet owns whole, entered by one jump from a built-in chain (the
+ * hook): flannel's FLANNEL-POSTRTG (nat, from POSTROUTING) and FLANNEL-FWD
+ * (filter, from FORWARD). One driver plans, diffs, writes and cleans both.
+ */
+export interface RuleSet {
+  table: NetfilterTable;
+  chain: string;
+  hook: string;
+  /** The comment on every rule and on the jump: flannel's, so either can take over from the other. */
+  comment: string;
+  /** Comments older ovlnet versions wrote: rules carrying them are ovlnet's too (replaced, cleaned up). */
+  legacyComments: readonly string[];
+}
+
+export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | SysctlEntry | NatRuleEntry | FilterRuleEntry;
 export type EntryKind = Entry['kind'];
 
 export interface PeerPlan {
@@ -213,7 +255,7 @@ export interface DesiredState {
   device?: string;
   /** Dual stack, vxlan: the IPv6 device flannel-v6.<VNI>. */
   device6?: string;
-  underlay: { dev: string; mtu: number; found: boolean };
+  underlay: { dev: string; mtu: number; found: boolean; local?: IP };
   local: Node;
   peers: PeerPlan[];
   entries: Entry[];
@@ -230,7 +272,7 @@ export interface HostLink {
   mac?: MAC;
   up: boolean;
   kind?: string;
-  vxlan?: { id: number; local?: IP; link?: string; port: number; learning: boolean };
+  vxlan?: { id: number; local?: IP; link?: string; port: number; learning: boolean; gbp?: boolean };
   /** `ip -d` info_data of a tun/tap device. */
   tun?: { type: string; pi: boolean; persist: boolean; multiQueue: boolean };
   addrs: Prefix[];
@@ -247,12 +289,18 @@ export interface HostRoute {
   type?: string;
 }
 
-/** The nat table as `iptables-save -t nat` shows it. */
+/** One table as `iptables-save` shows it. */
 export interface NatState {
   chains: string[];
   /** In table order within each chain. */
   rules: Array<{ chain: string; spec: string }>;
+  /** Built-in chains' policies (`:FORWARD DROP [0:0]`). */
+  policies?: Record<string, string>;
 }
+export type TableState = NatState;
+
+/** The tables read, by family and name ('4/nat', '6/filter'); a table not read is absent. */
+export type NetfilterState = Partial<Record<`${4 | 6}/${NetfilterTable}`, TableState>>;
 
 export interface ActualState {
   links: Map<string, HostLink>;
@@ -266,8 +314,8 @@ export interface ActualState {
    * that exist; undefined for a setting the kernel does not have (IPv6 off).
    */
   sysctl?: Map<string, number | undefined>;
-  /** Read only when the plan has masquerade rules (--ip-masq). */
-  nat?: NatState;
+  /** Read only for the families the plan has iptables rules in (--ip-masq, --iptables-forward-rules). */
+  netfilter?: NetfilterState;
 }
 
 // ---- Changes -------------------------------------------------------------------

@@ -8,15 +8,18 @@
 //      b. ovlnet routes go through it and no foreign route does;
 //      c. the source says ovlnet uses this VNI and no foreign route goes through it;
 //    otherwise kept (it may be flannel's), with the reason;
-//  - masquerade rules: those with ovlnet's comment; chain FLANNEL-POSTRTG
-//    only when nothing else is left in it and nothing foreign jumps to it;
+//  - iptables rules (masquerade, FORWARD accept), in both families: those with
+//    the comment ovlnet writes (or wrote); chains FLANNEL-POSTRTG and
+//    FLANNEL-FWD only when nothing else is left in them and nothing foreign
+//    jumps to them;
 //  - the subnet file: when it is a subnet.env and either named explicitly
 //    (--subnet-file) or marked by ovlnet (a comment mentioning ovlnet).
-import { MASQ_CHAIN } from '../backends/masq.js';
+import { RULE_SETS } from '../backends/netfilter.js';
+import { isJumpTo, isOwnSpec, tableId } from '../backends/ruleset.js';
 import { UDP_DEVICE } from '../backends/udp.js';
-import { isOvlnetSpec, chainRules, type NatCleanup } from '../host/iptables.js';
+import { chainRules, type RuleSetCleanup } from '../host/iptables.js';
 import { entryKey, OVLNET_ROUTE_PROTO, vxlanDeviceName, vxlanDeviceNameV6 } from '../model/keys.js';
-import type { ActualState, Change, HostRoute, NatRuleEntry, NatState, Problem, RouteEntry } from '../model/types.js';
+import type { ActualState, Change, HostRoute, NetfilterState, Problem, RouteEntry } from '../model/types.js';
 import { actualLink } from './diff.js';
 
 /** Kernel-made routes (an address's connected prefix) say nothing about who owns a device. */
@@ -32,8 +35,8 @@ export interface SubnetFileInfo {
 
 export interface CleanupInput {
   actual: ActualState;
-  /** The nat table; undefined when iptables is not installed (then ovlnet never wrote rules). */
-  nat?: NatState;
+  /** The nat and filter tables of both families; undefined when iptables is not installed (then ovlnet never wrote rules). */
+  netfilter?: NetfilterState;
   /** --vni: remove flannel.<vni> whatever carries it. */
   vni?: number;
   /** The VNI the source configures, when a source was read. */
@@ -45,7 +48,8 @@ export interface CleanupInput {
 export interface CleanupPlan {
   /** Route and device deletions, in the order they run. */
   changes: Change[];
-  nat: NatCleanup;
+  /** Per rule set and family, the rules and chains to remove (empty ones included). */
+  netfilter: RuleSetCleanup[];
   /** The subnet file to delete. */
   subnetFile?: string;
   /** What looked like ovlnet's but stays, and why. */
@@ -70,15 +74,23 @@ export function hasOvlnetMark(text: string): boolean {
   return text.split('\n').some((l) => /^\s*#.*\bovlnet\b/.test(l));
 }
 
-function planNat(nat: NatState | undefined): NatCleanup {
-  if (!nat) return { rules: [], deleteChain: false };
-  const rules: NatRuleEntry[] = nat.rules
-    .filter((r) => isOvlnetSpec(r.spec))
-    .map((r) => ({ kind: 'nat', chain: r.chain, spec: r.spec }));
-  const inChain = chainRules(nat, MASQ_CHAIN);
-  const foreignJump = nat.rules.some((r) => !isOvlnetSpec(r.spec) && new RegExp(`(^| )-[jg] ${MASQ_CHAIN}( |$)`).test(r.spec));
-  const deleteChain = nat.chains.includes(MASQ_CHAIN) && rules.length > 0 && inChain.every(isOvlnetSpec) && !foreignJump;
-  return { rules, deleteChain };
+function planNetfilter(tables: NetfilterState | undefined): RuleSetCleanup[] {
+  const out: RuleSetCleanup[] = [];
+  for (const family of [4, 6] as const) {
+    for (const set of RULE_SETS) {
+      const table = tables?.[tableId(family, set.table)];
+      if (!table) continue;
+      const own = (spec: string) => isOwnSpec(set, spec);
+      // Only the set's chain and its hook: a rule elsewhere with the same comment is not one ovlnet writes.
+      const rules = table.rules
+        .filter((r) => (r.chain === set.chain || (r.chain === set.hook && isJumpTo(set, r.spec))) && own(r.spec))
+        .map((r) => ({ kind: set.table, ...(family === 6 ? { family: 6 as const } : {}), chain: r.chain, spec: r.spec }));
+      const foreignJump = table.rules.some((r) => !own(r.spec) && isJumpTo(set, r.spec));
+      const deleteChain = table.chains.includes(set.chain) && rules.length > 0 && chainRules(table, set.chain).every(own) && !foreignJump;
+      out.push({ set, family, rules, deleteChain });
+    }
+  }
+  return out;
 }
 
 export function planCleanup(input: CleanupInput): CleanupPlan {
@@ -131,9 +143,11 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
     kept.push({ subject: `--vni ${input.vni}`, message: `no device ${vxlanDeviceName(input.vni)} on this host` });
   }
 
-  const nat = planNat(input.nat);
-  if (nat.rules.length && !nat.deleteChain && nat.rules.some((r) => r.chain === MASQ_CHAIN)) {
-    kept.push({ subject: `nat chain ${MASQ_CHAIN}`, message: 'kept: it holds rules not ovlnet\'s, or a foreign rule jumps to it; only ovlnet\'s rules are removed' });
+  const netfilter = planNetfilter(input.netfilter);
+  for (const c of netfilter) {
+    if (c.rules.length && !c.deleteChain && c.rules.some((r) => r.chain === c.set.chain)) {
+      kept.push({ subject: chainName(c), message: 'kept: it holds rules not ovlnet\'s, or a foreign rule jumps to it; only ovlnet\'s rules are removed' });
+    }
   }
 
   let subnetFile: string | undefined;
@@ -147,10 +161,15 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
       kept.push({ subject: `subnet file ${f.path}`, message: 'kept: not written by ovlnet (no ovlnet comment; flannel writes the same file); name it with --subnet-file to remove it' });
     }
   }
-  return { changes, nat, subnetFile, kept };
+  return { changes, netfilter, subnetFile, kept };
+}
+
+/** `nat chain FLANNEL-POSTRTG`, `ip6 filter chain FLANNEL-FWD`. */
+export function chainName(c: RuleSetCleanup): string {
+  return `${c.family === 6 ? 'ip6 ' : ''}${c.set.table} chain ${c.set.chain}`;
 }
 
 /** Nothing left to remove: what a verifying re-read must find. */
 export function isClean(p: CleanupPlan): boolean {
-  return p.changes.length === 0 && p.nat.rules.length === 0 && !p.nat.deleteChain && p.subnetFile === undefined;
+  return p.changes.length === 0 && p.netfilter.every((c) => c.rules.length === 0 && !c.deleteChain) && p.subnetFile === undefined;
 }

@@ -2,10 +2,10 @@
 // kernel match the plan, within what the ownership policy allows.
 import { entryKey } from '../model/keys.js';
 import type {
-  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NatRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
+  ActualState, AddrEntry, Change, DesiredState, Entry, FdbEntry, HostRoute, LinkEntry, NetfilterRuleEntry, NeighEntry, OffloadEntry, Problem, RouteEntry,
 } from '../model/types.js';
 import { devicesLosingLastIPv4, flushedBy } from './kernel-effects.js';
-import { diffNat } from './nat.js';
+import { diffNetfilter } from './netfilter.js';
 import { diffSysctl } from './sysctl.js';
 import { nodeAddresses, type OwnershipPolicy } from './ownership.js';
 import { diffTun } from './tun.js';
@@ -28,6 +28,8 @@ function linkDifferences(d: LinkEntry, a: LinkEntry): { recreate: string[]; modi
   if (a.underlay !== d.underlay) recreate.push(`dev ${a.underlay || '(none)'} -> ${d.underlay}`);
   if (a.port !== d.port) recreate.push(`dstport ${a.port} -> ${d.port}`);
   if (a.learning !== d.learning) recreate.push(d.learning ? 'learning' : 'learning -> nolearning');
+  // As flanneld (vxlanLinksIncompat): the kernel can not toggle GBP on a live device.
+  if (Boolean(a.gbp) !== Boolean(d.gbp)) recreate.push(d.gbp ? 'gbp' : 'gbp -> nogbp');
   if (a.mtu !== d.mtu) modify.push(`mtu ${a.mtu} -> ${d.mtu}`);
   if (a.mac.text !== d.mac.text) modify.push(`address ${a.mac.text} -> ${d.mac.text}`);
   if (a.up !== d.up) modify.push(d.up ? 'down -> up' : 'up -> down');
@@ -41,7 +43,7 @@ export function actualLink(actual: ActualState, name: string): LinkEntry | strin
   if (l.kind !== 'vxlan' || !l.vxlan) return `not a vxlan device (${l.kind ?? 'plain'})`;
   return {
     kind: 'link', name, vni: l.vxlan.id, local: l.vxlan.local ?? { family: 4, value: 0n, text: '(none)' },
-    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, mtu: l.mtu,
+    underlay: l.vxlan.link ?? '', port: l.vxlan.port, learning: l.vxlan.learning, ...(l.vxlan.gbp ? { gbp: true } : {}), mtu: l.mtu,
     mac: l.mac ?? { text: '(none)' }, up: l.up,
   };
 }
@@ -163,11 +165,11 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
   }
 
   // 3. Desired entries against what is owned.
-  const desiredNat: NatRuleEntry[] = [];
+  const desiredRules: NetfilterRuleEntry[] = [];
   for (const d of desired.entries) {
     if (d.kind === 'link' || d.kind === 'tun') continue;
-    if (d.kind === 'nat') {
-      desiredNat.push(d);
+    if (d.kind === 'nat' || d.kind === 'filter') {
+      desiredRules.push(d);
       continue;
     }
     if (d.kind === 'sysctl') {
@@ -216,9 +218,9 @@ export function diff(desired: DesiredState, actual: ActualState, policy: Ownersh
     changes.push({ action: 'delete', kind: 'route', key: `route:${f.dst.text}`, actual: a, detail: 'left by flannel, not in the plan' });
   }
 
-  // 5. Masquerade rules, only when planned (--ip-masq): without it ovlnet leaves the nat table alone.
-  if (desiredNat.length) {
-    const n = diffNat(desiredNat, actual.nat);
+  // 5. iptables rule sets, only those planned (--ip-masq, --iptables-forward-rules): a set not planned is left alone.
+  if (desiredRules.length) {
+    const n = diffNetfilter(desiredRules, actual.netfilter);
     changes.push(...n.changes);
     inSync += n.inSync;
   }

@@ -10,10 +10,10 @@ import type { Change, EntryKind } from '../model/types.js';
 
 type Step = `${'delete' | 'add'}:${EntryKind}`;
 
-// Masquerade rules are independent of the device; offload needs the device.
+// iptables rules (nat, filter) are independent of the device; offload needs the device.
 const PHASES: Step[] = [
-  'delete:nat', 'delete:route', 'delete:fdb', 'delete:neigh', 'delete:link', 'delete:tun',
-  'add:link', 'add:tun', 'add:addr', 'delete:addr', 'add:offload', 'add:sysctl', 'add:neigh', 'add:fdb', 'add:route', 'add:nat',
+  'delete:nat', 'delete:filter', 'delete:route', 'delete:fdb', 'delete:neigh', 'delete:link', 'delete:tun',
+  'add:link', 'add:tun', 'add:addr', 'delete:addr', 'add:offload', 'add:sysctl', 'add:neigh', 'add:fdb', 'add:route', 'add:nat', 'add:filter',
 ];
 const PHASE_OF = new Map<string, number>(PHASES.map((s, i) => [s, i]));
 

@@ -4,7 +4,7 @@ import type { Change, Entry } from '../model/types.js';
 export function describeEntry(e: Entry): string {
   switch (e.kind) {
     case 'link':
-      return `link ${e.name} vxlan id ${e.vni} local ${e.local.text} dev ${e.underlay} dstport ${e.port}${e.learning ? '' : ' nolearning'} mtu ${e.mtu} address ${e.mac.text}`;
+      return `link ${e.name} vxlan id ${e.vni} local ${e.local.text} dev ${e.underlay} dstport ${e.port}${e.learning ? '' : ' nolearning'}${e.gbp ? ' gbp' : ''} mtu ${e.mtu} address ${e.mac.text}`;
     case 'tun':
       return `link ${e.name} tun persistent mtu ${e.mtu}`;
     case 'addr':
@@ -20,7 +20,8 @@ export function describeEntry(e: Entry): string {
     case 'sysctl':
       return `sysctl net/ipv6/conf/${e.dev}/${e.name} = ${e.value}`;
     case 'nat':
-      return `nat ${e.chain} ${e.spec}`;
+    case 'filter':
+      return `${e.family === 6 ? 'ip6 ' : ''}${e.kind} ${e.chain} ${e.spec}`;
   }
 }
 

@@ -4,8 +4,8 @@ import type { ChalkInstance } from 'chalk';
 import { isIpBatchChange, toBatches } from '../host/commands.js';
 import { setFeatureArgs } from '../host/ethtool.js';
 import { sysctlWriteArgs } from '../host/sysctl-text.js';
-import { masqCommands } from '../host/iptables.js';
-import type { Change, DesiredState, Entry, Problem, RouteEntry, SysctlEntry } from '../model/types.js';
+import { ruleCommands } from '../host/iptables.js';
+import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry, SysctlEntry } from '../model/types.js';
 import { orderChanges } from '../reconcile/order.js';
 import { entryKey } from '../model/keys.js';
 import { describeEntry } from './describe.js';
@@ -34,7 +34,7 @@ export function planCommands(d: DesiredState): string[] {
   for (const e of d.entries) if (e.kind === 'offload') lines.push(`ethtool ${setFeatureArgs(e).join(' ')}`);
   const pinned = d.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl');
   if (pinned.length) lines.push(`sysctl ${sysctlWriteArgs(pinned).join(' ')}`);
-  return [...lines, ...masqCommands(d.entries.filter((e) => e.kind === 'nat'))];
+  return [...lines, ...ruleCommands(d.entries.filter((e) => e.kind === 'nat' || e.kind === 'filter') as NetfilterRuleEntry[])];
 }
 
 function plural(n: number, one: string, many = one + 's'): string {
@@ -79,6 +79,7 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
     plural(n('route'), 'route'),
     n('offload') ? plural(n('offload'), 'pinned offload feature') : '',
     n('nat') ? plural(n('nat'), 'masquerade rule') : '',
+    n('filter') ? plural(n('filter'), 'forward rule') : '',
   ].filter(Boolean).join(', ')}.`);
   return out.join('\n');
 }

@@ -1,13 +1,23 @@
-// `file:PATH` source: a YAML or JSON cluster description (see README
-// "Cluster file"). Watching is done by the daemon's file watcher.
+// `file:PATH` source: a YAML or JSON cluster description (see docs/cluster-file.md).
+// Watching is done by the daemon's file watcher.
+import type { Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
 import { SourceError } from '../errors.js';
 import type { ClusterState, RawNode } from '../model/types.js';
-import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
+import { isSyntaxError, MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
+import { checkClusterKeys } from './cluster-schema.js';
 import type { Source, SourceOptions, WatchHandlers } from './types.js';
+import { needsConfirmation, summarize, type ReadSummary } from './file-settle.js';
+import { watchFile } from './file-watch.js';
+
+/** A read that would remove or change something is confirmed by another this much later. */
+export const CONFIRM_MS = 1500;
+const MAX_CONFIRM = 4;
+
+function kindOf(st: Stats): string {
+  return st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a file';
+}
 
 export function parseClusterDocument(doc: unknown, origin: string): ClusterState {
   if (!isObject(doc)) throw new SourceError(`${origin}: expected a mapping with network, backend and nodes`);
@@ -42,7 +52,7 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
     if (vtepMACv6 !== undefined) raw.vtepMACv6 = vtepMACv6;
     nodes.push(raw);
   }
-  const config = rawConfigFromObject(doc, origin);
+  const config = rawConfigFromObject(doc, origin, { flannel: false });
   // ovlnet's own spelling `ipv6Network` asks for IPv6 (README "Dual stack");
   // flannel's `IPv6Network` (any other spelling) needs EnableIPv6, as in flannel.
   if (doc.ipv6Network !== undefined && config.enableIPv6 === undefined) config.enableIPv6 = true;
@@ -59,10 +69,38 @@ export class FileSource implements Source {
     if (!this.path) throw new SourceError(`source ${uri}: no path after file:`);
   }
 
+  /** What the last load returned, to tell a half-written file from an edit (file-settle.ts). */
+  private last?: ReadSummary;
+
+  /**
+   * Reads the file. A read that drops or changes anything the previous load
+   * of this source returned is confirmed by reading again CONFIRM_MS later,
+   * until two reads agree (at most MAX_CONFIRM times): an in-place rewrite
+   * caught half way must not remove peers. Additions are taken at once.
+   */
   async load(): Promise<ClusterState> {
+    let read = await this.readOnce();
+    for (let i = 0; needsConfirmation(this.last, read.summary); i++) {
+      if (i === MAX_CONFIRM) {
+        throw new SourceError(`${this.path}: still changing after ${MAX_CONFIRM} reads ${CONFIRM_MS} ms apart; not used, the kernel is left as it is`,
+          'write the new file beside it and rename it over the old one (atomic), so readers never see half of it');
+      }
+      await new Promise((r) => setTimeout(r, CONFIRM_MS));
+      const again = await this.readOnce();
+      const settled = again.text === read.text;
+      read = again;
+      if (settled) break;
+    }
+    this.last = read.summary;
+    return read.state;
+  }
+
+  private async readOnce(): Promise<{ text: string; state: ClusterState; summary: ReadSummary }> {
     let text: string;
     try {
       const st = await stat(this.path);
+      // A FIFO, socket or device would block the read forever (or never end).
+      if (!st.isFile()) throw new SourceError(`cannot read cluster file ${this.path}: not a regular file (${kindOf(st)})`, 'point --source at a YAML or JSON file');
       if (st.size > MAX_FILE_BYTES) throw new SourceError(`${this.path}: larger than ${MAX_FILE_BYTES} bytes`);
       text = await readFile(this.path, 'utf8');
     } catch (e) {
@@ -72,36 +110,27 @@ export class FileSource implements Source {
       throw new SourceError(`cannot read cluster file ${this.path}: ${why}`,
         err.code === 'ENOENT' ? 'pass --source file:PATH or set OVLNET_SOURCE' : undefined);
     }
-    if (/\.json$/i.test(this.path)) return parseClusterDocument(await parseDocument(text, this.path, 'json'), this.path);
+    const state = parseClusterDocument(await checkClusterKeys(await this.parse(text), this.path), this.path);
+    return { text, state, summary: summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>) };
+  }
+
+  private async parse(text: string): Promise<unknown> {
+    if (/\.json$/i.test(this.path)) return parseDocument(text, this.path, 'json');
     // A brace-first file is usually JSON (parsed fast as such), but may be a
     // YAML flow mapping ({network: 10.244.0.0/16, ...}): fall back to YAML then.
     if (/^\s*\{/.test(text)) {
       try {
-        return parseClusterDocument(await parseDocument(text, this.path, 'json'), this.path);
+        return await parseDocument(text, this.path, 'json');
       } catch (e) {
-        if (!(e instanceof SourceError) || !e.message.startsWith(`${this.path}: invalid JSON`)) throw e;
+        if (!isSyntaxError(e)) throw e;
       }
     }
-    return parseClusterDocument(await parseDocument(text, this.path, 'yaml'), this.path);
+    return parseDocument(text, this.path, 'yaml');
   }
 
-  /**
-   * Watches the directory, not the file: editors and config managers replace
-   * the file (write new, rename over), which a watch on the old inode misses.
-   */
+  /** See file-watch.ts: the directory is watched, in-place writes are debounced, a replaced directory is watched again. */
   watch(h: WatchHandlers): () => void {
-    const dir = dirname(this.path);
-    const name = basename(this.path);
-    let w: FSWatcher | undefined;
-    try {
-      w = fsWatch(dir, { persistent: false }, (_ev, file) => {
-        if (!file || file === name) h.onChange();
-      });
-      w.on('error', (e) => h.onError(e));
-    } catch (e) {
-      h.onError(e as Error);
-    }
-    return () => w?.close();
+    return watchFile(this.path, h);
   }
 
   async close(): Promise<void> {}

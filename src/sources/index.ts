@@ -14,7 +14,7 @@ export async function openSource(uri: string, opts: SourceOptions = {}): Promise
     return new FileSource(uri, opts);
   }
   if (uri.startsWith('etcd://') || uri.startsWith('etcds://')) {
-    const { openEtcdSource } = await import('./etcd.js').catch(() => {
+    const { openEtcdSource } = await import('./etcd/index.js').catch(() => {
       throw new UsageError(`source ${uri}: the etcd source is not available in this build`);
     });
     return openEtcdSource(uri, opts);

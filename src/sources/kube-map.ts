@@ -2,11 +2,10 @@
 // to RawNodes, and the annotations this node publishes. Kept apart from
 // kube.ts so it can be tested without the Kubernetes client library, and so
 // kube.ts stays the only file importing it.
-import { choosePublicIP as pickPublicIP } from '../backends/underlay.js';
 import { UsageError } from '../errors.js';
 import { parseIP, parsePrefix, type IP } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
-import type { ActualState, BackendType, RawNode } from '../model/types.js';
+import type { BackendType, RawNode } from '../model/types.js';
 
 export const DEFAULT_ANNOTATION_PREFIX = 'flannel.alpha.coreos.com';
 /** Where flannel's manifest keeps net-conf.json (older installs: kube-system). */
@@ -102,6 +101,8 @@ export interface MappedNodes {
   nodes: RawNode[];
   warnings: string[];
   leftOut: Array<{ name: string; reason: string }>;
+  /** Nodes whose public IP is their public-ip-overwrite annotation. */
+  overwritten: string[];
 }
 
 /** Nodes to RawNodes; nodes flannel would ignore are left out with one warning each. */
@@ -109,6 +110,7 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
   const nodes: RawNode[] = [];
   const warnings: string[] = [];
   const leftOut: Array<{ name: string; reason: string }> = [];
+  const overwritten: string[] = [];
   const skip = (name: string | undefined, who: string, why: string) => {
     warnings.push(`${who}: ${why}; left out`);
     if (typeof name === 'string') leftOut.push({ name, reason: `${who}: ${why}` });
@@ -141,6 +143,7 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
       continue;
     }
     const overwrite = ann[keys.publicIPOverwrite];
+    if (overwrite !== undefined && overwrite !== '' && typeof name === 'string') overwritten.push(name);
     nodes.push({
       origin: who,
       name,
@@ -151,7 +154,7 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
       ...defined({ publicIPv6: ann[keys.publicIPv6], ipv6Subnet: subnet6, vtepMACv6: data6.vtepMAC }),
     });
   }
-  return { nodes, warnings, leftOut };
+  return { nodes, warnings, leftOut, overwritten };
 }
 
 /** The fields whose value is not undefined: IPv4-only nodes map exactly as before dual stack. */
@@ -174,15 +177,20 @@ export interface Publication {
   backendType: BackendType;
   vni?: number;
   vtepMAC?: string;
+  /** Dual stack: the IPv6 half (public-ipv6, backend-v6-data). */
+  publicIPv6?: string;
+  vtepMACv6?: string;
 }
 
 /** The annotation values this node publishes, as flannel writes them. */
 export function publishedAnnotations(p: Publication, keys: AnnotationKeys): Record<string, string> {
+  const data = (mac: string | undefined) => (p.backendType === 'vxlan' ? JSON.stringify({ VNI: p.vni ?? 1, VtepMAC: mac }) : 'null');
   return {
-    [keys.backendData]: p.backendType === 'vxlan' ? JSON.stringify({ VNI: p.vni ?? 1, VtepMAC: p.vtepMAC }) : 'null',
+    [keys.backendData]: data(p.vtepMAC),
     [keys.backendType]: p.backendType,
     [keys.publicIP]: p.publicIP,
     [keys.subnetManager]: 'true',
+    ...(p.publicIPv6 ? { [keys.publicIPv6]: p.publicIPv6, [keys.backendV6Data]: data(p.vtepMACv6) } : {}),
   };
 }
 
@@ -196,9 +204,10 @@ export function annotationPatch(current: Record<string, string> | null | undefin
   return Object.keys(changed).length ? { metadata: { annotations: changed } } : undefined;
 }
 
-/** The published VtepMAC of a node, when it is a usable unicast MAC. */
-export function publishedVtepMAC(node: KubeNode, keys: AnnotationKeys): string | undefined {
-  const mac = parseMAC(parseBackendData(node.metadata?.annotations?.[keys.backendData] ?? undefined).vtepMAC);
+/** The published VtepMAC of a node (of its IPv6 half with family 6), when it is a usable unicast MAC. */
+export function publishedVtepMAC(node: KubeNode, keys: AnnotationKeys, family: 4 | 6 = 4): string | undefined {
+  const key = family === 4 ? keys.backendData : keys.backendV6Data;
+  const mac = parseMAC(parseBackendData(node.metadata?.annotations?.[key] ?? undefined).vtepMAC);
   return mac && !nonUnicastMACReason(mac) ? mac.text : undefined;
 }
 
@@ -208,7 +217,24 @@ export function overwrittenPublicIP(node: KubeNode, keys: AnnotationKeys): IP | 
   return ip?.family === 4 ? ip : undefined;
 }
 
-/** This host's public IPv4 address as flannel picks it without --public-ip (see backends/underlay.ts). */
-export function choosePublicIP(actual: ActualState, iface?: string): IP | undefined {
-  return pickPublicIP(actual.links, actual.routes, iface).ip;
+/** Kubernetes metav1.Time: RFC 3339 in UTC, whole seconds. */
+export function kubeTime(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * The status patch flanneld sends once its network is up (kube.go
+ * CompleteLease): condition NetworkUnavailable=False, reason FlannelIsUp.
+ * Strategic merge: conditions merge by type, the others stay.
+ */
+export function networkUpPatch(now: Date): { status: { conditions: Array<Record<string, string>> } } {
+  const t = kubeTime(now);
+  return {
+    status: {
+      conditions: [{
+        type: 'NetworkUnavailable', status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node',
+        lastTransitionTime: t, lastHeartbeatTime: t,
+      }],
+    },
+  };
 }

@@ -13,20 +13,20 @@ import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { OvlnetError, SourceError } from '../errors.js';
 import { parseIP } from '../model/ip.js';
-import { nonUnicastMACReason, parseMAC, randomVtepMAC } from '../model/mac.js';
 import type { ClusterState, RawConfig } from '../model/types.js';
 import { readHost } from '../host/read.js';
 import { validateConfig } from '../validate/config.js';
 import {
-  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, choosePublicIP, ipv4PodCIDR, nodesToRaw, overwrittenPublicIP,
+  CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, ipv4PodCIDR, ipv6PodCIDR, networkUpPatch, nodesToRaw, overwrittenPublicIP,
   publishedAnnotations, publishedVtepMAC, relevantKey, type AnnotationKeys, type KubeNode,
 } from './kube-map.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
+import { backendNeedsMAC, choosePublicIPv4, choosePublicIPv6, chooseVtepMAC } from './registration.js';
 import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
 
 const SERVICEACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/rbac.yaml)';
+const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)';
 
 /** Per request; a watch stream is not bounded by it. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -85,7 +85,24 @@ export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.en
   if (!kc.getCurrentCluster()) {
     throw new SourceError(`${where}: no current context with a cluster`, 'set current-context in the kubeconfig');
   }
+  allowPlainHTTP(kc);
   return { kc, where };
+}
+
+/**
+ * A plain http:// server (what `kubectl proxy` serves) works for kubectl as
+ * it is; the client library refuses it unless insecure-skip-tls-verify is
+ * set, although there is no TLS to verify. Setting it on http:// clusters
+ * only changes nothing else: https:// clusters keep their verification.
+ */
+function allowPlainHTTP(kc: k8s.KubeConfig): void {
+  if (!kc.clusters.some((c) => c.server.startsWith('http:') && !c.skipTLSVerify)) return;
+  kc.loadFromOptions({
+    clusters: kc.clusters.map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
 }
 
 function oneLine(s: string, max = 240): string {
@@ -141,6 +158,10 @@ class KubeSource implements Source {
    * unpublished (a failed first cycle), so the next load() lists instead.
    */
   private listOnNextLoad = false;
+  /** The Node register() published. */
+  private registeredName?: string;
+  /** The local node's name once found (see localNodeName); undefined until then. */
+  private nodeName?: Promise<string | undefined>;
 
   constructor(uri: string, opts: SourceOptions, choice: KubeconfigChoice, keys: AnnotationKeys) {
     this.uri = uri;
@@ -189,9 +210,7 @@ class KubeSource implements Source {
       return new SourceError(`cannot reach the Kubernetes API at ${this.server} (${err.code}) to ${what}`,
         `check the server address in ${this.where} and that the API server is up`);
     }
-    const msg = oneLine(err?.message ?? String(e));
-    const hint = /HTTP protocol is not allowed/.test(msg) ? 'a plain http:// server needs insecure-skip-tls-verify: true in the kubeconfig cluster entry' : undefined;
-    return new SourceError(`cannot ${what} at ${this.server}: ${msg}`, hint);
+    return new SourceError(`cannot ${what} at ${this.server}: ${oneLine(err?.message ?? String(e))}`);
   }
 
   // ---- reading ------------------------------------------------------------------
@@ -298,11 +317,45 @@ class KubeSource implements Source {
     }
   }
 
+  /**
+   * The local node's name as flanneld finds it: --node or NODE_NAME, else
+   * (in a pod) the spec.nodeName of pod POD_NAMESPACE/POD_NAME; undefined
+   * when neither is set (the engine then tries the host name). Asked once.
+   */
+  localNodeName(): Promise<string | undefined> {
+    this.nodeName ??= this.findNodeName().catch((e) => {
+      this.nodeName = undefined; // a failed lookup is retried next time
+      throw e;
+    });
+    return this.nodeName;
+  }
+
+  private async findNodeName(): Promise<string | undefined> {
+    const env = this.opts.env ?? process.env;
+    const given = this.opts.nodeName || env.NODE_NAME;
+    if (given) return given;
+    const name = env.POD_NAME;
+    const namespace = env.POD_NAMESPACE;
+    if (!name || !namespace) return undefined;
+    let pod: k8s.V1Pod;
+    try {
+      pod = await this.api.readNamespacedPod({ name, namespace }, this.callOptions());
+    } catch (e) {
+      const err = this.toSourceError(e, { verb: 'get', resource: 'pods', namespace });
+      throw new SourceError(`cannot find this node's name from pod ${namespace}/${name} (POD_NAMESPACE/POD_NAME): ${err.message}`,
+        err.hint ?? 'set NODE_NAME from spec.nodeName in the DaemonSet, or pass --node NAME');
+    }
+    const node = pod.spec?.nodeName;
+    if (!node) throw new SourceError(`pod ${namespace}/${name} (POD_NAMESPACE/POD_NAME) has no spec.nodeName`, 'set NODE_NAME, or pass --node NAME');
+    return node;
+  }
+
   async load(): Promise<ClusterState> {
     const synced = this.listOnNextLoad ? undefined : [...this.reflectors].find((r) => r.synced);
-    const [{ config, warnings }, items] = await Promise.all([
+    const [{ config, warnings }, items, localName] = await Promise.all([
       this.loadConfig(),
       synced ? Promise.resolve(synced.items()) : this.listNodes().then((l) => l.items),
+      this.localNodeName(),
     ]);
     if (!synced) this.listOnNextLoad = false;
     const mapped = nodesToRaw(items, this.keys);
@@ -313,6 +366,8 @@ class KubeSource implements Source {
       namedNodes: true,
       macRequired: true,
       leftOut: mapped.leftOut,
+      publicIPOverwritten: mapped.overwritten,
+      ...(localName ? { localName } : {}),
     };
   }
 
@@ -342,8 +397,9 @@ class KubeSource implements Source {
   }
 
   async register(ro: RegisterOptions): Promise<Registration> {
-    const name = ro.nodeName || this.opts.nodeName || process.env.NODE_NAME || hostname();
+    const name = ro.nodeName || await this.localNodeName() || hostname();
     const [node, raw] = await Promise.all([this.readNode(name), this.loadConfig()]);
+    this.registeredName = name;
     const config = validateConfig(raw.config);
 
     const subnet = ipv4PodCIDR(node);
@@ -352,35 +408,35 @@ class KubeSource implements Source {
         'the pod subnets come from kube-controller-manager --allocate-node-cidrs (or set spec.podCIDR)');
     }
 
-    // flannel publishes the operator's public-ip-overwrite when there is one.
-    let publicIP = overwrittenPublicIP(node, this.keys)?.text;
-    if (!publicIP && ro.publicIP !== undefined) {
-      const ip = parseIP(ro.publicIP);
-      if (!ip || ip.family !== 4) throw new SourceError(`--public-ip ${ro.publicIP} is not an IPv4 address`);
-      publicIP = ip.text;
-    }
-    if (!publicIP) {
-      const found = choosePublicIP(await readHost(ro.netns), ro.iface);
-      if (!found) {
-        throw new SourceError(ro.iface ? `--iface ${ro.iface} has no IPv4 address to publish` : 'cannot find this node\'s public IP: no IPv4 default route',
-          'pass --public-ip IP or --iface DEV');
-      }
-      publicIP = found.text;
-    }
+    // The one public-IP policy every registering source shares finds this
+    // host's own address. flannel publishes the operator's public-ip-overwrite
+    // when there is one, but its vxlan device keeps the host's own address as `local`.
+    const hostIP = choosePublicIPv4(ro, config, ro.publicIP === undefined ? await readHost(ro.netns) : undefined).text;
+    const overwrite = overwrittenPublicIP(node, this.keys)?.text;
+    const publicIP = overwrite ?? hostIP;
+    const localAddress = overwrite && overwrite !== hostIP ? hostIP : undefined;
 
     let vtepMAC: string | undefined;
-    if (config.backend.type === 'vxlan') {
+    if (backendNeedsMAC(config)) {
       // Peers route to the published MAC; keeping it across restarts avoids churn on every node.
-      const existing = parseMAC(ro.existingVtepMAC);
-      vtepMAC = publishedVtepMAC(node, this.keys)
-        ?? (existing && !nonUnicastMACReason(existing) ? existing.text : undefined)
-        ?? randomVtepMAC().text;
+      vtepMAC = chooseVtepMAC(publishedVtepMAC(node, this.keys), ro.existingVtepMAC).text;
+    }
+    // Dual stack: the IPv6 half too, or flannel peers reach this node over IPv4 only.
+    const subnet6 = config.ipv6 ? ipv6PodCIDR(node) : undefined;
+    const v6: Pick<Registration, 'publicIPv6' | 'subnet6' | 'vtepMACv6'> = {};
+    if (config.ipv6 && subnet6) {
+      const host6 = ro.publicIPv6 === undefined ? await readHost(ro.netns) : undefined;
+      v6.publicIPv6 = choosePublicIPv6(ro, config.ipv6.network, host6, parseIP(publicIP)!).text;
+      v6.subnet6 = subnet6;
+      if (backendNeedsMAC(config)) v6.vtepMACv6 = chooseVtepMAC(publishedVtepMAC(node, this.keys, 6), ro.existingVtepMACv6).text;
     }
     const want = publishedAnnotations({
       publicIP,
       backendType: config.backend.type,
       vni: config.backend.type === 'vxlan' ? config.backend.vni : undefined,
       vtepMAC,
+      publicIPv6: v6.publicIPv6,
+      vtepMACv6: v6.vtepMACv6,
     }, this.keys);
     const patch = annotationPatch(node.metadata?.annotations, want);
     if (patch) {
@@ -393,7 +449,17 @@ class KubeSource implements Source {
         throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
       }
     }
-    return { publicIP, subnet, vtepMAC };
+    return { publicIP, subnet, vtepMAC, ...v6, ...(localAddress ? { localAddress } : {}) };
+  }
+
+  async markNetworkUp(): Promise<void> {
+    const name = this.registeredName ?? await this.localNodeName() ?? hostname();
+    try {
+      // As flanneld: a strategic-merge patch of the status subresource (conditions merge by type).
+      await this.api.patchNodeStatus({ name, body: networkUpPatch(new Date()) }, this.callOptions(k8s.PatchStrategy.StrategicMergePatch));
+    } catch (e) {
+      throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
+    }
   }
 
   async close(): Promise<void> {

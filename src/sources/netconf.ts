@@ -1,11 +1,19 @@
 // Maps a network config object to RawConfig. Accepts ovlnet's camelCase
 // spelling and flannel's net-conf.json spelling (Network, SubnetLen,
 // Backend: {Type, VNI, Port}), so the same file serves both tools.
+//
+// Keys are matched as Go's encoding/json matches them to flannel's struct
+// fields: case-insensitively (`Directrouting`, `mTu`), the last matching key
+// winning, and a null value leaving the field unset.
 import type { RawBackend, RawConfig } from '../model/types.js';
 
-function pick(obj: Record<string, unknown>, ...names: string[]): unknown {
-  for (const n of names) if (obj[n] !== undefined) return obj[n];
-  return undefined;
+function pick(obj: Record<string, unknown>, name: string): unknown {
+  const want = name.toLowerCase();
+  let found: unknown;
+  for (const [k, v] of Object.entries(obj)) {
+    if (v !== null && k.toLowerCase() === want) found = v;
+  }
+  return found;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -15,30 +23,49 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export function rawBackend(v: unknown): RawBackend | undefined {
   if (v === undefined) return undefined;
   if (!isObject(v)) return { type: v }; // reported by validation as a bad backend
-  return {
-    type: pick(v, 'type', 'Type'),
-    vni: pick(v, 'vni', 'VNI'),
-    port: pick(v, 'port', 'Port'),
-    mtu: pick(v, 'mtu', 'MTU'),
-    directRouting: pick(v, 'directRouting', 'DirectRouting'),
+  const b: RawBackend = {
+    type: pick(v, 'Type'),
+    vni: pick(v, 'VNI'),
+    port: pick(v, 'Port'),
+    mtu: pick(v, 'MTU'),
+    directRouting: pick(v, 'DirectRouting'),
   };
+  // Only when given: a config without them maps exactly as before.
+  const gbp = pick(v, 'GBP');
+  const learning = pick(v, 'Learning');
+  if (gbp !== undefined) b.gbp = gbp;
+  if (learning !== undefined) b.learning = learning;
+  return b;
 }
 
-export function rawConfigFromObject(obj: Record<string, unknown>, origin: string): RawConfig {
+export interface NetConfOptions {
+  /**
+   * The object is flannel's net-conf (etcd, Kubernetes): a missing Backend is
+   * udp to flanneld (its code's default), which deserves a warning. Cluster
+   * files are ovlnet's own format, where vxlan is simply the default.
+   */
+  flannel?: boolean;
+}
+
+export function rawConfigFromObject(obj: Record<string, unknown>, origin: string, opts: NetConfOptions = { flannel: true }): RawConfig {
+  const backend = rawBackend(pick(obj, 'Backend'));
   return {
     origin,
-    network: pick(obj, 'network', 'Network'),
-    subnetLen: pick(obj, 'subnetLen', 'SubnetLen'),
-    subnetMin: pick(obj, 'subnetMin', 'SubnetMin'),
-    subnetMax: pick(obj, 'subnetMax', 'SubnetMax'),
-    backend: rawBackend(pick(obj, 'backend', 'Backend')),
+    network: pick(obj, 'Network'),
+    subnetLen: pick(obj, 'SubnetLen'),
+    subnetMin: pick(obj, 'SubnetMin'),
+    subnetMax: pick(obj, 'SubnetMax'),
+    backend,
     // Dual stack keys only when given: an IPv4 config maps exactly as before.
     ...Object.fromEntries(Object.entries({
-      ipv6Network: pick(obj, 'ipv6Network', 'IPv6Network'),
-      enableIPv6: pick(obj, 'enableIPv6', 'EnableIPv6'),
-      enableIPv4: pick(obj, 'enableIPv4', 'EnableIPv4'),
-      ipv6SubnetLen: pick(obj, 'ipv6SubnetLen', 'IPv6SubnetLen'),
+      ipv6Network: pick(obj, 'IPv6Network'),
+      enableIPv6: pick(obj, 'EnableIPv6'),
+      enableIPv4: pick(obj, 'EnableIPv4'),
+      ipv6SubnetLen: pick(obj, 'IPv6SubnetLen'),
     }).filter(([, v]) => v !== undefined)),
+    ...(opts.flannel && backend === undefined ? {
+      warnings: [`${origin}: no Backend: ovlnet uses vxlan, but flanneld would use its udp backend (its code's default) and could not reach this node; set "Backend": {"Type": "vxlan"}`],
+    } : {}),
   };
 }
 

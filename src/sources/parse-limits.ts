@@ -43,6 +43,63 @@ function tooDeep(origin: string): SourceError {
   return new SourceError(`${origin}: nested deeper than ${MAX_DEPTH} levels`);
 }
 
+/** 1-based line and column of a character offset. */
+export function lineColAt(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const line = before.split('\n').length;
+  return { line, col: offset - before.lastIndexOf('\n') };
+}
+
+const MAX_EXCERPT = 80;
+
+/** The offending line, trimmed to a readable length around the column. */
+function excerpt(text: string, line: number, col: number): string {
+  const l = (text.split('\n')[line - 1] ?? '').replace(/\r$/, '');
+  if (l.length <= MAX_EXCERPT) return l.trim();
+  const start = Math.max(0, Math.min(col - 1 - MAX_EXCERPT / 2, l.length - MAX_EXCERPT));
+  return `${start > 0 ? '…' : ''}${l.slice(start, start + MAX_EXCERPT).trim()}${start + MAX_EXCERPT < l.length ? '…' : ''}`;
+}
+
+const syntaxErrors = new WeakSet<SourceError>();
+
+/** A JSON or YAML syntax error made by parseDocument (file.ts falls back from JSON to YAML on one). */
+export function isSyntaxError(e: unknown): boolean {
+  return e instanceof SourceError && syntaxErrors.has(e);
+}
+
+/** One line, as compilers print it: `file:LINE:COL: invalid YAML: why; line LINE: the offending line`. */
+function syntaxError(text: string, origin: string, kind: 'JSON' | 'YAML', message: string, at?: { line: number; col: number }): SourceError {
+  // yaml's own message repeats the position and the source lines: keep only its first sentence.
+  const why = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  const err = at
+    ? new SourceError(`${origin}:${at.line}:${at.col}: invalid ${kind}: ${why}; line ${at.line}: ${excerpt(text, at.line, at.col)}`)
+    : new SourceError(`${origin}: invalid ${kind}: ${why}`);
+  syntaxErrors.add(err);
+  return err;
+}
+
+/**
+ * JSON.parse says where only sometimes ("at position N", newer Nodes "line L
+ * column C"); when it does not, the yaml parser (JSON is YAML) finds the place.
+ * Only on the error path, so a good JSON file never loads yaml.
+ */
+async function jsonSyntaxError(text: string, origin: string, e: Error): Promise<SourceError> {
+  const why = e.message.replace(/\s*\(line \d+ column \d+\)$/, '').replace(/ in JSON at position \d+.*$/, '').replace(/, "[\s\S]*" is not valid JSON$/, '');
+  const lc = /line (\d+) column (\d+)/.exec(e.message);
+  if (lc) return syntaxError(text, origin, 'JSON', why, { line: Number(lc[1]), col: Number(lc[2]) });
+  const pos = /at position (\d+)/.exec(e.message);
+  if (pos) return syntaxError(text, origin, 'JSON', why, lineColAt(text, Number(pos[1])));
+  try {
+    const YAML = await import('yaml');
+    const d = YAML.parseDocument(text, { prettyErrors: false });
+    const first = d.errors[0];
+    if (first) return syntaxError(text, origin, 'JSON', why, lineColAt(text, first.pos[0]));
+  } catch {
+    // No better position: the message alone.
+  }
+  return syntaxError(text, origin, 'JSON', why);
+}
+
 export async function parseDocument(text: string, origin: string, format: 'json' | 'yaml'): Promise<unknown> {
   if (text.length > MAX_FILE_BYTES) throw new SourceError(`${origin}: larger than ${MAX_FILE_BYTES} bytes`);
   let doc: unknown;
@@ -51,13 +108,13 @@ export async function parseDocument(text: string, origin: string, format: 'json'
       doc = JSON.parse(text);
     } catch (e) {
       if (isStackOverflow(e)) throw tooDeep(origin);
-      throw new SourceError(`${origin}: invalid JSON: ${(e as Error).message}`);
+      throw await jsonSyntaxError(text, origin, e as Error);
     }
   } else {
     const YAML = await import('yaml');
     let d;
     try {
-      d = YAML.parseDocument(text, { merge: false, uniqueKeys: true, prettyErrors: false });
+      d = YAML.parseDocument(text, { merge: false, uniqueKeys: true, prettyErrors: true });
     } catch (e) {
       if (isStackOverflow(e)) throw tooDeep(origin);
       throw new SourceError(`${origin}: invalid YAML: ${(e as Error).message}`);
@@ -66,7 +123,7 @@ export async function parseDocument(text: string, origin: string, format: 'json'
       const err = d.errors[0];
       // yaml turns its own stack overflow into a document error.
       if (/Maximum call stack/.test(err.message)) throw tooDeep(origin);
-      throw new SourceError(`${origin}: invalid YAML: ${err.message.split('\n')[0]}`);
+      throw syntaxError(text, origin, 'YAML', err.message, err.linePos?.[0] ?? lineColAt(text, err.pos[0]));
     }
     try {
       doc = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });

@@ -9,12 +9,17 @@ export interface SourceOptions {
   etcdCaFile?: string;
   etcdCertFile?: string;
   etcdKeyFile?: string;
+  /** etcd authentication (--etcd-username/--etcd-password, or their OVLNET_ variables). */
+  etcdUsername?: string;
+  etcdPassword?: string;
   /** Kubernetes: file holding net-conf.json instead of the ConfigMap. */
   netConf?: string;
   /** Kubernetes: annotation prefix (default flannel.alpha.coreos.com). */
   annotationPrefix?: string;
   /** Local node name, when the source needs it (Kubernetes). */
   nodeName?: string;
+  /** Kubernetes: where NODE_NAME, POD_NAME and POD_NAMESPACE are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface WatchHandlers {
@@ -22,6 +27,8 @@ export interface WatchHandlers {
   onChange(): void;
   /** The watch broke; the source retries by itself, this only reports it. */
   onError(err: Error): void;
+  /** Something worth a log line that is not an error (the watch re-established). */
+  onNotice?(message: string): void;
 }
 
 /** What the daemon knows when it asks a source to publish this node. */
@@ -31,6 +38,8 @@ export interface RegisterOptions {
   nodeName?: string;
   /** --public-ip, when given; else the source finds it (--iface address, default route device). */
   publicIP?: string;
+  /** The IPv6 address a dual-stack node publishes, when given; else found like publicIP. */
+  publicIPv6?: string;
   /** --iface, when given. */
   iface?: string;
   /** flannel's subnet.env path: a previous subnet there is reused (etcd). */
@@ -39,12 +48,29 @@ export interface RegisterOptions {
   leaseTTLSeconds?: number;
   /** The VTEP MAC already on this host's vxlan device, if any, so a restart keeps it. */
   existingVtepMAC?: string;
+  /** The same for the IPv6 vxlan device (dual stack). */
+  existingVtepMACv6?: string;
 }
 
 export interface Registration {
+  /** The published public IP (a Kubernetes public-ip-overwrite when there is one). */
   publicIP: string;
+  /** This host's own address, when the published one is an overwrite that is not on the host. */
+  localAddress?: string;
   subnet: string;
   vtepMAC?: string;
+  /** The IPv6 half of a dual-stack registration. */
+  publicIPv6?: string;
+  subnet6?: string;
+  vtepMACv6?: string;
+  /**
+   * The node this registration holds, by name (etcd: the lease key's node
+   * name). The cycle takes it as the local node unless --node is given, so a
+   * stray entry carrying this host's public IP cannot take the node over.
+   * Kept current by the source (a lease lost to another node and allocated
+   * anew changes it).
+   */
+  localNode?: string;
 }
 
 export interface LoadOptions {
@@ -68,5 +94,11 @@ export interface Source {
    * keep it fresh (lease renewal) until close(). Absent for file sources.
    */
   register?(opts: RegisterOptions): Promise<Registration>;
+  /**
+   * Daemon only, after its first converged cycle: tell the cluster this
+   * node's network is up (Kubernetes: the Node's NetworkUnavailable
+   * condition to False, as flanneld). Absent where there is no such thing.
+   */
+  markNetworkUp?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -11,6 +11,8 @@ export class UdpDataPlane {
   private fwd?: UdpForwarder;
   private readonly streak: FailureStreak;
   private lastPeers = -1;
+  /** Why the data plane is down while the cluster uses udp (readiness); undefined when it runs or is not needed. */
+  down?: string;
 
   constructor(private readonly log: Logger, private readonly netns: string | undefined, now: () => number = Date.now) {
     this.streak = new FailureStreak(log, 'udp forwarder', now);
@@ -19,7 +21,10 @@ export class UdpDataPlane {
   /** Never throws: a failure is logged once per streak and retried on the next cycle. */
   async sync(snap: Snapshot): Promise<void> {
     const b = snap.cluster.config.backend;
-    if (b.type !== 'udp' || !snap.desired.device) return;
+    if (b.type !== 'udp' || !snap.desired.device) {
+      this.down = undefined;
+      return;
+    }
     try {
       this.checkNamespace();
       const local = snap.desired.local;
@@ -28,16 +33,18 @@ export class UdpDataPlane {
       this.fwd ??= new UdpForwarder({ device: snap.desired.device, onError: (m) => this.log.warn(`udp forwarder: ${m}`) });
       await this.fwd.configure({
         port: b.port,
-        bindIP: local.publicIP,
+        bindIP: snap.desired.underlay.local ?? local.publicIP,
         mtu: tun && tun.kind === 'tun' ? tun.mtu : 1500,
         peers: snap.desired.peers.map((p) => ({ name: p.node.name, subnet: p.node.subnet, publicIP: p.node.publicIP })),
       });
       if (fresh) this.log.info('udp forwarder running', { device: snap.desired.device, listen: `${local.publicIP.text}:${b.port}`, peers: this.fwd.peerCount });
       else if (this.fwd.peerCount !== this.lastPeers) this.log.info('udp forwarder peers updated', { peers: this.fwd.peerCount });
       this.lastPeers = this.fwd.peerCount;
+      this.down = undefined;
       this.streak.ok();
     } catch (e) {
       const err = e as Error & { hint?: string };
+      this.down = `udp forwarder: ${err.message}`;
       this.streak.fail(err.message, { hint: err.hint });
     }
   }

@@ -33,7 +33,8 @@ export function validateBackend(raw: RawBackend | undefined, origin: string): Ba
   const given = raw?.type ?? 'vxlan';
   const type = typeof given === 'string' ? given.toLowerCase() : given;
   if (type === 'vxlan') {
-    const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 1, 16777215);
+    // VNI 0 is a valid vxlan id; flanneld uses it as given (device flannel.0).
+    const vni = raw?.vni === undefined ? 1 : intField(raw.vni, 'Backend.VNI', origin, 0, 16777215);
     // The device is flannel.<VNI> and the kernel allows 15 characters, so an
     // 8-digit VNI can never get a device (flannel fails on it too): refuse the
     // config here rather than fail later while rendering commands.
@@ -46,7 +47,10 @@ export function validateBackend(raw: RawBackend | undefined, origin: string): Ba
     const mtu = raw?.mtu === undefined || raw.mtu === 0 ? undefined : intField(raw.mtu, 'Backend.MTU', origin, MIN_MTU, MAX_MTU);
     const dr = raw?.directRouting ?? false;
     if (typeof dr !== 'boolean') throw new ConfigError(`${origin}: Backend.DirectRouting must be true or false`);
-    return { type: 'vxlan', vni, port, mtu, directRouting: dr };
+    // Only when on, so a config without them validates exactly as before.
+    const gbp = boolField(raw?.gbp, 'Backend.GBP', origin);
+    const learning = boolField(raw?.learning, 'Backend.Learning', origin);
+    return { type: 'vxlan', vni, port, mtu, directRouting: dr, ...(gbp ? { gbp } : {}), ...(learning ? { learning } : {}) };
   }
   if (type === 'host-gw') return { type: 'host-gw' };
   if (type === 'udp') {

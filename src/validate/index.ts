@@ -26,7 +26,7 @@ export interface ValidatedCluster extends ValidCluster {
 
 export function validateCluster(state: ClusterState, opts: ValidateOptions = {}): ValidatedCluster {
   const config = opts.config ?? validateConfig(state.config, opts.host);
-  const problems: Problem[] = state.warnings.map((w) => ({ subject: 'source', message: w }));
+  const problems: Problem[] = [...state.warnings, ...(state.config.warnings ?? [])].map((w) => ({ subject: 'source', message: w }));
   if (!config.ipv6 && config.network.family === 4 && state.config.ipv6Network !== undefined && state.config.enableIPv6 === undefined) {
     problems.push({ subject: `${state.config.origin}: IPv6Network`, message: 'set without EnableIPv6: true; IPv6 stays off, as in flannel' });
   }

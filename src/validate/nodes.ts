@@ -5,8 +5,8 @@ import { macFromName, nonUnicastMACReason, parseMAC } from '../model/mac.js';
 import type { Prefix } from '../model/ip.js';
 import type { NetworkConfig, Node, NodeFamily, Problem, RawNode } from '../model/types.js';
 
-/** Printable, bounded names: DNS names, etcd lease keys; nothing with spaces or control characters. */
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,252}$/;
+/** Printable, bounded names: DNS names, etcd lease keys (dual stack: `A-L&B-L`); nothing with spaces or control characters. */
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@&-]{0,252}$/;
 
 export function describe(raw: RawNode): string {
   const name = typeof raw.name === 'string' && NAME_RE.test(raw.name) ? raw.name : undefined;
@@ -36,9 +36,12 @@ export function validateNode(raw: RawNode, config: NetworkConfig, macRequired: b
   const bad = (field: string, message: string): NodeCheck => ({ problem: { subject: `${describe(raw)}.${field}`, message } });
 
   if (typeof raw.name !== 'string' || !NAME_RE.test(raw.name)) {
-    return bad('name', raw.name === undefined ? 'missing' : `${show(raw.name)} is not a valid name (letters, digits, . _ : @ -, at most 253)`);
+    return bad('name', raw.name === undefined ? 'missing' : `${show(raw.name)} is not a valid name (letters, digits, . _ : @ & -, at most 253)`);
   }
-  if (raw.backendType !== undefined && raw.backendType !== config.backend.type) {
+  // flannel's udp backend publishes no type (etcd: no BackendType; Kubernetes:
+  // backend-type ""), which its peers read as udp.
+  const type = raw.backendType === '' || raw.backendType === null ? 'udp' : raw.backendType;
+  if (type !== undefined && type !== config.backend.type) {
     return bad('backendType', `${show(raw.backendType)} differs from the cluster backend ${config.backend.type}`);
   }
   const v6only = config.network.family === 6;

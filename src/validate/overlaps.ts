@@ -1,4 +1,4 @@
-// Subnet overlap resolution, pair by pair (README "Safety"):
+// Subnet overlap resolution, pair by pair (docs/safety.md "Safety"):
 //  - the local node always keeps its own subnet; a peer overlapping it is left out;
 //  - a peer overlapping no other peer is kept;
 //  - a programmed peer keeps its range against newcomers, which are left out,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ovlnet, ROOT } from '../lib/cli.js';
 import { clusterYAML, defaultNodes, ipn, withTopology } from '../lib/netns.js';
+import { FakeKube, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
 
 const EXAMPLE = `file:${ROOT}examples/cluster.yaml`;
 const ANSI = /\x1b\[[0-9;]*m/;
@@ -83,25 +84,58 @@ test('on a terminal: boxes without row rules, colour unless NO_COLOR or --no-col
   assert.match(forced.stdout, ANSI, 'FORCE_COLOR');
 });
 
-test('a slow source shows a spinner on a terminal, never in a pipe', async () => {
+test('NO_COLOR wins over an empty FORCE_COLOR, and Node never warns about the two', async () => {
+  const nodes = ['nodes', '--source', EXAMPLE];
+  const [tty, forced, bothPiped] = await Promise.all([
+    onTerminal(nodes, { NO_COLOR: '1', FORCE_COLOR: '' }),
+    onTerminal(nodes, { NO_COLOR: '1', FORCE_COLOR: '1' }),
+    piped([...nodes, '--source', 'file:/nonexistent'], { NO_COLOR: '1', FORCE_COLOR: '' }),
+  ]);
+  assert.is(tty.code, 0, tty.out);
+  assert.not.match(tty.out, ANSI, 'NO_COLOR with FORCE_COLOR=');
+  assert.match(forced.out, ANSI, 'FORCE_COLOR=1 still forces');
+  for (const out of [tty.out, forced.out, bothPiped.stderr]) assert.not.match(out, /Warning|NO_COLOR|FORCE_COLOR/);
+  assert.match(bothPiped.stderr, /^ovlnet: cannot read cluster file/m);
+});
+
+test('a cluster file with a misspelt key is refused naming the key, where it is and the closest key', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ovlnet-ux-'));
   try {
-    const fifo = join(dir, 'cluster.yaml');
-    const text = readFileSync(join(ROOT, 'examples/cluster.yaml'), 'utf8');
-    await execa('mkfifo', [fifo]);
-    // The writer waits 1.5 s before it writes: reading the source takes that long.
-    const writer = `(sleep 1.5; cat > '${fifo}' <<'EOF'\n${text}EOF\n) & `;
-    const tty = await onTerminal(['nodes', '--source', `file:${fifo}`], {}, writer);
+    const f = join(dir, 'cluster.yaml');
+    writeFileSync(f, readFileSync(join(ROOT, 'examples/cluster.yaml'), 'utf8').replace('publicIP: 192.0.2.11', 'publicIp: 192.0.2.11'));
+    const r = await piped(['nodes', '--source', `file:${f}`]);
+    assert.is(r.code, 1, r.stdout);
+    assert.is(r.stderr.split('\n')[0], `ovlnet: ${f}: nodes[1]: unknown key "publicIp" (did you mean publicIP?)`);
+    writeFileSync(f, 'network: 198.18.0.0/16\nbackend: { type: vxlan\nnodes: []\n');
+    const y = await piped(['nodes', '--source', `file:${f}`]);
+    assert.is(y.code, 1);
+    assert.match(y.stderr, new RegExp(`^ovlnet: ${f}:3:\\d+: invalid YAML: .*; line 3: nodes: \\[\\]$`, 'm'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A slow API server (not a FIFO: a source that is not a regular file fails at once).
+test('a slow source shows a spinner on a terminal, never in a pipe', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ovlnet-ux-'));
+  const kube = await FakeKube.start();
+  try {
+    kube.setConfigMap('kube-flannel', netConfJSON());
+    for (let i = 0; i < 3; i++) kube.addNode({ name: `node-${'abc'[i]}`, podCIDR: `198.18.${i}.0/24`, annotations: flannelAnnotations(`192.0.2.${10 + i}`, `0a:58:c6:12:00:0${i}`) });
+    // Every answer takes 1.5 s: reading the source takes at least that long.
+    kube.delayMs = 1500;
+    const src = `kube:${kube.writeKubeconfig(dir)}`;
+    const tty = await onTerminal(['nodes', '--source', src]);
     assert.is(tty.code, 0, tty.out);
-    assert.match(tty.out, new RegExp(`reading file:${fifo}`), 'spinner text on the terminal');
+    assert.match(tty.out, new RegExp(`reading ${src}`), 'spinner text on the terminal');
     assert.match(tty.out, /node-c/);
-    const write = execa('sh', ['-c', `sleep 1.5; cat > '${fifo}'`], { input: text });
-    const pipe = await piped(['nodes', '--source', `file:${fifo}`]);
-    await write;
+    const pipe = await piped(['nodes', '--source', src]);
     assert.is(pipe.code, 0, pipe.stderr);
     assert.is(pipe.stderr, '', 'nothing on stderr in a pipe');
     assert.not.match(pipe.stdout, /reading|\x1b/);
+    assert.match(pipe.stdout, /node-c/);
   } finally {
+    await kube.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

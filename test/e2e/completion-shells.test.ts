@@ -44,7 +44,7 @@ async function bashComplete(line: string, cwd: string, opts: { withLine?: boolea
   return String(r.stdout).split('\n').filter(Boolean).sort();
 }
 
-const ALL_COMMANDS = ['apply', 'cleanup', 'completion', 'daemon', 'diff', 'help', 'nodes', 'plan'];
+const ALL_COMMANDS = ['apply', 'cleanup', 'completion', 'config', 'daemon', 'diff', 'doctor', 'help', 'nodes', 'plan', 'systemd-unit'];
 
 test('bash completes commands, options, formats, sources, files, shells, namespaces and devices', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ovlnet-comp-'));
@@ -57,8 +57,10 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
     await execa('ip', ['-n', ns, 'link', 'add', 'ovlc0', 'type', 'bridge']);
     const cases: Array<[string, string[] | ((got: string[]) => boolean)]> = [
       ['ovlnet ', ALL_COMMANDS],
-      ['ovlnet d', ['daemon', 'diff']],
-      ['ovlnet -', ['--help', '--version']],
+      ['ovlnet d', ['daemon', 'diff', 'doctor']],
+      ['ovlnet -', ['--config', '--debug', '--help', '--netns', '--no-color', '--source', '--version']],
+      ['ovlnet -n x d', ['daemon', 'diff', 'doctor']],
+      ['ovlnet -n x diff --no-', ['--no-color']],
       ['ovlnet plan --', (g) => ['--source', '--netns', '--iface', '--output', '--node', '--no-color'].every((x) => g.includes(x)) && !g.includes('--dry-run') && !g.includes('--interval')],
       ['ovlnet nodes --', (g) => g.includes('--output') && !g.includes('--netns') && !g.includes('--node')],
       ['ovlnet apply --d', ['--debug', '--disable-tx-offload', '--dry-run']],
@@ -79,7 +81,8 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
       ['ovlnet completion ', ['bash', 'fish', 'zsh']],
       ['ovlnet completion z', ['zsh']],
       ['ovlnet completion bash ', []],
-      ['ovlnet help ', ['apply', 'cleanup', 'completion', 'daemon', 'diff', 'nodes', 'plan']],
+      ['ovlnet help ', ['apply', 'cleanup', 'completion', 'config', 'daemon', 'diff', 'doctor', 'nodes', 'plan', 'systemd-unit']],
+      ['ovlnet config d', ['daemon', 'diff', 'doctor']],
       // An option already on the line is not offered again, in either spelling.
       ['ovlnet plan --source file:x --so', []],
       ['ovlnet plan -s file:x --so', []],

@@ -38,12 +38,24 @@ async function appliedByWatch(d: DaemonProcess, from: number): Promise<void> {
   assert.ok(Array.isArray(line.reason) && (line.reason as string[]).includes('watch'), line.raw);
 }
 
+
+/** The status PATCHes that published annotations (not the NetworkUnavailable condition). */
+const annotationPatches = (f: FakeKube, name: string) => f.patches.filter((p) => p.name === name && (p.body as any).metadata);
+
+/** Waits until the node's NetworkUnavailable condition satisfies ok; returns it. */
+async function networkCondition(f: FakeKube, name: string, ok: (c: any) => boolean): Promise<any> {
+  const get = async () => f.node(name)!.status.conditions.find((c: any) => c.type === 'NetworkUnavailable');
+  await eventually(get, ok, `NetworkUnavailable condition of ${name}`, DEADLINE_MS);
+  return get();
+}
+
 const P = '/coreos.com/network';
 const leaseKey = (subnet: string) => `${P}/subnets/${subnet.replace('/', '-')}`;
 
 test('etcd: a lease put while the daemon runs is routed, a deleted one unrouted (watch only)', async () => {
   await withEtcd(async (c) => {
-    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","Backend":{"Type":"vxlan"}}']);
+    // node-a's lease is the first subnet, outside flannel's default SubnetMin: allow it, or the daemon re-allocates as flannel does.
+    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
     const id = await grantLease(c, 3600);
     for (const [i, s] of [A, B].entries()) await c.ctl(['put', `--lease=${id}`, leaseKey(s.subnet), flannelLease(s.publicIP, MACS[i])]);
     await withTopology([A, B], async (t) => {
@@ -88,7 +100,8 @@ test('kube: a Node ADDED while the daemon runs is routed, a DELETED one unrouted
   try {
     f.setConfigMap('kube-flannel', netConfJSON('198.18.0.0/16'));
     // node-a has its podCIDR but no flannel annotations yet: the daemon publishes them (status PATCH).
-    f.addNode({ name: A.name, podCIDR: A.subnet, internalIP: A.publicIP });
+    // A cloud node: NetworkUnavailable=True until a network agent says otherwise.
+    f.addNode({ name: A.name, podCIDR: A.subnet, internalIP: A.publicIP, networkUnavailable: true });
     f.addNode({ name: B.name, podCIDR: B.subnet, annotations: flannelAnnotations(B.publicIP, MACS[1]) });
     await withTopology([A], async (t) => {
       const ns = t.nodes[0].ns;
@@ -100,7 +113,7 @@ test('kube: a Node ADDED while the daemon runs is routed, a DELETED one unrouted
         assert.not.ok(d.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('cycle failed')), d.log);
         const first = await d.waitForMsg(/^cycle: applied/);
         assert.equal(first.reason, ['start'], first.raw);
-        const patches = f.patches.filter((p) => p.name === A.name);
+        const patches = annotationPatches(f, A.name);
         assert.is(patches.length, 1, JSON.stringify(f.patches));
         assert.is(patches[0].path, `/api/v1/nodes/${A.name}/status`);
         const ann = f.node(A.name)!.metadata.annotations;
@@ -125,8 +138,39 @@ test('kube: a Node ADDED while the daemon runs is routed, a DELETED one unrouted
         await eventually(() => neighs(ns), (n) => !n.includes(MACS[2]), 'neighbour entry of node-c gone', DEADLINE_MS);
         await appliedByWatch(d, from);
         assert.match(await routes(ns), /198\.18\.1\.0\/24/, 'node-b stays');
-        assert.is(f.patches.filter((p) => p.name === A.name).length, 1, 'registered once');
+        assert.is(annotationPatches(f, A.name).length, 1, 'registered once');
+        // As flanneld, once the network is up: NetworkUnavailable=False, reason FlannelIsUp, through nodes/status.
+        const cond = await networkCondition(f, A.name, (c) => c?.status === 'False');
+        assert.is(cond.reason, 'FlannelIsUp');
+        assert.is(cond.message, 'Flannel is running on this node');
+        assert.match(cond.lastTransitionTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        assert.is(cond.lastHeartbeatTime, cond.lastTransitionTime);
+        const condPatches = f.patches.filter((p) => p.name === A.name && (p.body as any).status);
+        assert.is(condPatches.length, 1, 'set once');
+        assert.is(condPatches[0].path, `/api/v1/nodes/${A.name}/status`);
+        assert.is(condPatches[0].contentType, 'application/strategic-merge-patch+json');
+        assert.is(f.node(A.name)!.status.conditions.find((c: any) => c.type === 'Ready').status, 'True', 'other conditions stay');
       });
+    });
+  } finally {
+    await f.close();
+  }
+});
+
+test('kube: --no-set-node-network-unavailable leaves the NetworkUnavailable condition alone', async () => {
+  const f = await FakeKube.start();
+  try {
+    f.setConfigMap('kube-flannel', netConfJSON('198.18.0.0/16'));
+    f.addNode({ name: A.name, podCIDR: A.subnet, networkUnavailable: true, annotations: flannelAnnotations(A.publicIP, MACS[0]) });
+    await withTopology([A], async (t) => {
+      const kubeconfig = f.writeKubeconfig(t.tmp);
+      await withDaemon(['--source', `kube:${kubeconfig}`, '--node', A.name, '--netns', t.nodes[0].ns, '--public-ip', A.publicIP,
+        '--subnet-file', join(t.tmp, 'subnet.env'), '--no-set-node-network-unavailable'], async (d) => {
+        await d.ready();
+      });
+      // The condition would be patched right after the first converged cycle, long before the daemon stopped.
+      assert.not.ok(f.patches.some((p) => (p.body as any).status), JSON.stringify(f.patches));
+      assert.is(f.node(A.name)!.status.conditions.find((c: any) => c.type === 'NetworkUnavailable').status, 'True');
     });
   } finally {
     await f.close();

@@ -145,16 +145,18 @@ test('a node added to the file is routed promptly by the watch; a removed node i
     const added = Date.now() - t0;
     const line = await d.waitForMsg(/^cycle: applied/, 5000, from);
     assert.ok(line.reason && (line.reason as string[]).includes('watch'), line.raw);
-    // An in-place write (no rename) is seen too.
+    // An in-place write (no rename) is seen too; a removal waits for the confirming read (1.5 s).
     writeFileSync(file, clusterYAML([A, C]));
-    await eventually(() => routes(ns), (r) => !r.includes('198.18.1.0/24') && r.includes('198.18.2.0/24'), 'node-b unrouted', 3000, 20);
+    await eventually(() => routes(ns), (r) => !r.includes('198.18.1.0/24') && r.includes('198.18.2.0/24'), 'node-b unrouted', 6000, 20);
     console.log(`    (node added: routed ${added} ms after the file was replaced)`);
   });
 });
 
 test('a source event writes only the delta from the kernel model, reading nothing; a resync (SIGHUP) repairs what the model missed', async () => {
   let spy: ReturnType<typeof makeSpy> | undefined;
-  await withDaemon([A, B], ['--interval', '1m', '--log-level', 'debug'], async (t, d, file) => {
+  // No overlay probes: their `ip netns exec ping` processes would show up in the spy's calls.
+  // --iptables-resync 0: its periodic iptables-save is a read of its own, not the event cycle's.
+  await withDaemon([A, B], ['--interval', '1m', '--log-level', 'debug', '--probe-interval', '0', '--iptables-resync', '0'], async (t, d, file) => {
     await d.ready();
     const ns = t.nodes[0].ns;
     // The start cycle created the device: its verifying read becomes the model.
@@ -245,10 +247,16 @@ test('source made unreadable: kernel untouched, one clear log line per streak, r
     assert.is(d.lines.filter((l) => l.msg?.startsWith('source failed')).length, 1, 'logged once per streak:\n' + d.log);
     assert.is(metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_source_up'), 0);
     assert.is(await kernelState(ns), before, 'kernel untouched while the source is unreadable');
+    // 3 failed reads take more than 3 intervals (backoff 1 s, 2 s): live, not ready.
+    const h = await httpGet(`${url}/healthz`);
+    assert.is(h.status, 200, h.body);
+    await eventually(async () => httpGet(`${url}/readyz`), (r) => r.status === 503 && /^not ready: last successful cycle/.test(r.body), 'not ready once no cycle succeeded for 3 intervals', 5000, 200);
+    assert.is(metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_ready'), 0);
     chmodSync(file, 0o644);
     const rec = await d.waitForMsg(/^source recovered/, 10_000);
     assert.ok((rec.failures as number) >= 3, rec.raw);
     await eventually(async () => metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_source_up'), (v) => v === 1, 'source up again', 5000);
+    await eventually(async () => (await httpGet(`${url}/readyz`)).status, (s) => s === 200, 'ready again', 5000);
     assert.is(await kernelState(ns), before);
   }, { wrapper });
 });
@@ -272,13 +280,58 @@ test('an emptied node list is refused by the --max-delete guard: loud, and nothi
   });
 });
 
-test('source missing at start: not ready, unhealthy after 3 intervals, ready (and READY=1) once the file appears', async () => {
+// Liveness follows the loop, not the source: a liveness probe must not restart
+// every daemon while etcd or the API server is down and the kernels are fine.
+// The per-cycle guard lets each step through (1 of 5, 1 of 4, 1 of 3); the
+// window counts them together against the 5 peers there were.
+test('a source shrinking in steps is stopped by the --max-delete window: loud, counted in metrics; --force lets one cycle through', async () => {
+  const six = defaultNodes(6);
+  await withDaemon(six, ['--interval', '1s'], async (t, d, file) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const url = await d.metricsURL();
+    for (const keep of [5, 4]) {
+      replaceFile(file, clusterYAML(six.slice(0, keep)));
+      await eventually(() => routes(ns), (r) => !r.includes(six[keep].subnet), `${six[keep].name} removed`, 8000, 50);
+    }
+    const from = d.lines.length;
+    replaceFile(file, clusterYAML(six.slice(0, 3)));
+    const refused = await d.waitForMsg(/REFUSED/, 8000, from);
+    assert.is(refused.stage, 'guard', refused.raw);
+    assert.match(refused.msg!, /refusing to remove 1 more peers: 2 were removed in the last 5m, and 3 of the 5 peers there were would be more than the 2 allowed by --max-delete per --max-delete-window/);
+    assert.match(String(refused.hint), /--force/);
+    assert.match(await routes(ns), new RegExp(six[3].subnet.replace(/\./g, '\\.')), 'node-d kept');
+    const m = (await httpGet(`${url}/metrics`)).body;
+    assert.is(metricValue(m, 'ovlnet_peers_removed_in_window'), 2, m);
+    assert.ok(metricValue(m, 'ovlnet_cycles_total{result="refused"}')! >= 1, m);
+  });
+  // --force: the same refused step goes through once, said in the log.
+  await withDaemon(six.slice(0, 4), ['--interval', '1s', '--max-delete', '1', '--force'], async (t, d, file) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    replaceFile(file, clusterYAML(six.slice(0, 2)));
+    await eventually(() => routes(ns), (r) => !r.includes(six[2].subnet) && !r.includes(six[3].subnet), 'node-c and node-d removed by the forced cycle', 8000, 50);
+    await d.waitForMsg(/^--force: letting this cycle past the --max-delete guard, once/, 5000);
+    replaceFile(file, clusterYAML(six.slice(0, 1)));
+    const refused = await d.waitForMsg(/REFUSED/, 8000);
+    assert.match(refused.msg!, /refusing to remove 1 more peers/, 'the force was used up');
+  });
+});
+
+test('source missing at start: not ready, still healthy after 3 intervals, ready (and READY=1) once the file appears', async () => {
   let notify!: ReturnType<typeof fakeSystemdNotify>;
   await withDaemon(undefined, ['--interval', '1s'], async (t, d, file) => {
     const url = await d.metricsURL();
     assert.is((await httpGet(`${url}/readyz`)).status, 503);
     await d.waitForMsg(/^source failed: cannot read cluster file .*: no such file/, 5000);
-    await eventually(async () => (await httpGet(`${url}/healthz`)).status, (s) => s === 503, '/healthz 503 after 3 intervals without success', 10_000, 200);
+    const t0 = Date.now();
+    // Retries back off 1 s, 2 s: the third retry is 7 s in; four intervals without a success at least.
+    await eventually(async () => metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_errors_total{stage="source"}') ?? 0, (n) => n >= 3 && Date.now() - t0 > 4000, '3 failed reads, 4 intervals', 15_000, 200);
+    const h = await httpGet(`${url}/healthz`);
+    assert.is(h.status, 200, `liveness stays up while the source is down: ${h.body}`);
+    assert.match(h.body, /^ok: loop alive .*no successful cycle yet/);
+    const r = await httpGet(`${url}/readyz`);
+    assert.is(r.status, 503, r.body);
     assert.equal(notify.calls(), [], 'no readiness before the first successful cycle');
     assert.is(await routes(t.nodes[0].ns), '', 'nothing programmed');
     replaceFile(file, clusterYAML(specs));

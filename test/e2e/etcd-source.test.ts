@@ -98,9 +98,27 @@ test('etcd down: exit 1 quickly, naming the endpoints', async () => {
     const took = Date.now() - t0;
     assert.is(r.code, 1, r.stdout + r.stderr);
     assert.ok(r.stderr.includes(`cannot reach etcd at ${eps[0]}, ${eps[1]}`), `${cmd}: ${r.stderr}`);
-    assert.not.match(r.stderr, /internal error/);
+    // The cause and what to check, in words (not gRPC's status dump).
+    assert.match(r.stderr, /connection refused by 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /hint: is etcd running there and listening on that port/, `${cmd}: ${r.stderr}`);
+    assert.not.match(r.stderr, /internal error|UNAVAILABLE/);
     // Generous bound: seconds, not the minutes a default gRPC client can wait.
     assert.ok(took < 15_000, `${cmd} took ${took} ms`);
+  }
+});
+
+test('etcd down: repeated reads keep naming the real cause, never the client\'s circuit breaker', async () => {
+  const { freePort } = await import('../lib/etcd.js');
+  const src = await openSource(`etcd://127.0.0.1:${await freePort()}`);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const e = await src.load().then(() => undefined, (err: Error) => err);
+      assert.ok(e, 'load fails');
+      assert.match(e!.message, /ECONNREFUSED/, `attempt ${i + 1}: ${e!.message}`);
+      assert.not.match(e!.message, /circuit breaker/, `attempt ${i + 1}: ${e!.message}`);
+    }
+  } finally {
+    await src.close();
   }
 });
 

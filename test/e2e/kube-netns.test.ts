@@ -8,7 +8,7 @@ import { openSource } from '../../src/sources/index.js';
 import type { Source } from '../../src/sources/types.js';
 import { ovlnet } from '../lib/cli.js';
 import { FakeKube, FLANNEL_PREFIX as P, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
-import { defaultNodes, ipn, ping, withTopology, type TestNode } from '../lib/netns.js';
+import { defaultNodes, ipn, ping, sh, withTopology, type TestNode } from '../lib/netns.js';
 
 const MACS = ['0a:58:c6:12:00:0a', '0a:58:c6:12:00:0b', '0a:58:c6:12:00:0c'];
 
@@ -110,6 +110,33 @@ test('a watch event adds and then removes a peer on a running node', () => withF
       await queue;
       await s.close();
     }
+  })));
+
+test('public-ip-overwrite is published for peers; the node\'s own device keeps its interface address', () => withFake((f) =>
+  withTopology(defaultNodes(3), async (t) => {
+    const [a, b, c] = t.nodes;
+    // node-c sits behind a 1:1 NAT: peers reach it at 203.0.113.40, which is not on node-c.
+    const NAT_IP = '203.0.113.40';
+    await sh('ip', ['netns', 'exec', c.ns, 'iptables', '-t', 'nat', '-A', 'PREROUTING', '-d', NAT_IP, '-j', 'DNAT', '--to-destination', c.publicIP]);
+    for (const n of [a, b]) await ipn(n.ns, 'route', 'add', `${NAT_IP}/32`, 'via', c.publicIP);
+    f.setConfigMap('kube-flannel', netConfJSON('198.18.0.0/16'));
+    f.addNode({ name: a.name, podCIDR: a.subnet, annotations: flannelAnnotations(a.publicIP, MACS[0]) });
+    f.addNode({ name: b.name, podCIDR: b.subnet, annotations: flannelAnnotations(b.publicIP, MACS[1]) });
+    // As flannel leaves it: the overwrite published as public-ip.
+    f.addNode({ name: c.name, podCIDR: c.subnet, annotations: flannelAnnotations(NAT_IP, MACS[2], { [`${P}/public-ip-overwrite`]: NAT_IP }) });
+    const src = `kube:${f.writeKubeconfig(t.tmp)}`;
+
+    for (const n of t.nodes) {
+      const r = await ovlnet(['apply', '--source', src, '--node', n.name, '--netns', n.ns, '--iface', 'eth0']);
+      assert.is(r.code, 0, r.stdout + r.stderr);
+    }
+    const dev = JSON.parse(await ipn(c.ns, '-j', '-d', 'link', 'show', 'flannel.1'))[0];
+    assert.is(dev.linkinfo.info_data.local, c.publicIP, 'the vxlan device sends from the interface address');
+    assert.match(await sh('bridge', ['-n', a.ns, 'fdb', 'show', 'dev', 'flannel.1']), `dst ${NAT_IP}`, 'peers send to the published address');
+    assert.ok(await ping(c, a.podGateway), 'node-c -> node-a (egress from the overwritten node)');
+    assert.ok(await ping(a, c.podGateway), 'node-a -> node-c through the NAT address');
+    const d = await ovlnet(['diff', '--source', src, '--node', c.name, '--netns', c.ns, '--iface', 'eth0']);
+    assert.is(d.code, 0, d.stdout + d.stderr);
   })));
 
 test.run();

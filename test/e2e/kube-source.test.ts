@@ -99,6 +99,66 @@ test('NODE_NAME picks the local node when --node is not given', () => withFake(a
   assert.is(localNodeName({ source: 'file:/x.yaml' }, env), undefined, 'only Kubernetes sources read NODE_NAME');
 }));
 
+test('a plain http:// server (kubectl proxy) works without insecure-skip-tls-verify; https:// keeps its verification', () => withFake(async ({ f, dir, kc }) => {
+  const r = await ovlnet(['plan', '--source', `kube:${kc}`, '--node', 'node-a', '-o', 'json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).local.name, 'node-a');
+  assert.ok(f.requests.some((q) => q.path === '/api/v1/nodes'), 'the nodes were listed over plain http');
+  const loaded = loadKubeconfig(kc, {}).kc;
+  assert.is(loaded.getCurrentCluster()?.server, f.url);
+  // An explicit setting is kept as written.
+  const explicit = f.writeKubeconfig(dir, f.token, 'explicit', ['insecure-skip-tls-verify: true']);
+  assert.ok((await ovlnet(['nodes', '--source', `kube:${explicit}`])).code === 0);
+  const tls = join(dir, 'tls');
+  writeFileSync(tls, [
+    'apiVersion: v1', 'kind: Config',
+    'clusters: [{ name: a, cluster: { server: "https://127.0.0.1:1" } }, { name: b, cluster: { server: "http://127.0.0.1:2" } }]',
+    'users: [{ name: u, user: { token: t } }]',
+    'contexts: [{ name: a, context: { cluster: a, user: u } }, { name: b, context: { cluster: b, user: u } }]',
+    'current-context: a', '',
+  ].join('\n'));
+  const both = loadKubeconfig(tls, {}).kc;
+  assert.is(both.getCluster('a')?.skipTLSVerify, false, 'https:// still verifies');
+  assert.is(both.getCluster('b')?.skipTLSVerify, true);
+}));
+
+test('without NODE_NAME, POD_NAME/POD_NAMESPACE find the node through the pod\'s spec.nodeName (as flanneld)', () => withFake(async (e) => {
+  const { f, src } = e;
+  f.addPod('kube-flannel', 'kube-flannel-ds-x7k2p', 'node-c');
+  f.addPod('kube-flannel', 'pending', undefined);
+  const pod = { POD_NAME: 'kube-flannel-ds-x7k2p', POD_NAMESPACE: 'kube-flannel' };
+  const r = await ovlnet(['plan', '--source', src, '-o', 'json'], { env: pod });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).local.name, 'node-c');
+  assert.ok(f.requests.some((q) => q.method === 'GET' && q.path === '/api/v1/namespaces/kube-flannel/pods/kube-flannel-ds-x7k2p'));
+
+  // NODE_NAME wins, without asking for the pod.
+  const before = f.requests.length;
+  const b = await ovlnet(['plan', '--source', src, '-o', 'json'], { env: { ...pod, NODE_NAME: 'node-b' } });
+  assert.is(JSON.parse(b.stdout).local.name, 'node-b');
+  assert.not.ok(f.requests.slice(before).some((q) => q.path.includes('/pods/')));
+
+  // In process: register publishes the node the pod runs on; the lookup is made once per source.
+  f.addNode({ name: 'node-p', podCIDR: '198.18.20.0/24' });
+  f.addPod('kube-flannel', 'on-p', 'node-p');
+  const reg = await withSource(e, async (s) => {
+    const out = await s.register!({ publicIP: '192.0.2.60' });
+    await s.load();
+    return out;
+  }, { env: { POD_NAME: 'on-p', POD_NAMESPACE: 'kube-flannel' } });
+  assert.is(reg.subnet, '198.18.20.0/24');
+  assert.is(f.patches.at(-1)!.name, 'node-p');
+  assert.is(f.requests.filter((q) => q.path === '/api/v1/namespaces/kube-flannel/pods/on-p').length, 1);
+
+  const unscheduled = await ovlnet(['plan', '--source', src], { env: { POD_NAME: 'pending', POD_NAMESPACE: 'kube-flannel' } });
+  assert.is(unscheduled.code, 1);
+  assert.match(unscheduled.stderr, /pod kube-flannel\/pending \(POD_NAMESPACE\/POD_NAME\) has no spec\.nodeName/);
+  f.forbidden.add('GET /api/v1/namespaces/kube-flannel/pods/kube-flannel-ds-x7k2p');
+  const denied = await ovlnet(['plan', '--source', src], { env: pod });
+  assert.is(denied.code, 1);
+  assert.match(denied.stderr, /cannot find this node's name from pod kube-flannel\/kube-flannel-ds-x7k2p .*forbidden to get pods in namespace kube-flannel/);
+}));
+
 test('nodes without kube-subnet-manager or podCIDR are left out with one warning each; a vxlan node needs its VtepMAC', () => withFake(async ({ f, src }) => {
   f.addNode({ name: 'fresh', podCIDR: '198.18.5.0/24' });
   f.addNode({ name: 'no-cidr', annotations: flannelAnnotations('192.0.2.21', MACS[3]) });
@@ -169,7 +229,7 @@ test('403 names the missing RBAC permission', () => withFake(async (e) => {
   const r = await ovlnet(['plan', '--source', src, '--node', 'node-a']);
   assert.is(r.code, 1);
   assert.match(r.stderr, 'forbidden to get configmaps in namespace kube-flannel');
-  assert.match(r.stderr, 'hint: grant it to the account ovlnet runs as (see contrib/kubernetes/rbac.yaml)');
+  assert.match(r.stderr, 'hint: grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)');
 
   // Readable in kube-system: that is enough.
   f.setConfigMap('kube-system', netConfJSON());
@@ -342,7 +402,8 @@ test('register: existing device MAC, public-ip-overwrite, NODE_NAME-style option
   const { f } = e;
   f.addNode({ name: 'node-y', podCIDR: '198.18.10.0/24', annotations: { [`${P}/public-ip-overwrite`]: '203.0.113.40' } });
   const y = await withSource(e, (s) => s.register!({ publicIP: '192.0.2.40', existingVtepMAC: '0A:11:22:33:44:55' }), { nodeName: 'node-y' });
-  assert.equal(y, { publicIP: '203.0.113.40', subnet: '198.18.10.0/24', vtepMAC: '0a:11:22:33:44:55' });
+  // Published: the overwrite; the device binds to the host's own address.
+  assert.equal(y, { publicIP: '203.0.113.40', localAddress: '192.0.2.40', subnet: '198.18.10.0/24', vtepMAC: '0a:11:22:33:44:55' });
   const ann = (f.patches[0].body as any).metadata.annotations;
   assert.is(ann[`${P}/public-ip`], '203.0.113.40');
   assert.is(ann[`${P}/backend-data`], '{"VNI":1,"VtepMAC":"0a:11:22:33:44:55"}');
@@ -354,6 +415,22 @@ test('register: existing device MAC, public-ip-overwrite, NODE_NAME-style option
   const zann = (f.patches[1].body as any).metadata.annotations;
   assert.is(zann[`${P}/backend-data`], 'null');
   assert.is(zann[`${P}/backend-type`], 'host-gw');
+}));
+
+test('register: a dual-stack node publishes its IPv6 half (public-ipv6, backend-v6-data) as flannel does', () => withFake(async (e) => {
+  const { f } = e;
+  f.setConfigMap('kube-flannel', JSON.stringify({ Network: '198.18.0.0/16', IPv6Network: 'fd00:10:244::/56', EnableIPv6: true, Backend: { Type: 'vxlan' } }));
+  f.addNode({ name: 'node-d', podCIDRs: ['198.18.12.0/24', 'fd00:10:244:12::/64'], podCIDR: '198.18.12.0/24' });
+  const d = await withSource(e, (s) => s.register!({ nodeName: 'node-d', publicIP: '192.0.2.42', publicIPv6: '2001:db8:1::42', existingVtepMACv6: '0a:00:00:00:06:42' }));
+  assert.equal(d, { publicIP: '192.0.2.42', subnet: '198.18.12.0/24', vtepMAC: d.vtepMAC, publicIPv6: '2001:db8:1::42', subnet6: 'fd00:10:244:12::/64', vtepMACv6: '0a:00:00:00:06:42' });
+  const ann = (f.patches[0].body as any).metadata.annotations;
+  assert.is(ann[`${P}/public-ipv6`], '2001:db8:1::42');
+  assert.is(ann[`${P}/backend-v6-data`], '{"VNI":1,"VtepMAC":"0a:00:00:00:06:42"}');
+  // Every node reads it back with both halves.
+  const state = await withSource(e, (s) => s.load());
+  const me = validateCluster(state, { name: 'node-d' }).local;
+  assert.is(me.v6?.publicIP.text, '2001:db8:1::42');
+  assert.is(me.v6?.vtepMAC.text, '0a:00:00:00:06:42');
 }));
 
 test('register errors: missing node, no podCIDR, patch forbidden', () => withFake(async (e) => {

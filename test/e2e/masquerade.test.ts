@@ -34,8 +34,8 @@ test('--ip-masq rewrites pod traffic leaving the cluster network, and only that'
     assert.is(podSaw, a.podGateway, 'pod -> pod is not rewritten');
 
     const save = await sh('ip', ['netns', 'exec', a.ns, 'iptables-save', '-t', 'nat']);
-    assert.match(save, '-A POSTROUTING -m comment --comment "ovlnet masq" -j FLANNEL-POSTRTG');
-    assert.match(save, '-A FLANNEL-POSTRTG -s 198.18.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "ovlnet masq" -j MASQUERADE --random-fully');
+    assert.match(save, '-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG');
+    assert.match(save, '-A FLANNEL-POSTRTG -s 198.18.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully');
     const diff = () => ovlnet(['diff', '--ip-masq', '--source', src, '--node', a.name, '--netns', a.ns]);
     const clean = await diff();
     assert.is(clean.code, 0, clean.stdout + clean.stderr);

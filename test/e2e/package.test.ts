@@ -33,8 +33,8 @@ test('npm pack | npm install -g --offline into a temporary prefix; it runs from 
       'completions/ovlnet.bash', 'completions/_ovlnet', 'completions/ovlnet.fish']) {
       assert.ok(files.has(f), `${f} is in the tarball`);
     }
-    // Everything shipped from these folders, whatever they hold (contrib/ has the systemd unit).
-    for (const dir of ['man', 'completions', 'contrib', 'examples']) {
+    // Everything shipped from these folders, whatever they hold (contrib/ has the systemd unit; README links to docs/).
+    for (const dir of ['man', 'completions', 'contrib', 'examples', 'docs']) {
       if (!existsSync(join(ROOT, dir))) continue;
       for (const f of readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })) {
         if (f.isFile()) {

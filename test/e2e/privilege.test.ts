@@ -76,6 +76,8 @@ test('ip or bridge missing: the error names iproute2; plan still works', async (
   mkdirSync(empty);
   mkdirSync(onlyIp);
   symlinkSync((await sh('sh', ['-c', 'command -v ip'])).trim(), join(onlyIp, 'ip'));
+  // The namespace's writer lock is held through flock(1), which runs cat (util-linux, coreutils).
+  for (const tool of ['flock', 'cat']) symlinkSync((await sh('sh', ['-c', `command -v ${tool}`])).trim(), join(onlyIp, tool));
   const before = await settledSnapshot(a.ns);
   const noIp = await c.run('apply', a, [], { env: { PATH: empty } });
   assertOneLineError(noIp, /^ovlnet: ip not found in PATH; it comes with the iproute2 package$/);

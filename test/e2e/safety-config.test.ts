@@ -53,8 +53,9 @@ const BAD: Array<{ name: string; file: string; text: string | (() => string); er
   { name: 'backend unknown', file: 'c.yaml', text: vx('{ type: "vxlan\\ndev eth0" }'), error: /unknown backend type "vxlan\\ndev eth0"; use vxlan, host-gw or udp/ },
   { name: 'backend ipip', file: 'c.yaml', text: vx('{ type: ipip }'), error: /backend "ipip" is a flannel backend ovlnet does not support/ },
   { name: 'udp port 0x10000', file: 'c.yaml', text: vx('{ type: udp, port: 65536 }'), error: /Backend\.Port must be an integer from 1 to 65535, got 65536/ },
-  { name: 'VNI 0', file: 'c.yaml', text: vx('{ type: vxlan, vni: 0 }'), error: /Backend\.VNI must be an integer from 1 to 16777215, got 0/ },
-  { name: 'VNI 2^24', file: 'c.yaml', text: vx('{ type: vxlan, vni: 16777216 }'), error: /Backend\.VNI must be an integer from 1 to 16777215/ },
+  // VNI 0 is valid, as in flannel (flannel.0).
+  { name: 'VNI -1', file: 'c.yaml', text: vx('{ type: vxlan, vni: -1 }'), error: /Backend\.VNI must be an integer from 0 to 16777215, got -1/ },
+  { name: 'VNI 2^24', file: 'c.yaml', text: vx('{ type: vxlan, vni: 16777216 }'), error: /Backend\.VNI must be an integer from 0 to 16777215/ },
   { name: 'VNI with keywords', file: 'c.yaml', text: vx('{ type: vxlan, vni: "1 dev eth0" }'), error: /Backend\.VNI must be an integer/ },
   { name: 'port 70000', file: 'c.yaml', text: vx('{ type: vxlan, port: 70000 }'), error: /Backend\.Port must be an integer from 1 to 65535, got 70000/ },
   { name: 'port -1', file: 'c.yaml', text: vx('{ type: vxlan, port: -1 }'), error: /Backend\.Port must be an integer from 1 to 65535/ },

@@ -19,7 +19,13 @@ export interface CliOptions {
   prefix?: string[];
 }
 
+/** Never let a test take the host's /run/ovlnet locks: test/run.mjs gives every test file its own directory. */
+export function requireTestRunDir(): void {
+  if (!process.env.OVLNET_RUN_DIR) throw new Error('OVLNET_RUN_DIR is not set: run tests through test/run.mjs, which points it at a temporary directory (ovlnet would lock /run/ovlnet on the host)');
+}
+
 export async function ovlnet(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  requireTestRunDir();
   const argv = [...(opts.prefix ?? []), process.execPath, BIN, ...args];
   const r = await execa(argv[0], argv.slice(1), {
     reject: false,

@@ -2,7 +2,7 @@
 // tests: waits for log lines, finds the metrics address, stops it with a
 // signal. Always call kill() in a finally.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN } from './cli.js';
+import { BIN, requireTestRunDir } from './cli.js';
 
 export interface LogLine {
   level?: string;
@@ -25,6 +25,7 @@ export class DaemonProcess {
   private exitPromise: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[], opts: DaemonOptions = {}) {
+    requireTestRunDir();
     const cmd = opts.wrapper?.length ? opts.wrapper[0] : process.execPath;
     const argv = opts.wrapper?.length ? [...opts.wrapper.slice(1), process.execPath, BIN, 'daemon', ...args] : [BIN, 'daemon', ...args];
     this.child = spawn(cmd, argv, {

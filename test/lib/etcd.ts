@@ -33,6 +33,12 @@ export interface EtcdCluster {
   ctl(args: string[], input?: string): Promise<string>;
   /** Kills one member with SIGKILL (a crash) and waits for it to be gone. */
   kill(index: number): Promise<void>;
+  /**
+   * Starts a killed member of a one-member cluster again on the same ports:
+   * with `wipe`, from an empty data dir (a new store, revision 1); with
+   * `snapshot`, from that `etcdctl snapshot save` file (the store as it was then).
+   */
+  restart(index: number, from?: { wipe?: boolean; snapshot?: string }): Promise<void>;
   stop(): Promise<void>;
   tmp: string;
 }
@@ -127,6 +133,41 @@ export async function startEtcd(n = 1, opts: { tls?: boolean } = {}): Promise<Et
   }
   const initial = members.map((m) => `${m.name}=${m.peerURL}`).join(',');
   const logs = new Map<EtcdMember, string>();
+  const spawnMember = (m: EtcdMember) => {
+    const args = [
+      '--pdeathsig', 'KILL', 'etcd',
+      '--name', m.name,
+      '--data-dir', m.dataDir,
+      '--listen-client-urls', m.clientURL,
+      '--advertise-client-urls', m.clientURL,
+      '--listen-peer-urls', m.peerURL,
+      '--initial-advertise-peer-urls', m.peerURL,
+      '--initial-cluster', initial,
+      '--initial-cluster-state', 'new',
+      '--initial-cluster-token', `ovlnet-test-${process.pid}-${members[0].endpoint}`,
+      '--logger', 'zap', '--log-level', 'error',
+      ...(tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--client-cert-auth', '--trusted-ca-file', tls.ca] : []),
+      // Test cluster on loopback: elect quickly after a member is killed.
+      '--heartbeat-interval', '50', '--election-timeout', '500',
+    ];
+    const proc = spawn('setpriv', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    logs.set(m, '');
+    proc.stderr!.on('data', (d) => {
+      const s = (logs.get(m) ?? '') + String(d);
+      logs.set(m, s.slice(-4000));
+    });
+    m.proc = proc;
+  };
+  const waitHealthy = async (m: EtcdMember) => {
+    const deadline = Date.now() + 30_000;
+    while (!(await healthy(m, tls))) {
+      if (m.proc?.exitCode !== null && m.proc?.exitCode !== undefined) {
+        throw new Error(`etcd ${m.name} exited (${m.proc.exitCode}): ${logs.get(m)}`);
+      }
+      if (Date.now() > deadline) throw new Error(`etcd ${m.name} not healthy after 30 s: ${logs.get(m)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
   const cluster: EtcdCluster = {
     members,
     tls,
@@ -149,6 +190,19 @@ export async function startEtcd(n = 1, opts: { tls?: boolean } = {}): Promise<Et
       await waitExit(p);
       m.proc = undefined;
     },
+    async restart(index, from = {}) {
+      const m = members[index];
+      if (m.proc) throw new Error(`etcd ${m.name} is running: kill it first`);
+      if (from.wipe || from.snapshot) rmSync(m.dataDir, { recursive: true, force: true });
+      if (from.snapshot) {
+        const r = await execa('etcdctl', ['snapshot', 'restore', from.snapshot, '--data-dir', m.dataDir, '--name', m.name,
+          '--initial-cluster', initial, '--initial-advertise-peer-urls', m.peerURL,
+          '--initial-cluster-token', `ovlnet-test-${process.pid}-${members[0].endpoint}`], { reject: false, env: { ETCDCTL_API: '3' } });
+        if (r.exitCode !== 0) throw new Error(`etcdctl snapshot restore failed: ${r.stderr}`);
+      }
+      spawnMember(m);
+      await waitHealthy(m);
+    },
     async stop() {
       for (const m of members) {
         if (!m.proc) continue;
@@ -162,41 +216,8 @@ export async function startEtcd(n = 1, opts: { tls?: boolean } = {}): Promise<Et
   };
   live.push(cluster);
   try {
-    for (const m of members) {
-      const args = [
-        '--pdeathsig', 'KILL', 'etcd',
-        '--name', m.name,
-        '--data-dir', m.dataDir,
-        '--listen-client-urls', m.clientURL,
-        '--advertise-client-urls', m.clientURL,
-        '--listen-peer-urls', m.peerURL,
-        '--initial-advertise-peer-urls', m.peerURL,
-        '--initial-cluster', initial,
-        '--initial-cluster-state', 'new',
-        '--initial-cluster-token', `ovlnet-test-${process.pid}-${members[0].endpoint}`,
-        '--logger', 'zap', '--log-level', 'error',
-        ...(tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--client-cert-auth', '--trusted-ca-file', tls.ca] : []),
-        // Test cluster on loopback: elect quickly after a member is killed.
-        '--heartbeat-interval', '50', '--election-timeout', '500',
-      ];
-      const proc = spawn('setpriv', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      logs.set(m, '');
-      proc.stderr!.on('data', (d) => {
-        const s = (logs.get(m) ?? '') + String(d);
-        logs.set(m, s.slice(-4000));
-      });
-      m.proc = proc;
-    }
-    const deadline = Date.now() + 30_000;
-    for (const m of members) {
-      while (!(await healthy(m, tls))) {
-        if (m.proc?.exitCode !== null && m.proc?.exitCode !== undefined) {
-          throw new Error(`etcd ${m.name} exited (${m.proc.exitCode}): ${logs.get(m)}`);
-        }
-        if (Date.now() > deadline) throw new Error(`etcd ${m.name} not healthy after 30 s: ${logs.get(m)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    for (const m of members) spawnMember(m);
+    for (const m of members) await waitHealthy(m);
   } catch (e) {
     await cluster.stop();
     throw e;

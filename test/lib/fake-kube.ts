@@ -5,8 +5,10 @@
 //
 //   GET   /api/v1/nodes                      list (NodeList), or a watch stream with ?watch=true
 //   GET   /api/v1/nodes/NAME                 one Node
-//   PATCH /api/v1/nodes/NAME[/status]        merge of metadata.annotations (body and content type recorded)
+//   PATCH /api/v1/nodes/NAME[/status]        merge of metadata.annotations, and of status.conditions by type
+//                                            (strategic merge); body and content type recorded
 //   GET   /api/v1/namespaces/NS/configmaps/NAME
+//   GET   /api/v1/namespaces/NS/pods/NAME     one Pod (name, namespace, spec.nodeName)
 //
 // Every request needs `Authorization: Bearer <token>` (401 otherwise).
 // Watches replay the retained history after the given resourceVersion, then
@@ -25,6 +27,8 @@ export interface NodeSeed {
   podCIDRs?: string[];
   annotations?: Record<string, string>;
   internalIP?: string;
+  /** A cloud's NetworkUnavailable=True condition (NoRouteCreated), as a fresh cloud node has. */
+  networkUnavailable?: boolean;
 }
 
 export interface RecordedRequest {
@@ -83,8 +87,12 @@ export class FakeKube {
   patches: RecordedPatch[] = [];
   /** Requests answered 403, as `METHOD path` (path without query), e.g. `GET /api/v1/namespaces/kube-flannel/configmaps/kube-flannel-cfg`. */
   forbidden = new Set<string>();
+  /** Every answer waits this long (a slow API server). */
+  delayMs = 0;
   /** ConfigMaps by `namespace/name`. */
   configMaps = new Map<string, Obj>();
+  /** Pods by `namespace/name`. */
+  pods = new Map<string, Obj>();
 
   private server: Server;
   private sockets = new Set<Socket>();
@@ -100,7 +108,10 @@ export class FakeKube {
 
   constructor(token = 'test-token-0123456789') {
     this.token = token;
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer((req, res) => {
+      if (this.delayMs > 0) setTimeout(() => this.handle(req, res), this.delayMs);
+      else this.handle(req, res);
+    });
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -121,8 +132,12 @@ export class FakeKube {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Writes a kubeconfig for this server (bearer token user) into dir and returns its path. */
-  writeKubeconfig(dir: string, token = this.token, file = 'kubeconfig'): string {
+  /**
+   * Writes a kubeconfig for this server (bearer token user) into dir and
+   * returns its path. The server is plain http://, as `kubectl proxy` gives,
+   * with no insecure-skip-tls-verify (kubectl needs none).
+   */
+  writeKubeconfig(dir: string, token = this.token, file = 'kubeconfig', extraClusterLines: string[] = []): string {
     const p = join(dir, file);
     writeFileSync(p, [
       'apiVersion: v1',
@@ -131,8 +146,7 @@ export class FakeKube {
       '- name: fake',
       '  cluster:',
       `    server: ${this.url}`,
-      // client-node refuses plain http unless TLS verification is explicitly off.
-      '    insecure-skip-tls-verify: true',
+      ...extraClusterLines.map((l) => `    ${l}`),
       'users:',
       '- name: tester',
       '  user:',
@@ -161,6 +175,17 @@ export class FakeKube {
         labels: { app: 'flannel', 'k8s-app': 'flannel', tier: 'node' },
       },
       data,
+    });
+  }
+
+  /** A pod as the API returns it; without nodeName it is not scheduled yet. */
+  addPod(namespace: string, name: string, nodeName?: string): void {
+    this.pods.set(`${namespace}/${name}`, {
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { name, namespace, uid: this.uid(), resourceVersion: String(++this.rv), creationTimestamp: '2024-05-01T10:00:00Z', labels: { app: 'flannel' } },
+      spec: { ...(nodeName ? { nodeName } : {}), hostNetwork: true, containers: [{ name: 'kube-flannel', image: 'ovlnet' }] },
+      status: { phase: nodeName ? 'Running' : 'Pending' },
     });
   }
 
@@ -203,7 +228,10 @@ export class FakeKube {
         conditions: [{
           type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status',
           lastHeartbeatTime: '2024-05-01T10:05:00Z', lastTransitionTime: '2024-05-01T10:00:30Z',
-        }],
+        }, ...(seed.networkUnavailable ? [{
+          type: 'NetworkUnavailable', status: 'True', reason: 'NoRouteCreated', message: 'Node created without a route',
+          lastHeartbeatTime: '2024-05-01T10:00:00Z', lastTransitionTime: '2024-05-01T10:00:00Z',
+        }] : [])],
         nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'v1.30.2', containerRuntimeVersion: 'containerd://1.7.18' },
       },
     };
@@ -395,6 +423,12 @@ export class FakeKube {
         return;
       }
     }
+    if ((m = r.path.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/)) && r.method === 'GET') {
+      const pod = this.pods.get(`${m[1]}/${m[2]}`);
+      if (!pod) this.json(res, 404, status(404, 'NotFound', `pods "${m[2]}" not found`, { name: m[2], kind: 'pods' }));
+      else this.json(res, 200, pod);
+      return;
+    }
     if ((m = r.path.match(/^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/)) && r.method === 'GET') {
       const cm = this.configMaps.get(`${m[1]}/${m[2]}`);
       if (!cm) this.json(res, 404, status(404, 'NotFound', `configmaps "${m[2]}" not found`, { name: m[2], kind: 'configmaps' }));
@@ -451,7 +485,21 @@ export class FakeKube {
     }
     this.patches.push({ name, path: r.path, contentType: ct, body });
     const annotations = body?.metadata?.annotations;
+    const conditions = body?.status?.conditions;
+    if (conditions !== undefined && !r.path.endsWith('/status')) {
+      // The main resource ignores status changes: only the subresource writes them.
+      this.json(res, 200, this.asObject(this.nodes.get(name)!));
+      return;
+    }
     this.modifyNode(name, (n) => {
+      if (Array.isArray(conditions)) {
+        n.status.conditions ??= [];
+        for (const c of conditions) {
+          const i = n.status.conditions.findIndex((x: Obj) => x.type === c?.type);
+          if (i >= 0) n.status.conditions[i] = { ...n.status.conditions[i], ...c };
+          else n.status.conditions.push(c);
+        }
+      }
       if (annotations && typeof annotations === 'object') {
         n.metadata.annotations ??= {};
         for (const [k, v] of Object.entries(annotations)) {

@@ -50,7 +50,14 @@ export interface Topology {
   tmp: string;
   /** Writes a file in the topology's temp dir and returns its path. */
   file(name: string, text: string): string;
+  /** A pod behind a node's cni0: its own namespace, address .10 of the node's subnet, default route via the pod gateway. */
+  addPod(node: TestNode): Promise<TestPod>;
   destroy(): Promise<void>;
+}
+
+export interface TestPod {
+  ns: string;
+  addr: string;
 }
 
 export interface NodeSpec {
@@ -103,6 +110,22 @@ export async function createTopology(specs: NodeSpec[] = defaultNodes(), opts: T
       const p = join(tmp, name);
       writeFileSync(p, text);
       return p;
+    },
+    async addPod(node) {
+      const i = topo.nodes.indexOf(node);
+      const ns = `${tag}-p${i}`;
+      await sh('ip', ['netns', 'add', ns]);
+      created.push(ns);
+      await ipn(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `vp${i}`);
+      await ipn(ns, 'link', 'set', `vp${i}`, 'netns', node.ns);
+      await ipn(node.ns, 'link', 'set', `vp${i}`, 'master', 'cni0');
+      await ipn(node.ns, 'link', 'set', `vp${i}`, 'up');
+      const addr = node.podGateway.replace(/\.1$/, '.10');
+      await ipn(ns, 'addr', 'add', `${addr}/${node.subnet.split('/')[1]}`, 'dev', 'eth0');
+      await ipn(ns, 'link', 'set', 'eth0', 'up');
+      await ipn(ns, 'link', 'set', 'lo', 'up');
+      await ipn(ns, 'route', 'add', 'default', 'via', node.podGateway);
+      return { ns, addr };
     },
     async destroy() {
       for (const ns of created.reverse()) await execa('ip', ['netns', 'del', ns], { reject: false });

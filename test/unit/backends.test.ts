@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan, resolveUnderlay } from '../../src/backends/index.js';
 import { planHostGw } from '../../src/backends/hostgw.js';
-import { OFFLINE_UNDERLAY } from '../../src/backends/underlay.js';
+import { OFFLINE_UNDERLAY, overwriteLocalAddress } from '../../src/backends/underlay.js';
 import { planVxlan, VXLAN_OVERHEAD, vxlanDeviceMTU } from '../../src/backends/vxlan.js';
 import { ConfigError, NodeError, UsageError } from '../../src/errors.js';
 import { OVLNET_ROUTE_PROTO } from '../../src/model/keys.js';
@@ -47,8 +47,6 @@ test('vxlan: device name flannel.<VNI>, port, and MTU = (Backend.MTU, flannel\'s
     // Backend.MTU is the underlay MTU, as in flannel (issue 15.5): a path MTU below the NIC's.
     [{ type: 'vxlan', vni: 7, port: 8472, mtu: 1400, directRouting: false }, 9000, 'flannel.7', 8472, 1350],
     [{ type: 'vxlan', vni: 1, port: 8472, mtu: 1500, directRouting: false }, 1500, 'flannel.1', 8472, 1450],
-    // Larger than the underlay: the kernel caps the device at underlay - 50 (a plan asking more would never converge).
-    [{ type: 'vxlan', vni: 1, port: 8472, mtu: 9000, directRouting: false }, 1500, 'flannel.1', 8472, 1450],
   ];
   for (const [backend, umtu, dev, port, mtu] of rows) {
     const d = planVxlan({ cluster: cluster([N0, N1], N0, backend), underlay: underlay({ mtu: umtu }) });
@@ -73,7 +71,6 @@ test('vxlan: Backend.MTU warnings: larger than the underlay, or equal to underla
     [1400, 1500, true, undefined],
     [1450, 1500, true, /^Backend\.MTU: 1450 is the underlay MTU, as in flannel: the vxlan device gets 1400\. If 1450 was meant as the device's MTU, set 1500 \(or leave MTU unset\)$/],
     [8950, 9000, true, /1450|8950 is the underlay MTU.*gets 8900.*set 9000/],
-    [9000, 1500, true, /^Backend\.MTU: 9000 is larger than underlay eth0 MTU 1500; the kernel caps the vxlan device at 1450$/],
     [1450, 1500, false, undefined],
   ];
   for (const [mtu, umtu, found, want] of rows) {
@@ -103,6 +100,31 @@ test('vxlanDeviceMTU: IPv6 devices are capped at underlay - 70 by the kernel, wh
     assert.equal([vxlanDeviceMTU(mtu, u(umtu, found), false).mtu, vxlanDeviceMTU(mtu, u(umtu, found), true).mtu], [v4, v6], `${mtu}/${umtu}/${found}`);
   }
 });
+
+// Backend.MTU (the underlay MTU, as in flannel) larger than the underlay: the
+// kernel refuses the device MTU (EINVAL) on every cycle, so fail at once,
+// naming the field and the limit.
+const tooLarge: Array<[number, number, boolean, RegExp | number]> = [
+  // Backend.MTU, underlay MTU, underlay found, error or device MTU
+  [9000, 1500, true, /^Backend\.MTU 9000 is larger than underlay eth0 MTU 1500: flannel\.1 would need 8950, the underlay allows 1450$/],
+  [1501, 1500, true, /allows 1450/],
+  [1500, 1500, true, 1450],
+  [9000, 9000, true, 8950],
+  // No host read (plan without a host): nothing known to check against.
+  [9000, 1500, false, 8950],
+];
+for (const [want, umtu, found, expect] of tooLarge) {
+  test(`vxlan: backend.mtu ${want} on an underlay of ${umtu}${found ? '' : ' (not read)'}`, () => {
+    const backend: BackendConfig = { type: 'vxlan', vni: 1, port: 8472, mtu: want, directRouting: false };
+    const run = () => planVxlan({ cluster: cluster([N0, N1], N0, backend), underlay: underlay({ mtu: umtu, found }) });
+    if (typeof expect === 'number') {
+      const link = run().entries[0];
+      assert.is(link.kind === 'link' && link.mtu, expect);
+    } else {
+      throwsLike(run, ConfigError, expect);
+    }
+  });
+}
 
 test("vxlan: the address is the own subnet's network address /32, whatever the subnet size", () => {
   const rows: Array<[string, string]> = [['198.18.0.0/24', '198.18.0.0/32'], ['198.18.0.128/25', '198.18.0.128/32'], ['198.18.4.0/22', '198.18.4.0/32']];
@@ -213,6 +235,31 @@ test('underlay: the public IP not on this host: an error, or the offline default
   assert.is((e as NodeError).hint, 'check --node/--public-ip and --netns, or name the underlay device with --iface');
   assert.equal(resolveUnderlay(LINKS, ip('192.0.2.99'), undefined, true), { dev: 'eth0', mtu: 1500, connected: [], found: false });
   assert.equal(OFFLINE_UNDERLAY, { dev: 'eth0', mtu: 1500 });
+});
+
+test('public-ip-overwrite: the vxlan device binds to the host address, peers still get the published one', () => {
+  const local = ip('192.0.2.10');
+  const d = planVxlan({ cluster: cluster([N0, N1], N0), underlay: underlay({ local: ip('192.0.2.99') }) });
+  const link = d.entries.find((e) => e.kind === 'link') as { local: unknown };
+  assert.equal(link.local, ip('192.0.2.99'));
+  assert.equal(planVxlan({ cluster: cluster([N0, N1], N0), underlay: underlay() }).entries.find((e) => e.kind === 'link')!, { ...(link as object), local });
+  const links = new Map([
+    ['eth0', hostLink({ name: 'eth0', addrs: [pfx('192.0.2.10/24')] })],
+    ['eth1', hostLink({ name: 'eth1', index: 2, addrs: [pfx('198.51.100.7/24')] })],
+  ]);
+  const dflt = [{ dst: pfx('0.0.0.0/0'), via: ip('198.51.100.1'), dev: 'eth1', onlink: false, proto: 3 }];
+  const cases: Array<[string, string, string | undefined, string | undefined, string | undefined]> = [
+    // [what, published, --iface, known (registration), expected]
+    ['published address is on the host: nothing to substitute', '192.0.2.10', undefined, undefined, undefined],
+    ['overwrite, --iface: that device\'s address', '203.0.113.40', 'eth0', undefined, '192.0.2.10'],
+    ['overwrite, no --iface: the default route device\'s address', '203.0.113.40', undefined, undefined, '198.51.100.7'],
+    ['overwrite, the registration knows the address: that one', '203.0.113.40', 'eth0', '198.51.100.7', '198.51.100.7'],
+    ['registration address equals the published one', '192.0.2.10', undefined, '192.0.2.10', undefined],
+  ];
+  for (const [what, pub, iface, known, want] of cases) {
+    assert.is(overwriteLocalAddress(links, dflt, ip(pub), iface, known ? ip(known) : undefined)?.text, want, what);
+  }
+  assert.is(overwriteLocalAddress(links, undefined, ip('203.0.113.40')), undefined, 'no default route known, no --iface');
 });
 
 test.run();

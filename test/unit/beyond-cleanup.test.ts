@@ -5,7 +5,7 @@ import { MASQ_JUMP_SPEC, planMasq } from '../../src/backends/masq.js';
 import { parseIP, parsePrefix } from '../../src/model/ip.js';
 import { parseMAC } from '../../src/model/mac.js';
 import type { ActualState, HostLink, HostRoute, NatState } from '../../src/model/types.js';
-import { hasOvlnetMark, isClean, isSubnetEnv, planCleanup, type CleanupInput } from '../../src/reconcile/cleanup.js';
+import { hasOvlnetMark, isClean, isSubnetEnv, planCleanup, type CleanupInput, type CleanupPlan } from '../../src/reconcile/cleanup.js';
 
 const vxlan = (name: string, id: number): HostLink => ({
   name, index: id + 10, mtu: 1450, mac: parseMAC('0e:00:00:00:00:01'), up: true, kind: 'vxlan',
@@ -28,12 +28,17 @@ const converged = host([eth0, vxlan('flannel.1', 1)], [
   route('203.0.113.0/24', 'eth0', 4, '192.0.2.1'),
 ]);
 
+const natSummary = (p: CleanupPlan) => {
+  const nat = p.netfilter.find((c) => c.family === 4 && c.set.table === 'nat');
+  return String(nat?.rules.length ?? 0) + (nat?.deleteChain ? '+chain' : '');
+};
+
 const summary = (input: CleanupInput) => {
   const p = planCleanup(input);
   return {
     removed: p.changes.map((c) => c.key),
     kept: p.kept.map((k) => k.subject),
-    nat: p.nat.rules.length + (p.nat.deleteChain ? '+chain' : ''),
+    nat: natSummary(p),
     file: p.subnetFile ?? null,
   };
 };
@@ -80,22 +85,30 @@ const natOf = (rules: Array<{ chain: string; spec: string }>, chains = ['POSTROU
 const natCases: Array<[name: string, nat: NatState | undefined, expect: string, keptChain: boolean]> = [
   ['iptables not installed', undefined, '0', false],
   ['all ovlnet\'s: rules and chain', natOf(ours), '7+chain', false],
-  ['flannel\'s chain and jump: untouched', natOf([
+  // flannel's rules are ovlnet's own form: on a node taken over from flannel they are ovlnet's to remove.
+  ['flannel\'s chain and jump (taken over): removed with the chain', natOf([
     { chain: 'POSTROUTING', spec: '-m comment --comment "flanneld masq" -j FLANNEL-POSTRTG' },
     { chain: 'FLANNEL-POSTRTG', spec: '-s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN' },
-  ]), '0', false],
+  ]), '2+chain', false],
+  ['an older ovlnet\'s rules ("ovlnet masq"): removed too', natOf([
+    { chain: 'POSTROUTING', spec: '-m comment --comment "ovlnet masq" -j FLANNEL-POSTRTG' },
+    { chain: 'FLANNEL-POSTRTG', spec: '-s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "ovlnet masq" -j RETURN' },
+  ]), '2+chain', false],
   ['ovlnet\'s rules in a chain a foreign rule jumps to: rules only', natOf([
-    ...ours, { chain: 'POSTROUTING', spec: '-m comment --comment "flanneld masq" -j FLANNEL-POSTRTG' },
+    ...ours, { chain: 'POSTROUTING', spec: '-j FLANNEL-POSTRTG' },
   ]), '7', true],
+  ['the same comment outside the chain and its jump: not ovlnet\'s', natOf([
+    { chain: 'POSTROUTING', spec: '-s 10.9.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE' },
+  ], ['POSTROUTING']), '0', false],
   ['a foreign rule in the chain: rules only', natOf([...ours, { chain: 'FLANNEL-POSTRTG', spec: '-s 10.0.0.0/8 -j RETURN' }]), '7', true],
   ['other masquerading left alone', natOf([{ chain: 'POSTROUTING', spec: '-s 172.17.0.0/16 -j MASQUERADE' }], ['POSTROUTING']), '0', false],
 ];
 for (const [name, nat, expect, keptChain] of natCases) {
   test(`nat: ${name}`, () => {
-    const p = planCleanup({ actual: host([], []), nat });
-    assert.is(p.nat.rules.length + (p.nat.deleteChain ? '+chain' : ''), expect);
+    const p = planCleanup({ actual: host([], []), netfilter: nat && { '4/nat': nat } });
+    assert.is(natSummary(p), expect);
     assert.is(p.kept.some((k) => k.subject === 'nat chain FLANNEL-POSTRTG'), keptChain);
-    assert.ok(p.nat.rules.every((r) => r.spec.includes('"ovlnet masq"')));
+    assert.ok(p.netfilter.every((c) => c.rules.every((r) => /"(flanneld|ovlnet) masq"/.test(r.spec))));
   });
 }
 
@@ -123,7 +136,7 @@ test('subnet.env recognition', () => {
 });
 
 test('isClean', () => {
-  assert.ok(isClean(planCleanup({ actual: host([eth0], [route('192.0.2.0/24', 'eth0', 2)]), nat: natOf([], ['POSTROUTING']) })));
+  assert.ok(isClean(planCleanup({ actual: host([eth0], [route('192.0.2.0/24', 'eth0', 2)]), netfilter: { '4/nat': natOf([], ['POSTROUTING']) } })));
   assert.not.ok(isClean(planCleanup({ actual: converged })));
   assert.ok(MASQ_JUMP_SPEC.endsWith('-j FLANNEL-POSTRTG'));
 });

@@ -36,9 +36,9 @@ const cases: Array<[name: string, d: DesiredState, a: ActualState, expect: strin
   ['new device: set after it is created', desired([offload(false)]), actual(false),
     ['add link:flannel.1', 'add offload:flannel.1/tx-checksum-ip-generic']],
   ['not pinned: a read feature is never "deleted"', desired([]), actual(true, { offload: [offload(true)] }), []],
-  ['masquerade planned, nat empty: all added, after the kernel entries', desired([...masq]), actual(true, { nat: { chains: [], rules: [] } }),
+  ['masquerade planned, nat empty: all added, after the kernel entries', desired([...masq]), actual(true, { netfilter: { '4/nat': { chains: [], rules: [] } } }),
     masq.map((e) => `add nat:${e.chain}/${e.spec}`)],
-  ['masquerade not planned: the nat table is left alone', desired([]), actual(true, { nat: { chains: ['FLANNEL-POSTRTG'], rules: [{ chain: 'FLANNEL-POSTRTG', spec: '-j RETURN' }] } }), []],
+  ['masquerade not planned: the nat table is left alone', desired([]), actual(true, { netfilter: { '4/nat': { chains: ['FLANNEL-POSTRTG'], rules: [{ chain: 'FLANNEL-POSTRTG', spec: '-j RETURN' }] } } }), []],
 ];
 for (const [name, d, a, expect] of cases) test(name, () => assert.equal(run(d, a), expect));
 

@@ -1,14 +1,20 @@
 // Masquerade rules: planner, iptables-save parser, restore renderers, diff.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MASQ_JUMP_SPEC, planMasq } from '../../src/backends/masq.js';
-import { masqCommands, parseNatSave, renderMasqRestore, renderNatCleanup } from '../../src/host/iptables.js';
+import { MASQ_JUMP_SPEC, MASQ_SET, planMasq } from '../../src/backends/masq.js';
+import { parseNatSave, renderCleanup, renderRestore, ruleCommands, versionHasRandomFully } from '../../src/host/iptables.js';
 import { parsePrefix } from '../../src/model/ip.js';
 import type { Change, NatState } from '../../src/model/types.js';
-import { diffNat } from '../../src/reconcile/nat.js';
+import { diffRuleSet } from '../../src/reconcile/netfilter.js';
+
+const diffNat = (d: typeof desired, a: NatState | undefined) => diffRuleSet(MASQ_SET, d, a);
+const renderMasqRestore = (d: typeof desired, a: NatState | undefined) => renderRestore(d, diffNat(d, a).changes);
+const renderNatCleanup = (c: { rules: typeof desired; deleteChain: boolean }) => renderCleanup([{ set: MASQ_SET, family: 4, ...c }]);
+const masqCommands = ruleCommands;
 
 const desired = planMasq(parsePrefix('10.244.0.0/16')!, parsePrefix('10.244.1.0/24')!);
-const C = '-m comment --comment "ovlnet masq"';
+const C = '-m comment --comment "flanneld masq"';
+const OLD = '-m comment --comment "ovlnet masq"';
 
 test("planner: flannel's rule list, in flannel's order, then the jump", () => {
   assert.equal(desired.map((e) => `${e.chain} ${e.spec}`), [
@@ -47,7 +53,7 @@ test('parser: the nat block only, rules in order, other tables ignored', () => {
   assert.is(s.rules.length, 7);
   assert.equal(s.rules[0], { chain: 'POSTROUTING', spec: MASQ_JUMP_SPEC });
   assert.is(s.rules.some((r) => r.chain === 'INPUT'), false);
-  assert.equal(parseNatSave(''), { chains: [], rules: [] });
+  assert.equal(parseNatSave(''), { chains: [], rules: [], policies: {} });
 });
 
 const chainOnly = desired.filter((e) => e.chain === 'FLANNEL-POSTRTG').map((e) => e.spec);
@@ -55,6 +61,7 @@ const diffCases: Array<[name: string, actual: NatState | undefined, expect: stri
   ['in sync', parseNatSave(inSyncText), []],
   ['nothing there', undefined, [...chainOnly.map((s) => `add FLANNEL-POSTRTG ${s}`), `add POSTROUTING ${MASQ_JUMP_SPEC}`]],
   ['one rule missing', parseNatSave(saved(chainOnly.slice(1))), [`add FLANNEL-POSTRTG ${chainOnly[0]}`]],
+  ['flannel\'s jump after foreign rules (appended): in sync', parseNatSave(saved(chainOnly).replace(`-A POSTROUTING ${MASQ_JUMP_SPEC}`, `-A POSTROUTING -j KUBE-POSTROUTING\n-A POSTROUTING ${MASQ_JUMP_SPEC}`)), []],
   ['a stale rule (old subnet)', parseNatSave(saved([...chainOnly, `-s 10.244.9.0/24 -d 10.244.0.0/16 ${C} -j RETURN`])),
     [`delete FLANNEL-POSTRTG -s 10.244.9.0/24 -d 10.244.0.0/16 ${C} -j RETURN`]],
   ['out of order', parseNatSave(saved([chainOnly[1], chainOnly[0], ...chainOnly.slice(2)])), [`change FLANNEL-POSTRTG ${chainOnly[0]}`]],
@@ -70,10 +77,10 @@ for (const [name, actual, expect] of diffCases) {
   });
 }
 
-test('restore input rewrites the chain whole and adds the jump first, once', () => {
+test('restore input rewrites the chain whole and appends the jump (as flannel does), once', () => {
   assert.is(renderMasqRestore(desired, undefined), [
     '*nat', ':FLANNEL-POSTRTG - [0:0]', ...chainOnly.map((s) => `-A FLANNEL-POSTRTG ${s}`),
-    `-I POSTROUTING 1 ${MASQ_JUMP_SPEC}`, 'COMMIT', ''].join('\n'));
+    `-A POSTROUTING ${MASQ_JUMP_SPEC}`, 'COMMIT', ''].join('\n'));
   const withJump = renderMasqRestore(desired, parseNatSave(inSyncText));
   assert.not.ok(withJump.includes('POSTROUTING'), withJump);
   const dup = renderMasqRestore(desired, parseNatSave(saved(chainOnly, `-A POSTROUTING ${MASQ_JUMP_SPEC}\n`)));
@@ -89,10 +96,47 @@ test('cleanup restore input: rules, then the chain, or nothing', () => {
   assert.throws(() => renderNatCleanup({ rules: [{ kind: 'nat', chain: 'FLANNEL-POSTRTG', spec: 'x\n-F' }], deleteChain: false }));
 });
 
+// An older ovlnet wrote its own comment and inserted the jump first: taken
+// over in one restore, never leaving two jumps.
+const legacy = chainOnly.map((s) => s.replace(C, OLD));
+const legacyText = saved(legacy).replace(`-A POSTROUTING ${MASQ_JUMP_SPEC}`, `-A POSTROUTING ${OLD} -j FLANNEL-POSTRTG`);
+test('upgrade from "ovlnet masq": rules replaced, the old jump deleted as the new one is appended', () => {
+  const changes = diffNat(desired, parseNatSave(legacyText)).changes;
+  assert.equal(changes.filter((c) => c.action === 'delete').map((c) => c.key), [
+    ...legacy.map((s) => `nat:FLANNEL-POSTRTG/${s}`), `nat:POSTROUTING/${OLD} -j FLANNEL-POSTRTG`,
+  ]);
+  const input = renderMasqRestore(desired, parseNatSave(legacyText));
+  assert.ok(input.includes(`-A POSTROUTING ${MASQ_JUMP_SPEC}\n-D POSTROUTING ${OLD} -j FLANNEL-POSTRTG\n`), input);
+  assert.not.ok(input.includes(`-A FLANNEL-POSTRTG ${legacy[0]}`), input);
+  // Beside the current jump, the old one alone goes.
+  const both = legacyText.replace('*nat\n', `*nat\n`).replace(`-A POSTROUTING ${OLD}`, `-A POSTROUTING ${MASQ_JUMP_SPEC}\n-A POSTROUTING ${OLD}`);
+  const d = diffNat(desired, parseNatSave(both)).changes.filter((c) => c.key.startsWith('nat:POSTROUTING'));
+  assert.equal(d.map((c) => `${c.action} ${c.detail}`), ['delete replaced']);
+});
+
+const randomCases: Array<[version: string, supported: boolean]> = [
+  ['iptables v1.8.9 (nf_tables)', true], ['iptables v1.6.2', true], ['iptables v1.6.1', false], ['iptables v1.4.21', false],
+  ['iptables v2.0.0 (legacy)', true], ['', false],
+];
+for (const [version, supported] of randomCases) {
+  test(`--random-fully where iptables takes it: "${version}"`, () => assert.is(versionHasRandomFully(version), supported));
+}
+
+test('without --random-fully (old iptables, or --ip-masq-fully-random-disable); ip6tables rules for IPv6', () => {
+  const plain = planMasq(parsePrefix('10.244.0.0/16')!, parsePrefix('10.244.1.0/24')!, false);
+  assert.equal(plain.filter((e) => e.spec.includes('MASQUERADE')).map((e) => e.spec), [
+    `-s 10.244.0.0/16 ! -d 224.0.0.0/4 ${C} -j MASQUERADE`, `! -s 10.244.0.0/16 -d 10.244.0.0/16 ${C} -j MASQUERADE`,
+  ]);
+  const v6 = planMasq(parsePrefix('fd00:10:244::/56')!, parsePrefix('fd00:10:244:1::/64')!);
+  assert.ok(v6.every((e) => e.family === 6));
+  assert.is(v6[4].spec, `-s fd00:10:244::/56 ! -d ff00::/8 ${C} -j MASQUERADE --random-fully`);
+  assert.equal(ruleCommands(v6).slice(0, 1), ['ip6tables -t nat -N FLANNEL-POSTRTG']);
+});
+
 test('plan -o commands: create the chain before filling it', () => {
   const cmds = masqCommands(desired);
   assert.is(cmds[0], 'iptables -t nat -N FLANNEL-POSTRTG');
-  assert.is(cmds[cmds.length - 1], `iptables -t nat -I POSTROUTING 1 ${MASQ_JUMP_SPEC}`);
+  assert.is(cmds[cmds.length - 1], `iptables -t nat -A POSTROUTING ${MASQ_JUMP_SPEC}`);
   assert.is(cmds.length, 8);
 });
 

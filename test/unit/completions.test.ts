@@ -20,7 +20,7 @@ for (const shell of SHELLS) {
 
 test('every command and option commander knows is in every script', () => {
   const spec = cliSpec(buildProgram());
-  assert.equal(spec.commands.map((c) => c.name), ['plan', 'diff', 'apply', 'nodes', 'daemon', 'cleanup', 'completion', 'help']);
+  assert.equal(spec.commands.map((c) => c.name), ['plan', 'diff', 'doctor', 'apply', 'nodes', 'daemon', 'cleanup', 'completion', 'systemd-unit', 'config', 'help']);
   const scripts = Object.fromEntries(SHELLS.map((s) => [s, readFileSync(join(ROOT, FILES[s]), 'utf8')]));
   let checked = 0;
   for (const c of spec.commands) {

@@ -98,14 +98,26 @@ test('applyToActual: an fdb destination moved (delete + add of one MAC) is model
   assert.equal(model.fdb.map(entryKey), [entryKey(moved)]);
 });
 
-test('applyToActual: a neighbour changed in place replaces the old one; offload and nat changes need no model', () => {
+test('applyToActual: a neighbour changed in place replaces the old one; offload changes need no model', () => {
   const a = actualFrom([neigh('flannel.1', '198.18.1.0', '02:00:00:00:00:01')]);
   const n2 = neigh('flannel.1', '198.18.1.0', '02:00:00:00:00:02');
   const model = applyToActual(a, [
     { action: 'change', kind: 'neigh', key: entryKey(n2), desired: n2, actual: a.neighbors[0] },
-    { action: 'add', kind: 'nat', key: 'nat:POSTROUTING/x', desired: { kind: 'nat', chain: 'POSTROUTING', spec: 'x' } },
+    { action: 'add', kind: 'offload', key: 'offload:flannel.1/tx-checksum-ip-generic', desired: { kind: 'offload', dev: 'flannel.1', feature: 'tx-checksum-ip-generic', enabled: false } },
   ])!;
   assert.equal(model.neighbors.map((n) => n.mac.text), ['02:00:00:00:00:02']);
 });
+
+// The model's iptables tables are what event cycles diff against: a rule
+// written but not in the model would be written again (a second jump).
+const ruleCases: Array<[kind: 'nat' | 'filter', chain: string]> = [['nat', 'POSTROUTING'], ['filter', 'FORWARD']];
+for (const [kind, chain] of ruleCases) {
+  test(`applyToActual: a written ${kind} rule makes the model unknown (the next cycle reads the host)`, () => {
+    const a = actualFrom([]);
+    const applied = [{ action: 'add' as const, kind, key: `${kind}:${chain}/x`, desired: { kind, chain, spec: 'x' } }];
+    assert.is(applyToActual(a, applied), undefined);
+    assert.match(unmodelled(a, applied)!, `${kind}:${chain}/x`);
+  });
+}
 
 test.run();

@@ -12,7 +12,7 @@ import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { notifyArgs, SystemdNotifier } from '../../src/daemon/notify.js';
 import { parseListenAddr } from '../../src/daemon/server.js';
 import { plan } from '../../src/backends/index.js';
-import { renderSubnetEnv, subnetEnvFor } from '../../src/daemon/subnet-env.js';
+import { defaultSubnetFile, renderSubnetEnv, subnetEnvFor } from '../../src/daemon/subnet-env.js';
 import type { BackendConfig } from '../../src/model/types.js';
 import { cluster, HOSTGW, node, underlay, VXLAN } from './support/build.js';
 import { OvlnetError } from '../../src/errors.js';
@@ -64,25 +64,60 @@ test('writeFileAtomic creates the directory, replaces the file, leaves no temp f
   }
 });
 
-const healthTable: Array<[string, { now: number; startedAt: number; lastSuccessAt?: number; intervalMs: number }, boolean]> = [
-  ['recent success', { now: 100_000, startedAt: 0, lastSuccessAt: 95_000, intervalMs: 10_000 }, true],
-  ['exactly 3 intervals', { now: 100_000, startedAt: 0, lastSuccessAt: 70_000, intervalMs: 10_000 }, true],
-  ['older than 3 intervals', { now: 100_000, startedAt: 0, lastSuccessAt: 69_999, intervalMs: 10_000 }, false],
-  ['starting, within grace', { now: 20_000, startedAt: 0, intervalMs: 10_000 }, true],
-  ['never succeeded, grace over', { now: 31_000, startedAt: 0, intervalMs: 10_000 }, false],
+// Liveness is the loop's, never the source's: the regression rows are the ones
+// where the last success is old but the loop runs (an etcd outage).
+type Loop = { now: number; startedAt: number; lastSuccessAt?: number; intervalMs: number; runningSince?: number; nextDueAt: number };
+const healthTable: Array<[string, Loop, boolean]> = [
+  ['recent success, next cycle scheduled', { now: 100_000, startedAt: 0, lastSuccessAt: 95_000, intervalMs: 10_000, nextDueAt: 105_000 }, true],
+  ['source down for 10 minutes, retries scheduled', { now: 700_000, startedAt: 0, lastSuccessAt: 100_000, intervalMs: 10_000, nextDueAt: 720_000 }, true],
+  ['never succeeded for an hour, retries scheduled', { now: 3_600_000, startedAt: 0, intervalMs: 10_000, nextDueAt: 3_610_000 }, true],
+  ['cycle running for 5 s', { now: 100_000, startedAt: 0, lastSuccessAt: 50_000, intervalMs: 10_000, runningSince: 95_000, nextDueAt: Infinity }, true],
+  ['cycle running for exactly the stuck limit (1 min)', { now: 100_000, startedAt: 0, intervalMs: 1000, runningSince: 40_000, nextDueAt: Infinity }, true],
+  ['cycle stuck past the limit', { now: 100_000, startedAt: 0, intervalMs: 1000, runningSince: 39_999, nextDueAt: Infinity }, false],
+  ['long interval: stuck limit is 3 intervals', { now: 1_000_000, startedAt: 0, intervalMs: 300_000, runningSince: 150_000, nextDueAt: Infinity }, true],
+  ['timer overdue past the limit', { now: 200_000, startedAt: 0, lastSuccessAt: 100_000, intervalMs: 10_000, nextDueAt: 139_999 }, false],
+  ['timer overdue a little (a loaded machine)', { now: 200_000, startedAt: 0, lastSuccessAt: 100_000, intervalMs: 10_000, nextDueAt: 195_000 }, true],
+  ['not started yet, within grace', { now: 20_000, startedAt: 0, intervalMs: 10_000, nextDueAt: Infinity }, true],
+  ['never scheduled past the grace', { now: 61_000, startedAt: 0, intervalMs: 10_000, nextDueAt: Infinity }, false],
 ];
 for (const [name, input, ok] of healthTable) {
   test(`health: ${name}`, () => {
     const v = health(input);
     assert.is(v.ok, ok, v.body);
-    assert.match(v.body, ok ? /^ok/ : /^unhealthy/);
+    assert.match(v.body, ok ? /^ok: loop alive/ : /^unhealthy: loop stuck/);
   });
 }
 
-test('readiness: only after a success', () => {
-  assert.is(readiness(undefined).ok, false);
-  assert.is(readiness(1).ok, true);
-});
+const readyTable: Array<[string, Parameters<typeof readiness>[0], RegExp | true]> = [
+  ['before the first success', { now: 5000, intervalMs: 1000 }, /^not ready: no successful cycle yet/],
+  ['recent success', { now: 5000, intervalMs: 1000, lastSuccessAt: 4000 }, true],
+  ['exactly 3 intervals', { now: 5000, intervalMs: 1000, lastSuccessAt: 2000 }, true],
+  ['source failing for longer than 3 intervals', { now: 5000, intervalMs: 1000, lastSuccessAt: 1999 }, /^not ready: last successful cycle 3\.0s ago/],
+  ['udp forwarder down', { now: 5000, intervalMs: 1000, lastSuccessAt: 4900, dataPlaneDown: 'udp forwarder: no socket' }, /^not ready: data plane down: udp forwarder: no socket/],
+];
+for (const [name, input, want] of readyTable) {
+  test(`readiness: ${name}`, () => {
+    const v = readiness(input);
+    assert.is(v.ok, want === true, v.body);
+    if (want !== true) assert.match(v.body, want);
+  });
+}
+
+// A node in a namespace never defaults to the host's file (the host's CNI reads it).
+const subnetFiles: Array<[string | undefined, string | RegExp]> = [
+  [undefined, '/run/flannel/subnet.env'],
+  ['node-a', '/run/flannel/netns/node-a/subnet.env'],
+  ['o1x-0', '/run/flannel/netns/o1x-0/subnet.env'],
+  ['', /not a network namespace name/],
+  ['..', /not a network namespace name/],
+  ['a/b', /not a network namespace name/],
+];
+for (const [netns, want] of subnetFiles) {
+  test(`defaultSubnetFile(${JSON.stringify(netns)})`, () => {
+    if (typeof want === 'string') assert.is(defaultSubnetFile(netns), want);
+    else assert.throws(() => defaultSubnetFile(netns), want);
+  });
+}
 
 const durations: Array<[string, number]> = [['500ms', 500], ['10s', 10_000], ['1m', 60_000], ['24h', 86_400_000], ['1h30m', 5_400_000], ['1.5s', 1500], [' 2s ', 2000]];
 for (const [s, ms] of durations) test(`parseDuration ${JSON.stringify(s)}`, () => assert.is(parseDuration(s, '--interval'), ms));

@@ -17,7 +17,7 @@ import { diff } from '../../src/reconcile/diff.js';
 import { orderChanges } from '../../src/reconcile/order.js';
 import { ownershipFor } from '../../src/reconcile/ownership.js';
 import { programmedCheck } from '../../src/reconcile/programmed.js';
-import { parseLeaseKey } from '../../src/sources/etcd.js';
+import { parseLeaseKey } from '../../src/sources/etcd/codec.js';
 import { parseClusterDocument } from '../../src/sources/file.js';
 import { annotationKeys, nodesToRaw } from '../../src/sources/kube-map.js';
 import { rawConfigFromObject } from '../../src/sources/netconf.js';
@@ -318,15 +318,30 @@ test('host-gw, dual stack: IPv6 routes via the peer\'s public IPv6; off-link pee
   assert.equal(s.entries.map(text), ['route 2001:db8:100:1::/64 via 2001:db8:1::11 dev eth0']);
 });
 
-test('--ip-masq: IPv4 rules only, and a problem saying IPv6 is not masqueraded', () => {
+test('--ip-masq: iptables rules for the IPv4 network, ip6tables rules for the IPv6 one (as flannel)', () => {
   const nodes = [dualNode(0), dualNode(1)];
   const d = plan({ cluster: dualCluster(nodes, nodes[0]), underlay: U, host: { ipMasq: true } });
-  assert.ok(d.entries.some((e) => e.kind === 'nat'));
-  assert.ok(d.entries.filter((e) => e.kind === 'nat').every((e) => !(e as { spec: string }).spec.includes(':')));
-  assert.match(d.problems.map((p) => p.message).join('\n'), /IPv6 masquerading is not supported/);
+  const nat = d.entries.filter((e) => e.kind === 'nat') as Array<{ family?: 6; spec: string }>;
+  assert.equal(nat.map((e) => e.family ?? 4), [4, 4, 4, 4, 4, 4, 4, 6, 6, 6, 6, 6, 6, 6]);
+  // Addresses of the rule's own family (the mark rule and the jump carry none).
+  assert.ok(nat.filter((e) => / -[sd] /.test(` ${e.spec}`)).every((e) => e.spec.includes(':') === (e.family === 6)));
+  assert.ok(nat.some((e) => e.spec.includes(`-s ${nodes[0].v6!.subnet.text} -d `)), 'the local IPv6 subnet');
+  assert.equal(d.problems, []);
   const six = nodes.map(v6first);
   const s = plan({ cluster: { config: { ...V6ONLY, backend: VXLAN }, nodes: six, problems: [], local: six[0] }, underlay: U, host: { ipMasq: true } });
-  assert.ok(!s.entries.some((e) => e.kind === 'nat'));
+  assert.ok(s.entries.filter((e) => e.kind === 'nat').every((e) => (e as { family?: 6 }).family === 6));
+  assert.ok(s.entries.some((e) => e.kind === 'nat'));
+});
+
+test('--iptables-forward-rules: FLANNEL-FWD for each family\'s network; off, none', () => {
+  const nodes = [dualNode(0), dualNode(1)];
+  const d = plan({ cluster: dualCluster(nodes, nodes[0]), underlay: U, host: { forwardRules: true } });
+  const rules = d.entries.filter((e) => e.kind === 'filter') as Array<{ family?: 6; chain: string; spec: string }>;
+  assert.equal(rules.map((e) => `${e.family ?? 4} ${e.chain} ${e.spec.replace(/ ?-m comment .*$/, '')}`.trim()), [
+    `4 FLANNEL-FWD -s ${dualCluster(nodes, nodes[0]).config.network.text}`, `4 FLANNEL-FWD -d ${dualCluster(nodes, nodes[0]).config.network.text}`, '4 FORWARD',
+    `6 FLANNEL-FWD -s ${dualCluster(nodes, nodes[0]).config.ipv6!.network.text}`, `6 FLANNEL-FWD -d ${dualCluster(nodes, nodes[0]).config.ipv6!.network.text}`, '6 FORWARD',
+  ]);
+  assert.not.ok(plan({ cluster: dualCluster(nodes, nodes[0]), underlay: U }).entries.some((e) => e.kind === 'filter'));
 });
 
 // ---- rendering ----------------------------------------------------------------

@@ -1,10 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../../src/errors.js';
-import { makePrefix, parseIP, parsePrefix } from '../../src/model/ip.js';
-import type { ActualState, HostLink } from '../../src/model/types.js';
 import {
-  annotationKeys, annotationPatch, choosePublicIP, ipv4PodCIDR, nodesToRaw, parseBackendData,
+  annotationKeys, kubeTime, networkUpPatch, annotationPatch, ipv4PodCIDR, nodesToRaw, parseBackendData,
   publishedAnnotations, publishedVtepMAC, relevantKey, type KubeNode,
 } from '../../src/sources/kube-map.js';
 
@@ -69,7 +67,7 @@ const managed = (ip: string, mac: string, extra: Record<string, string> = {}) =>
 });
 
 test('nodesToRaw maps annotations and leaves out unmanaged or subnet-less nodes with one warning each', () => {
-  const { nodes, warnings, leftOut } = nodesToRaw([
+  const { nodes, warnings, leftOut, overwritten } = nodesToRaw([
     node('node-c', managed('192.0.2.12', '0a:00:00:00:00:0c'), { podCIDR: '198.18.2.0/24', podCIDRs: ['198.18.2.0/24'] }),
     node('node-a', managed('192.0.2.10', '0a:00:00:00:00:0a', { [`${P}/public-ip-overwrite`]: '203.0.113.10' }), { podCIDR: '198.18.0.0/24' }),
     node('unmanaged', { [`${P}/public-ip`]: '192.0.2.20' }, { podCIDR: '198.18.5.0/24' }),
@@ -87,6 +85,7 @@ test('nodesToRaw maps annotations and leaves out unmanaged or subnet-less nodes 
     origin: 'Node node-a', name: 'node-a', publicIP: '203.0.113.10', subnet: '198.18.0.0/24', vtepMAC: '0a:00:00:00:00:0a', backendType: 'vxlan',
   });
   assert.is(nodes[1].publicIP, '192.0.2.12');
+  assert.equal(overwritten, ['node-a'], 'the overwritten node is named, so the local one keeps its own address');
   assert.is(warnings.length, 5, warnings.join('\n'));
   const byNode = (n: string) => warnings.filter((w) => w.startsWith(`Node ${n}:`));
   for (const n of ['unmanaged', 'no-annotations', 'false-flag']) {
@@ -134,6 +133,19 @@ test('publishedAnnotations and annotationPatch write what flannel writes, only w
   assert.equal(annotationPatch({ ...want, [`${P}/public-ip`]: '192.0.2.99' }, want), { metadata: { annotations: { [`${P}/public-ip`]: '192.0.2.10' } } });
 });
 
+test('publishedAnnotations: a dual-stack node publishes public-ipv6 and backend-v6-data, as flannel', () => {
+  const want = publishedAnnotations({
+    publicIP: '192.0.2.10', backendType: 'vxlan', vni: 1, vtepMAC: 'aa:bb:cc:dd:ee:01', publicIPv6: '2001:db8:1::10', vtepMACv6: 'aa:bb:cc:dd:ee:61',
+  }, keys);
+  assert.is(want[`${P}/public-ipv6`], '2001:db8:1::10');
+  assert.is(want[`${P}/backend-v6-data`], '{"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:61"}');
+  const node = { metadata: { name: 'x', annotations: want } };
+  assert.is(publishedVtepMAC(node, keys, 6), 'aa:bb:cc:dd:ee:61');
+  assert.is(publishedVtepMAC(node, keys), 'aa:bb:cc:dd:ee:01');
+  const hostgw = publishedAnnotations({ publicIP: '192.0.2.10', backendType: 'host-gw', publicIPv6: '2001:db8:1::10' }, keys);
+  assert.is(hostgw[`${P}/backend-v6-data`], 'null');
+});
+
 test('publishedVtepMAC accepts only unicast MACs', () => {
   const cases: Array<[string | undefined, string | undefined]> = [
     ['{"VNI":1,"VtepMAC":"AA:BB:CC:DD:EE:02"}', 'aa:bb:cc:dd:ee:02'],
@@ -148,25 +160,17 @@ test('publishedVtepMAC accepts only unicast MACs', () => {
   }
 });
 
-function link(name: string, addrs: string[]): HostLink {
-  return { name, index: 1, mtu: 1500, up: true, addrs: addrs.map((a) => { const [ip, len] = a.split('/'); return makePrefix(parseIP(ip)!, Number(len)); }) };
-}
-
-test('choosePublicIP: --iface, else the default route device', () => {
-  const actual: ActualState = {
-    links: new Map([['eth0', link('eth0', ['192.0.2.10/24', '192.0.2.99/24'])], ['eth1', link('eth1', ['2001:db8::1/64', '198.51.100.7/24'])], ['eth2', link('eth2', [])]]),
-    routes: [
-      { dst: parsePrefix('198.51.100.0/24')!, dev: 'eth1', onlink: false, proto: 2 },
-      { dst: parsePrefix('0.0.0.0/0')!, via: parseIP('192.0.2.1'), dev: 'eth0', onlink: false, proto: 3 },
-    ],
-    neighbors: [],
-    fdb: [],
-  };
-  assert.is(choosePublicIP(actual)?.text, '192.0.2.10');
-  assert.is(choosePublicIP(actual, 'eth1')?.text, '198.51.100.7');
-  assert.is(choosePublicIP(actual, 'eth2'), undefined);
-  assert.is(choosePublicIP(actual, 'nope'), undefined);
-  assert.is(choosePublicIP({ ...actual, routes: [] }), undefined);
+test('networkUpPatch: the NetworkUnavailable=False condition flanneld patches, timestamps as metav1.Time', () => {
+  const at = new Date('2026-12-03T09:01:02.345Z');
+  assert.is(kubeTime(at), '2026-12-03T09:01:02Z');
+  assert.equal(networkUpPatch(at), {
+    status: {
+      conditions: [{
+        type: 'NetworkUnavailable', status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node',
+        lastTransitionTime: '2026-12-03T09:01:02Z', lastHeartbeatTime: '2026-12-03T09:01:02Z',
+      }],
+    },
+  });
 });
 
 test.run();

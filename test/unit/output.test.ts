@@ -3,12 +3,31 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { colorEnabled, makeStyle } from '../../src/render/style.js';
+import { settleColorEnv } from '../../src/cli/color-env.js';
 import { localeIsUTF8, renderTable, tableKind } from '../../src/render/table.js';
 import { withSpinner } from '../../src/cli/spinner.js';
 import { retypeCommand } from '../../src/cli/exit.js';
 
 const TTY = { isTTY: true };
 const PIPE = { isTTY: false };
+
+test('settleColorEnv leaves Node one of NO_COLOR and a forcing FORCE_COLOR, the one ovlnet obeys', () => {
+  const cases: Array<[NodeJS.ProcessEnv, NodeJS.ProcessEnv]> = [
+    [{ NO_COLOR: '1', FORCE_COLOR: '' }, { NO_COLOR: '1' }],
+    [{ NO_COLOR: '1', FORCE_COLOR: '1' }, { FORCE_COLOR: '1' }],
+    [{ NODE_DISABLE_COLORS: '1', FORCE_COLOR: '2' }, { FORCE_COLOR: '2' }],
+    [{ NO_COLOR: '1', FORCE_COLOR: '0' }, { NO_COLOR: '1', FORCE_COLOR: '0' }],
+    [{ NO_COLOR: '1' }, { NO_COLOR: '1' }],
+    [{ FORCE_COLOR: '' }, { FORCE_COLOR: '' }],
+  ];
+  for (const [env, want] of cases) {
+    const before = colorEnabled(TTY, false, { ...env, TERM: 'xterm' });
+    const e = { ...env };
+    settleColorEnv(e);
+    assert.equal(e, want, JSON.stringify(env));
+    assert.is(colorEnabled(TTY, false, { ...e, TERM: 'xterm' }), before, `same decision: ${JSON.stringify(env)}`);
+  }
+});
 
 test('colour: --no-color, FORCE_COLOR, NO_COLOR, TTY and TERM=dumb, in that order', () => {
   const cases: Array<[string, { isTTY: boolean }, boolean, NodeJS.ProcessEnv, boolean]> = [
@@ -21,6 +40,8 @@ test('colour: --no-color, FORCE_COLOR, NO_COLOR, TTY and TERM=dumb, in that orde
     ['FORCE_COLOR in a pipe', PIPE, false, { FORCE_COLOR: '1' }, true],
     ['FORCE_COLOR empty means on (as chalk and Node read it)', PIPE, false, { FORCE_COLOR: '' }, true],
     ['FORCE_COLOR beats NO_COLOR (as Node does)', PIPE, false, { FORCE_COLOR: '1', NO_COLOR: '1' }, true],
+    ['NO_COLOR beats an empty FORCE_COLOR', TTY, false, { FORCE_COLOR: '', NO_COLOR: '1', TERM: 'xterm' }, false],
+    ['an empty NO_COLOR does not beat an empty FORCE_COLOR', PIPE, false, { FORCE_COLOR: '', NO_COLOR: '' }, true],
     ['FORCE_COLOR=0 on a terminal', TTY, false, { FORCE_COLOR: '0', TERM: 'xterm' }, false],
     ['FORCE_COLOR=false on a terminal', TTY, false, { FORCE_COLOR: 'false', TERM: 'xterm' }, false],
     ['TERM=dumb terminal', TTY, false, { TERM: 'dumb' }, false],

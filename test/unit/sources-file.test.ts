@@ -72,13 +72,14 @@ test("kube-flannel's stock net-conf.json validates to flannel's defaults", async
   assert.equal(hg.backend, { type: 'host-gw' });
 });
 
-test('camelCase wins when both spellings are given', () => {
-  const c = rawConfigFromObject({ network: '10.1.0.0/16', Network: '10.2.0.0/16', subnetLen: 25, SubnetLen: 26 }, 'o');
-  assert.is(c.network, '10.1.0.0/16');
+test('both spellings given: the last one wins, as Go reads them into flannel\'s struct (one file, one answer for both tools)', () => {
+  const c = rawConfigFromObject({ network: '10.1.0.0/16', Network: '10.2.0.0/16', SubnetLen: 26, subnetLen: 25 }, 'o');
+  assert.is(c.network, '10.2.0.0/16');
   assert.is(c.subnetLen, 25);
-  assert.equal(rawBackend({ type: 'host-gw', Type: 'vxlan', VNI: 3 }), { type: 'host-gw', vni: 3, port: undefined, mtu: undefined, directRouting: undefined });
-  assert.equal(rawConfigFromObject({ SubnetMin: '10.1.1.0', SubnetMax: '10.1.9.0' }, 'o'), {
-    origin: 'o', network: undefined, subnetLen: undefined, subnetMin: '10.1.1.0', subnetMax: '10.1.9.0', backend: undefined,
+  assert.equal(rawBackend({ type: 'host-gw', Type: 'vxlan', VNI: 3 }), { type: 'vxlan', vni: 3, port: undefined, mtu: undefined, directRouting: undefined });
+  assert.equal(rawConfigFromObject({ SubnetMin: '10.1.1.0', SubnetMax: '10.1.9.0', Backend: { Type: 'vxlan' } }, 'o'), {
+    origin: 'o', network: undefined, subnetLen: undefined, subnetMin: '10.1.1.0', subnetMax: '10.1.9.0',
+    backend: { type: 'vxlan', vni: undefined, port: undefined, mtu: undefined, directRouting: undefined },
   });
 });
 
@@ -121,19 +122,31 @@ test('node values are passed through raw (validation judges them), unknown keys 
   assert.equal(s.nodes[0], { origin: 'f: nodes[0]', name: 7, publicIP: ['x'], subnet: { a: 1 }, vtepMAC: undefined });
 });
 
-test('parseDocument: syntax errors name the origin, on one line', async () => {
-  const rows: Array<[string, 'json' | 'yaml', RegExp]> = [
-    ['{"network": ', 'json', /^c\.json: invalid JSON: /],
-    ['{network: 1}', 'json', /^c\.json: invalid JSON: /],
-    ['a: [1, 2', 'yaml', /^c\.json: invalid YAML: /],
-    ['a: 1\na: 2\n', 'yaml', /^c\.json: invalid YAML: Map keys must be unique/],
-    ['a: b: c', 'yaml', /^c\.json: invalid YAML: /],
-    ['\t- x', 'yaml', /^c\.json: invalid YAML: /],
+test('parseDocument: syntax errors name the file, line and column, and show the offending line, on one line', async () => {
+  const rows: Array<[string, 'json' | 'yaml', string | RegExp]> = [
+    ['{"network": ', 'json', /^c\.json:1:\d+: invalid JSON: Unexpected end of JSON input; line 1: \{"network":$/],
+    ['{"network": "10.0.0.0/8"\n "backend": {}}', 'json', /^c\.json:2:2: invalid JSON: Expected ',' or '}' after property value; line 2: "backend": \{\}\}$/],
+    ['{network: 1}', 'json', /^c\.json:1:2: invalid JSON: .*; line 1: \{network: 1\}$/],
+    ['a: [1, 2', 'yaml', /^c\.json:1:\d+: invalid YAML: .*; line 1: a: \[1, 2$/],
+    ['a: 1\na: 2\n', 'yaml', 'c.json:2:1: invalid YAML: Map keys must be unique; line 2: a: 2'],
+    ['network: 10.0.0.0/8\nnodes:\n  - name node-b\n    subnet: x\n', 'yaml', 'c.json:3:5: invalid YAML: Implicit keys need to be on a single line; line 3: - name node-b'],
+    ['a: b: c', 'yaml', /^c\.json:1:\d+: invalid YAML: .*; line 1: a: b: c$/],
+    ['\t- x', 'yaml', /^c\.json:1:1: invalid YAML: .*; line 1: - x$/],
   ];
-  for (const [text, fmt, re] of rows) {
-    const e = await rejectsLike(parseDocument(text, 'c.json', fmt), SourceError, re);
+  for (const [text, fmt, want] of rows) {
+    const e = await rejectsLike(parseDocument(text, 'c.json', fmt), SourceError, /./);
     assert.not.match(e.message, /\n/, `one line: ${JSON.stringify(e.message)}`);
+    if (typeof want === 'string') assert.is(e.message, want);
+    else assert.match(e.message, want);
   }
+});
+
+test('parseDocument: a very long offending line is shown around the column, not whole', async () => {
+  const text = `{"nodes": [${Array.from({ length: 200 }, (_, i) => `{"name": "n${i}"}`).join(', ')} oops]}`;
+  const e = await rejectsLike(parseDocument(text, 'big.json', 'json'), SourceError, /^big\.json:1:\d+: invalid JSON: /);
+  assert.ok(e.message.length < 250, e.message);
+  assert.match(e.message, /…/);
+  assert.match(e.message, /oops/);
 });
 
 test('parseDocument: a YAML alias bomb fails fast with a clear message', async () => {

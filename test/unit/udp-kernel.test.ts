@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { plan } from '../../src/backends/index.js';
 import { planUdp, UDP_DEVICE, UDP_OVERHEAD } from '../../src/backends/udp.js';
+import { renderSubnetEnv, subnetEnvFor } from '../../src/daemon/subnet-env.js';
 import { ConfigError } from '../../src/errors.js';
+import { validateNode } from '../../src/validate/nodes.js';
 import { linesFor, toBatches } from '../../src/host/commands.js';
 import { parseLinks, parseRoutes } from '../../src/host/parse.js';
 import { OVLNET_ROUTE_PROTO } from '../../src/model/keys.js';
@@ -153,6 +155,24 @@ test('order: the device before its address and route; deleted after them', () =>
 test('programmed: udp programs nothing per node, so overlaps are settled without it', () => {
   const isProgrammed = programmedCheck(applied(), config(UDP), POLICY);
   for (const n of N) assert.is(isProgrammed(n), false);
+});
+
+test('subnet.env: FLANNEL_MTU is the TUN\'s MTU (underlay - 28), as flannel writes it for udp', () => {
+  for (const [u, want] of [[1500, 1472], [9000, 8972]] as const) {
+    const env = subnetEnvFor(config(UDP), udp(N, u));
+    assert.is(env.mtu, want, `underlay ${u}`);
+    assert.match(renderSubnetEnv(env), new RegExp(`^FLANNEL_MTU=${want}$`, 'm'));
+  }
+});
+
+test('flannel udp peers publish no backend type (etcd: none; Kubernetes: "" and backend-data null): accepted as udp', () => {
+  const raw = { origin: 'Node node-b', name: 'node-b', publicIP: '192.0.2.11', subnet: '198.18.1.0/24' };
+  const rows: Array<[unknown, boolean]> = [[undefined, true], ['', true], [null, true], ['udp', true], ['vxlan', false], ['host-gw', false]];
+  for (const [backendType, ok] of rows) {
+    assert.is(Boolean(validateNode({ ...raw, backendType }, config(UDP), true).node), ok, `udp cluster, backendType ${JSON.stringify(backendType)}`);
+  }
+  // Only udp reads an empty type as its own: a vxlan or host-gw cluster still leaves such a node out.
+  assert.ok(validateNode({ ...raw, backendType: '' }, config({ type: 'host-gw' }), false).problem);
 });
 
 test.run();

@@ -113,12 +113,12 @@ test('backend: vxlan defaults (VNI 1, port 8472, no MTU, no DirectRouting), miss
   assert.equal(validateBackend({ type: 'Host-GW' }, O), { type: 'host-gw' });
 });
 
-test('backend: VNI 1..16777215', () => {
-  const ok: Array<[unknown, number]> = [[1, 1], [2, 2], [4096, 4096], ['7', 7], [9_999_999, 9_999_999]];
+test('backend: VNI 0..16777215 (0 is a valid vxlan id and flanneld uses it: device flannel.0)', () => {
+  const ok: Array<[unknown, number]> = [[0, 0], ['0', 0], [1, 1], [2, 2], [4096, 4096], ['7', 7], [9_999_999, 9_999_999]];
   for (const [vni, want] of ok) assert.is((validateBackend({ type: 'vxlan', vni }, O) as { vni: number }).vni, want, String(vni));
-  const bad: unknown[] = [0, -1, 16777216, 2 ** 32, 1.5, '1 dev eth0', '1\n', '0x1', '', true, null, {}, [1], NaN, Infinity, 1e300];
+  const bad: unknown[] = [-1, 16777216, 2 ** 32, 1.5, '1 dev eth0', '1\n', '0x1', '', true, null, {}, [1], NaN, Infinity, 1e300];
   for (const vni of bad) {
-    throwsLike(() => validateBackend({ type: 'vxlan', vni }, O), ConfigError, /^cluster\.yaml: Backend\.VNI must be an integer from 1 to 16777215, got /);
+    throwsLike(() => validateBackend({ type: 'vxlan', vni }, O), ConfigError, /^cluster\.yaml: Backend\.VNI must be an integer from 0 to 16777215, got /);
   }
 });
 
@@ -201,6 +201,21 @@ test('a valid config', () => {
   assert.equal(validateConfig(cfg({ network: '10.244.0.0/16', subnetLen: 24, backend: { type: 'vxlan', vni: 1, port: 8472 } }), HOST), {
     network: pfx('10.244.0.0/16'), subnetLen: 24, backend: { type: 'vxlan', vni: 1, port: 8472, mtu: undefined, directRouting: false },
   });
+});
+
+test('backend: GBP and Learning, as flanneld reads them (booleans, off by default, set only when on)', () => {
+  const rows: Array<[Record<string, unknown>, Record<string, unknown>]> = [
+    [{}, {}],
+    [{ gbp: true }, { gbp: true }],
+    [{ learning: true }, { learning: true }],
+    [{ gbp: false, learning: false }, {}],
+    [{ gbp: true, learning: true }, { gbp: true, learning: true }],
+  ];
+  for (const [raw, extra] of rows) {
+    assert.equal(validateBackend({ type: 'vxlan', ...raw }, O), { type: 'vxlan', vni: 1, port: DEFAULT_VXLAN_PORT, mtu: undefined, directRouting: false, ...extra }, JSON.stringify(raw));
+  }
+  throwsLike(() => validateBackend({ type: 'vxlan', gbp: 'yes' }, O), ConfigError, /^cluster\.yaml: Backend\.GBP must be true or false, got "yes"$/);
+  throwsLike(() => validateBackend({ type: 'vxlan', learning: 1 }, O), ConfigError, /^cluster\.yaml: Backend\.Learning must be true or false, got 1$/);
 });
 
 test.run();

@@ -33,7 +33,7 @@ const BAD: Array<[Partial<RawNode>, string, RegExp]> = [
   // names: printable, bounded
   [{ name: undefined }, 'name', /^missing$/],
   [{ name: '' }, 'name', /^"" is not a valid name/],
-  [{ name: 'node b' }, 'name', /^"node b" is not a valid name \(letters, digits, \. _ : @ -, at most 253\)$/],
+  [{ name: 'node b' }, 'name', /^"node b" is not a valid name \(letters, digits, \. _ : @ & -, at most 253\)$/],
   [{ name: 'node-b\n' }, 'name', /^"node-b\\n" is not a valid name/],
   [{ name: 'node-b\nERROR forged log line' }, 'name', /^"node-b\\nERROR forged log line" is not a valid name/],
   [{ name: 'node"b' }, 'name', /is not a valid name/],

@@ -44,7 +44,7 @@ const subnet = fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 22, m
   return `198.18.${third}.${fourth}/${len}`;
 });
 
-/** The rule of README "Safety", pair by pair, asking about every peer (as before): who is kept. */
+/** The rule of docs/safety.md "Safety", pair by pair, asking about every peer (as before): who is kept. */
 function keptBySpec(nodes: Node[], local: Node, programmed: (n: Node) => boolean): Node[] {
   const overlap = (a: Node, b: Node) => {
     const [x, y] = [a.subnet, b.subnet].map((p) => {

@@ -9,6 +9,24 @@ import { countChanges, describeChange } from '../../render/describe.js';
 import { entryJSONForChange } from '../../render/json.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
 import { withSpinner } from '../spinner.js';
+import { takeWriterLock, type WriterLock } from '../../host/lock.js';
+import { preflightWrite } from '../../host/privilege.js';
+import { GuardError } from '../../errors.js';
+import { resolveSourceURI } from '../../sources/index.js';
+
+/** Another apply holding the namespace is waited for this long. */
+const APPLY_WAIT_MS = 10_000;
+
+/** The namespace's writer lock; with --force, a holder is reported and ignored. */
+async function lockNamespace(o: ApplyFlags, ctx: Context): Promise<WriterLock | undefined> {
+  try {
+    return await takeWriterLock({ netns: o.netns, kind: 'apply', source: resolveSourceURI(o.source), waitMs: APPLY_WAIT_MS });
+  } catch (e) {
+    if (!(e instanceof GuardError) || !o.force) throw e;
+    ctx.err(ctx.errStyle.red(`--force: applying although ${e.message.replace(/; nothing was changed$/, '')}`));
+    return undefined;
+  }
+}
 
 export interface ApplyFlags extends GlobalOptions {
   dryRun?: boolean;
@@ -20,6 +38,17 @@ export default async function apply(o: ApplyFlags, ctx: Context): Promise<number
   const format = outputFormat(o, ['table', 'json']);
   const maxDelete = parseMaxDelete(o.maxDelete);
   const started = Date.now();
+  // Held from the host read to the end of the write: a second writer would diff against a stale read.
+  if (!o.dryRun) preflightWrite(o.netns);
+  const lock = o.dryRun ? undefined : await lockNamespace(o, ctx);
+  try {
+    return await applyLocked(o, ctx, format, maxDelete, started);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function applyLocked(o: ApplyFlags, ctx: Context, format: string, maxDelete: ReturnType<typeof parseMaxDelete>, started: number): Promise<number> {
   const snap = await takeSnapshot(o, ctx);
   if (format !== 'json') printProblems(ctx, snap.problems);
   if (o.dryRun) {

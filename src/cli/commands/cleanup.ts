@@ -6,21 +6,21 @@ import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
 import { UsageError } from '../../errors.js';
 import { toBatches } from '../../host/commands.js';
-import { renderNatCleanup } from '../../host/iptables.js';
-import { readNatIfInstalled, writeNat } from '../../host/netfilter.js';
+import { entryKey } from '../../model/keys.js';
+import { renderCleanup } from '../../host/iptables.js';
+import { readNetfilterIfInstalled, writeNetfilter } from '../../host/netfilter.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { readHost } from '../../host/read.js';
 import { writeBatches } from '../../host/write.js';
-import type { Change, NatRuleEntry } from '../../model/types.js';
-import { isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
+import type { Change } from '../../model/types.js';
+import { chainName, isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
 import { orderChanges } from '../../reconcile/order.js';
 import { changeLine } from '../../render/diff.js';
 import { entryJSONForChange } from '../../render/json.js';
 import { validateConfig } from '../../validate/index.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
-import { MASQ_CHAIN } from '../../backends/masq.js';
+import { defaultSubnetFile } from '../../daemon/subnet-env.js';
 
-export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
 
 export interface CleanupFlags extends GlobalOptions {
   dryRun?: boolean;
@@ -31,7 +31,7 @@ export interface CleanupFlags extends GlobalOptions {
 
 function parseVni(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
-  if (!/^[0-9]{1,8}$/.test(s) || Number(s) < 1 || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 1 to 16777215`);
+  if (!/^[0-9]{1,8}$/.test(s) || Number(s) > 16777215) throw new UsageError(`--vni ${s}: expected a VNI from 0 to 16777215`);
   return Number(s);
 }
 
@@ -56,33 +56,35 @@ function readText(path: string): string | undefined {
   }
 }
 
-async function readState(o: CleanupFlags, base: Omit<CleanupInput, 'actual' | 'nat'>): Promise<CleanupInput> {
+async function readState(o: CleanupFlags, base: Omit<CleanupInput, 'actual' | 'netfilter'>): Promise<CleanupInput> {
   const actual = await readHost(o.netns);
-  const nat = await readNatIfInstalled(o.netns);
+  const netfilter = await readNetfilterIfInstalled(o.netns, [4, 6]);
   const subnetFile = base.subnetFile && { ...base.subnetFile, text: readText(base.subnetFile.path) };
-  return { ...base, actual, nat, subnetFile };
+  return { ...base, actual, netfilter, subnetFile };
 }
 
-function natChanges(p: CleanupPlan): Change[] {
-  return p.nat.rules.map((r: NatRuleEntry) => ({ action: 'delete', kind: 'nat', key: `nat:${r.chain}/${r.spec}`, actual: r }));
+function ruleChanges(p: CleanupPlan): Change[] {
+  return p.netfilter.flatMap((c) => c.rules.map((r): Change => ({ action: 'delete', kind: r.kind, key: entryKey(r), actual: r })));
 }
+
+const chainsRemoved = (p: CleanupPlan) => p.netfilter.filter((c) => c.deleteChain).map(chainName);
 
 function describeLines(p: CleanupPlan, ctx: Context): string[] {
-  const lines = orderChanges([...natChanges(p), ...p.changes]).map((c) => changeLine(c, ctx.style));
-  if (p.nat.deleteChain) lines.push(ctx.style.red(`  - nat chain ${MASQ_CHAIN}`));
+  const lines = orderChanges([...ruleChanges(p), ...p.changes]).map((c) => changeLine(c, ctx.style));
+  for (const chain of chainsRemoved(p)) lines.push(ctx.style.red(`  - ${chain}`));
   if (p.subnetFile) lines.push(ctx.style.red(`  - file ${p.subnetFile}`));
   return lines;
 }
 
 function count(p: CleanupPlan): number {
-  return p.changes.length + p.nat.rules.length + (p.nat.deleteChain ? 1 : 0) + (p.subnetFile ? 1 : 0);
+  return p.changes.length + ruleChanges(p).length + chainsRemoved(p).length + (p.subnetFile ? 1 : 0);
 }
 
 export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
   const started = Date.now();
-  // A namespace has no files of its own: the host's subnet file is only touched when named.
-  const path = o.subnetFile ?? (o.netns ? undefined : DEFAULT_SUBNET_FILE);
+  // With --netns the daemon's default file is the namespace's own, never the host's.
+  const path = o.subnetFile ?? defaultSubnetFile(o.netns);
   const base = {
     vni: parseVni(o.vni),
     sourceVni: await sourceVni(o),
@@ -94,8 +96,10 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   const json = (extra: object) => ctx.out(JSON.stringify({
     version: 1,
     dryRun: Boolean(o.dryRun),
-    remove: orderChanges([...natChanges(plan), ...plan.changes]).map(entryJSONForChange),
-    removeChain: plan.nat.deleteChain ? MASQ_CHAIN : null,
+    remove: orderChanges([...ruleChanges(plan), ...plan.changes]).map(entryJSONForChange),
+    // The IPv4 masquerade chain, as before; every chain in removeChains.
+    removeChain: plan.netfilter.some((c) => c.deleteChain && c.family === 4 && c.set.table === 'nat') ? 'FLANNEL-POSTRTG' : null,
+    removeChains: chainsRemoved(plan),
     removeFile: plan.subnetFile ?? null,
     kept: plan.kept,
     ...extra,
@@ -104,7 +108,7 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
 
   if (o.dryRun || isClean(plan)) {
     if (format === 'json') json({ ok: true });
-    else if (isClean(plan)) ctx.out('Nothing to clean up: no ovlnet routes, devices, masquerade rules or subnet file here.');
+    else if (isClean(plan)) ctx.out('Nothing to clean up: no ovlnet routes, devices, iptables rules or subnet file here.');
     else ctx.out([...describeLines(plan, ctx), '', ctx.style.bold(`Dry run: ${count(plan)} to remove. Nothing was changed.`)].join('\n'));
     return EXIT_OK;
   }
@@ -113,8 +117,10 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   const failures: string[] = [];
   const written = await writeBatches(toBatches(orderChanges(plan.changes)), o.netns);
   for (const f of written.failures) failures.push(`${f.line}: ${f.message}`);
-  const natError = await writeNat(o.netns, renderNatCleanup(plan.nat));
-  if (natError) failures.push(`iptables-restore: ${natError}`);
+  for (const family of [4, 6] as const) {
+    const error = await writeNetfilter(o.netns, family, renderCleanup(plan.netfilter.filter((c) => c.family === family)));
+    if (error) failures.push(`${family === 6 ? 'ip6tables' : 'iptables'}-restore: ${error}`);
+  }
   if (plan.subnetFile) {
     try {
       unlinkSync(plan.subnetFile);
@@ -128,9 +134,9 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   const reread = await readState(o, base);
   const after = planCleanup(reread);
   const linksLeft = plan.changes.filter((c) => c.kind === 'link' && c.actual?.kind === 'link' && reread.actual.links.has(c.actual.name));
-  const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...natChanges(after)];
+  const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...ruleChanges(after)];
   const fileLeft = plan.subnetFile !== undefined && existsSync(plan.subnetFile);
-  if (after.nat.deleteChain) failures.push(`nat chain ${MASQ_CHAIN} is still there`);
+  for (const chain of chainsRemoved(after)) failures.push(`${chain} is still there`);
   if (fileLeft) failures.push(`${plan.subnetFile} is still there`);
   const ok = failures.length === 0 && remaining.length === 0;
   if (format === 'json') {

@@ -7,9 +7,15 @@ import { parseDuration } from '../../daemon/duration.js';
 import { runDaemon } from '../../daemon/daemon.js';
 import { Logger, type Level, type LogFormat } from '../../daemon/logger.js';
 import { parseListenAddr } from '../../daemon/server.js';
-import { requireNetAdmin } from '../../host/privilege.js';
+import { defaultSubnetFile } from '../../daemon/subnet-env.js';
+import { preflightWrite } from '../../host/privilege.js';
 import { parseMaxDelete } from '../../reconcile/guard.js';
-import { UsageError } from '../../errors.js';
+import { GuardError, UsageError } from '../../errors.js';
+import { takeWriterLock, type WriterLock } from '../../host/lock.js';
+import { resolveSourceURI } from '../../sources/index.js';
+
+/** A running apply holding the namespace is waited for this long at start. */
+const APPLY_WAIT_MS = 10_000;
 import { packageInfo } from '../../package.js';
 
 export interface DaemonFlags extends GlobalOptions {
@@ -18,8 +24,14 @@ export interface DaemonFlags extends GlobalOptions {
   logFormat?: string;
   logLevel?: string;
   maxDelete?: string;
+  maxDeleteWindow?: string;
+  force?: boolean;
   subnetFile?: string;
   leaseTtl?: string;
+  probeInterval?: string;
+  /** --no-set-node-network-unavailable turns it off (commander: true by default). */
+  setNodeNetworkUnavailable?: boolean;
+  iptablesResync?: string;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -51,20 +63,56 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const intervalMs = parseDuration(o.interval ?? '10s', '--interval', { minMs: 100 });
   const leaseTTLSeconds = Math.round(parseDuration(o.leaseTtl ?? '24h', '--lease-ttl', { minMs: 10_000 }) / 1000);
   const maxDelete = parseMaxDelete(o.maxDelete);
+  const probe = (o.probeInterval ?? '10s').trim();
+  const probeIntervalMs = probe === '0' ? 0 : parseDuration(probe, '--probe-interval', { minMs: 1000 });
+  const maxDeleteWindowMs = parseDuration(o.maxDeleteWindow ?? '5m', '--max-delete-window', { minMs: 1000 });
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
+  const iptablesResyncMs = parseResyncSeconds(o.iptablesResync ?? '5');
   // Fail at start, not on the first change: a daemon that cannot write is useless.
-  requireNetAdmin();
+  preflightWrite(o.netns);
 
   const log = new Logger({ format, level, journal: format === 'text' && stderrIsJournal(), write: (s) => process.stderr.write(s) });
+  const lock = await lockNamespace(o, log);
+  try {
+    return await run(o, log, { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr, probeIntervalMs, iptablesResyncMs });
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** The namespace's writer lock for the daemon's lifetime; --force runs without it when another writer holds it. */
+async function lockNamespace(o: DaemonFlags, log: Logger): Promise<WriterLock | undefined> {
+  try {
+    return await takeWriterLock({ netns: o.netns, kind: 'daemon', source: resolveSourceURI(o.source), waitMs: APPLY_WAIT_MS });
+  } catch (e) {
+    if (!(e instanceof GuardError) || !o.force) throw e;
+    log.warn(`--force: running although ${e.message.replace(/; nothing was changed$/, '')}`);
+    return undefined;
+  }
+}
+
+async function run(o: DaemonFlags, log: Logger, p: { intervalMs: number; leaseTTLSeconds: number; maxDelete: ReturnType<typeof parseMaxDelete>; maxDeleteWindowMs: number; metricsAddr?: ReturnType<typeof parseListenAddr>; probeIntervalMs: number; iptablesResyncMs: number }): Promise<number> {
+  const { intervalMs, leaseTTLSeconds, maxDelete, maxDeleteWindowMs, metricsAddr, probeIntervalMs, iptablesResyncMs } = p;
   const source = await openFromOptions(o);
   return runDaemon({
     source,
     cycle: cycleOptions(o),
     intervalMs,
     maxDelete,
-    subnetFile: o.subnetFile,
+    maxDeleteWindowMs,
+    force: o.force,
+    subnetFile: o.subnetFile ?? defaultSubnetFile(o.netns),
     leaseTTLSeconds,
     metricsAddr,
+    setNodeNetworkUnavailable: o.setNodeNetworkUnavailable !== false,
     version: version(),
+    probeIntervalMs,
+    iptablesResyncMs,
   }, { log });
+}
+
+/** --iptables-resync: whole seconds as flanneld takes them (0 turns the check off), or a duration (500ms, 1m). */
+export function parseResyncSeconds(s: string): number {
+  if (/^[0-9]{1,6}$/.test(s)) return Number(s) * 1000;
+  return parseDuration(s, '--iptables-resync', { minMs: 100 });
 }

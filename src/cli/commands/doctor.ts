@@ -1,0 +1,35 @@
+// ovlnet doctor: why pods on two nodes can not talk, although `diff` may
+// say "in sync". Reads only. Exit 0 nothing failed, 2 a check failed, 1 it
+// could not run.
+import type { Context, GlobalOptions } from '../context.js';
+import { outputFormat, takeSnapshot } from '../load.js';
+import { decide } from '../../doctor/decide.js';
+import { gatherFacts } from '../../doctor/gather.js';
+import { doctorJSON, doctorTable } from '../../render/doctor.js';
+import { parseListenAddr } from '../../daemon/server.js';
+import { EXIT_CHECK_FAILED, EXIT_OK } from '../exit.js';
+import { withSpinner } from '../spinner.js';
+
+export interface DoctorFlags extends GlobalOptions {
+  subnetFile?: string;
+  peer?: string[];
+  metricsAddr?: string;
+}
+
+export default async function doctor(o: DoctorFlags, ctx: Context): Promise<number> {
+  const format = outputFormat(o, ['table', 'json']);
+  // Checked before anything is read: a typo should not cost the probes.
+  if (o.metricsAddr) parseListenAddr(o.metricsAddr);
+  const snap = await takeSnapshot(o, ctx);
+  const facts = await withSpinner(ctx, `checking the host and probing peers`, () => gatherFacts(snap, {
+    netns: o.netns,
+    subnetFile: o.subnetFile ?? '/run/flannel/subnet.env',
+    ipMasq: o.ipMasq ?? false,
+    peers: o.peer ?? [],
+    daemonAddr: o.metricsAddr,
+  }));
+  const report = decide(facts);
+  if (format === 'json') ctx.out(doctorJSON(report));
+  else ctx.out(doctorTable(report, ctx.table, ctx.style, ctx.stdoutIsTTY ? process.stdout.columns || 120 : undefined));
+  return report.ok ? EXIT_OK : EXIT_CHECK_FAILED;
+}

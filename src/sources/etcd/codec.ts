@@ -1,0 +1,144 @@
+// flannel's etcd lease format, both ways. Pure.
+//
+//   <prefix>/subnets/10.244.1.0-24                     IPv4
+//   <prefix>/subnets/10.244.1.0-24&fd00:10:244:1::-64  dual stack
+//   <prefix>/subnets/0.0.0.0-0&fd00:10:244:1::-64      IPv6-only
+//
+// Value: {"PublicIP","PublicIPv6","BackendType","BackendData":{VNI,VtepMAC},
+// "BackendV6Data":{VNI,VtepMAC}} (the v6 fields only with an IPv6 part).
+import { isAligned, parsePrefix, type IP, type Prefix } from '../../model/ip.js';
+import type { MAC } from '../../model/mac.js';
+import type { NetworkConfig, RawNode } from '../../model/types.js';
+import { isObject } from '../netconf.js';
+import { backendData } from '../registration.js';
+
+/** A lease value larger than this is not something flannel wrote. */
+export const MAX_VALUE_BYTES = 64 * 1024;
+
+export interface LeaseKey {
+  /** The IPv4 subnet; absent in an IPv6-only key. */
+  subnet?: Prefix;
+  /** The IPv6 part of a dual-stack or IPv6-only key. */
+  subnet6?: Prefix;
+}
+
+function keyPart(s: string): Prefix | undefined {
+  const i = s.lastIndexOf('-');
+  if (i <= 0) return undefined;
+  const p = parsePrefix(`${s.slice(0, i)}/${s.slice(i + 1)}`);
+  return p && isAligned(p) ? p : undefined;
+}
+
+/**
+ * Every key form flannel writes (and the bare IPv6 form older tools wrote);
+ * undefined for anything else.
+ */
+export function parseLeaseKey(name: string): LeaseKey | undefined {
+  const parts = name.split('&');
+  if (parts.length > 2) return undefined;
+  const [a, b] = parts;
+  if (b === undefined) {
+    const p = keyPart(a);
+    // The zero subnet only ever stands for an absent IPv4 half.
+    if (!p || p.len === 0) return undefined;
+    return p.family === 4 ? { subnet: p } : p ? { subnet6: p } : undefined;
+  }
+  // flannel writes an absent IPv4 part as the zero subnet.
+  const noV4 = a === '' || a === '0.0.0.0-0';
+  const v4 = noV4 ? undefined : keyPart(a);
+  const v6 = keyPart(b);
+  if ((!noV4 && (v4?.family !== 4 || v4.len === 0)) || v6?.family !== 6 || v6.len === 0) return undefined;
+  return { subnet: v4, subnet6: v6 };
+}
+
+/** The key flannel writes for these subnets. */
+export function leaseKeyName(subnet: Prefix | undefined, subnet6?: Prefix): string {
+  const part = (p: Prefix) => `${p.addr.text}-${p.len}`;
+  if (!subnet6) return part(subnet!);
+  return `${subnet ? part(subnet) : '0.0.0.0-0'}&${part(subnet6)}`;
+}
+
+/**
+ * The node name of a lease: its key in flannel's canonical spelling, rebuilt
+ * from the parsed subnets, so every valid key gives a valid name (addresses,
+ * digits and `-`, `&`, `:`, `.` only) however it was spelled.
+ */
+export function leaseNodeName(key: LeaseKey): string {
+  return leaseKeyName(key.subnet, key.subnet6);
+}
+
+export interface LeaseValue {
+  PublicIP: string;
+  PublicIPv6: string | null;
+  BackendType: string;
+  BackendData?: { VNI: number; VtepMAC: string };
+  BackendV6Data?: { VNI: number; VtepMAC: string };
+}
+
+/** What this node publishes: its public addresses and the backend's data per family. */
+export interface OwnLeaseData {
+  publicIP: IP;
+  mac?: MAC;
+  /** Dual stack: the IPv6 half. */
+  publicIPv6?: IP;
+  mac6?: MAC;
+}
+
+export function leaseValue(config: NetworkConfig, d: OwnLeaseData): LeaseValue {
+  const v: LeaseValue = { PublicIP: d.publicIP.text, PublicIPv6: d.publicIPv6?.text ?? null, BackendType: config.backend.type };
+  const data = backendData(config, d.mac);
+  if (data) v.BackendData = data;
+  if (d.publicIPv6) {
+    const data6 = backendData(config, d.mac6);
+    if (data6) v.BackendV6Data = data6;
+  }
+  return v;
+}
+
+/** A key under subnets/ and its value, parsed. */
+export interface ParsedLease {
+  value: string;
+  /** The key is not a lease key (reported and skipped). */
+  badKey: boolean;
+  subnet?: Prefix;
+  subnet6?: Prefix;
+  /** Parsed JSON value, when it is an object. */
+  obj?: Record<string, unknown>;
+  tooLarge: boolean;
+  /** The node without its expiry (that is per load); absent when the value is not a JSON object. */
+  node?: RawNode;
+}
+
+/** Parses one key under `<prefix>/subnets/` and its value. */
+export function parseLease(prefix: string, name: string, value: string): ParsedLease {
+  const key = parseLeaseKey(name);
+  if (!key) return { value, badKey: true, tooLarge: false };
+  const tooLarge = Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES;
+  let obj: Record<string, unknown> | undefined;
+  if (!tooLarge) {
+    try {
+      const o = JSON.parse(value) as unknown;
+      if (isObject(o)) obj = o;
+    } catch { /* reported by the caller, with the key */ }
+  }
+  let node: RawNode | undefined;
+  if (obj) {
+    const data = obj.BackendData;
+    const data6 = obj.BackendV6Data;
+    node = {
+      origin: `etcd lease ${prefix}/subnets/${name}`,
+      name: leaseNodeName(key),
+      publicIP: obj.PublicIP,
+      subnet: key.subnet?.text,
+      vtepMAC: isObject(data) ? data.VtepMAC : undefined,
+      backendType: obj.BackendType,
+    };
+    // Validation reads the IPv6 fields as the node's first family in an IPv6-only network.
+    if (key.subnet6) {
+      node.publicIPv6 = obj.PublicIPv6 ?? undefined;
+      node.ipv6Subnet = key.subnet6.text;
+      node.vtepMACv6 = isObject(data6) ? data6.VtepMAC : undefined;
+    }
+  }
+  return { value, badKey: false, subnet: key.subnet, subnet6: key.subnet6, obj, tooLarge, node };
+}

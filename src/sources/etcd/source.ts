@@ -1,0 +1,394 @@
+// The etcd source: flannel's etcd v3 schema, read, watched and registered in.
+//
+//   <prefix>/config                 network config (JSON, flannel's spelling)
+//   <prefix>/subnets/10.244.1.0-24  one lease per node (codec.ts); an etcd
+//                                   lease (TTL) unless it is a reservation
+//
+// This class is the watch cache: what a listing gave plus every watch event
+// since, answered without a listing while the watch lives. The calls are in
+// client.ts, the lease format in codec.ts, this node's lease in lease.ts.
+// A lease's node name is its key; the local node is the lease this daemon
+// holds once registered, else found by public IP.
+import type { IKeyValue, IOptions, IResponseHeader, Watcher } from 'etcd3';
+import { SourceError } from '../../errors.js';
+import type { ClusterState, RawConfig, RawNode } from '../../model/types.js';
+import { validateConfig } from '../../validate/config.js';
+import { isObject, rawConfigFromObject } from '../netconf.js';
+import { choosePublicIPv4, choosePublicIPv6, needsHostRead } from '../registration.js';
+import type { LoadOptions, Registration, RegisterOptions, Source, WatchHandlers } from '../types.js';
+import { subnetRange, subnetRange6 } from './allocate.js';
+import { EtcdClient, type Listing } from './client.js';
+import { MAX_VALUE_BYTES, parseLease, type ParsedLease } from './codec.js';
+import { carriesIP } from './own.js';
+import { DEFAULT_LEASE_TTL_SECONDS, LeaseKeeper, checkTTL } from './lease.js';
+import { DEFAULT_PREFIX, type EtcdURI } from './uri.js';
+
+/** A key under subnets/ as load() reads it: name, value, etcd lease ID ("0": none). */
+interface LeaseEntry {
+  name: string;
+  value: string;
+  lease: string;
+}
+
+export class EtcdSource implements Source {
+  readonly uri: string;
+  private readonly client: EtcdClient;
+  private readonly prefix: string;
+  private closed = false;
+  /**
+   * Keys under subnets/ (name -> value, etcd lease) as of the listing at
+   * lastRevision plus the watch events since; renewals (same value) are not changes.
+   */
+  private readonly known = new Map<string, { value: string; lease: string }>();
+  /** known's names in etcd's key order; undefined after a name came or went. */
+  private knownOrder: string[] | undefined;
+  private knownConfig: string | undefined;
+  /** Revision of the listing `known` was last set from: watch events up to it are in it already. */
+  private lastRevision: string | undefined;
+  /** Highest revision of a watch event applied to `known`. */
+  private eventRevision = 0n;
+  /** A watch runs and is not known to be disconnected. */
+  private watchLive = false;
+  /**
+   * `known` is etcd as listed plus every event since, and a live watch keeps
+   * it so: load() without `fresh` answers from it, no listing. False until a
+   * watch runs, and from a disconnect, a cancel, an etcd reset or stop()
+   * until a full listing is taken with the watch live again.
+   */
+  private synced = false;
+  /** etcd went back (restore, wiped data): the next listing is taken whatever its revision. */
+  private reset = false;
+  /** Parsed leases by name, reused while the value stays the same. */
+  private readonly parsedLeases = new Map<string, ParsedLease>();
+  private readonly stoppers = new Set<() => void>();
+  /** Running watches' reaction to an etcd reset: list again and watch from there. */
+  private readonly resetHandlers = new Set<(why: string) => void>();
+  private keeper?: LeaseKeeper;
+
+  constructor(uri: string, parsed: EtcdURI, options: IOptions) {
+    this.uri = uri;
+    this.prefix = parsed.prefix;
+    this.client = new EtcdClient(parsed, options);
+    this.client.onReset = (why) => this.onStoreReset(why);
+  }
+
+  private where(): string {
+    return this.client.where();
+  }
+
+  private key(rest: string): string {
+    return `${this.prefix}/${rest}`;
+  }
+
+  /** etcd answered from an older store than before: forget what the cache holds about revisions. */
+  private onStoreReset(why: string): void {
+    this.lastRevision = undefined;
+    this.eventRevision = 0n;
+    this.synced = false;
+    this.reset = true;
+    // Our lease may be gone with the old data: check it now, not in a minute.
+    this.keeper?.schedule(0);
+    for (const h of [...this.resetHandlers]) h(why);
+  }
+
+  /** Parses a key under subnets/ and its value; the same value again costs a map lookup. */
+  private parseLease(name: string, value: string): ParsedLease {
+    const hit = this.parsedLeases.get(name);
+    if (hit && hit.value === value) return hit;
+    const p = parseLease(this.prefix, name, value);
+    this.parsedLeases.set(name, p);
+    return p;
+  }
+
+  private parseConfig(text: string | undefined): RawConfig {
+    const origin = `etcd ${this.prefix}/config`;
+    if (text === undefined) {
+      throw new SourceError(`${this.where()}: no network config at ${this.prefix}/config`,
+        `check the prefix (flannel's default is ${DEFAULT_PREFIX}; write another as etcd://HOST:PORT/PREFIX), or write the config: etcdctl put ${this.prefix}/config '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}'`);
+    }
+    let obj: unknown;
+    try {
+      if (Buffer.byteLength(text, 'utf8') > MAX_VALUE_BYTES) throw new Error(`larger than ${MAX_VALUE_BYTES} bytes`);
+      obj = JSON.parse(text);
+    } catch (e) {
+      throw new SourceError(`${origin}: invalid JSON: ${(e as Error).message}`);
+    }
+    if (!isObject(obj)) throw new SourceError(`${origin}: expected a JSON object`);
+    // A missing Backend stays undefined: validation treats it as vxlan (flannel's
+    // docs; its code would fall back to udp, which ovlnet does not support).
+    return rawConfigFromObject(obj, origin);
+  }
+
+  private entriesOf(listing: Listing): LeaseEntry[] {
+    const dir = `${this.prefix}/subnets/`;
+    return listing.subnets.map((kv) => ({ name: kv.key.toString('utf8').slice(dir.length), value: kv.value.toString('utf8'), lease: kv.lease }));
+  }
+
+  /**
+   * The cluster state. Without `fresh`, while a live watch keeps `known` in
+   * sync, it is built from what the watch reported: no listing, leases
+   * parsed once per value, expiries from the cache. Otherwise (a one-shot
+   * command, the daemon's start and resync cycles, after a watch disconnect or
+   * cancel, an etcd reset) it lists the config and the subnets range at one
+   * revision, page by page (client.ts).
+   */
+  async load(opts: LoadOptions = {}): Promise<ClusterState> {
+    if (!opts.fresh && this.synced) {
+      const order = this.knownOrder ??= [...this.known.keys()].sort(byKey);
+      return this.state(this.knownConfig, order.map((name) => ({ name, ...this.known.get(name)! })), false);
+    }
+    const listing = await this.client.list();
+    const entries = this.entriesOf(listing);
+    this.adopt(listing, entries);
+    return this.state(listing.config?.value.toString('utf8'), entries, true);
+  }
+
+  /** Takes a listing as the base the watch events apply to, unless the watch is already past it. */
+  private adopt(listing: Listing, entries: LeaseEntry[]): void {
+    const rev = BigInt(listing.revision);
+    // A listing answered late (an older one than `known` has, or older than
+    // events already applied) would take changes back: keep `known`. After
+    // an etcd reset, older is what etcd is now.
+    if (!this.reset && ((this.lastRevision !== undefined && rev < BigInt(this.lastRevision)) || rev < this.eventRevision)) return;
+    this.reset = false;
+    this.known.clear();
+    for (const e of entries) this.known.set(e.name, { value: e.value, lease: e.lease });
+    this.knownOrder = entries.map((e) => e.name);
+    this.knownConfig = listing.config?.value.toString('utf8');
+    this.lastRevision = listing.revision;
+    this.synced = this.watchLive;
+  }
+
+  private async state(configText: string | undefined, entries: LeaseEntry[], refresh: boolean): Promise<ClusterState> {
+    const config = this.parseConfig(configText);
+    const warnings: string[] = [];
+    const parsed = entries.map((e) => this.parseLease(e.name, e.value));
+    const ids: string[] = [];
+    for (const [i, p] of parsed.entries()) {
+      if (p.node && entries[i].lease !== '0') ids.push(entries[i].lease);
+      if (p.badKey) warnings.push(`etcd key ${JSON.stringify(`${this.prefix}/subnets/${entries[i].name}`.slice(0, 120))}: not a lease key (expected like 10.244.1.0-24); skipped`);
+    }
+    const expiry = await this.client.expiries(ids, warnings, refresh);
+    const nodes: RawNode[] = [];
+    const own = this.keeper?.own;
+    for (const [i, p] of parsed.entries()) {
+      const e = entries[i];
+      if (p.badKey) continue;
+      // Once registered, this node is the lease it holds; another lease with
+      // its public IP is a stray (a copy, a stale writer) and must not take it over.
+      if (own && e.name !== own.name && carriesIP(p.obj, this.keeper!.publicIP)) {
+        warnings.push(`etcd lease ${this.prefix}/subnets/${e.name}: claims this node's public IP ${this.keeper!.publicIP.text}, but this node holds ${this.prefix}/subnets/${own.name}; ignored (delete the stray lease)`);
+        continue;
+      }
+      if (!p.node) {
+        warnings.push(`etcd lease ${this.prefix}/subnets/${e.name}: value is not a JSON object${p.tooLarge ? ' (too large)' : ''}; skipped`);
+        continue;
+      }
+      nodes.push({ ...p.node, expiresAt: e.lease === '0' ? null : expiry.get(e.lease) });
+    }
+    if (this.parsedLeases.size > entries.length) {
+      const names = new Set(entries.map((e) => e.name));
+      for (const name of this.parsedLeases.keys()) if (!names.has(name)) this.parsedLeases.delete(name);
+    }
+    return { config, nodes, warnings, namedNodes: false };
+  }
+
+  // ---- watch ------------------------------------------------------------
+
+  watch(h: WatchHandlers): () => void {
+    let stopped = false;
+    let watcher: Watcher | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let backoff = 500;
+    const subnets = `${this.prefix}/subnets/`;
+    const configKey = `${this.prefix}/config`;
+
+    /** Whether an event is newer than the listing `known` was set from (older ones are in it). */
+    const newer = (kv: IKeyValue): boolean => {
+      if (!kv.mod_revision) {
+        this.synced = false; // cannot place it: the next load lists
+        return true;
+      }
+      const rev = BigInt(kv.mod_revision);
+      if (this.lastRevision !== undefined && rev <= BigInt(this.lastRevision)) return false;
+      if (rev > this.eventRevision) this.eventRevision = rev;
+      return true;
+    };
+    const onPut = (kv: IKeyValue) => {
+      const key = kv.key.toString('utf8');
+      if (key !== configKey && !key.startsWith(subnets)) return;
+      if (!newer(kv)) return;
+      const value = kv.value.toString('utf8');
+      if (key === configKey) {
+        if (this.knownConfig !== value) { this.knownConfig = value; h.onChange(); }
+        return;
+      }
+      const name = key.slice(subnets.length);
+      const had = this.known.get(name);
+      if (!had) this.knownOrder = undefined;
+      // Our own lease changed by someone else: check (and rewrite) it now.
+      if (this.keeper?.own?.name === name && this.keeper.own.value !== value) this.keeper.schedule(0);
+      // The etcd lease is kept even when the value is the same (a renewal): it carries the expiry.
+      this.known.set(name, { value, lease: kv.lease });
+      // A renewal rewrites the same value with a new etcd lease: nothing to reconcile.
+      if (had?.value !== value) h.onChange();
+    };
+    const onDelete = (kv: IKeyValue) => {
+      // A delete event carries no value: what was removed is the cached lease.
+      const key = kv.key.toString('utf8');
+      if (key !== configKey && !key.startsWith(subnets)) return;
+      if (this.keeper?.own && key === this.key(`subnets/${this.keeper.own.name}`)) this.keeper.schedule(0);
+      if (!newer(kv)) return;
+      if (key === configKey) this.knownConfig = undefined;
+      else if (this.known.delete(key.slice(subnets.length))) this.knownOrder = undefined;
+      h.onChange();
+    };
+    const lost = () => {
+      this.watchLive = false;
+      this.synced = false;
+    };
+
+    const start = (fromRevision: bigint) => {
+      if (stopped) return;
+      let disconnected = false;
+      const w = this.client.etcd.watch().prefix(`${this.prefix}/`).startRevision(String(fromRevision)).watcher();
+      watcher = w;
+      // The store as seen when the watch (re)connects, events included: its
+      // answer must not be older (the events were committed before it).
+      const seenNow = () => {
+        const m = this.client.seen();
+        return m && m.revision < this.eventRevision ? { ...m, revision: this.eventRevision } : m;
+      };
+      let before = seenNow();
+      w.on('connecting', () => { before = seenNow(); });
+      // `known` is the listing at lastRevision (+ events after it, which this
+      // watch delivers again): in sync from here, as long as the watch lives.
+      this.watchLive = true;
+      this.synced = this.lastRevision !== undefined && fromRevision === BigInt(this.lastRevision) + 1n;
+      w.on('put', onPut);
+      w.on('delete', onDelete);
+      w.on('connected', (res: { header?: IResponseHeader }) => {
+        backoff = 500;
+        if (watcher !== w || stopped) return;
+        // A reset etcd (restored, wiped) accepts a watch from a revision it
+        // has not reached yet: that watch would never report anything.
+        this.client.observe(res.header, before);
+        if (watcher !== w) return;
+        this.watchLive = true;
+        // Events may have been missed while the stream was down: the next load lists in full.
+        if (disconnected) { disconnected = false; this.synced = false; h.onChange(); }
+      });
+      w.on('disconnected', (err: Error) => {
+        if (watcher === w) lost();
+        if (!disconnected && !stopped) h.onError(new SourceError(`${this.where()}: watch disconnected (${err.message.slice(0, 120)}); reconnecting`));
+        disconnected = true;
+      });
+      // etcd cancels a watch whose start revision was compacted (and on other
+      // server-side errors): list again and watch from the new revision.
+      w.on('error', (err: Error) => {
+        w.removeAllListeners();
+        w.on('error', () => {});
+        w.cancel().catch(() => {});
+        if (watcher === w) { watcher = undefined; lost(); }
+        if (stopped) return;
+        h.onError(new SourceError(`${this.where()}: watch cancelled (${err.message.slice(0, 120) || 'compacted'}); listing again`));
+        relist();
+      });
+    };
+
+    // etcd went back (seen by any answer): drop this watch, list, watch from the new revision.
+    const onReset = (why: string) => {
+      if (stopped) return;
+      if (watcher) {
+        const w = watcher;
+        watcher = undefined;
+        w.removeAllListeners();
+        w.on('error', () => {});
+        w.cancel().catch(() => {});
+      }
+      lost();
+      h.onError(new SourceError(`${this.where()}: etcd went back (${why}): restored from a snapshot, or its data was wiped? listing again`));
+      if (retry) clearTimeout(retry);
+      relist();
+    };
+    this.resetHandlers.add(onReset);
+
+    // Only the newest relist starts a watch (a reset may come while one is under way).
+    let generation = 0;
+    const relist = () => {
+      if (stopped) return;
+      const gen = ++generation;
+      this.load({ fresh: true }).then(() => {
+        if (stopped || gen !== generation) return;
+        backoff = 500;
+        h.onChange();
+        start(BigInt(this.lastRevision ?? '0') + 1n);
+      }, (e: Error) => {
+        if (stopped || gen !== generation) return;
+        h.onError(e);
+        retry = setTimeout(relist, backoff);
+        backoff = Math.min(backoff * 2, 30_000);
+      });
+    };
+
+    if (this.lastRevision === undefined) relist();
+    else start(BigInt(this.lastRevision) + 1n);
+
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      this.resetHandlers.delete(onReset);
+      lost();
+      if (retry) clearTimeout(retry);
+      if (watcher) {
+        const w = watcher;
+        w.removeAllListeners();
+        w.on('error', () => {});
+        w.cancel().catch(() => {});
+      }
+      this.stoppers.delete(stop);
+    };
+    this.stoppers.add(stop);
+    return stop;
+  }
+
+  // ---- registration -------------------------------------------------------
+
+  async register(opts: RegisterOptions): Promise<Registration> {
+    const ttl = opts.leaseTTLSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
+    checkTTL(ttl);
+    const listing = await this.client.list();
+    const rawConfig = this.parseConfig(listing.config?.value.toString('utf8'));
+    const config = validateConfig(rawConfig);
+    if (config.network.family !== 4) {
+      throw new SourceError(`etcd ${this.prefix}/config: registering a lease in an IPv6-only network is not supported`,
+        'write this node\'s lease yourself (flannel\'s format: 0.0.0.0-0&PREFIX-LEN), or run flanneld to allocate it');
+    }
+    const range = subnetRange(config, rawConfig);
+    const range6 = subnetRange6(config);
+    let host;
+    if (needsHostRead(opts, config)) {
+      const { readHost } = await import('../../host/read.js');
+      host = await readHost(opts.netns);
+    }
+    const publicIP = choosePublicIPv4(opts, config, host);
+    const publicIPv6 = config.ipv6 ? choosePublicIPv6(opts, config.ipv6.network, host, publicIP) : undefined;
+    this.keeper?.stop();
+    this.keeper = new LeaseKeeper(this.client, { opts, ttl, config, range, range6, publicIP, publicIPv6 });
+    return this.keeper.start(listing);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const stop of [...this.stoppers]) stop();
+    this.keeper?.stop();
+    this.closed = true;
+    // The lease stays: a restart reuses it (same subnet, same MAC).
+    this.client.close();
+  }
+}
+
+/** etcd's key order (bytes; lease names are ASCII). */
+function byKey(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,92 @@
+// Decisions about a cluster file that may be mid-write. Pure.
+//
+// Editors, `cat > file` and config-management tools often rewrite a file in
+// place: truncate, then write. A reader in between sees a valid but shorter
+// document, and a plan from it removes peers. Two rules keep that from
+// reaching the kernel:
+//  - watch events for an in-place change are debounced until the file has
+//    been quiet (its stat unchanged) for a while; a replaced file (a new
+//    inode: an atomic rename, a ConfigMap `..data` swap) is complete and
+//    read at once;
+//  - a read that drops or changes anything the previous read listed (a
+//    node, the network config) is trusted only once a second read, a
+//    moment later, gives the same text. Additions never wait.
+
+/** The identity and state of the file a path names (symlinks followed). */
+export interface FileStamp {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+/** Whether `b` is another file than `a` (replaced by a rename), not `a` written in place. */
+export function replaced(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+  return a !== undefined && b !== undefined && (a.dev !== b.dev || a.ino !== b.ino);
+}
+
+export type DebounceStep =
+  | { kind: 'fire' }
+  | { kind: 'ignore' }
+  | { kind: 'wait'; ms: number };
+
+export interface DebounceInput {
+  now: number;
+  /** The file's stamp now (undefined: it does not exist). */
+  stamp: FileStamp | undefined;
+  /** The stamp when the watcher last told the daemon (or when it started). */
+  reported: FileStamp | undefined;
+  /** When the stamp was last seen to change, in this burst. */
+  changedAt: number | undefined;
+  /** When this burst of changes began. */
+  burstStartAt: number | undefined;
+  quietMs: number;
+  /** A file that never stays quiet is reported anyway after this long (the reads guard themselves). */
+  maxWaitMs: number;
+}
+
+/**
+ * What to do when the watcher looks at the file (after an event or a timer):
+ * report the change now, ignore it (nothing changed for this file: another
+ * file in the directory), or look again later.
+ */
+export function debounceStep(d: DebounceInput): DebounceStep {
+  if (sameStamp(d.stamp, d.reported)) return { kind: 'ignore' };
+  // Gone, or a new file in its place: nothing to wait for (a missing file fails the read, kernel untouched).
+  if (!d.stamp || !d.reported || replaced(d.reported, d.stamp)) return { kind: 'fire' };
+  const changedAt = d.changedAt ?? d.now;
+  if (d.burstStartAt !== undefined && d.now - d.burstStartAt >= d.maxWaitMs) return { kind: 'fire' };
+  const quietFor = d.now - changedAt;
+  if (quietFor >= d.quietMs) return { kind: 'fire' };
+  return { kind: 'wait', ms: d.quietMs - quietFor };
+}
+
+/** What a read of the file said, in a form two reads can be compared by. */
+export interface ReadSummary {
+  /** One key per node as listed (every field) and one for the network config. */
+  keys: Set<string>;
+}
+
+export function summarize(config: unknown, nodes: ReadonlyArray<Record<string, unknown>>): ReadSummary {
+  const keys = new Set<string>();
+  const { origin: _o, ...conf } = (config ?? {}) as Record<string, unknown>;
+  keys.add(`config ${JSON.stringify(conf)}`);
+  for (const n of nodes) {
+    const { origin: _origin, ...fields } = n;
+    keys.add(`node ${JSON.stringify(fields)}`);
+  }
+  return { keys };
+}
+
+/** Whether `next` drops or changes anything `prev` listed (a pure addition does not). */
+export function needsConfirmation(prev: ReadSummary | undefined, next: ReadSummary): boolean {
+  if (!prev) return false;
+  for (const k of prev.keys) if (!next.keys.has(k)) return true;
+  return false;
+}

@@ -1,0 +1,135 @@
+// The daemon's overlay probes: round robin, state changes, the log lines
+// they cause, the metrics and /peers; and ping's output as recorded.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DaemonMetrics } from '../../src/daemon/metrics.js';
+import { Logger } from '../../src/daemon/logger.js';
+import { FAILURES_UNREACHABLE, peersJSON, pickRound, recordProbe, syncTargets, type PeerProbeState } from '../../src/daemon/peer-probes.js';
+import { PEERS_PER_ROUND, Prober } from '../../src/daemon/prober.js';
+import { parsePing } from '../../src/host/parse-ping.js';
+import { parsePrefix, parseIP } from '../../src/model/ip.js';
+import { FakeClock } from '../lib/fake-clock.js';
+
+test('round robin: the next n names, wrapping, each once per round', () => {
+  const names = ['a', 'b', 'c', 'd', 'e'];
+  const table: Array<[cursor: number, n: number, picked: string[], next: number]> = [
+    [0, 2, ['a', 'b'], 2], [4, 2, ['e', 'a'], 1], [3, 8, ['d', 'e', 'a', 'b', 'c'], 3], [12, 1, ['c'], 3],
+  ];
+  for (const [cursor, n, picked, next] of table) assert.equal(pickRound(names, cursor, n), { picked, cursor: next }, `cursor ${cursor} n ${n}`);
+  assert.equal(pickRound([], 5, 3), { picked: [], cursor: 0 });
+});
+
+test('state: unreachable after two failures in a row, back on the first answer; one change each way', () => {
+  let s: PeerProbeState = { name: 'b', target: 't', state: 'unknown', failures: 0 };
+  const steps: Array<[ok: boolean, now: number, state: string, change?: string]> = [
+    [true, 1, 'reachable'], [false, 2, 'reachable'], [true, 3, 'reachable'],
+    [false, 4, 'reachable'], [false, 5, 'unreachable', 'unreachable'], [false, 6, 'unreachable'], [true, 7, 'reachable', 'reachable'],
+  ];
+  for (const [ok, now, want, change] of steps) {
+    const r = recordProbe(s, ok ? { ok, rttMs: 1 } : { ok, error: 'x' }, now);
+    assert.is(r.state.state, want, `t=${now}`);
+    assert.is(r.change, change, `t=${now}`);
+    s = r.state;
+  }
+  assert.is(s.since, 7);
+  assert.is(FAILURES_UNREACHABLE, 2);
+});
+
+test('targets: state kept for unchanged peers, reset when the target moves, dropped for gone ones', () => {
+  const prev = new Map<string, PeerProbeState>([
+    ['b', { name: 'b', target: '198.18.1.0', state: 'unreachable', failures: 3 }],
+    ['c', { name: 'c', target: '198.18.2.0', state: 'reachable', failures: 0 }],
+    ['x', { name: 'x', target: '198.18.9.0', state: 'reachable', failures: 0 }],
+  ]);
+  const next = syncTargets(prev, [{ name: 'b', target: '198.18.1.0' }, { name: 'c', target: '198.18.7.0' }, { name: 'd', target: '198.18.3.0' }]);
+  assert.equal([...next.values()].map((s) => `${s.name} ${s.state}`), ['b unreachable', 'c unknown', 'd unknown']);
+  const j = peersJSON(next.values(), 10_000);
+  assert.is(j.version, 1);
+  assert.equal(j.peers.map((p) => p.name), ['b', 'c', 'd']);
+});
+
+const pingCases: Array<[code: number, out: string, err: string, want: object]> = [
+  [0, 'PING 198.18.1.0 (198.18.1.0) 1422(1450) bytes of data.\n1430 bytes from 198.18.1.0: icmp_seq=1 ttl=64 time=0.071 ms\n', '', { ok: true, rttMs: 0.071 }],
+  [1, 'PING 198.18.3.0 (198.18.3.0) 1422(1450) bytes of data.\n\n--- 198.18.3.0 ping statistics ---\n1 packets transmitted, 0 received, 100% packet loss, time 0ms\n', '', { ok: false }],
+  [1, '', 'ping: local error: message too long, mtu=1400\n', { ok: false, error: 'message too long, mtu=1400' }],
+  [1, 'From 192.0.2.10 icmp_seq=1 Destination Host Unreachable\n', '', { ok: false, error: 'Destination Host Unreachable' }],
+  [2, '', 'ping: connect: No route to host\n', { ok: false, error: 'connect: No route to host' }],
+];
+for (const [code, out, err, want] of pingCases) test(`ping output: ${JSON.stringify(want)}`, () => assert.equal(parsePing(code, out, err), want));
+
+/** A plan of three vxlan peers as the prober sees it. */
+function snap(names = ['node-b', 'node-c', 'node-d']) {
+  const node = (name: string, i: number) => ({ name, subnet: parsePrefix(`198.18.${i + 1}.0/24`)!, publicIP: parseIP(`192.0.2.${11 + i}`)! });
+  return {
+    cluster: { config: { backend: { type: 'vxlan', vni: 1, port: 8472, directRouting: false } } },
+    desired: {
+      backend: 'vxlan', device: 'flannel.1', underlay: { dev: 'eth0', mtu: 1500, found: true },
+      entries: [{ kind: 'link', name: 'flannel.1', mtu: 1450 }],
+      peers: names.map((n, i) => ({ node: node(n, i), via: 'vxlan' })),
+    },
+  } as any;
+}
+
+async function metric(m: DaemonMetrics, name: string, label?: string): Promise<number> {
+  const j = await m.registry.getSingleMetric(name)!.get();
+  return j.values.filter((v) => !label || Object.values(v.labels).includes(label)).reduce((a, v) => a + v.value, 0);
+}
+
+test('prober: probes round robin at the overlay MTU, counts, logs one line per change, serves /peers', async () => {
+  const clock = new FakeClock();
+  const lines: any[] = [];
+  const log = new Logger({ format: 'json', level: 'debug', write: (s) => lines.push(JSON.parse(s)) });
+  const metrics = new DaemonMetrics();
+  const down = new Set<string>();
+  const sent: string[] = [];
+  const prober = new Prober({
+    intervalMs: 10_000, clock, log, metrics,
+    probe: async (target, payload) => {
+      sent.push(`${target} ${payload}`);
+      return down.has(target) ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 0.2 };
+    },
+  });
+  prober.update(snap());
+  await clock.advance(1000);
+  assert.equal(sent, ['198.18.1.0 1422', '198.18.2.0 1422', '198.18.3.0 1422'], 'every peer once, DF payload = MTU - 28');
+  assert.is(await metric(metrics, 'ovlnet_probes_total', 'ok'), 3);
+  assert.is(await metric(metrics, 'ovlnet_peers_unreachable'), 0);
+
+  down.add('198.18.3.0');
+  await clock.advance(10_000);
+  assert.is(await metric(metrics, 'ovlnet_peers_unreachable'), 0, 'one failure is not an outage');
+  await clock.advance(10_000);
+  assert.is(await metric(metrics, 'ovlnet_peers_unreachable'), 1);
+  assert.is(await metric(metrics, 'ovlnet_probes_total', 'failed'), 2);
+  await clock.advance(10_000);
+  const went = lines.filter((l) => l.msg === 'peer unreachable through the overlay');
+  assert.is(went.length, 1, 'one line, not one per failed probe');
+  assert.is(went[0].peer, 'node-d');
+  assert.equal(prober.peers().peers.map((p) => `${p.name} ${p.state}`), ['node-b reachable', 'node-c reachable', 'node-d unreachable']);
+
+  down.clear();
+  await clock.advance(10_000);
+  assert.is(lines.filter((l) => l.msg === 'peer reachable again through the overlay').length, 1);
+  assert.is(await metric(metrics, 'ovlnet_peers_unreachable'), 0);
+  prober.stop();
+  assert.is(clock.pending, 0, 'stop leaves no timer');
+});
+
+test(`prober: at most ${PEERS_PER_ROUND} peers a round, spaced out`, async () => {
+  const clock = new FakeClock();
+  const names = Array.from({ length: 20 }, (_, i) => `n${i}`);
+  const times: number[] = [];
+  const prober = new Prober({
+    intervalMs: 10_000, clock, log: new Logger({ format: 'json', level: 'error', write: () => undefined }), metrics: new DaemonMetrics(),
+    probe: async () => { times.push(clock.now()); return { ok: true }; },
+  });
+  prober.update(snap(names));
+  await clock.advance(9_000);
+  assert.is(times.length, PEERS_PER_ROUND);
+  for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= 250, `probes ${times[i - 1]} and ${times[i]} closer than 250 ms`);
+  await clock.advance(20_000);
+  assert.is(times.length, 3 * PEERS_PER_ROUND);
+  prober.stop();
+});
+
+test.run();

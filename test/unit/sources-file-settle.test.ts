@@ -1,0 +1,98 @@
+// When a cluster file change is complete enough to act on (file-settle.ts),
+// and the file source's use of it: FIFOs fail at once, a read dropping nodes
+// is confirmed by a second read.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { debounceStep, needsConfirmation, summarize, type DebounceInput, type FileStamp } from '../../src/sources/file-settle.js';
+import { CONFIRM_MS, FileSource } from '../../src/sources/file.js';
+import { SourceError } from '../../src/errors.js';
+
+const S = (ino: number, size: number, mtimeMs = 1000): FileStamp => ({ dev: 1, ino, size, mtimeMs, ctimeMs: mtimeMs });
+const base: DebounceInput = { now: 10_000, stamp: S(7, 100), reported: S(7, 100), changedAt: undefined, burstStartAt: undefined, quietMs: 250, maxWaitMs: 5000 };
+
+const steps: Array<[string, Partial<DebounceInput>, ReturnType<typeof debounceStep>]> = [
+  ['unchanged file (an event for another file in the directory)', {}, { kind: 'ignore' }],
+  ['in-place write just now: wait for quiet', { stamp: S(7, 40, 9990), changedAt: 9990, burstStartAt: 9990 }, { kind: 'wait', ms: 240 }],
+  ['in-place write, quiet long enough', { stamp: S(7, 120, 9700), changedAt: 9750, burstStartAt: 9000 }, { kind: 'fire' }],
+  ['in-place writes that never stop: fired after maxWait', { stamp: S(7, 120, 9999), changedAt: 9999, burstStartAt: 5000 }, { kind: 'fire' }],
+  ['atomic rename (new inode): at once', { stamp: S(8, 120, 9999), changedAt: 9999, burstStartAt: 9999 }, { kind: 'fire' }],
+  ['file gone: at once (the read fails, kernel untouched)', { stamp: undefined, changedAt: 9999, burstStartAt: 9999 }, { kind: 'fire' }],
+  ['file appeared: at once', { reported: undefined, changedAt: 9999, burstStartAt: 9999 }, { kind: 'fire' }],
+];
+for (const [name, over, want] of steps) {
+  test(`debounceStep: ${name}`, () => assert.equal(debounceStep({ ...base, ...over }), want));
+}
+
+const conf = { origin: 'f', network: '10.0.0.0/8', backend: { type: 'vxlan' } };
+const n = (name: string, ip = '192.0.2.1', origin = 'f: nodes[0]') => ({ origin, name, publicIP: ip, subnet: '10.0.1.0/24' });
+const confirm: Array<[string, ReturnType<typeof summarize> | undefined, ReturnType<typeof summarize>, boolean]> = [
+  ['first read', undefined, summarize(conf, [n('a')]), false],
+  ['same nodes, other order', summarize(conf, [n('a', '1', 'f: nodes[0]'), n('b', '2', 'f: nodes[1]')]), summarize(conf, [n('b', '2', 'f: nodes[0]'), n('a', '1', 'f: nodes[1]')]), false],
+  ['a node added', summarize(conf, [n('a')]), summarize(conf, [n('a'), n('b')]), false],
+  ['a node removed', summarize(conf, [n('a'), n('b')]), summarize(conf, [n('a')]), true],
+  ['a node changed (a cut line)', summarize(conf, [n('a', '192.0.2.12')]), summarize(conf, [n('a', '192.0.2.1')]), true],
+  ['the config changed', summarize(conf, [n('a')]), summarize({ ...conf, backend: undefined }, [n('a')]), true],
+];
+for (const [name, prev, next, want] of confirm) {
+  test(`needsConfirmation: ${name}`, () => assert.is(needsConfirmation(prev, next), want));
+}
+
+const yaml = (names: string[]) => `network: 10.0.0.0/8\nbackend: { type: vxlan }\nnodes:\n${names.map((x, i) => `  - { name: ${x}, publicIP: 192.0.2.${i + 1}, subnet: 10.0.${i}.0/24 }\n`).join('')}`;
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ovlnet-unit-'));
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Rejects after ms: a read that would hang fails the test instead of the run. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: still waiting after ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
+}
+
+const notFiles: Array<[string, (p: string) => Promise<unknown>, RegExp]> = [
+  ['a FIFO', (p) => execa('mkfifo', [p]), /not a regular file \(a FIFO\)/],
+  ['a directory', (p) => execa('mkdir', [p]), /not a regular file \(a directory\)/],
+];
+for (const [what, make, re] of notFiles) {
+  test(`FileSource: ${what} fails at once with a clear message`, async () => {
+    await withDir(async (dir) => {
+      const p = join(dir, 'cluster.yaml');
+      await make(p);
+      const err = await within(new FileSource(`file:${p}`).load().then(() => undefined, (e) => e), 5000, 'load of ' + what);
+      assert.instance(err, SourceError);
+      assert.match((err as Error).message, re);
+      assert.match((err as Error).message, /cluster\.yaml/);
+    });
+  });
+}
+
+test('FileSource: a read dropping nodes is taken once a second read agrees; a half-written one is not', async () => {
+  await withDir(async (dir) => {
+    const p = join(dir, 'cluster.yaml');
+    writeFileSync(p, yaml(['a', 'b', 'c']));
+    const src = new FileSource(`file:${p}`);
+    assert.is((await src.load()).nodes.length, 3);
+    // A truncated file, completed before the confirming read.
+    writeFileSync(p, yaml(['a']));
+    setTimeout(() => writeFileSync(p, yaml(['a', 'b', 'c', 'd'])), CONFIRM_MS / 3);
+    const s = await src.load();
+    assert.equal(s.nodes.map((x) => x.name), ['a', 'b', 'c', 'd'], 'the finished file, never the half');
+    // A real removal: the same text twice.
+    writeFileSync(p, yaml(['a', 'c']));
+    assert.equal((await src.load()).nodes.map((x) => x.name), ['a', 'c']);
+    // An addition is taken at once.
+    writeFileSync(p, yaml(['a', 'c', 'e']));
+    assert.equal((await src.load()).nodes.map((x) => x.name), ['a', 'c', 'e']);
+  });
+});
+
+test.run();
