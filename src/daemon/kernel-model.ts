@@ -10,7 +10,8 @@
 // created or replaced flushes its entries, an address brings routes) makes the
 // model unknown (see also reconcile/kernel-effects.ts): the caller then reads
 // the host in full. Offload features are re-read by every snapshot when
-// planned, so they need no model. The iptables tables of the last full read
+// planned, so they need no model; pinned sysctl settings are read with the
+// host and modelled (a write sets exactly the value written). The iptables tables of the last full read
 // are kept for event cycles (the daemon re-reads them every --iptables-resync);
 // a rule written makes the model unknown, so the jump is never written twice.
 import { KIND_LIST, specOf } from '../kinds/index.js';

@@ -11,7 +11,7 @@ export type CycleResult = 'ok' | 'failed' | 'refused';
 // Every kind and action, so each ovlnet_changes_applied_total series exists
 // from the start (a rate() over a series that appears later misses its first
 // increase). Records over the types: a new kind fails to compile until listed.
-const ENTRY_KINDS: Record<EntryKind, true> = { link: true, tun: true, addr: true, neigh: true, fdb: true, route: true, offload: true, nat: true, filter: true };
+const ENTRY_KINDS: Record<EntryKind, true> = { link: true, tun: true, addr: true, neigh: true, fdb: true, route: true, offload: true, nat: true, filter: true, sysctl: true };
 const ACTIONS: Record<Action, true> = { add: true, change: true, delete: true, replace: true };
 
 export class DaemonMetrics {

@@ -7,8 +7,8 @@ import { specOf } from '../kinds/index.js';
 import type { KindSpec, Lines } from '../kinds/types.js';
 import type { Change, Entry } from '../model/types.js';
 
-/** The -batch tools; then the drivers with their own write: one ethtool per line, one iptables-restore per batch. */
-export type Tool = 'ip' | 'bridge' | 'ethtool' | 'iptables-restore' | 'ip6tables-restore';
+/** The -batch tools; then the drivers with their own write: one ethtool per line, one sysctl and one iptables-restore per batch. */
+export type Tool = 'ip' | 'bridge' | 'ethtool' | 'sysctl' | 'iptables-restore' | 'ip6tables-restore';
 
 export interface BatchLine {
   line: string;
@@ -30,7 +30,7 @@ export function isIpBatchChange(c: Change): boolean {
 
 function linesOf(kind: Change['kind']): NonNullable<KindSpec<Entry>['lines']> {
   const lines = specOf(kind).lines;
-  // Offload features and nat rules have their own writers (engine/phases.ts); reaching here is a wiring bug.
+  // Offload features, sysctl settings and netfilter rules have their own writers (engine/phases.ts); reaching here is a wiring bug.
   if (!lines) throw new Error(`${kind} entries are not written with ip/bridge -batch`);
   return lines;
 }

@@ -6,7 +6,7 @@ import { backendOf } from '../backends/registry.js';
 import { familyOf } from '../backends/ruleset.js';
 import type { TxOffloadMode } from '../backends/vxlan/offload.js';
 import { GuardError, HostError, PermissionError } from '../errors.js';
-import type { ActualState, Change, ClusterState, DesiredState, NetfilterRuleEntry, NetworkConfig, Problem } from '../model/types.js';
+import type { ActualState, Change, ClusterState, DesiredState, NetfilterRuleEntry, NetworkConfig, Problem, SysctlEntry } from '../model/types.js';
 import { iptablesHasRandomFully } from '../host/read.js';
 import { realHost } from '../host/real.js';
 import type { Failure } from '../host/write.js';
@@ -130,6 +130,11 @@ async function readExtras(host: Host, desired: DesiredState, actual: ActualState
     offload.push({ dev, features });
   }
   actual.offload = offload.length ? (await host.read({ offload })).offload : undefined;
+  // Sysctl settings are read with the host (the daemon's kernel model keeps them: an event cycle reads nothing).
+  if (actual.sysctl === undefined) {
+    const pinned = desired.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl' && actual.links.has(e.dev));
+    if (pinned.length) actual.sysctl = (await host.read({ sysctl: pinned })).sysctl;
+  }
   // Tables already in `actual` (the daemon's kernel model) are not read again.
   const families = [...new Set(desired.entries.filter(isRule).map(familyOf))].filter((f) => !actual.netfilter?.[`${f}/filter`]);
   try {

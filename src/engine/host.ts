@@ -1,16 +1,18 @@
 // The engine's one door to the kernel (a port, as Felix's route table takes
 // its netlink shim): the engine decides what to read and what to write; a
-// Host does it. The real one (host/real.ts) runs ip/bridge/ethtool/iptables;
+// Host does it. The real one (host/real.ts) runs ip/bridge/ethtool/sysctl/iptables;
 // the tests' fake (test/lib/fake-host.ts) is the pure kernel model.
 import type { Batch } from './batches.js';
 import type { WriteResult } from '../host/write.js';
-import type { ActualState, NetfilterState, OffloadEntry } from '../model/types.js';
+import type { ActualState, NetfilterState, OffloadEntry, SysctlEntry } from '../model/types.js';
 
 export interface ReadScope {
   /** Links, addresses, routes, permanent neighbours, and the fdb of these vxlan devices. */
   kernel?: { fdbDevices: readonly string[] };
   /** Offload features of devices that exist (one ethtool -k per device). */
   offload?: ReadonlyArray<{ dev: string; features: readonly string[] }>;
+  /** These pinned sysctl settings (one sysctl for all); a setting the kernel lacks reads as undefined. */
+  sysctl?: readonly SysctlEntry[];
   /** The nat and filter tables of these families (one iptables-save each); `ifInstalled`: undefined without iptables instead of an error. */
   netfilter?: { families: ReadonlyArray<4 | 6>; ifInstalled?: boolean };
 }
@@ -18,6 +20,8 @@ export interface ReadScope {
 export interface HostRead {
   kernel?: ActualState;
   offload?: OffloadEntry[];
+  /** Values by entry key. */
+  sysctl?: Map<string, number | undefined>;
   netfilter?: NetfilterState;
 }
 

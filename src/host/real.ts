@@ -1,10 +1,11 @@
 // The Host the engine runs against on a real machine (or in --netns): reads
 // with ip/bridge/ethtool/iptables-save, writes with -batch processes,
-// ethtool and iptables-restore. execa through host/exec.ts, never a shell.
+// ethtool, sysctl and iptables-restore. execa through host/exec.ts, never a shell.
 import type { Host, HostRead, ReadScope } from '../engine/host.js';
 import type { OffloadEntry } from '../model/types.js';
 import { readNetfilter, readNetfilterIfInstalled } from './netfilter.js';
 import { readOffload } from './offload.js';
+import { readSysctl } from './sysctl.js';
 import { requireNetAdmin } from './privilege.js';
 import { readHost } from './read.js';
 import { writePhases } from './write.js';
@@ -17,6 +18,7 @@ export function realHost(netns: string | undefined): Host {
       for (const { dev, features } of scope.offload ?? []) {
         (out.offload ??= [] as OffloadEntry[]).push(...await readOffload(netns, dev, [...features]));
       }
+      if (scope.sysctl?.length) out.sysctl = await readSysctl(netns, scope.sysctl);
       const nf = scope.netfilter;
       if (nf) out.netfilter = nf.ifInstalled ? await readNetfilterIfInstalled(netns, nf.families) : await readNetfilter(netns, nf.families);
       return out;

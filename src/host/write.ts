@@ -4,6 +4,7 @@ import type { Change } from '../model/types.js';
 import type { Batch } from '../engine/batches.js';
 import { isPermissionDenied, permissionError, run } from './exec.js';
 import { writeNetfilter } from './netfilter.js';
+import { writeSysctl } from './sysctl.js';
 
 export interface Failure {
   change: Change;
@@ -58,6 +59,7 @@ export async function writePhases(phases: Batch[][], netns: string | undefined):
 
 async function writeBatch(b: Batch, netns: string | undefined): Promise<Failure[]> {
   if (b.tool === 'ethtool') return writeEthtool(b, netns);
+  if (b.tool === 'sysctl') return writeSysctlBatch(b, netns);
   if (b.tool === 'iptables-restore' || b.tool === 'ip6tables-restore') {
     const message = await writeNetfilter(netns, b.tool === 'ip6tables-restore' ? 6 : 4, b.input ?? '');
     // One transaction: it failed for every rule.
@@ -93,6 +95,16 @@ async function writeEthtool(b: Batch, netns: string | undefined): Promise<Failur
     failures.push({ change: l.change, line: `ethtool ${l.line}`, message: r.stderr.trim().split('\n')[0] || `ethtool exited ${r.exitCode}` });
   }
   return failures;
+}
+
+/** One `sysctl -w` for every setting of the batch (a line is `path=value`, validated when rendered). */
+async function writeSysctlBatch(b: Batch, netns: string | undefined): Promise<Failure[]> {
+  const entries = b.lines.flatMap((l) => (l.change.desired?.kind === 'sysctl' ? [{ entry: l.change.desired, l }] : []));
+  const failed = await writeSysctl(netns, entries.map((x) => x.entry));
+  return entries.flatMap(({ entry, l }) => {
+    const message = failed.get(entry);
+    return message ? [{ change: l.change, line: `sysctl -w ${l.line}`, message }] : [];
+  });
 }
 
 /**

@@ -9,12 +9,13 @@ import { nat } from './nat.js';
 import { neigh } from './neigh.js';
 import { offload } from './offload.js';
 import { route } from './route.js';
+import { sysctl } from './sysctl.js';
 import { tun } from './tun.js';
 import type { KindSpec } from './types.js';
 
 export const KINDS: { [K in EntryKind]: KindSpec<Extract<Entry, { kind: K }>> } = {
   // The order the diff collects what ovlnet owns and lists stale entries in.
-  link, tun, addr, neigh, fdb, offload, route, nat, filter,
+  link, tun, addr, neigh, fdb, offload, sysctl, route, nat, filter,
 };
 
 /** The kinds in registry order. */

@@ -201,6 +201,18 @@ export interface OffloadEntry {
 }
 
 /**
+ * A per-device kernel setting ovlnet pins, /proc/sys/net/ipv6/conf/<dev>/<name>
+ * (accept_ra = 0 on the vxlan devices, as flannel sets it).
+ */
+export interface SysctlEntry {
+  kind: 'sysctl';
+  dev: string;
+  /** The setting's file name, e.g. accept_ra. */
+  name: string;
+  value: number;
+}
+
+/**
  * One iptables rule, as `iptables-save` prints it after `-A <chain>`. The
  * kind is its table: masquerade rules are 'nat', FORWARD accept rules 'filter'.
  */
@@ -231,7 +243,7 @@ export interface RuleSet {
   legacyComments: readonly string[];
 }
 
-export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | NatRuleEntry | FilterRuleEntry;
+export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | SysctlEntry | NatRuleEntry | FilterRuleEntry;
 export type EntryKind = Entry['kind'];
 
 export interface PeerPlan {
@@ -300,6 +312,11 @@ export interface ActualState {
   fdb: FdbEntry[];
   /** Read only when the plan pins an offload feature (--disable-tx-offload). */
   offload?: OffloadEntry[];
+  /**
+   * Pinned sysctl settings by entry key, read when planned, for the devices
+   * that exist; undefined for a setting the kernel does not have (IPv6 off).
+   */
+  sysctl?: Map<string, number | undefined>;
   /** Read only for the families the plan has iptables rules in (--ip-masq, --iptables-forward-rules). */
   netfilter?: NetfilterState;
 }

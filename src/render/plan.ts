@@ -3,8 +3,9 @@
 import type { ChalkInstance } from 'chalk';
 import { isIpBatchChange, toBatches } from '../engine/batches.js';
 import { setFeatureArgs } from '../host/ethtool.js';
+import { sysctlWriteArgs } from '../host/sysctl-text.js';
 import { ruleCommands } from '../host/iptables.js';
-import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry } from '../model/types.js';
+import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry, SysctlEntry } from '../model/types.js';
 import { orderChanges } from '../reconcile/order.js';
 import { backendOf } from '../backends/registry.js';
 import { addOf } from '../kinds/index.js';
@@ -32,6 +33,8 @@ export function planCommands(d: DesiredState): string[] {
   const changes = d.entries.map((e) => addOf(e));
   const lines = toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
   for (const e of d.entries) if (e.kind === 'offload') lines.push(`ethtool ${setFeatureArgs(e).join(' ')}`);
+  const pinned = d.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl');
+  if (pinned.length) lines.push(`sysctl ${sysctlWriteArgs(pinned).join(' ')}`);
   return [...lines, ...ruleCommands(d.entries.filter((e) => e.kind === 'nat' || e.kind === 'filter') as NetfilterRuleEntry[])];
 }
 

@@ -18,6 +18,11 @@ async function runBatchLines(ns: string, lines: string[]): Promise<void> {
     const tool = lines[i].split(' ')[0];
     const chunk: string[] = [];
     while (i < lines.length && lines[i].split(' ')[0] === tool) chunk.push(lines[i++].slice(tool.length + 1));
+    if (tool === 'sysctl') {
+      // The pinned settings (accept_ra): one sysctl inside the namespace.
+      for (const l of chunk) await sh('ip', ['netns', 'exec', ns, 'sysctl', ...l.split(' ')]);
+      continue;
+    }
     assert.ok(tool === 'ip' || tool === 'bridge', `unexpected tool in: ${chunk[0]}`);
     await sh(tool, ['-n', ns, '-batch', '-'], chunk.join('\n') + '\n');
   }
@@ -65,7 +70,11 @@ async function threeWays(backend: string, expectLines: (lines: string[]) => void
     // apply runs independent batches at the same time (neighbours, fdb, routes):
     // the same lines, each process's lines in the printed order.
     const writes = spy.writes().map((w) => w.lines.map((l) => `${w.tool} ${l}`));
-    assert.equal(writes.flat().sort(), [...linesB].sort(), 'apply on an empty host runs what plan -o commands prints');
+    assert.equal(writes.flat().sort(), linesB.filter((l) => /^(ip|bridge) /.test(l)).sort(), 'apply on an empty host runs what plan -o commands prints');
+    // The sysctl line runs as printed, inside the namespace.
+    for (const l of linesB.filter((x) => x.startsWith('sysctl '))) {
+      assert.ok(spy.calls().some((c) => c.args.join(' ') === `netns exec ${b.ns} ${l}`), `${l} run by apply`);
+    }
     for (const w of writes) {
       const at = w.map((l) => linesB.indexOf(l));
       assert.equal(at, [...at].sort((x, y) => x - y), `one process's lines keep the printed order: ${w.join(' | ')}`);
@@ -94,8 +103,11 @@ test('vxlan: three nodes converge three ways and every pod gateway reaches every
     assert.ok(lines.includes('ip route add 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink proto 244'), lines.join('\n'));
     assert.ok(lines.some((l) => /^bridge fdb replace [0-9a-f:]{17} dev flannel\.1 dst 192\.0\.2\.12 self permanent$/.test(l)), lines.join('\n'));
     // Routes last, so the kernel never has a route through a peer it would ARP for.
-    const firstRoute = lines.findIndex((l) => l.startsWith('ip route'));
-    assert.ok(lines.slice(firstRoute).every((l) => l.startsWith('ip route')), 'routes come last');
+    // (The sysctl line, accept_ra, is no ip/bridge line and follows them.)
+    const ipLines = lines.filter((l) => /^(ip|bridge) /.test(l));
+    const firstRoute = ipLines.findIndex((l) => l.startsWith('ip route'));
+    assert.ok(ipLines.slice(firstRoute).every((l) => l.startsWith('ip route')), 'routes come last');
+    assert.ok(lines.includes('sysctl -q -w net/ipv6/conf/flannel.1/accept_ra=0'), lines.join('\n'));
   });
 });
 

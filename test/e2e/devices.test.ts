@@ -34,7 +34,7 @@ test('a device with incompatible settings is recreated and the node converges', 
     const line = r.stdout.split('\n').find((l) => l.startsWith('-/+ link flannel.1 '));
     assert.ok(line, `${v.name}: apply recreates the device:\n${r.stdout}`);
     assert.match(line!, v.detail, v.name);
-    assert.match(r.stdout, /Apply complete: 7 added, 1 changed, 0 removed/, v.name);
+    assert.match(r.stdout, /Apply complete: 8 added, 1 changed, 0 removed/, v.name);
     const l = await link(a.ns, 'flannel.1');
     assert.equal([l.linkinfo.info_data.id, l.linkinfo.info_data.local, l.linkinfo.info_data.port, l.linkinfo.info_data.learning], [1, '192.0.2.10', 8472, false], v.name);
     // apply re-read the host and found nothing left to do (else it exits 1).

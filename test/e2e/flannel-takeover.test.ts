@@ -66,7 +66,7 @@ test("a node converged by hand to flannel's state is taken over: diff clean, app
 
     const d = await run('diff', ['--ip-masq']);
     assert.is(d.code, 0, d.stdout + d.stderr);
-    assert.match(d.stdout, /No changes\. The host matches the plan \(18 entries in sync, 2 held by identical foreign routes\)/, d.stdout);
+    assert.match(d.stdout, /No changes\. The host matches the plan \(19 entries in sync, 2 held by identical foreign routes\)/, d.stdout);
 
     const spy = makeSpy(join(t.tmp, 'spy'));
     const r = await run('apply', ['--ip-masq'], spy.env);

@@ -22,7 +22,7 @@ test('plan, diff and apply -o json', async () => {
     assert.equal(plan.underlay, { dev: 'eth0', mtu: 1500, found: true });
     assert.equal({ ...plan.local, vtepMAC: undefined }, { name: 'node-a', publicIP: '192.0.2.10', subnet: '198.18.0.0/24', vtepMAC: undefined });
     assert.equal(plan.peers.map((x: any) => [x.name, x.subnet, x.publicIP, x.via]), [['node-b', '198.18.1.0/24', '192.0.2.11', 'vxlan'], ['node-c', '198.18.2.0/24', '192.0.2.12', 'vxlan']]);
-    assert.equal(plan.entries.map((e: any) => e.kind), ['link', 'addr', 'neigh', 'neigh', 'fdb', 'fdb', 'route', 'route', 'filter', 'filter', 'filter']);
+    assert.equal(plan.entries.map((e: any) => e.kind), ['link', 'addr', 'sysctl', 'neigh', 'neigh', 'fdb', 'fdb', 'route', 'route', 'filter', 'filter', 'filter']);
     assert.equal(plan.entries.find((e: any) => e.key === 'route:198.18.1.0/24'),
       { key: 'route:198.18.1.0/24', kind: 'route', dst: '198.18.1.0/24', via: '198.18.1.0', dev: 'flannel.1', onlink: true, proto: 244 });
     assert.equal(plan.problems, []);
@@ -32,7 +32,7 @@ test('plan, diff and apply -o json', async () => {
     const drift = JSON.parse(d.stdout);
     assert.is(drift.version, 2);
     assert.is(drift.inSync, false);
-    assert.equal(drift.summary, { add: 11, change: 0, delete: 0, conflicts: 0, unchanged: 0, adopted: 0 });
+    assert.equal(drift.summary, { add: 12, change: 0, delete: 0, conflicts: 0, unchanged: 0, adopted: 0 });
     assert.equal(drift.changes.map((x: any) => `${x.action} ${x.key}`).slice(0, 2), ['add link:flannel.1', 'add addr:flannel.1/198.18.0.0/32']);
     // Every change names its peer; the node's own device and address name none.
     for (const x of drift.changes) {
@@ -48,7 +48,7 @@ test('plan, diff and apply -o json', async () => {
     const partial = JSON.parse(r.stdout);
     assert.is(partial.version, 2);
     assert.is(partial.ok, false);
-    assert.equal(partial.summary, { add: 10, change: 0, delete: 0, failed: 0, remaining: 0 });
+    assert.equal(partial.summary, { add: 11, change: 0, delete: 0, failed: 0, remaining: 0 });
     assert.equal(partial.conflicts.map((x: any) => x.subject), ['route:198.18.2.0/24']);
     assert.is(r.stderr, '', 'with -o json, problems are in the JSON');
 
@@ -66,7 +66,7 @@ test('plan, diff and apply -o json', async () => {
     const sync = JSON.parse(clean.stdout);
     assert.is(sync.inSync, true);
     assert.equal(sync.changes, []);
-    assert.is(sync.summary.unchanged, 11);
+    assert.is(sync.summary.unchanged, 12);
   });
 });
 

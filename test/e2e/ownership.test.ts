@@ -71,7 +71,7 @@ test('a route identical to the desired one but with another protocol is adopted,
   try {
     const d = await c.run('diff', a);
     assert.is(d.code, 0, d.stdout);
-    assert.match(d.stdout, /No changes\. The host matches the plan \(11 entries in sync, 1 held by identical foreign routes\)/);
+    assert.match(d.stdout, /No changes\. The host matches the plan \(12 entries in sync, 1 held by identical foreign routes\)/);
     const spy = makeSpy(join(t.tmp, 'spy-adopt'));
     const r = await c.apply(a, [], { env: spy.env });
     assert.match(r.stdout, /0 added, 0 changed, 0 removed/);

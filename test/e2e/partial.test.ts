@@ -29,8 +29,8 @@ test('a foreign blackhole holding a peer subnet: reported, the rest goes in, exi
   const r = await c.run('apply', a);
   assert.is(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stderr, /^warning: route:198\.18\.1\.0\/24: a route not owned by ovlnet \(protocol 3 boot, blackhole\) holds 198\.18\.1\.0\/24; left as is$/m);
-  // 7 kernel entries and flannel's 3 FORWARD rules.
-  assert.match(r.stdout, /Apply incomplete: 10 added, 0 changed, 0 removed, 1 conflict with foreign routes/);
+  // 8 kernel entries (accept_ra among them) and flannel's 3 FORWARD rules.
+  assert.match(r.stdout, /Apply incomplete: 11 added, 0 changed, 0 removed, 1 conflict with foreign routes/);
   assert.match(r.stderr, /^hint: fix the cause above and run apply again/m);
   assert.is((await route(a.ns, '198.18.1.0/24'))?.type, 'blackhole', 'the foreign route is left as is');
   assert.ok(await ping(a, cc.podGateway), 'the independent peer works');
@@ -53,7 +53,7 @@ test("the kernel refusing one object (a route that appeared since the read): its
   assert.ok(spy.writes().length > 0, 'the hook ran before a write');
   const failed = r.stderr.split('\n').filter((l) => l.startsWith('failed: '));
   assert.equal(failed, ['failed: route 198.18.2.0/24 via 198.18.2.0 dev flannel.1 onlink: RTNETLINK answers: File exists'], r.stderr);
-  assert.match(r.stdout, /Apply incomplete: 7 added, 0 changed, 0 removed, 1 failed/);
+  assert.match(r.stdout, /Apply incomplete: 8 added, 0 changed, 0 removed, 1 failed/);
   assert.is((await route(b.ns, '198.18.2.0/24'))?.type, 'blackhole', 'the foreign route was not overwritten');
   assert.ok(await ping(b, a.podGateway), 'the independent peer works');
 
@@ -71,14 +71,14 @@ test('a device name clash (a foreign vxlan device with our VNI): the kernel mess
   const failed = r.stderr.split('\n').filter((l) => l.startsWith('failed: '));
   assert.match(failed[0], /^failed: link flannel\.1 vxlan id 1 .*: A VXLAN device with the specified VNI already exists\.$/);
   // Everything else lives on that device: reported once each, with the kernel's reason.
-  assert.is(failed.length, 8, r.stderr);
+  assert.is(failed.length, 9, r.stderr);
   assert.ok(failed.slice(1).every((l) => l.endsWith('Cannot find device "flannel.1"')), r.stderr);
-  assert.match(r.stdout, /Apply incomplete: 0 added, 0 changed, 0 removed, 8 failed/);
+  assert.match(r.stdout, /Apply incomplete: 0 added, 0 changed, 0 removed, 9 failed/);
   assert.ok(await route(cc.ns, '198.18.0.0/24') === undefined);
 
   await ipn(cc.ns, 'link', 'del', 'vx0');
   const r2 = await c.apply(cc);
-  assert.match(r2.stdout, /Apply complete: 8 added, 0 changed, 0 removed/);
+  assert.match(r2.stdout, /Apply complete: 9 added, 0 changed, 0 removed/);
   await c.diffClean(cc);
   assert.ok(await ping(cc, a.podGateway));
 });

@@ -39,7 +39,7 @@ test('diff: 0 in sync, 2 on drift with + ~ - lines, 1 on errors', () => scenario
   assert.match(r.stdout, /Apply complete: 1 added, 1 changed, 1 removed/);
   const clean = await c.run('diff', a);
   assert.is(clean.code, 0, clean.stdout);
-  assert.match(clean.stdout, /No changes\. The host matches the plan \(11 entries in sync\)/);
+  assert.match(clean.stdout, /No changes\. The host matches the plan \(12 entries in sync\)/);
 
   // Errors: exit 1 and one line.
   const on = ['--node', 'node-a', '--netns', a.ns];
@@ -60,9 +60,10 @@ test('a second apply changes nothing and starts no write', async () => {
     assert.equal(spy.writes(), [], 'no write batch');
     // One read for links, addresses, routes and neighbours, one for the fdb
     // (at the same time, so in either order), one for the FORWARD rules'
-    // tables: no per-object spawns.
+    // tables, one for accept_ra: no per-object spawns.
     assert.equal(spy.calls().map((x) => `${x.tool} ${x.args.join(' ')}`).sort(),
-      [`bridge -n ${n.ns} -j fdb show dev flannel.1`, `ip -n ${n.ns} -j -d -N -batch -`, `ip netns exec ${n.ns} iptables-save`]);
+      [`bridge -n ${n.ns} -j fdb show dev flannel.1`, `ip -n ${n.ns} -j -d -N -batch -`, `ip netns exec ${n.ns} iptables-save`,
+        `ip netns exec ${n.ns} sysctl -e net/ipv6/conf/flannel.1/accept_ra`]);
   }
 });
 

@@ -9,13 +9,13 @@
 import { applyToActual } from '../../src/daemon/kernel-model.js';
 import type { Host, HostRead, ReadScope, WritePhases } from '../../src/engine/host.js';
 import type { Failure, WriteResult } from '../../src/host/write.js';
-import { entryOf } from '../../src/kinds/index.js';
+import { entryKey, entryOf } from '../../src/kinds/index.js';
 import type { ActualState, Change, HostLink, LinkEntry, NetfilterState, OffloadEntry, TunEntry } from '../../src/model/types.js';
 
 export interface FakeHostCounts {
   /** Full reads of links, addresses, routes, neighbours and fdb. */
   kernelReads: number;
-  /** Reads of offload features or the nat table alone. */
+  /** Reads of offload features, sysctl settings or the nat table alone. */
   extraReads: number;
   /** write() calls with something to write. */
   writes: number;
@@ -24,6 +24,9 @@ export interface FakeHostCounts {
 export class FakeHost implements Host {
   state: ActualState;
   offload: OffloadEntry[] = [];
+  /** Pinned sysctl settings by entry key; a device's unset ones read as sysctlDefault (undefined: no IPv6). */
+  sysctl = new Map<string, number>();
+  sysctlDefault: number | undefined = 1;
   /** Both families' nat and filter tables. */
   netfilter: NetfilterState = {};
   counts: FakeHostCounts = { kernelReads: 0, extraReads: 0, writes: 0 };
@@ -53,6 +56,7 @@ export class FakeHost implements Host {
     for (const { dev, features } of scope.offload ?? []) {
       (out.offload ??= []).push(...this.offload.filter((o) => o.dev === dev && features.includes(o.feature)).map((o) => ({ ...o })));
     }
+    if (scope.sysctl) out.sysctl = new Map(scope.sysctl.map((e) => [entryKey(e), this.state.links.has(e.dev) ? this.sysctl.get(entryKey(e)) ?? this.sysctlDefault : undefined]));
     if (scope.netfilter) out.netfilter = structuredClone(this.netfilter);
     return out;
   }
@@ -122,6 +126,10 @@ export class FakeHost implements Host {
         this.offload = this.offload.filter((o) => !(o.dev === e.dev && o.feature === e.feature)).concat({ ...e });
         return;
       }
+      case 'sysctl': {
+        if (c.action !== 'delete' && this.sysctlDefault !== undefined) this.sysctl.set(c.key, c.desired.value);
+        return;
+      }
       case 'nat':
       case 'filter': {
         const e = entryOf(c);
@@ -152,6 +160,7 @@ export class FakeHost implements Host {
     s.fdb = s.fdb.filter((f) => f.dev !== name);
     s.routes = s.routes.filter((r) => r.dev !== name);
     this.offload = this.offload.filter((o) => o.dev !== name);
+    for (const key of [...this.sysctl.keys()]) if (key.startsWith(`sysctl:${name}/`)) this.sysctl.delete(key);
   }
 }
 

@@ -8,6 +8,7 @@ import { makePrefix, networkOf, type Family } from '../../model/ip.js';
 import type { DesiredState, Entry, HostRoute, Node, NodeFamily, PeerPlan, Problem } from '../../model/types.js';
 import { MIN_MTU } from '../../validate/config.js';
 import { TX_CSUM_FEATURE } from './offload.js';
+import { acceptRaOff } from './sysctl.js';
 import { onLinkDevice } from './onlink.js';
 import type { PlanInput, Underlay } from '../types.js';
 
@@ -85,6 +86,7 @@ function planFamily(input: PlanInput, local: NodeFamily, nodes: Node[], famOf: (
     },
     { kind: 'addr', dev, addr: makePrefix(networkOf(local.subnet).addr, v6 ? 128 : 32) },
   ];
+  head.push(acceptRaOff(dev));
   if (host?.disableTxOffload) head.push({ kind: 'offload', dev, feature: TX_CSUM_FEATURE, enabled: false });
   const table = backend.directRouting ? lookupTable(underlay, routes) : [];
   const out: FamilyPlan = { head, neigh: [], fdb: [], routes: [], peers: [] };

@@ -7,7 +7,7 @@ import { planHostGw } from '../../../src/backends/host-gw/plan.js';
 import { planVxlan } from '../../../src/backends/vxlan/plan.js';
 import { renderSubnetEnv, subnetEnvFor } from '../../../src/daemon/subnet-env.js';
 import { ConfigError } from '../../../src/errors.js';
-import { linesFor, toBatches } from '../../../src/engine/batches.js';
+import { isIpBatchChange, linesFor, toBatches } from '../../../src/engine/batches.js';
 import { mainTable } from '../../../src/host/read.js';
 import { parseLinks, parseRoutes } from '../../../src/host/parse.js';
 import { macFromName } from '../../../src/model/mac.js';
@@ -235,6 +235,7 @@ function text(e: Entry): string {
     case 'neigh': return `neigh ${e.ip.text} ${e.mac.text} dev ${e.dev}`;
     case 'fdb': return `fdb ${e.mac.text} dst ${e.dst.text} dev ${e.dev}`;
     case 'route': return `route ${e.dst.text} via ${e.via?.text} dev ${e.dev}${e.onlink ? ' onlink' : ''}`;
+    case 'sysctl': return `sysctl ${e.dev} ${e.name} ${e.value}`;
     default: return e.kind;
   }
 }
@@ -252,8 +253,10 @@ test('vxlan, dual stack: flannel.1 and flannel-v6.1, per-family neighbours, fdb 
   assert.equal(d.entries.map(text), [
     'link flannel.1 local 192.0.2.10 mtu 1450 mac 0e:00:00:00:00:00',
     'addr 198.18.0.0/32 dev flannel.1',
+    'sysctl flannel.1 accept_ra 0',
     'link flannel-v6.1 local 2001:db8:1::10 mtu 1430 mac 0e:00:00:00:06:00',
     'addr 2001:db8:100::/128 dev flannel-v6.1',
+    'sysctl flannel-v6.1 accept_ra 0',
     'neigh 198.18.1.0 0e:00:00:00:00:01 dev flannel.1',
     'neigh 198.18.2.0 0e:00:00:00:00:02 dev flannel.1',
     'neigh 2001:db8:100:1:: 0e:00:00:00:06:01 dev flannel-v6.1',
@@ -288,6 +291,7 @@ test('vxlan, IPv6-only: one device flannel-v6.<VNI>, MTU underlay - 70, /128 add
   assert.equal(d.entries.map(text), [
     'link flannel-v6.1 local 2001:db8:1::10 mtu 1430 mac 0e:00:00:00:06:00',
     'addr 2001:db8:100::/128 dev flannel-v6.1',
+    'sysctl flannel-v6.1 accept_ra 0',
     'neigh 2001:db8:100:1:: 0e:00:00:00:06:01 dev flannel-v6.1',
     'fdb 0e:00:00:00:06:01 dst 2001:db8:1::11 dev flannel-v6.1',
     'route 2001:db8:100:1::/64 via 2001:db8:100:1:: dev flannel-v6.1 onlink',
@@ -345,7 +349,7 @@ test('--iptables-forward-rules: FLANNEL-FWD for each family\'s network; off, non
 test('commands: IPv6 lines need no -6 (ip infers the family); the VTEP address skips DAD', () => {
   const nodes = [dualNode(0), dualNode(1)];
   const d = planVxlan({ cluster: dualCluster(nodes, nodes[0]), underlay: U });
-  const lines = toBatches(orderChanges(d.entries.map(addChange))).map((b) => `${b.tool}: ${b.lines.map((l) => l.line).join(' | ')}`);
+  const lines = toBatches(orderChanges(d.entries.map(addChange).filter(isIpBatchChange))).map((b) => `${b.tool}: ${b.lines.map((l) => l.line).join(' | ')}`);
   assert.equal(lines, [
     'ip: link add flannel.1 address 0e:00:00:00:00:00 mtu 1450 type vxlan id 1 local 192.0.2.10 dev eth0 dstport 8472 nolearning | link set flannel.1 up'
       + ' | link add flannel-v6.1 address 0e:00:00:00:06:00 mtu 1430 type vxlan id 1 local 2001:db8:1::10 dev eth0 dstport 8472 nolearning | link set flannel-v6.1 up'
@@ -419,7 +423,7 @@ test('diff, dual stack: both devices in sync is clean; stale IPv6 entries are de
   const v4only = actualFrom(d.entries.filter((e) => !('dev' in e && e.dev === 'flannel-v6.1') && !(e.kind === 'link' && e.name === 'flannel-v6.1')));
   const r = diff(d, v4only, policy(d));
   assert.equal(r.changes.map((c) => `${c.action} ${c.key}`), [
-    'add link:flannel-v6.1', 'add addr:flannel-v6.1/2001:db8:100::/128',
+    'add link:flannel-v6.1', 'add addr:flannel-v6.1/2001:db8:100::/128', 'add sysctl:flannel-v6.1/accept_ra',
     'add neigh:flannel-v6.1/2001:db8:100:1::', 'add neigh:flannel-v6.1/2001:db8:100:2::',
     'add fdb:flannel-v6.1/0e:00:00:00:06:01/2001:db8:1::11', 'add fdb:flannel-v6.1/0e:00:00:00:06:02/2001:db8:1::12',
     'add route:2001:db8:100:1::/64', 'add route:2001:db8:100:2::/64',

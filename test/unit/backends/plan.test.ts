@@ -13,7 +13,7 @@ const N0 = node(0);
 const N1 = node(1);
 const N2 = node(2);
 
-test('vxlan: exactly what flannel programs, link, addr, then neighbors, fdb, routes', () => {
+test('vxlan: exactly what flannel programs, link, addr, accept_ra off, then neighbors, fdb, routes', () => {
   const d = planVxlan({ cluster: cluster([N0, N1, N2], N0), underlay: underlay() });
   assert.is(d.backend, 'vxlan');
   assert.is(d.device, 'flannel.1');
@@ -24,6 +24,8 @@ test('vxlan: exactly what flannel programs, link, addr, then neighbors, fdb, rou
   assert.equal(d.entries, [
     { kind: 'link', name: 'flannel.1', vni: 1, local: ip('192.0.2.10'), underlay: 'eth0', port: 8472, learning: false, mtu: 1450, mac: mac('0e:00:00:00:00:00'), up: true },
     { kind: 'addr', dev: 'flannel.1', addr: pfx('198.18.0.0/32') },
+    // flannel's fix for router advertisements over the overlay (issue 15.7).
+    { kind: 'sysctl', dev: 'flannel.1', name: 'accept_ra', value: 0 },
     { kind: 'neigh', dev: 'flannel.1', ip: ip('198.18.1.0'), mac: mac('0e:00:00:00:00:01') },
     { kind: 'neigh', dev: 'flannel.1', ip: ip('198.18.2.0'), mac: mac('0e:00:00:00:00:02') },
     { kind: 'fdb', dev: 'flannel.1', mac: mac('0e:00:00:00:00:01'), dst: ip('192.0.2.11') },
@@ -142,7 +144,7 @@ test('vxlan and host-gw: never a route (nor neighbor/fdb) for the own subnet; al
     for (const r of routes) assert.is.not(r.kind === 'route' && r.dst.text, '198.18.0.0/24');
     assert.not.ok(d.peers.some((p) => p.node === N0));
     const alone = plan({ cluster: cluster([N0], N0, backend), underlay: underlay() });
-    assert.equal(alone.entries.map((e) => e.kind), backend.type === 'vxlan' ? ['link', 'addr'] : []);
+    assert.equal(alone.entries.map((e) => e.kind), backend.type === 'vxlan' ? ['link', 'addr', 'sysctl'] : []);
     assert.equal(alone.peers, []);
   }
 });
@@ -152,7 +154,7 @@ test('vxlan DirectRouting: on-link peers get a direct route via their public IP,
   const backend: BackendConfig = { type: 'vxlan', vni: 1, port: 8472, directRouting: true };
   const d = planVxlan({ cluster: cluster([N0, N1, far], N0, backend), underlay: underlay() });
   assert.equal(d.peers.map((p) => [p.node.name, p.via]), [['node-1', 'direct'], ['node-3', 'vxlan']]);
-  assert.equal(d.entries.slice(2), [
+  assert.equal(d.entries.slice(3), [
     { kind: 'neigh', dev: 'flannel.1', ip: ip('198.18.3.0'), mac: mac('0e:00:00:00:00:03') },
     { kind: 'fdb', dev: 'flannel.1', mac: mac('0e:00:00:00:00:03'), dst: ip('203.0.113.13') },
     { kind: 'route', dst: pfx('198.18.1.0/24'), via: ip('192.0.2.11'), dev: 'eth0', onlink: false, proto: 244 },

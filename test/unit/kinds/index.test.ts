@@ -20,6 +20,7 @@ const rows: Array<[Entry, string, string]> = [
   [{ kind: 'fdb', dev: 'flannel.1', mac: mac('0e:00:00:00:00:01'), dst: ip('192.0.2.11') }, 'fdb:flannel.1/0e:00:00:00:00:01/192.0.2.11', 'fdb 0e:00:00:00:00:01 dev flannel.1 dst 192.0.2.11 self permanent'],
   [{ kind: 'route', dst: pfx('198.18.1.0/24'), via: ip('198.18.1.0'), dev: 'flannel.1', onlink: true, proto: 244 }, 'route:198.18.1.0/24', 'route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink'],
   [{ kind: 'offload', dev: 'flannel.1', feature: 'tx-checksum-ip-generic', enabled: false }, 'offload:flannel.1/tx-checksum-ip-generic', 'offload flannel.1 tx-checksum-ip-generic off'],
+  [{ kind: 'sysctl', dev: 'flannel.1', name: 'accept_ra', value: 0 }, 'sysctl:flannel.1/accept_ra', 'sysctl net/ipv6/conf/flannel.1/accept_ra = 0'],
   [{ kind: 'nat', chain: 'POSTROUTING', spec: '-j X' }, 'nat:POSTROUTING/-j X', 'nat POSTROUTING -j X'],
   [{ kind: 'filter', family: 6, chain: 'FORWARD', spec: '-j X' }, 'filter6:FORWARD/-j X', 'ip6 filter FORWARD -j X'],
 ];

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import YAML from 'yaml';
 import { plan } from '../../../src/backends/index.js';
 import { OvlnetError } from '../../../src/errors.js';
-import { toBatches, type Batch } from '../../../src/engine/batches.js';
+import { isIpBatchChange, toBatches, type Batch } from '../../../src/engine/batches.js';
 import {
   isAligned, nonUnicastReason, parseIP, parsePrefix, prefixContains, prefixContainsIP, prefixesOverlap, type Prefix,
 } from '../../../src/model/ip.js';
@@ -301,7 +301,7 @@ test('property: random and hostile cluster states render only grammatical lines;
     const { cluster, desired } = r;
     const changes = diff(desired, emptyActual(), ownershipFor(desired.device)).changes;
     assert.ok(changes.every((c) => c.action === 'add'), 'only additions on an empty host');
-    const batches = toBatches(orderChanges(changes));
+    const batches = toBatches(orderChanges(changes.filter(isIpBatchChange)));
     const routes = checkBatches(batches, cluster);
     // One route per planned peer, and the peers are exactly the kept nodes but the local one.
     assert.is(routes.length, desired.peers.length);
@@ -354,7 +354,7 @@ test('property: against a random host state, deletions and changes stay grammati
     const actual: ActualState = actualFrom(old.desired.entries, { routes: hostTable });
     const policy = ownershipFor(now.desired.device);
     const r = diff(now.desired, actual, policy);
-    const batches = toBatches(orderChanges(r.changes));
+    const batches = toBatches(orderChanges(r.changes.filter(isIpBatchChange)));
     checkBatches(batches, now.cluster);
     for (const c of r.changes) {
       // Only what ovlnet owns is ever changed or deleted.

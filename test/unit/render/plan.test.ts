@@ -54,9 +54,9 @@ test('symbols, change descriptions and counts', () => {
 test('diffText: in sync', () => {
   const d = VX();
   const r = diff(d, actualFrom(d.entries), ownershipFor('flannel.1'));
-  assert.is(diffText(r, plain), 'No changes. The host matches the plan (8 entries in sync).');
+  assert.is(diffText(r, plain), 'No changes. The host matches the plan (9 entries in sync).');
   const r2: DiffResult = { ...r, adopted: ['route:198.18.1.0/24'] };
-  assert.is(diffText(r2, plain), 'No changes. The host matches the plan (8 entries in sync, 1 held by identical foreign routes).');
+  assert.is(diffText(r2, plain), 'No changes. The host matches the plan (9 entries in sync, 1 held by identical foreign routes).');
 });
 
 test('diffText: + ~ - -/+ lines in apply order, conflicts, then the footer', () => {
@@ -73,7 +73,7 @@ test('diffText: + ~ - -/+ lines in apply order, conflicts, then the footer', () 
     '  ~ neigh 198.18.1.0 lladdr 0e:00:00:00:00:01 dev flannel.1 permanent  (lladdr 0e:ff:00:00:00:01 -> 0e:00:00:00:00:01)',
     '  ! route:198.18.2.0/24: a route not owned by ovlnet (protocol 4 static, via 192.0.2.1 dev eth0) holds 198.18.2.0/24; left as is',
     '',
-    'Diff: 0 to add, 2 to change, 1 to destroy. 1 conflict with foreign routes. 5 in sync.',
+    'Diff: 0 to add, 2 to change, 1 to destroy. 1 conflict with foreign routes. 6 in sync.',
   ].join('\n'));
   // A replaced device, and adds on an empty host.
   a.links.get('flannel.1')!.vxlan!.port = 4789;
@@ -81,7 +81,7 @@ test('diffText: + ~ - -/+ lines in apply order, conflicts, then the footer', () 
   assert.ok(rep.includes('-/+ link flannel.1 vxlan id 1 local 192.0.2.10 dev eth0 dstport 8472 nolearning mtu 1450 address 0e:00:00:00:00:00  (dstport 4789 -> 8472, mtu 1400 -> 1450)'), rep.join('\n'));
   const empty = diffText(diff(d, emptyActual(), ownershipFor('flannel.1')), plain).split('\n');
   assert.is(empty[0], '  + link flannel.1 vxlan id 1 local 192.0.2.10 dev eth0 dstport 8472 nolearning mtu 1450 address 0e:00:00:00:00:00');
-  assert.is(empty[empty.length - 1], 'Diff: 8 to add, 0 to change, 0 to destroy. 0 in sync.');
+  assert.is(empty[empty.length - 1], 'Diff: 9 to add, 0 to change, 0 to destroy. 0 in sync.');
   assert.is(empty[empty.length - 2], '');
 });
 
@@ -100,7 +100,7 @@ test('diffJSON: versioned, summary, ordered changes with flattened entries', () 
   assert.equal(j, {
     version: 2,
     inSync: false,
-    summary: { add: 0, change: 0, delete: 1, conflicts: 0, unchanged: 8, adopted: 0 },
+    summary: { add: 0, change: 0, delete: 1, conflicts: 0, unchanged: 9, adopted: 0 },
     changes: [{
       action: 'delete', kind: 'route', key: 'route:198.18.9.0/24',
       actual: { key: 'route:198.18.9.0/24', kind: 'route', dst: '198.18.9.0/24', via: '198.18.9.0', dev: 'flannel.1', onlink: true, proto: 244 },
@@ -146,8 +146,8 @@ test('planJSON: "version": 1 and the whole desired state, serialisable', () => {
   assert.equal([j.backend, j.device, j.underlay], ['vxlan', 'flannel.1', { dev: 'eth0', mtu: 1500, found: true }]);
   assert.equal(j.local, { name: 'node-0', publicIP: '192.0.2.10', subnet: '198.18.0.0/24', vtepMAC: '0e:00:00:00:00:00' });
   assert.equal(j.peers[0], { name: 'node-1', publicIP: '192.0.2.11', subnet: '198.18.1.0/24', vtepMAC: '0e:00:00:00:00:01', via: 'vxlan' });
-  assert.is(j.entries.length, 8);
-  assert.equal(j.entries[7], { key: 'route:198.18.2.0/24', kind: 'route', dst: '198.18.2.0/24', via: '198.18.2.0', dev: 'flannel.1', onlink: true, proto: 244 });
+  assert.is(j.entries.length, 9);
+  assert.equal(j.entries[8], { key: 'route:198.18.2.0/24', kind: 'route', dst: '198.18.2.0/24', via: '198.18.2.0', dev: 'flannel.1', onlink: true, proto: 244 });
   const h = JSON.parse(JSON.stringify(planJSON(HG(), [{ subject: 's', message: 'm' }])));
   assert.equal([h.version, h.backend, h.device, h.problems], [1, 'host-gw', null, [{ subject: 's', message: 'm' }]]);
 });
@@ -163,6 +163,7 @@ test('planCommands: the exact lines apply would run on an empty host, prefixed w
     'bridge fdb replace 0e:00:00:00:00:02 dev flannel.1 dst 192.0.2.12 self permanent',
     'ip route add 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink proto 244',
     'ip route add 198.18.2.0/24 via 198.18.2.0 dev flannel.1 onlink proto 244',
+    'sysctl -q -w net/ipv6/conf/flannel.1/accept_ra=0',
   ]);
   assert.equal(planCommands(HG()), [
     'ip route add 198.18.1.0/24 via 192.0.2.11 dev eth0 proto 244',

@@ -3,7 +3,7 @@
 // validated clusters, host snapshots and changes.
 import { parseIP, parsePrefix, type IP, type Prefix } from '../../../src/model/ip.js';
 import { parseMAC, type MAC } from '../../../src/model/mac.js';
-import { addOf, deleteOf } from '../../../src/kinds/index.js';
+import { addOf, deleteOf, entryKey } from '../../../src/kinds/index.js';
 import { OVLNET_ROUTE_PROTO } from '../../../src/model/keys.js';
 import type {
   ActualState, BackendConfig, Change, Entry, FdbEntry, HostLink, HostRoute, NeighEntry, NetworkConfig, Node,
@@ -91,6 +91,9 @@ export function actualFrom(entries: Entry[], extra: Partial<ActualState> = {}): 
         break;
       case 'route':
         a.routes.push({ dst: e.dst, via: e.via, dev: e.dev, onlink: e.onlink, proto: e.proto });
+        break;
+      case 'sysctl':
+        (a.sysctl ??= new Map()).set(entryKey(e), e.value);
         break;
     }
   }
