@@ -80,6 +80,7 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
     d.device ? plural(n('fdb'), 'fdb entry', 'fdb entries') : '',
     plural(n('route'), 'route'),
     n('offload') ? plural(n('offload'), 'pinned offload feature') : '',
+    n('sysctl') ? plural(n('sysctl'), 'device setting') : '',
     n('nat') ? plural(n('nat'), 'masquerade rule') : '',
     n('filter') ? plural(n('filter'), 'forward rule') : '',
   ].filter(Boolean).join(', ')}.`);

@@ -39,7 +39,7 @@ test('plan on a converged node with many entries reads links and addresses only'
   assert.is(owned.length, PEERS, 'the host holds a route per peer');
   const { r, calls } = await planCalls('converged');
   assert.equal(calls, [{ cmd: `ip -n ${a.ns} -j -d -N -batch -`, lines: ['addr show'] }]);
-  assert.match(r.stdout, new RegExp(`^${PEERS} peers: 1 device, 1 address, ${PEERS} neighbors, ${PEERS} fdb entries, ${PEERS} routes, 3 forward rules\\.$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^${PEERS} peers: 1 device, 1 address, ${PEERS} neighbors, ${PEERS} fdb entries, ${PEERS} routes, 1 device setting, 3 forward rules\\.$`, 'm'));
   assert.match(r.stdout, /^Underlay eth0 {2}MTU 1500$/m, 'the underlay found from the addresses');
   assert.is(r.stderr, '');
 });

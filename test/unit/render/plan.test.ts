@@ -178,7 +178,7 @@ test('planTable: header lines, a row per peer, the count line', () => {
   assert.is(t[0], 'Node node-0  public IP 192.0.2.10  subnet 198.18.0.0/24  VTEP MAC 0e:00:00:00:00:00');
   assert.is(t[1], 'Backend vxlan  device flannel.1 (VNI 1, port 8472, MTU 1450)');
   assert.is(t[2], 'Underlay eth0  MTU 1500');
-  assert.is(t[t.length - 1], '2 peers: 1 device, 1 address, 2 neighbors, 2 fdb entries, 2 routes.');
+  assert.is(t[t.length - 1], '2 peers: 1 device, 1 address, 2 neighbors, 2 fdb entries, 2 routes, 1 device setting.');
   const body = t.join('\n');
   for (const cell of ['Peer', 'Subnet', 'Public IP', 'VTEP MAC', 'Route', 'node-1', '198.18.1.0/24', '192.0.2.11', '0e:00:00:00:00:01', 'via 198.18.1.0 dev flannel.1 onlink']) {
     assert.ok(body.includes(cell), `table has ${cell}`);
@@ -193,9 +193,9 @@ test('planTable: header lines, a row per peer, the count line', () => {
   const a = planTable(alone, plain).split('\n');
   assert.is(a[2], 'Underlay eth0  MTU 1500  (not on this host: assumed; use --iface)');
   assert.is(a[3], '(no peers)');
-  assert.is(a[4], '0 peers: 1 device, 1 address, 0 neighbors, 0 fdb entries, 0 routes.');
+  assert.is(a[4], '0 peers: 1 device, 1 address, 0 neighbors, 0 fdb entries, 0 routes, 1 device setting.');
   const one = plan({ cluster: cluster([me, node(1)], me), underlay: underlay() });
-  assert.is(planTable(one, plain).split('\n').pop(), '1 peer: 1 device, 1 address, 1 neighbor, 1 fdb entry, 1 route.');
+  assert.is(planTable(one, plain).split('\n').pop(), '1 peer: 1 device, 1 address, 1 neighbor, 1 fdb entry, 1 route, 1 device setting.');
 });
 
 test('makeStyle: colour only for a TTY, never with NO_COLOR or --no-color, FORCE_COLOR forces', () => {
