@@ -1,7 +1,8 @@
 // Prometheus metrics, on a registry of our own (nothing global). Every name
 // is listed in docs/daemon.md "Metrics"; keep the two in step.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Action, EntryKind } from '../model/types.js';
+import { KINDS } from '../kinds/index.js';
+import type { Action } from '../model/types.js';
 
 export const STAGES = ['register', 'source', 'validate', 'host', 'guard', 'write', 'verify', 'subnet-file', 'watch'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -10,8 +11,8 @@ export type CycleResult = 'ok' | 'failed' | 'refused';
 
 // Every kind and action, so each ovlnet_changes_applied_total series exists
 // from the start (a rate() over a series that appears later misses its first
-// increase). Records over the types: a new kind fails to compile until listed.
-const ENTRY_KINDS: Record<EntryKind, true> = { link: true, tun: true, addr: true, neigh: true, fdb: true, route: true, offload: true, nat: true, filter: true, sysctl: true };
+// increase). The kinds come from their registry; the actions are a record
+// over the type, so a new action fails to compile until listed.
 const ACTIONS: Record<Action, true> = { add: true, change: true, delete: true, replace: true };
 
 export class DaemonMetrics {
@@ -62,7 +63,7 @@ export class DaemonMetrics {
       this.cycles.inc({ result: r }, 0);
       this.cycleDuration.zero({ result: r });
     }
-    for (const kind of Object.keys(ENTRY_KINDS)) for (const action of Object.keys(ACTIONS)) this.changes.inc({ kind, action }, 0);
+    for (const kind of Object.keys(KINDS)) for (const action of Object.keys(ACTIONS)) this.changes.inc({ kind, action }, 0);
     this.peers.set(0);
     this.drift.set(0);
     this.unconverged.set(0);

@@ -13,7 +13,7 @@ import type { ActualState, Change, ClusterState, Problem } from '../model/types.
 import type { MaxDelete } from '../reconcile/guard.js';
 import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
 import type { Registration, Source } from '../sources/types.js';
-import { readFileIfExists, writeFileAtomic } from './files.js';
+import { readFileIfExists, writeFileAtomic } from '../host/files.js';
 import { applyToActual, unmodelled } from './kernel-model.js';
 import { FailureStreak, type Logger } from './logger.js';
 import type { DaemonDeleteGuard } from './delete-guard.js';

@@ -7,7 +7,7 @@ import { release as osRelease } from 'node:os';
 import type { Snapshot } from '../engine/cycle.js';
 import { HostError } from '../errors.js';
 import { TX_CSUM_FEATURE } from '../backends/vxlan/offload.js';
-import { readFileIfExists } from '../daemon/files.js';
+import { readFileIfExists } from '../host/files.js';
 import { renderSubnetEnv, subnetEnvFor } from '../daemon/subnet-env.js';
 import { run } from '../host/exec.js';
 import { ipShowEach } from '../host/read.js';

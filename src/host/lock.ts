@@ -12,7 +12,7 @@ import { statSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuardError, HostError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../daemon/files.js';
+import { writeFileAtomic } from './files.js';
 
 export const DEFAULT_RUN_DIR = '/run/ovlnet';
 /** flock's exit code when the lock is held (or the wait timed out). */

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../../../src/daemon/duration.js';
-import { writeFileAtomic } from '../../../src/daemon/files.js';
+import { writeFileAtomic } from '../../../src/host/files.js';
 import { health, readiness } from '../../../src/daemon/health.js';
 import { DaemonMetrics } from '../../../src/daemon/metrics.js';
 import { notifyArgs, SystemdNotifier } from '../../../src/daemon/notify.js';

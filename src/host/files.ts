@@ -1,3 +1,4 @@
+// Shared by the daemon (subnet.env), the writer lock (its owner file) and doctor.
 // Atomic file replacement: readers (the CNI plugin) see the old file or the
 // new one, never a half-written one.
 import { randomBytes } from 'node:crypto';
