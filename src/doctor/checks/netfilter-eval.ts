@@ -2,6 +2,7 @@
 // it, far enough to tell whether it is accepted or dropped. Matches it can
 // not judge (conntrack state, marks, sets...) make a rule "maybe": such a
 // rule is skipped, and noted when it could have decided. Pure.
+import { parseSave } from '../../host/iptables.js';
 import { parseIP, parsePrefix, prefixContains, prefixesOverlap, type Prefix } from '../../model/ip.js';
 
 export interface FilterTable {
@@ -30,22 +31,9 @@ export interface Verdict {
 
 /** The `*filter` table of iptables-save output. */
 export function parseFilterSave(text: string): FilterTable {
-  const t: FilterTable = { policies: new Map(), rules: [] };
-  let inFilter = false;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('*')) { inFilter = line === '*filter'; continue; }
-    if (!inFilter || line === '' || line.startsWith('#')) continue;
-    if (line === 'COMMIT') { inFilter = false; continue; }
-    const c = /^:(\S+) (\S+)/.exec(line);
-    if (c) {
-      if (c[2] !== '-') t.policies.set(c[1], c[2]);
-      continue;
-    }
-    const m = /^-A (\S+) (.+)$/.exec(line);
-    if (m) t.rules.push({ chain: m[1], spec: m[2].replace(/\s+/g, ' ').trim() });
-  }
-  return t;
+  // The same iptables-save parser the rule sets use; doctor reads its filter block.
+  const f = parseSave(text).filter;
+  return { policies: new Map(Object.entries(f?.policies ?? {})), rules: f?.rules ?? [] };
 }
 
 /** Shell-like words of a rule spec (iptables-save quotes comments with "). */
