@@ -6,7 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { read, writeSync } from 'node:fs';
 import type { IP, Prefix } from '../../model/ip.js';
 import { decrementTtl, icmpNetUnreachable, ipv4ToNumber, parseIpv4, PeerTable } from './packet.js';
-import { closeFd, openTun } from './tun.js';
+import { closeFd, openTun, udpSocket } from './tun.js';
 
 export interface UdpPeer {
   name: string;
@@ -18,8 +18,11 @@ export interface ForwarderOptions {
   device: string;
   /** Called for problems the forwarder meets while running (it never throws then). */
   onError: (message: string) => void;
-  /** Injected in tests. */
-  open?: (device: string) => number;
+  /**
+   * The network namespace (a path, /run/netns/NAME) the TUN and the socket
+   * are created in, for `daemon --netns`; this process's own when undefined.
+   */
+  netns?: string;
 }
 
 export interface ForwarderConfig {
@@ -80,7 +83,7 @@ export class UdpForwarder {
       this.socket?.close();
       this.socket = undefined;
       this.socketKey = '';
-      this.socket = await this.bind(c.bindIP, c.port);
+      this.socket = this.bind(c.bindIP, c.port);
       this.socketKey = key;
     }
   }
@@ -94,24 +97,26 @@ export class UdpForwarder {
   }
 
   private attach(): void {
-    this.fd = (this.o.open ?? openTun)(this.o.device);
+    this.fd = openTun(this.o.device, this.o.netns);
     this.readLoop(this.fd);
   }
 
-  private bind(ip: IP, port: number): Promise<Socket> {
+  private bind(ip: IP, port: number): Socket {
+    // Created by the addon (in the node's namespace with --netns) and handed
+    // to dgram: dgram creates its own sockets later, on the thread's current
+    // namespace, which may not be the node's. Bound without SO_REUSEADDR, so a
+    // second forwarder (flanneld?) on the port is an error, not a silent share.
+    const fd = udpSocket(ip.text, port, this.o.netns);
     const s = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    return new Promise((resolve, reject) => {
-      s.once('error', (e) => {
-        s.close();
-        reject(new Error(`cannot bind udp ${ip.text}:${port}: ${e.message}`));
-      });
-      s.bind({ address: ip.text, port, exclusive: true }, () => {
-        s.removeAllListeners('error');
-        s.on('error', (e) => this.o.onError(`udp socket: ${e.message}`));
-        s.on('message', (msg, rinfo) => this.fromPeer(msg, rinfo.address));
-        resolve(s);
-      });
-    });
+    s.on('error', (e) => this.o.onError(`udp socket: ${e.message}`));
+    s.on('message', (msg, rinfo) => this.fromPeer(msg, rinfo.address));
+    try {
+      s.bind({ fd });
+    } catch (e) {
+      closeFd(fd);
+      throw new Error(`cannot use the udp socket ${ip.text}:${port}: ${(e as Error).message}`);
+    }
+    return s;
   }
 
   /** Replaces the peer table; takes effect for the next packet. */
