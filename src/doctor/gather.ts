@@ -99,11 +99,7 @@ async function readLinksAndLookups(netns: string | undefined, addrs: string[]): 
     const flags: string[] = Array.isArray(l.flags) ? l.flags : [];
     if (typeof l.ifname === 'string') links.set(l.ifname, { up: flags.includes('UP'), carrier: flags.includes('LOWER_UP'), mtu: Number(l.mtu) });
   }
-  const rules: PolicyRule[] = [];
-  for (const r of (ruleAnswer.json ?? []) as Array<Record<string, any>>) {
-    const dst = typeof r.dst === 'string' && r.dst !== 'all' ? parsePrefix(`${r.dst}/${r.dstlen ?? 32}`) : undefined;
-    rules.push({ priority: Number(r.priority), ...(dst ? { dst } : {}), table: String(r.table ?? r.action ?? '?') });
-  }
+  const rules = policyRules(ruleAnswer.json, 32);
   const lookups = new Map<string, RouteLookup>();
   routeAnswers.forEach((ans, i) => {
     const addr = addrs[i];
@@ -113,6 +109,31 @@ async function readLinksAndLookups(netns: string | undefined, addrs: string[]): 
       : { addr, answer: { dev: a.dev, gateway: a.gateway, table: a.table === undefined ? undefined : String(a.table), type: a.type === undefined ? undefined : String(a.type) } });
   });
   return { links, rules, lookups };
+}
+
+/** `ip -j rule show` answers as PolicyRules; `fullLen` is the family's length for a bare `dst`. */
+function policyRules(json: unknown[] | undefined, fullLen: 32 | 128): PolicyRule[] {
+  const rules: PolicyRule[] = [];
+  for (const r of (json ?? []) as Array<Record<string, any>>) {
+    const dst = typeof r.dst === 'string' && r.dst !== 'all' ? parsePrefix(`${r.dst}/${r.dstlen ?? fullLen}`) : undefined;
+    rules.push({ priority: Number(r.priority), ...(dst ? { dst } : {}), table: String(r.table ?? r.action ?? '?') });
+  }
+  return rules;
+}
+
+/**
+ * The IPv6 policy rules: `-6` is an option of the ip command, not of a batch
+ * line, so they take a process of their own (run beside the batch). Without
+ * IPv6 in the kernel there are none.
+ */
+async function readRules6(netns: string | undefined): Promise<PolicyRule[]> {
+  const r = await run('ip', ['-j', '-6', 'rule', 'show'], { netns });
+  if (r.exitCode !== 0) return [];
+  try {
+    return policyRules(JSON.parse(r.stdout || '[]') as unknown[], 128);
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -185,7 +206,7 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
   const overlayDev = desired.device && desired.backend !== 'host-gw' ? desired.device : undefined;
   const cni0 = actual.links.get('cni0');
 
-  // Dual stack: the IPv6 subnet is looked up too (its policy rules are not read: one more process).
+  // Dual stack: the IPv6 subnet is looked up too, and the IPv6 policy rules read.
   const lookupsByPeer = peerNodes.flatMap((n) => [n.subnet, ...(n.v6 ? [n.v6.subnet] : [])].map((subnet) => ({ n, subnet, addrs: lookupAddrs(subnet) })));
   const sysctlKeys = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.bridge.bridge-nf-call-iptables',
     ...(cluster.config.ipv6 || cluster.config.network.family === 6 ? ['net.ipv6.conf.all.forwarding'] : []),
@@ -193,8 +214,9 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
 
   const networks = [cluster.config.network, ...(cluster.config.ipv6 ? [cluster.config.ipv6.network] : [])];
   const wantV6 = networks.some((n) => n.family === 6) || desired.local.publicIP.family === 6;
-  const [ip, sysctl, filter, filter6, probes, subnetText, flanneld, daemon] = await Promise.all([
+  const [ip, rules6, sysctl, filter, filter6, probes, subnetText, flanneld, daemon] = await Promise.all([
     readLinksAndLookups(o.netns, lookupsByPeer.flatMap((p) => p.addrs)),
+    lookupsByPeer.some((p) => p.subnet.family === 6) ? readRules6(o.netns) : Promise.resolve([]),
     readSysctls(o.netns, sysctlKeys),
     readFilter(o.netns, 'iptables-save'),
     wantV6 ? readFilter(o.netns, 'ip6tables-save') : Promise.resolve(undefined),
@@ -253,7 +275,7 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
         lookups: addrs.map((a) => ip.lookups.get(a) ?? { addr: a, error: 'no answer' }),
       })),
       mainRoutes: actual.routes,
-      rules: ip.rules,
+      rules: [...ip.rules, ...rules6],
     },
     peers: { device: plan.device, mtu: plan.mtu, port: plan.port, total: peerNodes.length, probed: probes, sampled: sample.sampled, unknownRequested: sample.unknown },
     ...(daemon ? { daemon } : {}),

@@ -33,7 +33,7 @@ export interface RoutingFacts {
   peers: PeerRouting[];
   /** The main table's routes (all of them; ovlnet's own are skipped here). */
   mainRoutes: HostRoute[];
-  /** The policy rules (IPv4). */
+  /** The policy rules of both families (each compared with the peer subnets of its family). */
   rules?: PolicyRule[];
 }
 
