@@ -102,7 +102,11 @@ test('--version and --help load only bundle files, no library a command needs', 
   assert.is(v.code, 0, v.stderr);
   assert.is(v.stdout.trim(), packageInfo().version);
   assertOnlyBundle(v, '--version');
-  assert.equal([...v.packages], ['commander'], '--version: commander only');
+  // bin/ovlnet answers --version alone from package.json: not even the bundle is loaded.
+  assert.equal(v.files, ['bin/ovlnet'], '--version: the launcher only');
+  const vd = await load(['--version', '--debug']);
+  assert.is(vd.stdout.trim(), packageInfo().version, 'with other options, commander answers the same');
+  assert.equal([...vd.packages], ['commander'], '--version --debug: commander only');
 
   const h = await load(['--help']);
   assert.is(h.code, 0, h.stderr);
