@@ -120,11 +120,13 @@ const MISREAD = [
   /(?:^|[ \t])-[ \t]*\r?$/m,
   /^(?:---|\.\.\.)(?![ \t]*\r?$)/m,
   // js-yaml accepts these where the yaml package refuses them: a tab in a
-  // line's indentation; a quoted scalar running over lines (found by odd
-  // quote counts on a line, which an escaped quote also trips).
+  // line's indentation; a quoted scalar running over lines, found by a line
+  // (not a whole-line comment: "# flannel's ...") with an odd number of
+  // quotes, and by any \" (an escaped quote would even the count).
   /^[ \t-]*\t/m,
-  /^[^"\n]*(?:"[^"\n]*"[^"\n]*)*"[^"\n]*$/m,
-  /^[^'\n]*(?:'[^'\n]*'[^'\n]*)*'[^'\n]*$/m,
+  /^(?![ \t]*#)[^"\n]*(?:"[^"\n]*"[^"\n]*)*"[^"\n]*$/m,
+  /^(?![ \t]*#)[^'\n]*(?:'[^'\n]*'[^'\n]*)*'[^'\n]*$/m,
+  /\\"/,
   // a comment glued to a quote, bracket or comma; a flow collection as a key
   /["'[\]{},]#/,
   /[\]}][ \t]*:/,
