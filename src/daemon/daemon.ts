@@ -17,6 +17,8 @@ import { DEFAULT_DELETE_WINDOW_MS } from '../reconcile/delete-window.js';
 import { SystemdNotifier } from './notify.js';
 import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
+import { KernelWatch } from './kernel-watch.js';
+import { KernelMonitor } from '../host/monitor.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
 
@@ -77,6 +79,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let stopRulesCheck: (() => void) | undefined;
   let server: Server | undefined;
   let prober: Prober | undefined;
+  let monitor: KernelMonitor | undefined;
   // The backend's data plane (the udp forwarder); idle for other backends.
   const dataPlane = new DataPlaneRunner(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
@@ -97,6 +100,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       stopWatch?.();
       prober?.stop();
       stopRulesCheck?.();
+      monitor?.stop();
       if (scheduler) {
         if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
@@ -167,6 +171,12 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     const networkUp = new NetworkUpMarker(o, log);
     // The last converged plan: what the --iptables-resync check compares iptables with.
     let converged: DesiredState | undefined;
+    // Kernel drift between resyncs: repaired from the kernel's events (kernel-watch.ts).
+    const kernelWatch: KernelWatch = new KernelWatch({
+      log, metrics, now: () => clock.now(), intervalMs: o.intervalMs,
+      follow: (events, owned) => reconciler.followKernel(events, owned),
+      repair: () => sched.notify('kernel'),
+    });
     const reconciler = new Reconciler({
       source: o.source,
       cycle: o.cycle,
@@ -179,6 +189,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       now: () => clock.now(),
       onSuccess: ({ snap }) => {
         converged = snap.desired;
+        kernelWatch.planned(snap.desired);
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
         converged = snap.desired;
@@ -202,7 +213,17 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       },
     });
     const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: dataPlane.down });
-    const sched = new Scheduler({ intervalMs: o.intervalMs, clock, run: (reasons) => reconciler.run(reasons) });
+    const sched = new Scheduler({
+      intervalMs: o.intervalMs, clock,
+      run: async (reasons) => {
+        kernelWatch.cycleStarted();
+        try {
+          return await reconciler.run(reasons);
+        } finally {
+          kernelWatch.cycleEnded(reasons);
+        }
+      },
+    });
 
     if (o.metricsAddr) {
       const s = await startServer(o.metricsAddr, {
@@ -240,6 +261,20 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       } else {
         log.info('the source cannot be watched; relying on the periodic resync', { interval: formatDuration(o.intervalMs) });
       }
+      // Started before the first cycle reads the host, so no change after that read goes unseen.
+      const monitorStreak = new FailureStreak(log, 'kernel monitor', () => clock.now());
+      monitor = new KernelMonitor({
+        netns: o.cycle.netns,
+        onEvents: (events) => kernelWatch.events(events),
+        onExit: (_tool, why, retryMs) => monitorStreak.fail(why, { retry_ms: retryMs, hint: `kernel drift is repaired by the resync every ${formatDuration(o.intervalMs)} meanwhile` }, 'warn'),
+        onRestart: (tool) => {
+          metrics.kernelMonitorRestarts.inc({ tool });
+          monitorStreak.ok({ tool });
+          // Events while it was down are lost: read the host.
+          sched.notify('kernel-monitor');
+        },
+      });
+      monitor.start();
       scheduler = sched;
       sched.start();
       if (o.iptablesResyncMs) stopRulesCheck = checkRulesEvery(o.iptablesResyncMs, () => converged);
@@ -247,6 +282,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     return await finished;
   } catch (e) {
     prober?.stop();
+    monitor?.stop();
     dataPlane.close();
     stopWatch?.();
     stopRulesCheck?.();
