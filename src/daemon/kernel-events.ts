@@ -7,17 +7,24 @@
 //   object, it is a repair. A deletion of something the model no longer has
 //   (ovlnet's own delete, echoed) changes nothing.
 // - An addition or change that matches the model is ovlnet's own write,
-//   echoed: nothing to do. One that does not match makes the model unknown
-//   (the next cycle reads the host in full); when the object is the plan's,
-//   it is a repair too.
-// - A device deleted, re-created (another index) or set down makes the model
-//   unknown: the kernel drops its IPv4 routes with no event. Other device
-//   changes (mtu, carrier) are left to the resync.
+//   echoed: nothing to do. One that does not match, about an object of the
+//   plan or on ovlnet's devices, makes the model unknown (the next cycle
+//   reads the host in full); when the object is the plan's, it is a repair
+//   too. Foreign routes and neighbours elsewhere (the kernel's IPv6 routes
+//   of a device coming up, another agent's) are added to the model as the
+//   event says.
+// - The deletion of a device the model holds makes the model unknown (the
+//   kernel drops its IPv4 routes with no event) and is a repair. Other device
+//   events are left to the resync: the ones ovlnet's own writes cause (a
+//   device created down, then set up) arrive after the cycle that wrote them
+//   and can not be told from someone else's. A device set down by hand (its
+//   IPv4 routes go without an event) is therefore repaired by the resync.
 // - Non-permanent neighbour states (the FAILED a deletion first reports,
 //   learned entries) and the bridge family's entries `ip monitor` also prints
 //   (NOARP; `bridge monitor fdb` reports those) are not ovlnet's neighbours.
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { entryKey } from '../kinds/index.js';
+import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
 import type { ActualState, DesiredState, EntryKind, HostRoute } from '../model/types.js';
 
 /** The objects of the plan, by kinds key (`route:DST`, `neigh:DEV/IP`, `fdb:DEV/MAC/DST`, `link:NAME`). */
@@ -107,8 +114,16 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
             repair(e, 'deleted');
           }
         } else if (i < 0) {
-          forget(`${object} changed by another writer`);
-          repair(e, 'changed');
+          if (owned.keys.has(object)) {
+            forget(`${object} changed by another writer`);
+            repair(e, 'changed');
+          } else if (e.route.proto === OVLNET_ROUTE_PROTO) {
+            // ovlnet's own route no longer planned: an echo of an earlier cycle's write, or not; a read tells.
+            forget(`${object} of ovlnet's protocol appeared`);
+          } else {
+            // Foreign routes (the kernel's own, another agent's) are taken as they are.
+            m.routes = [...m.routes, e.route];
+          }
         }
         break;
       }
@@ -120,8 +135,13 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
             repair(e, 'deleted');
           }
         } else if (i < 0 || m.neighbors[i].mac.text !== e.mac!.text) {
-          forget(`${object} changed by another writer`);
-          repair(e, 'changed');
+          if (owned.keys.has(object) || owned.devices.has(e.dev)) {
+            forget(`${object} changed by another writer`);
+            repair(e, 'changed');
+          } else {
+            // A foreign device's permanent neighbour: taken as it is.
+            m.neighbors = [...m.neighbors.filter((_, j) => j !== i), { kind: 'neigh', dev: e.dev, ip: e.ip, mac: e.mac! }];
+          }
         }
         break;
       }
@@ -145,14 +165,12 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
         break;
       }
       case 'link': {
+        // Only the deletion of the device the model holds (by index: a replaced
+        // device's old one going is ovlnet's own write, echoed).
         const l = m.links.get(e.name);
-        if (!l) break;
-        if (e.deleted) {
+        if (l && e.deleted && l.index === e.index) {
           forget(`${object} deleted`);
           repair(e, 'deleted');
-        } else if (l.index !== e.index || l.up !== e.up) {
-          forget(`${object} ${l.index !== e.index ? 're-created' : e.up ? 'set up' : 'set down'}`);
-          repair(e, 'changed');
         }
         break;
       }

@@ -173,18 +173,21 @@ test('a source event writes only the delta from the kernel model, reading nothin
     const lines = calls.flatMap((c) => c.lines);
     assert.ok(lines.length > 0 && lines.every((l) => !l.includes('198.18.1.') && !l.includes(B.publicIP)), `only node-c's entries written:\n${lines.join('\n')}`);
 
-    // A change made behind the daemon's back is not seen by event cycles...
-    await ipn(ns, 'route', 'del', '198.18.1.0/24');
+    // A change made behind the daemon's back that no kernel event repairs (a
+    // device's MTU; deletions are: daemon-drift.test.ts) is not seen by event cycles...
+    const mtu = async () => /mtu (\d+)/.exec(await ipn(ns, 'link', 'show', 'flannel.1'))?.[1];
+    const planned = await mtu();
+    await ipn(ns, 'link', 'set', 'flannel.1', 'mtu', '1300');
     from = d.lines.length;
     spy!.reset();
     writeFileSync(file, clusterYAML([A, B, C]) + '\n# touched\n');
     await d.waitFor((l) => l.msg === 'cycle stages' && l.host === 'model', 'an event cycle for the touched file', 5000, from);
-    assert.not.match(await routes(ns), /198\.18\.1\.0/);
+    assert.is(await mtu(), '1300');
     assert.ok(spy!.calls().every((c) => c.write), 'the event cycle read nothing');
     // ...and is repaired by the next resync, which reads the host.
     from = d.lines.length;
     d.child.kill('SIGHUP');
-    await eventually(() => routes(ns), (r) => r.includes('198.18.1.0/24'), 'hand-deleted route restored by the resync', 5000, 20);
+    await eventually(mtu, (m) => m === planned, 'hand-changed MTU restored by the resync', 5000, 20);
     const fix = await d.waitForMsg(/^cycle: applied/, 5000, from);
     assert.is(fix.host, 'read', fix.raw);
     assert.ok(spy!.calls().some((c) => !c.write && c.args.includes('-j')), 'the resync read the host');
@@ -200,7 +203,7 @@ test('drift is repaired within one interval: hand-deleted route, neighbour and f
     await ipn(ns, 'neigh', 'del', '198.18.2.0', 'dev', 'flannel.1');
     const cMAC = /^198\.18\.2\.0 dev flannel\.1 lladdr (\S+)/m.exec(want)![1];
     await execa('bridge', ['-n', ns, 'fdb', 'del', cMAC, 'dev', 'flannel.1', 'dst', C.publicIP, 'self']);
-    assert.is.not(await kernelState(ns), want);
+    // Not checked gone: kernel events repair a deletion within milliseconds (daemon-drift.test.ts).
     // One interval (1 s) plus the repairing cycle, with room for a loaded machine.
     await eventually(() => kernelState(ns), (s) => s === want, 'route, neighbour and fdb restored', 3000);
     await ipn(ns, 'link', 'set', 'flannel.1', 'address', '02:00:00:00:00:01', 'mtu', '1300');

@@ -68,8 +68,12 @@ const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; know
     repairs: ['deleted link:flannel.1'], known: false, rewrites: [],
   },
   {
-    name: 'the device set down (IPv4 routes go without events)', events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 ')],
-    repairs: ['changed link:flannel.1'], known: false, rewrites: [],
+    name: 'a replaced device: the old one deleted (another index) is ovlnet\'s own write', events: [ipEv('[LINK]Deleted 9: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN group 0 ')],
+    repairs: [], known: true, rewrites: [],
+  },
+  {
+    name: 'the device created down, then up (ovlnet\'s own write, seen after the cycle): nothing', events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 ')],
+    repairs: [], known: true, rewrites: [],
   },
   {
     name: 'the device up as modelled (carrier change): nothing', events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN group 0 ')],
@@ -82,7 +86,16 @@ const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; know
     repairs: [], known: true, rewrites: [],
   },
   {
-    name: 'a foreign route added: the model is unknown, no repair', events: [ipEv('[ROUTE]203.0.113.0/24 dev eth0 proto 4 ')],
+    name: 'foreign routes and neighbours added elsewhere join the model', events: [ipEv('[ROUTE]203.0.113.0/24 dev eth0 proto 4 '), ipEv('[ROUTE]fe80::/64 dev flannel.1 proto 2 metric 256 pref medium'),
+      ipEv('[NEIGH]198.51.100.7 dev eth0 lladdr 02:00:00:00:00:07 PERMANENT ')],
+    repairs: [], known: true, rewrites: [],
+  },
+  {
+    name: 'a route of ovlnet\'s protocol not in the plan appears: the model is unknown, no repair', events: [ipEv('[ROUTE]198.18.99.0/24 via 198.18.99.0 dev flannel.1 proto 244 onlink ')],
+    repairs: [], known: false, rewrites: [],
+  },
+  {
+    name: 'a neighbour not in the plan on ovlnet\'s device: the model is unknown', events: [ipEv('[NEIGH]198.18.99.0 dev flannel.1 lladdr 02:00:00:00:00:99 PERMANENT ')],
     repairs: [], known: false, rewrites: [],
   },
 ];
@@ -114,6 +127,12 @@ test('a deletion echoed after ovlnet deleted the object itself (no longer in the
   const r = applyKernelEvents(model, [ipEv(`[ROUTE]Deleted ${routeLine}`)], owned);
   assert.equal(r.repairs, []);
   assert.ok(r.model);
+});
+
+test('a foreign route added is in the model afterwards, as the kernel has it', () => {
+  const r = applyKernelEvents(actualFrom(desired.entries), [ipEv('[ROUTE]203.0.113.0/24 via 192.0.2.1 dev eth0 proto 4 ')], owned);
+  const got = r.model!.routes.find((x) => x.dst.text === '203.0.113.0/24');
+  assert.equal(got && { via: got.via?.text, dev: got.dev, proto: got.proto }, { via: '192.0.2.1', dev: 'eth0', proto: 4 });
 });
 
 test.run();
