@@ -19,6 +19,8 @@ import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
 import { KernelWatch } from './kernel-watch.js';
 import { KernelMonitor } from '../host/monitor.js';
+import { BatchWriters } from '../host/batch-writer.js';
+import { realHost } from '../host/real.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
 
@@ -80,6 +82,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let server: Server | undefined;
   let prober: Prober | undefined;
   let monitor: KernelMonitor | undefined;
+  // One ip and one bridge -batch process, kept open for every cycle's writes (batch-writer.ts).
+  const writers = new BatchWriters(o.cycle.netns);
   // The backend's data plane (the udp forwarder); idle for other backends.
   const dataPlane = new DataPlaneRunner(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
@@ -107,6 +111,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       }
       await within(Promise.all([o.source.close(), server ? stopServer(server) : Promise.resolve()]), STOP_CLOSE_MS);
       dataPlane.close();
+      writers.close();
       log.info('stopped', { cycles: scheduler?.cycles ?? 0 });
       finish(0);
     })();
@@ -178,6 +183,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       repair: () => sched.notify('kernel'),
     });
     const reconciler = new Reconciler({
+      host: realHost(o.cycle.netns, writers),
       source: o.source,
       cycle: o.cycle,
       maxDelete: o.maxDelete,
@@ -265,7 +271,11 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       const monitorStreak = new FailureStreak(log, 'kernel monitor', () => clock.now());
       monitor = new KernelMonitor({
         netns: o.cycle.netns,
-        onEvents: (events) => kernelWatch.events(events),
+        onEvents: (events) => {
+          // The writers' cached device indexes die with a device.
+          if (events.some((e) => e.kind === 'link' && e.deleted)) writers.renew();
+          kernelWatch.events(events);
+        },
         onExit: (_tool, why, retryMs) => monitorStreak.fail(why, { retry_ms: retryMs, hint: `kernel drift is repaired by the resync every ${formatDuration(o.intervalMs)} meanwhile` }, 'warn'),
         onRestart: (tool) => {
           metrics.kernelMonitorRestarts.inc({ tool });
@@ -283,6 +293,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   } catch (e) {
     prober?.stop();
     monitor?.stop();
+    writers.close();
     dataPlane.close();
     stopWatch?.();
     stopRulesCheck?.();
