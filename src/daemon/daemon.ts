@@ -277,6 +277,10 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
           kernelWatch.events(events);
         },
         onExit: (_tool, why, retryMs) => monitorStreak.fail(why, { retry_ms: retryMs, hint: `kernel drift is repaired by the resync every ${formatDuration(o.intervalMs)} meanwhile` }, 'warn'),
+        onLost: (tool) => {
+          log.info('kernel monitor: the kernel dropped events in a burst; reading the host', { tool });
+          sched.notify('kernel-monitor');
+        },
         onRestart: (tool) => {
           metrics.kernelMonitorRestarts.inc({ tool });
           monitorStreak.ok({ tool });

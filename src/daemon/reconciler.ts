@@ -112,8 +112,9 @@ export class Reconciler {
   /**
    * Runs one cycle; true when the host ends up matching the plan. Never throws.
    *
-   * A cycle caused only by source events ('watch') diffs against the kernel
-   * model and writes the delta: no host read, no verify. Every other cycle
+   * A cycle caused only by source events ('watch') or kernel events
+   * ('kernel', kernel-watch.ts) diffs against the kernel model and writes
+   * the delta: no host read, no verify. Every other cycle
    * (start, resync, retry, SIGHUP) and any cycle without a model reads the
    * host, writes, verifies with a second read, and takes that read as the new
    * model. A failed or unverified cycle drops the model.

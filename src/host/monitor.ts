@@ -4,7 +4,8 @@
 // Both flush stdout after every event even into a pipe (iproute2 6.1), so an
 // event arrives as the kernel sends it. A monitor that exits is started
 // again after a capped exponential backoff; events while it was down are
-// lost, which the caller is told (onRestart) so it can re-read the host.
+// lost, which the caller is told (onRestart) so it can re-read the host, as
+// it is when the kernel drops events in a burst (onLost).
 import { parseBridgeFdbLine, parseIpMonitorLine, type KernelEvent } from './parse-monitor.js';
 import { spawnLong, type LongRunning } from './exec.js';
 
@@ -18,7 +19,15 @@ export interface KernelMonitorOptions {
   onExit(tool: MonitorTool, why: string, retryMs: number): void;
   /** A monitor started again after an exit: events in between were missed. */
   onRestart(tool: MonitorTool): void;
+  /**
+   * The kernel dropped events (the monitor's socket buffer overflowed in a
+   * burst: iproute2 says "netlink receive error ... (105)" and goes on).
+   */
+  onLost(tool: MonitorTool): void;
 }
+
+/** What ip/bridge print when the kernel dropped notifications (ENOBUFS). */
+const LOST = /No buffer space available|\(105\)/;
 
 const ARGS: Record<MonitorTool, string[]> = {
   ip: ['-N', 'monitor', 'label', 'link', 'route', 'neigh'],
@@ -78,6 +87,9 @@ export class KernelMonitor {
           if (e) events.push(e);
         }
         if (events.length && !this.stopped) this.o.onEvents(events);
+      });
+      p.onStderr((chunk) => {
+        if (LOST.test(chunk) && !this.stopped) this.o.onLost(tool);
       });
       if (restart) this.o.onRestart(tool);
       const r = await p.ended;
