@@ -34,7 +34,8 @@ function metricValue(text: string, series: string): number | undefined {
 
 /** Monitors still running for namespace `ns` (none may outlive the daemon). */
 async function monitorsOf(ns: string): Promise<string[]> {
-  const r = await execa('pgrep', ['-a', '-f', `-n ${ns} .*monitor`], { reject: false });
+  const r = await execa('pgrep', ['-a', '-f', '--', `(ip|bridge) -n ${ns} .*monitor`], { reject: false });
+  if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`pgrep failed: ${r.stderr}`);
   return r.stdout.split('\n').filter(Boolean);
 }
 
@@ -45,7 +46,7 @@ async function withDaemon(fn: (t: Topology, d: DaemonProcess) => Promise<void>):
     const ns = t.nodes[0].ns;
     const d = new DaemonProcess([
       '--source', `file:${file}`, '--node', A.name, '--netns', ns, '--log-format', 'json',
-      '--metrics-addr', '127.0.0.1:0', '--interval', '1h', '--probe-interval', '0', '--iptables-resync', '0',
+      '--metrics-addr', '127.0.0.1:0', '--interval', '1h', '--probe-interval', '0', '--iptables-resync', '0', '--log-level', 'debug',
     ]);
     try {
       await fn(t, d);
@@ -84,6 +85,27 @@ test('with a resync an hour away, a hand-deleted route, neighbour, fdb entry and
     assert.is(metricValue(m, 'ovlnet_kernel_repairs_given_up_total{kind="route"}'), 0);
     // Only the start and the repairs ran: the resync is an hour away.
     assert.not.ok(d.lines.some((l) => Array.isArray(l.reason) && (l.reason as string[]).includes('resync')), d.log);
+  });
+});
+
+test('a kernel monitor that dies is restarted (counted), the host is read, and repairs go on', async () => {
+  await withDaemon(async (t, d) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const url = await d.metricsURL();
+    const [line] = (await monitorsOf(ns)).filter((l) => / -N monitor label /.test(l));
+    assert.ok(line, 'the ip monitor runs');
+    const from = d.lines.length;
+    process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+    await d.waitForMsg(/^kernel monitor failed: ip monitor exited/, BACK_WITHIN_MS, from);
+    await eventually(async () => metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_kernel_monitor_restarts_total{tool="ip"}'), (n) => n === 1, 'the restart counted', BACK_WITHIN_MS, 100);
+    // Events were missed meanwhile: a cycle reads the host.
+    await d.waitFor((l) => Array.isArray(l.reason) && (l.reason as string[]).includes('kernel-monitor'), 'a host read after the restart', BACK_WITHIN_MS, from);
+    const want = await kernelState(ns);
+    const before = d.lines.length;
+    await ipn(ns, 'route', 'del', '198.18.2.0/24');
+    await eventually(() => kernelState(ns), (s) => s === want, 'route back through the new monitor', BACK_WITHIN_MS, 100);
+    await d.waitForMsg(/^kernel drift: repairing$/, BACK_WITHIN_MS, before);
   });
 });
 
