@@ -23,8 +23,10 @@ import { ROOT, log } from './ovlnet.mjs';
 import startup from './startup.mjs';
 import cli from './cli.mjs';
 import daemon from './daemon.mjs';
+import repair from './repair.mjs';
+import writer from './writer.mjs';
 
-const SCENARIOS = [startup, cli, daemon];
+const SCENARIOS = [startup, cli, daemon, repair, writer];
 
 // ovlnet's writer locks (src/host/lock.ts) go to a directory of the bench's own, never the host's /run/ovlnet.
 if (!process.env.OVLNET_RUN_DIR) {

@@ -17,6 +17,10 @@ import { DEFAULT_DELETE_WINDOW_MS } from '../reconcile/delete-window.js';
 import { SystemdNotifier } from './notify.js';
 import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
+import { KernelWatch } from './kernel-watch.js';
+import { KernelMonitor } from '../host/monitor.js';
+import { BatchWriters } from '../host/batch-writer.js';
+import { realHost } from '../host/real.js';
 import { Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
 
@@ -77,6 +81,9 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let stopRulesCheck: (() => void) | undefined;
   let server: Server | undefined;
   let prober: Prober | undefined;
+  let monitor: KernelMonitor | undefined;
+  // One ip and one bridge -batch process, kept open for every cycle's writes (batch-writer.ts).
+  const writers = new BatchWriters(o.cycle.netns);
   // The backend's data plane (the udp forwarder); idle for other backends.
   const dataPlane = new DataPlaneRunner(log, o.cycle.netns, () => clock.now());
   const onHup = () => {
@@ -97,12 +104,14 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       stopWatch?.();
       prober?.stop();
       stopRulesCheck?.();
+      monitor?.stop();
       if (scheduler) {
         if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
       }
       await within(Promise.all([o.source.close(), server ? stopServer(server) : Promise.resolve()]), STOP_CLOSE_MS);
       dataPlane.close();
+      writers.close();
       log.info('stopped', { cycles: scheduler?.cycles ?? 0 });
       finish(0);
     })();
@@ -167,7 +176,14 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     const networkUp = new NetworkUpMarker(o, log);
     // The last converged plan: what the --iptables-resync check compares iptables with.
     let converged: DesiredState | undefined;
+    // Kernel drift between resyncs: repaired from the kernel's events (kernel-watch.ts).
+    const kernelWatch: KernelWatch = new KernelWatch({
+      log, metrics, now: () => clock.now(), intervalMs: o.intervalMs,
+      follow: (events, owned) => reconciler.followKernel(events, owned),
+      repair: () => sched.notify('kernel'),
+    });
     const reconciler = new Reconciler({
+      host: realHost(o.cycle.netns, writers),
       source: o.source,
       cycle: o.cycle,
       maxDelete: o.maxDelete,
@@ -179,6 +195,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       now: () => clock.now(),
       onSuccess: ({ snap }) => {
         converged = snap.desired;
+        kernelWatch.planned(snap.desired);
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
         converged = snap.desired;
@@ -202,7 +219,17 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       },
     });
     const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: dataPlane.down });
-    const sched = new Scheduler({ intervalMs: o.intervalMs, clock, run: (reasons) => reconciler.run(reasons) });
+    const sched = new Scheduler({
+      intervalMs: o.intervalMs, clock,
+      run: async (reasons) => {
+        kernelWatch.cycleStarted();
+        try {
+          return await reconciler.run(reasons);
+        } finally {
+          kernelWatch.cycleEnded(reasons);
+        }
+      },
+    });
 
     if (o.metricsAddr) {
       const s = await startServer(o.metricsAddr, {
@@ -240,6 +267,28 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       } else {
         log.info('the source cannot be watched; relying on the periodic resync', { interval: formatDuration(o.intervalMs) });
       }
+      // Started before the first cycle reads the host, so no change after that read goes unseen.
+      const monitorStreak = new FailureStreak(log, 'kernel monitor', () => clock.now());
+      monitor = new KernelMonitor({
+        netns: o.cycle.netns,
+        onEvents: (events) => {
+          // The writers' cached device indexes die with a device.
+          if (events.some((e) => e.kind === 'link' && e.deleted)) writers.renew();
+          kernelWatch.events(events);
+        },
+        onExit: (_tool, why, retryMs) => monitorStreak.fail(why, { retry_ms: retryMs, hint: `kernel drift is repaired by the resync every ${formatDuration(o.intervalMs)} meanwhile` }, 'warn'),
+        onLost: (tool) => {
+          log.info('kernel monitor: the kernel dropped events in a burst; reading the host', { tool });
+          sched.notify('kernel-monitor');
+        },
+        onRestart: (tool) => {
+          metrics.kernelMonitorRestarts.inc({ tool });
+          monitorStreak.ok({ tool });
+          // Events while it was down are lost: read the host.
+          sched.notify('kernel-monitor');
+        },
+      });
+      monitor.start();
       scheduler = sched;
       sched.start();
       if (o.iptablesResyncMs) stopRulesCheck = checkRulesEvery(o.iptablesResyncMs, () => converged);
@@ -247,6 +296,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     return await finished;
   } catch (e) {
     prober?.stop();
+    monitor?.stop();
+    writers.close();
     dataPlane.close();
     stopWatch?.();
     stopRulesCheck?.();

@@ -15,6 +15,9 @@ export type CycleResult = 'ok' | 'failed' | 'refused';
 // over the type, so a new action fails to compile until listed.
 const ACTIONS: Record<Action, true> = { add: true, change: true, delete: true, replace: true };
 
+/** The kinds kernel events can repair (daemon/kernel-events.ts). */
+const REPAIRED_KINDS = ['link', 'route', 'neigh', 'fdb'] as const;
+
 export class DaemonMetrics {
   readonly registry = new Registry();
   readonly cycles: Counter<'result'>;
@@ -33,6 +36,9 @@ export class DaemonMetrics {
   readonly peersUnreachable: Gauge;
   readonly probes: Counter<'result'>;
   readonly probeRtt: Histogram;
+  readonly kernelRepairs: Counter<'kind'>;
+  readonly kernelRepairsGivenUp: Counter<'kind'>;
+  readonly kernelMonitorRestarts: Counter<'tool'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -58,6 +64,9 @@ export class DaemonMetrics {
       name: 'ovlnet_probe_rtt_seconds', help: 'Round trip of answered overlay probes.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers,
     });
+    this.kernelRepairs = new Counter({ name: 'ovlnet_kernel_repairs_total', help: 'Objects of the plan the kernel lost or another writer changed, written again at once on the kernel event, by kind.', labelNames: ['kind'], registers });
+    this.kernelRepairsGivenUp = new Counter({ name: 'ovlnet_kernel_repairs_given_up_total', help: 'Objects ovlnet stopped repairing until the next resync: lost again past the repair rate limit, by kind.', labelNames: ['kind'], registers });
+    this.kernelMonitorRestarts = new Counter({ name: 'ovlnet_kernel_monitor_restarts_total', help: 'Restarts of the kernel event monitors after they exited, by tool (ip, bridge).', labelNames: ['tool'], registers });
     // Make every series visible from the start, so alerts on absent() are not needed.
     for (const r of ['ok', 'failed', 'refused'] as const) {
       this.cycles.inc({ result: r }, 0);
@@ -71,6 +80,11 @@ export class DaemonMetrics {
     for (const s of STAGES) this.errors.inc({ stage: s }, 0);
     for (const r of ['ok', 'failed'] as const) this.probes.inc({ result: r }, 0);
     this.peersUnreachable.set(0);
+    for (const kind of REPAIRED_KINDS) {
+      this.kernelRepairs.inc({ kind }, 0);
+      this.kernelRepairsGivenUp.inc({ kind }, 0);
+    }
+    for (const tool of ['ip', 'bridge'] as const) this.kernelMonitorRestarts.inc({ tool }, 0);
     this.lastSuccess.set(0);
     this.sourceUp.set(0);
     this.ready.set(0);

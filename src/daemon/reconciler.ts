@@ -15,6 +15,8 @@ import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
 import type { Registration, Source } from '../sources/types.js';
 import { readFileIfExists, writeFileAtomic } from '../host/files.js';
 import { applyToActual, unmodelled } from './kernel-model.js';
+import { applyKernelEvents, type Owned, type Repair } from './kernel-events.js';
+import type { KernelEvent } from '../host/parse-monitor.js';
 import { FailureStreak, type Logger } from './logger.js';
 import type { DaemonDeleteGuard } from './delete-guard.js';
 import type { CycleResult, DaemonMetrics, Stage } from './metrics.js';
@@ -42,6 +44,14 @@ export interface ReconcilerOptions {
 const MAX_LISTED = 20;
 /** Warnings logged per cycle; the rest are counted. */
 const MAX_WARNINGS = 50;
+
+/**
+ * Cycles run for source events ('watch') or kernel events ('kernel') alone
+ * diff against the kernel model and keep the source's cached state.
+ */
+function isEventReason(reason: string): boolean {
+  return reason === 'watch' || reason === 'kernel';
+}
 
 class StageError extends Error {
   constructor(readonly stage: Stage, override readonly cause: unknown) {
@@ -79,6 +89,17 @@ export class Reconciler {
     this.cycleStreak = new FailureStreak(o.log, 'cycle', this.now);
   }
 
+  /**
+   * Kernel events seen between cycles (kernel-watch.ts): the model follows
+   * them (kernel-events.ts); returns the objects of the plan to write again.
+   */
+  followKernel(events: KernelEvent[], owned: Owned): Repair[] {
+    const r = applyKernelEvents(this.model, events, owned);
+    if (r.unknown) this.o.log.debug('kernel model: the next cycle reads the host', { why: r.unknown });
+    this.model = r.model;
+    return r.repairs;
+  }
+
   get registered(): Registration | undefined {
     return this.registration;
   }
@@ -91,8 +112,9 @@ export class Reconciler {
   /**
    * Runs one cycle; true when the host ends up matching the plan. Never throws.
    *
-   * A cycle caused only by source events ('watch') diffs against the kernel
-   * model and writes the delta: no host read, no verify. Every other cycle
+   * A cycle caused only by source events ('watch') or kernel events
+   * ('kernel', kernel-watch.ts) diffs against the kernel model and writes
+   * the delta: no host read, no verify. Every other cycle
    * (start, resync, retry, SIGHUP) and any cycle without a model reads the
    * host, writes, verifies with a second read, and takes that read as the new
    * model. A failed or unverified cycle drops the model.
@@ -101,7 +123,7 @@ export class Reconciler {
     const started = this.now();
     const { log, metrics } = this.o;
     let result: CycleResult = 'failed';
-    const model = reasons.every((x) => x === 'watch') ? this.model : undefined;
+    const model = reasons.every(isEventReason) ? this.model : undefined;
     // Whatever happens below, the model is only trusted again if the cycle says so.
     this.model = undefined;
     try {
@@ -200,7 +222,7 @@ export class Reconciler {
     }
     try {
       // Only a cycle caused by watch events alone may use what the watch kept; the others re-read the source.
-      const state = await source.load({ fresh: !reasons.every((x) => x === 'watch') });
+      const state = await source.load({ fresh: !reasons.every(isEventReason) });
       metrics.sourceUp.set(1);
       this.sourceStreak.ok({ source: source.uri });
       return state;

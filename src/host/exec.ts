@@ -3,6 +3,8 @@
 //
 // execa is imported on first use, not at load, so `--version`, `--help` and
 // `nodes` never pay for it.
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { HostError, PermissionError } from '../errors.js';
 
 export interface RunResult {
@@ -75,4 +77,67 @@ export function isPermissionDenied(stderr: string): boolean {
 
 export function permissionError(): PermissionError {
   return new PermissionError('changing the network needs root (CAP_NET_ADMIN)', 'run it with sudo');
+}
+
+/** A tool kept running (a monitor, a batch writer): its output as it comes, and how it ended. */
+export interface LongRunning {
+  readonly pid?: number;
+  onStdout(fn: (chunk: string) => void): void;
+  onStderr(fn: (chunk: string) => void): void;
+  /** Writes to its stdin (only when started with `input`). */
+  write(text: string): void;
+  /** Resolves when it exits (or could not start), with the end of its stderr. */
+  readonly ended: Promise<{ exitCode?: number; signal?: string; stderr: string; notInstalled: boolean }>;
+  kill(): void;
+}
+
+/** Starts `ip`/`bridge` (in `netns`) and leaves it running: execa with an argument vector, never a shell. */
+export async function spawnLong(tool: 'ip' | 'bridge', args: string[], netns: string | undefined, opts: { input?: boolean } = {}): Promise<LongRunning> {
+  const { execa } = await import('execa');
+  const full = netns ? ['-n', netns, ...args] : args;
+  // A monitor never writes unless the kernel sends an event: if ovlnet is
+  // killed (SIGKILL, the OOM killer) it would wait forever, holding the
+  // namespace. setpriv (util-linux) makes the kernel kill it with its parent.
+  const [cmd, argv] = onPath('setpriv') ? ['setpriv', ['--pdeathsig', 'KILL', tool, ...full]] : [tool, full];
+  const child = execa(cmd, argv, { stdin: opts.input ? 'pipe' : 'ignore', buffer: false, reject: false, encoding: 'utf8' });
+  // A write after it died must not crash the daemon: its end is reported by `ended`.
+  child.stdin?.on('error', () => undefined);
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  // Only the end of stderr is kept: it says why the tool stopped.
+  child.stderr?.on('data', (d: string) => { stderr = (stderr + d).slice(-2000); });
+  child.stdout?.setEncoding('utf8');
+  const ended = child.then((r) => ({
+    exitCode: r.exitCode,
+    signal: r.signal,
+    stderr: stderr.trim(),
+    notInstalled: r.exitCode === undefined && /ENOENT/.test(String(r.message ?? '')),
+  }), (e: Error) => ({ exitCode: undefined, signal: undefined, stderr: stderr.trim() || e.message, notInstalled: /ENOENT/.test(e.message) }));
+  return {
+    pid: child.pid,
+    onStdout: (fn) => { child.stdout?.on('data', fn); },
+    onStderr: (fn) => { child.stderr?.on('data', fn); },
+    write: (text) => { child.stdin?.write(text); },
+    ended,
+    kill: () => { child.kill(); },
+  };
+}
+
+const found = new Map<string, boolean>();
+
+/** Whether an executable `name` is on PATH (looked up once). */
+function onPath(name: string): boolean {
+  let hit = found.get(name);
+  if (hit === undefined) {
+    hit = (process.env.PATH ?? '').split(delimiter).some((dir) => {
+      try {
+        accessSync(join(dir || '.', name), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    found.set(name, hit);
+  }
+  return hit;
 }

@@ -9,8 +9,10 @@ import { readSysctl } from './sysctl.js';
 import { requireNetAdmin } from './privilege.js';
 import { readHost } from './read.js';
 import { writePhases } from './write.js';
+import type { BatchWriters } from './batch-writer.js';
 
-export function realHost(netns: string | undefined): Host {
+/** `writers`: the daemon's long-lived ip/bridge batch processes (batch-writer.ts); without, a process per batch. */
+export function realHost(netns: string | undefined, writers?: BatchWriters): Host {
   return {
     async read(scope: ReadScope): Promise<HostRead> {
       const out: HostRead = {};
@@ -25,7 +27,7 @@ export function realHost(netns: string | undefined): Host {
     },
     async write(phases) {
       if (phases.some((p) => p.length)) requireNetAdmin();
-      return writePhases(phases, netns);
+      return writePhases(phases, netns, writers);
     },
   };
 }

@@ -3,6 +3,7 @@
 import type { Change } from '../model/types.js';
 import type { Batch } from '../engine/batches.js';
 import { isPermissionDenied, permissionError, run } from './exec.js';
+import type { BatchOutcome, BatchWriters } from './batch-writer.js';
 import { writeNetfilter } from './netfilter.js';
 import { writeSysctl } from './sysctl.js';
 
@@ -42,7 +43,7 @@ export function parseBatchErrors(stderr: string): Map<number, string> {
  * "Command failed -:N" maps to a line of that batch alone. Failures come back
  * in phase and batch order, whichever process ended first.
  */
-export async function writePhases(phases: Batch[][], netns: string | undefined): Promise<WriteResult> {
+export async function writePhases(phases: Batch[][], netns: string | undefined, writers?: BatchWriters): Promise<WriteResult> {
   const failures: Failure[] = [];
   let processes = 0;
   for (const phase of phases) {
@@ -50,14 +51,14 @@ export async function writePhases(phases: Batch[][], netns: string | undefined):
     processes += phase.length;
     // Every process of the phase is waited for before a permission error is
     // thrown: none is left writing behind the caller's back.
-    const results = await Promise.allSettled(phase.map((b) => writeBatch(b, netns)));
+    const results = await Promise.allSettled(phase.map((b) => writeBatch(b, netns, writers)));
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     for (const r of results) if (r.status === 'fulfilled') failures.push(...r.value);
   }
   return { failures: firstPerChange(failures), processes };
 }
 
-async function writeBatch(b: Batch, netns: string | undefined): Promise<Failure[]> {
+async function writeBatch(b: Batch, netns: string | undefined, writers: BatchWriters | undefined): Promise<Failure[]> {
   if (b.tool === 'ethtool') return writeEthtool(b, netns);
   if (b.tool === 'sysctl') return writeSysctlBatch(b, netns);
   if (b.tool === 'iptables-restore' || b.tool === 'ip6tables-restore') {
@@ -65,17 +66,14 @@ async function writeBatch(b: Batch, netns: string | undefined): Promise<Failure[
     // One transaction: it failed for every rule.
     return message ? b.lines.map((l) => ({ change: l.change, line: l.line, message })) : [];
   }
-  let input = '';
-  for (const l of b.lines) input += l.line + '\n';
-  const r = await run(b.tool, ['-force', '-batch', '-'], { netns, input });
-  if (r.exitCode === 0) return [];
-  const errors = parseBatchErrors(r.stderr);
-  if (errors.size === 0) {
-    if (isPermissionDenied(r.stderr)) throw permissionError();
+  const tool = b.tool as 'ip' | 'bridge';
+  const { errors, whole } = writers ? await writers.write(tool, b.lines.map((l) => l.line)) : await writeOnce(tool, b, netns);
+  if (whole !== undefined) {
+    if (isPermissionDenied(whole)) throw permissionError();
     // Failed as a whole: every line of the batch is reported.
-    const message = r.stderr.trim() || `${b.tool} exited ${r.exitCode}`;
-    return b.lines.map((l) => ({ change: l.change, line: l.line, message }));
+    return b.lines.map((l) => ({ change: l.change, line: l.line, message: whole }));
   }
+  if (errors.size === 0) return [];
   if ([...errors.values()].every(isPermissionDenied)) throw permissionError();
   const failures: Failure[] = [];
   for (const [n, message] of errors) {
@@ -83,6 +81,16 @@ async function writeBatch(b: Batch, netns: string | undefined): Promise<Failure[
     if (l) failures.push({ change: l.change, line: l.line, message });
   }
   return failures;
+}
+
+/** One `ip`/`bridge -force -batch -` process for the batch. */
+async function writeOnce(tool: 'ip' | 'bridge', b: Batch, netns: string | undefined): Promise<BatchOutcome> {
+  let input = '';
+  for (const l of b.lines) input += l.line + '\n';
+  const r = await run(tool, ['-force', '-batch', '-'], { netns, input });
+  if (r.exitCode === 0) return { errors: new Map() };
+  const errors = parseBatchErrors(r.stderr);
+  return errors.size ? { errors } : { errors, whole: r.stderr.trim() || `${tool} exited ${r.exitCode}` };
 }
 
 /** One `ethtool -K` per line (a line holds its arguments, validated when rendered). */

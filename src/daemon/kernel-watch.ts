@@ -1,0 +1,96 @@
+// Kernel drift between resyncs: the monitors' events (host/monitor.ts) go to
+// the reconciler's kernel model (kernel-events.ts) between cycles (queued
+// while one runs, since the model is rebuilt by it), and a lost or changed
+// object of the plan asks for a cycle at once, within the rate limit of
+// drift.ts. Decides only: the monitors, the reconciler and the scheduler are
+// passed in.
+import type { KernelEvent } from '../host/parse-monitor.js';
+import type { DesiredState } from '../model/types.js';
+import { RepairPolicy, DEFAULT_REPAIR_LIMIT, type RepairLimit } from './drift.js';
+import { ownedFrom, type Owned, type Repair } from './kernel-events.js';
+import type { Logger } from './logger.js';
+import type { DaemonMetrics } from './metrics.js';
+import { formatDuration } from './duration.js';
+
+/** Cycles after which repairs given up on are tried again: the periodic resync and SIGHUP. */
+const RESUMING_REASONS = new Set(['resync', 'sighup']);
+/** Objects named in one log line; the rest are counted. */
+const MAX_LISTED = 10;
+
+export interface KernelWatchOptions {
+  log: Logger;
+  metrics: DaemonMetrics;
+  now(): number;
+  limit?: RepairLimit;
+  /** The resync interval, named in the give-up warning. */
+  intervalMs: number;
+  /** Applies events to the kernel model (Reconciler.followKernel); only called between cycles. */
+  follow(events: KernelEvent[], owned: Owned): Repair[];
+  /** Runs a repair cycle soon (the scheduler's notify). */
+  repair(): void;
+}
+
+export class KernelWatch {
+  private readonly policy: RepairPolicy;
+  private readonly limit: RepairLimit;
+  private inCycle = false;
+  private queued: KernelEvent[] = [];
+  private desired?: DesiredState;
+  private owned?: Owned;
+
+  constructor(private readonly o: KernelWatchOptions) {
+    this.limit = o.limit ?? DEFAULT_REPAIR_LIMIT;
+    this.policy = new RepairPolicy(this.limit);
+  }
+
+  /** The plan of the last successful cycle: what ovlnet owns. */
+  planned(desired: DesiredState): void {
+    if (desired === this.desired) return;
+    this.desired = desired;
+    this.owned = undefined;
+  }
+
+  events(events: KernelEvent[]): void {
+    if (this.inCycle) this.queued.push(...events);
+    else this.handle(events);
+  }
+
+  cycleStarted(): void {
+    this.inCycle = true;
+  }
+
+  cycleEnded(reasons: readonly string[]): void {
+    this.inCycle = false;
+    if (reasons.some((r) => RESUMING_REASONS.has(r))) {
+      const was = this.policy.resume();
+      if (was.length) this.o.log.info('kernel drift: repairing again after the resync', { objects: was.slice(0, MAX_LISTED), count: was.length });
+    }
+    const q = this.queued;
+    this.queued = [];
+    if (q.length) this.handle(q);
+  }
+
+  private handle(events: KernelEvent[]): void {
+    // Before the first successful cycle nothing is planned: the cycles running anyway read the host.
+    if (!this.desired) return;
+    this.owned ??= ownedFrom(this.desired);
+    const repairs = this.o.follow(events, this.owned);
+    const now = this.o.now();
+    const repairing: Repair[] = [];
+    for (const r of repairs) {
+      const verdict = this.policy.decide(r.object, now);
+      if (verdict === 'repair') {
+        repairing.push(r);
+        this.o.metrics.kernelRepairs.inc({ kind: r.kind });
+      } else if (verdict === 'give-up') {
+        this.o.metrics.kernelRepairsGivenUp.inc({ kind: r.kind });
+        this.o.log.warn(`kernel drift: giving up repairing ${r.object}: ${r.what} ${this.limit.maxRepairs + 1} times within ${formatDuration(this.limit.windowMs)}, another agent seems to undo ovlnet's writes`, {
+          object: r.object, hint: `ovlnet writes it again at the next resync (within ${formatDuration(this.o.intervalMs)}) or on SIGHUP; find what removes it`,
+        });
+      }
+    }
+    if (!repairing.length) return;
+    this.o.log.info('kernel drift: repairing', { objects: repairing.slice(0, MAX_LISTED).map((r) => `${r.what} ${r.object}`), count: repairing.length });
+    this.o.repair();
+  }
+}

@@ -1,0 +1,139 @@
+// Kernel drift repaired from kernel events, end to end: a daemon whose resync
+// is an hour away converges, then a hand-deleted route, neighbour, fdb entry
+// and vxlan device each come back (only the kernel's events can bring them
+// back that soon), and a loop deleting the same route makes the daemon give
+// up on it with one warning and a metric instead of fighting it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { DaemonProcess, eventually, httpGet } from '../lib/daemon.js';
+import { clusterYAML, defaultNodes, ipn, withTopology, type Topology } from '../lib/netns.js';
+
+const specs = defaultNodes(3);
+const [A, , C] = specs;
+/** Generous: a loaded 2-core machine; the bench measures the real latency. */
+const BACK_WITHIN_MS = 10_000;
+
+async function kernelState(ns: string): Promise<string> {
+  const sorted = (s: string) => s.split('\n').sort().join('\n');
+  const parts = await Promise.all([
+    execa('ip', ['-n', ns, 'link', 'show', 'flannel.1'], { reject: false }).then((r) => (r.exitCode === 0 ? 'flannel.1' : 'no device')),
+    ipn(ns, 'route', 'show', 'proto', '244'),
+    ipn(ns, 'neigh', 'show', 'nud', 'permanent').then(sorted),
+    execa('bridge', ['-n', ns, 'fdb', 'show', 'dev', 'flannel.1'], { reject: false }).then((r) => r.stdout.split('\n').filter((l) => / dst /.test(l)).sort().join('\n')),
+  ]);
+  return parts.join('\n---\n');
+}
+
+function metricValue(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** Monitors still running for namespace `ns` (none may outlive the daemon). */
+async function monitorsOf(ns: string): Promise<string[]> {
+  const r = await execa('pgrep', ['-a', '-f', '--', `(ip|bridge) -n ${ns} .*monitor`], { reject: false });
+  if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`pgrep failed: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+async function withDaemon(fn: (t: Topology, d: DaemonProcess) => Promise<void>): Promise<void> {
+  await withTopology([A], async (t) => {
+    const file = join(t.tmp, 'cluster.yaml');
+    writeFileSync(file, clusterYAML(specs));
+    const ns = t.nodes[0].ns;
+    const d = new DaemonProcess([
+      '--source', `file:${file}`, '--node', A.name, '--netns', ns, '--log-format', 'json',
+      '--metrics-addr', '127.0.0.1:0', '--interval', '1h', '--probe-interval', '0', '--iptables-resync', '0', '--log-level', 'debug',
+    ]);
+    try {
+      await fn(t, d);
+    } finally {
+      await d.kill();
+    }
+    // The monitors die with the daemon, even when it is killed (SIGKILL above).
+    await eventually(() => monitorsOf(ns), (l) => l.length === 0, 'no kernel monitor left running', 5000, 100);
+  });
+}
+
+test('with a resync an hour away, a hand-deleted route, neighbour, fdb entry and vxlan device come back from kernel events', async () => {
+  await withDaemon(async (t, d) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const want = await kernelState(ns);
+    const cMAC = /^198\.18\.2\.0 dev flannel\.1 lladdr (\S+)/m.exec(want)![1];
+    const cases: Array<[string, () => Promise<unknown>]> = [
+      ['route', () => ipn(ns, 'route', 'del', '198.18.1.0/24')],
+      ['neighbour', () => ipn(ns, 'neigh', 'del', '198.18.2.0', 'dev', 'flannel.1')],
+      ['fdb entry', () => execa('bridge', ['-n', ns, 'fdb', 'del', cMAC, 'dev', 'flannel.1', 'dst', C.publicIP, 'self'])],
+      ['vxlan device', () => ipn(ns, 'link', 'del', 'flannel.1')],
+    ];
+    for (const [what, remove] of cases) {
+      const from = d.lines.length;
+      // Whether it can be seen gone depends on how fast the repair is: the log line says it was.
+      await remove();
+      await eventually(() => kernelState(ns), (s) => s === want, `${what} back`, BACK_WITHIN_MS, 100);
+      await d.waitForMsg(/^kernel drift: repairing$/, BACK_WITHIN_MS, from);
+    }
+    const url = await d.metricsURL();
+    const m = (await httpGet(`${url}/metrics`)).body;
+    for (const kind of ['route', 'neigh', 'fdb', 'link']) {
+      assert.ok((metricValue(m, `ovlnet_kernel_repairs_total{kind="${kind}"}`) ?? 0) >= 1, `a ${kind} repair counted\n${m}`);
+    }
+    assert.is(metricValue(m, 'ovlnet_kernel_repairs_given_up_total{kind="route"}'), 0);
+    // Only the start and the repairs ran: the resync is an hour away.
+    assert.not.ok(d.lines.some((l) => Array.isArray(l.reason) && (l.reason as string[]).includes('resync')), d.log);
+  });
+});
+
+test('a kernel monitor that dies is restarted (counted), the host is read, and repairs go on', async () => {
+  await withDaemon(async (t, d) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const url = await d.metricsURL();
+    const [line] = (await monitorsOf(ns)).filter((l) => / -N monitor label /.test(l));
+    assert.ok(line, 'the ip monitor runs');
+    const from = d.lines.length;
+    process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+    await d.waitForMsg(/^kernel monitor failed: ip monitor exited/, BACK_WITHIN_MS, from);
+    await eventually(async () => metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_kernel_monitor_restarts_total{tool="ip"}'), (n) => n === 1, 'the restart counted', BACK_WITHIN_MS, 100);
+    // Events were missed meanwhile: a cycle reads the host.
+    await d.waitFor((l) => Array.isArray(l.reason) && (l.reason as string[]).includes('kernel-monitor'), 'a host read after the restart', BACK_WITHIN_MS, from);
+    const want = await kernelState(ns);
+    const before = d.lines.length;
+    await ipn(ns, 'route', 'del', '198.18.2.0/24');
+    await eventually(() => kernelState(ns), (s) => s === want, 'route back through the new monitor', BACK_WITHIN_MS, 100);
+    await d.waitForMsg(/^kernel drift: repairing$/, BACK_WITHIN_MS, before);
+  });
+});
+
+test('a loop deleting the same route: the daemon gives up on it, says so once naming it, and counts it', async () => {
+  await withDaemon(async (t, d) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const url = await d.metricsURL();
+    const gaveUp = () => d.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('kernel drift: giving up repairing route:198.18.1.0/24'));
+    // Another agent removing the route whenever it is there, as fast as it can.
+    const deadline = Date.now() + 30_000;
+    while (!gaveUp() && Date.now() < deadline) {
+      await execa('ip', ['-n', ns, 'route', 'del', '198.18.1.0/24'], { reject: false });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const warning = await d.waitForMsg(/^kernel drift: giving up repairing route:198\.18\.1\.0\/24: deleted \d+ times within/, 5000);
+    assert.is(warning.level, 'warn');
+    assert.is(warning.object, 'route:198.18.1.0/24');
+    await eventually(async () => metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_kernel_repairs_given_up_total{kind="route"}'), (n) => n === 1, 'the give-up counted', 5000, 100);
+    // Deleting it once more is neither repaired nor warned about again.
+    await execa('ip', ['-n', ns, 'route', 'del', '198.18.1.0/24'], { reject: false });
+    const repairs = metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_kernel_repairs_total{kind="route"}');
+    assert.is(repairs, 5, 'the default limit: 5 repairs within a minute');
+    // SIGHUP resyncs: the route is written again and repairs resume.
+    d.child.kill('SIGHUP');
+    await eventually(() => ipn(ns, 'route', 'show', '198.18.1.0/24'), (s) => s.includes('198.18.1.0/24'), 'the route back after SIGHUP', BACK_WITHIN_MS, 100);
+    assert.is(d.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('kernel drift: giving up')).length, 1, d.log);
+  });
+});
+
+test.run();

@@ -1,0 +1,138 @@
+// Kernel events applied to the daemon's model: each row starts from a model
+// equal to a converged vxlan plan, feeds events as the monitors report them,
+// and checks the repairs named, whether the model is still known, and that a
+// diff of the same plan against the model writes back exactly what was lost.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { plan } from '../../../src/backends/index.js';
+import { applyKernelEvents, ownedFrom } from '../../../src/daemon/kernel-events.js';
+import type { KernelEvent } from '../../../src/host/parse-monitor.js';
+import { parseBridgeFdbLine, parseIpMonitorLine } from '../../../src/host/parse-monitor.js';
+import type { DesiredState, Node } from '../../../src/model/types.js';
+import { diff } from '../../../src/reconcile/diff.js';
+import { ownershipFor } from '../../../src/reconcile/ownership.js';
+import { actualFrom, cluster, node, underlay } from '../support/build.js';
+
+const N: Node[] = Array.from({ length: 4 }, (_, i) => node(i));
+const desired: DesiredState = plan({ cluster: cluster(N, N[0]), underlay: underlay() });
+const owned = ownedFrom(desired);
+const peer = desired.entries.filter((e) => e.kind === 'route')[0];
+const neighOf = desired.entries.filter((e) => e.kind === 'neigh')[0];
+const fdbOf = desired.entries.filter((e) => e.kind === 'fdb')[0];
+if (peer.kind !== 'route' || neighOf.kind !== 'neigh' || fdbOf.kind !== 'fdb') throw new Error('test setup');
+
+// Lines as the monitors print them (the shapes of test/fixtures/host/monitor/).
+const routeLine = `${peer.dst.text} via ${peer.via!.text} dev ${peer.dev} proto ${peer.proto}${peer.onlink ? ' onlink' : ''} `;
+const neighLine = `${neighOf.ip.text} dev ${neighOf.dev} lladdr ${neighOf.mac.text} PERMANENT `;
+const fdbLine = `${fdbOf.mac.text} dev ${fdbOf.dev} dst ${fdbOf.dst.text} self permanent`;
+const ipEv = (l: string): KernelEvent => parseIpMonitorLine(l)!;
+const brEv = (l: string): KernelEvent => parseBridgeFdbLine(l)!;
+
+const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; known: boolean; rewrites: string[] }> = [
+  { name: 'own writes echoed: nothing', events: [ipEv(`[ROUTE]${routeLine}`), ipEv(`[NEIGH]${neighLine}`), brEv(fdbLine)], repairs: [], known: true, rewrites: [] },
+  {
+    name: 'a route deleted by hand', events: [ipEv(`[ROUTE]Deleted ${routeLine}`)],
+    repairs: [`deleted route:${peer.dst.text}`], known: true, rewrites: [`add route:${peer.dst.text}`],
+  },
+  {
+    name: 'a neighbour deleted (FAILED first, then Deleted)',
+    events: [ipEv(`[NEIGH]${neighOf.ip.text} dev ${neighOf.dev} FAILED `), ipEv(`[NEIGH]Deleted ${neighOf.ip.text} dev ${neighOf.dev} FAILED `)],
+    repairs: [`deleted neigh:${neighOf.dev}/${neighOf.ip.text}`], known: true, rewrites: [`add neigh:${neighOf.dev}/${neighOf.ip.text}`],
+  },
+  {
+    name: 'an fdb entry deleted (and its bridge-family echo in ip monitor)',
+    events: [ipEv(`[NEIGH]Deleted ${fdbOf.dst.text} dev ${fdbOf.dev} lladdr ${fdbOf.mac.text} NOARP PERMANENT `), brEv(`Deleted ${fdbLine}`)],
+    repairs: [`deleted fdb:${fdbOf.dev}/${fdbOf.mac.text}/${fdbOf.dst.text}`], known: true,
+    rewrites: [`add fdb:${fdbOf.dev}/${fdbOf.mac.text}/${fdbOf.dst.text}`],
+  },
+  {
+    name: 'the same route deleted twice in one batch: one repair',
+    events: [ipEv(`[ROUTE]Deleted ${routeLine}`), ipEv(`[ROUTE]${routeLine}`), ipEv(`[ROUTE]Deleted ${routeLine}`)],
+    repairs: [`deleted route:${peer.dst.text}`], known: false, rewrites: [],
+  },
+  {
+    name: 'a route replaced by another writer', events: [ipEv(`[ROUTE]${peer.dst.text} via 192.0.2.99 dev eth0 proto 3 `)],
+    repairs: [`changed route:${peer.dst.text}`], known: false, rewrites: [],
+  },
+  {
+    name: 'a neighbour given another MAC', events: [ipEv(`[NEIGH]${neighOf.ip.text} dev ${neighOf.dev} lladdr 02:99:99:99:99:99 PERMANENT `)],
+    repairs: [`changed neigh:${neighOf.dev}/${neighOf.ip.text}`], known: false, rewrites: [],
+  },
+  {
+    name: 'fdb replace of our MAC to another destination',
+    events: [brEv(`${fdbOf.mac.text} dev ${fdbOf.dev} dst 192.0.2.99 self permanent`)],
+    repairs: [`changed fdb:${fdbOf.dev}/${fdbOf.mac.text}/${fdbOf.dst.text}`], known: false, rewrites: [],
+  },
+  {
+    name: 'the device deleted', events: [ipEv('[LINK]Deleted 10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN group 0 ')],
+    repairs: ['deleted link:flannel.1'], known: false, rewrites: [],
+  },
+  {
+    name: 'a replaced device: the old one deleted (another index) is ovlnet\'s own write', events: [ipEv('[LINK]Deleted 9: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN group 0 ')],
+    repairs: [], known: true, rewrites: [],
+  },
+  {
+    name: 'the device created down, then up (ovlnet\'s own write, seen after the cycle): nothing', events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 ')],
+    repairs: [], known: true, rewrites: [],
+  },
+  {
+    name: 'the device up as modelled (carrier change): nothing', events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN group 0 ')],
+    repairs: [], known: true, rewrites: [],
+  },
+  {
+    name: 'foreign objects elsewhere: nothing',
+    events: [ipEv('[LINK]Deleted 3: veth1@NONE: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN group 0 '), ipEv('[ROUTE]Deleted 203.0.113.0/24 dev eth0 proto 2 '),
+      ipEv('[NEIGH]198.51.100.7 dev eth0 lladdr 02:00:00:00:00:07 REACHABLE '), brEv('02:00:00:00:00:08 dev vx9 dst 192.0.2.8 self permanent')],
+    repairs: [], known: true, rewrites: [],
+  },
+  {
+    name: 'foreign routes and neighbours added elsewhere join the model', events: [ipEv('[ROUTE]203.0.113.0/24 dev eth0 proto 4 '), ipEv('[ROUTE]fe80::/64 dev flannel.1 proto 2 metric 256 pref medium'),
+      ipEv('[NEIGH]198.51.100.7 dev eth0 lladdr 02:00:00:00:00:07 PERMANENT ')],
+    repairs: [], known: true, rewrites: [],
+  },
+  {
+    name: 'a route of ovlnet\'s protocol not in the plan appears: the model is unknown, no repair', events: [ipEv('[ROUTE]198.18.99.0/24 via 198.18.99.0 dev flannel.1 proto 244 onlink ')],
+    repairs: [], known: false, rewrites: [],
+  },
+  {
+    name: 'a neighbour not in the plan on ovlnet\'s device: the model is unknown', events: [ipEv('[NEIGH]198.18.99.0 dev flannel.1 lladdr 02:00:00:00:00:99 PERMANENT ')],
+    repairs: [], known: false, rewrites: [],
+  },
+];
+
+for (const row of ROWS) {
+  test(row.name, () => {
+    const model = actualFrom(desired.entries);
+    const snap = (a: typeof model) => [...a.routes.map((x) => `${x.dst.text} ${x.via?.text}`), ...a.neighbors.map((x) => `${x.ip.text} ${x.mac.text}`), ...a.fdb.map((x) => `${x.mac.text} ${x.dst.text}`)].join(',');
+    const before = snap(model);
+    const r = applyKernelEvents(model, row.events, owned);
+    assert.equal(r.repairs.map((x) => `${x.what} ${x.object}`), row.repairs);
+    assert.is(r.model !== undefined, row.known, r.unknown);
+    assert.is(snap(model), before, 'the input model is not modified');
+    if (r.model) {
+      const changes = diff(desired, r.model, ownershipFor('flannel.1')).changes;
+      assert.equal(changes.map((c) => `${c.action} ${c.key}`), row.rewrites);
+    }
+  });
+}
+
+test('without a model, a deletion of a planned object is still a repair; other events are not', () => {
+  const r = applyKernelEvents(undefined, [ipEv(`[ROUTE]Deleted ${routeLine}`), ipEv(`[ROUTE]${peer.dst.text} via 192.0.2.99 dev eth0 proto 3 `), ipEv('[ROUTE]Deleted 203.0.113.0/24 dev eth0 proto 2 ')], owned);
+  assert.is(r.model, undefined);
+  assert.equal(r.repairs.map((x) => `${x.what} ${x.object}`), [`deleted route:${peer.dst.text}`]);
+});
+
+test('a deletion echoed after ovlnet deleted the object itself (no longer in the model): nothing', () => {
+  const model = actualFrom(desired.entries.filter((e) => e !== peer));
+  const r = applyKernelEvents(model, [ipEv(`[ROUTE]Deleted ${routeLine}`)], owned);
+  assert.equal(r.repairs, []);
+  assert.ok(r.model);
+});
+
+test('a foreign route added is in the model afterwards, as the kernel has it', () => {
+  const r = applyKernelEvents(actualFrom(desired.entries), [ipEv('[ROUTE]203.0.113.0/24 via 192.0.2.1 dev eth0 proto 4 ')], owned);
+  const got = r.model!.routes.find((x) => x.dst.text === '203.0.113.0/24');
+  assert.equal(got && { via: got.via?.text, dev: got.dev, proto: got.proto }, { via: '192.0.2.1', dev: 'eth0', proto: 4 });
+});
+
+test.run();
