@@ -9,7 +9,7 @@ import type { KubeCredentials } from './kube-auth.js';
 import { LineSplitter, parseWatchLine } from './kube-wire.js';
 
 /** A list page of realistic Nodes is a few MB; anything far larger is not an answer to what we ask. */
-const MAX_BODY_BYTES = 256 * 1024 * 1024;
+const MAX_BODY_CHARS = 256 * 1024 * 1024;
 
 export class KubeHttpError extends Error {
   constructor(readonly statusCode: number, readonly body: string) {
@@ -124,19 +124,24 @@ export class KubeHttp {
   }
 }
 
+/**
+ * The answer as a string, built from decoded chunks rather than one
+ * Buffer.concat: a list page is megabytes, and a large malloc'd buffer freed
+ * after parsing stays in the process's RSS (glibc keeps it), where V8's own
+ * strings are given back when collected.
+ */
 function readBody(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        res.destroy(new Error(`answer larger than ${MAX_BODY_BYTES} bytes`));
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => {
+      if (text.length + c.length > MAX_BODY_CHARS) {
+        res.destroy(new Error(`answer larger than ${MAX_BODY_CHARS} characters`));
         return;
       }
-      chunks.push(c);
+      text += c;
     });
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('end', () => resolve(text));
     res.on('error', reject);
     res.on('aborted', () => reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' })));
   });

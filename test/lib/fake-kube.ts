@@ -111,6 +111,8 @@ export class FakeKube {
    * memory measurements. Set before adding nodes.
    */
   realisticNodes = false;
+  /** The next this-many continue tokens are answered 410 (expired), as after etcd compaction mid-list. */
+  expireContinueTokens = 0;
   /** Paged lists in progress: continue token -> the names left and the list's resourceVersion. */
   private pagedLists = new Map<string, { names: string[]; rv: number }>();
 
@@ -465,7 +467,9 @@ export class FakeKube {
     if (token) {
       const paged = this.pagedLists.get(token);
       this.pagedLists.delete(token);
-      if (!paged) {
+      const expire = this.expireContinueTokens > 0;
+      if (expire) this.expireContinueTokens--;
+      if (!paged || expire) {
         this.json(res, 410, status(410, 'Expired', 'The provided continue parameter is too old'));
         return;
       }
