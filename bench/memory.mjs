@@ -3,7 +3,8 @@
 //
 //   node bench/memory.mjs [--sources file,etcd,kube] [--sizes 100,1000,10000]
 //                         [--kube-sizes 100,1000,5000,10000] [--changes 200]
-//                         [--quick] [--ovlnet bin/ovlnet] [--out FILE.json]
+//                         [--quick] [--ovlnet bin/ovlnet] [--node-flags="--max-semi-space-size=2"]
+//                         [--out FILE.json]
 //
 // For each source and size (number of vxlan peers) it starts `ovlnet daemon`
 // in a throw-away namespace (as root, never the default one), waits for its
@@ -11,13 +12,15 @@
 // /proc/PID/status, then makes --changes single-peer VTEP-MAC changes twice
 // over, waiting for the kernel to match after each round, and reads RSS
 // again: the growth between the two rounds is what churn leaves behind
-// (the first round includes warming up).
+// (the first round includes warming up). Then RSS once the daemon has been
+// idle for 30 s: V8's memory reducer gives back the heap headroom the churn
+// made (the live heap is a fraction of RSS; see docs/performance.md).
 //
 // Sources: file (a JSON cluster file replaced by rename), etcd (a real etcd,
 // flannel's v3 schema), kube (the loopback API stand-in of
 // test/lib/fake-kube.ts on 127.0.0.1 serving realistic ~6 KB Node objects,
 // paged lists). --ovlnet runs another build (a copy of bin/ + dist/bundle/),
-// for before/after figures.
+// for before/after figures; --node-flags passes V8/Node flags to the daemon's node.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -45,6 +48,7 @@ const { values: opt } = parseArgs({
     changes: { type: 'string', default: '200' },
     quick: { type: 'boolean', default: false },
     ovlnet: { type: 'string', default: join(ROOT, 'bin', 'ovlnet') },
+    'node-flags': { type: 'string', default: '' },
     out: { type: 'string' },
   },
 });
@@ -61,6 +65,7 @@ const SIZES = opt.quick ? [100, 1000] : sizesOf(opt.sizes);
 const KUBE_SIZES = opt.quick ? [100, 1000] : sizesOf(opt['kube-sizes']);
 const CHANGES = opt.quick ? 50 : Math.max(1, Number(opt.changes));
 const NO_FWD = '--iptables-forward-rules=false';
+const IDLE_MS = opt.quick ? 10_000 : 30_000;
 const log = (s) => process.stderr.write(s + '\n');
 
 const ovlnet = (args) => timed(NODE, [OVLNET, ...args]);
@@ -171,7 +176,8 @@ async function measure(kind, peers) {
   const ns = createNamespace();
   const stderr = [];
   const started = Date.now();
-  const d = spawn(NODE, [OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(dir, 'subnet.env'),
+  const nodeFlags = opt['node-flags'].split(/\s+/).filter(Boolean);
+  const d = spawn(NODE, [...nodeFlags, OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(dir, 'subnet.env'),
     '--log-level', 'info', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let exited;
   const exitP = new Promise((res) => d.on('close', (code, sig) => { exited = { code, sig }; res(); }));
@@ -218,6 +224,8 @@ async function measure(kind, peers) {
     const inSync2 = await round(2 + CHANGES);
     await new Promise((res) => setTimeout(res, 2000));
     const churn2KB = statusKB(d.pid, 'VmRSS');
+    await new Promise((res) => setTimeout(res, IDLE_MS));
+    const idleKB = statusKB(d.pid, 'VmRSS');
     return {
       source: kind,
       peers,
@@ -226,6 +234,7 @@ async function measure(kind, peers) {
       afterChangesMB: churn1KB / 1024,
       after2xChangesMB: churn2KB / 1024,
       growthMB: (churn2KB - churn1KB) / 1024,
+      idleMB: idleKB / 1024,
       peakMB: statusKB(d.pid, 'VmHWM') / 1024,
       changes: CHANGES,
       inSyncAfterChanges: inSync1 && inSync2,
@@ -254,17 +263,17 @@ async function main() {
       const r = await measure(kind, peers);
       results.push(r);
       if (r.notRun) log(`  not run: ${r.notRun}`);
-      else log(`  converged ${r.convergeMs} ms, RSS ${fmt(r.rssMB)} MB; after ${r.changes} changes ${fmt(r.afterChangesMB)} MB, after ${2 * r.changes} ${fmt(r.after2xChangesMB)} MB (growth ${r.growthMB.toFixed(1)} MB); peak ${fmt(r.peakMB)} MB${r.inSyncAfterChanges ? '' : '; NOT in sync after the changes'}`);
+      else log(`  converged ${r.convergeMs} ms, RSS ${fmt(r.rssMB)} MB; after ${r.changes} changes ${fmt(r.afterChangesMB)} MB, after ${2 * r.changes} ${fmt(r.after2xChangesMB)} MB (growth ${r.growthMB.toFixed(1)} MB); idle ${fmt(r.idleMB)} MB; peak ${fmt(r.peakMB)} MB${r.inSyncAfterChanges ? '' : '; NOT in sync after the changes'}`);
     }
   }
-  const rows = [['source', 'peers', 'converged ms', 'RSS MB', `after ${CHANGES} changes`, `after ${2 * CHANGES}`, 'growth MB', 'peak MB']];
+  const rows = [['source', 'peers', 'converged ms', 'RSS MB', `after ${CHANGES} changes`, `after ${2 * CHANGES}`, 'growth MB', 'idle MB', 'peak MB']];
   for (const r of results) {
-    if (r.notRun) rows.push([r.source, String(r.peers), 'not run', '', '', '', '', '']);
-    else rows.push([r.source, String(r.peers), String(r.convergeMs), fmt(r.rssMB), fmt(r.afterChangesMB), fmt(r.after2xChangesMB), r.growthMB.toFixed(1), fmt(r.peakMB)]);
+    if (r.notRun) rows.push([r.source, String(r.peers), 'not run', '', '', '', '', '', '']);
+    else rows.push([r.source, String(r.peers), String(r.convergeMs), fmt(r.rssMB), fmt(r.afterChangesMB), fmt(r.after2xChangesMB), r.growthMB.toFixed(1), fmt(r.idleMB), fmt(r.peakMB)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   process.stdout.write(rows.map((row) => row.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n') + '\n');
-  if (opt.out) writeFileSync(opt.out, JSON.stringify({ date: new Date().toISOString(), ovlnet: OVLNET, results }, null, 2) + '\n');
+  if (opt.out) writeFileSync(opt.out, JSON.stringify({ date: new Date().toISOString(), ovlnet: OVLNET, nodeFlags: opt['node-flags'], results }, null, 2) + '\n');
   if (results.some((r) => r.notRun || !r.inSyncAfterChanges)) process.exitCode = 1;
 }
 
