@@ -100,6 +100,76 @@ async function jsonSyntaxError(text: string, origin: string, e: Error): Promise<
   return syntaxError(text, origin, 'JSON', why);
 }
 
+/**
+ * Documents js-yaml may parse (yaml-core.ts): no anchor or alias (`&`, `*`:
+ * the alias limit below stays the yaml package's), no tag (`!`), no
+ * directive (`%`: `%YAML 1.1` would change the schema), no block scalar
+ * (`|`, `>`: js-yaml reads some indentations of them differently). One of
+ * these characters anywhere, even quoted, only means the slower path.
+ */
+const FAST_YAML = /^[^&*!%|>?]*$/;
+/**
+ * What js-yaml 4.3 reads differently from the yaml package (found by the
+ * property tests in test/unit/sources/yaml-core.test.ts) takes the slower
+ * path: a line ending in a bare `-` (after `- - -` it nests the next entry
+ * one level too deep); `---` or `...` with more on their line (glued, a
+ * plain scalar it takes for a document marker; after a space, a block
+ * mapping the yaml package refuses there).
+ */
+const MISREAD = [
+  /(?:^|[ \t])-[ \t]*\r?$/m,
+  /^(?:---|\.\.\.)(?![ \t]*\r?$)/m,
+  // js-yaml accepts these where the yaml package refuses them: a tab in a
+  // line's indentation; a quoted scalar running over lines, found by a line
+  // (not a whole-line comment: "# flannel's ...") with an odd number of
+  // quotes, and by any \" (an escaped quote would even the count).
+  /^[ \t-]*\t/m,
+  /^(?![ \t]*#)[^"\n]*(?:"[^"\n]*"[^"\n]*)*"[^"\n]*$/m,
+  /^(?![ \t]*#)[^'\n]*(?:'[^'\n]*'[^'\n]*)*'[^'\n]*$/m,
+  /\\"/,
+  // a comment glued to a quote, bracket or comma; a flow collection as a key
+  /["'[\]{},]#/,
+  /[\]}][ \t]*:/,
+];
+
+export function fastYamlAllowed(text: string): boolean {
+  return FAST_YAML.test(text) && !MISREAD.some((re) => re.test(text));
+}
+
+async function parseYaml(text: string, origin: string): Promise<unknown> {
+  if (fastYamlAllowed(text)) {
+    // More than MAX_DEPTH + 2 nested nodes (a scalar leaf counts as one) is more than MAX_DEPTH containers.
+    const fast = (await import('./yaml-core.js')).loadCoreYaml(text, MAX_DEPTH + 2);
+    if (fast.ok) return fast.value;
+    if (fast.tooDeep) throw tooDeep(origin);
+    // Any other refusal: the yaml package below says what is wrong, as it always has.
+  }
+  const YAML = await import('yaml');
+  let d;
+  try {
+    d = YAML.parseDocument(text, { merge: false, uniqueKeys: true, prettyErrors: true });
+  } catch (e) {
+    if (isStackOverflow(e)) throw tooDeep(origin);
+    throw new SourceError(`${origin}: invalid YAML: ${(e as Error).message}`);
+  }
+  if (d.errors.length) {
+    const err = d.errors[0];
+    // yaml turns its own stack overflow into a document error.
+    if (/Maximum call stack/.test(err.message)) throw tooDeep(origin);
+    throw syntaxError(text, origin, 'YAML', err.message, err.linePos?.[0] ?? lineColAt(text, err.pos[0]));
+  }
+  try {
+    return d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (isStackOverflow(e)) throw tooDeep(origin);
+    if (/alias/i.test(msg)) {
+      throw new SourceError(`${origin}: too many YAML aliases (more than ${MAX_YAML_ALIASES}); refusing a possible alias bomb`);
+    }
+    throw new SourceError(`${origin}: invalid YAML: ${msg.split('\n')[0]}`);
+  }
+}
+
 export async function parseDocument(text: string, origin: string, format: 'json' | 'yaml'): Promise<unknown> {
   if (text.length > MAX_FILE_BYTES) throw new SourceError(`${origin}: larger than ${MAX_FILE_BYTES} bytes`);
   let doc: unknown;
@@ -111,30 +181,7 @@ export async function parseDocument(text: string, origin: string, format: 'json'
       throw await jsonSyntaxError(text, origin, e as Error);
     }
   } else {
-    const YAML = await import('yaml');
-    let d;
-    try {
-      d = YAML.parseDocument(text, { merge: false, uniqueKeys: true, prettyErrors: true });
-    } catch (e) {
-      if (isStackOverflow(e)) throw tooDeep(origin);
-      throw new SourceError(`${origin}: invalid YAML: ${(e as Error).message}`);
-    }
-    if (d.errors.length) {
-      const err = d.errors[0];
-      // yaml turns its own stack overflow into a document error.
-      if (/Maximum call stack/.test(err.message)) throw tooDeep(origin);
-      throw syntaxError(text, origin, 'YAML', err.message, err.linePos?.[0] ?? lineColAt(text, err.pos[0]));
-    }
-    try {
-      doc = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
-    } catch (e) {
-      const msg = (e as Error).message;
-      if (isStackOverflow(e)) throw tooDeep(origin);
-      if (/alias/i.test(msg)) {
-        throw new SourceError(`${origin}: too many YAML aliases (more than ${MAX_YAML_ALIASES}); refusing a possible alias bomb`);
-      }
-      throw new SourceError(`${origin}: invalid YAML: ${msg.split('\n')[0]}`);
-    }
+    doc = await parseYaml(text, origin);
   }
   checkDepth(doc, origin);
   return doc;

@@ -1,7 +1,7 @@
 // The bundle bin/ovlnet runs (scripts/bundle.mjs, dist/bundle/) keeps start-up
 // small: --version, --help and a plan of a JSON cluster file load a few bundle
 // files and none of the heavy libraries only some commands need (the Kubernetes
-// client, etcd3, prom-client; yaml for a JSON file). What a run loaded is seen
+// client, etcd3, prom-client; yaml and js-yaml for a JSON file). What a run loaded is seen
 // by a module-loader hook (every URL Node loads), mapped to packages through the
 // bundle's metafile (dist/bundle-meta.json): a future eager import fails here.
 import { test } from 'uvu';
@@ -102,7 +102,11 @@ test('--version and --help load only bundle files, no library a command needs', 
   assert.is(v.code, 0, v.stderr);
   assert.is(v.stdout.trim(), packageInfo().version);
   assertOnlyBundle(v, '--version');
-  assert.equal([...v.packages], ['commander'], '--version: commander only');
+  // bin/ovlnet answers --version alone from package.json: not even the bundle is loaded.
+  assert.equal(v.files, ['bin/ovlnet'], '--version: the launcher only');
+  const vd = await load(['--version', '--debug']);
+  assert.is(vd.stdout.trim(), packageInfo().version, 'with other options, commander answers the same');
+  assert.equal([...vd.packages], ['commander'], '--version --debug: commander only');
 
   const h = await load(['--help']);
   assert.is(h.code, 0, h.stderr);
@@ -111,7 +115,7 @@ test('--version and --help load only bundle files, no library a command needs', 
   assert.equal([...h.packages], ['commander'], '--help: commander only');
 });
 
-test('plan of a JSON cluster file loads no heavy library and no yaml; of a YAML file, yaml (the check sees a lazy chunk load)', async () => {
+test('plan of a JSON cluster file loads no heavy library and no YAML parser; of a plain YAML file, js-yaml and not yaml (the check sees a lazy chunk load)', async () => {
   await withTopology(defaultNodes(1), async (t) => {
     const nodes = defaultNodes(3);
     const json = t.file('cluster.json', JSON.stringify({ network: '198.18.0.0/16', backend: { type: 'vxlan', vni: 1, port: 8472 }, nodes }));
@@ -122,14 +126,14 @@ test('plan of a JSON cluster file loads no heavy library and no yaml; of a YAML 
     assert.is(j.code, 0, j.stderr);
     assert.equal((JSON.parse(j.stdout) as { peers: Array<{ name: string }> }).peers.map((p) => p.name), ['node-b', 'node-c']);
     assertOnlyBundle(j, 'plan (JSON)');
-    assertNone(j, [...HEAVY, 'yaml'], 'plan of a JSON file');
+    assertNone(j, [...HEAVY, 'yaml', 'js-yaml'], 'plan of a JSON file');
 
     const y = await load(args(yaml));
     assert.is(y.code, 0, y.stderr);
     assert.is(y.stdout, j.stdout, 'the bundled yaml reads the same cluster');
     assertOnlyBundle(y, 'plan (YAML)');
-    assert.ok(y.packages.has('yaml'), 'plan of a YAML file loads the yaml chunk');
-    assertNone(y, HEAVY, 'plan of a YAML file');
+    assert.ok(y.packages.has('js-yaml'), 'plan of a YAML file loads the js-yaml chunk (src/sources/yaml-core.ts)');
+    assertNone(y, [...HEAVY, 'yaml'], 'plan of a plain YAML file (no anchors, tags, block scalars)');
   });
 });
 
