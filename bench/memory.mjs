@@ -1,74 +1,49 @@
-#!/usr/bin/env node
 // The daemon's memory, per source: RSS once converged and after churn.
-//
-//   node bench/memory.mjs [--sources file,etcd,kube] [--sizes 100,1000,10000]
-//                         [--kube-sizes 100,1000,5000,10000] [--changes 200]
-//                         [--quick] [--ovlnet bin/ovlnet] [--node-flags="--max-semi-space-size=2"]
-//                         [--out FILE.json]
+// A scenario of bench/run.mjs: `node bench/run.mjs --only memory [options]`
+// (`npm run bench:memory`).
 //
 // For each source and size (number of vxlan peers) it starts `ovlnet daemon`
 // in a throw-away namespace (as root, never the default one), waits for its
 // "ready: first cycle converged" log line, reads VmRSS and VmHWM from
-// /proc/PID/status, then makes --changes single-peer VTEP-MAC changes twice
-// over, waiting for the kernel to match after each round, and reads RSS
+// /proc/PID/status, then makes --memory-changes single-peer VTEP-MAC changes
+// twice over, waiting for the kernel to match after each round, and reads RSS
 // again: the growth between the two rounds is what churn leaves behind
 // (the first round includes warming up). Then RSS once the daemon has been
-// idle for 30 s: V8's memory reducer gives back the heap headroom the churn
-// made (the live heap is a fraction of RSS; see docs/performance.md).
+// idle (--memory-idle-seconds): V8's memory reducer gives back the heap
+// headroom the churn made (the live heap is a fraction of RSS; see
+// docs/performance.md).
 //
 // Sources: file (a JSON cluster file replaced by rename), etcd (a real etcd,
 // flannel's v3 schema), kube (the loopback API stand-in of
 // test/lib/fake-kube.ts on 127.0.0.1 serving realistic ~6 KB Node objects,
-// paged lists). --ovlnet runs another build (a copy of bin/ + dist/bundle/),
-// for before/after figures; --node-flags passes V8/Node flags to the daemon's node.
+// paged lists). --memory-ovlnet runs another build (a copy of bin/ +
+// dist/bundle/), for before/after figures; --memory-node-flags passes V8/Node
+// flags to the daemon's node.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
-  clusterDoc, createNamespace, deleteNamespace, flannelConfig, flannelLease, installCleanupHandlers, leaseName,
-  LOCAL_IP, nodeSpec, onCleanup, requireTools, startEtcd, tempDir, timed, writeAtomic,
+  clusterDoc, createNamespace, deleteNamespace, flannelConfig, flannelLease, leaseName,
+  LOCAL_IP, nodeSpec, onCleanup, startEtcd, tempDir, timed, writeAtomic,
 } from './lib.mjs';
+import { NODE, NO_FWD, OVLNET as OWN_OVLNET, ROOT, log } from './ovlnet.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-if (!process.env.OVLNET_RUN_DIR) {
-  const runDir = mkdtempSync(join(tmpdir(), 'ovlnet-bench-run-'));
-  process.env.OVLNET_RUN_DIR = runDir;
-  process.on('exit', () => rmSync(runDir, { recursive: true, force: true }));
+const SOURCES = ['file', 'etcd', 'kube'];
+
+/** Settings of one run, from the options. */
+function settings(opt) {
+  const sizes = (text) => text.split(',').map(Number).filter((n) => n > 0);
+  return {
+    sources: [...new Set(opt['memory-sources'].split(',').map((x) => x.trim()).filter(Boolean))],
+    sizes: sizes(opt['memory-sizes']),
+    kubeSizes: sizes(opt['memory-kube-sizes']),
+    changes: Math.max(1, Number(opt['memory-changes'])),
+    idleMs: Math.max(0, Number(opt['memory-idle-seconds'])) * 1000,
+    ovlnet: opt['memory-ovlnet'] ? resolve(opt['memory-ovlnet']) : OWN_OVLNET,
+    nodeFlags: opt['memory-node-flags'].split(/\s+/).filter(Boolean),
+  };
 }
-const NODE = process.execPath;
-
-const { values: opt } = parseArgs({
-  options: {
-    sources: { type: 'string', default: 'file,etcd,kube' },
-    sizes: { type: 'string', default: '100,1000,10000' },
-    'kube-sizes': { type: 'string', default: '100,1000,5000,10000' },
-    changes: { type: 'string', default: '200' },
-    quick: { type: 'boolean', default: false },
-    ovlnet: { type: 'string', default: join(ROOT, 'bin', 'ovlnet') },
-    'node-flags': { type: 'string', default: '' },
-    out: { type: 'string' },
-  },
-});
-const OVLNET = resolve(opt.ovlnet);
-const SOURCES = opt.sources.split(',').map((s) => s.trim()).filter(Boolean);
-for (const s of SOURCES) {
-  if (!['file', 'etcd', 'kube'].includes(s)) {
-    process.stderr.write(`--sources: unknown source "${s}" (file, etcd, kube)\n`);
-    process.exit(2);
-  }
-}
-const sizesOf = (text) => text.split(',').map(Number).filter((n) => n > 0);
-const SIZES = opt.quick ? [100, 1000] : sizesOf(opt.sizes);
-const KUBE_SIZES = opt.quick ? [100, 1000] : sizesOf(opt['kube-sizes']);
-const CHANGES = opt.quick ? 50 : Math.max(1, Number(opt.changes));
-const NO_FWD = '--iptables-forward-rules=false';
-const IDLE_MS = opt.quick ? 10_000 : 30_000;
-const log = (s) => process.stderr.write(s + '\n');
-
-const ovlnet = (args) => timed(NODE, [OVLNET, ...args]);
 
 function statusKB(pid, field) {
   try {
@@ -79,10 +54,10 @@ function statusKB(pid, field) {
   }
 }
 
-async function waitConverged(args, deadlineMs) {
+async function waitConverged(ovlnet, args, deadlineMs) {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    const r = await ovlnet(['diff', ...args]);
+    const r = await timed(NODE, [ovlnet, 'diff', ...args]);
     if (r.code === 0) return true;
     if (Date.now() > until) return false;
     await new Promise((res) => setTimeout(res, 500));
@@ -168,7 +143,8 @@ async function kubeSource(dir, peers, salts) {
 
 // ---------------------------------------------------------------------------
 
-async function measure(kind, peers) {
+async function measure(kind, peers, set) {
+  const { changes: CHANGES, idleMs: IDLE_MS, ovlnet: OVLNET, nodeFlags } = set;
   const dir = join(tempDir(), `memory-${kind}-${peers}`);
   mkdirSync(dir, { recursive: true });
   const salts = new Map();
@@ -176,7 +152,6 @@ async function measure(kind, peers) {
   const ns = createNamespace();
   const stderr = [];
   const started = Date.now();
-  const nodeFlags = opt['node-flags'].split(/\s+/).filter(Boolean);
   const d = spawn(NODE, [...nodeFlags, OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(dir, 'subnet.env'),
     '--log-level', 'info', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let exited;
@@ -216,7 +191,7 @@ async function measure(kind, peers) {
         await src.change(nodeSpec(k, salt0 + i));
         await new Promise((res) => setTimeout(res, 20));
       }
-      return waitConverged(src.diffArgs(ns), 120_000);
+      return waitConverged(OVLNET, src.diffArgs(ns), 120_000);
     };
     const inSync1 = await round(2);
     await new Promise((res) => setTimeout(res, 2000));
@@ -253,31 +228,51 @@ async function measure(kind, peers) {
 
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 
-async function main() {
-  requireTools({ etcd: SOURCES.includes('etcd') });
-  installCleanupHandlers();
-  const results = [];
-  for (const kind of SOURCES) {
-    for (const peers of kind === 'kube' ? KUBE_SIZES : SIZES) {
-      log(`memory: ${kind} at ${peers} peers ...`);
-      const r = await measure(kind, peers);
-      results.push(r);
-      if (r.notRun) log(`  not run: ${r.notRun}`);
-      else log(`  converged ${r.convergeMs} ms, RSS ${fmt(r.rssMB)} MB; after ${r.changes} changes ${fmt(r.afterChangesMB)} MB, after ${2 * r.changes} ${fmt(r.after2xChangesMB)} MB (growth ${r.growthMB.toFixed(1)} MB); idle ${fmt(r.idleMB)} MB; peak ${fmt(r.peakMB)} MB${r.inSyncAfterChanges ? '' : '; NOT in sync after the changes'}`);
+export default {
+  name: 'memory',
+  options: {
+    'memory-sources': { type: 'string', default: 'file,etcd,kube', help: 'sources for the daemon memory measurement (file, etcd, kube; empty: none)' },
+    'memory-sizes': { type: 'string', default: '100,1000,10000', quick: '100', help: 'peers for file and etcd' },
+    'memory-kube-sizes': { type: 'string', default: '100,1000,5000,10000', quick: '100', help: 'Nodes for kube' },
+    'memory-changes': { type: 'string', default: '200', quick: '20', help: 'single-peer changes per round (two rounds)' },
+    'memory-idle-seconds': { type: 'string', default: '30', quick: '5', help: 'idle time before the last RSS reading' },
+    'memory-node-flags': { type: 'string', default: '', help: 'node/V8 flags for the daemon (--memory-node-flags="--max-semi-space-size=2")' },
+    'memory-ovlnet': { type: 'string', default: '', help: 'another build\'s bin/ovlnet (before/after figures)' },
+  },
+  needsEtcd: (opt) => settings(opt).sources.includes('etcd'),
+  validate(opt) {
+    for (const x of settings(opt).sources) if (!SOURCES.includes(x)) return `--memory-sources: unknown source "${x}" (${SOURCES.join(', ')})`;
+    return undefined;
+  },
+  enabled: (opt) => settings(opt).sources.length > 0,
+  async run({ opt }) {
+    const set = settings(opt);
+    const out = [];
+    for (const kind of set.sources) {
+      for (const peers of kind === 'kube' ? set.kubeSizes : set.sizes) {
+        log(`\n== memory, ${kind} source, ${peers} peers`);
+        let r;
+        try {
+          r = await measure(kind, peers, set);
+        } catch (e) {
+          r = { source: kind, peers, notRun: String(e?.message ?? e).split('\n')[0] };
+        }
+        out.push(r);
+        if (r.notRun) log(`  not run: ${r.notRun}`);
+        else log(`  converged ${r.convergeMs} ms, RSS ${fmt(r.rssMB)} MB; after ${r.changes} changes ${fmt(r.afterChangesMB)} MB, after ${2 * r.changes} ${fmt(r.after2xChangesMB)} MB; idle ${fmt(r.idleMB)} MB`);
+      }
     }
-  }
-  const rows = [['source', 'peers', 'converged ms', 'RSS MB', `after ${CHANGES} changes`, `after ${2 * CHANGES}`, 'growth MB', 'idle MB', 'peak MB']];
-  for (const r of results) {
-    if (r.notRun) rows.push([r.source, String(r.peers), 'not run', '', '', '', '', '', '']);
-    else rows.push([r.source, String(r.peers), String(r.convergeMs), fmt(r.rssMB), fmt(r.afterChangesMB), fmt(r.after2xChangesMB), r.growthMB.toFixed(1), fmt(r.idleMB), fmt(r.peakMB)]);
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  process.stdout.write(rows.map((row) => row.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n') + '\n');
-  if (opt.out) writeFileSync(opt.out, JSON.stringify({ date: new Date().toISOString(), ovlnet: OVLNET, nodeFlags: opt['node-flags'], results }, null, 2) + '\n');
-  if (results.some((r) => r.notRun || !r.inSyncAfterChanges)) process.exitCode = 1;
-}
-
-main().catch((e) => {
-  process.stderr.write(`${e.stack ?? e}\n`);
-  process.exit(1);
-});
+    return { nodeFlags: set.nodeFlags.join(' '), ovlnet: set.ovlnet, runs: out };
+  },
+  report(res) {
+    const rows = [['memory: source', 'peers', 'converged ms', 'RSS MB', 'after N changes', 'after 2N', 'growth MB', 'idle MB', 'peak MB']];
+    for (const r of res.runs) {
+      if (r.notRun) rows.push([r.source, String(r.peers), `not run: ${r.notRun}`, '', '', '', '', '', '']);
+      else rows.push([r.inSyncAfterChanges ? r.source : `${r.source} (NOT in sync after the changes)`, String(r.peers), String(r.convergeMs), fmt(r.rssMB), fmt(r.afterChangesMB), fmt(r.after2xChangesMB), r.growthMB.toFixed(1), fmt(r.idleMB), fmt(r.peakMB)]);
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+    const lines = rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+    const n = res.runs.find((r) => r.changes)?.changes;
+    return [...lines, `(N = ${n ?? '-'} single-peer changes${res.nodeFlags ? `; daemon node flags ${res.nodeFlags}` : ''})`];
+  },
+};
