@@ -4,7 +4,8 @@
 // (exec plugins, token files, client certificates, basic auth, impersonation).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSource } from '../../src/sources/index.js';
@@ -160,6 +161,43 @@ test('credentials: token file (in-cluster), client certificate and CA (files rel
     const b = await creds.requestOptions();
     assert.is(b.auth, 'bob:secret');
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('https: the kubeconfig\'s CA and tls-server-name verify the server; without them the source refuses it; insecure-skip-tls-verify skips', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ovlnet-kube-tls-'));
+  // A self-signed certificate for the name kube.example only (not 127.0.0.1).
+  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=kube.example', '-addext', 'subjectAltName=DNS:kube.example'], { encoding: 'utf8' });
+  assert.is(gen.status, 0, `openssl: ${gen.stderr}`);
+  const f = await FakeKube.start(undefined, { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'ca.crt'), 'utf8') });
+  try {
+    f.setConfigMap('kube-flannel', netConfJSON('198.18.0.0/16'));
+    f.addNode({ name: 'node-a', podCIDR: '198.18.0.0/24', annotations: flannelAnnotations('192.0.2.10', '0a:58:c6:12:00:0a') });
+    f.addNode({ name: 'node-b', podCIDR: '198.18.1.0/24', annotations: flannelAnnotations('192.0.2.11', '0a:58:c6:12:00:0b') });
+    const load = async (file: string, lines: string[]) => {
+      const kc = f.writeKubeconfig(dir, f.token, file, lines);
+      const s = await openSource(`kube:${kc}`, { nodeName: 'node-a' });
+      try {
+        return await s.load().then((st) => st.nodes.length, (e: Error) => e.message);
+      } finally {
+        await s.close();
+      }
+    };
+    assert.is(await load('ok', ['certificate-authority: ca.crt', 'tls-server-name: kube.example']), 2, 'CA file relative to the kubeconfig, and the name to check');
+    const data = Buffer.from(readFileSync(join(dir, 'ca.crt'))).toString('base64');
+    assert.is(await load('data', [`certificate-authority-data: ${data}`, 'tls-server-name: kube.example']), 2, 'CA data');
+    // The first request to fail names itself (the ConfigMap and the Nodes are read at once).
+    assert.match(String(await load('noname', ['certificate-authority: ca.crt'])), /^cannot [a-z -]+ at https:\/\/127\.0\.0\.1:\d+: Hostname\/IP does not match certificate's altnames/);
+    assert.match(String(await load('noca', ['tls-server-name: kube.example'])), /^cannot [a-z -]+ at https:\/\/127\.0\.0\.1:\d+: self-signed certificate/);
+    assert.is(await load('insecure', ['insecure-skip-tls-verify: true']), 2);
+    const r = await ovlnet(['plan', '--source', `kube:${join(dir, 'ok')}`, '--node', 'node-a', '-o', 'json']);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(JSON.parse(r.stdout).peers.length, 1, 'the CLI (the bundle) over https too');
+    for (const q of f.requests) assert.is(q.authorization, `Bearer ${f.token}`);
+  } finally {
+    await f.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

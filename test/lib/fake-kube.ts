@@ -16,6 +16,7 @@
 // old", answered with an ERROR event carrying a 410 Gone Status, as the real
 // server does after etcd compaction.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
@@ -116,20 +117,25 @@ export class FakeKube {
   /** Paged lists in progress: continue token -> the names left and the list's resourceVersion. */
   private pagedLists = new Map<string, { names: string[]; rv: number }>();
 
-  constructor(token = 'test-token-0123456789') {
+  /** Serving https:// with this key and certificate (PEM), when given. */
+  readonly tls?: { key: string; cert: string };
+
+  constructor(token = 'test-token-0123456789', tls?: { key: string; cert: string }) {
     this.token = token;
-    this.server = createServer((req, res) => {
+    this.tls = tls;
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       if (this.delayMs > 0) setTimeout(() => this.handle(req, res), this.delayMs);
       else this.handle(req, res);
-    });
-    this.server.on('connection', (s) => {
+    };
+    this.server = tls ? createTLSServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler);
+    this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
   }
 
-  static async start(token?: string): Promise<FakeKube> {
-    const k = new FakeKube(token);
+  static async start(token?: string, tls?: { key: string; cert: string }): Promise<FakeKube> {
+    const k = new FakeKube(token, tls);
     await new Promise<void>((resolve, reject) => {
       k.server.once('error', reject);
       k.server.listen(0, '127.0.0.1', () => resolve());
@@ -139,7 +145,7 @@ export class FakeKube {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /**
