@@ -66,9 +66,11 @@ export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.en
 
 /**
  * A plain http:// server (what `kubectl proxy` serves) works for kubectl as
- * it is; the client library refuses it unless insecure-skip-tls-verify is
- * set, although there is no TLS to verify. Setting it on http:// clusters
- * only changes nothing else: https:// clusters keep their verification.
+ * it is, without insecure-skip-tls-verify. kube-http.ts speaks plain HTTP to
+ * it either way; the cluster is marked so that what the configuration says
+ * matches what is done (there is no TLS to verify), as the client library,
+ * which refuses http:// otherwise, needed. https:// clusters keep their
+ * verification.
  */
 export function allowPlainHTTP(kc: KubeCredentials): void {
   kc.clusters = kc.clusters.map((c) => (c.server.startsWith('http:') && !c.skipTLSVerify ? { ...c, skipTLSVerify: true } : c));

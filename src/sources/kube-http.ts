@@ -67,6 +67,11 @@ export class KubeHttp {
     });
   }
 
+  /** Closes the idle keep-alive connections (open watches end through their own abort). */
+  close(): void {
+    this.agent.destroy();
+  }
+
   /** One request; resolves with the parsed JSON body of a 2xx answer, rejects with KubeHttpError otherwise. */
   async json(path: string, r: JsonRequest = {}): Promise<unknown> {
     const body = r.body === undefined ? undefined : JSON.stringify(r.body);

@@ -367,6 +367,7 @@ class KubeSource implements Source {
     this.reflectors.clear();
     this.closing.abort();
     await Promise.all(stopping);
+    this.api.close();
   }
 }
 
