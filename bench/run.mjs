@@ -25,8 +25,9 @@ import cli from './cli.mjs';
 import daemon from './daemon.mjs';
 import repair from './repair.mjs';
 import writer from './writer.mjs';
+import memory from './memory.mjs';
 
-const SCENARIOS = [startup, cli, daemon, repair, writer];
+const SCENARIOS = [startup, cli, daemon, repair, writer, memory];
 
 // ovlnet's writer locks (src/host/lock.ts) go to a directory of the bench's own, never the host's /run/ovlnet.
 if (!process.env.OVLNET_RUN_DIR) {

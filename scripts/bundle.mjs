@@ -39,7 +39,7 @@ export const EXTERNAL = ['etcd3'];
 // `(await import('yaml')).parseDocument` would be undefined: such an import goes
 // through a small ESM module re-exporting, by name, what Node's own import()
 // of the package exposes.
-const CJS_DYNAMIC = ['yaml'];
+const CJS_DYNAMIC = ['yaml', 'hpagent', 'socks-proxy-agent'];
 
 const cjsNamespace = {
   name: 'cjs-namespace',

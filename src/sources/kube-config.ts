@@ -5,21 +5,21 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import { OvlnetError, SourceError } from '../errors.js';
+import { KubeCredentials } from './kube-auth.js';
 import { isObject } from './netconf.js';
 
 const SERVICEACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 export interface KubeconfigChoice {
-  kc: k8s.KubeConfig;
+  kc: KubeCredentials;
   /** For messages: `kubeconfig /root/.kube/config`, `in-cluster service account`. */
   where: string;
 }
 
 /** kube:PATH, else in-cluster, else $KUBECONFIG, else ~/.kube/config. */
 export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.env): KubeconfigChoice {
-  const kc = new k8s.KubeConfig();
+  const kc = new KubeCredentials();
   let where: string;
   try {
     if (path) {
@@ -32,7 +32,7 @@ export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.en
         throw new SourceError(`KUBERNETES_SERVICE_HOST is set but there is no service account token at ${SERVICEACCOUNT_TOKEN}`,
           'mount the service account token (automountServiceAccountToken: true), or pass --source kube:KUBECONFIG');
       }
-      kc.loadFromCluster();
+      kc.loadFromCluster(env);
     } else if (env.KUBECONFIG) {
       where = `kubeconfig $KUBECONFIG (${env.KUBECONFIG})`;
       // As kubectl: missing files are skipped, the first file's current-context wins.
@@ -40,7 +40,7 @@ export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.en
       if (!files.length) throw new SourceError(`${where}: no such file`);
       kc.loadFromFile(files[0]);
       for (const f of files.slice(1)) {
-        const more = new k8s.KubeConfig();
+        const more = new KubeCredentials();
         more.loadFromFile(f);
         kc.mergeConfig(more, Boolean(kc.currentContext));
       }
@@ -66,18 +66,14 @@ export function loadKubeconfig(path: string, env: NodeJS.ProcessEnv = process.en
 
 /**
  * A plain http:// server (what `kubectl proxy` serves) works for kubectl as
- * it is; the client library refuses it unless insecure-skip-tls-verify is
- * set, although there is no TLS to verify. Setting it on http:// clusters
- * only changes nothing else: https:// clusters keep their verification.
+ * it is, without insecure-skip-tls-verify. kube-http.ts speaks plain HTTP to
+ * it either way; the cluster is marked so that what the configuration says
+ * matches what is done (there is no TLS to verify), as the client library,
+ * which refuses http:// otherwise, needed. https:// clusters keep their
+ * verification.
  */
-export function allowPlainHTTP(kc: k8s.KubeConfig): void {
-  if (!kc.clusters.some((c) => c.server.startsWith('http:') && !c.skipTLSVerify)) return;
-  kc.loadFromOptions({
-    clusters: kc.clusters.map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
-    users: kc.users,
-    contexts: kc.contexts,
-    currentContext: kc.currentContext,
-  });
+export function allowPlainHTTP(kc: KubeCredentials): void {
+  kc.clusters = kc.clusters.map((c) => (c.server.startsWith('http:') && !c.skipTLSVerify ? { ...c, skipTLSVerify: true } : c));
 }
 
 export function oneLine(s: string, max = 240): string {

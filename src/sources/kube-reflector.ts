@@ -1,16 +1,22 @@
 // The Node reflector of the kube: source: list, then watch from the list's
-// resourceVersion, re-list on 410 Gone, keep the Nodes in memory and report a
-// change only when a field ovlnet reads changed.
-import type * as k8s from '@kubernetes/client-node';
+// resourceVersion, re-list on 410 Gone, keep the Nodes in memory (only the
+// fields ovlnet reads: kube-wire.ts) and report a change only when one of
+// those changed.
 import type { SourceError } from '../errors.js';
 import { relevantKey, type AnnotationKeys, type KubeNode } from './kube-map.js';
 import { httpStatus, type Action } from './kube-config.js';
+import { watchStep } from './kube-wire.js';
 import type { WatchHandlers } from './types.js';
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
-/** What the reflector needs of its source. */
+/** Opens a watch stream (kube-http.ts): events to onEvent, then done once. */
+export interface WatchOpener {
+  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: unknown) => void, done: (err: unknown) => void): Promise<AbortController>;
+}
+
+/** What the reflector needs of its source: Nodes listed already cut down. */
 export interface ReflectorSource {
   listNodes(signal?: AbortSignal): Promise<{ items: KubeNode[]; resourceVersion: string }>;
   toSourceError(e: unknown, action: Action): SourceError;
@@ -41,7 +47,7 @@ export class NodeReflector {
 
   constructor(
     private readonly source: ReflectorSource,
-    private readonly watcher: k8s.Watch,
+    private readonly watcher: WatchOpener,
     private readonly keys: AnnotationKeys,
     private readonly h: WatchHandlers,
   ) {}
@@ -147,24 +153,34 @@ export class NodeReflector {
       // ends by itself: give up a little after the server would have ended it.
       const watchdog = setTimeout(() => done(null), (timeoutSeconds + 60) * 1000);
       this.cancelWatch = () => done(null);
-      const onEvent = (type: string, obj: any) => {
+      const onEvent = (type: string, obj: unknown) => {
         if (settled) return;
         events++;
-        if (type === 'ERROR') {
-          if (obj?.code === 410) gone = true;
-          else statusError = this.source.toSourceError({ code: obj?.code ?? 500, body: obj }, { verb: 'watch', resource: 'nodes' });
-          return;
-        }
-        const name = obj?.metadata?.name;
-        if (typeof obj?.metadata?.resourceVersion === 'string' && obj.metadata.resourceVersion) this.rv = obj.metadata.resourceVersion;
-        if (typeof name !== 'string') return; // BOOKMARK, or garbage
+        const step = watchStep({ type, object: obj }, this.keys);
         let changed = false;
-        if (type === 'ADDED' || type === 'MODIFIED') {
-          const prev = this.cache.get(name);
-          this.cache.set(name, obj as KubeNode);
-          changed = !prev || relevantKey(prev, this.keys) !== relevantKey(obj, this.keys);
-        } else if (type === 'DELETED') {
-          changed = this.cache.delete(name);
+        switch (step.do) {
+          case 'relist':
+            gone = true;
+            return;
+          case 'fail':
+            statusError = this.source.toSourceError({ code: step.code, body: step.status }, { verb: 'watch', resource: 'nodes' });
+            return;
+          case 'resume-at':
+            this.rv = step.resourceVersion;
+            return;
+          case 'ignore':
+            return;
+          case 'upsert': {
+            if (step.resourceVersion) this.rv = step.resourceVersion;
+            const prev = this.cache.get(step.name);
+            this.cache.set(step.name, step.node);
+            changed = !prev || relevantKey(prev, this.keys) !== relevantKey(step.node, this.keys);
+            break;
+          }
+          case 'delete':
+            if (step.resourceVersion) this.rv = step.resourceVersion;
+            changed = this.cache.delete(step.name);
+            break;
         }
         if (changed) this.h.onChange();
       };

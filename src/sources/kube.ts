@@ -3,16 +3,18 @@
 // annotations, the public IP, backend type and VTEP MAC; the network config
 // is net-conf.json from the kube-flannel-cfg ConfigMap (or --net-conf).
 //
-// The only module that imports @kubernetes/client-node (kubeconfig parsing,
-// every auth method it supports, the watch stream); src/sources/index.ts
-// loads it only for kube: URIs.
+// Talks to the API server through kube-http.ts (node:http(s), credentials
+// from kube-auth.ts) rather than the whole Kubernetes client library, whose
+// generated API alone costs ~60 MB of RSS; keeps only the fields of a Node
+// ovlnet reads (kube-wire.ts). src/sources/index.ts loads it only for kube: URIs.
 import { readFile, stat } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import { SourceError } from '../errors.js';
 import { httpStatus, loadKubeconfig, oneLine, permission, statusMessage, type Action, type KubeconfigChoice } from './kube-config.js';
+import { KubeHttp } from './kube-http.js';
 import { NodeReflector } from './kube-reflector.js';
+import { leanNode, listQuery, pageEnd, pageItems } from './kube-wire.js';
 import { parseIP } from '../model/ip.js';
 import type { ClusterState, RawConfig } from '../model/types.js';
 import { readHost } from '../host/read.js';
@@ -31,15 +33,17 @@ const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernete
 /** Per request; a watch stream is not bounded by it. */
 const REQUEST_TIMEOUT_MS = 30_000;
 const LIST_PAGE = 500;
+/** A list whose continue token expired (410 mid-list) starts over, at most this often. */
+const LIST_RESTARTS = 3;
+const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 /** While watching, the ConfigMap is re-read at most this often (load() runs every resync). */
 const CONFIG_REFRESH_MS = 5 * 60_000;
 
 class KubeSource implements Source {
   readonly uri: string;
-  private readonly kc: k8s.KubeConfig;
   private readonly where: string;
   private readonly server: string;
-  private readonly api: k8s.CoreV1Api;
+  private readonly api: KubeHttp;
   private readonly keys: AnnotationKeys;
   private readonly opts: SourceOptions;
   private readonly reflectors = new Set<NodeReflector>();
@@ -59,25 +63,15 @@ class KubeSource implements Source {
   constructor(uri: string, opts: SourceOptions, choice: KubeconfigChoice, keys: AnnotationKeys) {
     this.uri = uri;
     this.opts = opts;
-    this.kc = choice.kc;
     this.where = choice.where;
     this.server = choice.kc.getCurrentCluster()!.server;
     this.keys = keys;
-    this.api = this.kc.makeApiClient(k8s.CoreV1Api);
+    this.api = new KubeHttp(choice.kc);
   }
 
-  /** Per-call options: a timeout (and abort on close), and the content type for patches. */
-  private callOptions(contentType?: string, signal?: AbortSignal): k8s.ConfigurationOptions {
-    const signals = [AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.closing.signal, ...(signal ? [signal] : [])];
-    const mw = {
-      pre: (ctx: k8s.RequestContext) => {
-        if (contentType) ctx.setHeaderParam('Content-Type', contentType);
-        ctx.setSignal(AbortSignal.any(signals));
-        return new k8s.Observable(Promise.resolve(ctx));
-      },
-      post: (r: k8s.ResponseContext) => new k8s.Observable(Promise.resolve(r)),
-    };
-    return { middleware: [mw], middlewareMergeStrategy: 'append' } as unknown as k8s.ConfigurationOptions;
+  /** A request's signal: a timeout, and abort on close. */
+  private signal(signal?: AbortSignal): AbortSignal {
+    return AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.closing.signal, ...(signal ? [signal] : [])]);
   }
 
   /** Turns a client error into a one-line SourceError naming the server and, on 403, the missing permission. */
@@ -108,22 +102,31 @@ class KubeSource implements Source {
 
   // ---- reading ------------------------------------------------------------------
 
-  /** Every Node, page by page; the list's resourceVersion starts a watch. */
+  /**
+   * Every Node (only the fields ovlnet reads), page by page; the list's
+   * resourceVersion starts a watch. Each page is cut down before the next
+   * is asked for, so a list never holds more than one page of whole Nodes.
+   */
   async listNodes(signal?: AbortSignal): Promise<{ items: KubeNode[]; resourceVersion: string }> {
-    const items: KubeNode[] = [];
-    let cont: string | undefined;
-    let rv = '';
-    try {
-      do {
-        const page: k8s.V1NodeList = await this.api.listNode({ limit: LIST_PAGE, _continue: cont }, this.callOptions(undefined, signal));
-        items.push(...(page.items as KubeNode[]));
-        rv = page.metadata?.resourceVersion ?? '';
-        cont = page.metadata?._continue || undefined;
-      } while (cont);
-    } catch (e) {
-      throw this.toSourceError(e, { verb: 'list', resource: 'nodes' });
+    for (let attempt = 0; ; attempt++) {
+      const items: KubeNode[] = [];
+      let cont: string | undefined;
+      let rv = '';
+      try {
+        do {
+          const page = await this.api.json('/api/v1/nodes', { query: listQuery(LIST_PAGE, cont), signal: this.signal(signal) });
+          for (const n of pageItems(page, this.keys)) items.push(n);
+          const end = pageEnd(page);
+          if (!cont) rv = end.resourceVersion;
+          cont = end.next;
+        } while (cont);
+        return { items, resourceVersion: rv };
+      } catch (e) {
+        // The continue token expired between pages: the list starts over.
+        if (cont && httpStatus(e) === 410 && attempt < LIST_RESTARTS) continue;
+        throw this.toSourceError(e, { verb: 'list', resource: 'nodes' });
+      }
     }
-    return { items, resourceVersion: rv };
   }
 
   private async readNetConfFile(path: string): Promise<RawConfig> {
@@ -154,9 +157,9 @@ class KubeSource implements Source {
     let forbiddenDetail: string | undefined;
     for (const namespace of CONFIGMAP_NAMESPACES) {
       const action: Action = { verb: 'get', resource: 'configmaps', namespace };
-      let cm: k8s.V1ConfigMap;
+      let cm: { data?: Record<string, unknown> };
       try {
-        cm = await this.api.readNamespacedConfigMap({ name: CONFIGMAP_NAME, namespace }, this.callOptions());
+        cm = await this.api.json(`/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${CONFIGMAP_NAME}`, { signal: this.signal() }) as typeof cm;
       } catch (e) {
         const code = httpStatus(e);
         if (code === 404) {
@@ -230,16 +233,16 @@ class KubeSource implements Source {
     const name = env.POD_NAME;
     const namespace = env.POD_NAMESPACE;
     if (!name || !namespace) return undefined;
-    let pod: k8s.V1Pod;
+    let pod: { spec?: { nodeName?: unknown } };
     try {
-      pod = await this.api.readNamespacedPod({ name, namespace }, this.callOptions());
+      pod = await this.api.json(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`, { signal: this.signal() }) as typeof pod;
     } catch (e) {
       const err = this.toSourceError(e, { verb: 'get', resource: 'pods', namespace });
       throw new SourceError(`cannot find this node's name from pod ${namespace}/${name} (POD_NAMESPACE/POD_NAME): ${err.message}`,
         err.hint ?? 'set NODE_NAME from spec.nodeName in the DaemonSet, or pass --node NAME');
     }
     const node = pod.spec?.nodeName;
-    if (!node) throw new SourceError(`pod ${namespace}/${name} (POD_NAMESPACE/POD_NAME) has no spec.nodeName`, 'set NODE_NAME, or pass --node NAME');
+    if (typeof node !== 'string' || !node) throw new SourceError(`pod ${namespace}/${name} (POD_NAMESPACE/POD_NAME) has no spec.nodeName`, 'set NODE_NAME, or pass --node NAME');
     return node;
   }
 
@@ -267,7 +270,7 @@ class KubeSource implements Source {
   // ---- watching -----------------------------------------------------------------
 
   watch(h: WatchHandlers): () => void {
-    const r = new NodeReflector(this, new k8s.Watch(this.kc), this.keys, h);
+    const r = new NodeReflector(this, this.api, this.keys, h);
     this.reflectors.add(r);
     r.start();
     return () => {
@@ -280,7 +283,7 @@ class KubeSource implements Source {
 
   private async readNode(name: string): Promise<KubeNode> {
     try {
-      return (await this.api.readNode({ name }, this.callOptions())) as KubeNode;
+      return leanNode(await this.api.json(`/api/v1/nodes/${encodeURIComponent(name)}`, { signal: this.signal() }), this.keys) ?? {};
     } catch (e) {
       if (httpStatus(e) === 404) {
         throw new SourceError(`Node ${name} does not exist at ${this.server}`, 'pass --node NAME (flannel\'s DaemonSet sets NODE_NAME from spec.nodeName)');
@@ -336,7 +339,7 @@ class KubeSource implements Source {
       try {
         // As flannel: a strategic-merge patch through the status subresource,
         // so the account needs "patch nodes/status" and not "patch nodes".
-        await this.api.patchNodeStatus({ name, body: patch }, this.callOptions(k8s.PatchStrategy.StrategicMergePatch));
+        await this.patchNodeStatus(name, patch);
         this.listOnNextLoad = true;
       } catch (e) {
         throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
@@ -349,10 +352,14 @@ class KubeSource implements Source {
     const name = this.registeredName ?? await this.localNodeName() ?? hostname();
     try {
       // As flanneld: a strategic-merge patch of the status subresource (conditions merge by type).
-      await this.api.patchNodeStatus({ name, body: networkUpPatch(new Date()) }, this.callOptions(k8s.PatchStrategy.StrategicMergePatch));
+      await this.patchNodeStatus(name, networkUpPatch(new Date()));
     } catch (e) {
       throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
     }
+  }
+
+  private async patchNodeStatus(name: string, body: unknown): Promise<void> {
+    await this.api.json(`/api/v1/nodes/${encodeURIComponent(name)}/status`, { method: 'PATCH', body, contentType: STRATEGIC_MERGE_PATCH, signal: this.signal() });
   }
 
   async close(): Promise<void> {
@@ -360,6 +367,7 @@ class KubeSource implements Source {
     this.reflectors.clear();
     this.closing.abort();
     await Promise.all(stopping);
+    this.api.close();
   }
 }
 

@@ -3,7 +3,7 @@
 // uses, in the JSON shapes of the Kubernetes API (v1 NodeList, Node,
 // ConfigMap, Status, watch events), on 127.0.0.1 with a random port:
 //
-//   GET   /api/v1/nodes                      list (NodeList), or a watch stream with ?watch=true
+//   GET   /api/v1/nodes                      list (NodeList; ?limit= and ?continue= page it), or a watch stream with ?watch=true
 //   GET   /api/v1/nodes/NAME                 one Node
 //   PATCH /api/v1/nodes/NAME[/status]        merge of metadata.annotations, and of status.conditions by type
 //                                            (strategic merge); body and content type recorded
@@ -16,6 +16,7 @@
 // old", answered with an ERROR event carrying a 410 Gone Status, as the real
 // server does after etcd compaction.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
@@ -105,21 +106,36 @@ export class FakeKube {
   private uidCounter = 0;
   /** While set, changes are made without watch events (they happen "during" a compaction). */
   private silent = false;
+  /**
+   * Nodes as a real cluster serves them (~6 KB each: managedFields, images,
+   * capacity, five conditions) rather than the few fields ovlnet reads: for
+   * memory measurements. Set before adding nodes.
+   */
+  realisticNodes = false;
+  /** The next this-many continue tokens are answered 410 (expired), as after etcd compaction mid-list. */
+  expireContinueTokens = 0;
+  /** Paged lists in progress: continue token -> the names left and the list's resourceVersion. */
+  private pagedLists = new Map<string, { names: string[]; rv: number }>();
 
-  constructor(token = 'test-token-0123456789') {
+  /** Serving https:// with this key and certificate (PEM), when given. */
+  readonly tls?: { key: string; cert: string };
+
+  constructor(token = 'test-token-0123456789', tls?: { key: string; cert: string }) {
     this.token = token;
-    this.server = createServer((req, res) => {
+    this.tls = tls;
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       if (this.delayMs > 0) setTimeout(() => this.handle(req, res), this.delayMs);
       else this.handle(req, res);
-    });
-    this.server.on('connection', (s) => {
+    };
+    this.server = tls ? createTLSServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler);
+    this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
   }
 
-  static async start(token?: string): Promise<FakeKube> {
-    const k = new FakeKube(token);
+  static async start(token?: string, tls?: { key: string; cert: string }): Promise<FakeKube> {
+    const k = new FakeKube(token, tls);
     await new Promise<void>((resolve, reject) => {
       k.server.once('error', reject);
       k.server.listen(0, '127.0.0.1', () => resolve());
@@ -129,7 +145,7 @@ export class FakeKube {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /**
@@ -217,7 +233,7 @@ export class FakeKube {
         ...seed.annotations,
       },
     };
-    return {
+    const node: Obj = {
       metadata,
       spec,
       status: {
@@ -235,6 +251,8 @@ export class FakeKube {
         nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'v1.30.2', containerRuntimeVersion: 'containerd://1.7.18' },
       },
     };
+    if (this.realisticNodes) addRealisticBulk(node);
+    return node;
   }
 
   /** Watch event objects carry kind and apiVersion; list items do not. */
@@ -317,8 +335,13 @@ export class FakeKube {
     }
   }
 
-  /** The list requests (not watches) served so far. */
+  /** The lists (not watches; a paged list counts once) served so far. */
   get listCount(): number {
+    return this.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/nodes' && r.query.get('watch') !== 'true' && !r.query.get('continue')).length;
+  }
+
+  /** The page requests of lists (every page counts). */
+  get listPageCount(): number {
     return this.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/nodes' && r.query.get('watch') !== 'true').length;
   }
 
@@ -404,7 +427,7 @@ export class FakeKube {
     }
     if (r.method === 'GET' && r.path === '/api/v1/nodes') {
       if (r.query.get('watch') === 'true' || r.query.get('watch') === '1') this.watch(r, res);
-      else this.list(res);
+      else this.list(r, res);
       return;
     }
     if ((m = r.path.match(/^\/api\/v1\/nodes\/([^/]+)(\/status)?$/))) {
@@ -438,9 +461,41 @@ export class FakeKube {
     this.json(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
   }
 
-  private list(res: ServerResponse): void {
-    const items = [...this.nodes.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).map(clone);
-    this.json(res, 200, { kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items });
+  /**
+   * A NodeList. With ?limit=N, N items and a continue token; the pages after
+   * the first serve the first page's snapshot of names (as the real server
+   * serves one consistent snapshot) and carry its resourceVersion.
+   */
+  private list(r: RecordedRequest, res: ServerResponse): void {
+    const token = r.query.get('continue');
+    let names: string[];
+    let rv: number;
+    if (token) {
+      const paged = this.pagedLists.get(token);
+      this.pagedLists.delete(token);
+      const expire = this.expireContinueTokens > 0;
+      if (expire) this.expireContinueTokens--;
+      if (!paged || expire) {
+        this.json(res, 410, status(410, 'Expired', 'The provided continue parameter is too old'));
+        return;
+      }
+      ({ names, rv } = paged);
+    } else {
+      names = [...this.nodes.keys()].sort((a, b) => a.localeCompare(b));
+      rv = this.rv;
+    }
+    const limit = Number(r.query.get('limit') ?? 0);
+    const page = limit > 0 ? names.slice(0, limit) : names;
+    const metadata: Obj = { resourceVersion: String(rv) };
+    if (page.length < names.length) {
+      const next = `page-${++this.uidCounter}`;
+      this.pagedLists.set(next, { names: names.slice(page.length), rv });
+      metadata.continue = next;
+      metadata.remainingItemCount = names.length - page.length;
+    }
+    const items = page.map((n) => this.nodes.get(n)).filter((n): n is Obj => n !== undefined);
+    // Serialised as they are (not cloned first): a 5 000-node list of realistic Nodes is 30 MB.
+    this.json(res, 200, { kind: 'NodeList', apiVersion: 'v1', metadata, items });
   }
 
   private watch(r: RecordedRequest, res: ServerResponse): void {
@@ -510,4 +565,57 @@ export class FakeKube {
     });
     this.json(res, 200, this.asObject(this.nodes.get(name)!));
   }
+}
+
+/**
+ * What a kubelet and the control plane add to a Node besides what ovlnet
+ * reads, at about the size a real cluster serves (~6 KB per Node).
+ */
+function addRealisticBulk(n: Obj): void {
+  const name = n.metadata.name;
+  const t = '2024-05-01T10:00:00Z';
+  const fields = (keys: string[]) => Object.fromEntries(keys.map((k) => [`f:${k}`, {}]));
+  n.metadata.labels = {
+    ...n.metadata.labels,
+    'node.kubernetes.io/instance-type': 'm5.xlarge',
+    'topology.kubernetes.io/region': 'eu-west-1',
+    'topology.kubernetes.io/zone': 'eu-west-1a',
+    'node-role.kubernetes.io/worker': '',
+  };
+  n.metadata.managedFields = [
+    { manager: 'kubelet', operation: 'Update', apiVersion: 'v1', time: t, fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:metadata': { 'f:annotations': fields(['node.alpha.kubernetes.io/ttl', 'volumes.kubernetes.io/controller-managed-attach-detach']), 'f:labels': fields(Object.keys(n.metadata.labels)) } } },
+    { manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'v1', time: t, fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:spec': { 'f:podCIDR': {}, 'f:podCIDRs': { '.': {}, 'v:"198.18.0.0/24"': {} } } } },
+    { manager: 'flanneld', operation: 'Update', apiVersion: 'v1', subresource: 'status', time: t, fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:metadata': { 'f:annotations': fields(['flannel.alpha.coreos.com/backend-data', 'flannel.alpha.coreos.com/backend-type', 'flannel.alpha.coreos.com/kube-subnet-manager', 'flannel.alpha.coreos.com/public-ip']) }, 'f:status': { 'f:conditions': { 'k:{"type":"NetworkUnavailable"}': fields(['lastHeartbeatTime', 'lastTransitionTime', 'message', 'reason', 'status', 'type']) } } } },
+    { manager: 'kubelet', operation: 'Update', apiVersion: 'v1', subresource: 'status', time: t, fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:status': { 'f:allocatable': fields(['cpu', 'ephemeral-storage', 'memory', 'pods']), 'f:capacity': fields(['cpu', 'ephemeral-storage', 'memory', 'pods']),
+        'f:conditions': Object.fromEntries(['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready'].map((c) => [`k:{"type":"${c}"}`, fields(['lastHeartbeatTime', 'lastTransitionTime', 'message', 'reason', 'status', 'type'])])),
+        'f:images': {}, 'f:nodeInfo': fields(['bootID', 'containerRuntimeVersion', 'kernelVersion', 'kubeProxyVersion', 'kubeletVersion', 'machineID', 'osImage', 'systemUUID']) } } },
+  ];
+  n.spec.providerID = `aws:///eu-west-1a/i-0${name.replace(/[^0-9a-f]/g, '').padStart(16, '0')}`;
+  n.status.capacity = { cpu: '4', 'ephemeral-storage': '104845292Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '16073484Ki', pods: '110' };
+  n.status.allocatable = { cpu: '3920m', 'ephemeral-storage': '95551679124', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '15056652Ki', pods: '110' };
+  const condition = (type: string, reason: string, message: string) => ({ type, status: 'False', reason, message, lastHeartbeatTime: t, lastTransitionTime: t });
+  n.status.conditions.push(
+    condition('MemoryPressure', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+    condition('DiskPressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+    condition('PIDPressure', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+  );
+  n.status.daemonEndpoints = { kubeletEndpoint: { Port: 10250 } };
+  n.status.nodeInfo = {
+    ...n.status.nodeInfo, machineID: 'ec2a8d1b4f0e4c6e9d3b2a1f0e9d8c7b', systemUUID: 'ec2a8d1b-4f0e-4c6e-9d3b-2a1f0e9d8c7b', bootID: '0b7d8a3e-2c4f-4e1a-9b6d-5f3e2a1c0d9b',
+    kernelVersion: '5.10.219-208.866.amzn2.x86_64', osImage: 'Amazon Linux 2', kubeProxyVersion: 'v1.30.2',
+  };
+  const images = [
+    ['registry.k8s.io/kube-proxy', 'v1.30.2', 29035454], ['docker.io/flannel/flannel', 'v0.25.4', 31312872], ['docker.io/flannel/flannel-cni-plugin', 'v1.4.1-flannel1', 4618342],
+    ['registry.k8s.io/pause', '3.9', 321520], ['quay.io/prometheus/node-exporter', 'v1.8.1', 11694920], ['docker.io/library/nginx', '1.27.0', 71005258],
+    ['registry.k8s.io/coredns/coredns', 'v1.11.1', 18182961], ['docker.io/grafana/promtail', '3.0.0', 84471393], ['registry.k8s.io/metrics-server/metrics-server', 'v0.7.1', 19459410],
+    ['docker.io/bitnami/redis', '7.2.5', 37218448], ['quay.io/jetstack/cert-manager-controller', 'v1.15.1', 19710376], ['docker.io/library/busybox', '1.36.1', 2231050],
+  ] as const;
+  n.status.images = images.map(([repo, tag, size], i) => ({
+    names: [`${repo}@sha256:${(i.toString(16) + 'c0ffee'.repeat(11)).slice(0, 64)}`, `${repo}:${tag}`],
+    sizeBytes: size,
+  }));
 }
