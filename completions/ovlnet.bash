@@ -47,6 +47,7 @@ _ovlnet_kind() {
         'plan --disable-tx-offload') kind='choices auto on off' ;;
         'plan --iptables-forward-rules') kind='free' ;;
         'plan -o'|'plan --output') kind='choices table json commands' ;;
+        'plan --out') kind='free' ;;
         'diff -s'|'diff --source') kind='source' ;;
         'diff --etcd-cafile') kind='file' ;;
         'diff --etcd-certfile') kind='file' ;;
@@ -63,6 +64,7 @@ _ovlnet_kind() {
         'diff --disable-tx-offload') kind='choices auto on off' ;;
         'diff --iptables-forward-rules') kind='free' ;;
         'diff -o'|'diff --output') kind='choices table json' ;;
+        'diff --out') kind='free' ;;
         'doctor -s'|'doctor --source') kind='source' ;;
         'doctor --etcd-cafile') kind='file' ;;
         'doctor --etcd-certfile') kind='file' ;;
@@ -160,6 +162,7 @@ _ovlnet_kind() {
 # Sets kind: what the positional argument of command $1 is.
 _ovlnet_arg() {
     case $1 in
+        apply) kind='choices ' ;;
         completion) kind='choices bash zsh fish' ;;
         config) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit' ;;
         help) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit config' ;;
@@ -170,8 +173,8 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --out -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --out -h,--help' ;;
         doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
         apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -h,--help' ;;

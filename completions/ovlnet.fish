@@ -109,6 +109,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l ip-masq-fully-random
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l iptables-forward-rules -x -d 'install flannel\'s FORWARD accept rules for the cluster network (chain FLANNEL-FWD); =false to leave the filter table alone'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l no-iptables-forward-rules -d 'the same as --iptables-forward-rules=false'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -s o -l output -x -a 'table json commands' -d 'output format'
+complete -c ovlnet -n '__fish_seen_subcommand_from plan' -l out -x -d 'save the changes that would make the host match, with fingerprints of the source and host state, for "ovlnet apply FILE" (reads the whole host, as diff)'
 complete -c ovlnet -n '__fish_seen_subcommand_from plan' -s h -l help -d 'display help for command'
 
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'
@@ -132,6 +133,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l ip-masq-fully-random
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l iptables-forward-rules -x -d 'install flannel\'s FORWARD accept rules for the cluster network (chain FLANNEL-FWD); =false to leave the filter table alone'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l no-iptables-forward-rules -d 'the same as --iptables-forward-rules=false'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -s o -l output -x -a 'table json' -d 'output format'
+complete -c ovlnet -n '__fish_seen_subcommand_from diff' -l out -x -d 'also save these changes for "ovlnet apply FILE" (as plan --out)'
 complete -c ovlnet -n '__fish_seen_subcommand_from diff' -s h -l help -d 'display help for command'
 
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'
