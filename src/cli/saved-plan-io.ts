@@ -2,7 +2,7 @@
 // format and the decisions are engine/saved-plan.ts's.
 import { readFile } from 'node:fs/promises';
 import type { Snapshot } from '../engine/cycle.js';
-import { snapshotFingerprints } from '../engine/fingerprint.js';
+import { hostFingerprint, sourceFingerprint } from '../engine/fingerprint.js';
 import { changesFingerprint, parseSavedPlan, planSettings, savedPlanDocument, type CurrentState, type SavedPlan } from '../engine/saved-plan.js';
 import { PlanFileError } from '../errors.js';
 import { writeFileAtomic } from '../host/files.js';
@@ -20,17 +20,19 @@ function changesOf(snap: Snapshot): object[] {
 }
 
 /** The node, namespace, settings and fingerprints of the state just read. */
-export function currentState(snap: Snapshot, o: GlobalOptions): CurrentState {
+export async function currentState(snap: Snapshot, o: GlobalOptions): Promise<CurrentState> {
+  // Loaded already by the snapshot (not statically here: it would split the bundle's chunks).
+  const { hostScope } = await import('../engine/cycle.js');
   return {
     target: { node: snap.cluster.local.name, netns: o.netns ?? null, backend: snap.desired.backend, source: resolveSourceURI(o.source) },
     settings: planSettings({ ...cycleOptions(o) }),
-    fingerprints: { ...snapshotFingerprints(snap), changes: changesFingerprint(changesOf(snap)) },
+    fingerprints: { source: sourceFingerprint(snap.cluster), host: hostFingerprint(snap.actual, hostScope(snap)), changes: changesFingerprint(changesOf(snap)) },
   };
 }
 
 /** Writes the plan file: atomically (a reader never sees half of it), readable by its owner only. */
 export async function writeSavedPlan(path: string, snap: Snapshot, o: GlobalOptions, now = new Date()): Promise<SavedPlan> {
-  const cur = currentState(snap, o);
+  const cur = await currentState(snap, o);
   const doc = savedPlanDocument({
     target: cur.target,
     settings: cur.settings,
@@ -55,5 +57,5 @@ export async function readSavedPlan(path: string): Promise<SavedPlan> {
   } catch (e) {
     throw new PlanFileError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such plan file' : (e as Error).message}`, 'write one with "ovlnet plan --out FILE"');
   }
-  return parseSavedPlan(path, text);
+  return await parseSavedPlan(path, text);
 }

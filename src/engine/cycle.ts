@@ -13,6 +13,7 @@ import type { Failure } from '../host/write.js';
 import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
 import type { Host, ReadScope } from './host.js';
+import type { HostScope } from './fingerprint.js';
 import { writePhasesFor } from './phases.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
@@ -169,6 +170,16 @@ export interface ApplyResult {
   remaining: Change[];
   guard: GuardVerdict;
   processes: number;
+}
+
+/** What a saved plan fingerprints of the host read (engine/fingerprint.ts): the scope the diff looked at. */
+export function hostScope(snap: Pick<Snapshot, 'cluster' | 'desired'>): HostScope {
+  return {
+    policy: policyFor(snap.cluster.config),
+    devices: [snap.desired.device, snap.desired.device6],
+    routeDsts: new Set(snap.desired.entries.flatMap((e) => (e.kind === 'route' ? [e.dst.text] : []))),
+    nodeIPs: nodeAddresses(snap.desired),
+  };
 }
 
 /** Peers programmed now: ovlnet's routes, and the routes flanneld left that ovlnet inherits. */

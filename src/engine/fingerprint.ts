@@ -7,9 +7,8 @@
 // values that move without changing the plan: a lease's expiry (renewed every
 // few hours), a node's origin (its index in the file).
 import { createHash } from 'node:crypto';
-import type { ActualState, DesiredState, Node, NodeFamily, NetworkConfig } from '../model/types.js';
-import { nodeAddresses, type OwnershipPolicy } from '../reconcile/ownership.js';
-import { policyFor } from './devices.js';
+import type { ActualState, Node, NodeFamily, NetworkConfig } from '../model/types.js';
+import type { OwnershipPolicy } from '../reconcile/ownership.js';
 
 /**
  * A value as canonical JSON: typed values (IP, Prefix, MAC) as their text,
@@ -76,16 +75,4 @@ export function hostFingerprint(actual: ActualState, scope: HostScope): string {
     sysctl: actual.sysctl,
     netfilter: actual.netfilter,
   }));
-}
-
-/** What a snapshot's diff was computed from, fingerprinted. */
-export function snapshotFingerprints(snap: { cluster: { config: NetworkConfig; nodes: readonly Node[] }; desired: DesiredState; actual: ActualState }): { source: string; host: string } {
-  const config = snap.cluster.config;
-  const scope: HostScope = {
-    policy: policyFor(config),
-    devices: [snap.desired.device, snap.desired.device6],
-    routeDsts: new Set(snap.desired.entries.flatMap((e) => (e.kind === 'route' ? [e.dst.text] : []))),
-    nodeIPs: nodeAddresses(snap.desired),
-  };
-  return { source: sourceFingerprint(snap.cluster), host: hostFingerprint(snap.actual, scope) };
 }

@@ -8,7 +8,7 @@
 // secret (a WireGuard private key, a pre-shared key, a password, a token) is
 // dropped wherever it appears, so a kind added later cannot leak one, and the
 // source address loses its user:password part.
-import { z } from 'zod';
+import type { z as Zod } from 'zod/mini';
 import { PlanFileError, StalePlanError } from '../errors.js';
 import type { ChangeCounts } from '../render/changes-view.js';
 import { canonical, sha256 } from './fingerprint.js';
@@ -49,20 +49,23 @@ export interface Fingerprints {
   changes: string;
 }
 
-const fileSchema = z.object({
-  format: z.literal(SAVED_PLAN_FORMAT),
-  version: z.literal(SAVED_PLAN_VERSION),
-  createdAt: z.string(),
-  ovlnetVersion: z.string(),
-  target: z.object({ node: z.string(), netns: z.string().nullable(), backend: z.string(), source: z.string() }).strict(),
-  settings: z.record(z.string(), z.union([z.string(), z.boolean(), z.null()])),
-  fingerprints: z.object({ source: z.string(), host: z.string(), changes: z.string() }).strict(),
-  summary: z.object({ add: z.number(), change: z.number(), delete: z.number() }).strict(),
-  changes: z.array(z.record(z.string(), z.unknown())),
-  checksum: z.string(),
-}).strict();
+/** The file's shape; zod is loaded only when a plan file is read (diff and apply never need it otherwise). */
+function fileSchema(z: typeof Zod) {
+  return z.strictObject({
+    format: z.literal(SAVED_PLAN_FORMAT),
+    version: z.literal(SAVED_PLAN_VERSION),
+    createdAt: z.string(),
+    ovlnetVersion: z.string(),
+    target: z.strictObject({ node: z.string(), netns: z.nullable(z.string()), backend: z.string(), source: z.string() }),
+    settings: z.record(z.string(), z.union([z.string(), z.boolean(), z.null()])),
+    fingerprints: z.strictObject({ source: z.string(), host: z.string(), changes: z.string() }),
+    summary: z.strictObject({ add: z.number(), change: z.number(), delete: z.number() }),
+    changes: z.array(z.record(z.string(), z.unknown())),
+    checksum: z.string(),
+  });
+}
 
-export type SavedPlan = z.infer<typeof fileSchema>;
+export type SavedPlan = Zod.infer<ReturnType<typeof fileSchema>>;
 
 export function changesFingerprint(changes: readonly object[]): string {
   return sha256(canonical(withoutSecrets(changes)));
@@ -102,7 +105,7 @@ export function savedPlanDocument(i: SavedPlanInput): SavedPlan {
 const AGAIN = 'run "ovlnet plan --out FILE" again, review it, and apply the new file';
 
 /** The file's text as a saved plan, or a PlanFileError saying what is wrong with it. */
-export function parseSavedPlan(path: string, text: string): SavedPlan {
+export async function parseSavedPlan(path: string, text: string): Promise<SavedPlan> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -116,7 +119,8 @@ export function parseSavedPlan(path: string, text: string): SavedPlan {
   if (head.version !== SAVED_PLAN_VERSION) {
     throw new PlanFileError(`${path}: plan file version ${String(head.version)}; this ovlnet reads version ${SAVED_PLAN_VERSION}`, AGAIN.replace('again', 'with this ovlnet'));
   }
-  const parsed = fileSchema.safeParse(raw);
+  const { z } = await import('zod/mini');
+  const parsed = fileSchema(z).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new PlanFileError(`${path}: not a valid plan file: ${issue.path.join('.') || '(top)'}: ${issue.message}`, AGAIN);

@@ -1,6 +1,7 @@
 // A problem as JSON: the same fields in every document (diff, apply, plan,
 // nodes, cleanup), so a program can filter on `code`, `node` and `field`
-// rather than parse the `message`, which stays for humans. Pure.
+// rather than parse the `message`, which stays for humans. Pure, and it
+// imports nothing: every command's view loads it.
 import type { Problem, ProblemCode } from '../model/types.js';
 
 /** `node NAME (ORIGIN)` with an optional `.FIELD`: the subject validation writes. */

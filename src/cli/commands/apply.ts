@@ -12,7 +12,8 @@ import { takeWriterLock, type WriterLock } from '../../host/lock.js';
 import { preflightWrite } from '../../host/privilege.js';
 import { GuardError } from '../../errors.js';
 import { resolveSourceURI } from '../../sources/index.js';
-import type { SavedPlan } from '../../engine/saved-plan.js';
+import { checkSavedPlan, type SavedPlan } from '../../engine/saved-plan.js';
+import { currentState, readSavedPlan } from '../saved-plan-io.js';
 
 /** Another apply holding the namespace is waited for this long. */
 const APPLY_WAIT_MS = 10_000;
@@ -41,7 +42,7 @@ export default async function apply(o: ApplyFlags, ctx: Context): Promise<number
   const maxDelete = parseMaxDelete(o.maxDelete);
   const started = Date.now();
   // A corrupt or modified plan file is refused before anything else (no root needed to hear it).
-  const saved = o.planFile ? await (await import('../saved-plan-io.js')).readSavedPlan(o.planFile) : undefined;
+  const saved = o.planFile ? await readSavedPlan(o.planFile) : undefined;
   // Held from the host read to the end of the write: a second writer would diff against a stale read.
   if (!o.dryRun) preflightWrite(o.netns);
   const lock = o.dryRun ? undefined : await lockNamespace(o, ctx);
@@ -56,8 +57,7 @@ async function applyLocked(o: ApplyFlags, ctx: Context, format: string, maxDelet
   const snap = await takeSnapshot(o, ctx);
   if (saved) {
     // The state read now against the state the plan was made from: applied only if neither moved.
-    const [{ checkSavedPlan }, { currentState }] = await Promise.all([import('../../engine/saved-plan.js'), import('../saved-plan-io.js')]);
-    checkSavedPlan(o.planFile!, saved, currentState(snap, o));
+    checkSavedPlan(o.planFile!, saved, await currentState(snap, o));
   }
   if (format !== 'json') printProblems(ctx, snap.problems);
   if (o.dryRun) {

@@ -4,6 +4,7 @@ import { printProblems } from '../context.js';
 import { outputFormat, takeSnapshot } from '../load.js';
 import { diffJSON, diffText, savedPlanLine } from '../../render/views/diff.js';
 import { EXIT_DRIFT, EXIT_OK } from '../exit.js';
+import { writeSavedPlan } from '../saved-plan-io.js';
 
 export interface DiffFlags extends GlobalOptions {
   /** --out FILE: also save these changes for `apply FILE`. */
@@ -14,7 +15,7 @@ export default async function diffCommand(o: DiffFlags, ctx: Context): Promise<n
   const format = outputFormat(o, ['table', 'json']);
   const snap = await takeSnapshot(o, ctx);
   const r = snap.result;
-  const saved = o.out ? await (await import('../saved-plan-io.js')).writeSavedPlan(o.out, snap, o) : undefined;
+  const saved = o.out ? await writeSavedPlan(o.out, snap, o) : undefined;
   if (format === 'json') ctx.out(JSON.stringify({ ...diffJSON(r, snap.problems, snap.desired), ...(o.out ? { planFile: o.out } : {}) }, null, 2));
   else {
     const conflicts = new Set(r.conflicts); // not includes() per problem: both can number every peer

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan } from '../../../src/backends/index.js';
-import { canonical, snapshotFingerprints, sourceFingerprint } from '../../../src/engine/fingerprint.js';
+import { hostScope } from '../../../src/engine/cycle.js';
+import { canonical, hostFingerprint, sourceFingerprint } from '../../../src/engine/fingerprint.js';
 import type { ActualState, DesiredState } from '../../../src/model/types.js';
 import { actualFrom, cluster, hostLink, ip, mac, node, pfx, route, underlay } from '../support/build.js';
 
@@ -18,7 +19,7 @@ function kernel(): ActualState {
 }
 
 function hostFp(a: ActualState): string {
-  return snapshotFingerprints({ cluster: CL, desired: desired(), actual: a }).host;
+  return hostFingerprint(a, hostScope({ cluster: CL, desired: desired() }));
 }
 
 function reversed(a: ActualState): ActualState {
