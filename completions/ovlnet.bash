@@ -162,7 +162,7 @@ _ovlnet_kind() {
 # Sets kind: what the positional argument of command $1 is.
 _ovlnet_arg() {
     case $1 in
-        apply) kind='choices ' ;;
+        apply) kind='file' ;;
         completion) kind='choices bash zsh fish' ;;
         config) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit' ;;
         help) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit config' ;;
@@ -251,6 +251,16 @@ _ovlnet() {
         [[ -z $cmd && ( $w == -s || $w == --source || $w == -n || $w == --netns || $w == --config ) ]] && { (( i++ )); continue; }
         [[ -z $cmd && $w != -* ]] && cmd=$w
     done
+    # `ovlnet config COMMAND OPTIONS`: the options after COMMAND are that
+    # command's, so they (and their values) complete as its own.
+    if [[ $cmd == config ]]; then
+        local seen=''
+        for (( i = 1; i < n - 1; i++ )); do
+            w=${words[i]}
+            [[ -z $seen && $w == config ]] && { seen=1; continue; }
+            [[ -n $seen && $w != -* ]] && case $w in plan | diff | doctor | apply | nodes | daemon | cleanup | completion | systemd-unit) cmd=$w; break ;; esac
+        done
+    fi
 
     local kind='' opt='' val=$cur eq=''
     if [[ $cur == --*=* ]]; then

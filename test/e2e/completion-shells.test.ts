@@ -92,6 +92,13 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
       ['ovlnet completion bash ', []],
       ['ovlnet help ', ['apply', 'cleanup', 'completion', 'config', 'daemon', 'diff', 'doctor', 'nodes', 'plan', 'systemd-unit']],
       ['ovlnet config d', ['daemon', 'diff', 'doctor']],
+      // After "config COMMAND", the options are that command's own (not config's).
+      ['ovlnet config daemon --log', ['--log-format', '--log-level']],
+      ['ovlnet config -o json diff --ip-m', ['--ip-masq', '--ip-masq-fully-random-disable']],
+      ['ovlnet config daemon --log-level ', ['debug', 'error', 'info', 'warn']],
+      ['ovlnet config --', (g) => g.includes('--output') && !g.includes('--log-level')],
+      // apply's plan-file: file names.
+      ['ovlnet apply my', ['my dir']],
       // An option already on the line is not offered again, in either spelling.
       ['ovlnet plan --source file:x --so', []],
       ['ovlnet plan -s file:x --so', []],
