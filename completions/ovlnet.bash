@@ -173,18 +173,18 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --out -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --out -h,--help' ;;
-        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
-        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --public-ipv6 --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
-        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
-        completion) opts='--config --debug --no-color -h,--help' ;;
-        systemd-unit) opts='--config --debug --no-color --exec -h,--help' ;;
-        config) opts='--config --debug --no-color -o,--output -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --out -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --out -h,--help' ;;
+        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
+        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --show-config --no-color -o,--output -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --public-ipv6 --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
+        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --show-config --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
+        completion) opts='--config --debug --show-config --no-color -h,--help' ;;
+        systemd-unit) opts='--config --debug --show-config --no-color --exec -h,--help' ;;
+        config) opts='--config --debug --show-config --no-color -o,--output -h,--help' ;;
         help) opts='' ;;
-        *) opts='-V,--version -s,--source -n,--netns --config --debug --no-color -h,--help' ;;
+        *) opts='-V,--version -s,--source -n,--netns --config --debug --show-config --no-color -h,--help' ;;
     esac
 }
 

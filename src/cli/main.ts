@@ -41,6 +41,7 @@ function commonOptions(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'settings file: long options without dashes, e.g. "ip-masq: true" (default: $OVLNET_CONFIG, else /etc/ovlnet/ovlnet.yaml if present)')
     .option('--debug', 'print stack traces on errors')
+    .option('--show-config', 'print the settings this command would run with and where each comes from, and exit (as "ovlnet config COMMAND")')
     .option('--no-color', 'never colour the output');
 }
 
@@ -89,8 +90,13 @@ async function effectiveOptions(cmd: Command, env: NodeJS.ProcessEnv = process.e
 async function runCommand(load: Loader, cmd: Command, extra: (opts: GlobalOptions) => Promise<Partial<GlobalOptions>> = async () => ({})): Promise<never> {
   let opts: GlobalOptions;
   try {
-    opts = (await effectiveOptions(cmd)).opts;
-    opts = { ...opts, ...(await extra(opts)) };
+    const effective = await effectiveOptions(cmd);
+    opts = effective.opts;
+    // --show-config: the settings instead of the command (only on the command line: not a setting).
+    if (cmd.getOptionValueSource('showConfig') === 'cli' || cmd.parent?.getOptionValueSource('showConfig') === 'cli') {
+      load = () => import('./commands/config.js');
+      opts = { ...opts, output: cmd.getOptionValueSource('output') === 'cli' ? opts.output : 'table', settings: effective.settings, configFile: effective.file, command: cmd.name() } as GlobalOptions;
+    } else opts = { ...opts, ...(await extra(opts)) };
   } catch (e) {
     process.exit(reportError(e, Boolean(cmd.opts().debug), (s) => process.stderr.write(s + '\n')));
   }

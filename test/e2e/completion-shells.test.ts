@@ -67,7 +67,7 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
     const cases: Array<[string, string[] | ((got: string[]) => boolean)]> = [
       ['ovlnet ', ALL_COMMANDS],
       ['ovlnet d', ['daemon', 'diff', 'doctor']],
-      ['ovlnet -', ['--config', '--debug', '--help', '--netns', '--no-color', '--source', '--version']],
+      ['ovlnet -', ['--config', '--debug', '--help', '--netns', '--no-color', '--show-config', '--source', '--version']],
       ['ovlnet -n x d', ['daemon', 'diff', 'doctor']],
       ['ovlnet -n x diff --no-', ['--no-color', '--no-iptables-forward-rules']],
       ['ovlnet plan --', (g) => ['--source', '--netns', '--iface', '--output', '--node', '--no-color'].every((x) => g.includes(x)) && !g.includes('--dry-run') && !g.includes('--interval')],
