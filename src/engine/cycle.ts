@@ -174,12 +174,8 @@ export interface ApplyResult {
 
 /** What a saved plan fingerprints of the host read (engine/fingerprint.ts): the scope the diff looked at. */
 export function hostScope(snap: Pick<Snapshot, 'cluster' | 'desired'>): HostScope {
-  return {
-    policy: policyFor(snap.cluster.config),
-    devices: [snap.desired.device, snap.desired.device6],
-    routeDsts: new Set(snap.desired.entries.flatMap((e) => (e.kind === 'route' ? [e.dst.text] : []))),
-    nodeIPs: nodeAddresses(snap.desired),
-  };
+  const config = snap.cluster.config;
+  return { policy: policyFor(config), devices: [snap.desired.device, snap.desired.device6], podNetworks: podNetworks(config) };
 }
 
 /** Peers programmed now: ovlnet's routes, and the routes flanneld left that ovlnet inherits. */

@@ -7,6 +7,7 @@
 // values that move without changing the plan: a lease's expiry (renewed every
 // few hours), a node's origin (its index in the file).
 import { createHash } from 'node:crypto';
+import { prefixesOverlap, type Prefix } from '../model/ip.js';
 import type { ActualState, Node, NodeFamily, NetworkConfig } from '../model/types.js';
 import type { OwnershipPolicy } from '../reconcile/ownership.js';
 
@@ -44,20 +45,24 @@ export function sourceFingerprint(cluster: { config: NetworkConfig; nodes: reado
   return sha256(canonical({ config: cluster.config, nodes }));
 }
 
+/**
+ * What of the host a plan depends on. From the network config only, not from
+ * the nodes: when only the nodes moved, the host is compared on the same
+ * ground and the refusal names the source alone.
+ */
 export interface HostScope {
   /** The ownership policy the diff ran with (engine/devices.ts policyFor). */
   policy: OwnershipPolicy;
   /** The devices the plan creates (they may not exist yet, or be foreign). */
   devices: ReadonlyArray<string | undefined>;
-  /** The destinations the plan routes: a foreign route there is a conflict, or adopted. */
-  routeDsts: ReadonlySet<string>;
-  /** The public IPs of the plan's nodes: routes flanneld left through them are inherited. */
-  nodeIPs: ReadonlySet<string>;
+  /** The cluster's pod networks: every planned route, foreign route in the way and route flanneld left is inside them. */
+  podNetworks: readonly Prefix[];
 }
 
 /**
  * The kernel state the diff looked at: the plan's devices, the routes that
- * are ovlnet's, flanneld's or in the way of a planned one, the neighbours,
+ * are ovlnet's or inside the pod networks (flanneld's, or in the way of a
+ * planned one), the neighbours,
  * fdb entries, offload features and settings of owned devices, and the
  * iptables tables that were read. A route another program adds elsewhere
  * (a default route, a docker bridge) does not move it.
@@ -68,7 +73,7 @@ export function hostFingerprint(actual: ActualState, scope: HostScope): string {
   const ownsDev = (dev: string | undefined) => dev !== undefined && (devices.has(dev) || policy.ownsDevice(dev));
   return sha256(canonical({
     links: [...actual.links.values()].filter((l) => ownsDev(l.name)),
-    routes: actual.routes.filter((r) => policy.ownsRoute(r) || policy.inheritsRoute(r, scope.nodeIPs) || scope.routeDsts.has(r.dst.text)),
+    routes: actual.routes.filter((r) => policy.ownsRoute(r) || scope.podNetworks.some((n) => prefixesOverlap(n, r.dst))),
     neighbors: actual.neighbors.filter((n) => ownsDev(n.dev)),
     fdb: actual.fdb.filter((f) => ownsDev(f.dev)),
     offload: actual.offload?.filter((o) => ownsDev(o.dev)),

@@ -18,8 +18,8 @@ function kernel(): ActualState {
   return a;
 }
 
-function hostFp(a: ActualState): string {
-  return hostFingerprint(a, hostScope({ cluster: CL, desired: desired() }));
+function hostFp(a: ActualState, cl = CL): string {
+  return hostFingerprint(a, hostScope({ cluster: cl, desired: plan({ cluster: cl, underlay: underlay() }) }));
 }
 
 function reversed(a: ActualState): ActualState {
@@ -65,12 +65,22 @@ test('hostFingerprint: the kernel dumped in another order is the same state; a m
     ['a peer route moved', (a) => ({ ...a, routes: a.routes.map((r) => (r.dst.text === '198.18.1.0/24' ? { ...r, via: ip('198.18.1.1') } : r)) }), false],
     ['a peer route gone', (a) => ({ ...a, routes: a.routes.filter((r) => r.dst.text !== '198.18.1.0/24') }), false],
     ['a foreign route on a planned destination', (a) => ({ ...a, routes: [...a.routes.filter((r) => r.dst.text !== '198.18.2.0/24'), route('198.18.2.0/24', '192.0.2.1', 'eth0', false, 3)] }), false],
+    ['a foreign route in the pod network', (a) => ({ ...a, routes: [...a.routes, route('198.18.50.0/24', '192.0.2.1', 'eth0', false, 3)] }), false],
     ['a stale ovlnet route', (a) => ({ ...a, routes: [...a.routes, route('198.18.7.0/24', '198.18.7.0', 'flannel.1', true)] }), false],
     ['a neighbour with another MAC', (a) => ({ ...a, neighbors: a.neighbors.map((n, i) => (i === 0 ? { ...n, mac: mac('0e:00:00:00:00:77') } : n)) }), false],
     ['an fdb entry gone', (a) => ({ ...a, fdb: a.fdb.slice(1) }), false],
     ['the vxlan device recreated', (a) => ({ ...a, links: new Map([...a.links].map(([k, l]) => [k, k === 'flannel.1' ? { ...l, index: l.index + 40 } : l])) }), false],
   ];
   for (const [name, change, same] of rows) assert.is(hostFp(change(kernel())) === base, same, name);
+});
+
+test('hostFingerprint: the same host seen from a source whose nodes moved is the same host (the refusal then names the source only)', () => {
+  const moved = { ...CL, nodes: [me, node(1), node(2, { subnet: pfx('198.18.9.0/24'), publicIP: ip('192.0.2.99') })] };
+  assert.is(hostFp(kernel(), moved), hostFp(kernel()));
+  // A foreign route where the moved node's subnet now is: in the way only of the new plan, but the same host.
+  const withForeign = (): ActualState => ({ ...kernel(), routes: [...kernel().routes, route('198.18.9.0/24', '192.0.2.1', 'eth0', false, 3)] });
+  assert.is(hostFp(withForeign(), moved), hostFp(withForeign()));
+  assert.is.not(sourceFingerprint(moved), sourceFingerprint(CL));
 });
 
 test.run();
