@@ -158,7 +158,9 @@ export function checkSavedPlan(path: string, saved: SavedPlan, now: CurrentState
   const moved = (['source', 'host'] as const).filter((k) => saved.fingerprints[k] !== now.fingerprints[k]);
   if (moved.length) {
     const what = moved.length === 2 ? 'both the source state and the host state have' : moved[0] === 'source' ? 'the source state (its config or nodes) has' : 'the host state (ovlnet\'s devices, routes, neighbours, fdb or rules) has';
-    throw new StalePlanError(`${path}: saved plan is stale: ${what} changed since it was made (${saved.createdAt}); nothing was changed`, AGAIN, moved);
+    // Read from another address, the "move" may be the address: say so.
+    const where = moved.includes('source') && t.source !== sourceWithoutCredentials(now.target.source) ? ` (planned from ${t.source}, read now from ${sourceWithoutCredentials(now.target.source)})` : '';
+    throw new StalePlanError(`${path}: saved plan is stale: ${what} changed since it was made (${saved.createdAt})${where}; nothing was changed`, AGAIN, moved);
   }
   if (saved.fingerprints.changes !== now.fingerprints.changes) {
     throw new StalePlanError(`${path}: the same state gives other changes than the ones saved (the plan was made by ovlnet ${saved.ovlnetVersion}); nothing was changed`, AGAIN, []);

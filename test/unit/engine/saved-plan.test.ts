@@ -94,6 +94,9 @@ test('a moved source or host state makes the plan stale, naming which moved', ()
     [{ source: 'sha256:s2', host: 'sha256:h2' }, /both the source state and the host state have changed/, ['source', 'host']],
     [{ changes: 'sha256:c2' }, /the same state gives other changes than the ones saved/, []],
   ];
+  const elsewhere = { ...cur, target: { ...cur.target, source: 'etcd://u:pw@127.0.0.1:2379' }, fingerprints: { ...cur.fingerprints, source: 'sha256:s2' } };
+  const e = throwsLike(() => checkSavedPlan('p.json', doc, elsewhere), StalePlanError, /\(planned from file:\/etc\/ovlnet\/cluster\.yaml, read now from etcd:\/\/127\.0\.0\.1:2379\); nothing was changed$/);
+  assert.not.match(e.message, /pw/);
   for (const [fp, re, moved] of rows) {
     const e = throwsLike(() => checkSavedPlan('p.json', doc, { ...cur, fingerprints: { ...cur.fingerprints, ...fp } }), StalePlanError, re) as StalePlanError;
     assert.equal([...e.moved], moved);
