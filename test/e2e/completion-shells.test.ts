@@ -157,6 +157,7 @@ test('fish completes commands, options, formats, sources and shells', async () =
       ['ovlnet plan --source file:cl', ['file:cluster.yaml']],
       ['ovlnet completion ', ['bash', 'fish', 'zsh']],
       ['ovlnet daemon --log-format ', ['json', 'text']],
+      ['ovlnet config daemon --log', ['--log-format', '--log-level']],
     ];
     const results = await Promise.all(cases.map(([line]) => fishComplete(line, dir)));
     for (const [i, [line, want]] of cases.entries()) {
