@@ -47,6 +47,7 @@ _ovlnet_kind() {
         'plan --disable-tx-offload') kind='choices auto on off' ;;
         'plan --iptables-forward-rules') kind='free' ;;
         'plan -o'|'plan --output') kind='choices table json commands' ;;
+        'plan --out') kind='free' ;;
         'diff -s'|'diff --source') kind='source' ;;
         'diff --etcd-cafile') kind='file' ;;
         'diff --etcd-certfile') kind='file' ;;
@@ -63,6 +64,7 @@ _ovlnet_kind() {
         'diff --disable-tx-offload') kind='choices auto on off' ;;
         'diff --iptables-forward-rules') kind='free' ;;
         'diff -o'|'diff --output') kind='choices table json' ;;
+        'diff --out') kind='free' ;;
         'doctor -s'|'doctor --source') kind='source' ;;
         'doctor --etcd-cafile') kind='file' ;;
         'doctor --etcd-certfile') kind='file' ;;
@@ -160,6 +162,7 @@ _ovlnet_kind() {
 # Sets kind: what the positional argument of command $1 is.
 _ovlnet_arg() {
     case $1 in
+        apply) kind='file' ;;
         completion) kind='choices bash zsh fish' ;;
         config) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit' ;;
         help) kind='choices plan diff doctor apply nodes daemon cleanup completion systemd-unit config' ;;
@@ -170,18 +173,18 @@ _ovlnet_arg() {
 # Sets opts: the options of command $1, aliases joined by commas.
 _ovlnet_opts() {
     case $1 in
-        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
-        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output -h,--help' ;;
-        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
-        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
-        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --public-ipv6 --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
-        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
-        completion) opts='--config --debug --no-color -h,--help' ;;
-        systemd-unit) opts='--config --debug --no-color --exec -h,--help' ;;
-        config) opts='--config --debug --no-color -o,--output -h,--help' ;;
+        plan) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --out -h,--help' ;;
+        diff) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --out -h,--help' ;;
+        doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
+        apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
+        nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --show-config --no-color -o,--output -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --public-ipv6 --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
+        cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --show-config --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
+        completion) opts='--config --debug --show-config --no-color -h,--help' ;;
+        systemd-unit) opts='--config --debug --show-config --no-color --exec -h,--help' ;;
+        config) opts='--config --debug --show-config --no-color -o,--output -h,--help' ;;
         help) opts='' ;;
-        *) opts='-V,--version -s,--source -n,--netns --config --debug --no-color -h,--help' ;;
+        *) opts='-V,--version -s,--source -n,--netns --config --debug --show-config --no-color -h,--help' ;;
     esac
 }
 
@@ -248,6 +251,16 @@ _ovlnet() {
         [[ -z $cmd && ( $w == -s || $w == --source || $w == -n || $w == --netns || $w == --config ) ]] && { (( i++ )); continue; }
         [[ -z $cmd && $w != -* ]] && cmd=$w
     done
+    # `ovlnet config COMMAND OPTIONS`: the options after COMMAND are that
+    # command's, so they (and their values) complete as its own.
+    if [[ $cmd == config ]]; then
+        local seen=''
+        for (( i = 1; i < n - 1; i++ )); do
+            w=${words[i]}
+            [[ -z $seen && $w == config ]] && { seen=1; continue; }
+            [[ -n $seen && $w != -* ]] && case $w in plan | diff | doctor | apply | nodes | daemon | cleanup | completion | systemd-unit) cmd=$w; break ;; esac
+        done
+    fi
 
     local kind='' opt='' val=$cur eq=''
     if [[ $cur == --*=* ]]; then

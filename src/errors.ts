@@ -25,3 +25,14 @@ export class HostError extends OvlnetError {}
 export class PermissionError extends OvlnetError {}
 /** A cycle refused by a safety guard (mass deletion). */
 export class GuardError extends OvlnetError {}
+/** A saved plan file (plan --out) that cannot be applied here: unreadable, modified, or made for another node, namespace, backend or settings. */
+export class PlanFileError extends OvlnetError {}
+/** A saved plan whose source or host state moved since it was made: plan again. */
+export class StalePlanError extends OvlnetError {
+  /** Which states moved: 'source', 'host' (empty: the same states now give other changes). */
+  readonly moved: ReadonlyArray<'source' | 'host'>;
+  constructor(message: string, hint: string, moved: ReadonlyArray<'source' | 'host'>) {
+    super(message, hint);
+    this.moved = moved;
+  }
+}

@@ -17,7 +17,7 @@ export function bashScript(s: CliSpec): string {
       const pats = [o.short, o.long].filter(Boolean).map((f) => `'${c.name} ${f}'`).join('|');
       kindCases.push(`        ${pats}) kind='${value}' ;;`);
     }
-    if (c.arg) argCases.push(`        ${c.name}) kind='choices ${c.arg.choices.join(' ')}' ;;`);
+    if (c.arg) argCases.push(`        ${c.name}) kind='${c.arg.file ? 'file' : `choices ${c.arg.choices.join(' ')}`}' ;;`);
   }
   const globals = s.options.map((o) => [o.short, o.long].filter(Boolean).join(',')).join(' ');
   const globalsWithValue = s.options.filter((o) => o.kind !== 'none').flatMap((o) => [o.short, o.long]).filter(Boolean) as string[];
@@ -138,6 +138,16 @@ export function bashScript(s: CliSpec): string {
     `        [[ -z $cmd && ( ${globalsWithValue.map((f) => `$w == ${f}`).join(' || ')} ) ]] && { (( i++ )); continue; }`,
     '        [[ -z $cmd && $w != -* ]] && cmd=$w',
     '    done',
+    '    # `ovlnet config COMMAND OPTIONS`: the options after COMMAND are that',
+    "    # command's, so they (and their values) complete as its own.",
+    '    if [[ $cmd == config ]]; then',
+    "        local seen=''",
+    '        for (( i = 1; i < n - 1; i++ )); do',
+    '            w=${words[i]}',
+    '            [[ -z $seen && $w == config ]] && { seen=1; continue; }',
+    `            [[ -n $seen && $w != -* ]] && case $w in ${s.commands.filter((c) => c.name !== 'config' && c.name !== 'help').map((c) => c.name).join(' | ')}) cmd=$w; break ;; esac`,
+    '        done',
+    '    fi',
     '',
     "    local kind='' opt='' val=$cur eq=''",
     '    if [[ $cur == --*=* ]]; then',

@@ -33,8 +33,8 @@ export interface CmdSpec {
   name: string;
   desc: string;
   options: OptSpec[];
-  /** Positional argument: its name and fixed values (empty: none offered). */
-  arg?: { name: string; choices: string[] };
+  /** Positional argument: its name and fixed values (empty: none offered, or file names when `file`). */
+  arg?: { name: string; choices: string[]; file?: boolean };
 }
 
 export interface CliSpec {
@@ -84,7 +84,8 @@ export function cliSpec(program: Command): CliSpec {
     const name = c.name();
     let arg: CmdSpec['arg'];
     if (name === 'help') arg = { name: 'command', choices: program.commands.map((x) => x.name()) };
-    else if (a) arg = { name: a.name(), choices: a.argChoices ?? [] };
+    // A file argument (apply's plan-file) completes file names.
+    else if (a) arg = { name: a.name(), choices: a.argChoices ?? [], ...(!a.argChoices && /file$/.test(a.name()) ? { file: true } : {}) };
     return { name, desc: shortDesc(c.description()), options: help.visibleOptions(c).map(optSpec), arg };
   });
   return { name: program.name(), options: help.visibleOptions(program).map(optSpec), commands };
@@ -143,7 +144,7 @@ function zshScript(s: CliSpec): string {
   const cases = s.commands.map((c) => {
     const lines = c.options.map((o) => `                ${zshOption(o)}`);
     if (c.arg) {
-      const action = c.name === 'help' ? '_ovlnet_commands' : `(${c.arg.choices.join(' ')})`;
+      const action = c.name === 'help' ? '_ovlnet_commands' : c.arg.file ? '_files' : `(${c.arg.choices.join(' ')})`;
       lines.push(`                '1:${c.arg.name}:${action}'`);
     }
     return [`        (${c.name})`, '            _arguments -s -S \\', lines.join(' \\\n') + ' && ret=0', '            ;;'].join('\n');

@@ -2,7 +2,8 @@
 //   0  success (diff: in sync)
 //   1  error: bad input, unreadable source, failed or partial apply, refused by a guard
 //   2  diff found drift (changes to make); doctor: a check failed
-import { OvlnetError, PermissionError } from '../errors.js';
+//   3  apply FILE: the saved plan is stale (the source or the host moved since plan --out)
+import { OvlnetError, PermissionError, StalePlanError } from '../errors.js';
 
 /** The command line as the operator would retype it: `sudo ovlnet apply --source ...`. */
 export function retypeCommand(argv: string[]): string {
@@ -15,6 +16,8 @@ export const EXIT_ERROR = 1;
 export const EXIT_DRIFT = 2;
 /** doctor: at least one check failed (1 stays "could not run"). */
 export const EXIT_CHECK_FAILED = 2;
+/** apply FILE refused a saved plan whose source or host state moved: scripts can plan again. */
+export const EXIT_STALE_PLAN = 3;
 
 export function reportError(e: unknown, debug: boolean, err: (s: string) => void, argv: string[] = process.argv.slice(2)): number {
   if (e instanceof OvlnetError) {
@@ -23,7 +26,7 @@ export function reportError(e: unknown, debug: boolean, err: (s: string) => void
     if (e instanceof PermissionError && process.getuid?.() !== 0) err(`hint: run it as root: ${retypeCommand(argv)}`);
     else if (e.hint) err(`hint: ${e.hint}`);
     if (debug && e.stack) err(e.stack);
-    return EXIT_ERROR;
+    return e instanceof StalePlanError ? EXIT_STALE_PLAN : EXIT_ERROR;
   }
   const ex = e as Error & { code?: string };
   if (ex?.code === 'commander.helpDisplayed' || ex?.code === 'commander.version') return EXIT_OK;

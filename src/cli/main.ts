@@ -41,6 +41,7 @@ function commonOptions(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'settings file: long options without dashes, e.g. "ip-masq: true" (default: $OVLNET_CONFIG, else /etc/ovlnet/ovlnet.yaml if present)')
     .option('--debug', 'print stack traces on errors')
+    .option('--show-config', 'print the settings this command would run with and where each comes from, and exit (as "ovlnet config COMMAND")')
     .option('--no-color', 'never colour the output');
 }
 
@@ -89,8 +90,13 @@ async function effectiveOptions(cmd: Command, env: NodeJS.ProcessEnv = process.e
 async function runCommand(load: Loader, cmd: Command, extra: (opts: GlobalOptions) => Promise<Partial<GlobalOptions>> = async () => ({})): Promise<never> {
   let opts: GlobalOptions;
   try {
-    opts = (await effectiveOptions(cmd)).opts;
-    opts = { ...opts, ...(await extra(opts)) };
+    const effective = await effectiveOptions(cmd);
+    opts = effective.opts;
+    // --show-config: the settings instead of the command (only on the command line: not a setting).
+    if (cmd.getOptionValueSource('showConfig') === 'cli' || cmd.parent?.getOptionValueSource('showConfig') === 'cli') {
+      load = () => import('./commands/config.js');
+      opts = { ...opts, output: cmd.getOptionValueSource('output') === 'cli' ? opts.output : 'table', settings: effective.settings, configFile: effective.file, command: cmd.name() } as GlobalOptions;
+    } else opts = { ...opts, ...(await extra(opts)) };
   } catch (e) {
     process.exit(reportError(e, Boolean(cmd.opts().debug), (s) => process.stderr.write(s + '\n')));
   }
@@ -134,10 +140,12 @@ export function buildProgram(): Command {
   };
 
   outputOption(hostOptions(sourceOptions(program.command('plan').description('show the kernel state this node should have (reads only; no root needed)'))), ['table', 'json', 'commands'])
-    .addHelpText('after', '\nExample:\n  ovlnet plan --source file:examples/cluster.yaml --node node-a')
+    .option('--out <file>', 'save the changes that would make the host match, with fingerprints of the source and host state, for "ovlnet apply FILE" (reads the whole host, as diff)')
+    .addHelpText('after', '\nExamples:\n  ovlnet plan --source file:examples/cluster.yaml --node node-a\n  sudo ovlnet plan --out /root/ovlnet.plan && sudo ovlnet apply /root/ovlnet.plan')
     .action(action(() => import('./commands/plan.js')));
 
   outputOption(hostOptions(sourceOptions(program.command('diff').description('compare the plan with the live host; exit 0 in sync, 2 drift, 1 error'))), ['table', 'json'])
+    .option('--out <file>', 'also save these changes for "ovlnet apply FILE" (as plan --out)')
     .addHelpText('after', '\nExample:\n  sudo ovlnet diff --source etcd://127.0.0.1:2379')
     .action(action(() => import('./commands/diff.js')));
 
@@ -149,11 +157,14 @@ export function buildProgram(): Command {
     .action(action(() => import('./commands/doctor.js')));
 
   outputOption(hostOptions(sourceOptions(program.command('apply').description('make the host match the plan, changing only the difference'))), ['table', 'json'])
+    .addArgument(new Argument('[plan-file]', 'a plan saved by "plan --out": apply exactly its changes, refused (exit 3) if the source or the host moved since'))
     .option('--dry-run', 'show what would change and change nothing')
     .option('--max-delete <n|n%>', 'refuse to remove more than this many peers in one run (default: half of them, when 2 or more)')
     .option('--force', 'allow one run past the --max-delete guard, and apply while a daemon owns the namespace')
-    .addHelpText('after', '\nExample:\n  sudo ovlnet apply --source file:/etc/ovlnet/cluster.yaml')
-    .action(action(() => import('./commands/apply.js')));
+    .addHelpText('after', '\nExamples:\n  sudo ovlnet apply --source file:/etc/ovlnet/cluster.yaml\n  sudo ovlnet apply /root/ovlnet.plan')
+    .action(function (this: Command, planFile: string | undefined) {
+      return runCommand(() => import('./commands/apply.js'), this, async () => (planFile === undefined ? {} : { planFile }) as Partial<GlobalOptions>);
+    });
 
   outputOption(sourceOptions(program.command('nodes').description("list the source's nodes (subnet, public IP, VTEP MAC, lease expiry)"), false), ['table', 'json'])
     .addHelpText('after', '\nExample:\n  ovlnet nodes --source file:examples/cluster.yaml')

@@ -13,7 +13,7 @@ export const DEFAULT_CONFIG_FILE = '/etc/ovlnet/ovlnet.yaml';
 export const ENV_PREFIX = 'OVLNET_';
 
 /** Options that say where the settings are, or only print: not settings themselves. */
-const NOT_SETTINGS = new Set(['help', 'version', 'config']);
+const NOT_SETTINGS = new Set(['help', 'version', 'config', 'show-config']);
 
 export type OriginKind = 'flag' | 'env' | 'file' | 'default';
 

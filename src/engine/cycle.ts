@@ -13,6 +13,7 @@ import type { Failure } from '../host/write.js';
 import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
 import type { Host, ReadScope } from './host.js';
+import type { HostScope } from './fingerprint.js';
 import { writePhasesFor } from './phases.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
@@ -169,6 +170,12 @@ export interface ApplyResult {
   remaining: Change[];
   guard: GuardVerdict;
   processes: number;
+}
+
+/** What a saved plan fingerprints of the host read (engine/fingerprint.ts): the scope the diff looked at. */
+export function hostScope(snap: Pick<Snapshot, 'cluster' | 'desired'>): HostScope {
+  const config = snap.cluster.config;
+  return { policy: policyFor(config), devices: [snap.desired.device, snap.desired.device6], podNetworks: podNetworks(config) };
 }
 
 /** Peers programmed now: ovlnet's routes, and the routes flanneld left that ovlnet inherits. */

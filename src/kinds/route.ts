@@ -84,6 +84,11 @@ export const route: KindSpec<RouteEntry> = {
       ctx.conflicts.push({
         subject: key,
         message: `a route not owned by ovlnet (protocol ${protoName(f.proto)}, ${f.type ? f.type : routeForwarding(f)}) holds ${d.dst.text}; left as is`,
+        code: 'foreign-route',
+        field: 'route',
+        value: d.dst.text,
+        conflictsWith: [`route ${d.dst.text} ${f.type ? f.type : routeForwarding(f)} proto ${protoName(f.proto)}`],
+        hint: `remove that route (ip route del ${d.dst.text}) if it is stale; ovlnet never deletes a route it does not own`,
       });
     }
     return true;

@@ -124,8 +124,25 @@ export interface Node extends NodeFamily {
 export interface Problem {
   /** The node, field or object concerned, e.g. `node node-b (nodes[1]).publicIP`. */
   subject: string;
+  /** For humans: what is wrong and what happened (left out, left as is). */
   message: string;
+  /** For programs: what kind of problem (`invalid-node`, `overlapping-subnet`, `foreign-route` …; docs/output.md). */
+  code?: ProblemCode;
+  /** The node concerned, by name. */
+  node?: string;
+  /** The field concerned (`publicIP`, `subnet`, `vtepMAC`, `Backend.MTU` …). */
+  field?: string;
+  /** The offending value, as text. */
+  value?: string;
+  /** The nodes (or the object) it conflicts with. */
+  conflictsWith?: string[];
+  /** What to do about it. */
+  hint?: string;
 }
+
+export type ProblemCode =
+  | 'source-warning' | 'invalid-node' | 'duplicate-name' | 'duplicate-node' | 'overlapping-subnet' | 'duplicate-vtep-mac'
+  | 'foreign-route' | 'config' | 'node' | 'host-unread' | 'kept' | 'warning';
 
 export interface ValidCluster {
   config: NetworkConfig;

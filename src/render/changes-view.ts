@@ -4,8 +4,12 @@
 import type { Change, DesiredState, Entry } from '../model/types.js';
 import { entryJSONForChange } from './json.js';
 
-/** Version of the diff, apply and cleanup JSON documents (docs/output.md). 2: counts add/change/delete, peer on every change. */
-export const CHANGES_JSON_VERSION = 2;
+/**
+ * Version of the diff, apply and cleanup JSON documents (docs/output.md).
+ * 2: counts add/change/delete, peer on every change. 3: problems and
+ * conflicts carry fields (code, node, field, value, conflictsWith, hint).
+ */
+export const CHANGES_JSON_VERSION = 3;
 
 export interface ChangeCounts {
   add: number;

@@ -27,7 +27,7 @@ export interface ValidatedCluster extends ValidCluster {
 
 export function validateCluster(state: ClusterState, opts: ValidateOptions = {}): ValidatedCluster {
   const config = opts.config ?? validateConfig(state.config, opts.host);
-  const problems: Problem[] = [...state.warnings, ...(state.config.warnings ?? [])].map((w) => ({ subject: 'source', message: w }));
+  const problems: Problem[] = [...state.warnings, ...(state.config.warnings ?? [])].map((w): Problem => ({ subject: 'source', message: w, code: 'source-warning' }));
   if (!config.ipv6 && config.network.family === 4 && state.config.ipv6Network !== undefined && state.config.enableIPv6 === undefined) {
     problems.push({ subject: `${state.config.origin}: IPv6Network`, message: 'set without EnableIPv6: true; IPv6 stays off, as in flannel' });
   }
@@ -42,7 +42,7 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
       continue;
     }
     if (seenNames.has(node!.name)) {
-      problems.push({ subject: `node ${node!.name} (${raw.origin}).name`, message: 'duplicate name; left out' });
+      problems.push({ subject: `node ${node!.name} (${raw.origin}).name`, message: 'duplicate name; left out', code: 'duplicate-name', node: node!.name, field: 'name', value: node!.name });
       continue;
     }
     seenNames.add(node!.name);

@@ -33,7 +33,7 @@ export function resolveSharedMACs(nodes: Node[], local: Node | undefined, isProg
   const problems: Problem[] = [];
   const leaveOut = (n: Node, message: string) => {
     out.add(n);
-    problems.push({ subject: `node ${n.name} (${n.origin}).${field}`, message: `${n.vtepMAC.text} ${message}` });
+    problems.push({ subject: `node ${n.name} (${n.origin}).${field}`, message: `${n.vtepMAC.text} ${message}`, code: 'duplicate-vtep-mac', node: n.name, field, value: n.vtepMAC.text });
   };
   for (const [, group] of byMAC) {
     if (group.length < 2) continue;

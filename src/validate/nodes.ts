@@ -34,7 +34,11 @@ export interface NodeCheck {
  */
 export function validateNode(raw: RawNode, config: NetworkConfig, macRequired: boolean): NodeCheck {
   // describe() only when there is something to report: most nodes are fine.
-  const bad = (field: string, message: string): NodeCheck => ({ problem: { subject: `${describe(raw)}.${field}`, message } });
+  const bad = (field: string, message: string): NodeCheck => {
+    const value = (raw as unknown as Record<string, unknown>)[field];
+    const name = typeof raw.name === 'string' && NAME_RE.test(raw.name) ? raw.name : undefined;
+    return { problem: { subject: `${describe(raw)}.${field}`, message, code: 'invalid-node', field, ...(name ? { node: name } : {}), ...(value !== undefined && value !== null ? { value: show(value) } : {}) } };
+  };
 
   if (typeof raw.name !== 'string' || !NAME_RE.test(raw.name)) {
     return bad('name', raw.name === undefined ? 'missing' : `${show(raw.name)} is not a valid name (letters, digits, . _ : @ & -, at most 253)`);

@@ -138,7 +138,7 @@ function dropIdenticalCopies(nodes: Node[], local: Node | undefined): { unique: 
       unique.push(n);
       continue;
     }
-    problems.push({ subject: `node ${n.name} (${n.origin}).subnet`, message: `${n.subnet.text}, public IP and VTEP MAC are those of node ${kept.name}; duplicate left out` });
+    problems.push({ subject: `node ${n.name} (${n.origin}).subnet`, message: `${n.subnet.text}, public IP and VTEP MAC are those of node ${kept.name}; duplicate left out`, code: 'duplicate-node', node: n.name, field: 'subnet', value: n.subnet.text, conflictsWith: [kept.name] });
   }
   return { unique, problems };
 }
@@ -176,7 +176,9 @@ function resolveUnique(nodes: Node[], local: Node | undefined, isProgrammed: (n:
       return;
     }
     let message: string;
+    let rivalNodes: Node[];
     if (onLocal.has(n)) {
+      rivalNodes = [local!];
       message = `${n.subnet.text} overlaps this node ${local!.name} ${local!.subnet.text}; left out`;
     } else if (programmed.has(n)) {
       const c = eligible.count(i);
@@ -184,14 +186,17 @@ function resolveUnique(nodes: Node[], local: Node | undefined, isProgrammed: (n:
         keptSet.add(n); // its rivals are newcomers, or left out for overlapping this node
         return;
       }
-      message = `${n.subnet.text}, programmed here, overlaps programmed peer${c > 1 ? 's' : ''} ${nameList(eligible.names(i), c)}; ambiguous, all left out`;
+      rivalNodes = eligible.names(i);
+      message = `${n.subnet.text}, programmed here, overlaps programmed peer${c > 1 ? 's' : ''} ${nameList(rivalNodes, c)}; ambiguous, all left out`;
     } else if (prog.count(i) > 0) {
       const c = prog.count(i);
-      message = `${n.subnet.text} overlaps programmed peer${c > 1 ? 's' : ''} ${nameList(prog.names(i), c)}; left out`;
+      rivalNodes = prog.names(i);
+      message = `${n.subnet.text} overlaps programmed peer${c > 1 ? 's' : ''} ${nameList(rivalNodes, c)}; left out`;
     } else {
-      message = `${n.subnet.text} overlaps ${nameList(peers.names(i), peers.count(i))}; none is programmed here, all left out`;
+      rivalNodes = peers.names(i);
+      message = `${n.subnet.text} overlaps ${nameList(rivalNodes, peers.count(i))}; none is programmed here, all left out`;
     }
-    problems.push({ subject: `node ${n.name} (${n.origin}).subnet`, message });
+    problems.push({ subject: `node ${n.name} (${n.origin}).subnet`, message, code: 'overlapping-subnet', node: n.name, field: 'subnet', value: n.subnet.text, conflictsWith: rivalNodes.map((r) => r.name) });
   });
   return { kept: nodes.filter((n) => keptSet.has(n)), problems };
 }

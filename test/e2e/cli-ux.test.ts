@@ -186,8 +186,8 @@ test('not root: the error says sudo and repeats the command; JSON everywhere; an
     for (const cmd of [['plan'], ['diff'], ['apply', '--dry-run']]) {
       const r = await ovlnet([...cmd, ...args, '-o', 'json']);
       assert.ok(r.code === 0 || r.code === 2, `${cmd[0]}: ${r.stderr}`);
-      // plan's document is version 1; diff and apply share the changes document, version 2 (docs/output.md).
-      assert.is((JSON.parse(r.stdout) as { version: number }).version, cmd[0] === 'plan' ? 1 : 2, cmd.join(' '));
+      // plan's document is version 2; diff and apply share the changes document, version 3 (docs/output.md).
+      assert.is((JSON.parse(r.stdout) as { version: number }).version, cmd[0] === 'plan' ? 2 : 3, cmd.join(' '));
     }
     const nodes = await ovlnet(['nodes', '--source', src, '-o', 'json']);
     assert.equal((JSON.parse(nodes.stdout) as { nodes: Array<{ name: string }> }).nodes.map((n) => n.name), ['node-a', 'node-b']);

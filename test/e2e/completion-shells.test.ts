@@ -67,7 +67,7 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
     const cases: Array<[string, string[] | ((got: string[]) => boolean)]> = [
       ['ovlnet ', ALL_COMMANDS],
       ['ovlnet d', ['daemon', 'diff', 'doctor']],
-      ['ovlnet -', ['--config', '--debug', '--help', '--netns', '--no-color', '--source', '--version']],
+      ['ovlnet -', ['--config', '--debug', '--help', '--netns', '--no-color', '--show-config', '--source', '--version']],
       ['ovlnet -n x d', ['daemon', 'diff', 'doctor']],
       ['ovlnet -n x diff --no-', ['--no-color', '--no-iptables-forward-rules']],
       ['ovlnet plan --', (g) => ['--source', '--netns', '--iface', '--output', '--node', '--no-color'].every((x) => g.includes(x)) && !g.includes('--dry-run') && !g.includes('--interval')],
@@ -92,6 +92,13 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
       ['ovlnet completion bash ', []],
       ['ovlnet help ', ['apply', 'cleanup', 'completion', 'config', 'daemon', 'diff', 'doctor', 'nodes', 'plan', 'systemd-unit']],
       ['ovlnet config d', ['daemon', 'diff', 'doctor']],
+      // After "config COMMAND", the options are that command's own (not config's).
+      ['ovlnet config daemon --log', ['--log-format', '--log-level']],
+      ['ovlnet config -o json diff --ip-m', ['--ip-masq', '--ip-masq-fully-random-disable']],
+      ['ovlnet config daemon --log-level ', ['debug', 'error', 'info', 'warn']],
+      ['ovlnet config --', (g) => g.includes('--output') && !g.includes('--log-level')],
+      // apply's plan-file: file names.
+      ['ovlnet apply my', ['my dir']],
       // An option already on the line is not offered again, in either spelling.
       ['ovlnet plan --source file:x --so', []],
       ['ovlnet plan -s file:x --so', []],
@@ -150,6 +157,7 @@ test('fish completes commands, options, formats, sources and shells', async () =
       ['ovlnet plan --source file:cl', ['file:cluster.yaml']],
       ['ovlnet completion ', ['bash', 'fish', 'zsh']],
       ['ovlnet daemon --log-format ', ['json', 'text']],
+      ['ovlnet config daemon --log', ['--log-format', '--log-level']],
     ];
     const results = await Promise.all(cases.map(([line]) => fishComplete(line, dir)));
     for (const [i, [line, want]] of cases.entries()) {

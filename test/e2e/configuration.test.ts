@@ -107,4 +107,26 @@ test('a config file with an unknown key, a missing --config file, a bad value: r
   });
 });
 
+test('--show-config prints the settings the command would run with and runs nothing; only from the command line', async () => {
+  const env = { OVLNET_IP_MASQ: 'true', OVLNET_SOURCE: 'file:/nonexistent/cluster.yaml' };
+  const rows: Array<[string[], RegExp]> = [
+    [['diff', '--show-config', '--netns', 'nowhere'], /^ip-masq +true +env OVLNET_IP_MASQ$/m],
+    [['--netns', 'nowhere', 'daemon', '--show-config'], /^netns +nowhere +flag/m],
+    [['--show-config', 'apply', '--max-delete', '3'], /^max-delete +3 +flag$/m],
+  ];
+  for (const [argv, re] of rows) {
+    const r = await ovlnet(argv, { env });
+    assert.is(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /^Settings of ovlnet (diff|daemon|apply) /);
+    assert.match(r.stdout, re, argv.join(' '));
+    assert.not.match(r.stdout, /show-config/, 'not a setting itself');
+  }
+  const j = await ovlnet(['plan', '--show-config', '-o', 'json'], { env });
+  assert.equal((JSON.parse(j.stdout) as { command: string; version: number }).command, 'plan');
+  // From the environment it is not honoured: the command runs (here: the missing file is the error).
+  const viaEnv = await ovlnet(['nodes'], { env: { ...env, OVLNET_SHOW_CONFIG: 'true' } });
+  assert.is(viaEnv.code, 1, viaEnv.stdout);
+  assert.match(viaEnv.stderr, /nonexistent/);
+});
+
 test.run();

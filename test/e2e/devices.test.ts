@@ -79,8 +79,8 @@ test("a node's new VTEP MAC: its device is modified in place, the peers' neighbo
   for (const n of [b, cc]) {
     const r = await c.apply(n);
     assert.ok(r.stdout.includes(`(lladdr ${oldMAC} -> ${newMAC})`), r.stdout);
-    assert.match(r.stdout, new RegExp(`^ {2}- fdb ${oldMAC} dev flannel\\.1 dst 192\\.0\\.2\\.10 self permanent$`, 'm'));
-    assert.match(r.stdout, new RegExp(`^ {2}\\+ fdb ${newMAC} dev flannel\\.1 dst 192\\.0\\.2\\.10 self permanent$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^ {2}- fdb ${oldMAC} dev flannel\\.1 dst 192\\.0\\.2\\.10 self permanent  # node-a$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^ {2}\\+ fdb ${newMAC} dev flannel\\.1 dst 192\\.0\\.2\\.10 self permanent  # node-a$`, 'm'));
     assert.match(r.stdout, /Apply complete: 1 added, 1 changed, 1 removed/);
     assert.is((await neighbors(n.ns, 'flannel.1')).get('198.18.0.0'), newMAC);
     const f = await fdb(n.ns, 'flannel.1');

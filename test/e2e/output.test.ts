@@ -1,4 +1,4 @@
-// Machine-readable output: plan -o json (version 1), diff -o json with its
+// Machine-readable output: plan -o json (version 2), diff -o json with its
 // exit codes, apply -o json on success and on a partial failure.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,7 +16,7 @@ test('plan, diff and apply -o json', async () => {
     const p = await c.run('plan', a, ['-o', 'json']);
     assert.is(p.code, 0, p.stderr);
     const plan = JSON.parse(p.stdout);
-    assert.is(plan.version, 1);
+    assert.is(plan.version, 2);
     assert.is(plan.backend, 'vxlan');
     assert.is(plan.device, 'flannel.1');
     assert.equal(plan.underlay, { dev: 'eth0', mtu: 1500, found: true });
@@ -30,7 +30,7 @@ test('plan, diff and apply -o json', async () => {
     const d = await c.run('diff', a, ['-o', 'json']);
     assert.is(d.code, 2);
     const drift = JSON.parse(d.stdout);
-    assert.is(drift.version, 2);
+    assert.is(drift.version, 3);
     assert.is(drift.inSync, false);
     assert.equal(drift.summary, { add: 12, change: 0, delete: 0, conflicts: 0, unchanged: 0, adopted: 0 });
     assert.equal(drift.changes.map((x: any) => `${x.action} ${x.key}`).slice(0, 2), ['add link:flannel.1', 'add addr:flannel.1/198.18.0.0/32']);
@@ -46,7 +46,7 @@ test('plan, diff and apply -o json', async () => {
     const r = await c.run('apply', a, ['-o', 'json']);
     assert.is(r.code, 1, r.stderr);
     const partial = JSON.parse(r.stdout);
-    assert.is(partial.version, 2);
+    assert.is(partial.version, 3);
     assert.is(partial.ok, false);
     assert.equal(partial.summary, { add: 11, change: 0, delete: 0, failed: 0, remaining: 0 });
     assert.equal(partial.conflicts.map((x: any) => x.subject), ['route:198.18.2.0/24']);

@@ -24,7 +24,7 @@ test('a hand-deleted route is reported by diff (exit 2), then repaired by apply'
   assert.not.ok(await ping(b, a.podGateway), 'without its route node-b can not reach node-a');
   const d = await c.run('diff', b);
   assert.is(d.code, 2);
-  assert.ok(d.stdout.split('\n').includes('  + route 198.18.0.0/24 via 198.18.0.0 dev flannel.1 onlink'), d.stdout);
+  assert.ok(d.stdout.split('\n').includes('  + route 198.18.0.0/24 via 198.18.0.0 dev flannel.1 onlink  # node-a'), d.stdout);
   assert.match(d.stdout, /Diff: 1 to add, 0 to change, 0 to destroy/);
   const r = await c.apply(b);
   assert.match(r.stdout, /Apply complete: 1 added, 0 changed, 0 removed/);
@@ -99,7 +99,7 @@ test('routes flannel left (protocol boot, in the pod network, through flannel.1)
     const d = await c.run('diff', a);
     assert.is(d.code, 2, d.stdout + d.stderr);
     const lines = d.stdout.split('\n');
-    assert.ok(lines.includes('  ~ route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink  (left by flannel: via 198.18.2.0 dev flannel.1 onlink -> via 198.18.1.0 dev flannel.1 onlink)'), d.stdout);
+    assert.ok(lines.includes('  ~ route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink  (left by flannel: via 198.18.2.0 dev flannel.1 onlink -> via 198.18.1.0 dev flannel.1 onlink)  # node-b'), d.stdout);
     assert.ok(lines.includes('  - route 198.18.50.0/24 via 198.18.50.0 dev flannel.1 onlink  (left by flannel, not in the plan)'), d.stdout);
     assert.not.match(d.stdout, /198\.18\.99\.0/);
     const r = await c.apply(a);

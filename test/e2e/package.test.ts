@@ -79,7 +79,7 @@ test('npm pack | npm install -g --offline into a temporary prefix; it runs from 
     const plan = await run(['plan', '--source', `file:${example}`, '--node', 'node-a', '-o', 'json']);
     assert.is(plan.exitCode, 0, String(plan.stderr));
     const json = JSON.parse(String(plan.stdout)) as { version: number; local: { name: string }; peers: Array<{ name: string }> };
-    assert.is(json.version, 1);
+    assert.is(json.version, 2);
     assert.is(json.local.name, 'node-a');
     assert.equal(json.peers.map((p) => p.name), ['node-b', 'node-c']);
 

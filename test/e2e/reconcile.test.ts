@@ -31,7 +31,7 @@ test('diff: 0 in sync, 2 on drift with + ~ - lines, 1 on errors', () => scenario
   const lines = d.stdout.split('\n');
   assert.ok(lines.includes('  - route 198.18.50.0/24 via 198.18.50.0 dev flannel.1 onlink'), d.stdout);
   assert.ok(lines.some((l) => /^ {2}~ neigh 198\.18\.2\.0 lladdr [0-9a-f:]{17} dev flannel\.1 permanent {2}\(lladdr 02:00:00:00:00:99 -> /.test(l)), d.stdout);
-  assert.ok(lines.includes('  + route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink'), d.stdout);
+  assert.ok(lines.includes('  + route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink  # node-b'), d.stdout);
   assert.match(d.stdout, /Diff: 1 to add, 1 to change, 1 to destroy\. \d+ in sync\./);
   assert.ok(d.stdout.indexOf('  - route') < d.stdout.indexOf('  ~ neigh'), 'deletions are listed first');
 

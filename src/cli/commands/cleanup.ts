@@ -5,13 +5,12 @@ import type { Context, GlobalOptions } from '../context.js';
 import { printProblems } from '../context.js';
 import { openFromOptions, outputFormat } from '../load.js';
 import { PermissionError, UsageError } from '../../errors.js';
-import { applyCleanup, chainsRemoved, cleanupChanges, readForCleanup, ruleChanges, type CleanupBase } from '../../engine/cleanup.js';
+import { applyCleanup, readForCleanup, type CleanupBase } from '../../engine/cleanup.js';
 import type { Host } from '../../engine/host.js';
 import { requireNetAdmin } from '../../host/privilege.js';
 import { realHost } from '../../host/real.js';
-import { isClean, planCleanup, type CleanupInput, type CleanupPlan } from '../../reconcile/cleanup.js';
-import { changeLine } from '../../render/diff.js';
-import { changeJSON, CHANGES_JSON_VERSION } from '../../render/changes-view.js';
+import { isClean, planCleanup, type CleanupInput } from '../../reconcile/cleanup.js';
+import { cleanupJSON, cleanupPreviewText, cleanupText } from '../../render/views/cleanup.js';
 import type { Problem } from '../../model/types.js';
 import { validateConfig } from '../../validate/index.js';
 import { EXIT_ERROR, EXIT_OK } from '../exit.js';
@@ -54,7 +53,7 @@ function readText(path: string): string | undefined {
 }
 
 /** What a dry run could not read without root: listed, never guessed. */
-const NETFILTER_UNREAD: Problem = { subject: 'iptables', message: 'not read: iptables needs root (CAP_NET_ADMIN) even to read; its rules are not listed (run as root to see them)' };
+const NETFILTER_UNREAD: Problem = { subject: 'iptables', code: 'host-unread', message: 'not read: iptables needs root (CAP_NET_ADMIN) even to read; its rules are not listed (run as root to see them)' };
 
 async function readState(host: Host, base: CleanupBase, dryRun: boolean): Promise<{ input: CleanupInput; unread: Problem[] }> {
   try {
@@ -73,17 +72,6 @@ function withFileText(base: CleanupBase): CleanupBase {
 }
 
 
-function describeLines(p: CleanupPlan, ctx: Context): string[] {
-  const lines = cleanupChanges(p).map((c) => changeLine(c, ctx.style));
-  for (const chain of chainsRemoved(p)) lines.push(ctx.style.red(`  - ${chain}`));
-  if (p.subnetFile) lines.push(ctx.style.red(`  - file ${p.subnetFile}`));
-  return lines;
-}
-
-function count(p: CleanupPlan): number {
-  return p.changes.length + ruleChanges(p).length + chainsRemoved(p).length + (p.subnetFile ? 1 : 0);
-}
-
 export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
   const started = Date.now();
@@ -98,26 +86,10 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   const host = realHost(o.netns);
   const { input, unread } = await readState(host, base, Boolean(o.dryRun));
   const plan = planCleanup(input);
-  const json = (extra: object) => ctx.out(JSON.stringify({
-    version: CHANGES_JSON_VERSION,
-    dryRun: Boolean(o.dryRun),
-    // Everything cleanup removes is a delete; the vocabulary is diff's and apply's.
-    summary: { add: 0, change: 0, delete: count(plan) },
-    remove: cleanupChanges(plan).map((c) => changeJSON(c, () => null)),
-    // The IPv4 masquerade chain, as before; every chain in removeChains.
-    removeChain: plan.netfilter.some((c) => c.deleteChain && c.family === 4 && c.set.table === 'nat') ? 'FLANNEL-POSTRTG' : null,
-    removeChains: chainsRemoved(plan),
-    removeFile: plan.subnetFile ?? null,
-    kept: plan.kept,
-    unread,
-    ...extra,
-  }, null, 2));
   if (format !== 'json') printProblems(ctx, [...unread, ...plan.kept]);
 
   if (o.dryRun || isClean(plan)) {
-    if (format === 'json') json({ ok: true });
-    else if (isClean(plan)) ctx.out(unread.length ? 'Nothing to clean up among the routes, devices and subnet file (iptables was not read: see above).' : 'Nothing to clean up: no ovlnet routes, devices, iptables rules or subnet file here.');
-    else ctx.out([...describeLines(plan, ctx), '', ctx.style.bold(`Dry run: ${count(plan)} to remove. Nothing was changed.`)].join('\n'));
+    ctx.out(format === 'json' ? JSON.stringify(cleanupJSON(plan, Boolean(o.dryRun), unread), null, 2) : cleanupPreviewText(plan, isClean(plan), unread.length > 0, ctx.style));
     return EXIT_OK;
   }
 
@@ -139,16 +111,12 @@ export default async function cleanup(o: CleanupFlags, ctx: Context): Promise<nu
   const fileLeft = plan.subnetFile !== undefined && existsSync(plan.subnetFile);
   for (const chain of done.chainsLeft) failures.push(`${chain} is still there`);
   if (fileLeft) failures.push(`${plan.subnetFile} is still there`);
-  const ok = failures.length === 0 && remaining.length === 0;
-  if (format === 'json') {
-    json({ ok, failures, remaining: remaining.map((c) => changeJSON(c, () => null)), durationMs: Date.now() - started });
-    return ok ? EXIT_OK : EXIT_ERROR;
+  const outcome = { ok: failures.length === 0 && remaining.length === 0, failures, remaining, durationMs: Date.now() - started };
+  if (format === 'json') ctx.out(JSON.stringify(cleanupJSON(plan, false, unread, outcome), null, 2));
+  else {
+    const text = cleanupText(plan, outcome, ctx.style, ctx.errStyle);
+    for (const line of text.out) ctx.out(line);
+    for (const line of text.err) ctx.err(line);
   }
-  ctx.out(describeLines(plan, ctx).join('\n'));
-  for (const f of failures) ctx.err(ctx.errStyle.red(`failed: ${f}`));
-  for (const c of remaining) ctx.err(ctx.errStyle.red(`not removed: ${changeLine(c, ctx.errStyle).trim()}`));
-  const tail = ok ? `${count(plan)} removed` : `${count(plan)} to remove, ${failures.length} failed, ${remaining.length} still there`;
-  ctx.out(`\n${ok ? ctx.style.green('Cleanup complete:') : ctx.style.red('Cleanup incomplete:')} ${tail} (${Date.now() - started} ms).`);
-  if (!ok) ctx.err('hint: fix the cause above and run cleanup again; it only removes what is left');
-  return ok ? EXIT_OK : EXIT_ERROR;
+  return outcome.ok ? EXIT_OK : EXIT_ERROR;
 }

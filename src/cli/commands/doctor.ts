@@ -5,7 +5,7 @@ import type { Context, GlobalOptions } from '../context.js';
 import { outputFormat, takeSnapshot } from '../load.js';
 import { decide } from '../../doctor/decide.js';
 import { gatherFacts } from '../../doctor/gather.js';
-import { doctorJSON, doctorTable } from '../../render/doctor.js';
+import { doctorJSON, doctorTable } from '../../render/views/doctor.js';
 import { parseListenAddr } from '../../daemon/server.js';
 import { EXIT_CHECK_FAILED, EXIT_OK } from '../exit.js';
 import { withSpinner } from '../spinner.js';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command, Option } from 'commander';
 import { buildProgram } from '../../../src/cli/main.js';
-import { EXIT_DRIFT, EXIT_ERROR, EXIT_OK } from '../../../src/cli/exit.js';
+import { EXIT_DRIFT, EXIT_ERROR, EXIT_OK, EXIT_STALE_PLAN } from '../../../src/cli/exit.js';
 import { ROOT } from '../../lib/cli.js';
 
 const PAGE = join(ROOT, 'man/ovlnet.8');
@@ -144,7 +144,7 @@ test('choices, sources, backends, environment and exit codes are all documented'
   for (const v of ['OVLNET_SOURCE', 'OVLNET_ETCD_USERNAME', 'OVLNET_ETCD_PASSWORD', 'KUBECONFIG', 'NODE_NAME', 'NO_COLOR', 'FORCE_COLOR']) {
     assert.ok(env.includes(v), v);
   }
-  assert.equal(tags(section('EXIT STATUS').lines), [EXIT_OK, EXIT_ERROR, EXIT_DRIFT].map(String));
+  assert.equal(tags(section('EXIT STATUS').lines), [EXIT_OK, EXIT_ERROR, EXIT_DRIFT, EXIT_STALE_PLAN].map(String));
   const cluster = text('CLUSTER FILE');
   for (const f of ['network', 'subnetLen', 'backend', 'nodes', 'vtepMAC', 'Network', 'SubnetLen', 'Backend', 'VNI', 'Port', 'VtepMAC']) {
     assert.ok(cluster.includes(f), `cluster file field ${f}`);

@@ -185,7 +185,10 @@ test('diff ownership: a conflicting foreign route is reported and left as is', (
   for (const [foreign, message] of rows) {
     const r = diff(d, actualFrom(without, { routes: [foreign] }), POLICY);
     assert.equal(r.changes, [], message);
-    assert.equal(r.conflicts, [{ subject: 'route:198.18.1.0/24', message }]);
+    assert.equal(r.conflicts.map(({ subject, message: m }) => ({ subject, message: m })), [{ subject: 'route:198.18.1.0/24', message }]);
+    assert.equal(r.conflicts.map((p) => [p.code, p.field, p.value]), [['foreign-route', 'route', '198.18.1.0/24']]);
+    assert.match(r.conflicts[0].conflictsWith![0], /^route 198\.18\.1\.0\/24 /);
+    assert.match(r.conflicts[0].hint!, /ip route del 198\.18\.1\.0\/24/);
     assert.equal(r.adopted, []);
   }
 });

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NodeError, UsageError } from '../../../src/errors.js';
 import { macFromName } from '../../../src/model/mac.js';
-import type { ClusterState, Node, RawNode } from '../../../src/model/types.js';
+import type { ClusterState, Node, Problem, RawNode } from '../../../src/model/types.js';
 import { findLocalNode, shortList } from '../../../src/validate/local.js';
 import { describe, validateNode } from '../../../src/validate/nodes.js';
 import { resolveOverlaps } from '../../../src/validate/overlaps.js';
@@ -14,6 +14,11 @@ const VX = config(VXLAN);
 const raw = (over: Partial<RawNode> = {}): RawNode => ({
   origin: 'f: nodes[1]', name: 'node-b', publicIP: '192.0.2.11', subnet: '198.18.1.0/24', ...over,
 });
+
+/** What a person reads of a problem (its fields are checked on their own, below). */
+function prose(ps: Problem[]): Array<{ subject: string; message: string }> {
+  return ps.map(({ subject, message }) => ({ subject, message }));
+}
 
 test('a valid node: typed values, MAC derived from the name when absent', () => {
   const { node: n, problem } = validateNode(raw(), VX, false);
@@ -104,7 +109,7 @@ test('node rules: a bad node is left out with a problem naming the node and fiel
 
 test('vtepMAC required when the source publishes MACs (vxlan only)', () => {
   const r = validateNode(raw(), VX, true);
-  assert.equal(r.problem, { subject: 'node node-b (f: nodes[1]).vtepMAC', message: 'missing: a vxlan peer needs its published VtepMAC' });
+  assert.equal(prose([r.problem!])[0], { subject: 'node node-b (f: nodes[1]).vtepMAC', message: 'missing: a vxlan peer needs its published VtepMAC' });
   assert.ok(validateNode(raw(), config(HOSTGW), true).node, 'host-gw needs no MAC');
   assert.ok(validateNode(raw({ vtepMAC: '0e:00:00:00:00:01' }), VX, true).node);
 });
@@ -143,7 +148,7 @@ const N = (name: string, subnet: string, i = 0): Node => {
 function resolve(nodes: Node[], local: Node | undefined, programmed: Node[] = []) {
   const set = new Set(programmed);
   const r = resolveOverlaps(nodes, local, (n) => set.has(n));
-  return { kept: r.kept.map((n) => n.name).sort(), problems: r.problems };
+  return { kept: r.kept.map((n) => n.name).sort(), problems: prose(r.problems) };
 }
 
 test('overlaps: none, nothing changes', () => {
@@ -390,7 +395,7 @@ test('validateCluster: bad nodes are skipped with a problem, the rest converges'
 test('validateCluster: duplicate names, first one wins, the duplicate is reported', () => {
   const c = validateCluster(state([{}, { name: 'node-0', subnet: '198.18.5.0/24' }]), { name: 'node-0' });
   assert.equal(c.nodes.map((n) => n.subnet.text), ['198.18.0.0/24']);
-  assert.equal(c.problems, [{ subject: 'node node-0 (c.yaml: nodes[1]).name', message: 'duplicate name; left out' }]);
+  assert.equal(prose(c.problems), [{ subject: 'node node-0 (c.yaml: nodes[1]).name', message: 'duplicate name; left out' }]);
 });
 
 test('validateCluster: source warnings become problems; overlaps resolved with isProgrammed', () => {
@@ -420,6 +425,23 @@ test('validateCluster: the local node found by host name but invalid says why', 
   const s = state([{ publicIP: '127.0.0.1' }, {}]);
   throwsLike(() => validateCluster(s, { hostname: 'node-0', hostIPs: [ip('127.0.0.1')] }), NodeError,
     /node node-0 is invalid: node node-0 \(c\.yaml: nodes\[0\]\)\.publicIP: 127\.0\.0\.1 is not a unicast address \(loopback\)/);
+});
+
+test('problems carry fields a program can read: code, node, field, value, conflictsWith', () => {
+  type Fields = Pick<Problem, 'code' | 'node' | 'field' | 'value' | 'conflictsWith'>;
+  const fields = (p: Problem | undefined): Fields => ({ code: p?.code, node: p?.node, field: p?.field, value: p?.value, conflictsWith: p?.conflictsWith });
+  const local = N('me', '198.18.0.0/24');
+  const rows: Array<[string, Problem | undefined, Fields]> = [
+    ['bad public IP', validateCluster(state([{}, { publicIP: '127.0.0.1' }]), { name: 'node-0' }).problems[0],
+      { code: 'invalid-node', node: 'node-1', field: 'publicIP', value: '"127.0.0.1"', conflictsWith: undefined }],
+    ['duplicate name', validateCluster(state([{}, { name: 'node-0', subnet: '198.18.5.0/24' }]), { name: 'node-0' }).problems[0],
+      { code: 'duplicate-name', node: 'node-0', field: 'name', value: 'node-0', conflictsWith: undefined }],
+    ['overlaps this node', resolveOverlaps([N('x', '198.18.0.0/16'), local], local, () => false).problems[0],
+      { code: 'overlapping-subnet', node: 'x', field: 'subnet', value: '198.18.0.0/16', conflictsWith: ['me'] }],
+    ['overlapping peers', resolveOverlaps([N('a', '198.18.4.0/23'), N('b', '198.18.5.0/24'), local], local, () => false).problems.find((p) => p.node === 'b'),
+      { code: 'overlapping-subnet', node: 'b', field: 'subnet', value: '198.18.5.0/24', conflictsWith: ['a'] }],
+  ];
+  for (const [name, p, want] of rows) assert.equal(fields(p), want, name);
 });
 
 test.run();

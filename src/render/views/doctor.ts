@@ -1,9 +1,9 @@
 // `ovlnet doctor` output: a checklist table (wrapped to the terminal on a
 // TTY, plain columns in a pipe) or JSON. Pure.
 import type { ChalkInstance } from 'chalk';
-import type { DoctorReport } from '../doctor/decide.js';
-import type { CheckResult } from '../doctor/types.js';
-import { renderTable, type TableKind } from './table.js';
+import type { DoctorReport } from '../../doctor/decide.js';
+import type { CheckResult } from '../../doctor/types.js';
+import { renderTable, type TableKind } from '../table.js';
 
 /** Words of `text` in lines of at most `width` characters (a longer word gets a line of its own). */
 export function wrap(text: string, width: number): string {

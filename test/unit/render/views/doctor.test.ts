@@ -2,9 +2,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Chalk } from 'chalk';
-import { doctorJSON, doctorTable, wrap } from '../../../src/render/doctor.js';
-import type { DoctorReport } from '../../../src/doctor/decide.js';
-import { peerNames } from '../../../src/cli/commands/doctor.js';
+import { doctorJSON, doctorTable, wrap } from '../../../../src/render/views/doctor.js';
+import type { DoctorReport } from '../../../../src/doctor/decide.js';
+import { peerNames } from '../../../../src/cli/commands/doctor.js';
 
 const plain = new Chalk({ level: 0 });
 const report: DoctorReport = {

@@ -1,16 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Chalk } from 'chalk';
-import { plan } from '../../../src/backends/index.js';
-import type { Change, DesiredState, Entry, LinkEntry } from '../../../src/model/types.js';
-import { diff, type DiffResult } from '../../../src/reconcile/diff.js';
-import { ownershipFor } from '../../../src/reconcile/ownership.js';
-import { countChanges, describeChange, describeEntry, SYMBOL } from '../../../src/render/describe.js';
-import { changeLine, DIFF_JSON_VERSION, diffJSON, diffText } from '../../../src/render/diff.js';
-import { entryJSON, entryJSONForChange } from '../../../src/render/json.js';
-import { PLAN_JSON_VERSION, planCommands, planJSON, planTable } from '../../../src/render/plan.js';
-import { makeStyle } from '../../../src/render/style.js';
-import { actualFrom, cluster, emptyActual, HOSTGW, ip, mac, node, pfx, route, underlay } from '../support/build.js';
+import { plan } from '../../../../src/backends/index.js';
+import type { Change, DesiredState, Entry, LinkEntry } from '../../../../src/model/types.js';
+import { diff, type DiffResult } from '../../../../src/reconcile/diff.js';
+import { ownershipFor } from '../../../../src/reconcile/ownership.js';
+import { countChanges, describeChange, describeEntry, SYMBOL } from '../../../../src/render/describe.js';
+import { changeLine, DIFF_JSON_VERSION, diffJSON, diffText } from '../../../../src/render/views/diff.js';
+import { entryJSON, entryJSONForChange } from '../../../../src/render/json.js';
+import { PLAN_JSON_VERSION, planCommands, planJSON, planTable } from '../../../../src/render/views/plan.js';
+import { makeStyle } from '../../../../src/render/style.js';
+import { actualFrom, cluster, emptyActual, HOSTGW, ip, mac, node, pfx, route, underlay } from '../../support/build.js';
 
 const plain = new Chalk({ level: 0 });
 const me = node(0);
@@ -96,9 +96,9 @@ test('diffJSON: versioned, summary, ordered changes with flattened entries', () 
   const r = diff(d, a, ownershipFor('flannel.1'));
   const problems = [{ subject: 'node x', message: 'bad' }];
   const j = JSON.parse(JSON.stringify(diffJSON(r, problems, d)));
-  assert.is(DIFF_JSON_VERSION, 2);
+  assert.is(DIFF_JSON_VERSION, 3);
   assert.equal(j, {
-    version: 2,
+    version: 3,
     inSync: false,
     summary: { add: 0, change: 0, delete: 1, conflicts: 0, unchanged: 9, adopted: 0 },
     changes: [{
@@ -108,7 +108,8 @@ test('diffJSON: versioned, summary, ordered changes with flattened entries', () 
       peer: null,
     }],
     conflicts: [],
-    problems,
+    // Fields from the subject: the node named, the code a node problem has without one of its own.
+    problems: [{ code: 'node', subject: 'node x', message: 'bad', node: 'x' }],
   });
   assert.is((diffJSON(diff(d, actualFrom(d.entries), ownershipFor('flannel.1')), []) as { inSync: boolean }).inSync, true);
 });
@@ -137,11 +138,11 @@ test('entryJSON flattens typed values to their canonical text (no BigInt reaches
   });
 });
 
-test('planJSON: "version": 1 and the whole desired state, serialisable', () => {
+test('planJSON: "version": 2 and the whole desired state, serialisable', () => {
   const d = VX();
   const j = JSON.parse(JSON.stringify(planJSON(d, [])));
-  assert.is(PLAN_JSON_VERSION, 1);
-  assert.is(j.version, 1);
+  assert.is(PLAN_JSON_VERSION, 2);
+  assert.is(j.version, 2);
   assert.equal(Object.keys(j), ['version', 'backend', 'device', 'underlay', 'local', 'peers', 'entries', 'problems']);
   assert.equal([j.backend, j.device, j.underlay], ['vxlan', 'flannel.1', { dev: 'eth0', mtu: 1500, found: true }]);
   assert.equal(j.local, { name: 'node-0', publicIP: '192.0.2.10', subnet: '198.18.0.0/24', vtepMAC: '0e:00:00:00:00:00' });
@@ -149,7 +150,7 @@ test('planJSON: "version": 1 and the whole desired state, serialisable', () => {
   assert.is(j.entries.length, 9);
   assert.equal(j.entries[8], { key: 'route:198.18.2.0/24', kind: 'route', dst: '198.18.2.0/24', via: '198.18.2.0', dev: 'flannel.1', onlink: true, proto: 244 });
   const h = JSON.parse(JSON.stringify(planJSON(HG(), [{ subject: 's', message: 'm' }])));
-  assert.equal([h.version, h.backend, h.device, h.problems], [1, 'host-gw', null, [{ subject: 's', message: 'm' }]]);
+  assert.equal([h.version, h.backend, h.device, h.problems], [2, 'host-gw', null, [{ code: 'warning', subject: 's', message: 'm' }]]);
 });
 
 test('planCommands: the exact lines apply would run on an empty host, prefixed with their tool', () => {

@@ -1,19 +1,21 @@
 // `ovlnet plan` output: the desired state as a table, a versioned JSON
 // object, or the exact batch lines apply would run on an empty host.
 import type { ChalkInstance } from 'chalk';
-import { isIpBatchChange, toBatches } from '../engine/batches.js';
-import { setFeatureArgs } from '../host/ethtool.js';
-import { sysctlWriteArgs } from '../host/sysctl-text.js';
-import { ruleCommands } from '../host/iptables.js';
-import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry, SysctlEntry } from '../model/types.js';
-import { orderChanges } from '../reconcile/order.js';
-import { backendOf } from '../backends/registry.js';
-import { addOf } from '../kinds/index.js';
-import { describeEntry } from './describe.js';
-import { entryJSON } from './json.js';
-import { renderTable, type TableKind } from './table.js';
+import { isIpBatchChange, toBatches } from '../../engine/batches.js';
+import { setFeatureArgs } from '../../host/ethtool.js';
+import { sysctlWriteArgs } from '../../host/sysctl-text.js';
+import { ruleCommands } from '../../host/iptables.js';
+import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry, SysctlEntry } from '../../model/types.js';
+import { orderChanges } from '../../reconcile/order.js';
+import { backendOf } from '../../backends/registry.js';
+import { addOf } from '../../kinds/index.js';
+import { describeEntry } from '../describe.js';
+import { entryJSON } from '../json.js';
+import { problemJSON } from '../problems.js';
+import { renderTable, type TableKind } from '../table.js';
 
-export const PLAN_JSON_VERSION = 1;
+/** 2: problems carry fields (code, node, field, value, conflictsWith, hint). */
+export const PLAN_JSON_VERSION = 2;
 
 export function planJSON(d: DesiredState, problems: Problem[]): object {
   return {
@@ -24,7 +26,7 @@ export function planJSON(d: DesiredState, problems: Problem[]): object {
     local: { name: d.local.name, publicIP: d.local.publicIP.text, subnet: d.local.subnet.text, vtepMAC: d.local.vtepMAC.text },
     peers: d.peers.map((p) => ({ name: p.node.name, publicIP: p.node.publicIP.text, subnet: p.node.subnet.text, vtepMAC: p.node.vtepMAC.text, via: p.via })),
     entries: d.entries.map(entryJSON),
-    problems,
+    problems: problems.map(problemJSON),
   };
 }
 
