@@ -135,6 +135,11 @@ async function readExtras(host: Host, desired: DesiredState, actual: ActualState
     const pinned = desired.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl' && actual.links.has(e.dev));
     if (pinned.length) actual.sysctl = (await host.read({ sysctl: pinned })).sysctl;
   }
+  // WireGuard devices that exist, read by every snapshot (their peers have no kernel model).
+  if (desired.entries.some((e) => e.kind === 'wg-device')) {
+    const wg = desired.entries.flatMap((e) => (e.kind === 'wg-device' && actual.links.has(e.name) ? [e.name] : []));
+    actual.wireguard = wg.length ? (await host.read({ wireguard: wg })).wireguard ?? new Map() : new Map();
+  }
   // Tables already in `actual` (the daemon's kernel model) are not read again.
   const families = [...new Set(desired.entries.filter(isRule).map(familyOf))].filter((f) => !actual.netfilter?.[`${f}/filter`]);
   try {

@@ -8,7 +8,7 @@ import { ruleCommands } from '../host/iptables.js';
 import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry, SysctlEntry } from '../model/types.js';
 import { orderChanges } from '../reconcile/order.js';
 import { backendOf } from '../backends/registry.js';
-import { addOf } from '../kinds/index.js';
+import { addOf, KIND_LIST } from '../kinds/index.js';
 import { describeEntry } from './describe.js';
 import { entryJSON } from './json.js';
 import { renderTable, type TableKind } from './table.js';
@@ -31,10 +31,14 @@ export function planJSON(d: DesiredState, problems: Problem[]): object {
 /** Batch lines for an empty host, each prefixed with its tool: runnable as shell commands. */
 export function planCommands(d: DesiredState): string[] {
   const changes = d.entries.map((e) => addOf(e));
-  const lines = toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
+  // Driver kinds that render their own lines (WireGuard), each hook once, for the kinds planned.
+  const hooks = new Set(KIND_LIST.filter((s) => s.commands && d.entries.some((e) => e.kind === s.kind)).map((s) => s.commands!));
+  const own = [...hooks].map((h) => h(d.entries));
+  const lines = [...own.flatMap((o) => o.first), ...toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`))];
   for (const e of d.entries) if (e.kind === 'offload') lines.push(`ethtool ${setFeatureArgs(e).join(' ')}`);
   const pinned = d.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl');
   if (pinned.length) lines.push(`sysctl ${sysctlWriteArgs(pinned).join(' ')}`);
+  lines.push(...own.flatMap((o) => o.last));
   return [...lines, ...ruleCommands(d.entries.filter((e) => e.kind === 'nat' || e.kind === 'filter') as NetfilterRuleEntry[])];
 }
 

@@ -19,8 +19,11 @@ export const CONFIG_KEYS = [
   'backendType', 'enableNFTables', 'networks', 'ipv6Networks',
 ] as const;
 
-/** The keys flannel's vxlan, host-gw and udp backends read. */
-export const BACKEND_KEYS = ['type', 'vni', 'port', 'mtu', 'directRouting', 'learning', 'gbp', 'macPrefix'] as const;
+/** The keys flannel's vxlan, host-gw, udp and wireguard backends read. */
+export const BACKEND_KEYS = [
+  'type', 'vni', 'port', 'mtu', 'directRouting', 'learning', 'gbp', 'macPrefix',
+  'listenPort', 'listenPortV6', 'psk', 'persistentKeepaliveInterval', 'mode',
+] as const;
 
 /** ovlnet's node entries, in ovlnet's spelling and in flannel's lease spelling. */
 export const NODE_KEYS = [
