@@ -1,7 +1,8 @@
 // The zod schema of a mapping's allowed keys. Named imports, statically: the
 // bundle then holds only the zod parts used (27 KB; a namespace imported with
 // import() would bring all of zod, 685 KB). Loaded with the file source only.
-import { optional, strictObject, unknown } from 'zod/mini';
+import { optional, refine, string, strictObject, unknown } from 'zod/mini';
+import { isKey } from '../backends/wireguard/keys.js';
 
 export interface UnknownKey {
   path: PropertyKey[];
@@ -18,4 +19,10 @@ export function keySchema(keys: readonly string[]): KeyCheck {
     if (r.success) return [];
     return r.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((key) => ({ path: i.path, key })) : []));
   };
+}
+
+/** A check that a value is a WireGuard public key as `wg pubkey` prints it (base64 of 32 bytes). */
+export function publicKeySchema(): (value: unknown) => boolean {
+  const schema = string().check(refine(isKey));
+  return (value) => schema.safeParse(value).success;
 }
