@@ -10,7 +10,7 @@ import type { WritePhases } from './host.js';
 type Driver = NonNullable<(typeof KIND_LIST)[number]['phases']>;
 
 /** Each driver's phases for its changes; kinds that share one (nat and filter: one restore per family) are written together. */
-function driverPhases(ordered: Change[], hook: 'phases' | 'early', desired: readonly Entry[], actual: ActualState): WritePhases {
+export function driverPhases(ordered: Change[], hook: 'phases' | 'early', desired: readonly Entry[], actual: ActualState): WritePhases {
   const drivers = new Map<Driver, Change[]>();
   for (const spec of KIND_LIST) {
     const d = spec[hook];

@@ -44,7 +44,7 @@ export const wgDevice: KindSpec<WgDeviceEntry> = {
   early: wireguardEarly,
   phases: wireguardPhases,
   commands: wireguardCommandsHook,
-  describe: (e) => `link ${e.name} wireguard listen-port ${e.listenPort} mtu ${e.mtu}${e.publicKey ? ` public-key ${e.publicKey}` : ''}`,
+  describe: (e) => `link ${e.name} wireguard${e.listenPort ? ` listen-port ${e.listenPort}` : ''} mtu ${e.mtu}${e.publicKey ? ` public-key ${e.publicKey}` : ''}`,
   device(d, ctx) {
     const key = wgDevice.key(d);
     const l = ctx.actual.links.get(d.name);

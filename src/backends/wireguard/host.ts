@@ -2,11 +2,14 @@
 // writing them: devices kernel first, as wg-quick (`ip link add <dev> type
 // wireguard`, else the userspace implementation named by
 // WG_QUICK_USERSPACE_IMPLEMENTATION, default wireguard-go, started for the
-// device and waited for), and one `wg syncconf <dev> /dev/stdin` per device
+// device and waited for), and one `wg syncconf <dev> <file>` per device
 // for the private key, listen port and every peer. Through host/exec.ts
-// (execa, never a shell); keys travel on stdin only and no message carries one.
+// (execa, never a shell); no argument vector or message carries a key.
+import { randomBytes } from 'node:crypto';
+import { unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Batch } from '../../engine/batches.js';
-import { HostError } from '../../errors.js';
+import { HostError, PermissionError } from '../../errors.js';
 import { isPermissionDenied, permissionError, run, type HostTool } from '../../host/exec.js';
 import type { Failure } from '../../host/write.js';
 import { parsePrefix, type Prefix } from '../../model/ip.js';
@@ -59,7 +62,8 @@ export async function writeWireguard(b: Batch, netns: string | undefined): Promi
   return b.tool === 'wg' ? writeSync(b, netns) : writeLinks(b, netns);
 }
 
-const firstLine = (s: string, dflt: string) => redactKeys(s.trim().split('\n')[0] || dflt);
+/** The first line that says something (wireguard-go starts with a boxed banner), keys redacted. */
+const firstLine = (s: string, dflt: string) => redactKeys(s.split('\n').map((l) => l.replace(/[\u2500-\u257f]/g, '').trim()).find(Boolean) || dflt);
 
 /** Devices, one line at a time (created, recreated, set, deleted), in order. */
 async function writeLinks(b: Batch, netns: string | undefined): Promise<Failure[]> {
@@ -107,10 +111,17 @@ export async function createDevice(e: WgDeviceEntry, netns: string | undefined, 
   }
 }
 
+/** Peers whose pre-shared key is to go (a change from one to none). */
+export function pskRemovals(b: Pick<Batch, 'lines'>): string[] {
+  const out = new Set<string>();
+  for (const { change: c } of b.lines) if (c.kind === 'wg-peer' && c.action === 'change' && c.actual?.psk && !c.desired.psk) out.add(c.desired.publicKey);
+  return [...out];
+}
+
 /** One `wg syncconf` for the device: private key (from the key file), listen port, all peers. */
 async function writeSync(b: Batch, netns: string | undefined): Promise<Failure[]> {
   const p = b.payload as WgSyncPayload;
-  const fail = (message: string) => b.lines.map((l) => ({ change: l.change, line: `wg syncconf ${p.dev} /dev/stdin`, message }));
+  const fail = (message: string) => b.lines.map((l) => ({ change: l.change, line: `wg syncconf ${p.dev} <config>`, message }));
   let key: Secret;
   const keyFile = keyFilePath(process.env, netns);
   try {
@@ -129,8 +140,26 @@ async function writeSync(b: Batch, netns: string | undefined): Promise<Failure[]
       ...(x.psk ? { presharedKey: x.psk as unknown as Secret } : {}),
     })),
   });
-  const r = await run('wg', ['syncconf', p.dev, '/dev/stdin'], { netns, input });
-  if (r.exitCode === 0) return [];
-  if (isPermissionDenied(r.stderr)) throw permissionError();
-  return fail(firstLine(r.stderr, `wg exited ${r.exitCode}`));
+  // wg opens its config by path, and a child's stdin here is a socket, which
+  // /dev/stdin can not open: the config goes to a 0600 file beside the key
+  // file (the same filesystem already holds the key), removed at once.
+  const conf = join(dirname(keyFile), `.${p.dev}.${process.pid}.${randomBytes(4).toString('hex')}.conf`);
+  try {
+    await writeFile(conf, input, { mode: 0o600, flag: 'wx' });
+    const r = await run('wg', ['syncconf', p.dev, conf], { netns });
+    if (r.exitCode !== 0) {
+      if (isPermissionDenied(r.stderr)) throw permissionError();
+      return fail(firstLine(r.stderr.split(conf).join('<config>'), `wg exited ${r.exitCode}`));
+    }
+    // syncconf leaves a pre-shared key the config does not mention: removed by name, all in one `wg set`.
+    const dropPsk = pskRemovals(b);
+    if (!dropPsk.length) return [];
+    const s = await run('wg', ['set', p.dev, ...dropPsk.flatMap((k) => ['peer', k, 'preshared-key', '/dev/null'])], { netns });
+    return s.exitCode === 0 ? [] : fail(firstLine(s.stderr, `wg exited ${s.exitCode}`));
+  } catch (e) {
+    if (e instanceof HostError || e instanceof PermissionError) throw e;
+    return fail(redactKeys((e as Error).message));
+  } finally {
+    await unlink(conf).catch(() => undefined);
+  }
 }
