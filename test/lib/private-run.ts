@@ -88,12 +88,17 @@ export class PrivateRun {
     return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
 
-  /** The pids of processes in this mount namespace besides the holder (what a test started there and left). */
+  /**
+   * The pids of processes in this mount namespace besides the holder (a
+   * daemon, a command still running). Not what `ip netns exec` started: it
+   * gives its command a mount namespace of its own (a copy, to remount
+   * /sys), so wireguard-go is found by its network namespace (killInNetns).
+   */
   async members(): Promise<number[]> {
     return (await processesWhere((ns) => ns.mnt === this.mountNS)).filter((p) => p !== this.pid);
   }
 
-  /** Kills what is left in the namespace (wireguard-go, a daemon's children), then the holder; the tmpfs goes with the last one. */
+  /** Kills what is left in the mount namespace, then the holder; the tmpfs goes with the last process that sees it (run killInNetns first). */
   async stop(): Promise<void> {
     await killAndWait(await this.members());
     if (this.holder.exitCode === null && this.holder.signalCode === null) {
