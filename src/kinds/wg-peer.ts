@@ -5,6 +5,7 @@
 // with every snapshot that plans WireGuard, so the daemon needs no model.
 import type { WgPeerEntry } from '../model/types.js';
 import type { Difference, KindSpec } from './types.js';
+import { unreachableTun } from './wg-device.js';
 import { wireguardCommandsHook, wireguardPhases } from './wireguard.js';
 
 const NONE: Difference[] = [];
@@ -38,5 +39,7 @@ export const wgPeer: KindSpec<WgPeerEntry> = {
       for (const p of w.peers) ctx.owned.set(wgPeer.key(p), p);
     }
   },
+  // Peers of a device wg can not reach (wg-device.ts) are not judged: the device is a conflict already.
+  unowned: (d, _key, ctx) => unreachableTun(ctx.actual, d.dev),
   model: 'reread',
 };
