@@ -180,7 +180,10 @@ export interface ApplyResult {
 export function countOwnedPeers(snap: Snapshot): number {
   const policy = ownershipFor([snap.desired.device, snap.desired.device6], undefined, podNetworks(snap.cluster.config));
   const nodeIPs = nodeAddresses(snap.desired);
-  return snap.actual.routes.filter((r) => policy.ownsRoute(r) || policy.inheritsRoute(r, nodeIPs)).length;
+  // WireGuard peers on ovlnet's devices count too: their deletions are what the guard counts there.
+  let wgPeers = 0;
+  for (const [dev, w] of snap.actual.wireguard ?? []) if (policy.ownsDevice(dev)) wgPeers += w.peers.length;
+  return snap.actual.routes.filter((r) => policy.ownsRoute(r) || policy.inheritsRoute(r, nodeIPs)).length + wgPeers;
 }
 
 /** Writes the snapshot's changes, then (unless told not to) re-reads the host to verify. */

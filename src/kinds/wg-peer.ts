@@ -29,6 +29,8 @@ export const wgPeer: KindSpec<WgPeerEntry> = {
   key: (e) => `wg-peer:${e.dev}/${e.publicKey}`,
   compare,
   order: { delete: 3, add: 13 },
+  // The one object per peer of this backend (the route is the network's): what the mass-deletion guard counts.
+  peer: true,
   writer: 'wg',
   phases: wireguardPhases,
   commands: wireguardCommandsHook,

@@ -66,4 +66,15 @@ test('daemon cycles: converge, then repair a hand-removed peer, a changed endpoi
   assert.is(h.host.counts.writes, writes, 'a converged cycle writes nothing');
 });
 
+test('the mass-deletion guard counts WireGuard peers: an emptied source does not wipe them', async () => {
+  const h = harness();
+  h.nodes.push(rawNode(3));
+  assert.ok(await h.r.run(['start']));
+  assert.is(peers(h).length, 3);
+  h.nodes.splice(1, 3);
+  assert.not.ok(await h.r.run(['resync']), 'refused');
+  assert.is(peers(h).length, 3, 'peers kept');
+  assert.match(h.logs.join('\n'), /refusing to remove 3 of 4 peers/);
+});
+
 test.run();
