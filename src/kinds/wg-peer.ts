@@ -42,6 +42,8 @@ export const wgPeer: KindSpec<WgPeerEntry> = {
     }
   },
   // Peers of a device wg can not reach (wg-device.ts) are not judged: the device is a conflict already.
-  unowned: (d, _key, ctx) => unreachableTun(ctx.actual, d.dev),
+  // Nor when the peers were not read (diff without root): not judged either way. A device
+  // (re)created by this diff has none: its peers are added whatever was read.
+  unowned: (d, _key, ctx) => !ctx.fresh.has(d.dev) && (ctx.actual.wireguard === undefined || unreachableTun(ctx.actual, d.dev)),
   model: 'reread',
 };

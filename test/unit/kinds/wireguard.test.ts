@@ -86,6 +86,11 @@ test('wg-device diff: missing, a plain TUN wg can not talk to, another kind of l
   assert.equal(r.changes, []);
   assert.equal(r.conflicts.map((c) => c.subject), ['link flannel-wg']);
   assert.match(r.conflicts[0].message, /another mount namespace/);
+  // Peers not read at all (diff without root): neither added nor deleted, the device judged by its link alone.
+  const unread = actualFrom(d.entries);
+  unread.wireguard = undefined;
+  unread.links.get('flannel-wg')!.mtu = 1400;
+  assert.equal(diff(d, unread, POLICY).changes.map((c) => `${c.action} ${c.key} ${c.detail}`), ['change link:flannel-wg mtu 1400 -> 1440']);
 });
 
 test('write phases: the device before the ip batches, then one syncconf per device with every desired peer, deletions last; no line holds a key', () => {
