@@ -4,6 +4,7 @@ import type { IP, Prefix } from '../model/ip.js';
 import type {
   ActualState, BackendConfig, Change, DesiredState, HostLink, HostRoute, NetworkConfig, Node, PeerPlan, Problem, RawBackend,
 } from '../model/types.js';
+import type { CheckResult } from '../doctor/types.js';
 import type { ValidatedCluster } from '../validate/index.js';
 
 export interface Underlay {
@@ -136,6 +137,8 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
   };
   /** `ovlnet cleanup`: which of the host's devices of this backend are ovlnet's (removed) and which are kept, and why. */
   cleanup?(ctx: CleanupContext): void;
+  /** `ovlnet doctor`'s rows of the backend's own (WireGuard: device, listen port, peers), from the snapshot. Pure. */
+  doctor?(desired: DesiredState, actual: ActualState): CheckResult[];
   /** The daemon's long-running hook, if the backend moves packets itself. */
   dataPlane?(o: { log: DataPlaneLog; netns?: string }): DataPlane;
 }

@@ -103,6 +103,11 @@ export interface KindSpec<E extends Entry> {
   diffAll?(desired: E[], ctx: DiffContext): void;
   /** After the stale entries: what else of this kind is to go (routes flanneld left that the plan does not want). */
   finish?(ctx: DiffContext): void;
+  /**
+   * One object per peer (a route, a WireGuard peer): the mass-deletion guard
+   * counts deletions of this kind as peers removed.
+   */
+  peer?: boolean;
   /** Owned but no longer desired is left as it is (a pinned feature is only read while desired). */
   keepStale?: boolean;
   /**

@@ -11,9 +11,20 @@ import { wireguardCommandsHook, wireguardEarly, wireguardPhases } from './wiregu
 /** Why the host's link can not be this WireGuard device, or undefined when it can. */
 function unusable(l: HostLink, actual: ActualState): string | undefined {
   if (l.kind !== 'wireguard' && l.kind !== 'tun') return `not a WireGuard device (${l.kind ?? 'plain'})`;
-  // Not read (no wg answer expected, e.g. the device is someone's plain TUN): nothing proves it is WireGuard.
-  if (actual.wireguard && !actual.wireguard.has(l.name)) return `${l.kind} device that wg can not configure`;
+  if (l.kind === 'wireguard' && actual.wireguard && !actual.wireguard.has(l.name)) return 'wireguard device that wg can not configure';
   return undefined;
+}
+
+/**
+ * A TUN of the device's name that wg can not reach: a userspace
+ * implementation serving it from another mount namespace (its socket under
+ * another /run/wireguard), or a stranger's TUN. The implementation's own TUN
+ * vanishes when it exits, so it is most likely alive elsewhere: never
+ * deleted, reported as a conflict.
+ */
+export function unreachableTun(actual: ActualState, name: string): boolean {
+  const l = actual.links.get(name);
+  return l?.kind === 'tun' && actual.wireguard !== undefined && !actual.wireguard.has(name);
 }
 
 /** The host's device as an entry (the WireGuard half only when it was read). */
@@ -48,6 +59,10 @@ export const wgDevice: KindSpec<WgDeviceEntry> = {
   device(d, ctx) {
     const key = wgDevice.key(d);
     const l = ctx.actual.links.get(d.name);
+    if (unreachableTun(ctx.actual, d.name)) {
+      ctx.conflicts.push({ subject: `link ${d.name}`, message: `a TUN device wg can not reach: its userspace WireGuard runs in another mount namespace (or it is not WireGuard); left as it is, its peers unchecked. Run ovlnet in that mount namespace, or delete the device (ip link del ${d.name}) to have it created again` });
+      return;
+    }
     const why = l && unusable(l, ctx.actual);
     if (!l || why) {
       ctx.changes.push(l ? { action: 'replace', kind: 'wg-device', key, desired: d, detail: why } : { action: 'add', kind: 'wg-device', key, desired: d });

@@ -5,6 +5,7 @@
 // with every snapshot that plans WireGuard, so the daemon needs no model.
 import type { WgPeerEntry } from '../model/types.js';
 import type { Difference, KindSpec } from './types.js';
+import { unreachableTun } from './wg-device.js';
 import { wireguardCommandsHook, wireguardPhases } from './wireguard.js';
 
 const NONE: Difference[] = [];
@@ -28,6 +29,8 @@ export const wgPeer: KindSpec<WgPeerEntry> = {
   key: (e) => `wg-peer:${e.dev}/${e.publicKey}`,
   compare,
   order: { delete: 3, add: 13 },
+  // The one object per peer of this backend (the route is the network's): what the mass-deletion guard counts.
+  peer: true,
   writer: 'wg',
   phases: wireguardPhases,
   commands: wireguardCommandsHook,
@@ -38,5 +41,9 @@ export const wgPeer: KindSpec<WgPeerEntry> = {
       for (const p of w.peers) ctx.owned.set(wgPeer.key(p), p);
     }
   },
+  // Peers of a device wg can not reach (wg-device.ts) are not judged: the device is a conflict already.
+  // Nor when the peers were not read (diff without root): not judged either way. A device
+  // (re)created by this diff has none: its peers are added whatever was read.
+  unowned: (d, _key, ctx) => !ctx.fresh.has(d.dev) && (ctx.actual.wireguard === undefined || unreachableTun(ctx.actual, d.dev)),
   model: 'reread',
 };

@@ -5,6 +5,7 @@ import type { WireguardConfig } from '../../model/types.js';
 import type { Backend } from '../types.js';
 import { cleanupWireguard } from './cleanup.js';
 import { parseWireguardConfig } from './config.js';
+import { wireguardChecks } from './doctor.js';
 import { wireguardLeaseData } from './lease.js';
 import { planWireguard, wireguardAttrs, wireguardDevices } from './plan.js';
 
@@ -24,6 +25,7 @@ export const wireguard: Backend<WireguardConfig> = {
     return { data, data6 };
   },
   cleanup: cleanupWireguard,
+  doctor: wireguardChecks,
   describe: (b) => `wireguard (port ${b.listenPort}${b.mode === 'separate' ? `, IPv6 port ${b.listenPortV6}` : `, Mode ${b.mode}`}${b.keepalive ? `, keepalive ${b.keepalive}s` : ''}${b.psk ? ', PSK' : ''})`,
   table: {
     nodeNote: (local) => {

@@ -65,7 +65,7 @@ test('wg-device diff: missing, a plain TUN wg can not talk to, another kind of l
   const d = planned();
   const rows: Array<[string, (a: ActualState) => void, string]> = [
     ['missing', (a) => { a.links.delete('flannel-wg'); a.wireguard!.delete('flannel-wg'); }, 'add link:flannel-wg'],
-    ['plain TUN', (a) => { a.links.get('flannel-wg')!.kind = 'tun'; a.wireguard!.delete('flannel-wg'); }, 'replace link:flannel-wg tun device that wg can not configure'],
+    ['kernel device wg can not configure', (a) => { a.wireguard!.delete('flannel-wg'); }, 'replace link:flannel-wg wireguard device that wg can not configure'],
     ['a vxlan device', (a) => { a.links.get('flannel-wg')!.kind = 'vxlan'; }, 'replace link:flannel-wg not a WireGuard device (vxlan)'],
   ];
   for (const [what, mutate, want] of rows) {
@@ -80,6 +80,17 @@ test('wg-device diff: missing, a plain TUN wg can not talk to, another kind of l
   const a = actualFrom(d.entries);
   a.links.get('flannel-wg')!.kind = 'tun';
   assert.equal(diff(d, a, POLICY).changes, []);
+  // A TUN wg can not reach (its wireguard-go serves it from another mount namespace): never deleted, a conflict; its peers not judged.
+  a.wireguard!.delete('flannel-wg');
+  const r = diff(d, a, POLICY);
+  assert.equal(r.changes, []);
+  assert.equal(r.conflicts.map((c) => c.subject), ['link flannel-wg']);
+  assert.match(r.conflicts[0].message, /another mount namespace/);
+  // Peers not read at all (diff without root): neither added nor deleted, the device judged by its link alone.
+  const unread = actualFrom(d.entries);
+  unread.wireguard = undefined;
+  unread.links.get('flannel-wg')!.mtu = 1400;
+  assert.equal(diff(d, unread, POLICY).changes.map((c) => `${c.action} ${c.key} ${c.detail}`), ['change link:flannel-wg mtu 1400 -> 1440']);
 });
 
 test('write phases: the device before the ip batches, then one syncconf per device with every desired peer, deletions last; no line holds a key', () => {
