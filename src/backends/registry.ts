@@ -6,11 +6,13 @@ import { hostGw } from './host-gw/index.js';
 import type { Backend } from './types.js';
 import { udp } from './udp/index.js';
 import { vxlan } from './vxlan/index.js';
+import { wireguard } from './wireguard/index.js';
 
 export const BACKENDS: { [T in BackendType]: Backend<Extract<BackendConfig, { type: T }>> } = {
   vxlan,
   'host-gw': hostGw,
   udp,
+  wireguard,
 };
 
 export const BACKEND_TYPES = Object.keys(BACKENDS) as BackendType[];

@@ -4,6 +4,7 @@ import type { IP, Prefix } from '../model/ip.js';
 import type {
   ActualState, BackendConfig, Change, DesiredState, HostLink, HostRoute, NetworkConfig, Node, PeerPlan, Problem, RawBackend,
 } from '../model/types.js';
+import type { CheckResult } from '../doctor/types.js';
 import type { ValidatedCluster } from '../validate/index.js';
 
 export interface Underlay {
@@ -65,10 +66,12 @@ export interface CleanupContext {
   kept: Problem[];
 }
 
-/** flannel's BackendData in a lease or a Node annotation. */
+/** flannel's BackendData in a lease or a Node annotation: vxlan's VNI and VtepMAC, wireguard's PublicKey and Port. */
 export interface BackendData {
-  VNI: number;
+  VNI?: number;
   VtepMAC?: string;
+  PublicKey?: string;
+  Port?: number;
 }
 
 /** What the host holds, indexed, for "is this peer programmed?" (built only when asked). */
@@ -115,6 +118,13 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
   needsVtepMAC: boolean;
   /** The BackendData this node publishes (lease, annotation); undefined for flannel's `null`. */
   leaseData(config: { type?: string; vni?: number }, vtepMAC: string | undefined): BackendData | undefined;
+  /**
+   * The BackendData of the local node when it needs host I/O to know
+   * (wireguard: the public key of the key file, created when missing):
+   * `data` for BackendData, `data6` for BackendV6Data. Registration calls it
+   * once per run; absent: leaseData says all.
+   */
+  localLeaseData?(config: C, o: { netns?: string }): Promise<{ data?: BackendData; data6?: BackendData }>;
   /** Lease data already on this host (a restart keeps publishing the same VTEP MACs). */
   hostLeaseData?(links: Map<string, HostLink>): { vtepMAC?: string; vtepMACv6?: string };
   /** One line for `ovlnet nodes`. */
@@ -127,6 +137,8 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
   };
   /** `ovlnet cleanup`: which of the host's devices of this backend are ovlnet's (removed) and which are kept, and why. */
   cleanup?(ctx: CleanupContext): void;
+  /** `ovlnet doctor`'s rows of the backend's own (WireGuard: device, listen port, peers), from the snapshot. Pure. */
+  doctor?(desired: DesiredState, actual: ActualState): CheckResult[];
   /** The daemon's long-running hook, if the backend moves packets itself. */
   dataPlane?(o: { log: DataPlaneLog; netns?: string }): DataPlane;
 }

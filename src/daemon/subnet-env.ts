@@ -58,7 +58,8 @@ export function renderSubnetEnv(e: SubnetEnv): string {
 export function subnetEnvFor(config: NetworkConfig, desired: DesiredState, ipMasq = false): SubnetEnv {
   // Dual stack: pods get one MTU for both families, so the smaller device's
   // (flannel writes the IPv4 device's, 20 bytes too large for IPv6 traffic).
-  const mtus = desired.entries.flatMap((e) => (e.kind === 'link' || e.kind === 'tun' ? [e.mtu] : []));
+  // The backend's devices are the entries with an MTU (vxlan link, udp TUN, WireGuard device).
+  const mtus = desired.entries.flatMap((e) => ('mtu' in e ? [e.mtu] : []));
   const mtu = mtus.length ? Math.min(...mtus) : desired.underlay.mtu;
   const env: SubnetEnv = { network: config.network, subnet: desired.local.subnet, mtu, ipMasq };
   if (config.ipv6 && desired.local.v6) {

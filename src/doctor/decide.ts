@@ -15,6 +15,8 @@ export interface DoctorFacts {
   routing: RoutingFacts;
   peers: Omit<PeerFacts, 'localBlockers'>;
   daemon?: DaemonFacts;
+  /** The backend's own rows (Backend.doctor), decided from the snapshot when gathered. */
+  backend?: CheckResult[];
 }
 
 export interface DoctorReport {
@@ -24,7 +26,7 @@ export interface DoctorReport {
 }
 
 export function decide(f: DoctorFacts): DoctorReport {
-  const host = hostChecks(f.host);
+  const host = [...hostChecks(f.host), ...(f.backend ?? [])];
   const checks = [
     ...stateChecks(f.state),
     ...sourceChecks(f.source),

@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { release as osRelease } from 'node:os';
 import type { Snapshot } from '../engine/cycle.js';
 import { HostError } from '../errors.js';
+import { backendOf } from '../backends/registry.js';
 import { TX_CSUM_FEATURE } from '../backends/vxlan/offload.js';
 import { readFileIfExists } from '../host/files.js';
 import { renderSubnetEnv, subnetEnvFor } from '../daemon/subnet-env.js';
@@ -279,5 +280,6 @@ export async function gatherFacts(snap: Snapshot, o: GatherOptions): Promise<Doc
     },
     peers: { device: plan.device, mtu: plan.mtu, port: plan.port, total: peerNodes.length, probed: probes, sampled: sample.sampled, unknownRequested: sample.unknown },
     ...(daemon ? { daemon } : {}),
+    backend: backendOf(cluster.config).doctor?.(desired, actual) ?? [],
   };
 }

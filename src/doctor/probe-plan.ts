@@ -11,7 +11,7 @@ import type { Node } from '../model/types.js';
  * module from here split the plan's bundle chunks (plan of a YAML file then
  * loaded 40 files, over test/e2e/bundle.test.ts's limit).
  */
-export const ENCAPSULATION = { vxlan: 50, udp: 28 } as const;
+export const ENCAPSULATION = { vxlan: 50, udp: 28, wireguard: 60 } as const;
 
 /** The address doctor probes through the overlay and what it routes by, per backend. */
 export interface ProbePlan {
@@ -27,7 +27,9 @@ export interface ProbePlan {
 export function probePlan(snap: Pick<Snapshot, 'desired' | 'cluster'>): ProbePlan {
   const d = snap.desired;
   const cfg = snap.cluster.config.backend;
-  const link = d.entries.find((e) => (e.kind === 'link' || e.kind === 'tun') && e.name === d.device) as { mtu: number } | undefined;
+  // The backend's device entry, whatever its kind: the one entry with that name and an MTU.
+  const deviceEntry = (name: string | undefined) => d.entries.find((e) => 'mtu' in e && 'name' in e && e.name === name) as { mtu: number } | undefined;
+  const link = deviceEntry(d.device);
   const dual = snap.cluster.config.ipv6 !== undefined && d.local.v6 !== undefined;
   if (cfg.type === 'host-gw' || !d.device || !link) {
     // host-gw: no device of its own; the peer's pod gateway (its cni0) answers.
@@ -35,10 +37,10 @@ export function probePlan(snap: Pick<Snapshot, 'desired' | 'cluster'>): ProbePla
     const second = dual ? { device: d.underlay.dev, mtu: d.underlay.mtu, targetOf: (n: Node) => (n.v6 ? nthAddress(networkOf(n.v6.subnet), 1n) : undefined) } : undefined;
     return { device: d.underlay.dev, mtu: d.underlay.mtu, targetOf: gateway, ...(second ? { second } : {}) };
   }
-  // vxlan and udp: the peer's device holds its subnet's first address.
-  const link6 = d.device6 ? d.entries.find((e) => e.kind === 'link' && e.name === d.device6) as { mtu: number } | undefined : undefined;
+  // vxlan, udp and wireguard: the peer's device holds its subnet's first address.
+  const link6 = d.device6 ? deviceEntry(d.device6) : undefined;
   return {
-    device: d.device, mtu: link.mtu, port: cfg.port, overhead: cfg.type === 'vxlan' ? ENCAPSULATION.vxlan : ENCAPSULATION.udp,
+    device: d.device, mtu: link.mtu, port: cfg.type === 'wireguard' ? cfg.listenPort : cfg.port, overhead: ENCAPSULATION[cfg.type],
     targetOf: (n) => networkOf(n.subnet).addr,
     ...(d.device6 && link6 ? { second: { device: d.device6, mtu: link6.mtu, targetOf: (n: Node) => (n.v6 ? networkOf(n.v6.subnet).addr : undefined) } } : {}),
   };

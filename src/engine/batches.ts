@@ -7,8 +7,13 @@ import { specOf } from '../kinds/index.js';
 import type { KindSpec, Lines } from '../kinds/types.js';
 import type { Change, Entry } from '../model/types.js';
 
-/** The -batch tools; then the drivers with their own write: one ethtool per line, one sysctl and one iptables-restore per batch. */
-export type Tool = 'ip' | 'bridge' | 'ethtool' | 'sysctl' | 'iptables-restore' | 'ip6tables-restore';
+/**
+ * The -batch tools; then the drivers with their own write: one ethtool per
+ * line, one sysctl and one iptables-restore per batch; WireGuard devices
+ * (`wg-link`: kernel first, else the userspace implementation) and one
+ * `wg syncconf` per device (`wg`).
+ */
+export type Tool = 'ip' | 'bridge' | 'ethtool' | 'sysctl' | 'iptables-restore' | 'ip6tables-restore' | 'wg-link' | 'wg';
 
 export interface BatchLine {
   line: string;
@@ -20,6 +25,8 @@ export interface Batch {
   lines: BatchLine[];
   /** iptables-restore / ip6tables-restore: the whole input, one transaction for every line's change. */
   input?: string;
+  /** A driver's typed input (the `wg` writer's device state), for its writer alone. */
+  payload?: unknown;
 }
 
 /** Whether a change is written by ip/bridge batches (the others have their own writers). */

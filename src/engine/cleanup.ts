@@ -3,7 +3,8 @@
 // deletions are ordered and written by the same Host as apply's, then the
 // host is read again and asked the same question (what is still ours?).
 import type { Failure } from '../host/write.js';
-import { toBatches } from './batches.js';
+import { isIpBatchChange, toBatches } from './batches.js';
+import { driverPhases } from './phases.js';
 import { renderCleanup } from '../host/iptables.js';
 import { deleteOf } from '../kinds/index.js';
 import type { Change } from '../model/types.js';
@@ -34,7 +35,10 @@ export function cleanupChanges(p: CleanupPlan): Change[] {
 
 /** Routes and devices one batch after the other, then one restore per family for the rules (and the chains). */
 export function cleanupPhases(p: CleanupPlan): WritePhases {
-  const phases: WritePhases = toBatches(orderChanges(p.changes)).map((b) => [b]);
+  const ordered = orderChanges(p.changes);
+  const phases: WritePhases = toBatches(ordered.filter(isIpBatchChange)).map((b) => [b]);
+  // Devices a driver deletes (WireGuard's), after the routes through them.
+  phases.push(...driverPhases(ordered, 'phases', [], { links: new Map(), routes: [], neighbors: [], fdb: [] }));
   for (const family of [4, 6] as const) {
     const input = renderCleanup(p.netfilter.filter((c) => c.family === family));
     if (!input) continue;
@@ -65,7 +69,8 @@ export async function applyCleanup(host: Host, plan: CleanupPlan, base: () => Cl
   between?.();
   const reread = await readForCleanup(host, base());
   const after = planCleanup(reread);
-  const linksLeft = plan.changes.filter((c) => c.kind === 'link' && c.actual?.kind === 'link' && reread.actual.links.has(c.actual.name));
+  // Devices of any kind (vxlan link, TUN, WireGuard device) by name.
+  const linksLeft = plan.changes.filter((c) => c.action === 'delete' && 'name' in c.actual && reread.actual.links.has(c.actual.name));
   const remaining = [...after.changes.filter((c) => c.kind === 'route'), ...linksLeft, ...ruleChanges(after)];
   return { failures, remaining, chainsLeft: chainsRemoved(after), after };
 }

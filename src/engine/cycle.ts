@@ -136,6 +136,19 @@ async function readExtras(host: Host, desired: DesiredState, actual: ActualState
     const pinned = desired.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl' && actual.links.has(e.dev));
     if (pinned.length) actual.sysctl = (await host.read({ sysctl: pinned })).sysctl;
   }
+  // WireGuard devices that exist, read by every snapshot (their peers have no kernel model).
+  const problems: Problem[] = [];
+  if (desired.entries.some((e) => e.kind === 'wg-device')) {
+    const wg = desired.entries.flatMap((e) => (e.kind === 'wg-device' && actual.links.has(e.name) ? [e.name] : []));
+    try {
+      actual.wireguard = wg.length ? (await host.read({ wireguard: wg })).wireguard ?? new Map() : new Map();
+    } catch (e) {
+      // diff without root: wg needs CAP_NET_ADMIN even to read. The peers are then not judged (kinds/wg-peer.ts).
+      if (!(e instanceof PermissionError)) throw e;
+      actual.wireguard = undefined;
+      problems.push({ subject: 'WireGuard peers', message: 'reading them needs root: not compared (run diff with sudo)' });
+    }
+  }
   // Tables already in `actual` (the daemon's kernel model) are not read again.
   const families = [...new Set(desired.entries.filter(isRule).map(familyOf))].filter((f) => !actual.netfilter?.[`${f}/filter`]);
   try {
@@ -146,9 +159,9 @@ async function readExtras(host: Host, desired: DesiredState, actual: ActualState
     desired.entries = desired.entries.filter((x) => x.kind !== 'filter');
     actual.netfilter = undefined;
     const why = e instanceof PermissionError ? 'reading iptables needs root' : (e as Error).message;
-    return [{ subject: '--iptables-forward-rules', message: `${why}: flannel's FORWARD accept rules are not checked (a FORWARD policy of DROP would drop pod traffic); --iptables-forward-rules=false silences this` }];
+    return [...problems, { subject: '--iptables-forward-rules', message: `${why}: flannel's FORWARD accept rules are not checked (a FORWARD policy of DROP would drop pod traffic); --iptables-forward-rules=false silences this` }];
   }
-  return [];
+  return problems;
 }
 
 export interface ApplyOptions extends CycleOptions {
@@ -182,7 +195,10 @@ export function hostScope(snap: Pick<Snapshot, 'cluster' | 'desired'>): HostScop
 export function countOwnedPeers(snap: Snapshot): number {
   const policy = ownershipFor([snap.desired.device, snap.desired.device6], undefined, podNetworks(snap.cluster.config));
   const nodeIPs = nodeAddresses(snap.desired);
-  return snap.actual.routes.filter((r) => policy.ownsRoute(r) || policy.inheritsRoute(r, nodeIPs)).length;
+  // WireGuard peers on ovlnet's devices count too: their deletions are what the guard counts there.
+  let wgPeers = 0;
+  for (const [dev, w] of snap.actual.wireguard ?? []) if (policy.ownsDevice(dev)) wgPeers += w.peers.length;
+  return snap.actual.routes.filter((r) => policy.ownsRoute(r) || policy.inheritsRoute(r, nodeIPs)).length + wgPeers;
 }
 
 /** Writes the snapshot's changes, then (unless told not to) re-reads the host to verify. */

@@ -4,7 +4,7 @@
 // the tests' fake (test/lib/fake-host.ts) is the pure kernel model.
 import type { Batch } from './batches.js';
 import type { WriteResult } from '../host/write.js';
-import type { ActualState, NetfilterState, OffloadEntry, SysctlEntry } from '../model/types.js';
+import type { ActualState, NetfilterState, OffloadEntry, SysctlEntry, WgDeviceRead } from '../model/types.js';
 
 export interface ReadScope {
   /** Links, addresses, routes, permanent neighbours, and the fdb of these vxlan devices. */
@@ -15,6 +15,8 @@ export interface ReadScope {
   sysctl?: readonly SysctlEntry[];
   /** The nat and filter tables of these families (one iptables-save each); `ifInstalled`: undefined without iptables instead of an error. */
   netfilter?: { families: ReadonlyArray<4 | 6>; ifInstalled?: boolean };
+  /** These WireGuard devices (one `wg show <dev> dump` each); a device wg can not talk to is left out. */
+  wireguard?: readonly string[];
 }
 
 export interface HostRead {
@@ -23,6 +25,7 @@ export interface HostRead {
   /** Values by entry key. */
   sysctl?: Map<string, number | undefined>;
   netfilter?: NetfilterState;
+  wireguard?: Map<string, WgDeviceRead>;
 }
 
 /** Phases run in order; the batches of one phase at the same time (see engine/batches.ts toPhases). */

@@ -7,15 +7,25 @@ import { KIND_LIST, specOf } from '../kinds/index.js';
 import type { ActualState, Change, Entry } from '../model/types.js';
 import type { WritePhases } from './host.js';
 
-export function writePhasesFor(ordered: Change[], desired: readonly Entry[], actual: ActualState): WritePhases {
-  const phases = toPhases(ordered.filter(isIpBatchChange));
-  // Kinds that share a driver (nat and filter: one restore per family) are written together.
-  const drivers = new Map<NonNullable<(typeof KIND_LIST)[number]['phases']>, Change[]>();
-  for (const spec of KIND_LIST) if (spec.phases && !drivers.has(spec.phases)) drivers.set(spec.phases, []);
-  for (const c of ordered) {
-    const p = specOf(c.kind).phases;
-    if (p) drivers.get(p)!.push(c);
+type Driver = NonNullable<(typeof KIND_LIST)[number]['phases']>;
+
+/** Each driver's phases for its changes; kinds that share one (nat and filter: one restore per family) are written together. */
+export function driverPhases(ordered: Change[], hook: 'phases' | 'early', desired: readonly Entry[], actual: ActualState): WritePhases {
+  const drivers = new Map<Driver, Change[]>();
+  for (const spec of KIND_LIST) {
+    const d = spec[hook];
+    if (d && !drivers.has(d)) drivers.set(d, []);
   }
-  for (const [write, mine] of drivers) if (mine.length) phases.push(...write(mine, { desired, actual }));
-  return phases;
+  for (const c of ordered) {
+    const d = specOf(c.kind)[hook];
+    if (d) drivers.get(d)!.push(c);
+  }
+  const out: WritePhases = [];
+  for (const [write, mine] of drivers) if (mine.length) out.push(...write(mine, { desired, actual }));
+  return out;
+}
+
+export function writePhasesFor(ordered: Change[], desired: readonly Entry[], actual: ActualState): WritePhases {
+  // Devices the batches write on (WireGuard's) first, then the batches, then the other drivers.
+  return [...driverPhases(ordered, 'early', desired, actual), ...toPhases(ordered.filter(isIpBatchChange)), ...driverPhases(ordered, 'phases', desired, actual)];
 }

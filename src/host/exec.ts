@@ -16,12 +16,15 @@ export interface RunResult {
 const PACKAGE_OF: Record<string, string> = {
   ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool', 'iptables-save': 'iptables', 'iptables-restore': 'iptables',
   'ip6tables-save': 'iptables', 'ip6tables-restore': 'iptables', iptables: 'iptables', ping: 'iputils-ping', sysctl: 'procps',
+  wg: 'wireguard-tools', 'wireguard-go': 'wireguard-go',
 };
 
-export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore' | 'ping' | 'sysctl';
+export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore' | 'ping' | 'sysctl' | 'wg' | 'wireguard-go';
 
 export function notInstalled(tool: HostTool): HostError {
-  return new HostError(`${tool} not found in PATH; it comes with the ${PACKAGE_OF[tool]} package`, `install it: apt-get install ${PACKAGE_OF[tool]} (or your distribution's ${PACKAGE_OF[tool]} package)`);
+  // A tool named by the environment (WG_QUICK_USERSPACE_IMPLEMENTATION) has no known package.
+  const pkg = PACKAGE_OF[tool] ?? tool;
+  return new HostError(`${tool} not found in PATH; it comes with the ${pkg} package`, `install it: apt-get install ${pkg} (or your distribution's ${pkg} package)`);
 }
 
 const MAX_BUFFER = 512 * 1024 * 1024;

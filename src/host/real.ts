@@ -22,6 +22,8 @@ export function realHost(netns: string | undefined, writers?: BatchWriters): Hos
       }
       if (scope.sysctl?.length) out.sysctl = await readSysctl(netns, scope.sysctl);
       const nf = scope.netfilter;
+      // Loaded only when WireGuard devices are planned.
+      if (scope.wireguard?.length) out.wireguard = await (await import('../backends/wireguard/host.js')).readWireguard(netns, scope.wireguard);
       if (nf) out.netfilter = nf.ifInstalled ? await readNetfilterIfInstalled(netns, nf.families) : await readNetfilter(netns, nf.families);
       return out;
     },

@@ -61,6 +61,8 @@ export async function writePhases(phases: Batch[][], netns: string | undefined, 
 async function writeBatch(b: Batch, netns: string | undefined, writers: BatchWriters | undefined): Promise<Failure[]> {
   if (b.tool === 'ethtool') return writeEthtool(b, netns);
   if (b.tool === 'sysctl') return writeSysctlBatch(b, netns);
+  // Loaded only when a WireGuard device is written.
+  if (b.tool === 'wg-link' || b.tool === 'wg') return (await import('../backends/wireguard/host.js')).writeWireguard(b, netns);
   if (b.tool === 'iptables-restore' || b.tool === 'ip6tables-restore') {
     const message = await writeNetfilter(netns, b.tool === 'ip6tables-restore' ? 6 : 4, b.input ?? '');
     // One transaction: it failed for every rule.

@@ -11,11 +11,13 @@ import { offload } from './offload.js';
 import { route } from './route.js';
 import { sysctl } from './sysctl.js';
 import { tun } from './tun.js';
+import { wgDevice } from './wg-device.js';
+import { wgPeer } from './wg-peer.js';
 import type { KindSpec } from './types.js';
 
 export const KINDS: { [K in EntryKind]: KindSpec<Extract<Entry, { kind: K }>> } = {
   // The order the diff collects what ovlnet owns and lists stale entries in.
-  link, tun, addr, neigh, fdb, offload, sysctl, route, nat, filter,
+  link, tun, 'wg-device': wgDevice, addr, neigh, fdb, offload, sysctl, 'wg-peer': wgPeer, route, nat, filter,
 };
 
 /** The kinds in registry order. */

@@ -43,6 +43,7 @@ export const route: KindSpec<RouteEntry> = {
     return [{ field: 'forwarding', from, to, text: `${from} -> ${to}` }];
   },
   order: { delete: 2, add: 14 },
+  peer: true,
   writer: 'ip',
   lines: {
     // `add` for a new route: if a foreign route appeared meanwhile, the

@@ -79,6 +79,18 @@ export interface KindSpec<E extends Entry> {
   };
   /** Driver writers: the phases that write these changes (ordered), given the whole plan and host. */
   phases?(changes: ChangeOf<E>[], ctx: { desired: readonly Entry[]; actual: ActualState }): WritePhases;
+  /**
+   * Driver writers of objects the ip/bridge batches need (a device they put
+   * addresses and routes on): phases run before those batches. Kinds sharing
+   * the function are written together, as for `phases`.
+   */
+  early?(changes: ChangeOf<E>[], ctx: { desired: readonly Entry[]; actual: ActualState }): WritePhases;
+  /**
+   * `plan -o commands` lines of a driver kind for an empty host, given every
+   * desired entry: `first` before the ip/bridge lines, `last` after them.
+   * Kinds sharing the function are rendered once.
+   */
+  commands?(entries: readonly Entry[]): { first: string[]; last: string[] };
   /** One line for tables and logs. */
   describe(e: E): string;
   /** Hook for devices: diffs one desired device, noting it in ctx.fresh / ctx.flushes.macChanged. */
@@ -91,6 +103,11 @@ export interface KindSpec<E extends Entry> {
   diffAll?(desired: E[], ctx: DiffContext): void;
   /** After the stale entries: what else of this kind is to go (routes flanneld left that the plan does not want). */
   finish?(ctx: DiffContext): void;
+  /**
+   * One object per peer (a route, a WireGuard peer): the mass-deletion guard
+   * counts deletions of this kind as peers removed.
+   */
+  peer?: boolean;
   /** Owned but no longer desired is left as it is (a pinned feature is only read while desired). */
   keepStale?: boolean;
   /**

@@ -14,6 +14,12 @@ export interface RawBackend {
   directRouting?: unknown;
   gbp?: unknown;
   learning?: unknown;
+  /**
+   * The Backend object as the config gave it, for the fields only one backend
+   * reads (WireGuard's PSK, ListenPort...): each backend picks its own keys,
+   * case-insensitively as Go does, so a new backend needs no new field here.
+   */
+  fields?: Record<string, unknown>;
 }
 
 export interface RawConfig {
@@ -48,6 +54,14 @@ export interface RawNode {
   ipv6Subnet?: unknown;
   vtepMACv6?: unknown;
   backendType?: unknown;
+  /**
+   * The node's published BackendData (etcd lease `BackendData`, Kubernetes
+   * `backend-data` annotation; the file source builds one from a node's
+   * `publicKey`), parsed JSON, unvalidated: the backend reads its own fields
+   * (WireGuard: `PublicKey`, `Port`). `backendDataV6`: BackendV6Data.
+   */
+  backendData?: unknown;
+  backendDataV6?: unknown;
   /** etcd leases: when the lease expires; null for a reservation (no TTL). */
   expiresAt?: Date | null;
 }
@@ -88,7 +102,22 @@ export interface ClusterState {
 export type BackendConfig =
   | { type: 'vxlan'; vni: number; port: number; mtu?: number; directRouting: boolean; gbp?: boolean; learning?: boolean }
   | { type: 'host-gw' }
-  | { type: 'udp'; port: number };
+  | { type: 'udp'; port: number }
+  | WireguardConfig;
+
+/** flannel's wireguard backend block (pkg/backend/wireguard), validated. */
+export interface WireguardConfig {
+  type: 'wireguard';
+  listenPort: number;
+  listenPortV6: number;
+  /** Backend.MTU: the underlay MTU the device's is derived from (as flannel); absent: the underlay device's. */
+  mtu?: number;
+  /** The pre-shared key; a Secret (backends/wireguard/keys.ts) that never prints. */
+  psk?: { reveal(): string; toJSON(): string };
+  /** Seconds; 0 = off. */
+  keepalive: number;
+  mode: 'separate' | 'auto' | 'ipv4' | 'ipv6';
+}
 
 export type BackendType = BackendConfig['type'];
 
@@ -108,6 +137,8 @@ export interface NodeFamily {
   publicIP: IP;
   subnet: Prefix;
   vtepMAC: MAC;
+  /** The family's published BackendData (see RawNode.backendData), for the backend to read. */
+  backendData?: unknown;
 }
 
 /**
@@ -260,13 +291,51 @@ export interface RuleSet {
   legacyComments: readonly string[];
 }
 
-export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | SysctlEntry | NatRuleEntry | FilterRuleEntry;
+/**
+ * A WireGuard device (flannel-wg, flannel-wg-v6): the kernel's, or a TUN
+ * served by the userspace implementation. The private key is never in an
+ * entry (the writer reads the key file); `publicKey`, when the source
+ * publishes one for this node, is what the device must hold.
+ */
+export interface WgDeviceEntry {
+  kind: 'wg-device';
+  name: string;
+  mtu: number;
+  listenPort: number;
+  publicKey?: string;
+  up: boolean;
+}
+
+/** One WireGuard peer of a device, by its public key. */
+export interface WgPeerEntry {
+  kind: 'wg-peer';
+  dev: string;
+  publicKey: string;
+  /** `ip:port`, `[ip6]:port`; undefined when the device knows none. */
+  endpoint?: string;
+  /** Sorted. */
+  allowedIPs: Prefix[];
+  /** Seconds; 0 = off. */
+  keepalive: number;
+  /** The pre-shared key (a Secret: prints as "(redacted)"). */
+  psk?: WireguardConfig['psk'];
+}
+
+/** What `wg show <dev> dump` says of a device (the private key is not kept). */
+export interface WgDeviceRead {
+  listenPort: number;
+  /** The public key of the device's private key; undefined when it has none. */
+  publicKey?: string;
+  peers: WgPeerEntry[];
+}
+
+export type Entry = LinkEntry | TunEntry | AddrEntry | NeighEntry | FdbEntry | RouteEntry | OffloadEntry | SysctlEntry | WgDeviceEntry | WgPeerEntry | NatRuleEntry | FilterRuleEntry;
 export type EntryKind = Entry['kind'];
 
 export interface PeerPlan {
   node: Node;
   /** How the peer is reached: through the vxlan device, a direct route, or the udp forwarder. */
-  via: 'vxlan' | 'direct' | 'udp';
+  via: 'vxlan' | 'direct' | 'udp' | 'wireguard';
 }
 
 export interface DesiredState {
@@ -334,6 +403,8 @@ export interface ActualState {
    * that exist; undefined for a setting the kernel does not have (IPv6 off).
    */
   sysctl?: Map<string, number | undefined>;
+  /** WireGuard devices by name, read when planned and the link exists; a link wg can not talk to is absent. */
+  wireguard?: Map<string, WgDeviceRead>;
   /** Read only for the families the plan has iptables rules in (--ip-masq, --iptables-forward-rules). */
   netfilter?: NetfilterState;
 }

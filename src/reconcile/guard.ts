@@ -1,6 +1,7 @@
 // Mass-deletion guard: a source that suddenly lists far fewer peers (a wrong
 // prefix, an emptied file, a half-synced API) must not wipe the node.
 import { UsageError } from '../errors.js';
+import { specOf } from '../kinds/index.js';
 import type { Change } from '../model/types.js';
 
 export type MaxDelete = { kind: 'default' } | { kind: 'count'; n: number } | { kind: 'percent'; p: number };
@@ -20,11 +21,12 @@ export interface GuardVerdict {
 }
 
 /**
- * Peers are counted by their routes (each peer has exactly one). Default:
+ * Peers are counted by their per-peer objects (the kinds marked `peer`: a
+ * route, or a WireGuard peer where one route serves them all). Default:
  * refuse removing more than half of the current peers, when that is at least 2.
  */
 export function checkMassDeletion(changes: Change[], currentPeers: number, max: MaxDelete): GuardVerdict {
-  const removing = changes.filter((c) => c.kind === 'route' && c.action === 'delete').length;
+  const removing = changes.filter((c) => c.action === 'delete' && specOf(c.kind).peer).length;
   let allowed: number;
   switch (max.kind) {
     case 'default':

@@ -4,9 +4,9 @@ import type { Change, Entry } from '../model/types.js';
 /** An entry with its typed values flattened to their canonical text. */
 export function entryJSON(e: Entry): Record<string, unknown> {
   const out: Record<string, unknown> = { key: entryKey(e) };
-  for (const [k, v] of Object.entries(e)) {
-    out[k] = v && typeof v === 'object' && 'text' in v ? (v as { text: string }).text : v;
-  }
+  const flat = (v: unknown) => (v && typeof v === 'object' && 'text' in v ? (v as { text: string }).text : v);
+  // Lists of typed values too (a WireGuard peer's allowed-ips); a Secret renders itself as "(redacted)".
+  for (const [k, v] of Object.entries(e)) out[k] = Array.isArray(v) ? v.map(flat) : flat(v);
   return out;
 }
 

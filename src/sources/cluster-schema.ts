@@ -9,7 +9,7 @@
 // nodes list is ovlnet's own: its keys are exact.
 import { SourceError } from '../errors.js';
 import { closest } from '../suggest.js';
-import { keySchema, type KeyCheck } from './key-schema.js';
+import { keySchema, publicKeySchema, type KeyCheck } from './key-schema.js';
 
 /** ovlnet's camelCase keys; flannel's spelling (PascalCase) is the same key case-insensitively. */
 export const CONFIG_KEYS = [
@@ -19,13 +19,16 @@ export const CONFIG_KEYS = [
   'backendType', 'enableNFTables', 'networks', 'ipv6Networks',
 ] as const;
 
-/** The keys flannel's vxlan, host-gw and udp backends read. */
-export const BACKEND_KEYS = ['type', 'vni', 'port', 'mtu', 'directRouting', 'learning', 'gbp', 'macPrefix'] as const;
+/** The keys flannel's vxlan, host-gw, udp and wireguard backends read. */
+export const BACKEND_KEYS = [
+  'type', 'vni', 'port', 'mtu', 'directRouting', 'learning', 'gbp', 'macPrefix',
+  'listenPort', 'listenPortV6', 'psk', 'persistentKeepaliveInterval', 'mode',
+] as const;
 
 /** ovlnet's node entries, in ovlnet's spelling and in flannel's lease spelling. */
 export const NODE_KEYS = [
-  'name', 'publicIP', 'subnet', 'vtepMAC', 'publicIPv6', 'ipv6Subnet', 'vtepMACv6',
-  'Name', 'PublicIP', 'Subnet', 'VtepMAC', 'PublicIPv6', 'IPv6Subnet', 'VtepMACv6',
+  'name', 'publicIP', 'subnet', 'vtepMAC', 'publicIPv6', 'ipv6Subnet', 'vtepMACv6', 'publicKey',
+  'Name', 'PublicIP', 'Subnet', 'VtepMAC', 'PublicIPv6', 'IPv6Subnet', 'VtepMACv6', 'PublicKey',
 ] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -84,13 +87,38 @@ export async function checkClusterKeys(doc: unknown, origin: string): Promise<un
       check(node, n, ['nodes', i], NODE_KEYS);
     });
   }
-  if (problems.length) {
-    const p = problems[0];
-    const where = pathText(p.path);
-    const near = closest(p.key, p.known);
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more unknown key${problems.length > 2 ? 's' : ''})` : '';
-    throw new SourceError(`${origin}: ${where ? `${where}: ` : ''}unknown key "${p.key}"${near ? ` (did you mean ${near}?)` : ''}${more}`,
-      `known keys${where ? ` in ${where.replace(/\[\d+\]$/, '[]')}` : ''}: ${p.known.filter((k) => /^[a-z]/.test(k)).join(', ')}`);
-  }
+  if (problems.length) throw unknownKeyError(problems, origin);
+  if (Array.isArray(top.nodes)) checkPublicKeys(top.nodes, origin);
   return top;
+}
+
+/**
+ * WireGuard public keys are checked here, where the file is, rather than in
+ * validation (which leaves a bad node out with a warning, as it must for a
+ * lease or an annotation someone else wrote): a key mistyped in the
+ * operator's own file is refused with the node and the field named.
+ */
+function checkPublicKeys(nodes: unknown[], origin: string): void {
+  const valid = publicKeySchema();
+  nodes.forEach((n, i) => {
+    if (!isObject(n)) return;
+    for (const field of ['publicKey', 'PublicKey'] as const) {
+      const v = n[field];
+      if (v === undefined || v === null || valid(v)) continue;
+      const name = n.name ?? n.Name;
+      const who = typeof name === 'string' ? ` (node ${JSON.stringify(name.slice(0, 253))})` : '';
+      const shown = typeof v === 'string' ? JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v) : `a ${typeof v}`;
+      throw new SourceError(`${origin}: nodes[${i}].${field}${who}: ${shown} is not a base64 WireGuard public key`,
+        'give the 44-character key "wg pubkey < /run/flannel/wgkey" prints on that node (WIREGUARD_KEY_FILE if set)');
+    }
+  });
+}
+
+function unknownKeyError(problems: Array<{ path: PropertyKey[]; key: string; known: readonly string[] }>, origin: string): SourceError {
+  const p = problems[0];
+  const where = pathText(p.path);
+  const near = closest(p.key, p.known);
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more unknown key${problems.length > 2 ? 's' : ''})` : '';
+  return new SourceError(`${origin}: ${where ? `${where}: ` : ''}unknown key "${p.key}"${near ? ` (did you mean ${near}?)` : ''}${more}`,
+    `known keys${where ? ` in ${where.replace(/\[\d+\]$/, '[]')}` : ''}: ${p.known.filter((k) => /^[a-z]/.test(k)).join(', ')}`);
 }

@@ -47,7 +47,13 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
     const publicIPv6 = n.publicIPv6 ?? n.PublicIPv6;
     const ipv6Subnet = n.ipv6Subnet ?? n.IPv6Subnet;
     const vtepMACv6 = n.vtepMACv6 ?? n.VtepMACv6;
+    const publicKey = n.publicKey ?? n.PublicKey;
     if (publicIPv6 !== undefined) raw.publicIPv6 = publicIPv6;
+    // The same key serves both families, as flannel's one key file does.
+    if (publicKey !== undefined && publicKey !== null) {
+      raw.backendData = { PublicKey: publicKey };
+      raw.backendDataV6 = { PublicKey: publicKey };
+    }
     if (ipv6Subnet !== undefined) raw.ipv6Subnet = ipv6Subnet;
     if (vtepMACv6 !== undefined) raw.vtepMACv6 = vtepMACv6;
     nodes.push(raw);

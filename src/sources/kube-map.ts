@@ -6,7 +6,8 @@ import { backendOf } from '../backends/registry.js';
 import { UsageError } from '../errors.js';
 import { parseIP, parsePrefix, type IP } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC } from '../model/mac.js';
-import type { BackendType, RawNode } from '../model/types.js';
+import type { BackendConfig, BackendType, RawNode } from '../model/types.js';
+import type { BackendData as PublishedData } from '../backends/types.js';
 
 export const DEFAULT_ANNOTATION_PREFIX = 'flannel.alpha.coreos.com';
 /** Where flannel's manifest keeps net-conf.json (older installs: kube-system). */
@@ -80,11 +81,13 @@ export function ipv6PodCIDR(node: KubeNode): string | undefined {
 export interface BackendData {
   /** The VtepMAC as published (unvalidated), when there is one. */
   vtepMAC?: unknown;
+  /** The whole object as published (unvalidated), for the backend's own fields (wireguard: PublicKey, Port). */
+  data?: Record<string, unknown>;
   /** Why the annotation could not be read, when it could not. */
   error?: string;
 }
 
-/** flannel writes `{"VNI":1,"VtepMAC":"…"}` for vxlan and `null` for host-gw. */
+/** flannel writes `{"VNI":1,"VtepMAC":"…"}` for vxlan, `{"PublicKey":"…","Port":51820}` for wireguard and `null` for host-gw. */
 export function parseBackendData(text: string | undefined): BackendData {
   if (text === undefined || text === '' || text === 'null') return {};
   let v: unknown;
@@ -95,7 +98,8 @@ export function parseBackendData(text: string | undefined): BackendData {
   }
   if (v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) return { error: 'is not a JSON object' };
-  return { vtepMAC: (v as Record<string, unknown>).VtepMAC };
+  const data = v as Record<string, unknown>;
+  return { vtepMAC: data.VtepMAC, data };
 }
 
 export interface MappedNodes {
@@ -152,7 +156,7 @@ export function nodesToRaw(items: readonly KubeNode[], keys: AnnotationKeys): Ma
       subnet,
       vtepMAC: data.vtepMAC,
       backendType: ann[keys.backendType],
-      ...defined({ publicIPv6: ann[keys.publicIPv6], ipv6Subnet: subnet6, vtepMACv6: data6.vtepMAC }),
+      ...defined({ publicIPv6: ann[keys.publicIPv6], ipv6Subnet: subnet6, vtepMACv6: data6.vtepMAC, backendData: data.data, backendDataV6: data6.data }),
     });
   }
   return { nodes, warnings, leftOut, overwritten };
@@ -176,22 +180,26 @@ export function relevantKey(n: KubeNode, keys: AnnotationKeys): string {
 export interface Publication {
   publicIP: string;
   backendType: BackendType;
-  vni?: number;
+  /** The backend block (vxlan's VNI); absent: the backend's defaults. */
+  backend?: BackendConfig;
   vtepMAC?: string;
   /** Dual stack: the IPv6 half (public-ipv6, backend-v6-data). */
   publicIPv6?: string;
   vtepMACv6?: string;
+  /** The BackendData the backend made from the host (wireguard's public key and port), per family: it wins. */
+  local?: { data?: PublishedData; data6?: PublishedData };
 }
 
 /** The annotation values this node publishes, as flannel writes them. */
 export function publishedAnnotations(p: Publication, keys: AnnotationKeys): Record<string, string> {
-  const data = (mac: string | undefined) => JSON.stringify(backendOf(p.backendType).leaseData({ vni: p.vni }, mac) ?? null);
+  const config = p.backend ?? { type: p.backendType };
+  const data = (mac: string | undefined, local: PublishedData | undefined) => JSON.stringify(local ?? backendOf(p.backendType).leaseData(config, mac) ?? null);
   return {
-    [keys.backendData]: data(p.vtepMAC),
+    [keys.backendData]: data(p.vtepMAC, p.local?.data),
     [keys.backendType]: p.backendType,
     [keys.publicIP]: p.publicIP,
     [keys.subnetManager]: 'true',
-    ...(p.publicIPv6 ? { [keys.publicIPv6]: p.publicIPv6, [keys.backendV6Data]: data(p.vtepMACv6) } : {}),
+    ...(p.publicIPv6 ? { [keys.publicIPv6]: p.publicIPv6, [keys.backendV6Data]: data(p.vtepMACv6, p.local?.data6) } : {}),
   };
 }
 

@@ -25,6 +25,7 @@ import {
 } from './kube-map.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
+import { backendOf } from '../backends/registry.js';
 import { backendNeedsMAC, choosePublicIPv4, choosePublicIPv6, chooseVtepMAC } from './registration.js';
 import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
 
@@ -326,10 +327,13 @@ class KubeSource implements Source {
       v6.subnet6 = subnet6;
       if (backendNeedsMAC(config)) v6.vtepMACv6 = chooseVtepMAC(publishedVtepMAC(node, this.keys, 6), ro.existingVtepMACv6).text;
     }
+    // What the backend keeps on the host (wireguard: the key file's public key), once per registration.
+    const local = await backendOf(config).localLeaseData?.(config.backend, { netns: ro.netns });
     const want = publishedAnnotations({
       publicIP,
       backendType: config.backend.type,
-      vni: 'vni' in config.backend ? config.backend.vni : undefined,
+      backend: config.backend,
+      local,
       vtepMAC,
       publicIPv6: v6.publicIPv6,
       vtepMACv6: v6.vtepMACv6,

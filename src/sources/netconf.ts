@@ -35,6 +35,10 @@ export function rawBackend(v: unknown): RawBackend | undefined {
   const learning = pick(v, 'Learning');
   if (gbp !== undefined) b.gbp = gbp;
   if (learning !== undefined) b.learning = learning;
+  // The keys only another backend reads (wireguard's ListenPort, PSK...), as given: that backend picks its own.
+  const mapped = new Set(['type', 'vni', 'port', 'mtu', 'directrouting', 'gbp', 'learning']);
+  const rest = Object.entries(v).filter(([k]) => !mapped.has(k.toLowerCase()));
+  if (rest.length) b.fields = Object.fromEntries(rest);
   return b;
 }
 

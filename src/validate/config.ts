@@ -18,7 +18,7 @@ export function validateBackend(raw: RawBackend | undefined, origin: string): Ba
   const backend = typeof type === 'string' ? backendNamed(type) : undefined;
   if (backend) return backend.parseConfig(raw, origin);
   const known = `use ${BACKEND_TYPES.slice(0, -1).join(', ')} or ${BACKEND_TYPES[BACKEND_TYPES.length - 1]}`;
-  if (typeof type === 'string' && ['ipip', 'wireguard', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce'].includes(type)) {
+  if (typeof type === 'string' && ['ipip', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce'].includes(type)) {
     throw new ConfigError(`${origin}: backend "${type}" is a flannel backend ovlnet does not support; ${known}`);
   }
   throw new ConfigError(`${origin}: unknown backend type ${JSON.stringify(type).slice(0, 40)}; ${known}`);

@@ -64,7 +64,13 @@ export function validateNode(raw: RawNode, config: NetworkConfig, macRequired: b
     }
   }
   const node: Node = { name: raw.name, publicIP: first.publicIP, subnet: first.subnet, vtepMAC: first.vtepMAC, origin: raw.origin, expiresAt: raw.expiresAt };
-  if (v6) node.v6 = v6;
+  // The backend reads its own fields of the published BackendData (wireguard's public key).
+  const data = v6only ? raw.backendDataV6 ?? raw.backendData : raw.backendData;
+  if (data !== undefined && data !== null) node.backendData = data;
+  if (v6) {
+    if (raw.backendDataV6 !== undefined && raw.backendDataV6 !== null) v6.backendData = raw.backendDataV6;
+    node.v6 = v6;
+  }
   return { node };
 }
 

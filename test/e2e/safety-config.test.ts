@@ -50,7 +50,7 @@ const BAD: Array<{ name: string; file: string; text: string | (() => string); er
   // flannel: at least four subnets in the network, so a /16 can not have /17s
   { name: 'subnetLen 17', file: 'c.yaml', text: doc('network: 198.18.0.0/16\nsubnetLen: 17'), error: /SubnetLen must be an integer from 18 to 30, got 17/ },
   { name: 'subnetLen 31', file: 'c.yaml', text: doc('network: 198.18.0.0/16\nsubnetLen: 31'), error: /SubnetLen must be an integer from 18 to 30, got 31/ },
-  { name: 'backend unknown', file: 'c.yaml', text: vx('{ type: "vxlan\\ndev eth0" }'), error: /unknown backend type "vxlan\\ndev eth0"; use vxlan, host-gw or udp/ },
+  { name: 'backend unknown', file: 'c.yaml', text: vx('{ type: "vxlan\\ndev eth0" }'), error: /unknown backend type "vxlan\\ndev eth0"; use vxlan, host-gw, udp or wireguard/ },
   { name: 'backend ipip', file: 'c.yaml', text: vx('{ type: ipip }'), error: /backend "ipip" is a flannel backend ovlnet does not support/ },
   { name: 'udp port 0x10000', file: 'c.yaml', text: vx('{ type: udp, port: 65536 }'), error: /Backend\.Port must be an integer from 1 to 65535, got 65536/ },
   // VNI 0 is valid, as in flannel (flannel.0): the lower edge is -1.

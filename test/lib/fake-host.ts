@@ -10,7 +10,7 @@ import { applyToActual } from '../../src/daemon/kernel-model.js';
 import type { Host, HostRead, ReadScope, WritePhases } from '../../src/engine/host.js';
 import type { Failure, WriteResult } from '../../src/host/write.js';
 import { entryKey, entryOf } from '../../src/kinds/index.js';
-import type { ActualState, Change, HostLink, LinkEntry, NetfilterState, OffloadEntry, TunEntry } from '../../src/model/types.js';
+import type { ActualState, Change, HostLink, LinkEntry, NetfilterState, OffloadEntry, TunEntry, WgDeviceRead } from '../../src/model/types.js';
 
 export interface FakeHostCounts {
   /** Full reads of links, addresses, routes, neighbours and fdb. */
@@ -29,6 +29,8 @@ export class FakeHost implements Host {
   sysctlDefault: number | undefined = 1;
   /** Both families' nat and filter tables. */
   netfilter: NetfilterState = {};
+  /** WireGuard devices as `wg show dump` reads them (a device created by the fake is a kernel one). */
+  wireguard = new Map<string, WgDeviceRead>();
   counts: FakeHostCounts = { kernelReads: 0, extraReads: 0, writes: 0 };
   /** Every change written, in order. */
   written: Change[] = [];
@@ -58,6 +60,12 @@ export class FakeHost implements Host {
     }
     if (scope.sysctl) out.sysctl = new Map(scope.sysctl.map((e) => [entryKey(e), this.state.links.has(e.dev) ? this.sysctl.get(entryKey(e)) ?? this.sysctlDefault : undefined]));
     if (scope.netfilter) out.netfilter = structuredClone(this.netfilter);
+    if (scope.wireguard) {
+      out.wireguard = new Map(scope.wireguard.flatMap((dev) => {
+        const w = this.wireguard.get(dev);
+        return w && this.state.links.has(dev) ? [[dev, { ...w, peers: w.peers.map((p) => ({ ...p, allowedIPs: [...p.allowedIPs] })) }] as const] : [];
+      }));
+    }
     return out;
   }
 
@@ -77,14 +85,14 @@ export class FakeHost implements Host {
             continue;
           }
           this.written.push(l.change);
-          if (!this.loseKeys.has(l.change.key)) this.apply(l.change);
+          if (!this.loseKeys.has(l.change.key)) this.apply(l.change, batch.tool);
         }
       }
     }
     return { failures, processes };
   }
 
-  private apply(c: Change): void {
+  private apply(c: Change, tool?: string): void {
     const s = this.state;
     switch (c.kind) {
       case 'route':
@@ -130,6 +138,29 @@ export class FakeHost implements Host {
         if (c.action !== 'delete' && this.sysctlDefault !== undefined) this.sysctl.set(c.key, c.desired.value);
         return;
       }
+      case 'wg-device': {
+        // The device ('wg-link' batch) and its key and port (the `wg` batch): both apply the change, alike.
+        const name = entryOf(c).name;
+        // The `wg` batch (syncconf) sets key and port only; the device itself is the 'wg-link' batch's.
+        if (tool !== 'wg' && (c.action === 'delete' || c.action === 'replace')) this.removeDevice(name);
+        if (c.action === 'delete') return;
+        const d = c.desired;
+        const l = s.links.get(name) ?? { name, index: this.nextIndex++, mtu: d.mtu, up: d.up, kind: 'wireguard', addrs: [] };
+        l.mtu = d.mtu;
+        l.up = d.up;
+        s.links.set(name, l);
+        const w = this.wireguard.get(name) ?? { listenPort: 0, peers: [] };
+        this.wireguard.set(name, { ...w, listenPort: d.listenPort, publicKey: d.publicKey ?? 'fake-host-key' });
+        return;
+      }
+      case 'wg-peer': {
+        const e = entryOf(c);
+        const w = this.wireguard.get(e.dev);
+        if (!w || !s.links.has(e.dev)) return;
+        w.peers = w.peers.filter((p) => p.publicKey !== e.publicKey);
+        if (c.action !== 'delete') w.peers.push({ ...c.desired, allowedIPs: [...c.desired.allowedIPs] });
+        return;
+      }
       case 'nat':
       case 'filter': {
         const e = entryOf(c);
@@ -161,6 +192,7 @@ export class FakeHost implements Host {
     s.routes = s.routes.filter((r) => r.dev !== name);
     this.offload = this.offload.filter((o) => o.dev !== name);
     for (const key of [...this.sysctl.keys()]) if (key.startsWith(`sysctl:${name}/`)) this.sysctl.delete(key);
+    this.wireguard.delete(name);
   }
 }
 

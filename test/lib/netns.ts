@@ -69,6 +69,8 @@ export interface NodeSpec {
   publicIPv6?: string;
   /** Dual stack: the node's IPv6 pod subnet, e.g. 2001:db8:100:1::/64 (gateway ::1 on cni0). */
   ipv6Subnet?: string;
+  /** WireGuard: the node's public key, written to the cluster file. */
+  publicKey?: string;
 }
 
 /** defaultNodes with IPv6 halves: 2001:db8:1::1N underlay, 2001:db8:100:N::/64 pods. */
@@ -257,6 +259,7 @@ export function clusterYAML(nodes: NodeSpec[], backend = '{ type: vxlan, vni: 1,
     ...(v4 && n.vtepMAC ? [`vtepMAC: "${n.vtepMAC}"`] : []),
     ...(ipv6Network && n.publicIPv6 ? [`publicIPv6: "${n.publicIPv6}"`] : []),
     ...(ipv6Network && n.ipv6Subnet ? [`ipv6Subnet: "${n.ipv6Subnet}"`] : []),
+    ...(n.publicKey ? [`publicKey: "${n.publicKey}"`] : []),
   ].join(', ');
   return [
     ...(v4 ? [`network: ${network}`] : []),

@@ -33,7 +33,8 @@ export function renderConf(c: WgDeviceConfig): string {
   for (const p of c.peers) {
     out.push('', '[Peer]', `PublicKey = ${p.publicKey}`);
     if (p.presharedKey) out.push(`PresharedKey = ${p.presharedKey.reveal()}`);
-    out.push(`Endpoint = ${p.endpoint}`, `AllowedIPs = ${[...p.allowedIPs].sort().join(', ')}`);
+    if (p.endpoint) out.push(`Endpoint = ${p.endpoint}`);
+    out.push(`AllowedIPs = ${[...p.allowedIPs].sort().join(', ')}`);
     if (p.keepalive > 0) out.push(`PersistentKeepalive = ${p.keepalive}`);
   }
   return out.join('\n') + '\n';

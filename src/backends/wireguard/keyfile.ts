@@ -8,14 +8,24 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, UsageError } from '../../errors.js';
 import { generatePrivateKey, Secret } from './keys.js';
 
 export const DEFAULT_KEY_FILE = '/run/flannel/wgkey';
 
-/** The key file flannel would use: WIREGUARD_KEY_FILE, else /run/flannel/wgkey. */
-export function keyFilePath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.WIREGUARD_KEY_FILE || DEFAULT_KEY_FILE;
+/**
+ * The key file flannel would use: WIREGUARD_KEY_FILE, else /run/flannel/wgkey.
+ * A node in a network namespace (--netns) is not the host: its default key
+ * goes beside the host's, scoped by the namespace's name as subnet.env is
+ * (/run/flannel/netns/<ns>/wgkey), so it never takes the host's identity.
+ */
+export function keyFilePath(env: NodeJS.ProcessEnv = process.env, netns?: string): string {
+  if (env.WIREGUARD_KEY_FILE) return env.WIREGUARD_KEY_FILE;
+  if (netns === undefined) return DEFAULT_KEY_FILE;
+  if (!netns || netns.includes('/') || netns === '.' || netns === '..' || netns.includes('\0')) {
+    throw new UsageError(`--netns ${JSON.stringify(netns)}: not a network namespace name`);
+  }
+  return `/run/flannel/netns/${netns}/wgkey`;
 }
 
 export interface LoadedKey {

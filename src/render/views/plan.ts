@@ -8,7 +8,7 @@ import { ruleCommands } from '../../host/iptables.js';
 import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry, SysctlEntry } from '../../model/types.js';
 import { orderChanges } from '../../reconcile/order.js';
 import { backendOf } from '../../backends/registry.js';
-import { addOf } from '../../kinds/index.js';
+import { addOf, KIND_LIST } from '../../kinds/index.js';
 import { describeEntry } from '../describe.js';
 import { entryJSON } from '../json.js';
 import { problemJSON } from '../problems.js';
@@ -33,10 +33,14 @@ export function planJSON(d: DesiredState, problems: Problem[]): object {
 /** Batch lines for an empty host, each prefixed with its tool: runnable as shell commands. */
 export function planCommands(d: DesiredState): string[] {
   const changes = d.entries.map((e) => addOf(e));
-  const lines = toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`));
+  // Driver kinds that render their own lines (WireGuard), each hook once, for the kinds planned.
+  const hooks = new Set(KIND_LIST.filter((s) => s.commands && d.entries.some((e) => e.kind === s.kind)).map((s) => s.commands!));
+  const own = [...hooks].map((h) => h(d.entries));
+  const lines = [...own.flatMap((o) => o.first), ...toBatches(orderChanges(changes.filter(isIpBatchChange))).flatMap((b) => b.lines.map((l) => `${b.tool} ${l.line}`))];
   for (const e of d.entries) if (e.kind === 'offload') lines.push(`ethtool ${setFeatureArgs(e).join(' ')}`);
   const pinned = d.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl');
   if (pinned.length) lines.push(`sysctl ${sysctlWriteArgs(pinned).join(' ')}`);
+  lines.push(...own.flatMap((o) => o.last));
   return [...lines, ...ruleCommands(d.entries.filter((e) => e.kind === 'nat' || e.kind === 'filter') as NetfilterRuleEntry[])];
 }
 
@@ -51,8 +55,9 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
   out.push(`${c.bold('Node')} ${l.name}  public IP ${l.publicIP.text}  subnet ${l.subnet.text}${table.nodeNote?.(l) ?? ''}`);
   const link = d.entries.find((e) => e.kind === 'link');
   const tun = d.entries.find((e) => e.kind === 'tun');
+  const wg = d.entries.filter((e) => e.kind === 'wg-device').map((e) => (e.kind === 'wg-device' ? `${e.name} (port ${e.listenPort}, MTU ${e.mtu})` : ''));
   const dev = link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})`
-    : tun && tun.kind === 'tun' ? `  device ${tun.name} (tun, MTU ${tun.mtu})` : '';
+    : tun && tun.kind === 'tun' ? `  device ${tun.name} (tun, MTU ${tun.mtu})` : wg.length ? `  device ${wg.join(', ')}` : '';
   out.push(`${c.bold('Backend')} ${d.backend}${dev}`);
   out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
   const head = ['Peer', 'Subnet', 'Public IP', ...table.columns.map((col) => col.head), 'Route'];
@@ -76,11 +81,12 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
   out.push(d.peers.length ? renderTable(kind, head, rows) : '(no peers)');
   const n = (k: Entry['kind']) => counts[k] ?? 0;
   out.push(`${plural(d.peers.length, 'peer')}: ${[
-    d.device ? plural(n('link') + n('tun'), 'device') : '',
+    d.device ? plural(n('link') + n('tun') + n('wg-device'), 'device') : '',
     d.device ? plural(n('addr'), 'address', 'addresses') : '',
     d.device ? plural(n('neigh'), 'neighbor') : '',
     d.device ? plural(n('fdb'), 'fdb entry', 'fdb entries') : '',
     plural(n('route'), 'route'),
+    n('wg-peer') ? plural(n('wg-peer'), 'WireGuard peer') : '',
     n('offload') ? plural(n('offload'), 'pinned offload feature') : '',
     n('sysctl') ? plural(n('sysctl'), 'device setting') : '',
     n('nat') ? plural(n('nat'), 'masquerade rule') : '',

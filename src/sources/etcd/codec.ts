@@ -5,7 +5,8 @@
 //   <prefix>/subnets/0.0.0.0-0&fd00:10:244:1::-64      IPv6-only
 //
 // Value: {"PublicIP","PublicIPv6","BackendType","BackendData":{VNI,VtepMAC},
-// "BackendV6Data":{VNI,VtepMAC}} (the v6 fields only with an IPv6 part).
+// "BackendV6Data":{VNI,VtepMAC}} (the v6 fields only with an IPv6 part);
+// wireguard's BackendData is {PublicKey,Port} (Port since flannel 0.26.6).
 import { isAligned, parsePrefix, type IP, type Prefix } from '../../model/ip.js';
 import type { MAC } from '../../model/mac.js';
 import type { NetworkConfig, RawNode } from '../../model/types.js';
@@ -83,14 +84,22 @@ export interface OwnLeaseData {
   /** Dual stack: the IPv6 half. */
   publicIPv6?: IP;
   mac6?: MAC;
+  /** The BackendData the backend made from the host (wireguard's public key), when it did: it wins. */
+  local?: LocalBackendData;
+}
+
+/** What a backend's localLeaseData returned. */
+export interface LocalBackendData {
+  data?: BackendData;
+  data6?: BackendData;
 }
 
 export function leaseValue(config: NetworkConfig, d: OwnLeaseData): LeaseValue {
   const v: LeaseValue = { PublicIP: d.publicIP.text, PublicIPv6: d.publicIPv6?.text ?? null, BackendType: config.backend.type };
-  const data = backendData(config, d.mac);
+  const data = d.local?.data ?? backendData(config, d.mac);
   if (data) v.BackendData = data;
   if (d.publicIPv6) {
-    const data6 = backendData(config, d.mac6);
+    const data6 = d.local?.data6 ?? backendData(config, d.mac6);
     if (data6) v.BackendV6Data = data6;
   }
   return v;
@@ -134,11 +143,14 @@ export function parseLease(prefix: string, name: string, value: string): ParsedL
       vtepMAC: isObject(data) ? data.VtepMAC : undefined,
       backendType: obj.BackendType,
     };
+    // The backend reads its own fields (wireguard: PublicKey, Port); only when present, so vxlan nodes map as before.
+    if (data !== undefined && data !== null) node.backendData = data;
     // Validation reads the IPv6 fields as the node's first family in an IPv6-only network.
     if (key.subnet6) {
       node.publicIPv6 = obj.PublicIPv6 ?? undefined;
       node.ipv6Subnet = key.subnet6.text;
       node.vtepMACv6 = isObject(data6) ? data6.VtepMAC : undefined;
+      if (data6 !== undefined && data6 !== null) node.backendDataV6 = data6;
     }
   }
   return { value, badKey: false, subnet: key.subnet, subnet6: key.subnet6, obj, tooLarge, node };

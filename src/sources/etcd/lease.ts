@@ -10,7 +10,7 @@ import { backendNeedsMAC, chooseVtepMAC, parseSubnetFile } from '../registration
 import type { Registration, RegisterOptions } from '../types.js';
 import { fitsRange, pickFreeSubnet, type SubnetRange } from './allocate.js';
 import type { EtcdClient, Listing } from './client.js';
-import { leaseKeyName, leaseNodeName, leaseValue, parseLease } from './codec.js';
+import { leaseKeyName, leaseNodeName, leaseValue, parseLease, type LocalBackendData } from './codec.js';
 import { carriesIP, ownLeaseVerdict, pickOwnLease, publishedMAC } from './own.js';
 
 export const DEFAULT_LEASE_TTL_SECONDS = 24 * 3600;
@@ -39,6 +39,8 @@ export interface KeeperSetup {
   range6?: SubnetRange;
   publicIP: IP;
   publicIPv6?: IP;
+  /** What the backend publishes from the host (wireguard: the key file's public key). */
+  local?: LocalBackendData;
 }
 
 export function checkTTL(ttl: number): void {
@@ -103,8 +105,8 @@ export class LeaseKeeper {
   }
 
   private valueFor(): string {
-    const { config, publicIP, publicIPv6 } = this.s;
-    return JSON.stringify(leaseValue(config, { publicIP, mac: this.mac, publicIPv6, mac6: this.mac6 }));
+    const { config, publicIP, publicIPv6, local } = this.s;
+    return JSON.stringify(leaseValue(config, { publicIP, mac: this.mac, publicIPv6, mac6: this.mac6, local }));
   }
 
   /** Finds or creates this node's lease; see docs/reliability.md "etcd". */

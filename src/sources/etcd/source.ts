@@ -10,6 +10,7 @@
 // A lease's node name is its key; the local node is the lease this daemon
 // holds once registered, else found by public IP.
 import type { IKeyValue, IOptions, IResponseHeader, Watcher } from 'etcd3';
+import { backendOf } from '../../backends/registry.js';
 import { SourceError } from '../../errors.js';
 import type { ClusterState, RawConfig, RawNode } from '../../model/types.js';
 import { validateConfig } from '../../validate/config.js';
@@ -373,8 +374,10 @@ export class EtcdSource implements Source {
     }
     const publicIP = choosePublicIPv4(opts, config, host);
     const publicIPv6 = config.ipv6 ? choosePublicIPv6(opts, config.ipv6.network, host, publicIP) : undefined;
+    // What the backend keeps on the host (wireguard: the key file's public key), once per registration.
+    const local = await backendOf(config).localLeaseData?.(config.backend, { netns: opts.netns });
     this.keeper?.stop();
-    this.keeper = new LeaseKeeper(this.client, { opts, ttl, config, range, range6, publicIP, publicIPv6 });
+    this.keeper = new LeaseKeeper(this.client, { opts, ttl, config, range, range6, publicIP, publicIPv6, local });
     return this.keeper.start(listing);
   }
 

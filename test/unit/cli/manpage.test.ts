@@ -139,9 +139,9 @@ test('choices, sources, backends, environment and exit codes are all documented'
   }
   const sourceTags = tags(section('SOURCES').lines);
   for (const scheme of ['file:', 'etcd://', 'etcds://', 'kube:']) assert.ok(sourceTags.some((t) => t.startsWith(scheme)), scheme);
-  assert.equal(tags(section('BACKENDS').lines), ['vxlan', 'host-gw', 'udp']);
+  assert.equal(tags(section('BACKENDS').lines), ['vxlan', 'host-gw', 'udp', 'wireguard']);
   const env = tags(section('ENVIRONMENT').lines).join(' ');
-  for (const v of ['OVLNET_SOURCE', 'OVLNET_ETCD_USERNAME', 'OVLNET_ETCD_PASSWORD', 'KUBECONFIG', 'NODE_NAME', 'NO_COLOR', 'FORCE_COLOR']) {
+  for (const v of ['OVLNET_SOURCE', 'OVLNET_ETCD_USERNAME', 'OVLNET_ETCD_PASSWORD', 'KUBECONFIG', 'NODE_NAME', 'NO_COLOR', 'FORCE_COLOR', 'WIREGUARD_KEY_FILE', 'WG_QUICK_USERSPACE_IMPLEMENTATION']) {
     assert.ok(env.includes(v), v);
   }
   assert.equal(tags(section('EXIT STATUS').lines), [EXIT_OK, EXIT_ERROR, EXIT_DRIFT, EXIT_STALE_PLAN].map(String));

@@ -12,6 +12,7 @@ import { parseIP, parsePrefix } from '../../../src/model/ip.js';
 import { ENCAPSULATION } from '../../../src/doctor/probe-plan.js';
 import { UDP_OVERHEAD } from '../../../src/backends/udp/plan.js';
 import { VXLAN_OVERHEAD } from '../../../src/backends/vxlan/plan.js';
+import { WG_OVERHEAD } from '../../../src/backends/wireguard/plan.js';
 
 const rows = (rs: CheckResult[]) => rs.map((r) => `${r.status} ${r.name}${r.peer ? ` ${r.peer}` : ''}`);
 
@@ -177,7 +178,7 @@ test('verdict: ok unless a check failed; warnings allowed', () => {
 });
 
 test('doctor\'s encapsulation sizes are the ones the backends plan with', () => {
-  assert.equal(ENCAPSULATION, { vxlan: VXLAN_OVERHEAD, udp: UDP_OVERHEAD });
+  assert.equal(ENCAPSULATION, { vxlan: VXLAN_OVERHEAD, udp: UDP_OVERHEAD, wireguard: WG_OVERHEAD });
 });
 
 test.run();

@@ -21,6 +21,9 @@ const rows: Array<[Entry, string, string]> = [
   [{ kind: 'route', dst: pfx('198.18.1.0/24'), via: ip('198.18.1.0'), dev: 'flannel.1', onlink: true, proto: 244 }, 'route:198.18.1.0/24', 'route 198.18.1.0/24 via 198.18.1.0 dev flannel.1 onlink'],
   [{ kind: 'offload', dev: 'flannel.1', feature: 'tx-checksum-ip-generic', enabled: false }, 'offload:flannel.1/tx-checksum-ip-generic', 'offload flannel.1 tx-checksum-ip-generic off'],
   [{ kind: 'sysctl', dev: 'flannel.1', name: 'accept_ra', value: 0 }, 'sysctl:flannel.1/accept_ra', 'sysctl net/ipv6/conf/flannel.1/accept_ra = 0'],
+  [{ kind: 'wg-device', name: 'flannel-wg', mtu: 1440, listenPort: 51820, up: true }, 'link:flannel-wg', 'link flannel-wg wireguard listen-port 51820 mtu 1440'],
+  [{ kind: 'wg-peer', dev: 'flannel-wg', publicKey: 'k', endpoint: '192.0.2.11:51820', allowedIPs: [pfx('198.18.1.0/24')], keepalive: 25 }, 'wg-peer:flannel-wg/k',
+    'wg peer k dev flannel-wg endpoint 192.0.2.11:51820 allowed-ips 198.18.1.0/24 persistent-keepalive 25'],
   [{ kind: 'nat', chain: 'POSTROUTING', spec: '-j X' }, 'nat:POSTROUTING/-j X', 'nat POSTROUTING -j X'],
   [{ kind: 'filter', family: 6, chain: 'FORWARD', spec: '-j X' }, 'filter6:FORWARD/-j X', 'ip6 filter FORWARD -j X'],
 ];

@@ -8,6 +8,10 @@ import {
 
 const P = 'flannel.alpha.coreos.com';
 const keys = annotationKeys();
+const VXLAN = { type: 'vxlan', vni: 1, port: 8472, directRouting: false } as const;
+// RFC 7748's X25519 test vector public keys, in wg's base64.
+const PUB_A = 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=';
+const PUB_B = '3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08=';
 
 test('annotationKeys follows flannel\'s prefix rules', () => {
   const cases: Array<[string | undefined, string]> = [
@@ -40,13 +44,14 @@ test('ipv4PodCIDR picks the first IPv4 entry, podCIDRs before podCIDR', () => {
   for (const [spec, want] of cases) assert.is(ipv4PodCIDR({ spec }), want, JSON.stringify(spec));
 });
 
-test('parseBackendData reads flannel\'s vxlan and host-gw values', () => {
+test('parseBackendData reads flannel\'s vxlan, wireguard and host-gw values', () => {
   const cases: Array<[string | undefined, object]> = [
-    ['{"VNI":1,"VtepMAC":"c6:d2:11:22:33:44"}', { vtepMAC: 'c6:d2:11:22:33:44' }],
+    ['{"VNI":1,"VtepMAC":"c6:d2:11:22:33:44"}', { vtepMAC: 'c6:d2:11:22:33:44', data: { VNI: 1, VtepMAC: 'c6:d2:11:22:33:44' } }],
+    [`{"PublicKey":"${PUB_A}","Port":51820}`, { vtepMAC: undefined, data: { PublicKey: PUB_A, Port: 51820 } }],
     ['null', {}],
     ['', {}],
     [undefined, {}],
-    ['{"VNI":1}', { vtepMAC: undefined }],
+    ['{"VNI":1}', { vtepMAC: undefined, data: { VNI: 1 } }],
     ['{bad', { error: 'is not valid JSON' }],
     ['[1]', { error: 'is not a JSON object' }],
     ['"str"', { error: 'is not a JSON object' }],
@@ -83,6 +88,7 @@ test('nodesToRaw maps annotations and leaves out unmanaged or subnet-less nodes 
   assert.is(nodes[2].subnet, undefined);
   assert.equal(nodes[0], {
     origin: 'Node node-a', name: 'node-a', publicIP: '203.0.113.10', subnet: '198.18.0.0/24', vtepMAC: '0a:00:00:00:00:0a', backendType: 'vxlan',
+    backendData: { VNI: 1, VtepMAC: '0a:00:00:00:00:0a' },
   });
   assert.is(nodes[1].publicIP, '192.0.2.12');
   assert.equal(overwritten, ['node-a'], 'the overwritten node is named, so the local one keeps its own address');
@@ -119,7 +125,7 @@ test('relevantKey ignores status and unrelated annotations', () => {
 });
 
 test('publishedAnnotations and annotationPatch write what flannel writes, only when it differs', () => {
-  const want = publishedAnnotations({ publicIP: '192.0.2.10', backendType: 'vxlan', vni: 1, vtepMAC: 'aa:bb:cc:dd:ee:01' }, keys);
+  const want = publishedAnnotations({ publicIP: '192.0.2.10', backendType: 'vxlan', backend: VXLAN, vtepMAC: 'aa:bb:cc:dd:ee:01' }, keys);
   assert.equal(want, {
     [`${P}/backend-data`]: '{"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:01"}',
     [`${P}/backend-type`]: 'vxlan',
@@ -135,7 +141,7 @@ test('publishedAnnotations and annotationPatch write what flannel writes, only w
 
 test('publishedAnnotations: a dual-stack node publishes public-ipv6 and backend-v6-data, as flannel', () => {
   const want = publishedAnnotations({
-    publicIP: '192.0.2.10', backendType: 'vxlan', vni: 1, vtepMAC: 'aa:bb:cc:dd:ee:01', publicIPv6: '2001:db8:1::10', vtepMACv6: 'aa:bb:cc:dd:ee:61',
+    publicIP: '192.0.2.10', backendType: 'vxlan', backend: VXLAN, vtepMAC: 'aa:bb:cc:dd:ee:01', publicIPv6: '2001:db8:1::10', vtepMACv6: 'aa:bb:cc:dd:ee:61',
   }, keys);
   assert.is(want[`${P}/public-ipv6`], '2001:db8:1::10');
   assert.is(want[`${P}/backend-v6-data`], '{"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:61"}');
@@ -144,6 +150,62 @@ test('publishedAnnotations: a dual-stack node publishes public-ipv6 and backend-
   assert.is(publishedVtepMAC(node, keys), 'aa:bb:cc:dd:ee:01');
   const hostgw = publishedAnnotations({ publicIP: '192.0.2.10', backendType: 'host-gw', publicIPv6: '2001:db8:1::10' }, keys);
   assert.is(hostgw[`${P}/backend-v6-data`], 'null');
+});
+
+// flanneld's wireguard node (pkg/subnet/kube writes attrs.BackendData as it is):
+// read into a node with its BackendData, and written back unchanged.
+const FLANNEL_WG: Array<[string, Record<string, string>, unknown, unknown]> = [
+  ['flannel >= 0.26.6 (with Port)', { [`${P}/backend-data`]: `{"PublicKey":"${PUB_A}","Port":51820}` }, { PublicKey: PUB_A, Port: 51820 }, undefined],
+  ['older flannel (key only)', { [`${P}/backend-data`]: `{"PublicKey":"${PUB_A}"}` }, { PublicKey: PUB_A }, undefined],
+  ['dual stack: backend-v6-data with its own port', {
+    [`${P}/backend-data`]: `{"PublicKey":"${PUB_A}","Port":51820}`, [`${P}/public-ipv6`]: '2001:db8:1::10', [`${P}/backend-v6-data`]: `{"PublicKey":"${PUB_A}","Port":51821}`,
+  }, { PublicKey: PUB_A, Port: 51820 }, { PublicKey: PUB_A, Port: 51821 }],
+];
+
+for (const [name, extra, data, data6] of FLANNEL_WG) {
+  test(`nodesToRaw: a wireguard node of ${name} carries its BackendData for the backend`, () => {
+    const ann = { [`${P}/kube-subnet-manager`]: 'true', [`${P}/backend-type`]: 'wireguard', [`${P}/public-ip`]: '192.0.2.10', ...extra };
+    const { nodes, warnings } = nodesToRaw([node('node-a', ann, { podCIDRs: ['198.18.0.0/24', '2001:db8:100::/64'] })], keys);
+    assert.equal(warnings, []);
+    assert.equal(nodes[0].backendData, data);
+    assert.equal(nodes[0].backendDataV6, data6);
+    assert.is(nodes[0].backendType, 'wireguard');
+  });
+}
+
+test('nodesToRaw: a vxlan node keeps its VtepMAC and a host-gw node (null) has no BackendData', () => {
+  const { nodes } = nodesToRaw([
+    node('a', managed('192.0.2.10', '0a:00:00:00:00:0a'), { podCIDR: '198.18.0.0/24' }),
+    node('b', { ...managed('192.0.2.11', 'x'), [`${P}/backend-type`]: 'host-gw', [`${P}/backend-data`]: 'null' }, { podCIDR: '198.18.1.0/24' }),
+  ], keys);
+  assert.is(nodes[0].vtepMAC, '0a:00:00:00:00:0a');
+  assert.not.ok('backendData' in nodes[1]);
+});
+
+test('publishedAnnotations: a wireguard node publishes its key as flanneld does, and a flanneld node\'s annotations round-trip unchanged', () => {
+  const local = { data: { PublicKey: PUB_B, Port: 51820 }, data6: { PublicKey: PUB_B, Port: 51821 } };
+  const want = publishedAnnotations({ publicIP: '192.0.2.11', backendType: 'wireguard', local, publicIPv6: '2001:db8:1::11' }, keys);
+  assert.equal(want, {
+    [`${P}/backend-data`]: `{"PublicKey":"${PUB_B}","Port":51820}`,
+    [`${P}/backend-type`]: 'wireguard',
+    [`${P}/public-ip`]: '192.0.2.11',
+    [`${P}/kube-subnet-manager`]: 'true',
+    [`${P}/public-ipv6`]: '2001:db8:1::11',
+    [`${P}/backend-v6-data`]: `{"PublicKey":"${PUB_B}","Port":51821}`,
+  });
+  // What flanneld (v0.28) wrote for this node, with the same key file: nothing to patch.
+  const flanneld = {
+    [`${P}/backend-data`]: `{"PublicKey":"${PUB_B}","Port":51820}`, [`${P}/backend-type`]: 'wireguard', [`${P}/public-ip`]: '192.0.2.11',
+    [`${P}/kube-subnet-manager`]: 'true', [`${P}/public-ipv6`]: '2001:db8:1::11', [`${P}/backend-v6-data`]: `{"PublicKey":"${PUB_B}","Port":51821}`,
+  };
+  const read = nodesToRaw([node('node-b', flanneld, { podCIDRs: ['198.18.1.0/24', '2001:db8:100:1::/64'] })], keys).nodes[0];
+  const again = publishedAnnotations({ publicIP: String(read.publicIP), backendType: 'wireguard', publicIPv6: String(read.publicIPv6),
+    local: { data: read.backendData as typeof local.data, data6: read.backendDataV6 as typeof local.data } }, keys);
+  assert.is(annotationPatch(flanneld, again), undefined);
+  // A new key on this host (the key file was replaced): only backend-data and backend-v6-data change.
+  const moved = publishedAnnotations({ publicIP: '192.0.2.11', backendType: 'wireguard', publicIPv6: '2001:db8:1::11',
+    local: { data: { PublicKey: PUB_A, Port: 51820 }, data6: { PublicKey: PUB_A, Port: 51821 } } }, keys);
+  assert.equal(Object.keys(annotationPatch(flanneld, moved)!.metadata.annotations).sort(), [`${P}/backend-data`, `${P}/backend-v6-data`]);
 });
 
 test('publishedVtepMAC accepts only unicast MACs', () => {

@@ -95,6 +95,17 @@ export function actualFrom(entries: Entry[], extra: Partial<ActualState> = {}): 
       case 'sysctl':
         (a.sysctl ??= new Map()).set(entryKey(e), e.value);
         break;
+      // A WireGuard device as a kernel `wireguard` link and what `wg show dump` says of it.
+      case 'wg-device':
+        a.links.set(e.name, { name: e.name, index: 11, mtu: e.mtu, up: e.up, kind: 'wireguard', addrs: [] });
+        (a.wireguard ??= new Map()).set(e.name, { listenPort: e.listenPort, ...(e.publicKey ? { publicKey: e.publicKey } : {}), peers: [] });
+        break;
+      case 'wg-peer': {
+        const w = a.wireguard?.get(e.dev);
+        if (!w) throw new Error(`test fixture: wg-peer on unknown device ${e.dev}`);
+        w.peers.push({ ...e, allowedIPs: [...e.allowedIPs] });
+        break;
+      }
     }
   }
   for (const [k, v] of extra.links ?? []) a.links.set(k, v);

@@ -168,16 +168,18 @@ test('backend: DirectRouting must be a boolean', () => {
 
 test('backend: unsupported flannel backends and unknown types are refused, quoted and shortened', () => {
   throwsLike(() => validateBackend({ type: 'IPIP' }, O), ConfigError, /^cluster\.yaml: backend "ipip" is a flannel backend ovlnet does not support/);
-  for (const type of ['ipip', 'wireguard', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce']) {
+  for (const type of ['ipip', 'alloc', 'ipsec', 'tencent-vpc', 'ali-vpc', 'aws-vpc', 'gce']) {
     throwsLike(() => validateBackend({ type }, O), ConfigError,
-      new RegExp(`^cluster\\.yaml: backend "${type}" is a flannel backend ovlnet does not support; use vxlan, host-gw or udp$`));
+      new RegExp(`^cluster\\.yaml: backend "${type}" is a flannel backend ovlnet does not support; use vxlan, host-gw, udp or wireguard$`));
   }
+  // wireguard is a backend now (no longer refused by name).
+  assert.is(validateBackend({ type: 'wireguard' }, O).type, 'wireguard');
   const unknown: Array<[unknown, RegExp]> = [
-    ['foo', /^cluster\.yaml: unknown backend type "foo"; use vxlan, host-gw or udp$/],
+    ['foo', /^cluster\.yaml: unknown backend type "foo"; use vxlan, host-gw, udp or wireguard$/],
     ['hostgw', /unknown backend type "hostgw"/],
     ['vxlan ', /unknown backend type "vxlan "/],
     ['vxlan\nroute flush table main', /unknown backend type "vxlan\\nroute flush table main"/],
-    ['x'.repeat(500), /unknown backend type "x{39}; use vxlan, host-gw or udp$/],
+    ['x'.repeat(500), /unknown backend type "x{39}; use vxlan, host-gw, udp or wireguard$/],
     [42, /unknown backend type 42;/],
     [['vxlan'], /unknown backend type \["vxlan"\];/],
   ];

@@ -80,4 +80,42 @@ test('leaseValue: flannel format per backend, the IPv6 half with its own data', 
   });
 });
 
+// flanneld's wireguard leases (v0.28 writes Port, before 0.26.6 the key alone):
+// read into nodes carrying their BackendData, and this node's written back
+// byte for byte when nothing changed.
+const PUB = 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=';
+const WG_LEASES: Array<[string, string, string, RawConfig['backend'], boolean]> = [
+  ['v0.28, IPv4', '198.18.1.0-24', `{"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"${PUB}","Port":51820}}`, { type: 'wireguard' }, true],
+  ['v0.28, another ListenPort', '198.18.1.0-24', `{"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"${PUB}","Port":4000}}`, { type: 'wireguard', fields: { ListenPort: 4000 } }, true],
+  ['v0.28, dual stack', '198.18.1.0-24&2001:db8:100:1::-64', `{"PublicIP":"192.0.2.10","PublicIPv6":"2001:db8:1::10","BackendType":"wireguard","BackendData":{"PublicKey":"${PUB}","Port":51820},"BackendV6Data":{"PublicKey":"${PUB}","Port":51821}}`, { type: 'wireguard' }, true],
+  // Older flanneld: read the same; rewritten by ovlnet (and flanneld 0.28) with the Port added.
+  ['before 0.26.6, key only', '198.18.1.0-24', `{"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"${PUB}"}}`, { type: 'wireguard' }, false],
+];
+
+for (const [name, key, value, backend, identical] of WG_LEASES) {
+  test(`wireguard lease of flanneld ${name}: read with its key, ${identical ? 'written back byte-identical' : 'rewritten with Port'}`, () => {
+    const obj = JSON.parse(value);
+    const config = validateConfig(raw({ network: '198.18.0.0/16', ...(obj.BackendV6Data ? { ipv6Network: '2001:db8:100::/48', enableIPv6: true } : {}), backend }));
+    const p = parseLease(P, key, value);
+    const check = validateNode(p.node!, config, true);
+    assert.ok(check.node, JSON.stringify(check.problem));
+    assert.equal(check.node!.backendData, obj.BackendData);
+    assert.equal(check.node!.v6?.backendData, obj.BackendV6Data);
+    // The backend's own data for this node: what the key file gives (the same key) and the configured ports.
+    const b = config.backend as { listenPort: number; listenPortV6: number };
+    const local = { data: { PublicKey: PUB, Port: b.listenPort }, data6: { PublicKey: PUB, Port: b.listenPortV6 } };
+    const back = JSON.stringify(leaseValue(config, { publicIP: check.node!.publicIP, publicIPv6: check.node!.v6?.publicIP, local }));
+    if (identical) assert.is(back, value);
+    else assert.is(back, value.replace(`"PublicKey":"${PUB}"}`, `"PublicKey":"${PUB}","Port":51820}`));
+  });
+}
+
+test('a vxlan lease keeps its VtepMAC and carries its BackendData too; host-gw (no BackendData) carries none', () => {
+  const vx = parseLease(P, '198.18.1.0-24', '{"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"0e:00:00:00:00:01"}}').node!;
+  assert.is(vx.vtepMAC, '0e:00:00:00:00:01');
+  assert.equal(vx.backendData, { VNI: 1, VtepMAC: '0e:00:00:00:00:01' });
+  const hg = parseLease(P, '198.18.1.0-24', '{"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"host-gw"}').node!;
+  assert.not.ok('backendData' in hg);
+});
+
 test.run();
