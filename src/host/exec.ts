@@ -39,9 +39,9 @@ interface Spawned {
   message?: string;
 }
 
-async function spawnCollect(cmd: string, args: string[], input: string, timeoutMs?: number): Promise<Spawned> {
+async function spawnCollect(cmd: string, args: string[], input: string, timeoutMs?: number, env?: Record<string, string | undefined>): Promise<Spawned> {
   const { execa } = await import('execa');
-  const r = await execa(cmd, args, { input, reject: false, stripFinalNewline: false, maxBuffer: MAX_BUFFER, encoding: 'utf8', ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+  const r = await execa(cmd, args, { input, reject: false, stripFinalNewline: false, maxBuffer: MAX_BUFFER, encoding: 'utf8', ...(timeoutMs ? { timeout: timeoutMs } : {}), ...(env ? { env } : {}) });
   const spawnError = r.failed && r.exitCode === undefined;
   return {
     stdout: String(r.stdout ?? ''),
@@ -52,12 +52,15 @@ async function spawnCollect(cmd: string, args: string[], input: string, timeoutM
   };
 }
 
-/** `timeoutMs`: kill the tool after this long (bounded probes); it then reports exit code 1. */
-export async function run(tool: HostTool, args: string[], opts: { netns?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+/**
+ * `timeoutMs`: kill the tool after this long (bounded probes); it then reports exit code 1.
+ * `env`: changes to the inherited environment (undefined removes a variable).
+ */
+export async function run(tool: HostTool, args: string[], opts: { netns?: string; input?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<RunResult> {
   // ip and bridge enter a namespace themselves; the others run under `ip netns exec`.
   const nsAware = tool === 'ip' || tool === 'bridge';
   const [cmd, full] = !opts.netns ? [tool, args] : nsAware ? [tool, ['-n', opts.netns, ...args]] : ['ip', ['netns', 'exec', opts.netns, tool, ...args]];
-  const r = await spawnCollect(cmd, full, opts.input ?? '', opts.timeoutMs);
+  const r = await spawnCollect(cmd, full, opts.input ?? '', opts.timeoutMs, opts.env);
   if (r.code === 'ENOENT' || /ENOENT/.test(String(r.message ?? ''))) throw notInstalled(cmd as HostTool);
   if (!nsAware && opts.netns && r.exitCode === 255 && /^exec of "[^"]+" failed: No such file/m.test(String(r.stderr ?? ''))) {
     throw notInstalled(tool);

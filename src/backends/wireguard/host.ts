@@ -100,7 +100,8 @@ export async function createDevice(e: WgDeviceEntry, netns: string | undefined, 
   if (!/Unknown device type|not supported|Operation not supported/i.test(r.stderr)) throw new Error(firstLine(r.stderr, `ip exited ${r.exitCode}`));
   const impl = env.WG_QUICK_USERSPACE_IMPLEMENTATION || DEFAULT_USERSPACE;
   // It daemonizes: the command returns once its child runs; the device and its socket come a moment later.
-  const started = await run(impl as HostTool, [e.name], { netns });
+  // With LOG_LEVEL set, wireguard-go hands its output to the child, whose pipes would then never close.
+  const started = await run(impl as HostTool, [e.name], { netns, env: { LOG_LEVEL: undefined }, timeoutMs: USERSPACE_WAIT_MS });
   if (started.exitCode !== 0) throw new Error(`the kernel has no WireGuard and ${impl} ${e.name} failed: ${firstLine(started.stderr || started.stdout, `exited ${started.exitCode}`)}`);
   const deadline = Date.now() + USERSPACE_WAIT_MS;
   for (;;) {
