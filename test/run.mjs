@@ -10,7 +10,7 @@
 //  4. ends with the line `N passed, N failed`.
 // Usage: node test/run.mjs [unit|e2e|FILTER...]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,9 +66,34 @@ function listTests(dir) {
   }).sort();
 }
 
+// Never touch the host: a test that leaves anything under the host's own
+// flannel, WireGuard or ovlnet run directories fails, naming what it left
+// (which is then removed, so the next file is judged on its own).
+const HOST_DIRS = ['/run/flannel', '/run/wireguard', '/run/ovlnet'];
+
+function hostEntries() {
+  const seen = new Set();
+  const walk = (p) => {
+    let st;
+    try { st = lstatSync(p); } catch { return; }
+    seen.add(p);
+    if (st.isDirectory()) for (const n of readdirSync(p)) walk(join(p, n));
+  };
+  for (const d of HOST_DIRS) walk(d);
+  return seen;
+}
+
+function hostLeftovers(before) {
+  const added = [...hostEntries()].filter((p) => !before.has(p)).sort();
+  // Deepest first, so a directory is removed after what it holds.
+  for (const p of [...added].reverse()) rmSync(p, { recursive: true, force: true });
+  return added;
+}
+
 function runFile(file) {
   // ovlnet's writer locks go here, never to the host's /run/ovlnet (src/host/lock.ts).
   const runDir = mkdtempSync(join(tmpdir(), 'ovlnet-run-'));
+  const hostBefore = hostEntries();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], {
       cwd: root,
@@ -85,15 +110,18 @@ function runFile(file) {
     child.on('close', (code) => {
       clearTimeout(timer);
       rmSync(runDir, { recursive: true, force: true });
+      const touched = hostLeftovers(hostBefore);
+      if (touched.length) console.error(`test: ${relative(root, file)} touched the host, it left: ${touched.join(', ')}`);
+      const hostFail = touched.length ? 1 : 0;
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
       if (Number.isNaN(total) || Number.isNaN(passed)) {
         // The file crashed before uvu could count: one failure, never zero.
-        resolve({ passed: 0, failed: 1, skipped: 0 });
+        resolve({ passed: 0, failed: 1 + hostFail, skipped: 0 });
       } else {
         const failed = total - passed - skipped + (code !== 0 && total === passed + skipped ? 1 : 0);
-        resolve({ passed, failed, skipped });
+        resolve({ passed, failed: failed + hostFail, skipped });
       }
     });
   });
