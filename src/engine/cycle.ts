@@ -9,6 +9,7 @@ import { GuardError, HostError, PermissionError } from '../errors.js';
 import type { ActualState, Change, ClusterState, DesiredState, NetfilterRuleEntry, NetworkConfig, Problem, SysctlEntry } from '../model/types.js';
 import { iptablesHasRandomFully } from '../host/read.js';
 import { realHost } from '../host/real.js';
+import { KIND_LIST } from '../kinds/index.js';
 import type { Failure } from '../host/write.js';
 import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
@@ -136,17 +137,19 @@ async function readExtras(host: Host, desired: DesiredState, actual: ActualState
     const pinned = desired.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl' && actual.links.has(e.dev));
     if (pinned.length) actual.sysctl = (await host.read({ sysctl: pinned })).sysctl;
   }
-  // WireGuard devices that exist, read by every snapshot (their peers have no kernel model).
+  // The kinds' own readers (WireGuard peers...), read by every snapshot (they have no kernel model).
   const problems: Problem[] = [];
-  if (desired.entries.some((e) => e.kind === 'wg-device')) {
-    const wg = desired.entries.flatMap((e) => (e.kind === 'wg-device' && actual.links.has(e.name) ? [e.name] : []));
+  const readers = new Map(KIND_LIST.flatMap((k) => (k.reader ? [[k.reader.name, k.reader] as const] : [])));
+  for (const [name, reader] of readers) {
+    const scope = reader.scope(desired.entries, actual);
+    if (!scope) continue;
     try {
-      actual.wireguard = wg.length ? (await host.read({ wireguard: wg })).wireguard ?? new Map() : new Map();
+      reader.store(actual, scope.ask === undefined ? undefined : (await host.read({ readers: { [name]: scope.ask } })).readers?.[name]);
     } catch (e) {
-      // diff without root: wg needs CAP_NET_ADMIN even to read. The peers are then not judged (kinds/wg-peer.ts).
-      if (!(e instanceof PermissionError)) throw e;
-      actual.wireguard = undefined;
-      problems.push({ subject: 'WireGuard peers', message: 'reading them needs root: not compared (run diff with sudo)' });
+      // diff without root: some tools need CAP_NET_ADMIN even to read. The kind is then not judged.
+      if (!(e instanceof PermissionError) || !reader.unprivileged) throw e;
+      reader.store(actual, undefined, true);
+      problems.push(reader.unprivileged);
     }
   }
   // Tables already in `actual` (the daemon's kernel model) are not read again.
@@ -195,10 +198,10 @@ export function hostScope(snap: Pick<Snapshot, 'cluster' | 'desired'>): HostScop
 export function countOwnedPeers(snap: Snapshot): number {
   const policy = ownershipFor([snap.desired.device, snap.desired.device6], undefined, podNetworks(snap.cluster.config));
   const nodeIPs = nodeAddresses(snap.desired);
-  // WireGuard peers on ovlnet's devices count too: their deletions are what the guard counts there.
-  let wgPeers = 0;
-  for (const [dev, w] of snap.actual.wireguard ?? []) if (policy.ownsDevice(dev)) wgPeers += w.peers.length;
-  return snap.actual.routes.filter((r) => policy.ownsRoute(r) || policy.inheritsRoute(r, nodeIPs)).length + wgPeers;
+  // Other kinds' peers on ovlnet's devices count too (WireGuard peers): their deletions are what the guard counts there.
+  let others = 0;
+  for (const k of KIND_LIST) others += k.ownedPeers?.(snap.actual, policy) ?? 0;
+  return snap.actual.routes.filter((r) => policy.ownsRoute(r) || policy.inheritsRoute(r, nodeIPs)).length + others;
 }
 
 /** Writes the snapshot's changes, then (unless told not to) re-reads the host to verify. */

@@ -1,10 +1,11 @@
 // The engine's one door to the kernel (a port, as Felix's route table takes
 // its netlink shim): the engine decides what to read and what to write; a
-// Host does it. The real one (host/real.ts) runs ip/bridge/ethtool/sysctl/iptables;
+// Host does it. The real one (host/real.ts) runs ip/bridge/ethtool/sysctl/iptables
+// and the kinds' own drivers;
 // the tests' fake (test/lib/fake-host.ts) is the pure kernel model.
 import type { Batch } from './batches.js';
 import type { WriteResult } from '../host/write.js';
-import type { ActualState, NetfilterState, OffloadEntry, SysctlEntry, WgDeviceRead } from '../model/types.js';
+import type { ActualState, NetfilterState, OffloadEntry, SysctlEntry } from '../model/types.js';
 
 export interface ReadScope {
   /** Links, addresses, routes, permanent neighbours, and the fdb of these vxlan devices. */
@@ -15,8 +16,8 @@ export interface ReadScope {
   sysctl?: readonly SysctlEntry[];
   /** The nat and filter tables of these families (one iptables-save each); `ifInstalled`: undefined without iptables instead of an error. */
   netfilter?: { families: ReadonlyArray<4 | 6>; ifInstalled?: boolean };
-  /** These WireGuard devices (one `wg show <dev> dump` each); a device wg can not talk to is left out. */
-  wireguard?: readonly string[];
+  /** The questions for the kinds' own readers (KindSpec.reader), by reader name; the kind's driver answers. */
+  readers?: Readonly<Record<string, unknown>>;
 }
 
 export interface HostRead {
@@ -25,7 +26,8 @@ export interface HostRead {
   /** Values by entry key. */
   sysctl?: Map<string, number | undefined>;
   netfilter?: NetfilterState;
-  wireguard?: Map<string, WgDeviceRead>;
+  /** The kinds' readers' answers, by reader name. */
+  readers?: Record<string, unknown>;
 }
 
 /** Phases run in order; the batches of one phase at the same time (see engine/batches.ts toPhases). */

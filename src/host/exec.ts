@@ -16,14 +16,23 @@ export interface RunResult {
 const PACKAGE_OF: Record<string, string> = {
   ip: 'iproute2', bridge: 'iproute2', ethtool: 'ethtool', 'iptables-save': 'iptables', 'iptables-restore': 'iptables',
   'ip6tables-save': 'iptables', 'ip6tables-restore': 'iptables', iptables: 'iptables', ping: 'iputils-ping', sysctl: 'procps',
-  wg: 'wireguard-tools', 'wireguard-go': 'wireguard-go',
 };
 
-export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore' | 'ping' | 'sysctl' | 'wg' | 'wireguard-go';
+export type HostTool = 'ip' | 'bridge' | 'ethtool' | 'iptables' | 'iptables-save' | 'iptables-restore' | 'ip6tables-save' | 'ip6tables-restore' | 'ping' | 'sysctl';
 
-export function notInstalled(tool: HostTool): HostError {
-  // A tool named by the environment (WG_QUICK_USERSPACE_IMPLEMENTATION) has no known package.
-  const pkg = PACKAGE_OF[tool] ?? tool;
+/**
+ * A tool only a backend's driver runs (kept out of the list above: the
+ * backend's folder names it), with the package that brings it; without a
+ * package (a tool named by the environment) the hint names the tool.
+ */
+export interface DriverTool {
+  name: string;
+  package?: string;
+}
+
+export function notInstalled(t: HostTool | DriverTool): HostError {
+  const tool = typeof t === 'string' ? t : t.name;
+  const pkg = (typeof t === 'string' ? PACKAGE_OF[t] : t.package) ?? tool;
   return new HostError(`${tool} not found in PATH; it comes with the ${pkg} package`, `install it: apt-get install ${pkg} (or your distribution's ${pkg} package)`);
 }
 
@@ -56,14 +65,15 @@ async function spawnCollect(cmd: string, args: string[], input: string, timeoutM
  * `timeoutMs`: kill the tool after this long (bounded probes); it then reports exit code 1.
  * `env`: changes to the inherited environment (undefined removes a variable).
  */
-export async function run(tool: HostTool, args: string[], opts: { netns?: string; input?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<RunResult> {
+export async function run(t: HostTool | DriverTool, args: string[], opts: { netns?: string; input?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<RunResult> {
+  const tool = typeof t === 'string' ? t : t.name;
   // ip and bridge enter a namespace themselves; the others run under `ip netns exec`.
   const nsAware = tool === 'ip' || tool === 'bridge';
   const [cmd, full] = !opts.netns ? [tool, args] : nsAware ? [tool, ['-n', opts.netns, ...args]] : ['ip', ['netns', 'exec', opts.netns, tool, ...args]];
   const r = await spawnCollect(cmd, full, opts.input ?? '', opts.timeoutMs, opts.env);
-  if (r.code === 'ENOENT' || /ENOENT/.test(String(r.message ?? ''))) throw notInstalled(cmd as HostTool);
+  if (r.code === 'ENOENT' || /ENOENT/.test(String(r.message ?? ''))) throw notInstalled(cmd === tool ? t : 'ip');
   if (!nsAware && opts.netns && r.exitCode === 255 && /^exec of "[^"]+" failed: No such file/m.test(String(r.stderr ?? ''))) {
-    throw notInstalled(tool);
+    throw notInstalled(t);
   }
   const stderr = String(r.stderr ?? '');
   // `ip -n` enters the namespace with setns(), which needs root even to read.

@@ -3,6 +3,7 @@
 // ethtool, sysctl and iptables-restore. execa through host/exec.ts, never a shell.
 import type { Host, HostRead, ReadScope } from '../engine/host.js';
 import type { OffloadEntry } from '../model/types.js';
+import { KIND_LIST } from '../kinds/index.js';
 import { readNetfilter, readNetfilterIfInstalled } from './netfilter.js';
 import { readOffload } from './offload.js';
 import { readSysctl } from './sysctl.js';
@@ -10,6 +11,13 @@ import { requireNetAdmin } from './privilege.js';
 import { readHost } from './read.js';
 import { writePhases } from './write.js';
 import type { BatchWriters } from './batch-writer.js';
+
+/** The driver of the kinds with reader `name` (loaded now: only when read). */
+async function driverOf(name: string) {
+  const spec = KIND_LIST.find((k) => k.reader?.name === name);
+  if (!spec?.driver) throw new Error(`no kind reads ${JSON.stringify(name)} with a driver`);
+  return spec.driver();
+}
 
 /** `writers`: the daemon's long-lived ip/bridge batch processes (batch-writer.ts); without, a process per batch. */
 export function realHost(netns: string | undefined, writers?: BatchWriters): Host {
@@ -22,8 +30,7 @@ export function realHost(netns: string | undefined, writers?: BatchWriters): Hos
       }
       if (scope.sysctl?.length) out.sysctl = await readSysctl(netns, scope.sysctl);
       const nf = scope.netfilter;
-      // Loaded only when WireGuard devices are planned.
-      if (scope.wireguard?.length) out.wireguard = await (await import('../backends/wireguard/host.js')).readWireguard(netns, scope.wireguard);
+      for (const [name, ask] of Object.entries(scope.readers ?? {})) (out.readers ??= {})[name] = await (await driverOf(name)).read!(netns, ask);
       if (nf) out.netfilter = nf.ifInstalled ? await readNetfilterIfInstalled(netns, nf.families) : await readNetfilter(netns, nf.families);
       return out;
     },

@@ -6,6 +6,7 @@ import { isPermissionDenied, permissionError, run } from './exec.js';
 import type { BatchOutcome, BatchWriters } from './batch-writer.js';
 import { writeNetfilter } from './netfilter.js';
 import { writeSysctl } from './sysctl.js';
+import { specOf } from '../kinds/index.js';
 
 export interface Failure {
   change: Change;
@@ -61,8 +62,13 @@ export async function writePhases(phases: Batch[][], netns: string | undefined, 
 async function writeBatch(b: Batch, netns: string | undefined, writers: BatchWriters | undefined): Promise<Failure[]> {
   if (b.tool === 'ethtool') return writeEthtool(b, netns);
   if (b.tool === 'sysctl') return writeSysctlBatch(b, netns);
-  // Loaded only when a WireGuard device is written.
-  if (b.tool === 'wg-link' || b.tool === 'wg') return (await import('../backends/wireguard/host.js')).writeWireguard(b, netns);
+  // A kind's own writer (its driver, loaded only when it writes).
+  const driver = b.tool !== 'ip' && b.tool !== 'bridge' && b.lines[0] ? specOf(b.lines[0].change.kind).driver : undefined;
+  if (driver) {
+    const d = await driver();
+    if (!d.write) throw new Error(`${b.lines[0]!.change.kind} entries have no writer of their own`);
+    return d.write(b, netns);
+  }
   if (b.tool === 'iptables-restore' || b.tool === 'ip6tables-restore') {
     const message = await writeNetfilter(netns, b.tool === 'ip6tables-restore' ? 6 : 4, b.input ?? '');
     // One transaction: it failed for every rule.

@@ -11,8 +11,8 @@ import { offload } from './offload.js';
 import { route } from './route.js';
 import { sysctl } from './sysctl.js';
 import { tun } from './tun.js';
-import { wgDevice } from './wg-device.js';
-import { wgPeer } from './wg-peer.js';
+import { wgDevice } from '../backends/wireguard/kind-device.js';
+import { wgPeer } from '../backends/wireguard/kind-peer.js';
 import type { KindSpec } from './types.js';
 
 export const KINDS: { [K in EntryKind]: KindSpec<Extract<Entry, { kind: K }>> } = {

@@ -4,11 +4,39 @@
 // kernel model are loops over the registry; a kind whose order matters
 // (nat) or whose recreation wipes others (a device) keeps an explicit hook.
 import type { WritePhases } from '../engine/host.js';
-import type { Tool } from '../engine/batches.js';
+import type { Batch, Tool } from '../engine/batches.js';
+import type { Failure } from '../host/write.js';
 import { isValidDeviceName } from '../model/keys.js';
 import type { ActualState, Change, ChangeOf, Entry, HostRoute, Problem } from '../model/types.js';
 import type { Flushes } from '../reconcile/kernel-effects.js';
 import type { OwnershipPolicy } from '../reconcile/ownership.js';
+
+/**
+ * A kind the host's batch read (ip/bridge) does not return: what a cycle asks
+ * its reader for and where the answer goes in ActualState. Kinds sharing a
+ * reader (same `name`) are read once. Pure: the reading is the driver's.
+ */
+export interface KindReader {
+  /** The key of its question in ReadScope.readers and of the answer in HostRead.readers. */
+  name: string;
+  /**
+   * What to read for this plan, given the host's links: undefined when the
+   * plan has nothing of the kind (nothing read, nothing stored); `ask`
+   * undefined when there is nothing on the host to ask about (stored as empty).
+   */
+  scope(desired: readonly Entry[], actual: ActualState): { ask?: unknown } | undefined;
+  /** Puts the answer into `actual`: `undefined` when nothing was asked, `unreadable` when reading needs root ovlnet lacks. */
+  store(actual: ActualState, read: unknown, unreadable?: boolean): void;
+  /** Reported when reading needs root (diff without sudo) and the kind is then not judged; absent: the permission error is thrown. */
+  unprivileged?: Problem;
+}
+
+/** The host side of a kind with a reader or a writer of its own: the only part that runs tools. */
+export interface KindDriver {
+  read?(netns: string | undefined, ask: unknown): Promise<unknown>;
+  /** Writes one batch of its tool (every line a change of a kind with this driver). */
+  write?(b: Batch, netns: string | undefined): Promise<Failure[]>;
+}
 
 /** Batch lines for one change, each with its tool, in execution order. */
 export type Lines = Array<[Tool, string]>;
@@ -91,6 +119,16 @@ export interface KindSpec<E extends Entry> {
    * Kinds sharing the function are rendered once.
    */
   commands?(entries: readonly Entry[]): { first: string[]; last: string[] };
+  /** Read by a reader of its own (see KindReader); its `driver` does the reading. */
+  reader?: KindReader;
+  /**
+   * The host side of a kind read or written by neither the ip/bridge batches
+   * nor ethtool/sysctl/iptables: loaded (import()) only when its kind is
+   * read or written, so a plan never loads it.
+   */
+  driver?(): Promise<KindDriver>;
+  /** How many objects of this kind ovlnet owns on the host now, when `peer` and the mass-deletion guard counts them (routes are counted by the engine). */
+  ownedPeers?(actual: ActualState, policy: OwnershipPolicy): number;
   /** One line for tables and logs. */
   describe(e: E): string;
   /** Hook for devices: diffs one desired device, noting it in ctx.fresh / ctx.flushes.macChanged. */

@@ -60,13 +60,17 @@ export class FakeHost implements Host {
     }
     if (scope.sysctl) out.sysctl = new Map(scope.sysctl.map((e) => [entryKey(e), this.state.links.has(e.dev) ? this.sysctl.get(entryKey(e)) ?? this.sysctlDefault : undefined]));
     if (scope.netfilter) out.netfilter = structuredClone(this.netfilter);
-    if (scope.wireguard) {
-      out.wireguard = new Map(scope.wireguard.flatMap((dev) => {
-        const w = this.wireguard.get(dev);
-        return w && this.state.links.has(dev) ? [[dev, { ...w, peers: w.peers.map((p) => ({ ...p, allowedIPs: [...p.allowedIPs] })) }] as const] : [];
-      }));
-    }
+    for (const [name, ask] of Object.entries(scope.readers ?? {})) (out.readers ??= {})[name] = this.answer(name, ask);
     return out;
+  }
+
+  /** The kinds' own readers (KindSpec.reader), as their drivers answer. */
+  private answer(reader: string, ask: unknown): unknown {
+    if (reader !== 'wireguard') throw new Error(`fake host: reader ${reader} is not modelled`);
+    return new Map((ask as string[]).flatMap((dev) => {
+      const w = this.wireguard.get(dev);
+      return w && this.state.links.has(dev) ? [[dev, { ...w, peers: w.peers.map((p) => ({ ...p, allowedIPs: [...p.allowedIPs] })) }] as const] : [];
+    }));
   }
 
   async write(phases: WritePhases): Promise<WriteResult> {

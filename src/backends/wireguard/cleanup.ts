@@ -3,7 +3,7 @@
 // it and no foreign route does (or --all-flannel-devices says so); a running
 // flanneld's own device carries flanneld's routes and is kept. Deleting a
 // userspace device's TUN makes the userspace implementation exit. Pure.
-import { actualWgDevice } from '../../kinds/wg-device.js';
+import { actualWgDevice } from './kind-device.js';
 import type { CleanupContext } from '../types.js';
 import { WG_DEVICE, WG_DEVICE_V6 } from './plan.js';
 

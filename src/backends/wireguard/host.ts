@@ -10,17 +10,18 @@ import { unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Batch } from '../../engine/batches.js';
 import { HostError, PermissionError } from '../../errors.js';
-import { isPermissionDenied, permissionError, run, type HostTool } from '../../host/exec.js';
+import { isPermissionDenied, permissionError, run, type DriverTool } from '../../host/exec.js';
 import type { Failure } from '../../host/write.js';
 import { parsePrefix, type Prefix } from '../../model/ip.js';
 import type { WgDeviceEntry, WgDeviceRead, WgPeerEntry } from '../../model/types.js';
-import type { WgSyncPayload } from '../../kinds/wireguard.js';
+import type { WgSyncPayload } from './driver.js';
 import { renderConf } from './conf.js';
 import { parseDump } from './dump.js';
 import { keyFilePath, loadOrCreateKey } from './keyfile.js';
 import { publicKeyOf, type Secret } from './keys.js';
 
 export const DEFAULT_USERSPACE = 'wireguard-go';
+const WG: DriverTool = { name: 'wg', package: 'wireguard-tools' };
 /** How long a started userspace implementation may take to bring up its device and socket. */
 const USERSPACE_WAIT_MS = 10_000;
 
@@ -46,7 +47,7 @@ const NOT_WG = /No such device|Unable to access interface|Protocol not supported
 export async function readWireguard(netns: string | undefined, devices: readonly string[]): Promise<Map<string, WgDeviceRead>> {
   const out = new Map<string, WgDeviceRead>();
   await Promise.all([...new Set(devices)].map(async (dev) => {
-    const r = await run('wg', ['show', dev, 'dump'], { netns });
+    const r = await run(WG, ['show', dev, 'dump'], { netns });
     if (r.exitCode === 0) {
       out.set(dev, deviceRead(dev, r.stdout));
       return;
@@ -101,11 +102,11 @@ export async function createDevice(e: WgDeviceEntry, netns: string | undefined, 
   const impl = env.WG_QUICK_USERSPACE_IMPLEMENTATION || DEFAULT_USERSPACE;
   // It daemonizes: the command returns once its child runs; the device and its socket come a moment later.
   // With LOG_LEVEL set, wireguard-go hands its output to the child, whose pipes would then never close.
-  const started = await run(impl as HostTool, [e.name], { netns, env: { LOG_LEVEL: undefined }, timeoutMs: USERSPACE_WAIT_MS });
+  const started = await run({ name: impl, ...(impl === DEFAULT_USERSPACE ? { package: 'wireguard-go' } : {}) }, [e.name], { netns, env: { LOG_LEVEL: undefined }, timeoutMs: USERSPACE_WAIT_MS });
   if (started.exitCode !== 0) throw new Error(`the kernel has no WireGuard and ${impl} ${e.name} failed: ${firstLine(started.stderr || started.stdout, `exited ${started.exitCode}`)}`);
   const deadline = Date.now() + USERSPACE_WAIT_MS;
   for (;;) {
-    const ok = await run('wg', ['show', e.name, 'listen-port'], { netns });
+    const ok = await run(WG, ['show', e.name, 'listen-port'], { netns });
     if (ok.exitCode === 0) return 'userspace';
     if (Date.now() > deadline) throw new Error(`${impl} ${e.name} started, but the device did not answer wg within ${USERSPACE_WAIT_MS / 1000} s: ${firstLine(ok.stderr, 'no answer')}`);
     await new Promise((res) => setTimeout(res, 100));
@@ -147,7 +148,7 @@ async function writeSync(b: Batch, netns: string | undefined): Promise<Failure[]
   const conf = join(dirname(keyFile), `.${p.dev}.${process.pid}.${randomBytes(4).toString('hex')}.conf`);
   try {
     await writeFile(conf, input, { mode: 0o600, flag: 'wx' });
-    const r = await run('wg', ['syncconf', p.dev, conf], { netns });
+    const r = await run(WG, ['syncconf', p.dev, conf], { netns });
     if (r.exitCode !== 0) {
       if (isPermissionDenied(r.stderr)) throw permissionError();
       return fail(firstLine(r.stderr.split(conf).join('<config>'), `wg exited ${r.exitCode}`));
@@ -155,7 +156,7 @@ async function writeSync(b: Batch, netns: string | undefined): Promise<Failure[]
     // syncconf leaves a pre-shared key the config does not mention: removed by name, all in one `wg set`.
     const dropPsk = pskRemovals(b);
     if (!dropPsk.length) return [];
-    const s = await run('wg', ['set', p.dev, ...dropPsk.flatMap((k) => ['peer', k, 'preshared-key', '/dev/null'])], { netns });
+    const s = await run(WG, ['set', p.dev, ...dropPsk.flatMap((k) => ['peer', k, 'preshared-key', '/dev/null'])], { netns });
     return s.exitCode === 0 ? [] : fail(firstLine(s.stderr, `wg exited ${s.exitCode}`));
   } catch (e) {
     if (e instanceof HostError || e instanceof PermissionError) throw e;

@@ -7,7 +7,7 @@ import { planWireguard } from '../../../src/backends/wireguard/plan.js';
 import { generatePrivateKey, publicKeyOf, Secret } from '../../../src/backends/wireguard/keys.js';
 import { writePhasesFor } from '../../../src/engine/phases.js';
 import { deleteOf } from '../../../src/kinds/index.js';
-import type { WgSyncPayload } from '../../../src/kinds/wireguard.js';
+import type { WgSyncPayload } from '../../../src/backends/wireguard/driver.js';
 import type { ActualState, DesiredState, Node, WgPeerEntry, WireguardConfig } from '../../../src/model/types.js';
 import { diff } from '../../../src/reconcile/diff.js';
 import { orderChanges } from '../../../src/reconcile/order.js';

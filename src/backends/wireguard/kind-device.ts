@@ -4,9 +4,9 @@
 // (they put its address and route on it: `early`); its private key and
 // listen port are written with its peers (wg-peer.ts, one `wg syncconf` per
 // device). Recreating it wipes everything on it: a device hook.
-import type { ActualState, HostLink, WgDeviceEntry } from '../model/types.js';
-import { formatDifferences, upDown, type Difference, type KindSpec } from './types.js';
-import { wireguardCommandsHook, wireguardEarly, wireguardPhases } from './wireguard.js';
+import type { ActualState, HostLink, WgDeviceEntry } from '../../model/types.js';
+import { formatDifferences, upDown, type Difference, type KindSpec } from '../../kinds/types.js';
+import { wireguardCommandsHook, wireguardDriver, wireguardEarly, wireguardPhases, wireguardReader } from './driver.js';
 
 /** Why the host's link can not be this WireGuard device, or undefined when it can. */
 function unusable(l: HostLink, actual: ActualState): string | undefined {
@@ -55,6 +55,8 @@ export const wgDevice: KindSpec<WgDeviceEntry> = {
   early: wireguardEarly,
   phases: wireguardPhases,
   commands: wireguardCommandsHook,
+  reader: wireguardReader,
+  driver: wireguardDriver,
   describe: (e) => `link ${e.name} wireguard${e.listenPort ? ` listen-port ${e.listenPort}` : ''} mtu ${e.mtu}${e.publicKey ? ` public-key ${e.publicKey}` : ''}`,
   device(d, ctx) {
     const key = wgDevice.key(d);

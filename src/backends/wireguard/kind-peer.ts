@@ -3,10 +3,10 @@
 // (presence and value, never shown). Written with every other change of its
 // device in one `wg syncconf` (wireguard.ts); read by `wg show <dev> dump`
 // with every snapshot that plans WireGuard, so the daemon needs no model.
-import type { WgPeerEntry } from '../model/types.js';
-import type { Difference, KindSpec } from './types.js';
-import { unreachableTun } from './wg-device.js';
-import { wireguardCommandsHook, wireguardPhases } from './wireguard.js';
+import type { WgPeerEntry } from '../../model/types.js';
+import type { Difference, KindSpec } from '../../kinds/types.js';
+import { unreachableTun } from './kind-device.js';
+import { wireguardCommandsHook, wireguardDriver, wireguardPhases } from './driver.js';
 
 const NONE: Difference[] = [];
 const ips = (e: WgPeerEntry) => e.allowedIPs.map((p) => p.text).sort().join(',') || '(none)';
@@ -34,6 +34,13 @@ export const wgPeer: KindSpec<WgPeerEntry> = {
   writer: 'wg',
   phases: wireguardPhases,
   commands: wireguardCommandsHook,
+  driver: wireguardDriver,
+  // Peers on ovlnet's devices: their deletions are what the guard counts for this backend.
+  ownedPeers(actual, policy) {
+    let n = 0;
+    for (const [dev, w] of actual.wireguard ?? []) if (policy.ownsDevice(dev)) n += w.peers.length;
+    return n;
+  },
   describe: (e) => `wg peer ${e.publicKey} dev ${e.dev} endpoint ${e.endpoint ?? '(none)'} allowed-ips ${ips(e)}${e.keepalive ? ` persistent-keepalive ${e.keepalive}` : ''}${e.psk ? ' preshared-key (redacted)' : ''}`,
   collectOwned(ctx, onFreshDevice) {
     for (const [name, w] of ctx.actual.wireguard ?? []) {

@@ -7,10 +7,10 @@
 //     its whole desired state (private key from the key file, listen port,
 //     every peer), then deleted devices (`ip link del`).
 // No line carries a key: the host writer builds syncconf's input itself.
-import type { WritePhases } from '../engine/host.js';
-import type { Batch } from '../engine/batches.js';
-import type { ActualState, Change, ChangeOf, Entry, WgDeviceEntry, WgPeerEntry } from '../model/types.js';
-import { dev, int } from './types.js';
+import type { WritePhases } from '../../engine/host.js';
+import type { Batch } from '../../engine/batches.js';
+import type { ActualState, Change, ChangeOf, Entry, WgDeviceEntry, WgPeerEntry } from '../../model/types.js';
+import { dev, int, type KindDriver, type KindReader } from '../../kinds/types.js';
 
 type WgChange = ChangeOf<WgDeviceEntry> | ChangeOf<WgPeerEntry>;
 
@@ -92,3 +92,28 @@ export function wireguardCommands(entries: readonly Entry[], keyFile = hostKeyFi
 
 /** The kinds' `commands` hook (one function, so the lines are rendered once). */
 export const wireguardCommandsHook = (entries: readonly Entry[]) => wireguardCommands(entries);
+
+/** The host side of both WireGuard kinds (host.ts: `wg show dump`, the devices, `wg syncconf`), loaded only when they are read or written. */
+export async function wireguardDriver(): Promise<KindDriver> {
+  const host = await import('./host.js');
+  return { read: (netns, ask) => host.readWireguard(netns, ask as string[]), write: host.writeWireguard };
+}
+
+/**
+ * The WireGuard devices of the plan that exist, read (one `wg show <dev>
+ * dump` each) by every snapshot that plans WireGuard; a device wg can not
+ * talk to is left out. Without root they are not read: the peers are then
+ * not judged (kind-peer.ts).
+ */
+export const wireguardReader: KindReader = {
+  name: 'wireguard',
+  scope(desired, actual) {
+    if (!desired.some(isDevice)) return undefined;
+    const names = desired.filter(isDevice).map((d) => d.name).filter((n) => actual.links.has(n));
+    return { ask: names.length ? names : undefined };
+  },
+  store(actual, read, unreadable) {
+    actual.wireguard = unreadable ? undefined : (read as ActualState['wireguard']) ?? new Map();
+  },
+  unprivileged: { subject: 'WireGuard peers', message: 'reading them needs root: not compared (run diff with sudo)' },
+};
