@@ -137,7 +137,17 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
   };
   /** `ovlnet cleanup`: which of the host's devices of this backend are ovlnet's (removed) and which are kept, and why. */
   cleanup?(ctx: CleanupContext): void;
-  /** `ovlnet doctor`'s rows of the backend's own (WireGuard: device, listen port, peers), from the snapshot. Pure. */
+  /**
+   * What doctor's and the daemon's probes through the overlay need: the bytes
+   * the encapsulation adds and the UDP port it is sent to. Absent: no device
+   * of its own (host-gw), the peers' pod gateways are probed over the underlay.
+   */
+  encapsulation?(config: C): { overhead: number; port: number };
+  /**
+   * `ovlnet doctor`'s rows of the backend's own (WireGuard: device, listen
+   * port, peers), from the snapshot. Pure. A failing row with `blocksOverlay`
+   * explains every peer's failed overlay probe.
+   */
   doctor?(desired: DesiredState, actual: ActualState): CheckResult[];
   /** The daemon's long-running hook, if the backend moves packets itself. */
   dataPlane?(o: { log: DataPlaneLog; netns?: string }): DataPlane;

@@ -13,6 +13,8 @@ export interface CheckResult {
   message: string;
   /** One line: the command to fix it or to look further. */
   hint?: string;
+  /** A failure of this host that stops every overlay probe (a backend's row): peer failures are then explained by it. Not printed. */
+  blocksOverlay?: boolean;
 }
 
 /** The outcome of one probe (one ping), as recorded. */

@@ -5,7 +5,7 @@ import { DEFAULT_UDP_PORT, intField } from '../../validate/fields.js';
 import { cleanupUdp } from './cleanup.js';
 import type { Backend } from '../types.js';
 import { UdpDataPlane } from './dataplane.js';
-import { planUdp, UDP_DEVICE } from './plan.js';
+import { planUdp, UDP_DEVICE, UDP_OVERHEAD } from './plan.js';
 
 export const udp: Backend<Extract<BackendConfig, { type: 'udp' }>> = {
   type: 'udp',
@@ -23,6 +23,7 @@ export const udp: Backend<Extract<BackendConfig, { type: 'udp' }>> = {
   needsVtepMAC: false,
   leaseData: () => undefined,
   cleanup: cleanupUdp,
+  encapsulation: (b) => ({ overhead: UDP_OVERHEAD, port: b.port }),
   describe: (b) => b.type,
   table: {
     columns: [],

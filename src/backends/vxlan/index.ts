@@ -7,7 +7,7 @@ import type { BackendConfig } from '../../model/types.js';
 import { boolField, DEFAULT_VXLAN_PORT, intField, MAX_MTU, MIN_MTU } from '../../validate/fields.js';
 import { cleanupVxlan } from './cleanup.js';
 import type { Backend } from '../types.js';
-import { planVxlan } from './plan.js';
+import { planVxlan, VXLAN_OVERHEAD } from './plan.js';
 
 type VxlanConfig = Extract<BackendConfig, { type: 'vxlan' }>;
 
@@ -69,6 +69,7 @@ export const vxlan: Backend<VxlanConfig> = {
     return { vtepMAC: one(/^flannel\.[0-9]+$/), vtepMACv6: one(/^flannel-v6\.[0-9]+$/) };
   },
   cleanup: cleanupVxlan,
+  encapsulation: (b) => ({ overhead: VXLAN_OVERHEAD, port: b.port }),
   describe: (b) => `vxlan (VNI ${b.vni}, port ${b.port}${b.directRouting ? ', DirectRouting' : ''})`,
   table: {
     nodeNote: (local) => `  VTEP MAC ${local.vtepMAC.text}`,

@@ -4,10 +4,13 @@
 // configured port, holds a private key, and has every planned peer. Pure:
 // the snapshot's plan and host read in, check results out.
 import type { ActualState, DesiredState, WgDeviceEntry, WgPeerEntry } from '../../model/types.js';
-import { fail, pass, type CheckResult } from '../../doctor/types.js';
+import { fail as failRow, pass, type CheckResult } from '../../doctor/types.js';
 import { wireguardAttrs } from './plan.js';
 
 const NAME = 'host.wireguard';
+
+/** Every failing row: without the device, its key or its peers no overlay probe can answer. */
+const fail = (name: string, message: string, hint?: string) => failRow(name, message, hint, { blocksOverlay: true });
 
 export function wireguardChecks(desired: DesiredState, actual: ActualState): CheckResult[] {
   const nameOf = new Map<string, string>();

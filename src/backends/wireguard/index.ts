@@ -7,7 +7,7 @@ import { cleanupWireguard } from './cleanup.js';
 import { parseWireguardConfig } from './config.js';
 import { wireguardChecks } from './doctor.js';
 import { wireguardLeaseData } from './lease.js';
-import { planWireguard, wireguardAttrs, wireguardDevices } from './plan.js';
+import { planWireguard, WG_OVERHEAD, wireguardAttrs, wireguardDevices } from './plan.js';
 
 export const wireguard: Backend<WireguardConfig> = {
   type: 'wireguard',
@@ -26,6 +26,7 @@ export const wireguard: Backend<WireguardConfig> = {
   },
   cleanup: cleanupWireguard,
   doctor: wireguardChecks,
+  encapsulation: (b) => ({ overhead: WG_OVERHEAD, port: b.listenPort }),
   describe: (b) => `wireguard (port ${b.listenPort}${b.mode === 'separate' ? `, IPv6 port ${b.listenPortV6}` : `, Mode ${b.mode}`}${b.keepalive ? `, keepalive ${b.keepalive}s` : ''}${b.psk ? ', PSK' : ''})`,
   table: {
     nodeNote: (local) => {

@@ -225,5 +225,5 @@ export function hostChecks(f: HostFacts): CheckResult[] {
 
 /** The failed host checks that stop every overlay probe (so peer failures are this host's), not one peer's. */
 export function localBlockers(results: CheckResult[]): CheckResult[] {
-  return results.filter((r) => r.status === 'fail' && !r.peer && ['host.input', 'host.underlay', 'host.overlay', 'host.mtu', 'host.wireguard'].includes(r.name));
+  return results.filter((r) => r.status === 'fail' && !r.peer && (r.blocksOverlay || ['host.input', 'host.underlay', 'host.overlay', 'host.mtu'].includes(r.name)));
 }

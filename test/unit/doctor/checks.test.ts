@@ -9,7 +9,10 @@ import { parseEnvFile, stateChecks, type StateFacts } from '../../../src/doctor/
 import { decide } from '../../../src/doctor/decide.js';
 import type { CheckResult } from '../../../src/doctor/types.js';
 import { parseIP, parsePrefix } from '../../../src/model/ip.js';
-import { ENCAPSULATION } from '../../../src/doctor/probe-plan.js';
+import { probePlan } from '../../../src/doctor/probe-plan.js';
+import { plan } from '../../../src/backends/index.js';
+import type { BackendConfig } from '../../../src/model/types.js';
+import { cluster, HOSTGW, node, underlay, VXLAN } from '../support/build.js';
 import { UDP_OVERHEAD } from '../../../src/backends/udp/plan.js';
 import { VXLAN_OVERHEAD } from '../../../src/backends/vxlan/plan.js';
 import { WG_OVERHEAD } from '../../../src/backends/wireguard/plan.js';
@@ -177,8 +180,19 @@ test('verdict: ok unless a check failed; warnings allowed', () => {
   assert.is(bad.version, 1);
 });
 
-test('doctor\'s encapsulation sizes are the ones the backends plan with', () => {
-  assert.equal(ENCAPSULATION, { vxlan: VXLAN_OVERHEAD, udp: UDP_OVERHEAD, wireguard: WG_OVERHEAD });
+test('probe plan: the backend says its encapsulation (the overhead it plans with, the port); host-gw has none and probes the pod gateways over the underlay', () => {
+  const cases: Array<[BackendConfig, { device: string; port?: number; overhead?: number; target: string }]> = [
+    [VXLAN, { device: 'flannel.1', port: 8472, overhead: VXLAN_OVERHEAD, target: '198.18.1.0' }],
+    [{ type: 'udp', port: 8285 }, { device: 'flannel0', port: 8285, overhead: UDP_OVERHEAD, target: '198.18.1.0' }],
+    [{ type: 'wireguard', listenPort: 51820, listenPortV6: 51821, keepalive: 0, mode: 'separate' }, { device: 'flannel-wg', port: 51820, overhead: WG_OVERHEAD, target: '198.18.1.0' }],
+    [HOSTGW, { device: 'eth0', port: undefined, overhead: undefined, target: '198.18.1.1' }],
+  ];
+  for (const [backend, want] of cases) {
+    const [n0, n1] = [node(0), node(1)];
+    const c = cluster([n0, n1], n0, backend);
+    const p = probePlan({ cluster: c, desired: plan({ cluster: c, underlay: underlay() }) });
+    assert.equal({ device: p.device, port: p.port, overhead: p.overhead, target: p.targetOf(n1).text }, want, backend.type);
+  }
 });
 
 test.run();

@@ -125,4 +125,10 @@ test('local blockers: INPUT drop, underlay, overlay device and MTU failures of t
   assert.equal(got.map((c) => `${c.name}${c.peer ? ` ${c.peer}` : ''}`), ['host.input', 'host.underlay', 'host.overlay', 'host.mtu']);
 });
 
+test('local blockers: a backend\'s own failing row that says it blocks the overlay (Backend.doctor), not its warnings or rows that do not', () => {
+  const r = (name: string, status: CheckResult['status'], blocksOverlay?: boolean): CheckResult => ({ name, status, message: '', ...(blocksOverlay ? { blocksOverlay } : {}) });
+  const got = localBlockers([r('host.wireguard', 'fail', true), r('host.other', 'fail'), r('host.wireguard', 'warn', true), r('host.wireguard', 'pass', true)]);
+  assert.equal(got.map((c) => `${c.name} ${c.status}`), ['host.wireguard fail']);
+});
+
 test.run();
