@@ -66,12 +66,15 @@ export interface CleanupContext {
   kept: Problem[];
 }
 
-/** flannel's BackendData in a lease or a Node annotation: vxlan's VNI and VtepMAC, wireguard's PublicKey and Port. */
+/**
+ * flannel's BackendData in a lease or a Node annotation: vxlan's VNI and
+ * VtepMAC, and any backend's own fields (the sources pass them through as
+ * they are; the backend reads them).
+ */
 export interface BackendData {
   VNI?: number;
   VtepMAC?: string;
-  PublicKey?: string;
-  Port?: number;
+  [field: string]: unknown;
 }
 
 /** What the host holds, indexed, for "is this peer programmed?" (built only when asked). */
@@ -97,6 +100,20 @@ export interface DataPlane {
   /** After every converged cycle: the plan now in the kernel. Throws on failure; the daemon retries next cycle. */
   sync(config: NetworkConfig, desired: DesiredState): Promise<void>;
   close(): void;
+}
+
+/**
+ * Node fields of a backend's own in a cluster file (the file source), beside
+ * the common ones: accepted by the file's key check whatever the backend type,
+ * checked, and turned into the node's BackendData (opaque to the source).
+ */
+export interface NodeFields {
+  /** The keys, in ovlnet's spelling and in flannel's. */
+  keys: readonly string[];
+  /** A value the backend could never use: the field and why, for an error naming the file, the node and the field. */
+  check?(node: Readonly<Record<string, unknown>>): { field: string; message: string; hint?: string } | undefined;
+  /** The node's BackendData (BackendV6Data: `data6`) made from these fields; undefined when it has none of them. */
+  backendData(node: Readonly<Record<string, unknown>>): { data?: Record<string, unknown>; data6?: Record<string, unknown> } | undefined;
 }
 
 export interface Backend<C extends BackendConfig = BackendConfig> {
@@ -127,12 +144,16 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
   localLeaseData?(config: C, o: { netns?: string }): Promise<{ data?: BackendData; data6?: BackendData }>;
   /** Lease data already on this host (a restart keeps publishing the same VTEP MACs). */
   hostLeaseData?(links: Map<string, HostLink>): { vtepMAC?: string; vtepMACv6?: string };
+  /** Node fields of its own in a cluster file (WireGuard: the public key). */
+  nodeFields?: NodeFields;
   /** One line for `ovlnet nodes`. */
   describe(config: C): string;
   /** The plan table's own parts: the node line's tail, extra peer columns, a peer's route without a route entry. */
   table: {
     nodeNote?(local: Node): string;
     columns: Array<{ head: string; cell(p: PeerPlan): string }>;
+    /** The Backend line's devices when they are of the backend's own kinds (not a vxlan link or a tun). */
+    devices?(d: DesiredState): string | undefined;
     unroutedPeer?(p: PeerPlan, d: DesiredState): string;
   };
   /** `ovlnet cleanup`: which of the host's devices of this backend are ovlnet's (removed) and which are kept, and why. */

@@ -131,6 +131,8 @@ export interface KindSpec<E extends Entry> {
   ownedPeers?(actual: ActualState, policy: OwnershipPolicy): number;
   /** One line for tables and logs. */
   describe(e: E): string;
+  /** The plan table's count line names a backend's own kind by this noun (one, many; default one + 's'). */
+  noun?: readonly [string, string?];
   /** Hook for devices: diffs one desired device, noting it in ctx.fresh / ctx.flushes.macChanged. */
   device?(desired: E, ctx: DiffContext): void;
   /** Puts the actual entries of this kind that the ownership policy makes ovlnet's into ctx.owned. */

@@ -9,7 +9,8 @@
 // nodes list is ovlnet's own: its keys are exact.
 import { SourceError } from '../errors.js';
 import { closest } from '../suggest.js';
-import { keySchema, publicKeySchema, type KeyCheck } from './key-schema.js';
+import { BACKEND_LIST } from '../backends/registry.js';
+import { keySchema, type KeyCheck } from './key-schema.js';
 
 /** ovlnet's camelCase keys; flannel's spelling (PascalCase) is the same key case-insensitively. */
 export const CONFIG_KEYS = [
@@ -19,17 +20,33 @@ export const CONFIG_KEYS = [
   'backendType', 'enableNFTables', 'networks', 'ipv6Networks',
 ] as const;
 
-/** The keys flannel's vxlan, host-gw, udp and wireguard backends read. */
+/** The keys flannel's backends read (each backend's block is parsed by that backend). */
 export const BACKEND_KEYS = [
   'type', 'vni', 'port', 'mtu', 'directRouting', 'learning', 'gbp', 'macPrefix',
   'listenPort', 'listenPortV6', 'psk', 'persistentKeepaliveInterval', 'mode',
 ] as const;
 
-/** ovlnet's node entries, in ovlnet's spelling and in flannel's lease spelling. */
-export const NODE_KEYS = [
-  'name', 'publicIP', 'subnet', 'vtepMAC', 'publicIPv6', 'ipv6Subnet', 'vtepMACv6', 'publicKey',
-  'Name', 'PublicIP', 'Subnet', 'VtepMAC', 'PublicIPv6', 'IPv6Subnet', 'VtepMACv6', 'PublicKey',
-] as const;
+/** The backends' own node fields (Backend.nodeFields), whatever the file's backend type. */
+const BACKEND_NODE_FIELDS = BACKEND_LIST.flatMap((b) => (b.nodeFields ? [b.nodeFields] : []));
+
+/** ovlnet's node entries, in ovlnet's spelling and in flannel's lease spelling; then the backends' own. */
+export const NODE_KEYS: readonly string[] = [
+  'name', 'publicIP', 'subnet', 'vtepMAC', 'publicIPv6', 'ipv6Subnet', 'vtepMACv6',
+  'Name', 'PublicIP', 'Subnet', 'VtepMAC', 'PublicIPv6', 'IPv6Subnet', 'VtepMACv6',
+  ...BACKEND_NODE_FIELDS.flatMap((f) => f.keys),
+];
+
+/** The node's BackendData and BackendV6Data from the backends' own fields (file.ts), each undefined when none gives one. */
+export function nodeBackendData(n: Readonly<Record<string, unknown>>): { data?: Record<string, unknown>; data6?: Record<string, unknown> } {
+  let data: Record<string, unknown> | undefined;
+  let data6: Record<string, unknown> | undefined;
+  for (const f of BACKEND_NODE_FIELDS) {
+    const d = f.backendData(n);
+    if (d?.data) data = { ...data, ...d.data };
+    if (d?.data6) data6 = { ...data6, ...d.data6 };
+  }
+  return { ...(data ? { data } : {}), ...(data6 ? { data6 } : {}) };
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -88,28 +105,21 @@ export async function checkClusterKeys(doc: unknown, origin: string): Promise<un
     });
   }
   if (problems.length) throw unknownKeyError(problems, origin);
-  if (Array.isArray(top.nodes)) checkPublicKeys(top.nodes, origin);
+  if (Array.isArray(top.nodes)) checkNodeFields(top.nodes, origin);
   return top;
 }
 
-/**
- * WireGuard public keys are checked here, where the file is, rather than in
- * validation (which leaves a bad node out with a warning, as it must for a
- * lease or an annotation someone else wrote): a key mistyped in the
- * operator's own file is refused with the node and the field named.
- */
-function checkPublicKeys(nodes: unknown[], origin: string): void {
-  const valid = publicKeySchema();
+/** The backends' own node fields, each refused with the file, the node and the field named (Backend.nodeFields check). */
+function checkNodeFields(nodes: unknown[], origin: string): void {
+  const checks = BACKEND_NODE_FIELDS.flatMap((f) => (f.check ? [f.check] : []));
   nodes.forEach((n, i) => {
     if (!isObject(n)) return;
-    for (const field of ['publicKey', 'PublicKey'] as const) {
-      const v = n[field];
-      if (v === undefined || v === null || valid(v)) continue;
+    for (const check of checks) {
+      const bad = check(n);
+      if (!bad) continue;
       const name = n.name ?? n.Name;
       const who = typeof name === 'string' ? ` (node ${JSON.stringify(name.slice(0, 253))})` : '';
-      const shown = typeof v === 'string' ? JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v) : `a ${typeof v}`;
-      throw new SourceError(`${origin}: nodes[${i}].${field}${who}: ${shown} is not a base64 WireGuard public key`,
-        'give the 44-character key "wg pubkey < /run/flannel/wgkey" prints on that node (WIREGUARD_KEY_FILE if set)');
+      throw new SourceError(`${origin}: nodes[${i}].${bad.field}${who}: ${bad.message}`, bad.hint);
     }
   });
 }

@@ -6,7 +6,7 @@ import { SourceError } from '../errors.js';
 import type { ClusterState, RawNode } from '../model/types.js';
 import { isSyntaxError, MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
-import { checkClusterKeys } from './cluster-schema.js';
+import { checkClusterKeys, nodeBackendData } from './cluster-schema.js';
 import type { Source, SourceOptions, WatchHandlers } from './types.js';
 import { needsConfirmation, summarize, type ReadSummary } from './file-settle.js';
 import { watchFile } from './file-watch.js';
@@ -47,13 +47,11 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
     const publicIPv6 = n.publicIPv6 ?? n.PublicIPv6;
     const ipv6Subnet = n.ipv6Subnet ?? n.IPv6Subnet;
     const vtepMACv6 = n.vtepMACv6 ?? n.VtepMACv6;
-    const publicKey = n.publicKey ?? n.PublicKey;
     if (publicIPv6 !== undefined) raw.publicIPv6 = publicIPv6;
-    // The same key serves both families, as flannel's one key file does.
-    if (publicKey !== undefined && publicKey !== null) {
-      raw.backendData = { PublicKey: publicKey };
-      raw.backendDataV6 = { PublicKey: publicKey };
-    }
+    // The backends' own fields (Backend.nodeFields) as the node's BackendData: the source does not look inside.
+    const { data, data6 } = nodeBackendData(n);
+    if (data) raw.backendData = data;
+    if (data6) raw.backendDataV6 = data6;
     if (ipv6Subnet !== undefined) raw.ipv6Subnet = ipv6Subnet;
     if (vtepMACv6 !== undefined) raw.vtepMACv6 = vtepMACv6;
     nodes.push(raw);

@@ -7,6 +7,7 @@ import { cleanupWireguard } from './cleanup.js';
 import { parseWireguardConfig } from './config.js';
 import { wireguardChecks } from './doctor.js';
 import { wireguardLeaseData } from './lease.js';
+import { wireguardNodeFields } from './node-fields.js';
 import { planWireguard, WG_OVERHEAD, wireguardAttrs, wireguardDevices } from './plan.js';
 
 export const wireguard: Backend<WireguardConfig> = {
@@ -24,6 +25,7 @@ export const wireguard: Backend<WireguardConfig> = {
     const { data, data6 } = await wireguardLeaseData(config, o);
     return { data, data6 };
   },
+  nodeFields: wireguardNodeFields,
   cleanup: cleanupWireguard,
   doctor: wireguardChecks,
   encapsulation: (b) => ({ overhead: WG_OVERHEAD, port: b.listenPort }),
@@ -35,5 +37,6 @@ export const wireguard: Backend<WireguardConfig> = {
     },
     columns: [{ head: 'Public key', cell: (p) => wireguardAttrs(p.node.backendData).publicKey ?? wireguardAttrs(p.node.v6?.backendData).publicKey ?? '-' }],
     unroutedPeer: (p, d) => `dev ${d.device} (wireguard)`,
+    devices: (d) => d.entries.flatMap((e) => (e.kind === 'wg-device' ? [`${e.name} (port ${e.listenPort}, MTU ${e.mtu})`] : [])).join(', ') || undefined,
   },
 };

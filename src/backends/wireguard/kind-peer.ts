@@ -41,6 +41,7 @@ export const wgPeer: KindSpec<WgPeerEntry> = {
     for (const [dev, w] of actual.wireguard ?? []) if (policy.ownsDevice(dev)) n += w.peers.length;
     return n;
   },
+  noun: ['WireGuard peer'],
   describe: (e) => `wg peer ${e.publicKey} dev ${e.dev} endpoint ${e.endpoint ?? '(none)'} allowed-ips ${ips(e)}${e.keepalive ? ` persistent-keepalive ${e.keepalive}` : ''}${e.psk ? ' preshared-key (redacted)' : ''}`,
   collectOwned(ctx, onFreshDevice) {
     for (const [name, w] of ctx.actual.wireguard ?? []) {

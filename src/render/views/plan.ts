@@ -55,9 +55,9 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
   out.push(`${c.bold('Node')} ${l.name}  public IP ${l.publicIP.text}  subnet ${l.subnet.text}${table.nodeNote?.(l) ?? ''}`);
   const link = d.entries.find((e) => e.kind === 'link');
   const tun = d.entries.find((e) => e.kind === 'tun');
-  const wg = d.entries.filter((e) => e.kind === 'wg-device').map((e) => (e.kind === 'wg-device' ? `${e.name} (port ${e.listenPort}, MTU ${e.mtu})` : ''));
+  const own = table.devices?.(d);
   const dev = link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})`
-    : tun && tun.kind === 'tun' ? `  device ${tun.name} (tun, MTU ${tun.mtu})` : wg.length ? `  device ${wg.join(', ')}` : '';
+    : tun && tun.kind === 'tun' ? `  device ${tun.name} (tun, MTU ${tun.mtu})` : own ? `  device ${own}` : '';
   out.push(`${c.bold('Backend')} ${d.backend}${dev}`);
   out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
   const head = ['Peer', 'Subnet', 'Public IP', ...table.columns.map((col) => col.head), 'Route'];
@@ -81,12 +81,14 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
   out.push(d.peers.length ? renderTable(kind, head, rows) : '(no peers)');
   const n = (k: Entry['kind']) => counts[k] ?? 0;
   out.push(`${plural(d.peers.length, 'peer')}: ${[
-    d.device ? plural(n('link') + n('tun') + n('wg-device'), 'device') : '',
+    // Every kind with a device hook is a device (link, tun, a backend's own).
+    d.device ? plural(KIND_LIST.reduce((sum, k) => sum + (k.device ? n(k.kind) : 0), 0), 'device') : '',
     d.device ? plural(n('addr'), 'address', 'addresses') : '',
     d.device ? plural(n('neigh'), 'neighbor') : '',
     d.device ? plural(n('fdb'), 'fdb entry', 'fdb entries') : '',
     plural(n('route'), 'route'),
-    n('wg-peer') ? plural(n('wg-peer'), 'WireGuard peer') : '',
+    // A backend's own kinds, by the noun their spec gives (WireGuard peers).
+    ...KIND_LIST.flatMap((k) => (k.noun && n(k.kind) ? [plural(n(k.kind), ...k.noun)] : [])),
     n('offload') ? plural(n('offload'), 'pinned offload feature') : '',
     n('sysctl') ? plural(n('sysctl'), 'device setting') : '',
     n('nat') ? plural(n('nat'), 'masquerade rule') : '',
