@@ -9,11 +9,11 @@ import type { Change, Entry } from '../model/types.js';
 
 /**
  * The -batch tools; then the drivers with their own write: one ethtool per
- * line, one sysctl and one iptables-restore per batch; WireGuard devices
- * (`wg-link`: kernel first, else the userspace implementation) and one
- * `wg syncconf` per device (`wg`).
+ * line, one sysctl and one iptables-restore per batch; and a kind's own
+ * driver (KindSpec.driver), whose batches it names `<its name>:<batch>`
+ * (WireGuard: `wireguard:link`, `wireguard:sync`) so no list here grows.
  */
-export type Tool = 'ip' | 'bridge' | 'ethtool' | 'sysctl' | 'iptables-restore' | 'ip6tables-restore' | 'wg-link' | 'wg';
+export type Tool = 'ip' | 'bridge' | 'ethtool' | 'sysctl' | 'iptables-restore' | 'ip6tables-restore' | `${string}:${string}`;
 
 export interface BatchLine {
   line: string;
@@ -25,7 +25,7 @@ export interface Batch {
   lines: BatchLine[];
   /** iptables-restore / ip6tables-restore: the whole input, one transaction for every line's change. */
   input?: string;
-  /** A driver's typed input (the `wg` writer's device state), for its writer alone. */
+  /** A driver's typed input (WireGuard's device state), for its writer alone. */
   payload?: unknown;
 }
 

@@ -143,10 +143,10 @@ export class FakeHost implements Host {
         return;
       }
       case 'wg-device': {
-        // The device ('wg-link' batch) and its key and port (the `wg` batch): both apply the change, alike.
+        // The device ('wireguard:link' batch) and its key and port (the 'wireguard:sync' batch): both apply the change, alike.
         const name = entryOf(c).name;
-        // The `wg` batch (syncconf) sets key and port only; the device itself is the 'wg-link' batch's.
-        if (tool !== 'wg' && (c.action === 'delete' || c.action === 'replace')) this.removeDevice(name);
+        // The 'wireguard:sync' batch (syncconf) sets key and port only; the device itself is the 'wireguard:link' batch's.
+        if (tool !== 'wireguard:sync' && (c.action === 'delete' || c.action === 'replace')) this.removeDevice(name);
         if (c.action === 'delete') return;
         const d = c.desired;
         const l = s.links.get(name) ?? { name, index: this.nextIndex++, mtu: d.mtu, up: d.up, kind: 'wireguard', addrs: [] };

@@ -1,7 +1,7 @@
 // The driver the WireGuard kinds share (as nat and filter share netfilter.ts):
 // changes into write phases, and the `-o commands` lines. Pure.
 //   early (before the ip batches): devices created, recreated or set (mtu,
-//     up) — one `wg-link` batch, the host module tries the kernel first and
+//     up) — one `wireguard:link` batch, the host module tries the kernel first and
 //     falls back to the userspace implementation;
 //   after the ip batches: per device with any change, one `wg syncconf` of
 //     its whole desired state (private key from the key file, listen port,
@@ -14,7 +14,7 @@ import { dev, int, type KindDriver, type KindReader } from '../../kinds/types.js
 
 type WgChange = ChangeOf<WgDeviceEntry> | ChangeOf<WgPeerEntry>;
 
-/** What the `wg` writer needs for one device: its whole desired state (the key comes from the key file). */
+/** What the `wireguard:sync` writer needs for one device: its whole desired state (the key comes from the key file). */
 export interface WgSyncPayload {
   dev: string;
   listenPort: number;
@@ -34,7 +34,7 @@ export function wireguardEarly(changes: ChangeOf<WgDeviceEntry>[]): WritePhases 
     const verb = c.action === 'change' ? 'set' : c.action;
     return { line: `${verb} ${dev(e.name)} mtu ${int(e.mtu)}${e.up ? ' up' : ''}`, change: c as Change };
   });
-  return lines.length ? [[{ tool: 'wg-link', lines }]] : [];
+  return lines.length ? [[{ tool: 'wireguard:link', lines }]] : [];
 }
 
 /** After the ip batches: one syncconf per device with a change, then the deleted devices. */
@@ -53,13 +53,13 @@ export function wireguardPhases(changes: WgChange[], ctx: { desired: readonly En
     // A device not desired is deleted below; its peers go with it.
     if (!d) continue;
     const payload: WgSyncPayload = { dev: name, listenPort: d.listenPort, ...(d.publicKey ? { publicKey: d.publicKey } : {}), peers: ctx.desired.filter(isPeer).filter((p) => p.dev === name) };
-    sync.push({ tool: 'wg', lines: mine.map((c) => ({ line: `syncconf ${dev(name)} (${payload.peers.length} peers)`, change: c as Change })), payload });
+    sync.push({ tool: 'wireguard:sync', lines: mine.map((c) => ({ line: `syncconf ${dev(name)} (${payload.peers.length} peers)`, change: c as Change })), payload });
   }
   const deleted = changes.filter((c): c is ChangeOf<WgDeviceEntry> => c.kind === 'wg-device' && c.action === 'delete')
     .map((c) => ({ line: `del ${dev(c.actual!.name)}`, change: c as Change }));
   const out: WritePhases = [];
   if (sync.length) out.push(sync);
-  if (deleted.length) out.push([{ tool: 'wg-link', lines: deleted }]);
+  if (deleted.length) out.push([{ tool: 'wireguard:link', lines: deleted }]);
   return out;
 }
 

@@ -60,7 +60,7 @@ export async function readWireguard(netns: string | undefined, devices: readonly
 }
 
 export async function writeWireguard(b: Batch, netns: string | undefined): Promise<Failure[]> {
-  return b.tool === 'wg' ? writeSync(b, netns) : writeLinks(b, netns);
+  return b.tool === 'wireguard:sync' ? writeSync(b, netns) : writeLinks(b, netns);
 }
 
 /** The first line that says something (wireguard-go starts with a boxed banner), keys redacted. */

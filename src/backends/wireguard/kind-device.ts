@@ -51,7 +51,7 @@ export const wgDevice: KindSpec<WgDeviceEntry> = {
   key: (e) => `link:${e.name}`,
   compare: (d, a) => compare(d, a),
   order: { delete: 5, add: 7 },
-  writer: 'wg-link',
+  writer: 'wireguard:link',
   early: wireguardEarly,
   phases: wireguardPhases,
   commands: wireguardCommandsHook,

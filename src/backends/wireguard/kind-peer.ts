@@ -31,7 +31,7 @@ export const wgPeer: KindSpec<WgPeerEntry> = {
   order: { delete: 3, add: 13 },
   // The one object per peer of this backend (the route is the network's): what the mass-deletion guard counts.
   peer: true,
-  writer: 'wg',
+  writer: 'wireguard:sync',
   phases: wireguardPhases,
   commands: wireguardCommandsHook,
   driver: wireguardDriver,

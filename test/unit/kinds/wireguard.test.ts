@@ -99,7 +99,7 @@ test('write phases: the device before the ip batches, then one syncconf per devi
   const r = diff(d, empty, POLICY);
   const phases = writePhasesFor(orderChanges(r.changes), d.entries, empty);
   // The address phase, then the routes' phase (engine/batches.ts toPhases), then the peers.
-  assert.equal(phases.map((p) => p.map((b) => b.tool)), [['wg-link'], ['ip'], ['ip'], ['wg']]);
+  assert.equal(phases.map((p) => p.map((b) => b.tool)), [['wireguard:link'], ['ip'], ['ip'], ['wireguard:sync']]);
   assert.equal(phases[0][0].lines.map((l) => l.line), ['add flannel-wg mtu 1440 up']);
   const sync = phases[3][0];
   assert.equal((sync.payload as WgSyncPayload).peers.map((p) => p.publicKey), [KEYS[1], KEYS[2]]);
@@ -108,13 +108,13 @@ test('write phases: the device before the ip batches, then one syncconf per devi
   const a = actualFrom(planned({ ...WG, psk: PSK }).entries);
   peerOf(a, KEYS[2]).endpoint = '192.0.2.99:1';
   const one = writePhasesFor(orderChanges(diff(d, a, POLICY).changes), d.entries, a);
-  assert.equal(one.map((p) => p.map((b) => b.tool)), [['wg']]);
+  assert.equal(one.map((p) => p.map((b) => b.tool)), [['wireguard:sync']]);
   assert.is((one[0][0].payload as WgSyncPayload).peers.length, 2);
   // Device deleted (as cleanup deletes it): after the route through it, by `ip link del`.
   const gone = [deleteOf(d.entries[0]), deleteOf(d.entries.find((e) => e.kind === 'route')!)];
   const del = writePhasesFor(orderChanges(gone), [], actualFrom(d.entries));
-  assert.equal(del.map((p) => p.map((b) => b.tool)), [['ip'], ['wg-link']]);
-  assert.equal(del.at(-1)!.map((b) => [b.tool, b.lines.map((l) => l.line)]), [['wg-link', ['del flannel-wg']]]);
+  assert.equal(del.map((p) => p.map((b) => b.tool)), [['ip'], ['wireguard:link']]);
+  assert.equal(del.at(-1)!.map((b) => [b.tool, b.lines.map((l) => l.line)]), [['wireguard:link', ['del flannel-wg']]]);
   // Lines and payload (bigints of addresses as text): what a log or a failure could show.
   const all = JSON.stringify(phases.map((p) => p.map((b) => ({ ...b, lines: b.lines.map((l) => l.line) }))), (_k, v) => (typeof v === 'bigint' ? String(v) : v));
   assert.match(all, /\(redacted\)/);
