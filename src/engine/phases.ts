@@ -7,7 +7,7 @@ import { KIND_LIST, specOf } from '../kinds/index.js';
 import type { ActualState, Change, Entry } from '../model/types.js';
 import type { WritePhases } from './host.js';
 
-export function writePhasesFor(ordered: Change[], desired: readonly Entry[], actual: ActualState): WritePhases {
+export function writePhasesFor(ordered: Change[], desired: readonly Entry[] | (() => readonly Entry[]), actual: ActualState): WritePhases {
   const phases = toPhases(ordered.filter(isIpBatchChange));
   // Kinds that share a driver (nat and filter: one restore per family) are written together.
   const drivers = new Map<NonNullable<(typeof KIND_LIST)[number]['phases']>, Change[]>();
@@ -16,6 +16,6 @@ export function writePhasesFor(ordered: Change[], desired: readonly Entry[], act
     const p = specOf(c.kind).phases;
     if (p) drivers.get(p)!.push(c);
   }
-  for (const [write, mine] of drivers) if (mine.length) phases.push(...write(mine, { desired, actual }));
+  for (const [write, mine] of drivers) if (mine.length) phases.push(...write(mine, { desired: typeof desired === 'function' ? desired() : desired, actual }));
   return phases;
 }

@@ -7,8 +7,8 @@ import type { ClusterState, RawNode } from '../model/types.js';
 import { isSyntaxError, MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { checkClusterKeys } from './cluster-schema.js';
-import type { Source, SourceOptions, WatchHandlers } from './types.js';
-import { needsConfirmation, summarize, type ReadSummary } from './file-settle.js';
+import type { Source, SourceOptions, SourceUpdate, WatchHandlers } from './types.js';
+import { needsConfirmation, nodeDelta, nodePrint, summarize, type NodePrint, type ReadSummary } from './file-settle.js';
 import { watchFile } from './file-watch.js';
 
 /** A read that would remove or change something is confirmed by another this much later. */
@@ -71,6 +71,8 @@ export class FileSource implements Source {
 
   /** What the last load returned, to tell a half-written file from an edit (file-settle.ts). */
   private last?: ReadSummary;
+  /** The last load's nodes by name, for update()'s delta. */
+  private printed?: NodePrint;
 
   /**
    * Reads the file. A read that drops or changes anything the previous load
@@ -79,6 +81,25 @@ export class FileSource implements Source {
    * caught half way must not remove peers. Additions are taken at once.
    */
   async load(): Promise<ClusterState> {
+    return (await this.read()).state;
+  }
+
+  /**
+   * Reads the file as load() does (and with its guard against half-written
+   * files), then compares its nodes by name with the previous read's: the
+   * file is read whole either way, but only the nodes that changed go on.
+   */
+  async update(): Promise<SourceUpdate> {
+    const before = this.printed;
+    const { state, print } = await this.read();
+    const d = nodeDelta(before, print);
+    if (!d) return { state: async () => state };
+    const byName = new Map<string, RawNode>();
+    for (const n of state.nodes) byName.set(n.name as string, n);
+    return { delta: { upserts: d.upserts.map((name) => byName.get(name)!), deletes: d.deletes }, state: async () => state };
+  }
+
+  private async read(): Promise<{ state: ClusterState; print: NodePrint }> {
     let read = await this.readOnce();
     for (let i = 0; needsConfirmation(this.last, read.summary); i++) {
       if (i === MAX_CONFIRM) {
@@ -92,7 +113,8 @@ export class FileSource implements Source {
       if (settled) break;
     }
     this.last = read.summary;
-    return read.state;
+    this.printed = nodePrint(read.state.nodes, read.summary, read.state.warnings);
+    return { state: read.state, print: this.printed };
   }
 
   private async readOnce(): Promise<{ text: string; state: ClusterState; summary: ReadSummary }> {

@@ -15,10 +15,10 @@ import type { ClusterState, RawConfig, RawNode } from '../../model/types.js';
 import { validateConfig } from '../../validate/config.js';
 import { isObject, rawConfigFromObject } from '../netconf.js';
 import { choosePublicIPv4, choosePublicIPv6, needsHostRead } from '../registration.js';
-import type { LoadOptions, Registration, RegisterOptions, Source, WatchHandlers } from '../types.js';
+import type { LoadOptions, Registration, RegisterOptions, Source, SourceUpdate, WatchHandlers } from '../types.js';
 import { subnetRange, subnetRange6 } from './allocate.js';
 import { EtcdClient, type Listing } from './client.js';
-import { MAX_VALUE_BYTES, parseLease, type ParsedLease } from './codec.js';
+import { leaseNodeName, MAX_VALUE_BYTES, parseLease, parseLeaseKey, type ParsedLease } from './codec.js';
 import { carriesIP } from './own.js';
 import { DEFAULT_LEASE_TTL_SECONDS, LeaseKeeper, checkTTL } from './lease.js';
 import { DEFAULT_PREFIX, type EtcdURI } from './uri.js';
@@ -60,6 +60,15 @@ export class EtcdSource implements Source {
   private reset = false;
   /** Parsed leases by name, reused while the value stays the same. */
   private readonly parsedLeases = new Map<string, ParsedLease>();
+  /**
+   * For update(): names the watch changed since the state last given to the
+   * caller, and whether anything else did (the config, a relist, a reset);
+   * names that state warned about; its own-lease view (strays depend on it).
+   */
+  private readonly dirty = new Set<string>();
+  private dirtyAll = true;
+  private warned = new Set<string>();
+  private givenOwn = '';
   private readonly stoppers = new Set<() => void>();
   /** Running watches' reaction to an etcd reset: list again and watch from there. */
   private readonly resetHandlers = new Set<(why: string) => void>();
@@ -82,6 +91,7 @@ export class EtcdSource implements Source {
 
   /** etcd answered from an older store than before: forget what the cache holds about revisions. */
   private onStoreReset(why: string): void {
+    this.dirtyAll = true;
     this.lastRevision = undefined;
     this.eventRevision = 0n;
     this.synced = false;
@@ -133,6 +143,9 @@ export class EtcdSource implements Source {
    * revision, page by page (client.ts).
    */
   async load(opts: LoadOptions = {}): Promise<ClusterState> {
+    // What changes from here on is what the next update() reports.
+    this.dirty.clear();
+    this.dirtyAll = false;
     if (!opts.fresh && this.synced) {
       const order = this.knownOrder ??= [...this.known.keys()].sort(byKey);
       return this.state(this.knownConfig, order.map((name) => ({ name, ...this.known.get(name)! })), false);
@@ -141,6 +154,52 @@ export class EtcdSource implements Source {
     const entries = this.entriesOf(listing);
     this.adopt(listing, entries);
     return this.state(listing.config?.value.toString('utf8'), entries, true);
+  }
+
+  /**
+   * The leases the watch changed since the last state given out, parsed
+   * alone, while the watch keeps the cache in sync and nothing but leases
+   * changed; else the whole state (from the cache, as load() without fresh).
+   */
+  async update(): Promise<SourceUpdate> {
+    const full = { state: () => this.load() };
+    const own = this.ownKey();
+    if (!this.synced || this.dirtyAll || own !== this.givenOwn) return full;
+    const names = [...this.dirty];
+    this.dirty.clear();
+    const upserts: RawNode[] = [];
+    const deletes: string[] = [];
+    for (const name of names) {
+      // A lease the last state warned about (or skipped) goes through the full path.
+      if (this.warned.has(name)) return full;
+      const k = this.known.get(name);
+      const key = parseLeaseKey(name);
+      // A key spelled otherwise than flannel writes it is named by its canonical spelling: two keys could share one name.
+      if (!key || leaseNodeName(key) !== name) return full;
+      if (!k) {
+        this.parsedLeases.delete(name);
+        deletes.push(name);
+        continue;
+      }
+      const p = this.parseLease(name, k.value);
+      if (p.badKey || !p.node) return full;
+      const keeper = this.keeper;
+      if (keeper?.own && name !== keeper.own.name && carriesIP(p.obj, keeper.publicIP)) return full;
+      let expiresAt: Date | null | undefined = null;
+      if (k.lease !== '0') {
+        const warnings: string[] = [];
+        expiresAt = (await this.client.expiries([k.lease], warnings, false, false)).get(k.lease);
+        if (warnings.length) return full;
+      }
+      upserts.push({ ...p.node, expiresAt });
+    }
+    return { delta: { upserts, deletes }, ...full };
+  }
+
+  /** The own lease as stray detection sees it. */
+  private ownKey(): string {
+    const own = this.keeper?.own;
+    return own ? `${own.name} ${this.keeper!.publicIP.text}` : '';
   }
 
   /** Takes a listing as the base the watch events apply to, unless the watch is already past it. */
@@ -171,21 +230,31 @@ export class EtcdSource implements Source {
     const expiry = await this.client.expiries(ids, warnings, refresh);
     const nodes: RawNode[] = [];
     const own = this.keeper?.own;
+    // A failed expiry read is no lease's warning: the next update() reads in full.
+    if (warnings.length > parsed.filter((p) => p.badKey).length) this.dirtyAll = true;
+    const warned = new Set<string>();
+    this.givenOwn = this.ownKey();
     for (const [i, p] of parsed.entries()) {
       const e = entries[i];
-      if (p.badKey) continue;
+      if (p.badKey) {
+        warned.add(e.name);
+        continue;
+      }
       // Once registered, this node is the lease it holds; another lease with
       // its public IP is a stray (a copy, a stale writer) and must not take it over.
       if (own && e.name !== own.name && carriesIP(p.obj, this.keeper!.publicIP)) {
         warnings.push(`etcd lease ${this.prefix}/subnets/${e.name}: claims this node's public IP ${this.keeper!.publicIP.text}, but this node holds ${this.prefix}/subnets/${own.name}; ignored (delete the stray lease)`);
+        warned.add(e.name);
         continue;
       }
       if (!p.node) {
         warnings.push(`etcd lease ${this.prefix}/subnets/${e.name}: value is not a JSON object${p.tooLarge ? ' (too large)' : ''}; skipped`);
+        warned.add(e.name);
         continue;
       }
       nodes.push({ ...p.node, expiresAt: e.lease === '0' ? null : expiry.get(e.lease) });
     }
+    this.warned = warned;
     if (this.parsedLeases.size > entries.length) {
       const names = new Set(entries.map((e) => e.name));
       for (const name of this.parsedLeases.keys()) if (!names.has(name)) this.parsedLeases.delete(name);
@@ -220,7 +289,7 @@ export class EtcdSource implements Source {
       if (!newer(kv)) return;
       const value = kv.value.toString('utf8');
       if (key === configKey) {
-        if (this.knownConfig !== value) { this.knownConfig = value; h.onChange(); }
+        if (this.knownConfig !== value) { this.knownConfig = value; this.dirtyAll = true; h.onChange(); }
         return;
       }
       const name = key.slice(subnets.length);
@@ -231,7 +300,10 @@ export class EtcdSource implements Source {
       // The etcd lease is kept even when the value is the same (a renewal): it carries the expiry.
       this.known.set(name, { value, lease: kv.lease });
       // A renewal rewrites the same value with a new etcd lease: nothing to reconcile.
-      if (had?.value !== value) h.onChange();
+      if (had?.value !== value) {
+        this.dirty.add(name);
+        h.onChange();
+      }
     };
     const onDelete = (kv: IKeyValue) => {
       // A delete event carries no value: what was removed is the cached lease.
@@ -239,8 +311,13 @@ export class EtcdSource implements Source {
       if (key !== configKey && !key.startsWith(subnets)) return;
       if (this.keeper?.own && key === this.key(`subnets/${this.keeper.own.name}`)) this.keeper.schedule(0);
       if (!newer(kv)) return;
-      if (key === configKey) this.knownConfig = undefined;
-      else if (this.known.delete(key.slice(subnets.length))) this.knownOrder = undefined;
+      if (key === configKey) {
+        this.knownConfig = undefined;
+        this.dirtyAll = true;
+      } else if (this.known.delete(key.slice(subnets.length))) {
+        this.knownOrder = undefined;
+        this.dirty.add(key.slice(subnets.length));
+      }
       h.onChange();
     };
     const lost = () => {
@@ -319,6 +396,8 @@ export class EtcdSource implements Source {
       if (stopped) return;
       const gen = ++generation;
       this.load({ fresh: true }).then(() => {
+        // This listing was not given to the daemon: its next update() reads in full.
+        this.dirtyAll = true;
         if (stopped || gen !== generation) return;
         backoff = 500;
         h.onChange();
