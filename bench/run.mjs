@@ -23,8 +23,9 @@ import { ROOT, log } from './ovlnet.mjs';
 import startup from './startup.mjs';
 import cli from './cli.mjs';
 import daemon from './daemon.mjs';
+import events from './daemon-cpu.mjs';
 
-const SCENARIOS = [startup, cli, daemon];
+const SCENARIOS = [startup, cli, daemon, events];
 
 // ovlnet's writer locks (src/host/lock.ts) go to a directory of the bench's own, never the host's /run/ovlnet.
 if (!process.env.OVLNET_RUN_DIR) {

@@ -3,7 +3,7 @@
 // is confirmed by a second read.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -92,6 +92,31 @@ test('FileSource: a read dropping nodes is taken once a second read agrees; a ha
     // An addition is taken at once.
     writeFileSync(p, yaml(['a', 'c', 'e']));
     assert.equal((await src.load()).nodes.map((x) => x.name), ['a', 'c', 'e']);
+  });
+});
+
+test('FileSource: a file renamed over the old one (whole) is taken at once, removals included; an in-place write is still confirmed', async () => {
+  await withDir(async (dir) => {
+    const p = join(dir, 'cluster.yaml');
+    const replace = (names: string[]) => {
+      writeFileSync(join(dir, 'next.yaml'), yaml(names));
+      renameSync(join(dir, 'next.yaml'), p);
+    };
+    replace(['a', 'b', 'c']);
+    const src = new FileSource(`file:${p}`);
+    assert.is((await src.load()).nodes.length, 3);
+    const later = (names: string[]) => new Promise<void>((r) => setTimeout(() => { writeFileSync(p, yaml(names)); r(); }, CONFIRM_MS / 3));
+    // Renamed in whole, dropping b and c: an in-place write of the next version lands while a confirming read would wait.
+    replace(['a']);
+    let next = later(['a', 'b', 'c', 'd']);
+    assert.equal((await src.load()).nodes.map((x) => x.name), ['a'], 'the renamed file, at once');
+    await next;
+    assert.equal((await src.load()).nodes.map((x) => x.name), ['a', 'b', 'c', 'd']);
+    // An in-place write (same inode) dropping nodes is confirmed: the finished file, never the half.
+    writeFileSync(p, yaml(['a']));
+    next = later(['a', 'e']);
+    assert.equal((await src.load()).nodes.map((x) => x.name), ['a', 'e']);
+    await next;
   });
 });
 
