@@ -142,18 +142,25 @@ export class EtcdSource implements Source {
    * cancel, an etcd reset) it lists the config and the subnets range at one
    * revision, page by page (client.ts).
    */
-  async load(opts: LoadOptions = {}): Promise<ClusterState> {
-    // What changes from here on is what the next update() reports.
-    this.dirty.clear();
-    this.dirtyAll = false;
+  load(opts: LoadOptions = {}): Promise<ClusterState> {
+    return this.read(opts, true);
+  }
+
+  /** `given`: the state goes to the caller (what the next update() is relative to); false for the watch's own relist. */
+  private async read(opts: LoadOptions, given: boolean): Promise<ClusterState> {
+    if (given) {
+      // What changes from here on is what the next update() reports.
+      this.dirty.clear();
+      this.dirtyAll = false;
+    }
     if (!opts.fresh && this.synced) {
       const order = this.knownOrder ??= [...this.known.keys()].sort(byKey);
-      return this.state(this.knownConfig, order.map((name) => ({ name, ...this.known.get(name)! })), false);
+      return this.state(this.knownConfig, order.map((name) => ({ name, ...this.known.get(name)! })), false, given);
     }
     const listing = await this.client.list();
     const entries = this.entriesOf(listing);
-    this.adopt(listing, entries);
-    return this.state(listing.config?.value.toString('utf8'), entries, true);
+    this.adopt(listing, entries, given);
+    return this.state(listing.config?.value.toString('utf8'), entries, true, given);
   }
 
   /**
@@ -203,13 +210,23 @@ export class EtcdSource implements Source {
   }
 
   /** Takes a listing as the base the watch events apply to, unless the watch is already past it. */
-  private adopt(listing: Listing, entries: LeaseEntry[]): void {
+  private adopt(listing: Listing, entries: LeaseEntry[], given: boolean): void {
     const rev = BigInt(listing.revision);
     // A listing answered late (an older one than `known` has, or older than
     // events already applied) would take changes back: keep `known`. After
     // an etcd reset, older is what etcd is now.
     if (!this.reset && ((this.lastRevision !== undefined && rev < BigInt(this.lastRevision)) || rev < this.eventRevision)) return;
     this.reset = false;
+    // A listing the caller does not get (the watch's relist): what it changes against `known` is for the next update().
+    if (!given && !this.dirtyAll) {
+      if (listing.config?.value.toString('utf8') !== this.knownConfig) this.dirtyAll = true;
+      const listed = new Set<string>();
+      for (const e of entries) {
+        listed.add(e.name);
+        if (this.known.get(e.name)?.value !== e.value) this.dirty.add(e.name);
+      }
+      for (const name of this.known.keys()) if (!listed.has(name)) this.dirty.add(name);
+    }
     this.known.clear();
     for (const e of entries) this.known.set(e.name, { value: e.value, lease: e.lease });
     this.knownOrder = entries.map((e) => e.name);
@@ -218,7 +235,7 @@ export class EtcdSource implements Source {
     this.synced = this.watchLive;
   }
 
-  private async state(configText: string | undefined, entries: LeaseEntry[], refresh: boolean): Promise<ClusterState> {
+  private async state(configText: string | undefined, entries: LeaseEntry[], refresh: boolean, given: boolean): Promise<ClusterState> {
     const config = this.parseConfig(configText);
     const warnings: string[] = [];
     const parsed = entries.map((e) => this.parseLease(e.name, e.value));
@@ -231,9 +248,9 @@ export class EtcdSource implements Source {
     const nodes: RawNode[] = [];
     const own = this.keeper?.own;
     // A failed expiry read is no lease's warning: the next update() reads in full.
-    if (warnings.length > parsed.filter((p) => p.badKey).length) this.dirtyAll = true;
+    if (given && warnings.length > parsed.filter((p) => p.badKey).length) this.dirtyAll = true;
     const warned = new Set<string>();
-    this.givenOwn = this.ownKey();
+    if (given) this.givenOwn = this.ownKey();
     for (const [i, p] of parsed.entries()) {
       const e = entries[i];
       if (p.badKey) {
@@ -254,7 +271,7 @@ export class EtcdSource implements Source {
       }
       nodes.push({ ...p.node, expiresAt: e.lease === '0' ? null : expiry.get(e.lease) });
     }
-    this.warned = warned;
+    if (given) this.warned = warned;
     if (this.parsedLeases.size > entries.length) {
       const names = new Set(entries.map((e) => e.name));
       for (const name of this.parsedLeases.keys()) if (!names.has(name)) this.parsedLeases.delete(name);
@@ -395,9 +412,8 @@ export class EtcdSource implements Source {
     const relist = () => {
       if (stopped) return;
       const gen = ++generation;
-      this.load({ fresh: true }).then(() => {
-        // This listing was not given to the daemon: its next update() reads in full.
-        this.dirtyAll = true;
+      // Not given to the caller: what the listing changed is marked for the next update() (adopt).
+      this.read({ fresh: true }, false).then(() => {
         if (stopped || gen !== generation) return;
         backoff = 500;
         h.onChange();
