@@ -52,6 +52,7 @@ export interface CycleOptions {
 }
 
 export interface Snapshot {
+  /** What the source gave (an incremental snapshot, engine/incremental.ts: the last full read's config and flags, no nodes). */
   state: ClusterState;
   cluster: ValidatedCluster;
   desired: DesiredState;

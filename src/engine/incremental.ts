@@ -108,9 +108,9 @@ export class IncrementalPlan {
   private broken?: string;
 
   private constructor(
-    private readonly base: Snapshot,
-    private readonly input: PlanInput,
-    private readonly state: ClusterState,
+    private base: Snapshot,
+    private input: PlanInput,
+    private state: ClusterState,
     private readonly optionsKey: string,
     private readonly hostIPs: ReadonlySet<string>,
     private readonly opts: CycleOptions,
@@ -137,7 +137,30 @@ export class IncrementalPlan {
     const hostIPs = new Set([...model.links.values()].flatMap((l) => l.addrs.map((a) => a.addr.text)));
     const p = new IncrementalPlan(snap, trace.input, snap.state, optionsKey(opts), hostIPs, opts, model);
     p.load(trace);
+    p.slim(model);
     return p;
+  }
+
+  /**
+   * Keeps of the full cycle's snapshot only what an event cycle reads: not
+   * its host read, its changes, its source nodes or its entry lists (all
+   * held elsewhere, by key), so the daemon does not carry two copies of the
+   * cluster between full cycles.
+   */
+  private slim(model: ActualState): void {
+    const b = this.base;
+    const cluster: ValidatedCluster = { config: b.cluster.config, local: b.cluster.local, nodes: [], problems: [] };
+    this.state = { ...b.state, nodes: [] };
+    this.input = { ...this.input, cluster };
+    this.base = {
+      state: this.state,
+      cluster,
+      desired: { ...b.desired, entries: [], peers: [], problems: [] },
+      actual: model,
+      result: { changes: [], conflicts: b.result.conflicts, adopted: b.result.adopted, inSync: 0 },
+      problems: [],
+      host: b.host,
+    };
   }
 
   private load(trace: PlanTrace): void {
