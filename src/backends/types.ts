@@ -2,7 +2,7 @@
 // src/backends/, all in registry.ts) and what its planner is given.
 import type { IP, Prefix } from '../model/ip.js';
 import type {
-  ActualState, BackendConfig, Change, DesiredState, HostLink, HostRoute, NetworkConfig, Node, PeerPlan, Problem, RawBackend,
+  ActualState, BackendConfig, Change, DesiredState, Entry, HostLink, HostRoute, NetworkConfig, Node, PeerPlan, Problem, RawBackend,
 } from '../model/types.js';
 import type { CheckResult } from '../doctor/types.js';
 import type { ValidatedCluster } from '../validate/index.js';
@@ -43,6 +43,12 @@ export interface PlanInput {
    */
   routes?: HostRoute[];
   host?: HostOptions;
+  /**
+   * When given, the planner records each peer's own entries here (the
+   * daemon's incremental planner replaces one peer's entries without
+   * planning the others again).
+   */
+  peerEntries?: Map<Node, Entry[]>;
 }
 
 export type Planner = (input: PlanInput) => DesiredState;
