@@ -118,6 +118,12 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
   /** Whether the plan depends on the host's routing table (read with the addresses when so). */
   plansFromRoutes(config: NetworkConfig): boolean;
   plan(input: PlanInput): DesiredState;
+  /**
+   * The planner fills PlanInput.peerEntries with each peer's entries, so the
+   * daemon may plan one peer at a time on a source event. Unset: every
+   * event is planned in full (WireGuard's peers, udp's forwarder table).
+   */
+  tracesPeers?: boolean;
   /** Whether a node's subnet is programmed here as that node would have it; absent: never (nothing per peer). */
   programmed?(ix: ProgrammedIndex, n: Node): boolean;
   /** Peers must publish a VTEP MAC when the source publishes them (Kubernetes annotations). */

@@ -25,6 +25,7 @@
 // the result equals a full replan after every step of random event sequences.
 import { hostname as osHostname } from 'node:os';
 import { plan } from '../backends/index.js';
+import { backendOf } from '../backends/registry.js';
 import type { PlanInput } from '../backends/types.js';
 import { addOf, changeOf, deleteOf, specOf } from '../kinds/index.js';
 import { formatDifferences } from '../kinds/types.js';
@@ -134,6 +135,8 @@ export class IncrementalPlan {
   static seed(snap: Snapshot, opts: CycleOptions, model: ActualState): IncrementalPlan | { fallback: string } {
     const trace = snap.trace;
     if (!trace?.input) return { fallback: 'the full plan was made without a trace' };
+    // A planner that does not say which entries are whose (WireGuard's peers, udp's forwarder table) cannot be planned a peer at a time.
+    if (!backendOf(snap.cluster.config.backend).tracesPeers) return { fallback: `the ${snap.cluster.config.backend.type} planner does not trace its peers` };
     const hostIPs = new Set([...model.links.values()].flatMap((l) => l.addrs.map((a) => a.addr.text)));
     const p = new IncrementalPlan(snap, trace.input, snap.state, optionsKey(opts), hostIPs, opts, model);
     p.load(trace);
