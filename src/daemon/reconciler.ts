@@ -87,6 +87,8 @@ export class Reconciler {
    * cycle reads the host.
    */
   private model?: ActualState;
+  /** Objects of the plan (kinds keys) the kernel lost since the last cycle, from its events. */
+  private lost = new Set<string>();
   /**
    * The last plan, kept for event cycles to update peer by peer
    * (engine/incremental.ts); only alongside the kernel model, and dropped
@@ -111,6 +113,8 @@ export class Reconciler {
     const r = applyKernelEvents(this.model, events, owned);
     if (r.unknown) this.o.log.debug('kernel model: the next cycle reads the host', { why: r.unknown });
     this.model = r.model;
+    // An incremental cycle plans only what the source touched: the kernel's losses are named to it.
+    for (const x of r.repairs) this.lost.add(x.object);
     return r.repairs;
   }
 
@@ -139,13 +143,15 @@ export class Reconciler {
     let result: CycleResult = 'failed';
     const model = reasons.every(isEventReason) ? this.model : undefined;
     const plan = model ? this.plan : undefined;
+    const lost = this.lost;
+    this.lost = new Set();
     // Whatever happens below, the model is only trusted again if the cycle says so.
     this.model = undefined;
     this.plan = undefined;
     try {
       const read = await this.readSource(reasons, plan !== undefined);
       const tSource = this.now();
-      const { snap, incremental } = await this.plans(read, model, plan);
+      const { snap, incremental } = await this.plans(read, model, plan, lost);
       const tSnap = this.now();
       this.reportProblems(snap.problems);
       metrics.peers.set(snap.desired.peers.length);
@@ -220,10 +226,10 @@ export class Reconciler {
    * An event cycle with a kept plan applies the source's delta to it; any
    * fallback (logged at debug) and every other cycle plan in full.
    */
-  private async plans(read: SourceRead, model: ActualState | undefined, plan: IncrementalPlan | undefined): Promise<{ snap: Snapshot; incremental: boolean }> {
+  private async plans(read: SourceRead, model: ActualState | undefined, plan: IncrementalPlan | undefined, lost: ReadonlySet<string>): Promise<{ snap: Snapshot; incremental: boolean }> {
     const delta = read.update?.delta;
     if (plan && model && delta) {
-      const r = plan.apply(delta, model, this.cycleOptions());
+      const r = plan.apply(delta, model, this.cycleOptions(), lost);
       if ('snap' in r) return { snap: r.snap, incremental: true };
       this.o.log.debug('incremental plan: planning in full', { why: r.fallback });
     } else if (plan) {

@@ -213,7 +213,7 @@ export class IncrementalPlan {
    * daemon's; the one follow() was last told of). On fallback the plan is
    * spent: the caller replans in full and seeds a new one.
    */
-  apply(delta: NodeDelta, model: ActualState, opts: CycleOptions): IncrementalResult {
+  apply(delta: NodeDelta, model: ActualState, opts: CycleOptions, repairs: ReadonlySet<string> = new Set()): IncrementalResult {
     const fallback = (why: string) => {
       this.broken = why;
       return { fallback: why };
@@ -313,7 +313,26 @@ export class IncrementalPlan {
       const a = this.kernel.owned.get(key);
       if (a) changes.push(deleteOf(a, key));
     }
+    // 4. Objects of the plan the kernel lost since the last cycle (kernel events): written again.
+    if (repairs.size) {
+      const todo = new Set([...repairs].filter((k) => !wanted.has(k)));
+      for (const e of this.entriesUntouched()) {
+        if (!todo.size) break;
+        const spec = specOf(e.kind);
+        const key = spec.key(e);
+        if (!todo.delete(key)) continue;
+        const a = this.kernel.owned.get(key);
+        if (!a) changes.push(addOf(e, key));
+        else if (spec.compare(e, a).length) changes.push(changeOf(e, a, key, formatDifferences(spec.compare(e, a))));
+      }
+    }
     return { snap: this.snapshot(model, changes) };
+  }
+
+  /** Every planned entry (the node-independent head, then each peer's): a repair looks its objects up here. */
+  private *entriesUntouched(): Iterable<Entry> {
+    yield* this.head;
+    for (const es of this.peerEntries.values()) yield* es;
   }
 
   /** The backend's plan of this node and `n` alone: n's entries, problems and how it is reached. */

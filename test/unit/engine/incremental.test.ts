@@ -215,4 +215,31 @@ for (const [name, initial, bursts, way, opts] of rows) {
   });
 }
 
+// A kernel-event cycle (a route deleted by hand) changes no node: the
+// objects the kernel lost are named to the incremental plan, which writes
+// them again; nothing else is touched.
+test('objects the kernel lost are written again by an event cycle with an empty delta', async () => {
+  const host = new FakeHost(bareHost());
+  const nodes = new Map<string, RawNode>([['node-0', { ...LOCAL }], ['node-1', { origin: 'test node-1', name: 'node-1', subnet: '198.18.1.0/24', publicIP: '192.0.2.11', vtepMAC: '0e:00:00:00:00:01' }]]);
+  let model = (await host.read(FDB)).kernel!;
+  const snap = await snapshotFrom(stateOf(nodes, 'vxlan'), model, OPTS, host, newPlanTrace());
+  const written = await applySnapshot(snap, { ...OPTS, maxDelete: { kind: 'count', n: 1000 }, verify: false });
+  assert.equal(written.failures, []);
+  model = (await host.read(FDB)).kernel!;
+  const seeded = IncrementalPlan.seed(snap, OPTS, model);
+  assert.ok(!('fallback' in seeded), 'seeded');
+  const plan = seeded as IncrementalPlan;
+  const route = snap.desired.entries.find((e) => e.kind === 'route' && e.dst.text === '198.18.1.0/24')!;
+  const key = entryKey(route);
+  const lost: ActualState = { ...model, routes: model.routes.filter((r) => r.dst.text !== '198.18.1.0/24') };
+  const r = plan.apply({ upserts: [], deletes: [] }, lost, OPTS, new Set([key]));
+  assert.ok('snap' in r, json(r));
+  const changes = (r as { snap: Snapshot }).snap.result.changes;
+  assert.equal(changes.map((c) => `${c.action} ${c.key}`), [`add ${key}`]);
+  // Without the kernel's word, an empty delta writes nothing (the model alone is not re-diffed).
+  const quiet = IncrementalPlan.seed(snap, OPTS, model) as IncrementalPlan;
+  const q = quiet.apply({ upserts: [], deletes: [] }, lost, OPTS);
+  assert.equal((q as { snap: Snapshot }).snap.result.changes, []);
+});
+
 test.run();
