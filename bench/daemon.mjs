@@ -12,7 +12,7 @@ import {
 } from './lib.mjs';
 import { NODE, NO_FWD, OVLNET, common, fmtMs, log, must, ovlnet } from './ovlnet.mjs';
 
-function lineWatcher(cmd, args) {
+export function lineWatcher(cmd, args) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   const waiters = new Set();
   let events = 0;
@@ -35,7 +35,7 @@ function lineWatcher(cmd, args) {
   };
 }
 
-async function waitConverged(args, deadlineMs, gaveUp = () => false) {
+export async function waitConverged(args, deadlineMs, gaveUp = () => false) {
   const until = Date.now() + deadlineMs;
   for (;;) {
     if (gaveUp()) return false;
@@ -46,7 +46,7 @@ async function waitConverged(args, deadlineMs, gaveUp = () => false) {
   }
 }
 
-function statusKB(pid, field) {
+export function statusKB(pid, field) {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : NaN;
@@ -63,7 +63,7 @@ const ETCD_PREFIX = '/bench.ovlnet/network';
 const ETCD_LEASE_TTL = 3600;
 
 /** file: the cluster file is replaced (write, rename over); the clock starts once it is in place. */
-function fileSource(file) {
+export function fileSource(file) {
   return {
     name: 'file',
     daemonArgs: (ns) => common(file, ns),
@@ -86,7 +86,7 @@ function fileSource(file) {
  * writes: a new etcd lease (granted before the clock starts), then a put of
  * the new value; the clock starts when the put is sent, its round trip counts.
  */
-async function etcdSource(doc) {
+export async function etcdSource(doc) {
   const { Etcd3 } = await import('etcd3');
   const etcd = await startEtcd();
   const client = new Etcd3({ hosts: `http://${etcd.endpoint}` });

@@ -25,13 +25,17 @@ function v4(n) {
 const UNDERLAY_BASE = (198 << 24 | 19 << 16) >>> 0;
 const POD_BASE = (198 << 24 | 18 << 16) >>> 0;
 
-/** Node i: public IP 198.19.0.(i+1)..., subnet the i-th /30. Node 0 is the local node. */
+/**
+ * Node i: public IP 198.19.0.(i+1)..., subnet the (i+1)-th /30 (flannel's
+ * SubnetMin skips the network's first subnet: a lease there is not renewed
+ * but replaced, as flanneld does). Node 0 is the local node.
+ */
 export function nodeSpec(i, macSalt = 0) {
   const mac = `0e:${[(macSalt >> 8) & 255, macSalt & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
   return {
     name: `node-${i}`,
     publicIP: v4(UNDERLAY_BASE + i + 1),
-    subnet: `${v4(POD_BASE + i * 4)}/${SUBNET_LEN}`,
+    subnet: `${v4(POD_BASE + (i + 1) * 4)}/${SUBNET_LEN}`,
     vtepMAC: mac,
   };
 }

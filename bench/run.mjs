@@ -26,8 +26,9 @@ import daemon from './daemon.mjs';
 import repair from './repair.mjs';
 import writer from './writer.mjs';
 import memory from './memory.mjs';
+import events from './daemon-cpu.mjs';
 
-const SCENARIOS = [startup, cli, daemon, repair, writer, memory];
+const SCENARIOS = [startup, cli, daemon, repair, writer, memory, events];
 
 // ovlnet's writer locks (src/host/lock.ts) go to a directory of the bench's own, never the host's /run/ovlnet.
 if (!process.env.OVLNET_RUN_DIR) {

@@ -2,7 +2,7 @@
 // src/backends/, all in registry.ts) and what its planner is given.
 import type { IP, Prefix } from '../model/ip.js';
 import type {
-  ActualState, BackendConfig, Change, DesiredState, HostLink, HostRoute, NetworkConfig, Node, PeerPlan, Problem, RawBackend,
+  ActualState, BackendConfig, Change, DesiredState, Entry, HostLink, HostRoute, NetworkConfig, Node, PeerPlan, Problem, RawBackend,
 } from '../model/types.js';
 import type { CheckResult } from '../doctor/types.js';
 import type { ValidatedCluster } from '../validate/index.js';
@@ -43,6 +43,12 @@ export interface PlanInput {
    */
   routes?: HostRoute[];
   host?: HostOptions;
+  /**
+   * When given, the planner records each peer's own entries here (the
+   * daemon's incremental planner replaces one peer's entries without
+   * planning the others again).
+   */
+  peerEntries?: Map<Node, Entry[]>;
 }
 
 export type Planner = (input: PlanInput) => DesiredState;
@@ -129,6 +135,12 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
   /** Whether the plan depends on the host's routing table (read with the addresses when so). */
   plansFromRoutes(config: NetworkConfig): boolean;
   plan(input: PlanInput): DesiredState;
+  /**
+   * The planner fills PlanInput.peerEntries with each peer's entries, so the
+   * daemon may plan one peer at a time on a source event. Unset: every
+   * event is planned in full (WireGuard's peers, udp's forwarder table).
+   */
+  tracesPeers?: boolean;
   /** Whether a node's subnet is programmed here as that node would have it; absent: never (nothing per peer). */
   programmed?(ix: ProgrammedIndex, n: Node): boolean;
   /** Peers must publish a VTEP MAC when the source publishes them (Kubernetes annotations). */

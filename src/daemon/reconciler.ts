@@ -12,7 +12,9 @@ import { realHost } from '../host/real.js';
 import type { ActualState, Change, ClusterState, Problem } from '../model/types.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
-import type { Registration, Source } from '../sources/types.js';
+import type { Registration, Source, SourceUpdate } from '../sources/types.js';
+import { newPlanTrace } from '../engine/desired.js';
+import { IncrementalPlan } from '../engine/incremental.js';
 import { readFileIfExists, writeFileAtomic } from '../host/files.js';
 import { applyToActual, unmodelled } from './kernel-model.js';
 import { applyKernelEvents, type Owned, type Repair } from './kernel-events.js';
@@ -53,6 +55,12 @@ function isEventReason(reason: string): boolean {
   return reason === 'watch' || reason === 'kernel';
 }
 
+/** A source read: the whole state (load), or what changed (update). */
+interface SourceRead {
+  state?: ClusterState;
+  update?: SourceUpdate;
+}
+
 class StageError extends Error {
   constructor(readonly stage: Stage, override readonly cause: unknown) {
     super((cause as Error)?.message ?? String(cause));
@@ -79,6 +87,14 @@ export class Reconciler {
    * cycle reads the host.
    */
   private model?: ActualState;
+  /** Objects of the plan (kinds keys) the kernel lost since the last cycle, from its events. */
+  private lost = new Set<string>();
+  /**
+   * The last plan, kept for event cycles to update peer by peer
+   * (engine/incremental.ts); only alongside the kernel model, and dropped
+   * with it.
+   */
+  private plan?: IncrementalPlan;
   lastSuccessAt?: number;
 
   constructor(o: ReconcilerOptions) {
@@ -97,6 +113,8 @@ export class Reconciler {
     const r = applyKernelEvents(this.model, events, owned);
     if (r.unknown) this.o.log.debug('kernel model: the next cycle reads the host', { why: r.unknown });
     this.model = r.model;
+    // An incremental cycle plans only what the source touched: the kernel's losses are named to it.
+    for (const x of r.repairs) this.lost.add(x.object);
     return r.repairs;
   }
 
@@ -124,12 +142,16 @@ export class Reconciler {
     const { log, metrics } = this.o;
     let result: CycleResult = 'failed';
     const model = reasons.every(isEventReason) ? this.model : undefined;
+    const plan = model ? this.plan : undefined;
+    const lost = this.lost;
+    this.lost = new Set();
     // Whatever happens below, the model is only trusted again if the cycle says so.
     this.model = undefined;
+    this.plan = undefined;
     try {
-      const state = await this.readSource(reasons);
+      const read = await this.readSource(reasons, plan !== undefined);
       const tSource = this.now();
-      const snap = await this.snapshot(state, model);
+      const { snap, incremental } = await this.plans(read, model, plan, lost);
       const tSnap = this.now();
       this.reportProblems(snap.problems);
       metrics.peers.set(snap.desired.peers.length);
@@ -151,7 +173,7 @@ export class Reconciler {
       const ms = this.now() - started;
       this.logApplied(r, ms, reasons, model !== undefined);
       log.debug('cycle stages', {
-        reason: reasons, host: model ? 'model' : 'read', source_ms: tSource - started, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
+        reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', source_ms: tSource - started, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
         verify_ms: this.now() - tWrite, rss_mb: Math.round(process.memoryUsage.rss() / 1e6),
       });
       metrics.unconverged.set(r.remaining.length);
@@ -162,8 +184,10 @@ export class Reconciler {
       if (r.remaining.length) {
         throw new StageError('verify', new Error(`${r.remaining.length} change(s) still needed after writing, first: ${SYMBOL[r.remaining[0].action]} ${describeChange(r.remaining[0])}`));
       }
-      await this.writeSubnetFile(snap);
+      // An incremental cycle changes peers only: the subnet file (this node's config) stays as written.
+      if (!incremental) await this.writeSubnetFile(snap);
       this.model = next;
+      if (next) this.keepPlan(snap, next, incremental ? plan : undefined, r.applied);
       if (r.applied.length === 0) {
         log.debug('cycle: in sync', { reason: reasons, peers: snap.desired.peers.length, in_sync: snap.result.inSync, duration_ms: ms, host: model ? 'model' : 'read' });
       }
@@ -198,7 +222,45 @@ export class Reconciler {
     }
   }
 
-  private async readSource(reasons: string[]): Promise<ClusterState> {
+  /**
+   * An event cycle with a kept plan applies the source's delta to it; any
+   * fallback (logged at debug) and every other cycle plan in full.
+   */
+  private async plans(read: SourceRead, model: ActualState | undefined, plan: IncrementalPlan | undefined, lost: ReadonlySet<string>): Promise<{ snap: Snapshot; incremental: boolean }> {
+    const delta = read.update?.delta;
+    if (plan && model && delta) {
+      const r = plan.apply(delta, model, this.cycleOptions(), lost);
+      if ('snap' in r) return { snap: r.snap, incremental: true };
+      this.o.log.debug('incremental plan: planning in full', { why: r.fallback });
+    } else if (plan) {
+      this.o.log.debug('incremental plan: planning in full', { why: 'the source did not say which nodes changed' });
+    }
+    let state = read.state;
+    if (!state) {
+      try {
+        state = await read.update!.state();
+      } catch (e) {
+        this.o.metrics.sourceUp.set(0);
+        throw new StageError('source', e);
+      }
+    }
+    return { snap: await this.snapshot(state, model), incremental: false };
+  }
+
+  /** After a successful cycle with a kernel model: the plan to update on the next event (seeded anew after a full one). */
+  private keepPlan(snap: Snapshot, next: ActualState, plan: IncrementalPlan | undefined, applied: Change[]): void {
+    if (plan) {
+      plan.follow(applied, next);
+      this.plan = plan;
+      return;
+    }
+    if (!snap.trace) return;
+    const seeded = IncrementalPlan.seed(snap, this.cycleOptions(), next);
+    if ('fallback' in seeded) this.o.log.debug('incremental plan: none kept', { why: seeded.fallback });
+    else this.plan = seeded;
+  }
+
+  private async readSource(reasons: string[], wantDelta: boolean): Promise<SourceRead> {
     const { source, metrics, log } = this.o;
     if (source.register && !this.registration) {
       try {
@@ -222,10 +284,10 @@ export class Reconciler {
     }
     try {
       // Only a cycle caused by watch events alone may use what the watch kept; the others re-read the source.
-      const state = await source.load({ fresh: !reasons.every(isEventReason) });
+      const read: SourceRead = wantDelta && source.update ? { update: await source.update() } : { state: await source.load({ fresh: !reasons.every(isEventReason) }) };
       metrics.sourceUp.set(1);
       this.sourceStreak.ok({ source: source.uri });
-      return state;
+      return read;
     } catch (e) {
       metrics.sourceUp.set(0);
       throw new StageError('source', e);
@@ -256,7 +318,9 @@ export class Reconciler {
   private async snapshot(state: ClusterState, model: ActualState | undefined): Promise<Snapshot> {
     try {
       const opts = this.cycleOptions();
-      return await (model ? snapshotFrom(state, model, opts, this.host) : snapshot(this.o.source, opts, state, this.host));
+      // Traced (for the incremental plan) only when the source can give deltas.
+      const trace = this.o.source.update ? newPlanTrace() : undefined;
+      return await (model ? snapshotFrom(state, model, opts, this.host, trace) : snapshot(this.o.source, opts, state, this.host, trace));
     } catch (e) {
       throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'validate', e);
     }

@@ -12,7 +12,7 @@ import { realHost } from '../host/real.js';
 import { KIND_LIST } from '../kinds/index.js';
 import type { Failure } from '../host/write.js';
 import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
-import { planFrom } from './desired.js';
+import { planFrom, type PlanTrace } from './desired.js';
 import type { Host, ReadScope } from './host.js';
 import type { HostScope } from './fingerprint.js';
 import { writePhasesFor } from './phases.js';
@@ -54,6 +54,7 @@ export interface CycleOptions {
 }
 
 export interface Snapshot {
+  /** What the source gave (an incremental snapshot, engine/incremental.ts: the last full read's config and flags, no nodes). */
   state: ClusterState;
   cluster: ValidatedCluster;
   desired: DesiredState;
@@ -63,30 +64,34 @@ export interface Snapshot {
   problems: Problem[];
   /** The host this snapshot was read from; apply and verify write and re-read it. */
   host: Host;
+  /** The peers programmed now when the snapshot knows it already (an incremental one does); else countOwnedPeers counts the routes. */
+  ownedPeers?: number;
+  /** What the plan was made of, when asked for (the daemon's incremental planner). */
+  trace?: PlanTrace;
 }
 
 /** Reads the source and the host, plans and diffs. Never writes. */
-export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState, host: Host = realHost(opts.netns)): Promise<Snapshot> {
+export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState, host: Host = realHost(opts.netns), trace?: PlanTrace): Promise<Snapshot> {
   state ??= await source.load();
   const { kernel } = await host.read({ kernel: { fdbDevices: fdbDevicesFor(state) } });
-  return snapshotFrom(state, kernel!, opts, host);
+  return snapshotFrom(state, kernel!, opts, host, trace);
 }
 
 /**
  * Plans and diffs against `actual`: a complete host read (fdb included: the
  * devices of fdbDevicesFor), or the daemon's kernel model.
  */
-export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions, host: Host = realHost(opts.netns)): Promise<Snapshot> {
+export async function snapshotFrom(state: ClusterState, actual: ActualState, opts: CycleOptions, host: Host = realHost(opts.netns), trace?: PlanTrace): Promise<Snapshot> {
   opts = await withHostFacts(opts);
   const config = validateConfig(state.config, { addrs: [...actual.links.values()].flatMap((l) => l.addrs) });
   // Only vxlan devices have forwarding entries; the udp TUN is owned as a device.
   const policy = policyFor(config);
   const isProgrammed = programmedCheck(actual, config, policy);
-  const { cluster, desired, problems } = planFrom(state, actual, opts, isProgrammed, config);
+  const { cluster, desired, problems } = planFrom(state, actual, opts, isProgrammed, config, trace);
   const skipped = await readExtras(host, desired, actual);
   if (opts.forwardRules === false) skipped.push(...await forwardPolicyCheck(host, config, actual));
   const result = diff(desired, actual, policy);
-  return { state, cluster, desired, actual, result, problems: [...problems, ...skipped, ...result.conflicts], host };
+  return { state, cluster, desired, actual, result, problems: [...problems, ...skipped, ...result.conflicts], host, ...(trace ? { trace } : {}) };
 }
 
 /** Turned off, the FORWARD rules are not planned; whether the host drops forwarded traffic is still worth a warning. */
@@ -196,6 +201,7 @@ export function hostScope(snap: Pick<Snapshot, 'cluster' | 'desired'>): HostScop
 
 /** Peers programmed now: ovlnet's routes, and the routes flanneld left that ovlnet inherits. */
 export function countOwnedPeers(snap: Snapshot): number {
+  if (snap.ownedPeers !== undefined) return snap.ownedPeers;
   const policy = ownershipFor([snap.desired.device, snap.desired.device6], undefined, podNetworks(snap.cluster.config));
   const nodeIPs = nodeAddresses(snap.desired);
   // Other kinds' peers on ovlnet's devices count too (WireGuard peers): their deletions are what the guard counts there.
@@ -215,7 +221,8 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
     );
   }
   if (changes.length === 0) return { applied: [], failures: [], remaining: [], guard, processes: 0 };
-  const phases = writePhasesFor(orderChanges(changes), snap.desired.entries, snap.actual);
+  // The whole plan only for the kinds whose driver asks for it (an incremental snapshot builds it on demand).
+  const phases = writePhasesFor(orderChanges(changes), () => snap.desired.entries, snap.actual);
   const { failures, processes } = await snap.host.write(phases);
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));

@@ -8,9 +8,10 @@ import type { ActualState, Change, Entry } from '../model/types.js';
 import type { WritePhases } from './host.js';
 
 type Driver = NonNullable<(typeof KIND_LIST)[number]['phases']>;
+type DesiredEntries = readonly Entry[] | (() => readonly Entry[]);
 
 /** Each driver's phases for its changes; kinds that share one (nat and filter: one restore per family) are written together. */
-export function driverPhases(ordered: Change[], hook: 'phases' | 'early', desired: readonly Entry[], actual: ActualState): WritePhases {
+export function driverPhases(ordered: Change[], hook: 'phases' | 'early', desired: DesiredEntries, actual: ActualState): WritePhases {
   const drivers = new Map<Driver, Change[]>();
   for (const spec of KIND_LIST) {
     const d = spec[hook];
@@ -21,11 +22,12 @@ export function driverPhases(ordered: Change[], hook: 'phases' | 'early', desire
     if (d) drivers.get(d)!.push(c);
   }
   const out: WritePhases = [];
-  for (const [write, mine] of drivers) if (mine.length) out.push(...write(mine, { desired, actual }));
+  // The whole desired list is built only when a driver has changes (incremental cycles keep it lazy).
+  for (const [write, mine] of drivers) if (mine.length) out.push(...write(mine, { desired: typeof desired === 'function' ? desired() : desired, actual }));
   return out;
 }
 
-export function writePhasesFor(ordered: Change[], desired: readonly Entry[], actual: ActualState): WritePhases {
+export function writePhasesFor(ordered: Change[], desired: DesiredEntries, actual: ActualState): WritePhases {
   // Devices the batches write on (WireGuard's) first, then the batches, then the other drivers.
   return [...driverPhases(ordered, 'early', desired, actual), ...toPhases(ordered.filter(isIpBatchChange)), ...driverPhases(ordered, 'phases', desired, actual)];
 }

@@ -26,13 +26,19 @@ export const fdb: KindSpec<FdbEntry> = {
       // `fdb replace MAC dst B` rewrites the first destination the kernel has for
       // MAC; which one that is when there are several is not in the model.
       const adds = new Set<string>();
+      const addMACs = new Set<string>();
       const deletes = new Set<string>();
       for (const c of changes) {
         if (c.action === 'delete') deletes.add(fdbKey(c.actual));
-        else adds.add(`${c.desired.dev}/${c.desired.mac.text}`);
+        else {
+          adds.add(`${c.desired.dev}/${c.desired.mac.text}`);
+          addMACs.add(c.desired.mac.text);
+        }
       }
       if (!adds.size) return undefined;
+      // Most entries have another MAC: test it (a property) before building a key.
       for (const f of actual.fdb) {
+        if (!addMACs.has(f.mac.text)) continue;
         if (adds.has(`${f.dev}/${f.mac.text}`) && !deletes.has(fdbKey(f))) return `fdb replace over ${f.mac.text} dst ${f.dst.text} on ${f.dev}`;
       }
       return undefined;

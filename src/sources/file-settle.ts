@@ -71,17 +71,61 @@ export function debounceStep(d: DebounceInput): DebounceStep {
 export interface ReadSummary {
   /** One key per node as listed (every field) and one for the network config. */
   keys: Set<string>;
+  /** The nodes' keys in file order (one per node; the daemon's delta compares them by name). */
+  nodeKeys: string[];
+  configKey: string;
 }
 
 export function summarize(config: unknown, nodes: ReadonlyArray<Record<string, unknown>>): ReadSummary {
   const keys = new Set<string>();
   const { origin: _o, ...conf } = (config ?? {}) as Record<string, unknown>;
-  keys.add(`config ${JSON.stringify(conf)}`);
+  const configKey = `config ${JSON.stringify(conf)}`;
+  keys.add(configKey);
+  const nodeKeys: string[] = [];
   for (const n of nodes) {
     const { origin: _origin, ...fields } = n;
-    keys.add(`node ${JSON.stringify(fields)}`);
+    const k = `node ${JSON.stringify(fields)}`;
+    nodeKeys.push(k);
+    keys.add(k);
   }
-  return { keys };
+  return { keys, nodeKeys, configKey };
+}
+
+/** A node of a read by name, with what it was (its position included: it is in its messages). */
+export interface NodePrint {
+  /** Everything but the nodes: the config and the source's warnings. */
+  rest: string;
+  /** Node name -> its key and origin; undefined when a name is missing or listed twice (no delta then). */
+  byName?: Map<string, string>;
+}
+
+export function nodePrint(nodes: ReadonlyArray<{ name?: unknown; origin: string }>, summary: ReadSummary, warnings: readonly string[]): NodePrint {
+  const rest = `${summary.configKey}\u0000${warnings.join('\u0000')}`;
+  const byName = new Map<string, string>();
+  for (let i = 0; i < nodes.length; i++) {
+    const name = nodes[i].name;
+    if (typeof name !== 'string' || byName.has(name)) return { rest };
+    byName.set(name, `${nodes[i].origin}\u0000${summary.nodeKeys[i]}`);
+  }
+  return { rest, byName };
+}
+
+/**
+ * The nodes of `next` that differ from `prev` by name: upserted (indexes
+ * into next's nodes) and deleted (names). Undefined when a delta cannot say
+ * it: the config or warnings changed, or either read has nameless or
+ * duplicate nodes.
+ */
+export function nodeDelta(prev: NodePrint | undefined, next: NodePrint): { upserts: string[]; deletes: string[] } | undefined {
+  if (!prev?.byName || !next.byName || prev.rest !== next.rest) return undefined;
+  const upserts: string[] = [];
+  const deletes: string[] = [];
+  for (const [name, k] of next.byName) if (prev.byName.get(name) !== k) upserts.push(name);
+  // Every name of next is in prev unchanged and there are as many: none went.
+  if (upserts.length || prev.byName.size !== next.byName.size) {
+    for (const name of prev.byName.keys()) if (!next.byName.has(name)) deletes.push(name);
+  }
+  return { upserts, deletes };
 }
 
 /** Whether `next` drops or changes anything `prev` listed (a pure addition does not). */

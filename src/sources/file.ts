@@ -1,14 +1,15 @@
 // `file:PATH` source: a YAML or JSON cluster description (see docs/cluster-file.md).
 // Watching is done by the daemon's file watcher.
 import type { Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { SourceError } from '../errors.js';
 import type { ClusterState, RawNode } from '../model/types.js';
 import { isSyntaxError, MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { checkClusterKeys, nodeBackendData } from './cluster-schema.js';
-import type { Source, SourceOptions, WatchHandlers } from './types.js';
-import { needsConfirmation, summarize, type ReadSummary } from './file-settle.js';
+import type { Source, SourceOptions, SourceUpdate, WatchHandlers } from './types.js';
+import { needsConfirmation, nodeDelta, nodePrint, summarize, type NodePrint, type ReadSummary } from './file-settle.js';
 import { watchFile } from './file-watch.js';
 
 /** A read that would remove or change something is confirmed by another this much later. */
@@ -75,6 +76,10 @@ export class FileSource implements Source {
 
   /** What the last load returned, to tell a half-written file from an edit (file-settle.ts). */
   private last?: ReadSummary;
+  /** The file (inode) the last load read. */
+  private lastFile?: { dev: number; ino: number };
+  /** The last load's nodes by name, for update()'s delta. */
+  private printed?: NodePrint;
 
   /**
    * Reads the file. A read that drops or changes anything the previous load
@@ -83,8 +88,31 @@ export class FileSource implements Source {
    * caught half way must not remove peers. Additions are taken at once.
    */
   async load(): Promise<ClusterState> {
+    return (await this.read()).state;
+  }
+
+  /**
+   * Reads the file as load() does (and with its guard against half-written
+   * files), then compares its nodes by name with the previous read's: the
+   * file is read whole either way, but only the nodes that changed go on.
+   */
+  async update(): Promise<SourceUpdate> {
+    const before = this.printed;
+    const { state, print } = await this.read();
+    const d = nodeDelta(before, print);
+    if (!d) return { state: async () => state };
+    const byName = new Map<string, RawNode>();
+    for (const n of state.nodes) byName.set(n.name as string, n);
+    return { delta: { upserts: d.upserts.map((name) => byName.get(name)!), deletes: d.deletes }, state: async () => state };
+  }
+
+  private async read(): Promise<{ state: ClusterState; print: NodePrint }> {
     let read = await this.readOnce();
-    for (let i = 0; needsConfirmation(this.last, read.summary); i++) {
+    // A file put in place whole (renamed over the old one: another inode, unchanged while read) is never half
+    // written, as the watch's debounce already assumes: its removals need no second read. An in-place write
+    // (same inode: truncate, then write) is confirmed.
+    const whole = read.whole && this.lastFile !== undefined && (read.file.dev !== this.lastFile.dev || read.file.ino !== this.lastFile.ino);
+    for (let i = 0; !whole && needsConfirmation(this.last, read.summary); i++) {
       if (i === MAX_CONFIRM) {
         throw new SourceError(`${this.path}: still changing after ${MAX_CONFIRM} reads ${CONFIRM_MS} ms apart; not used, the kernel is left as it is`,
           'write the new file beside it and rename it over the old one (atomic), so readers never see half of it');
@@ -96,17 +124,30 @@ export class FileSource implements Source {
       if (settled) break;
     }
     this.last = read.summary;
-    return read.state;
+    this.lastFile = read.file;
+    this.printed = nodePrint(read.state.nodes, read.summary, read.state.warnings);
+    return { state: read.state, print: this.printed };
   }
 
-  private async readOnce(): Promise<{ text: string; state: ClusterState; summary: ReadSummary }> {
+  private async readOnce(): Promise<{ text: string; state: ClusterState; summary: ReadSummary; file: { dev: number; ino: number }; whole: boolean }> {
     let text: string;
+    let file: { dev: number; ino: number };
+    let whole: boolean;
     try {
-      const st = await stat(this.path);
-      // A FIFO, socket or device would block the read forever (or never end).
-      if (!st.isFile()) throw new SourceError(`cannot read cluster file ${this.path}: not a regular file (${kindOf(st)})`, 'point --source at a YAML or JSON file');
-      if (st.size > MAX_FILE_BYTES) throw new SourceError(`${this.path}: larger than ${MAX_FILE_BYTES} bytes`);
-      text = await readFile(this.path, 'utf8');
+      // Through one handle, so the inode is the one whose text was read; non-blocking, so a FIFO cannot hang the open.
+      const fh = await open(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        const st = await fh.stat();
+        // A FIFO, socket or device would block the read forever (or never end).
+        if (!st.isFile()) throw new SourceError(`cannot read cluster file ${this.path}: not a regular file (${kindOf(st)})`, 'point --source at a YAML or JSON file');
+        if (st.size > MAX_FILE_BYTES) throw new SourceError(`${this.path}: larger than ${MAX_FILE_BYTES} bytes`);
+        text = await fh.readFile('utf8');
+        const after = await fh.stat();
+        file = { dev: st.dev, ino: st.ino };
+        whole = after.size === st.size && after.mtimeMs === st.mtimeMs && after.ctimeMs === st.ctimeMs;
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
       if (e instanceof SourceError) throw e;
       const err = e as NodeJS.ErrnoException;
@@ -115,7 +156,7 @@ export class FileSource implements Source {
         err.code === 'ENOENT' ? 'pass --source file:PATH or set OVLNET_SOURCE' : undefined);
     }
     const state = parseClusterDocument(await checkClusterKeys(await this.parse(text), this.path), this.path);
-    return { text, state, summary: summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>) };
+    return { text, state, summary: summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>), file, whole };
   }
 
   private async parse(text: string): Promise<unknown> {

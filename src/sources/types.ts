@@ -1,7 +1,7 @@
 // The interface every cluster state source implements. `file:`, `etcd://`
 // and `kube:` sources live in their own files and are loaded on demand, so a
 // plan from a file never pays for the etcd or Kubernetes client libraries.
-import type { ClusterState } from '../model/types.js';
+import type { ClusterState, RawNode } from '../model/types.js';
 
 export interface SourceOptions {
   /** Network namespace of the local node, for sources that look at local addresses. */
@@ -83,10 +83,32 @@ export interface LoadOptions {
   fresh?: boolean;
 }
 
+/**
+ * What a source read for the daemon's event cycle: the nodes that changed
+ * since its previous load() or update(), when it can tell, and the whole state.
+ */
+export interface SourceUpdate {
+  /**
+   * Nodes upserted (whole raw nodes) and deleted (by name) since the
+   * previous load() or update(). Given only when nothing else changed: the
+   * config, the source's warnings, and every other node are as they were,
+   * and no touched node carries (or carried) a warning of the source's own.
+   * Absent when the source cannot say: the caller uses state().
+   */
+  delta?: { upserts: RawNode[]; deletes: string[] };
+  /** The whole state as of this update (the same read; no second listing or file read). */
+  state(): Promise<ClusterState>;
+}
+
 export interface Source {
   /** The URI as the operator wrote it, for messages. */
   readonly uri: string;
   load(opts?: LoadOptions): Promise<ClusterState>;
+  /**
+   * Daemon event cycles: what changed since the previous load() or
+   * update() (see SourceUpdate). Absent: the daemon calls load().
+   */
+  update?(): Promise<SourceUpdate>;
   /** Starts watching; returns a function that stops it. Absent when the source cannot watch. */
   watch?(handlers: WatchHandlers): () => void;
   /**

@@ -1,10 +1,10 @@
 // The one validation layer between every source and every backend.
 import { backendOf } from '../backends/registry.js';
 import type { IP } from '../model/ip.js';
-import type { ClusterState, NetworkConfig, Node, Problem, ValidCluster } from '../model/types.js';
+import type { ClusterState, NetworkConfig, Node, Problem, RawNode, ValidCluster } from '../model/types.js';
 import { validateConfig, type HostNetworks } from './config.js';
 import { findLocalNode, type LocalSelector } from './local.js';
-import { validateNode } from './nodes.js';
+import { validateNode, type NodeCheck } from './nodes.js';
 import { resolveSharedMACs } from './macs.js';
 import { resolveOverlaps } from './overlaps.js';
 
@@ -19,6 +19,8 @@ export interface ValidateOptions extends LocalSelector {
   config?: NetworkConfig;
   /** The source publishes VTEP MACs, so a vxlan node without one is invalid. */
   macRequired?: boolean;
+  /** Told each source node's own check, in source order (the daemon's incremental planner keeps them). */
+  onNode?: (raw: RawNode, check: NodeCheck) => void;
 }
 
 export interface ValidatedCluster extends ValidCluster {
@@ -35,7 +37,9 @@ export function validateCluster(state: ClusterState, opts: ValidateOptions = {})
   const skipped = new Map<string, string>((state.leftOut ?? []).map((l) => [l.name, l.reason]));
   const seenNames = new Set<string>();
   for (const raw of state.nodes) {
-    const { node, problem } = validateNode(raw, config, opts.macRequired ?? state.macRequired ?? !state.namedNodes);
+    const check = validateNode(raw, config, opts.macRequired ?? state.macRequired ?? !state.namedNodes);
+    opts.onNode?.(raw, check);
+    const { node, problem } = check;
     if (problem) {
       problems.push(problem);
       if (typeof raw.name === 'string') skipped.set(raw.name, `${problem.subject}: ${problem.message}`);

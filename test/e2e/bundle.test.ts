@@ -75,7 +75,11 @@ async function load(args: string[]): Promise<Loaded> {
 function assertOnlyBundle(l: Loaded, what: string): void {
   const other = l.files.filter((f) => f !== 'bin/ovlnet' && !f.startsWith('dist/bundle/'));
   assert.equal(other, [], `${what}: every module comes from dist/bundle/`);
-  assert.ok(l.files.length < 40, `${what}: a few bundle files, not hundreds (${l.files.length})`);
+  // esbuild splits code shared by lazily loaded commands into small chunks
+  // (most under 5 KB), so the count grows with the number of commands and
+  // backends, not with the work; what must never happen is hundreds of
+  // modules (an unbundled dependency) or a heavy library (checked apart).
+  assert.ok(l.files.length < 60, `${what}: a few dozen bundle files, not hundreds (${l.files.length})`);
 }
 
 function assertNone(l: Loaded, pkgs: string[], what: string): void {

@@ -45,7 +45,7 @@ async function withDaemon(fn: (t: Topology, d: DaemonProcess) => Promise<void>):
     writeFileSync(file, clusterYAML(specs));
     const ns = t.nodes[0].ns;
     const d = new DaemonProcess([
-      '--source', `file:${file}`, '--node', A.name, '--netns', ns, '--log-format', 'json',
+      '--source', `file:${file}`, '--node', A.name, '--netns', ns, '--log-format', 'json', '--subnet-file', '',
       '--metrics-addr', '127.0.0.1:0', '--interval', '1h', '--probe-interval', '0', '--iptables-resync', '0', '--log-level', 'debug',
     ]);
     try {

@@ -71,6 +71,60 @@ async function seed(c: EtcdCluster): Promise<string> {
   return id;
 }
 
+// The daemon's event cycles ask update(): the leases the watch changed since the last state given out, parsed
+// alone; anything else (the config, a lease the last state warned about, a bad value) gives the whole state.
+test('update(): the changed leases by name, applied to the last state, equal a full listing; everything else is a full state', async () => {
+  await withEtcd(async (c) => {
+    await seed(c);
+    const src = await openSource(c.uri());
+    const other = await openSource(c.uri());
+    let changes = 0;
+    const errors: Error[] = [];
+    try {
+      const stop = src.watch!({ onChange: () => changes++, onError: (e) => errors.push(e) });
+      try {
+        await until('the watch to list', () => changes > 0);
+        let last = await src.load();
+        const step = async (what: string, write: () => Promise<unknown>, delta: boolean) => {
+          const before = changes;
+          await write();
+          await until(`the watch to report ${what}`, () => changes > before);
+          const u = await src.update!();
+          const full = await other.load({ fresh: true });
+          if (!delta) {
+            assert.is(u.delta, undefined, `${what}: no delta`);
+            last = await u.state();
+            assert.equal(comparable(last), comparable(full), `${what}: the whole state`);
+            return;
+          }
+          assert.ok(u.delta, `${what}: a delta`);
+          const byName = new Map(last.nodes.map((n) => [n.name as string, n]));
+          for (const name of u.delta!.deletes) byName.delete(name);
+          for (const n of u.delta!.upserts) byName.set(n.name as string, n);
+          const applied = { ...last, nodes: [...byName.values()].sort((a, b) => ((a.name as string) < (b.name as string) ? -1 : 1)) };
+          assert.equal(comparable(applied), comparable(full), `${what}: the last state with the delta is a full listing`);
+          sameExpiries(applied, full, what);
+          last = await u.state();
+        };
+        await step('a new lease', async () => c.ctl(['put', key('198.18.4.0-24'), flannelLease('192.0.2.14', '0e:00:00:00:01:04')]), true);
+        const short = await grantLease(c, 600);
+        await step('a changed MAC under a new etcd lease', async () => c.ctl(['put', `--lease=${short}`, key('198.18.2.0-24'), flannelLease('192.0.2.12', '0e:00:00:00:02:02')]), true);
+        await step('a delete', async () => c.ctl(['del', key('198.18.1.0-24')]), true);
+        await step('a lease the last state warned about, fixed', async () => c.ctl(['put', key('198.18.9.0-24'), flannelLease('192.0.2.19', '0e:00:00:00:01:09')]), false);
+        await step('a lease whose value turns bad', async () => c.ctl(['put', key('198.18.4.0-24'), 'not json']), false);
+        await step('a config change', async () => c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","Backend":{"Type":"host-gw"}}']), false);
+        await step('a lease after all that', async () => c.ctl(['put', key('198.18.5.0-24'), flannelLease('192.0.2.15', '0e:00:00:00:01:05')]), true);
+      } finally {
+        stop();
+      }
+      assert.equal(errors.map((e) => e.message), []);
+    } finally {
+      await src.close();
+      await other.close();
+    }
+  });
+});
+
 test('event-driven loads read no range from etcd and equal a full listing; fresh loads list', async () => {
   await withEtcd(async (c) => {
     await seed(c);

@@ -10,6 +10,7 @@ export const hostGw: Backend<Extract<BackendConfig, { type: 'host-gw' }>> = {
   fdbDevices: () => [],
   plansFromRoutes: () => false,
   plan: planHostGw,
+  tracesPeers: true,
   programmed: (ix, n) => ix.routes.get(n.subnet.text)?.via === n.publicIP.text,
   needsVtepMAC: false,
   leaseData: () => undefined,

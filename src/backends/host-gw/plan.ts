@@ -5,7 +5,7 @@ import { prefixContainsIP } from '../../model/ip.js';
 import type { DesiredState, Entry, Node, NodeFamily, PeerPlan, Problem } from '../../model/types.js';
 import type { PlanInput } from '../types.js';
 
-export function planHostGw({ cluster, underlay }: PlanInput): DesiredState {
+export function planHostGw({ cluster, underlay, peerEntries }: PlanInput): DesiredState {
   const local = cluster.local;
   const peers: PeerPlan[] = [];
   const entries: Entry[] = [];
@@ -19,7 +19,13 @@ export function planHostGw({ cluster, underlay }: PlanInput): DesiredState {
       });
       return false;
     }
-    entries.push({ kind: 'route', dst: fam.subnet, via: fam.publicIP, dev: underlay.dev, onlink: false, proto: OVLNET_ROUTE_PROTO });
+    const r: Entry = { kind: 'route', dst: fam.subnet, via: fam.publicIP, dev: underlay.dev, onlink: false, proto: OVLNET_ROUTE_PROTO };
+    entries.push(r);
+    if (peerEntries) {
+      const mine = peerEntries.get(node);
+      if (mine) mine.push(r);
+      else peerEntries.set(node, [r]);
+    }
     return true;
   };
   for (const node of cluster.nodes) {

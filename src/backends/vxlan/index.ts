@@ -50,6 +50,7 @@ export const vxlan: Backend<VxlanConfig> = {
   fdbDevices: devices,
   plansFromRoutes: (config) => config.backend.type === 'vxlan' && config.backend.directRouting === true,
   plan: planVxlan,
+  tracesPeers: true,
   programmed(ix, n) {
     const r = ix.routes.get(n.subnet.text);
     if (!r) return false;

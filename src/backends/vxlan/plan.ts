@@ -90,6 +90,12 @@ function planFamily(input: PlanInput, local: NodeFamily, nodes: Node[], famOf: (
   if (host?.disableTxOffload) head.push({ kind: 'offload', dev, feature: TX_CSUM_FEATURE, enabled: false });
   const table = backend.directRouting ? lookupTable(underlay, routes) : [];
   const out: FamilyPlan = { head, neigh: [], fdb: [], routes: [], peers: [] };
+  const record = (node: Node, ...es: Entry[]) => {
+    if (!input.peerEntries) return;
+    const mine = input.peerEntries.get(node);
+    if (mine) mine.push(...es);
+    else input.peerEntries.set(node, es);
+  };
   for (const node of nodes) {
     const fam = famOf(node);
     if (!fam) continue;
@@ -98,13 +104,19 @@ function planFamily(input: PlanInput, local: NodeFamily, nodes: Node[], famOf: (
     const direct = backend.directRouting ? onLinkDevice(table, fam.publicIP, [dev]) : undefined;
     if (direct) {
       out.peers.push({ node, via: 'direct' });
-      out.routes.push({ kind: 'route', dst: fam.subnet, via: fam.publicIP, dev: direct, onlink: false, proto: OVLNET_ROUTE_PROTO });
+      const r: Entry = { kind: 'route', dst: fam.subnet, via: fam.publicIP, dev: direct, onlink: false, proto: OVLNET_ROUTE_PROTO };
+      out.routes.push(r);
+      record(node, r);
       continue;
     }
     out.peers.push({ node, via: 'vxlan' });
-    out.neigh.push({ kind: 'neigh', dev, ip: gw, mac: fam.vtepMAC });
-    out.fdb.push({ kind: 'fdb', dev, mac: fam.vtepMAC, dst: fam.publicIP });
-    out.routes.push({ kind: 'route', dst: fam.subnet, via: gw, dev, onlink: true, proto: OVLNET_ROUTE_PROTO });
+    const n: Entry = { kind: 'neigh', dev, ip: gw, mac: fam.vtepMAC };
+    const f: Entry = { kind: 'fdb', dev, mac: fam.vtepMAC, dst: fam.publicIP };
+    const r: Entry = { kind: 'route', dst: fam.subnet, via: gw, dev, onlink: true, proto: OVLNET_ROUTE_PROTO };
+    out.neigh.push(n);
+    out.fdb.push(f);
+    out.routes.push(r);
+    record(node, n, f, r);
   }
   return out;
 }

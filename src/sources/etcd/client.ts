@@ -191,7 +191,8 @@ export class EtcdClient {
    * TTL_CACHE_MS (a KeepAlive moves an expiry without any event); otherwise
    * only leases not seen before or that look expired are looked up.
    */
-  async expiries(leaseIDs: string[], warnings: string[], refresh: boolean): Promise<Map<string, Date>> {
+  /** `prune`: forget the cached expiries of other leases (a full listing's call; a single lease's lookup keeps them). */
+  async expiries(leaseIDs: string[], warnings: string[], refresh: boolean, prune = true): Promise<Map<string, Date>> {
     const now = Date.now();
     const out = new Map<string, Date>();
     const wanted = new Set(leaseIDs);
@@ -219,7 +220,7 @@ export class EtcdClient {
     };
     await Promise.all(Array.from({ length: Math.min(16, todo.length) }, worker));
     if (failed) warnings.push(`could not read the expiry of ${failed} etcd lease${failed === 1 ? '' : 's'}`);
-    for (const id of this.ttlCache.keys()) if (!wanted.has(id)) this.ttlCache.delete(id);
+    if (prune) for (const id of this.ttlCache.keys()) if (!wanted.has(id)) this.ttlCache.delete(id);
     return out;
   }
 

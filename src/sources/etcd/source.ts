@@ -16,10 +16,10 @@ import type { ClusterState, RawConfig, RawNode } from '../../model/types.js';
 import { validateConfig } from '../../validate/config.js';
 import { isObject, rawConfigFromObject } from '../netconf.js';
 import { choosePublicIPv4, choosePublicIPv6, needsHostRead } from '../registration.js';
-import type { LoadOptions, Registration, RegisterOptions, Source, WatchHandlers } from '../types.js';
+import type { LoadOptions, Registration, RegisterOptions, Source, SourceUpdate, WatchHandlers } from '../types.js';
 import { subnetRange, subnetRange6 } from './allocate.js';
 import { EtcdClient, type Listing } from './client.js';
-import { MAX_VALUE_BYTES, parseLease, type ParsedLease } from './codec.js';
+import { leaseNodeName, MAX_VALUE_BYTES, parseLease, parseLeaseKey, type ParsedLease } from './codec.js';
 import { carriesIP } from './own.js';
 import { DEFAULT_LEASE_TTL_SECONDS, LeaseKeeper, checkTTL } from './lease.js';
 import { DEFAULT_PREFIX, type EtcdURI } from './uri.js';
@@ -61,6 +61,15 @@ export class EtcdSource implements Source {
   private reset = false;
   /** Parsed leases by name, reused while the value stays the same. */
   private readonly parsedLeases = new Map<string, ParsedLease>();
+  /**
+   * For update(): names the watch changed since the state last given to the
+   * caller, and whether anything else did (the config, a relist, a reset);
+   * names that state warned about; its own-lease view (strays depend on it).
+   */
+  private readonly dirty = new Set<string>();
+  private dirtyAll = true;
+  private warned = new Set<string>();
+  private givenOwn = '';
   private readonly stoppers = new Set<() => void>();
   /** Running watches' reaction to an etcd reset: list again and watch from there. */
   private readonly resetHandlers = new Set<(why: string) => void>();
@@ -83,6 +92,7 @@ export class EtcdSource implements Source {
 
   /** etcd answered from an older store than before: forget what the cache holds about revisions. */
   private onStoreReset(why: string): void {
+    this.dirtyAll = true;
     this.lastRevision = undefined;
     this.eventRevision = 0n;
     this.synced = false;
@@ -133,25 +143,91 @@ export class EtcdSource implements Source {
    * cancel, an etcd reset) it lists the config and the subnets range at one
    * revision, page by page (client.ts).
    */
-  async load(opts: LoadOptions = {}): Promise<ClusterState> {
+  load(opts: LoadOptions = {}): Promise<ClusterState> {
+    return this.read(opts, true);
+  }
+
+  /** `given`: the state goes to the caller (what the next update() is relative to); false for the watch's own relist. */
+  private async read(opts: LoadOptions, given: boolean): Promise<ClusterState> {
+    if (given) {
+      // What changes from here on is what the next update() reports.
+      this.dirty.clear();
+      this.dirtyAll = false;
+    }
     if (!opts.fresh && this.synced) {
       const order = this.knownOrder ??= [...this.known.keys()].sort(byKey);
-      return this.state(this.knownConfig, order.map((name) => ({ name, ...this.known.get(name)! })), false);
+      return this.state(this.knownConfig, order.map((name) => ({ name, ...this.known.get(name)! })), false, given);
     }
     const listing = await this.client.list();
     const entries = this.entriesOf(listing);
-    this.adopt(listing, entries);
-    return this.state(listing.config?.value.toString('utf8'), entries, true);
+    this.adopt(listing, entries, given);
+    return this.state(listing.config?.value.toString('utf8'), entries, true, given);
+  }
+
+  /**
+   * The leases the watch changed since the last state given out, parsed
+   * alone, while the watch keeps the cache in sync and nothing but leases
+   * changed; else the whole state (from the cache, as load() without fresh).
+   */
+  async update(): Promise<SourceUpdate> {
+    const full = { state: () => this.load() };
+    const own = this.ownKey();
+    if (!this.synced || this.dirtyAll || own !== this.givenOwn) return full;
+    const names = [...this.dirty];
+    this.dirty.clear();
+    const upserts: RawNode[] = [];
+    const deletes: string[] = [];
+    for (const name of names) {
+      // A lease the last state warned about (or skipped) goes through the full path.
+      if (this.warned.has(name)) return full;
+      const k = this.known.get(name);
+      const key = parseLeaseKey(name);
+      // A key spelled otherwise than flannel writes it is named by its canonical spelling: two keys could share one name.
+      if (!key || leaseNodeName(key) !== name) return full;
+      if (!k) {
+        this.parsedLeases.delete(name);
+        deletes.push(name);
+        continue;
+      }
+      const p = this.parseLease(name, k.value);
+      if (p.badKey || !p.node) return full;
+      const keeper = this.keeper;
+      if (keeper?.own && name !== keeper.own.name && carriesIP(p.obj, keeper.publicIP)) return full;
+      let expiresAt: Date | null | undefined = null;
+      if (k.lease !== '0') {
+        const warnings: string[] = [];
+        expiresAt = (await this.client.expiries([k.lease], warnings, false, false)).get(k.lease);
+        if (warnings.length) return full;
+      }
+      upserts.push({ ...p.node, expiresAt });
+    }
+    return { delta: { upserts, deletes }, ...full };
+  }
+
+  /** The own lease as stray detection sees it. */
+  private ownKey(): string {
+    const own = this.keeper?.own;
+    return own ? `${own.name} ${this.keeper!.publicIP.text}` : '';
   }
 
   /** Takes a listing as the base the watch events apply to, unless the watch is already past it. */
-  private adopt(listing: Listing, entries: LeaseEntry[]): void {
+  private adopt(listing: Listing, entries: LeaseEntry[], given: boolean): void {
     const rev = BigInt(listing.revision);
     // A listing answered late (an older one than `known` has, or older than
     // events already applied) would take changes back: keep `known`. After
     // an etcd reset, older is what etcd is now.
     if (!this.reset && ((this.lastRevision !== undefined && rev < BigInt(this.lastRevision)) || rev < this.eventRevision)) return;
     this.reset = false;
+    // A listing the caller does not get (the watch's relist): what it changes against `known` is for the next update().
+    if (!given && !this.dirtyAll) {
+      if (listing.config?.value.toString('utf8') !== this.knownConfig) this.dirtyAll = true;
+      const listed = new Set<string>();
+      for (const e of entries) {
+        listed.add(e.name);
+        if (this.known.get(e.name)?.value !== e.value) this.dirty.add(e.name);
+      }
+      for (const name of this.known.keys()) if (!listed.has(name)) this.dirty.add(name);
+    }
     this.known.clear();
     for (const e of entries) this.known.set(e.name, { value: e.value, lease: e.lease });
     this.knownOrder = entries.map((e) => e.name);
@@ -160,7 +236,7 @@ export class EtcdSource implements Source {
     this.synced = this.watchLive;
   }
 
-  private async state(configText: string | undefined, entries: LeaseEntry[], refresh: boolean): Promise<ClusterState> {
+  private async state(configText: string | undefined, entries: LeaseEntry[], refresh: boolean, given: boolean): Promise<ClusterState> {
     const config = this.parseConfig(configText);
     const warnings: string[] = [];
     const parsed = entries.map((e) => this.parseLease(e.name, e.value));
@@ -172,21 +248,31 @@ export class EtcdSource implements Source {
     const expiry = await this.client.expiries(ids, warnings, refresh);
     const nodes: RawNode[] = [];
     const own = this.keeper?.own;
+    // A failed expiry read is no lease's warning: the next update() reads in full.
+    if (given && warnings.length > parsed.filter((p) => p.badKey).length) this.dirtyAll = true;
+    const warned = new Set<string>();
+    if (given) this.givenOwn = this.ownKey();
     for (const [i, p] of parsed.entries()) {
       const e = entries[i];
-      if (p.badKey) continue;
+      if (p.badKey) {
+        warned.add(e.name);
+        continue;
+      }
       // Once registered, this node is the lease it holds; another lease with
       // its public IP is a stray (a copy, a stale writer) and must not take it over.
       if (own && e.name !== own.name && carriesIP(p.obj, this.keeper!.publicIP)) {
         warnings.push(`etcd lease ${this.prefix}/subnets/${e.name}: claims this node's public IP ${this.keeper!.publicIP.text}, but this node holds ${this.prefix}/subnets/${own.name}; ignored (delete the stray lease)`);
+        warned.add(e.name);
         continue;
       }
       if (!p.node) {
         warnings.push(`etcd lease ${this.prefix}/subnets/${e.name}: value is not a JSON object${p.tooLarge ? ' (too large)' : ''}; skipped`);
+        warned.add(e.name);
         continue;
       }
       nodes.push({ ...p.node, expiresAt: e.lease === '0' ? null : expiry.get(e.lease) });
     }
+    if (given) this.warned = warned;
     if (this.parsedLeases.size > entries.length) {
       const names = new Set(entries.map((e) => e.name));
       for (const name of this.parsedLeases.keys()) if (!names.has(name)) this.parsedLeases.delete(name);
@@ -221,7 +307,7 @@ export class EtcdSource implements Source {
       if (!newer(kv)) return;
       const value = kv.value.toString('utf8');
       if (key === configKey) {
-        if (this.knownConfig !== value) { this.knownConfig = value; h.onChange(); }
+        if (this.knownConfig !== value) { this.knownConfig = value; this.dirtyAll = true; h.onChange(); }
         return;
       }
       const name = key.slice(subnets.length);
@@ -232,7 +318,10 @@ export class EtcdSource implements Source {
       // The etcd lease is kept even when the value is the same (a renewal): it carries the expiry.
       this.known.set(name, { value, lease: kv.lease });
       // A renewal rewrites the same value with a new etcd lease: nothing to reconcile.
-      if (had?.value !== value) h.onChange();
+      if (had?.value !== value) {
+        this.dirty.add(name);
+        h.onChange();
+      }
     };
     const onDelete = (kv: IKeyValue) => {
       // A delete event carries no value: what was removed is the cached lease.
@@ -240,8 +329,13 @@ export class EtcdSource implements Source {
       if (key !== configKey && !key.startsWith(subnets)) return;
       if (this.keeper?.own && key === this.key(`subnets/${this.keeper.own.name}`)) this.keeper.schedule(0);
       if (!newer(kv)) return;
-      if (key === configKey) this.knownConfig = undefined;
-      else if (this.known.delete(key.slice(subnets.length))) this.knownOrder = undefined;
+      if (key === configKey) {
+        this.knownConfig = undefined;
+        this.dirtyAll = true;
+      } else if (this.known.delete(key.slice(subnets.length))) {
+        this.knownOrder = undefined;
+        this.dirty.add(key.slice(subnets.length));
+      }
       h.onChange();
     };
     const lost = () => {
@@ -319,7 +413,8 @@ export class EtcdSource implements Source {
     const relist = () => {
       if (stopped) return;
       const gen = ++generation;
-      this.load({ fresh: true }).then(() => {
+      // Not given to the caller: what the listing changed is marked for the next update() (adopt).
+      this.read({ fresh: true }, false).then(() => {
         if (stopped || gen !== generation) return;
         backoff = 500;
         h.onChange();

@@ -33,17 +33,33 @@ interface Harness {
   logs: string[];
 }
 
-function harness(): Harness {
+/** `deltas`: the source also says which nodes changed (update()), as the file and etcd sources do. */
+function harness(deltas = false): Harness {
   const host = new FakeHost(bareHost());
   const cluster = { nodes: [rawNode(0), rawNode(1), rawNode(2)], port: 8472 };
-  const source: Source = {
-    uri: 'file:test.yaml',
-    load: async (): Promise<ClusterState> => ({
+  let given: { port: number; nodes: Map<string, string> } | undefined;
+  const load = async (): Promise<ClusterState> => {
+    given = { port: cluster.port, nodes: new Map(cluster.nodes.map((n) => [n.name as string, JSON.stringify(n)])) };
+    return {
       config: { network: '198.18.0.0/16', backend: { type: 'vxlan', vni: 1, port: cluster.port }, origin: 'test.yaml' },
       nodes: cluster.nodes.map((n) => ({ ...n })), warnings: [], namedNodes: true,
-    }),
+    };
+  };
+  const source: Source = {
+    uri: 'file:test.yaml',
+    load,
     close: async () => undefined,
   };
+  if (deltas) {
+    source.update = async () => {
+      const prev = given;
+      const state = await load();
+      if (!prev || prev.port !== cluster.port) return { state: async () => state };
+      const upserts = state.nodes.filter((n) => prev.nodes.get(n.name as string) !== JSON.stringify(n));
+      const deletes = [...prev.nodes.keys()].filter((name) => !given!.nodes.has(name));
+      return { delta: { upserts, deletes }, state: async () => state };
+    };
+  }
   const logs: string[] = [];
   const log = new Logger({ level: 'debug', format: 'text', write: (l) => logs.push(l) });
   const r = new Reconciler({
@@ -67,6 +83,10 @@ interface Step {
   after?: (h: Harness) => void;
 }
 
+const planned = (h: Harness, how: 'incremental' | 'full') => {
+  const last = h.logs.filter((l) => /cycle stages/.test(l)).pop() ?? '';
+  assert.match(last, new RegExp(`plan=${how}`), h.logs.join(''));
+};
 const routeTo = (h: Harness, subnet: string) => h.host.state.routes.find((r) => r.dst.text === subnet && r.proto === OVLNET_ROUTE_PROTO);
 const addNode3 = (h: Harness) => h.cluster.nodes.push(rawNode(3));
 const START: Step = { reasons: ['start'], ok: true, reads: 2, writes: 1, model: true };
@@ -103,9 +123,37 @@ const rows: Array<[string, Step[]]> = [
   ]],
 ];
 
-for (const [name, steps] of rows) {
+// The source says which nodes changed: an event cycle updates the kept plan for them alone (engine/incremental.ts).
+const deltaRows: Array<[string, Step[]]> = [
+  ['a delta: planned incrementally, no host read, the delta written; a resync plans in full', [
+    { ...START, after: (h) => planned(h, 'full') },
+    { before: addNode3, reasons: ['watch'], ok: true, reads: 0, writes: 1, model: true, after: (h) => { planned(h, 'incremental'); assert.ok(routeTo(h, '198.18.3.0/24')); } },
+    { before: (h) => { h.cluster.nodes[1] = rawNode(1, '0e:00:00:00:00:09'); }, reasons: ['watch'], ok: true, reads: 0, writes: 1, model: true,
+      after: (h) => { planned(h, 'incremental'); assert.is(h.host.state.neighbors.find((n) => n.ip.text === '198.18.1.0')?.mac.text, '0e:00:00:00:00:09'); } },
+    { before: (h) => { h.cluster.nodes.splice(2, 1); }, reasons: ['watch'], ok: true, reads: 0, writes: 1, model: true,
+      after: (h) => { planned(h, 'incremental'); assert.not.ok(routeTo(h, '198.18.2.0/24'), 'node-2 gone'); } },
+    { reasons: ['resync'], ok: true, reads: 1, writes: 0, model: true, after: (h) => planned(h, 'full') },
+  ]],
+  ['a node overlapping another is decided by a full plan (logged at debug), and the plan is kept again after it', [
+    START,
+    { before: (h) => h.cluster.nodes.push({ ...rawNode(4), subnet: '198.18.2.0/23' }), reasons: ['watch'], ok: true, reads: 0, writes: 0, model: true,
+      after: (h) => { planned(h, 'full'); assert.ok(h.logs.some((l) => /incremental plan: planning in full.*overlaps another/.test(l)), h.logs.join('')); } },
+    { before: (h) => h.cluster.nodes.push(rawNode(5)), reasons: ['watch'], ok: true, reads: 0, writes: 1, model: true, after: (h) => planned(h, 'incremental') },
+  ]],
+  ['a config change: the source gives no delta, a full plan', [
+    START,
+    { before: (h) => { h.cluster.port = 4789; }, reasons: ['watch'], ok: true, reads: 0, writes: 1, model: false, after: (h) => planned(h, 'full') },
+  ]],
+  ['a failed write drops the plan with the model: the next event cycle reads the host and plans in full', [
+    START,
+    { before: (h) => { addNode3(h); h.host.failKeys.add('route:198.18.3.0/24'); }, reasons: ['watch'], ok: false, reads: 0, writes: 1, model: false },
+    { before: (h) => h.host.failKeys.clear(), reasons: ['watch'], ok: true, reads: 2, writes: 1, model: true, after: (h) => planned(h, 'full') },
+  ]],
+];
+
+for (const [name, steps] of [...rows, ...deltaRows.map(([n, s]) => [`deltas: ${n}`, s] as [string, Step[]])]) {
   test(name, async () => {
-    const h = harness();
+    const h = harness(name.startsWith('deltas: '));
     for (const [i, s] of steps.entries()) {
       s.before?.(h);
       const was = { ...h.host.counts };

@@ -3,11 +3,11 @@
 // is confirmed by a second read.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { debounceStep, needsConfirmation, summarize, type DebounceInput, type FileStamp } from '../../../src/sources/file-settle.js';
+import { debounceStep, needsConfirmation, nodeDelta, nodePrint, summarize, type DebounceInput, type FileStamp } from '../../../src/sources/file-settle.js';
 import { CONFIRM_MS, FileSource } from '../../../src/sources/file.js';
 import { SourceError } from '../../../src/errors.js';
 
@@ -92,6 +92,67 @@ test('FileSource: a read dropping nodes is taken once a second read agrees; a ha
     // An addition is taken at once.
     writeFileSync(p, yaml(['a', 'c', 'e']));
     assert.equal((await src.load()).nodes.map((x) => x.name), ['a', 'c', 'e']);
+  });
+});
+
+test('FileSource: a file renamed over the old one (whole) is taken at once, removals included; an in-place write is still confirmed', async () => {
+  await withDir(async (dir) => {
+    const p = join(dir, 'cluster.yaml');
+    const replace = (names: string[]) => {
+      writeFileSync(join(dir, 'next.yaml'), yaml(names));
+      renameSync(join(dir, 'next.yaml'), p);
+    };
+    replace(['a', 'b', 'c']);
+    const src = new FileSource(`file:${p}`);
+    assert.is((await src.load()).nodes.length, 3);
+    const later = (names: string[]) => new Promise<void>((r) => setTimeout(() => { writeFileSync(p, yaml(names)); r(); }, CONFIRM_MS / 3));
+    // Renamed in whole, dropping b and c: an in-place write of the next version lands while a confirming read would wait.
+    replace(['a']);
+    let next = later(['a', 'b', 'c', 'd']);
+    assert.equal((await src.load()).nodes.map((x) => x.name), ['a'], 'the renamed file, at once');
+    await next;
+    assert.equal((await src.load()).nodes.map((x) => x.name), ['a', 'b', 'c', 'd']);
+    // An in-place write (same inode) dropping nodes is confirmed: the finished file, never the half.
+    writeFileSync(p, yaml(['a']));
+    next = later(['a', 'e']);
+    assert.equal((await src.load()).nodes.map((x) => x.name), ['a', 'e']);
+    await next;
+  });
+});
+
+// The daemon's delta from a file: nodes compared by name and content (position included: it is in their messages).
+const print = (nodes: Array<ReturnType<typeof n>>, c: Record<string, unknown> = conf, warnings: string[] = []) => nodePrint(nodes, summarize(c, nodes), warnings);
+const deltas: Array<[string, ReturnType<typeof print> | undefined, ReturnType<typeof print>, ReturnType<typeof nodeDelta>]> = [
+  ['no previous read: no delta', undefined, print([n('a')]), undefined],
+  ['nothing changed', print([n('a'), n('b', '2', 'f: nodes[1]')]), print([n('a'), n('b', '2', 'f: nodes[1]')]), { upserts: [], deletes: [] }],
+  ['one node changed', print([n('a'), n('b', '2', 'f: nodes[1]')]), print([n('a'), n('b', '3', 'f: nodes[1]')]), { upserts: ['b'], deletes: [] }],
+  ['one added, one removed', print([n('a'), n('b', '2', 'f: nodes[1]')]), print([n('a'), n('c', '3', 'f: nodes[1]')]), { upserts: ['c'], deletes: ['b'] }],
+  ['a node moved in the file: its origin changed', print([n('a'), n('b', '2', 'f: nodes[1]')]), print([n('b', '2', 'f: nodes[0]'), n('a', '192.0.2.1', 'f: nodes[1]')]), { upserts: ['b', 'a'], deletes: [] }],
+  ['the config changed: no delta', print([n('a')]), print([n('a')], { ...conf, network: '10.0.0.0/9' }), undefined],
+  ['the warnings changed: no delta', print([n('a')]), print([n('a')], conf, ['f: nodes[1]: not a mapping; skipped']), undefined],
+  ['a name listed twice: no delta', print([n('a')]), print([n('a'), n('a', '2', 'f: nodes[1]')]), undefined],
+];
+for (const [name, prev, next, want] of deltas) {
+  test(`nodeDelta: ${name}`, () => assert.equal(nodeDelta(prev, next), want));
+}
+
+test('FileSource.update: the changed nodes of a read, and the whole state of the same read', async () => {
+  await withDir(async (dir) => {
+    const p = join(dir, 'cluster.yaml');
+    writeFileSync(p, yaml(['a', 'b', 'c']));
+    const src = new FileSource(`file:${p}`);
+    const first = await src.update();
+    assert.is(first.delta, undefined, 'nothing to compare the first read with');
+    assert.is((await first.state()).nodes.length, 3);
+    writeFileSync(p, yaml(['a', 'b', 'c', 'd']));
+    const u = await src.update();
+    assert.equal(u.delta?.upserts.map((x) => x.name), ['d']);
+    assert.equal(u.delta?.deletes, []);
+    assert.is((await u.state()).nodes.length, 4);
+    // A half-written file is still confirmed before its removals are believed.
+    writeFileSync(p, yaml(['a']));
+    setTimeout(() => writeFileSync(p, yaml(['a', 'b', 'c', 'd'])), CONFIRM_MS / 3);
+    assert.equal(await src.update().then((x) => x.delta), { upserts: [], deletes: [] }, 'the finished file, never the half');
   });
 });
 

@@ -1,0 +1,151 @@
+// The daemon's cost per cluster event: one peer's VTEP MAC changes in the
+// source (the cluster file replaced, or a put to etcd), one at a time; for
+// each, the time until the new neighbour and fdb entries are in the kernel
+// (`ip monitor neigh`, `bridge monitor fdb` inside the namespace), and the
+// daemon's CPU time over all of them (every thread's, from
+// /proc/PID/task/*/schedstat, in ns) divided by the number of changes, and
+// net of what it costs idle (measured over 3 s before the changes). At two
+// cluster sizes, so a cost that grows with the cluster shows (the daemon's
+// incremental planning aims at a constant one: docs/performance.md).
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { clusterDoc, createNamespace, deleteNamespace, nodeSpec, onCleanup, percentile, tempDir, writeAtomic } from './lib.mjs';
+import { etcdSource, fileSource, lineWatcher, statusKB, waitConverged } from './daemon.mjs';
+import { NODE, OVLNET, fmtMs, log } from './ovlnet.mjs';
+
+/** CPU time of every thread of `pid` so far, in ms (undefined once it is gone). */
+function cpuMs(pid) {
+  try {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+      } catch { /* a thread that ended meanwhile */ }
+    }
+    return ns / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+async function eventsRun(kind, peers, changes) {
+  const dir = join(tempDir(), `events-${kind}-${peers}`);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'cluster.json');
+  const salts = new Map();
+  writeAtomic(file, JSON.stringify(clusterDoc(peers, salts)));
+  const src = kind === 'etcd' ? await etcdSource(clusterDoc(peers, salts)) : fileSource(file);
+  const ns = createNamespace();
+  const stderr = [];
+  // A resync (full replan) must not fall inside the measurement: an hour.
+  const d = spawn(NODE, [OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(dir, 'subnet.env'), '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  d.stderr.on('data', (b) => stderr.push(b));
+  let exited;
+  const exitP = new Promise((res) => d.on('close', (code, sig) => { exited = { code, sig }; res(); }));
+  onCleanup(() => { if (!exited) d.kill('SIGKILL'); });
+  const watchers = [];
+  try {
+    if (!await waitConverged(src.diffArgs(ns), 180000, () => exited !== undefined)) {
+      return { source: kind, peers, notRun: `the daemon did not converge: ${Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | ')}` };
+    }
+    const neigh = lineWatcher('ip', ['-n', ns, 'monitor', 'neigh']);
+    const fdb = lineWatcher('bridge', ['-n', ns, 'monitor', 'fdb']);
+    watchers.push(neigh, fdb);
+    // Let the monitors subscribe and the daemon settle after the diffs above.
+    await sleep(1000);
+    // What the daemon costs doing nothing (timers, lease renewal, GC): subtracted for the net figure.
+    const idle0 = cpuMs(d.pid);
+    const idleT0 = performance.now();
+    await sleep(3000);
+    const idleMsPerS = (cpuMs(d.pid) - idle0) / ((performance.now() - idleT0) / 1000);
+    const loopT0 = performance.now();
+    const lat = [];
+    let timeouts = 0;
+    let cpu = 0;
+    for (let i = 0; i < changes; i++) {
+      const k = 1 + ((i * 7919) % peers);
+      salts.set(k, 2 + i);
+      const n = nodeSpec(k, 2 + i);
+      const gw = n.subnet.split('/')[0];
+      const doc = clusterDoc(peers, salts);
+      const pN = neigh.waitFor((l) => l.startsWith(`${gw} `) && l.includes(`lladdr ${n.vtepMAC}`) && !l.startsWith('Deleted'), 10000);
+      const pF = fdb.waitFor((l) => l.startsWith(`${n.vtepMAC} `) && l.includes(`dst ${n.publicIP}`) && !l.startsWith('Deleted'), 10000);
+      // The file's JSON is written before the clock and the CPU count start: it is the source's cost, not the daemon's.
+      const before = cpuMs(d.pid);
+      const start = await src.change(doc, n);
+      const [tn, tf] = await Promise.all([pN, pF]);
+      // The rest of the cycle (the model kept) after the kernel has the entries.
+      await sleep(200);
+      cpu += cpuMs(d.pid) - before;
+      if (tn === undefined || tf === undefined) timeouts++;
+      else lat.push(Number((tn > tf ? tn : tf) - start) / 1e6);
+    }
+    const loopS = (performance.now() - loopT0) / 1000;
+    const inSync = await waitConverged(src.diffArgs(ns), 30000);
+    return {
+      source: kind, peers, changes, timeouts, inSyncAfter: inSync,
+      cpuMsPerChange: cpu / changes,
+      idleCpuMsPerS: idleMsPerS,
+      // The changes' own CPU: the counted windows hold loopS of idling too.
+      netCpuMsPerChange: Math.max(0, cpu - idleMsPerS * loopS) / changes,
+      p50Ms: lat.length ? percentile(lat, 50) : NaN,
+      p99Ms: lat.length ? percentile(lat, 99) : NaN,
+      latenciesMs: lat.map((x) => Math.round(x * 100) / 100),
+      rssMB: statusKB(d.pid, 'VmRSS') / 1024,
+    };
+  } finally {
+    for (const w of watchers) w.stop();
+    if (!exited) {
+      d.kill('SIGTERM');
+      const t = setTimeout(() => d.kill('SIGKILL'), 10000);
+      await exitP;
+      clearTimeout(t);
+    }
+    deleteNamespace(ns);
+    await src.stop();
+  }
+}
+
+const list = (s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))];
+
+export default {
+  name: 'events',
+  options: {
+    'events-sources': { type: 'string', default: 'file,etcd', help: 'sources for the per-event cost (file, etcd)' },
+    'events-peers': { type: 'string', default: '5000,10000', quick: '1000', help: 'cluster sizes for the per-event cost' },
+    'events-changes': { type: 'string', default: '30', quick: '10', help: 'single-peer changes per size and source' },
+  },
+  needsEtcd: (opt) => list(opt['events-sources']).includes('etcd'),
+  validate(opt) {
+    for (const s of list(opt['events-sources'])) if (s !== 'file' && s !== 'etcd') return `--events-sources: unknown source "${s}" (file, etcd)`;
+    return undefined;
+  },
+  enabled: (opt) => list(opt['events-sources']).length > 0 && list(opt['events-peers']).length > 0,
+  async run({ opt }) {
+    const out = [];
+    for (const p of list(opt['events-peers']).map(Number)) {
+      for (const kind of list(opt['events-sources'])) {
+        log(`\n== daemon per event, ${kind} source, ${p} peers`);
+        let r;
+        try {
+          r = await eventsRun(kind, p, Number(opt['events-changes']));
+        } catch (e) {
+          r = { source: kind, peers: p, notRun: String(e?.message ?? e).split('\n')[0] };
+        }
+        out.push(r);
+        log(r.notRun ? `  not run: ${r.notRun}` : `  CPU ${fmtMs(r.cpuMsPerChange)} ms per change (${fmtMs(r.netCpuMsPerChange)} net of idle); change -> kernel p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms`);
+      }
+    }
+    return out;
+  },
+  report(runs) {
+    return runs.map((r) => (r.notRun
+      ? `daemon per event (${r.peers} peers, ${r.source}): not run: ${r.notRun}`
+      : `daemon per event (${r.peers} peers, ${r.source}): CPU ${fmtMs(r.cpuMsPerChange)} ms per change (${fmtMs(r.netCpuMsPerChange)} net of ${fmtMs(r.idleCpuMsPerS)} ms/s idle); change -> kernel p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms over ${r.latenciesMs.length} changes (${r.timeouts} timeouts)${r.inSyncAfter ? '' : '; NOT in sync after'}`));
+  },
+};
