@@ -7,8 +7,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
-  clusterDoc, createNamespace, deleteNamespace, flannelConfig, flannelLease, leaseName, LOCAL_IP, median, nodeSpec, onCleanup,
-  percentile, startEtcd, tempDir, writeAtomic,
+  clusterDoc, createNamespace, deleteNamespace, flannelLease, LOCAL_IP, median, nodeSpec, onCleanup,
+  percentile, seedEtcd, tempDir, writeAtomic,
 } from './lib.mjs';
 import { NODE, NO_FWD, OVLNET, common, fmtMs, log, must, ovlnet } from './ovlnet.mjs';
 
@@ -87,33 +87,13 @@ export function fileSource(file) {
  * the new value; the clock starts when the put is sent, its round trip counts.
  */
 export async function etcdSource(doc) {
-  const { Etcd3 } = await import('etcd3');
-  const etcd = await startEtcd();
-  const client = new Etcd3({ hosts: `http://${etcd.endpoint}` });
-  const uri = `etcd://${etcd.endpoint}${ETCD_PREFIX}`;
-  const key = (n) => `${ETCD_PREFIX}/subnets/${leaseName(n.subnet)}`;
-  const grant = async () => (await client.leaseClient.leaseGrant({ TTL: ETCD_LEASE_TTL, ID: 0 })).ID;
-  const stop = async () => {
-    client.close();
-    await etcd.stop();
-  };
-  try {
-    await client.put(`${ETCD_PREFIX}/config`).value(flannelConfig(doc));
-    const todo = [...doc.nodes];
-    const worker = async () => {
-      for (let n = todo.pop(); n; n = todo.pop()) await client.put(key(n)).value(flannelLease(n)).lease(await grant());
-    };
-    await Promise.all(Array.from({ length: 32 }, worker));
-  } catch (e) {
-    await stop();
-    throw e;
-  }
+  const { endpoint, uri, client, key, grant, stop } = await seedEtcd(doc, ETCD_PREFIX, ETCD_LEASE_TTL);
   // The source the daemon runs with: the local node is found by its public IP, as flanneld's --public-ip.
   const args = (ns) => ['--source', uri, '--public-ip', LOCAL_IP, '--netns', ns, NO_FWD];
   const local = doc.nodes[0];
   return {
     name: 'etcd',
-    endpoint: etcd.endpoint,
+    endpoint: endpoint,
     daemonArgs: args,
     diffArgs: args,
     async change(_doc, n) {

@@ -291,3 +291,40 @@ export function percentile(xs, p) {
   const rank = Math.max(1, Math.ceil((p / 100) * s.length));
   return s[rank - 1];
 }
+
+/**
+ * A throw-away etcd holding flannel's v3 schema for `doc`: the config and
+ * one lease per node, each with an etcd lease of its own, as flanneld keeps
+ * them. Always stopped by the caller's stop().
+ */
+export async function seedEtcd(doc, prefix, ttlSeconds) {
+  const { Etcd3 } = await import('etcd3');
+  const etcd = await startEtcd();
+  const client = new Etcd3({ hosts: `http://${etcd.endpoint}` });
+  const key = (n) => `${prefix}/subnets/${leaseName(n.subnet)}`;
+  const grant = async () => (await client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: 0 })).ID;
+  const stop = async () => {
+    client.close();
+    await etcd.stop();
+  };
+  try {
+    await client.put(`${prefix}/config`).value(flannelConfig(doc));
+    const todo = [...doc.nodes];
+    const worker = async () => {
+      for (let n = todo.pop(); n; n = todo.pop()) await client.put(key(n)).value(flannelLease(n)).lease(await grant());
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { endpoint: etcd.endpoint, uri: `etcd://${etcd.endpoint}${prefix}`, client, key, grant, stop };
+}
+
+/** Stops a daemon the bench started: SIGTERM, then SIGKILL after 10 s; resolves once it exited (`exitP`). */
+export async function stopDaemon(d, exitP) {
+  d.kill('SIGTERM');
+  const t = setTimeout(() => d.kill('SIGKILL'), 10_000);
+  await exitP;
+  clearTimeout(t);
+}

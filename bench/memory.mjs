@@ -24,8 +24,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  clusterDoc, createNamespace, deleteNamespace, flannelConfig, flannelLease, leaseName,
-  LOCAL_IP, nodeSpec, onCleanup, startEtcd, tempDir, timed, writeAtomic,
+  clusterDoc, createNamespace, deleteNamespace, flannelLease,
+  LOCAL_IP, nodeSpec, onCleanup, seedEtcd, stopDaemon, tempDir, timed, writeAtomic,
 } from './lib.mjs';
 import { NODE, NO_FWD, OVLNET as OWN_OVLNET, ROOT, log } from './ovlnet.mjs';
 
@@ -84,27 +84,8 @@ function fileSource(dir, peers, salts) {
 async function etcdSource(peers, salts) {
   const PREFIX = '/bench.ovlnet/network';
   const doc = clusterDoc(peers, salts);
-  const { Etcd3 } = await import('etcd3');
-  const etcd = await startEtcd();
-  const client = new Etcd3({ hosts: `http://${etcd.endpoint}` });
-  const key = (n) => `${PREFIX}/subnets/${leaseName(n.subnet)}`;
-  const grant = async () => (await client.leaseClient.leaseGrant({ TTL: 3600, ID: 0 })).ID;
-  const stop = async () => {
-    client.close();
-    await etcd.stop();
-  };
-  try {
-    await client.put(`${PREFIX}/config`).value(flannelConfig(doc));
-    const todo = [...doc.nodes];
-    const worker = async () => {
-      for (let n = todo.pop(); n; n = todo.pop()) await client.put(key(n)).value(flannelLease(n)).lease(await grant());
-    };
-    await Promise.all(Array.from({ length: 32 }, worker));
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  const args = (ns) => ['--source', `etcd://${etcd.endpoint}${PREFIX}`, '--public-ip', LOCAL_IP, '--netns', ns, NO_FWD];
+  const { uri, client, key, grant, stop } = await seedEtcd(doc, PREFIX, 3600);
+  const args = (ns) => ['--source', uri, '--public-ip', LOCAL_IP, '--netns', ns, NO_FWD];
   return {
     daemonArgs: args,
     diffArgs: args,
@@ -215,12 +196,7 @@ async function measure(kind, peers, set) {
       inSyncAfterChanges: inSync1 && inSync2,
     };
   } finally {
-    if (!exited) {
-      d.kill('SIGTERM');
-      const t = setTimeout(() => d.kill('SIGKILL'), 10_000);
-      await exitP;
-      clearTimeout(t);
-    }
+    if (!exited) await stopDaemon(d, exitP);
     deleteNamespace(ns);
     await src.stop();
   }

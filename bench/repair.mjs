@@ -8,7 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { clusterDoc, createNamespace, deleteNamespace, nodeSpec, onCleanup, percentile, tempDir, writeAtomic } from './lib.mjs';
+import { clusterDoc, createNamespace, deleteNamespace, nodeSpec, onCleanup, percentile, stopDaemon, tempDir, writeAtomic } from './lib.mjs';
 import { NODE, OVLNET, common, fmtMs, log, ovlnet } from './ovlnet.mjs';
 
 /** Runs a tool without blocking the event loop (the monitors' lines are timed as they arrive). */
@@ -135,12 +135,7 @@ async function repairRun(peers, reps, deviceReps) {
   } finally {
     ipMon.stop();
     fdbMon.stop();
-    if (!exited) {
-      d.kill('SIGTERM');
-      const t = setTimeout(() => d.kill('SIGKILL'), 10_000);
-      await exitP;
-      clearTimeout(t);
-    }
+    if (!exited) await stopDaemon(d, exitP);
     deleteNamespace(ns);
   }
 }
