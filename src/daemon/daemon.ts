@@ -198,7 +198,6 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         kernelWatch.planned(snap.desired);
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
-        converged = snap.desired;
         prober?.update(snap);
         void dataPlane.sync(snap.cluster.config, snap.desired).then(() => {
           if (dataPlane.down) {
