@@ -106,6 +106,32 @@ static int attach(const char *name, size_t len) {
   return fd;
 }
 
+/*
+ * Runs open_fd(arg) in the network namespace `ns` when in_ns (on this thread,
+ * back home before returning), else here. Returns the fd or -errno; sets
+ * *entered to 0 when the namespace could not be entered.
+ */
+static int open_in_netns(int in_ns, const char *ns, int (*open_fd)(const void *), const void *arg, int *entered) {
+  int home = -1;
+  *entered = 1;
+  if (in_ns) {
+    int err = enter_netns(ns, &home);
+    if (err) {
+      *entered = 0;
+      return -err;
+    }
+  }
+  int fd = open_fd(arg);
+  if (in_ns) leave_netns(home);
+  return fd;
+}
+
+struct tun_args { const char *name; size_t len; };
+static int open_tun_fd(const void *a) {
+  const struct tun_args *t = a;
+  return attach(t->name, t->len);
+}
+
 static napi_value open_tun(napi_env env, napi_callback_info info) {
   size_t argc = 2, len = 0;
   napi_value argv[2];
@@ -120,13 +146,10 @@ static napi_value open_tun(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "openTun(name[, netns]): netns must be a path");
     return NULL;
   }
-  int home = -1;
-  if (in_ns) {
-    int err = enter_netns(ns, &home);
-    if (err) return fail(env, "entering the network namespace", err);
-  }
-  int fd = attach(name, len);
-  if (in_ns) leave_netns(home);
+  struct tun_args t = { name, len };
+  int entered;
+  int fd = open_in_netns(in_ns, ns, open_tun_fd, &t, &entered);
+  if (!entered) return fail(env, "entering the network namespace", -fd);
   if (fd == -ENODEV) return fail(env, "no such device", ENODEV);
   if (fd < 0) return fail(env, "attaching to the tun device", -fd);
   napi_value out;
@@ -151,6 +174,12 @@ static int bound_socket(struct in_addr addr, int port) {
   return fd;
 }
 
+struct socket_args { struct in_addr addr; int port; };
+static int open_socket_fd(const void *a) {
+  const struct socket_args *s = a;
+  return bound_socket(s->addr, s->port);
+}
+
 static napi_value udp_socket(napi_env env, napi_callback_info info) {
   size_t argc = 3, len = 0;
   napi_value argv[3];
@@ -168,13 +197,10 @@ static napi_value udp_socket(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "udpSocket(ipv4, port[, netns]): netns must be a path");
     return NULL;
   }
-  int home = -1;
-  if (in_ns) {
-    int err = enter_netns(ns, &home);
-    if (err) return fail(env, "entering the network namespace", err);
-  }
-  int fd = bound_socket(addr, port);
-  if (in_ns) leave_netns(home);
+  struct socket_args sa = { addr, port };
+  int entered;
+  int fd = open_in_netns(in_ns, ns, open_socket_fd, &sa, &entered);
+  if (!entered) return fail(env, "entering the network namespace", -fd);
   if (fd < 0) return fail(env, "bind", -fd);
   napi_value out;
   napi_create_int32(env, fd, &out);

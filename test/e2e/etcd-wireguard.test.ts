@@ -10,23 +10,15 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { withEtcd, type EtcdCluster } from '../lib/etcd.js';
 import { openSource } from '../../src/sources/index.js';
 import type { Source } from '../../src/sources/types.js';
 import { validateConfig } from '../../src/validate/config.js';
 import { validateNode } from '../../src/validate/nodes.js';
+import { PEER_PUB, PRIV, wgPubkey } from '../lib/wireguard.js';
 
 const P = '/coreos.com/network';
-// A private key as `wg genkey` makes them, and another node's public key.
-const PRIV = 'GDVSXUyEb3PDHgsUI1twrzRWdnEjhyYEdQCrRKxPR1A=';
-const PEER_PUB = 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=';
 
-async function wgPubkey(priv: string): Promise<string> {
-  const r = await execa('wg', ['pubkey'], { input: priv, reject: false });
-  if (r.exitCode !== 0) throw new Error(`wg pubkey failed (wireguard-tools must be installed): ${r.stderr}`);
-  return String(r.stdout).trim();
-}
 
 /** The value bytes of a key, as etcd holds them. */
 async function rawValue(c: EtcdCluster, key: string): Promise<string | undefined> {

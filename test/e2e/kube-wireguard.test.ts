@@ -8,19 +8,12 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { openSource } from '../../src/sources/index.js';
 import { validateCluster } from '../../src/validate/index.js';
 import { FakeKube, FLANNEL_PREFIX as P, netConfJSON } from '../lib/fake-kube.js';
+import { PEER_PUB, PRIV, wgPubkey } from '../lib/wireguard.js';
 
-const PRIV = 'GDVSXUyEb3PDHgsUI1twrzRWdnEjhyYEdQCrRKxPR1A=';
-const PEER_PUB = 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=';
 
-async function wgPubkey(priv: string): Promise<string> {
-  const r = await execa('wg', ['pubkey'], { input: priv, reject: false });
-  if (r.exitCode !== 0) throw new Error(`wg pubkey failed (wireguard-tools must be installed): ${r.stderr}`);
-  return String(r.stdout).trim();
-}
 
 /** A fake API server with flannel's wireguard net-conf and a key file at WIREGUARD_KEY_FILE (never the host's). */
 async function withWireguard(fn: (f: FakeKube, src: string, keyFile: string) => Promise<void>): Promise<void> {
