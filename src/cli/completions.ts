@@ -139,17 +139,48 @@ function zshOption(o: OptSpec): string {
   return `'${excl}${spell(names[0])}${desc}'`;
 }
 
+/** A function per command: `_ovlnet_cmd_<name>` completes that command's options and argument. */
+function zshCommand(c: CmdSpec, commandNames: string[]): string {
+  const lines = c.options.map((o) => `        ${zshOption(o)}`);
+  if (c.name === 'config') {
+    // `ovlnet config COMMAND OPTIONS`: after COMMAND, that command's own options.
+    lines.push(`        '1:command:(${commandNames.join(' ')})'`, "        '*:: :->args'");
+    return [
+      `_ovlnet_cmd_${c.name}() {`,
+      '    local curcontext=$curcontext state line ret=1',
+      '    typeset -A opt_args',
+      '    _arguments -C -s -S \\',
+      lines.join(' \\\n') + ' && ret=0',
+      '    [[ $state == args ]] || return ret',
+      '    curcontext=${curcontext%:*:*}:ovlnet-config-$words[1]:',
+      '    local fn=_ovlnet_cmd_${words[1]//-/_}',
+      '    (( $+functions[$fn] )) && $fn && ret=0',
+      '    return ret',
+      '}',
+    ].join('\n');
+  }
+  if (c.arg) {
+    const action = c.name === 'help' ? '_ovlnet_commands' : c.arg.file ? '_files' : `(${c.arg.choices.join(' ')})`;
+    lines.push(`        '1:${c.arg.name}:${action}'`);
+  }
+  return [`_ovlnet_cmd_${c.name.replace(/-/g, '_')}() {`, '    _arguments -s -S \\', lines.join(' \\\n'), '}'].join('\n');
+}
+
+/** The options before the command: --version and --help end the line; the others take their values. */
+function zshGlobal(o: OptSpec): string {
+  const names = [o.short, o.long].filter(Boolean) as string[];
+  if (names.includes('--version') || names.includes('--help')) {
+    const spec = `[${zshDesc(o.desc)}]`;
+    return names.length > 1 ? `'(- *)'{${names.join(',')}}'${spec}'` : `'(- *)${names[0]}${spec}'`;
+  }
+  return zshOption(o);
+}
+
 function zshScript(s: CliSpec): string {
   const cmds = s.commands.map((c) => `        '${c.name}:${zshDesc(c.desc).replace(/\\([[\]])/g, '$1')}'`);
-  const cases = s.commands.map((c) => {
-    const lines = c.options.map((o) => `                ${zshOption(o)}`);
-    if (c.arg) {
-      const action = c.name === 'help' ? '_ovlnet_commands' : c.arg.file ? '_files' : `(${c.arg.choices.join(' ')})`;
-      lines.push(`                '1:${c.arg.name}:${action}'`);
-    }
-    return [`        (${c.name})`, '            _arguments -s -S \\', lines.join(' \\\n') + ' && ret=0', '            ;;'].join('\n');
-  });
-  const globals = s.options.map((o) => `        '(- *)'{${[o.short, o.long].filter(Boolean).join(',')}}'[${zshDesc(o.desc)}]'`);
+  const configurable = s.commands.filter((c) => c.name !== 'config' && c.name !== 'help').map((c) => c.name);
+  const functions = s.commands.map((c) => zshCommand(c, configurable));
+  const globals = s.options.map((o) => `        ${zshGlobal(o)}`);
   return [
     '#compdef ovlnet',
     ...header('zsh', [
@@ -209,11 +240,12 @@ function zshScript(s: CliSpec): string {
     "        '*:: :->args' && ret=0",
     '    [[ $state == args ]] || return ret',
     '    curcontext=${curcontext%:*:*}:ovlnet-$words[1]:',
-    '    case $words[1] in',
-    ...cases,
-    '    esac',
+    '    local fn=_ovlnet_cmd_${words[1]//-/_}',
+    '    (( $+functions[$fn] )) && $fn && ret=0',
     '    return ret',
     '}',
+    '',
+    ...functions.flatMap((f) => [f, '']),
     '',
     '# Autoloaded from $fpath: complete now. Sourced: register.',
     'if [[ $funcstack[1] == _ovlnet ]]; then',

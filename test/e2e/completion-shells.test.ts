@@ -170,6 +170,53 @@ test('fish completes commands, options, formats, sources and shells', async () =
   }
 });
 
+/** What zsh offers for `line` + TAB, from the real completion system (test/lib/zsh-complete.zsh). */
+async function zshComplete(line: string, cwd: string, dump: string): Promise<string[]> {
+  const r = await execa('zsh', ['-f', join(ROOT, 'test/lib/zsh-complete.zsh'), line, ZSH, dump], { cwd, env: ENV, extendEnv: false, reject: false, timeout: 30_000 });
+  assert.is(r.exitCode, 0, `${JSON.stringify(line)}: ${String(r.stderr)}`);
+  // zsh reports its own errors (e.g. a bad _arguments spec) on the terminal, among the candidates.
+  assert.not.match(String(r.stdout), /_arguments|invalid argument|command not found/, String(r.stdout));
+  return String(r.stdout).split('\n').map((l) => l.trim()).filter(Boolean).sort();
+}
+
+test('zsh completes commands, global options, command options, formats, sources and config COMMAND', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ovlnet-comp-'));
+  try {
+    writeFileSync(join(dir, 'cluster.yaml'), 'network: 198.18.0.0/16\n');
+    const cases: Array<[string, string[] | ((got: string[]) => boolean)]> = [
+      ['ovlnet ', ALL_COMMANDS],
+      ['ovlnet d', ['daemon', 'diff', 'doctor']],
+      // Global options before the command take their value, and the command still completes.
+      ['ovlnet -n x d', ['daemon', 'diff', 'doctor']],
+      ['ovlnet --source file:x pl', ['plan']],
+      ['ovlnet plan -o ', ['commands', 'json', 'table']],
+      ['ovlnet daemon --log', ['--log-format', '--log-level']],
+      ['ovlnet daemon --log-level ', ['debug', 'error', 'info', 'warn']],
+      ['ovlnet plan --source ', ['etcd://', 'etcds://', 'file:', 'kube:']],
+      ['ovlnet plan --source file:cl', ['file:cluster.yaml']],
+      ['ovlnet completion ', ['bash', 'fish', 'zsh']],
+      ['ovlnet config d', ['daemon', 'diff', 'doctor']],
+      // After "config COMMAND", the options are that command's own (not config's).
+      ['ovlnet config daemon --log', ['--log-format', '--log-level']],
+      ['ovlnet config daemon --log-level ', ['debug', 'error', 'info', 'warn']],
+      ['ovlnet config systemd-unit --ex', ['--exec']],
+      ['ovlnet config --', (g) => g.includes('--output') && !g.includes('--log-level')],
+    ];
+    // One zsh under a pty each: run them a few at a time.
+    const results: string[][] = [];
+    for (let i = 0; i < cases.length; i += 4) {
+      results.push(...(await Promise.all(cases.slice(i, i + 4).map(([line], j) => zshComplete(line, dir, join(dir, `zcompdump-${i + j}`))))));
+    }
+    for (const [i, [line, want]] of cases.entries()) {
+      const got = results[i];
+      if (typeof want === 'function') assert.ok(want(got), `${JSON.stringify(line)} -> ${JSON.stringify(got)}`);
+      else assert.equal(got, want, JSON.stringify(line));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('zsh: the script parses and defines the completion under compinit', async () => {
   const syntax = await execa('zsh', ['-n', ZSH], { reject: false });
   assert.is(syntax.exitCode, 0, String(syntax.stderr));
