@@ -164,6 +164,8 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
   table: {
     nodeNote?(local: Node): string;
     columns: Array<{ head: string; cell(p: PeerPlan): string }>;
+    /** `ovlnet nodes`' columns of the backend's own (what a peer publishes for it: VTEP MAC, public key); absent: none. */
+    nodeColumns?: Array<{ head: string; cell(n: Node): string }>;
     /** The Backend line's devices when they are of the backend's own kinds (not a vxlan link or a tun). */
     devices?(d: DesiredState): string | undefined;
     unroutedPeer?(p: PeerPlan, d: DesiredState): string;

@@ -75,5 +75,6 @@ export const vxlan: Backend<VxlanConfig> = {
   table: {
     nodeNote: (local) => `  VTEP MAC ${local.vtepMAC.text}`,
     columns: [{ head: 'VTEP MAC', cell: (p) => (p.via === 'vxlan' ? p.node.vtepMAC.text : '(direct)') }],
+    nodeColumns: [{ head: 'VTEP MAC', cell: (n) => n.vtepMAC.text }],
   },
 };

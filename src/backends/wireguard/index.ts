@@ -1,7 +1,7 @@
 // The wireguard backend (flannel's pkg/backend/wireguard): encrypted pod
 // traffic through flannel-wg (and flannel-wg-v6), one WireGuard peer per
 // node, keyed by the public key each node publishes in its BackendData.
-import type { WireguardConfig } from '../../model/types.js';
+import type { Node, WireguardConfig } from '../../model/types.js';
 import type { Backend } from '../types.js';
 import { cleanupWireguard } from './cleanup.js';
 import { parseWireguardConfig } from './config.js';
@@ -9,6 +9,9 @@ import { wireguardChecks } from './doctor.js';
 import { wireguardLeaseData } from './lease.js';
 import { wireguardNodeFields } from './node-fields.js';
 import { planWireguard, WG_OVERHEAD, wireguardAttrs, wireguardDevices } from './plan.js';
+
+/** A node's published key (BackendData, else BackendV6Data on an IPv6-only peer). */
+const publicKeyOf = (n: Node): string => wireguardAttrs(n.backendData).publicKey ?? wireguardAttrs(n.v6?.backendData).publicKey ?? '-';
 
 export const wireguard: Backend<WireguardConfig> = {
   type: 'wireguard',
@@ -35,7 +38,8 @@ export const wireguard: Backend<WireguardConfig> = {
       const key = wireguardAttrs(local.backendData).publicKey;
       return key ? `  public key ${key}` : '';
     },
-    columns: [{ head: 'Public key', cell: (p) => wireguardAttrs(p.node.backendData).publicKey ?? wireguardAttrs(p.node.v6?.backendData).publicKey ?? '-' }],
+    columns: [{ head: 'Public key', cell: (p) => publicKeyOf(p.node) }],
+    nodeColumns: [{ head: 'Public key', cell: publicKeyOf }],
     unroutedPeer: (p, d) => `dev ${d.device} (wireguard)`,
     devices: (d) => d.entries.flatMap((e) => (e.kind === 'wg-device' ? [`${e.name} (port ${e.listenPort}, MTU ${e.mtu})`] : [])).join(', ') || undefined,
   },

@@ -29,7 +29,8 @@ export default async function nodes(o: GlobalOptions, ctx: Context): Promise<num
     if (r.node) valid.push(r.node);
     else problems.push(r.problem!);
   }
-  const view = { config, backend: backendOf(config.backend).describe(config.backend), nodes: valid, problems, now: Date.now() };
+  const backend = backendOf(config.backend);
+  const view = { config, backend: backend.describe(config.backend), columns: backend.table.nodeColumns, nodes: valid, problems, now: Date.now() };
   if (format === 'json') {
     ctx.out(JSON.stringify(nodesJSON(view), null, 2));
     return EXIT_OK;

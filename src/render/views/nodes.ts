@@ -12,6 +12,8 @@ export interface NodesView {
   config: NetworkConfig;
   /** The backend as one line (Backend.describe). */
   backend: string;
+  /** The backend's own columns (Backend.table.nodeColumns: VTEP MAC, public key); none for host-gw and udp. */
+  columns?: Array<{ head: string; cell(n: Node): string }>;
   nodes: Node[];
   problems: Problem[];
   now: number;
@@ -41,8 +43,9 @@ export function nodesJSON(v: NodesView): object {
 
 export function nodesText(v: NodesView, c: ChalkInstance, table: TableKind): string {
   const withExpiry = v.nodes.some((n) => n.expiresAt !== undefined);
-  const head = ['Name', 'Subnet', 'Public IP', 'VTEP MAC', ...(withExpiry ? ['Expires'] : [])];
-  const rows = v.nodes.map((n) => [n.name, n.subnet.text, n.publicIP.text, n.vtepMAC.text, ...(withExpiry ? [expiry(n, v.now)] : [])]);
+  const own = v.columns ?? [];
+  const head = ['Name', 'Subnet', 'Public IP', ...own.map((c) => c.head), ...(withExpiry ? ['Expires'] : [])];
+  const rows = v.nodes.map((n) => [n.name, n.subnet.text, n.publicIP.text, ...own.map((c) => c.cell(n)), ...(withExpiry ? [expiry(n, v.now)] : [])]);
   const np = v.problems.length;
   return [
     `${c.bold('Network')} ${v.config.network.text}  subnet length /${v.config.subnetLen}  ${c.bold('Backend')} ${v.backend}`,

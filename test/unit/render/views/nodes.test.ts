@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { Chalk } from 'chalk';
 import { expiry, NODES_JSON_VERSION, nodesJSON, nodesText, type NodesView } from '../../../../src/render/views/nodes.js';
 import { config, node } from '../../support/build.js';
+import { backendOf } from '../../../../src/backends/registry.js';
 
 const plain = new Chalk({ level: 0 });
 const NOW = Date.parse('2026-12-03T10:00:00Z');
@@ -36,6 +37,25 @@ test('nodesText and nodesJSON: the same nodes, counts and problems', () => {
     assert.equal(j.nodes.map((n) => n.name), r.v.nodes.map((n) => n.name), r.name);
     assert.equal(j.problems, r.problems, r.name);
   }
+});
+
+test('nodesText: the backend\'s own columns, none for host-gw and udp', () => {
+  const rows: Array<{ name: string; columns?: NodesView['columns']; head: string[]; cell: string }> = [
+    { name: 'vxlan', columns: backendOf('vxlan').table.nodeColumns, head: ['Name', 'Subnet', 'Public IP', 'VTEP MAC'], cell: node(1).vtepMAC.text },
+    { name: 'host-gw', columns: backendOf('host-gw').table.nodeColumns, head: ['Name', 'Subnet', 'Public IP'], cell: '' },
+    { name: 'udp', columns: backendOf('udp').table.nodeColumns, head: ['Name', 'Subnet', 'Public IP'], cell: '' },
+    { name: 'wireguard', columns: backendOf('wireguard').table.nodeColumns, head: ['Name', 'Subnet', 'Public IP', 'Public key'], cell: '-' },
+  ];
+  for (const r of rows) {
+    const lines = nodesText({ ...base, columns: r.columns }, plain, 'plain').split('\n');
+    const head = lines.find((l) => l.includes('Name'))!;
+    assert.equal(head.trim().split(/\s{2,}/), r.head, r.name);
+    assert.is(head.includes('VTEP MAC'), r.name === 'vxlan', r.name);
+    if (r.cell) assert.ok(lines.some((l) => l.includes('node-1') && l.includes(r.cell)), r.name);
+  }
+  const key = 'mDsR4Lw1P4hnMuC35Xa/6Mxj0CzQ0M0mFLXhUlvuXm8=';
+  const wg = nodesText({ ...base, columns: backendOf('wireguard').table.nodeColumns, nodes: [node(1, { backendData: { PublicKey: key } })] }, plain, 'plain');
+  assert.ok(wg.includes(key), wg);
 });
 
 test.run();
