@@ -18,8 +18,10 @@ export function localNodeName(o: GlobalOptions, env: NodeJS.ProcessEnv = process
   return resolveSourceURI(o.source, env).startsWith('kube:') && env.NODE_NAME ? env.NODE_NAME : undefined;
 }
 
-export async function openFromOptions(o: GlobalOptions): Promise<Source> {
+/** `once`: the command loads the source once (see SourceOptions.once). */
+export async function openFromOptions(o: GlobalOptions, once = false): Promise<Source> {
   return openSource(resolveSourceURI(o.source), {
+    once,
     netns: o.netns,
     etcdCaFile: o.etcdCafile,
     etcdCertFile: o.etcdCertfile,
@@ -48,7 +50,8 @@ export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
 async function withSource<T>(o: GlobalOptions, ctx: Context | undefined, work: (source: Source) => Promise<T>): Promise<T> {
   const uri = resolveSourceURI(o.source);
   const run = async () => {
-    const source = await openFromOptions(o);
+    // plan, diff and apply load the source once.
+    const source = await openFromOptions(o, true);
     try {
       return await work(source);
     } finally {

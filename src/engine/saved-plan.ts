@@ -9,6 +9,7 @@
 // dropped wherever it appears, so a kind added later cannot leak one, and the
 // source address loses its user:password part.
 import type { z as Zod } from 'zod/mini';
+import type { savedPlanSchema } from './saved-plan-schema.js';
 import { PlanFileError, StalePlanError } from '../errors.js';
 import type { ChangeCounts } from '../render/changes-view.js';
 import { canonical, sha256 } from './fingerprint.js';
@@ -49,23 +50,8 @@ export interface Fingerprints {
   changes: string;
 }
 
-/** The file's shape; zod is loaded only when a plan file is read (diff and apply never need it otherwise). */
-function fileSchema(z: typeof Zod) {
-  return z.strictObject({
-    format: z.literal(SAVED_PLAN_FORMAT),
-    version: z.literal(SAVED_PLAN_VERSION),
-    createdAt: z.string(),
-    ovlnetVersion: z.string(),
-    target: z.strictObject({ node: z.string(), netns: z.nullable(z.string()), backend: z.string(), source: z.string() }),
-    settings: z.record(z.string(), z.union([z.string(), z.boolean(), z.null()])),
-    fingerprints: z.strictObject({ source: z.string(), host: z.string(), changes: z.string() }),
-    summary: z.strictObject({ add: z.number(), change: z.number(), delete: z.number() }),
-    changes: z.array(z.record(z.string(), z.unknown())),
-    checksum: z.string(),
-  });
-}
-
-export type SavedPlan = Zod.infer<ReturnType<typeof fileSchema>>;
+/** The file's shape (saved-plan-schema.ts, zod: loaded only when a plan file is read; diff and apply never need it otherwise). */
+export type SavedPlan = Zod.infer<ReturnType<typeof savedPlanSchema>>;
 
 export function changesFingerprint(changes: readonly object[]): string {
   return sha256(canonical(withoutSecrets(changes)));
@@ -119,8 +105,8 @@ export async function parseSavedPlan(path: string, text: string): Promise<SavedP
   if (head.version !== SAVED_PLAN_VERSION) {
     throw new PlanFileError(`${path}: plan file version ${String(head.version)}; this ovlnet reads version ${SAVED_PLAN_VERSION}`, AGAIN.replace('again', 'with this ovlnet'));
   }
-  const { z } = await import('zod/mini');
-  const parsed = fileSchema(z).safeParse(raw);
+  const { savedPlanSchema } = await import('./saved-plan-schema.js');
+  const parsed = savedPlanSchema(SAVED_PLAN_FORMAT, SAVED_PLAN_VERSION).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new PlanFileError(`${path}: not a valid plan file: ${issue.path.join('.') || '(top)'}: ${issue.message}`, AGAIN);

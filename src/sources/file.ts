@@ -64,16 +64,29 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
   return { config, nodes, warnings, namedNodes: true };
 }
 
+function summaryOf(state: ClusterState): ReadSummary {
+  return summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>);
+}
+
 export class FileSource implements Source {
   readonly uri: string;
   readonly path: string;
 
-  constructor(uri: string, _opts: SourceOptions = {}) {
+  constructor(uri: string, opts: SourceOptions = {}) {
     this.uri = uri;
     this.path = uri.slice('file:'.length);
     if (!this.path) throw new SourceError(`source ${uri}: no path after file:`);
+    this.once = opts.once === true;
   }
 
+  /**
+   * Read once (a CLI command): the first read leaves its summary and node
+   * prints uncomputed (a string per node, 10 000 of them, that no later read
+   * compares against); a later read computes them from that read's state then.
+   */
+  private readonly once: boolean;
+  /** The first read of a `once` source, whose summary is not computed yet. */
+  private unsummarized?: ClusterState;
   /** What the last load returned, to tell a half-written file from an edit (file-settle.ts). */
   private last?: ReadSummary;
   /** The file (inode) the last load read. */
@@ -97,17 +110,32 @@ export class FileSource implements Source {
    * file is read whole either way, but only the nodes that changed go on.
    */
   async update(): Promise<SourceUpdate> {
+    this.summarizeFirstRead();
     const before = this.printed;
     const { state, print } = await this.read();
-    const d = nodeDelta(before, print);
+    const d = before && nodeDelta(before, print());
     if (!d) return { state: async () => state };
     const byName = new Map<string, RawNode>();
     for (const n of state.nodes) byName.set(n.name as string, n);
     return { delta: { upserts: d.upserts.map((name) => byName.get(name)!), deletes: d.deletes }, state: async () => state };
   }
 
-  private async read(): Promise<{ state: ClusterState; print: NodePrint }> {
+  /** A `once` source read again: the guard and the delta need the first read's summary and prints after all. */
+  private summarizeFirstRead(): void {
+    if (!this.unsummarized) return;
+    this.last = summaryOf(this.unsummarized);
+    this.printed = nodePrint(this.unsummarized.nodes, this.last, this.unsummarized.warnings);
+    this.unsummarized = undefined;
+  }
+
+  private async read(): Promise<{ state: ClusterState; print: () => NodePrint }> {
+    this.summarizeFirstRead();
     let read = await this.readOnce();
+    if (this.once && !this.last) {
+      this.unsummarized = read.state;
+      this.lastFile = read.file;
+      return { state: read.state, print: () => nodePrint(read.state.nodes, summaryOf(read.state), read.state.warnings) };
+    }
     // A file put in place whole (renamed over the old one: another inode, unchanged while read) is never half
     // written, as the watch's debounce already assumes: its removals need no second read. An in-place write
     // (same inode: truncate, then write) is confirmed.
@@ -125,11 +153,12 @@ export class FileSource implements Source {
     }
     this.last = read.summary;
     this.lastFile = read.file;
-    this.printed = nodePrint(read.state.nodes, read.summary, read.state.warnings);
-    return { state: read.state, print: this.printed };
+    const printed = nodePrint(read.state.nodes, read.summary, read.state.warnings);
+    this.printed = printed;
+    return { state: read.state, print: () => printed };
   }
 
-  private async readOnce(): Promise<{ text: string; state: ClusterState; summary: ReadSummary; file: { dev: number; ino: number }; whole: boolean }> {
+  private async readOnce(): Promise<{ text: string; state: ClusterState; readonly summary: ReadSummary; file: { dev: number; ino: number }; whole: boolean }> {
     let text: string;
     let file: { dev: number; ino: number };
     let whole: boolean;
@@ -156,7 +185,9 @@ export class FileSource implements Source {
         err.code === 'ENOENT' ? 'pass --source file:PATH or set OVLNET_SOURCE' : undefined);
     }
     const state = parseClusterDocument(await checkClusterKeys(await this.parse(text), this.path), this.path);
-    return { text, state, summary: summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>), file, whole };
+    let summary: ReadSummary | undefined;
+    // Computed when first asked for: a `once` source's first read never asks.
+    return { text, state, get summary() { return (summary ??= summaryOf(state)); }, file, whole };
   }
 
   private async parse(text: string): Promise<unknown> {

@@ -20,6 +20,11 @@ export interface SourceOptions {
   nodeName?: string;
   /** Kubernetes: where NODE_NAME, POD_NAME and POD_NAMESPACE are read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The caller loads once (plan, diff, apply): a source may skip what only a
+   * later read would compare against (the file source's per-node summary).
+   */
+  once?: boolean;
 }
 
 export interface WatchHandlers {

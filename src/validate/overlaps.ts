@@ -123,6 +123,11 @@ function kernelIdentity(n: Node): string {
  * ambiguous. The local node is never folded: a copy of it overlaps it.
  */
 function dropIdenticalCopies(nodes: Node[], local: Node | undefined): { unique: Node[]; problems: Problem[] } {
+  // Copies share their subnet: the whole identity (three or six addresses in
+  // one string) is built only for the nodes whose subnet an earlier node has,
+  // not for each of 10 000 nodes with subnets of their own.
+  // Subnet -> its first node; null once that node is in `first` by its whole identity.
+  const bySubnet = new Map<string, Node | null>();
   const first = new Map<string, Node>();
   const unique: Node[] = [];
   const problems: Problem[] = [];
@@ -130,6 +135,17 @@ function dropIdenticalCopies(nodes: Node[], local: Node | undefined): { unique: 
     if (n === local) {
       unique.push(n);
       continue;
+    }
+    const earlier = bySubnet.get(n.subnet.text);
+    if (earlier === undefined) {
+      bySubnet.set(n.subnet.text, n);
+      unique.push(n);
+      continue;
+    }
+    // The first node of this subnet enters `first` when its subnet is seen again.
+    if (earlier !== null) {
+      first.set(kernelIdentity(earlier), earlier);
+      bySubnet.set(n.subnet.text, null);
     }
     const id = kernelIdentity(n);
     const kept = first.get(id);
@@ -151,6 +167,10 @@ export function resolveOverlaps(all: Node[], local: Node | undefined, isProgramm
 
 function resolveUnique(nodes: Node[], local: Node | undefined, isProgrammed: (n: Node) => boolean): OverlapResult {
   const f = forest(nodes);
+  // Aligned prefixes overlap only by containing one another: without any
+  // container nothing overlaps (this node included), the usual case, told
+  // without the counting below.
+  if (f.parent.every((p) => p < 0)) return { kept: nodes.slice(), problems: [] };
   const localIv = f.items.find((x) => x.n === local);
   const onLocal = new Set(f.items.filter((x) => x !== localIv && localIv && x.start <= localIv.end && localIv.start <= x.end).map((x) => x.n));
   const peers = rivals(f, (n) => n !== local);

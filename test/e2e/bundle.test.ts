@@ -19,7 +19,7 @@ const HEAVY = ['@kubernetes/client-node', 'etcd3', 'prom-client'];
 
 interface MetaOutput {
   entryPoint?: string;
-  inputs: Record<string, unknown>;
+  inputs: Record<string, { bytesInOutput: number }>;
   imports: Array<{ path: string; kind: string; external?: boolean }>;
 }
 const meta = JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle-meta.json'), 'utf8')) as { outputs: Record<string, MetaOutput> };
@@ -131,6 +131,13 @@ test('plan of a JSON cluster file loads no heavy library and no YAML parser; of 
     assert.equal((JSON.parse(j.stdout) as { peers: Array<{ name: string }> }).peers.map((p) => p.name), ['node-b', 'node-c']);
     assertOnlyBundle(j, 'plan (JSON)');
     assertNone(j, [...HEAVY, 'yaml', 'js-yaml'], 'plan of a JSON file');
+    // The cluster file's key check takes three zod functions (about 30 KB in
+    // the bundle). A namespace import of zod elsewhere (the plan file's
+    // schema once) put all of it, 540 KB, in the chunk every plan loads.
+    const zodBytes = j.files.filter((f) => f.startsWith('dist/bundle/'))
+      .flatMap((f) => Object.entries(meta.outputs[f].inputs)).filter(([path]) => packagesIn(path).includes('zod'))
+      .reduce((sum, [, i]) => sum + i.bytesInOutput, 0);
+    assert.ok(zodBytes > 0 && zodBytes < 100_000, `plan of a JSON file loads the zod parts of the key check only (${zodBytes} bytes)`);
 
     const y = await load(args(yaml));
     assert.is(y.code, 0, y.stderr);

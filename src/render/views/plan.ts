@@ -5,7 +5,7 @@ import { isIpBatchChange, toBatches } from '../../engine/batches.js';
 import { setFeatureArgs } from '../../host/ethtool.js';
 import { sysctlWriteArgs } from '../../host/sysctl-text.js';
 import { ruleCommands } from '../../host/iptables.js';
-import type { Change, DesiredState, Entry, NetfilterRuleEntry, Problem, RouteEntry, SysctlEntry } from '../../model/types.js';
+import type { Change, DesiredState, Entry, LinkEntry, NetfilterRuleEntry, Problem, RouteEntry, SysctlEntry, TunEntry } from '../../model/types.js';
 import { orderChanges } from '../../reconcile/order.js';
 import { backendOf } from '../../backends/registry.js';
 import { addOf, KIND_LIST } from '../../kinds/index.js';
@@ -53,22 +53,24 @@ export function planTable(d: DesiredState, c: ChalkInstance, kind: TableKind = '
   const l = d.local;
   const { table } = backendOf(d.backend);
   out.push(`${c.bold('Node')} ${l.name}  public IP ${l.publicIP.text}  subnet ${l.subnet.text}${table.nodeNote?.(l) ?? ''}`);
-  const link = d.entries.find((e) => e.kind === 'link');
-  const tun = d.entries.find((e) => e.kind === 'tun');
-  const own = table.devices?.(d);
-  const dev = link && link.kind === 'link' ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})`
-    : tun && tun.kind === 'tun' ? `  device ${tun.name} (tun, MTU ${tun.mtu})` : own ? `  device ${own}` : '';
-  out.push(`${c.bold('Backend')} ${d.backend}${dev}`);
-  out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
-  const head = ['Peer', 'Subnet', 'Public IP', ...table.columns.map((col) => col.head), 'Route'];
-  const rows: string[][] = [];
-  // One pass over the entries (3 per peer) for the routes and the counts.
+  // One pass over the entries (3 per peer) for the first link and tun device, the routes and the counts.
+  let link: LinkEntry | undefined;
+  let tun: TunEntry | undefined;
   const routes = new Map<string, RouteEntry>();
   const counts: Partial<Record<Entry['kind'], number>> = {};
   for (const e of d.entries) {
     counts[e.kind] = (counts[e.kind] ?? 0) + 1;
     if (e.kind === 'route') routes.set(e.dst.text, e);
+    else if (e.kind === 'link') link ??= e;
+    else if (e.kind === 'tun') tun ??= e;
   }
+  const own = table.devices?.(d);
+  const dev = link ? `  device ${link.name} (VNI ${link.vni}, port ${link.port}, MTU ${link.mtu})`
+    : tun ? `  device ${tun.name} (tun, MTU ${tun.mtu})` : own ? `  device ${own}` : '';
+  out.push(`${c.bold('Backend')} ${d.backend}${dev}`);
+  out.push(`${c.bold('Underlay')} ${d.underlay.dev}  MTU ${d.underlay.mtu}${d.underlay.found ? '' : c.yellow('  (not on this host: assumed; use --iface)')}`);
+  const head = ['Peer', 'Subnet', 'Public IP', ...table.columns.map((col) => col.head), 'Route'];
+  const rows: string[][] = [];
   for (const p of d.peers) {
     const r = routes.get(p.node.subnet.text);
     const route = r ? `${r.via ? `via ${r.via.text} ` : ''}dev ${r.dev}${r.onlink ? ' onlink' : ''}`
