@@ -195,7 +195,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       now: () => clock.now(),
       onSuccess: ({ snap }) => {
         converged = snap.desired;
-        kernelWatch.planned(snap.desired);
+        kernelWatch.planned(snap.desired, snap.delta);
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
         prober?.update(snap);

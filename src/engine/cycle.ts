@@ -15,6 +15,7 @@ import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
 import { planFrom, type PlanTrace } from './desired.js';
 import type { Host, ReadScope } from './host.js';
 import type { HostScope } from './fingerprint.js';
+import type { PlanDelta } from './incremental.js';
 import { writePhasesFor } from './phases.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
@@ -68,6 +69,8 @@ export interface Snapshot {
   ownedPeers?: number;
   /** What the plan was made of, when asked for (the daemon's incremental planner). */
   trace?: PlanTrace;
+  /** An incremental snapshot's change from the plan before it (engine/incremental.ts). */
+  delta?: PlanDelta;
 }
 
 /** Reads the source and the host, plans and diffs. Never writes. */

@@ -90,6 +90,24 @@ const OPTIONS: CycleOptions[] = [
 const OPTS = OPTIONS[0];
 const FDB = { kernel: { fdbDevices: ['flannel.1'] } };
 
+/** The incremental snapshot's delta turns the previous desired state into this one: entries (as a multiset) and peers in order. */
+function assertDelta(snap: Snapshot, since: Snapshot['desired'], what: string): void {
+  const d = snap.delta;
+  assert.ok(d, `${what}: an incremental snapshot says what changed`);
+  assert.is(d!.since, since, `${what}: the delta follows the previous snapshot's desired state`);
+  const entries = since.entries.map((e) => `${entryKey(e)} ${json(e)}`);
+  for (const e of d!.removed) {
+    const k = entries.indexOf(`${entryKey(e)} ${json(e)}`);
+    assert.ok(k >= 0, `${what}: removed ${entryKey(e)} was planned`);
+    entries.splice(k, 1);
+  }
+  entries.push(...d!.added.map((e) => `${entryKey(e)} ${json(e)}`));
+  assert.equal(sorted(entries), entriesOf(snap.desired.entries), `${what}: entries after the delta`);
+  const peers = since.peers.filter((p) => !d!.peers.has(p.node.name));
+  for (const p of d!.peers.values()) if (p) peers.push(p);
+  assert.equal(peers.map((p) => `${p.node.name} ${p.via} ${json(p.node)}`), snap.desired.peers.map((p) => `${p.node.name} ${p.via} ${json(p.node)}`), `${what}: peers, in order, after the delta`);
+}
+
 /** Runs the events as the daemon would; returns how many steps went each way. */
 async function run(backend: string, initial: Event[], bursts: Event[][], opts = OPTS): Promise<{ incremental: number; full: number }> {
   const host = new FakeHost(bareHost());
@@ -104,6 +122,8 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
   for (const e of initial) if (e.kind !== 'local') applyEvent(e);
   let model = (await host.read(FDB)).kernel!;
   let plan: IncrementalPlan | undefined;
+  // The desired state of the last snapshot the plan followed: an incremental snapshot's delta is from it.
+  let last: Snapshot['desired'] | undefined;
   const counts = { incremental: 0, full: 0 };
   for (const [i, burst] of [[], ...bursts].entries()) {
     const before = new Map(nodes);
@@ -125,6 +145,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
       if ('snap' in r) {
         assert.ok(full, `step ${i}: the incremental plan went on where a full plan fails`);
         assert.equal(view(r.snap), view(full!), `step ${i} (${json(burst)}): incremental != full`);
+        assertDelta(r.snap, last!, `step ${i} (${json(burst)})`);
         snap = r.snap;
         incremental = true;
       }
@@ -147,6 +168,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
     // A full cycle that wrote what the model cannot follow (a device) verifies with a read and keeps it.
     next ??= (await host.read(FDB)).kernel!;
     model = next;
+    last = snap.desired;
     if (incremental) {
       plan!.follow(written.applied, next);
     } else {
