@@ -9,7 +9,8 @@ import { isSyntaxError, MAX_FILE_BYTES, parseDocument } from './parse-limits.js'
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { checkClusterKeys, nodeBackendData } from './cluster-schema.js';
 import type { Source, SourceOptions, SourceUpdate, WatchHandlers } from './types.js';
-import { needsConfirmation, nodeDelta, nodePrint, summarize, type NodePrint, type ReadSummary } from './file-settle.js';
+import { needsConfirmation, nodeDelta, nodePrint, summarize, type NodePrint, type PrintCache, type ReadSummary } from './file-settle.js';
+import { NodeMemo } from './file-memo.js';
 import { watchFile } from './file-watch.js';
 
 /** A read that would remove or change something is confirmed by another this much later. */
@@ -20,7 +21,8 @@ function kindOf(st: Stats): string {
   return st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a file';
 }
 
-export function parseClusterDocument(doc: unknown, origin: string): ClusterState {
+/** `reuse`: the RawNode made before of the i-th node, when it is unchanged (file-memo.ts). */
+export function parseClusterDocument(doc: unknown, origin: string, reuse?: (n: unknown, i: number) => RawNode | undefined): ClusterState {
   if (!isObject(doc)) throw new SourceError(`${origin}: expected a mapping with network, backend and nodes`);
   const nodesValue = doc.nodes ?? doc.Nodes;
   if (nodesValue !== undefined && !Array.isArray(nodesValue)) {
@@ -32,11 +34,16 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
   const at = `${origin}: nodes[`;
   for (let i = 0; i < list.length; i++) {
     const n = list[i];
-    const where = `${at}${i}]`;
     if (!isObject(n)) {
-      warnings.push(`${where}: not a mapping; skipped`);
+      warnings.push(`${at}${i}]: not a mapping; skipped`);
       continue;
     }
+    const known = reuse?.(n, i);
+    if (known) {
+      nodes.push(known);
+      continue;
+    }
+    const where = `${at}${i}]`;
     const raw: RawNode = {
       origin: where,
       name: n.name ?? n.Name,
@@ -80,6 +87,10 @@ export class FileSource implements Source {
   private lastFile?: { dev: number; ino: number };
   /** The last load's nodes by name, for update()'s delta. */
   private printed?: NodePrint;
+  /** The last good read's nodes as parsed and what was made of them: an unchanged node is compared, not checked again. */
+  private memo?: NodeMemo;
+  /** The keys and prints of the nodes made (file-settle.ts), kept with the node objects they describe. */
+  private readonly prints: PrintCache = new WeakMap();
 
   /**
    * Reads the file. A read that drops or changes anything the previous load
@@ -101,8 +112,13 @@ export class FileSource implements Source {
     const { state, print } = await this.read();
     const d = nodeDelta(before, print);
     if (!d) return { state: async () => state };
+    // Names are unique here (nodeDelta said so): the changed nodes are looked for, not indexed.
+    const wanted = new Set(d.upserts);
     const byName = new Map<string, RawNode>();
-    for (const n of state.nodes) byName.set(n.name as string, n);
+    for (let i = 0; i < state.nodes.length && byName.size < wanted.size; i++) {
+      const n = state.nodes[i];
+      if (wanted.has(n.name as string)) byName.set(n.name as string, n);
+    }
     return { delta: { upserts: d.upserts.map((name) => byName.get(name)!), deletes: d.deletes }, state: async () => state };
   }
 
@@ -125,7 +141,7 @@ export class FileSource implements Source {
     }
     this.last = read.summary;
     this.lastFile = read.file;
-    this.printed = nodePrint(read.state.nodes, read.summary, read.state.warnings);
+    this.printed = nodePrint(read.state.nodes, read.summary, read.state.warnings, this.prints);
     return { state: read.state, print: this.printed };
   }
 
@@ -155,8 +171,12 @@ export class FileSource implements Source {
       throw new SourceError(`cannot read cluster file ${this.path}: ${why}`,
         err.code === 'ENOENT' ? 'pass --source file:PATH or set OVLNET_SOURCE' : undefined);
     }
-    const state = parseClusterDocument(await checkClusterKeys(await this.parse(text), this.path), this.path);
-    return { text, state, summary: summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>), file, whole };
+    const memo = this.memo?.reader();
+    const doc = await checkClusterKeys(await this.parse(text), this.path, memo?.unchanged);
+    const state = parseClusterDocument(doc, this.path, memo?.raw);
+    const list = isObject(doc) && Array.isArray(doc.nodes) ? doc.nodes : [];
+    this.memo = NodeMemo.of(list, state.nodes, isObject);
+    return { text, state, summary: summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>, this.prints), file, whole };
   }
 
   private async parse(text: string): Promise<unknown> {
