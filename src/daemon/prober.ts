@@ -118,7 +118,8 @@ export class Prober {
     const m = this.o.metrics;
     m.probes.inc({ result: r.ok ? 'ok' : 'failed' });
     if (r.ok && r.rttMs !== undefined) m.probeRtt.observe(r.rttMs / 1000);
-    m.peersUnreachable.set(countUnreachable(this.states.values()));
+    // The count moves only when a peer goes unreachable or comes back: not a walk over every peer per probe.
+    if (change) m.peersUnreachable.set(countUnreachable(this.states.values()));
     if (change === 'unreachable') {
       this.o.log.warn('peer unreachable through the overlay', { peer: name, target: s.target, failures: state.failures, error: r.error, hint: `ovlnet doctor --peer ${name}` });
     } else if (change === 'reachable') {

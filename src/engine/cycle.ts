@@ -112,8 +112,13 @@ const isRule = (e: { kind: string }): e is NetfilterRuleEntry => e.kind === 'nat
  * a fresh read of their tables only (one iptables-save per family), as
  * flanneld re-checks its rules every few seconds. Never writes.
  */
-export async function netfilterDrift(desired: DesiredState, netns: string | undefined, host: Host = realHost(netns)): Promise<Change[]> {
-  const rules = desired.entries.filter(isRule);
+/** The plan's iptables rules (what netfilterDrift compares). */
+export function plannedRules(desired: DesiredState): NetfilterRuleEntry[] {
+  return desired.entries.filter(isRule);
+}
+
+/** `rules`: the plan's rules when the caller kept them (the daemon's, across incremental plans, whose rules never change). */
+export async function netfilterDrift(desired: DesiredState, netns: string | undefined, host: Host = realHost(netns), rules = plannedRules(desired)): Promise<Change[]> {
   if (!rules.length) return [];
   const { netfilter } = await host.read({ netfilter: { families: [...new Set(rules.map(familyOf))] } });
   return diffNetfilter(rules, netfilter).changes;

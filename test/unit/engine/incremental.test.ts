@@ -103,6 +103,8 @@ function assertDelta(snap: Snapshot, since: Snapshot['desired'], what: string): 
   }
   entries.push(...d!.added.map((e) => `${entryKey(e)} ${json(e)}`));
   assert.equal(sorted(entries), entriesOf(snap.desired.entries), `${what}: entries after the delta`);
+  // The daemon keeps the plan's iptables rules across incremental plans: a delta never holds one.
+  assert.not.ok([...d!.removed, ...d!.added].some((e) => e.kind === 'nat' || e.kind === 'filter'), `${what}: no rule in the delta`);
   const peers = since.peers.filter((p) => !d!.peers.has(p.node.name));
   for (const p of d!.peers.values()) if (p) peers.push(p);
   assert.equal(peers.map((p) => `${p.node.name} ${p.via} ${json(p.node)}`), snap.desired.peers.map((p) => `${p.node.name} ${p.via} ${json(p.node)}`), `${what}: peers, in order, after the delta`);
@@ -262,6 +264,25 @@ test('objects the kernel lost are written again by an event cycle with an empty 
   const quiet = IncrementalPlan.seed(snap, OPTS, model) as IncrementalPlan;
   const q = quiet.apply({ upserts: [], deletes: [] }, lost, OPTS);
   assert.equal((q as { snap: Snapshot }).snap.result.changes, []);
+});
+
+// The daemon's --iptables-resync check keeps the plan's rules across incremental plans (daemon.ts).
+test('with --ip-masq and FORWARD rules, a peer\'s change leaves the plan\'s rules as they were', async () => {
+  const opts: CycleOptions = { ...OPTS, ipMasq: true, masqRandomFully: true, forwardRules: true };
+  const host = new FakeHost(bareHost());
+  const node1 = (vtepMAC: string): RawNode => ({ origin: 'test node-1', name: 'node-1', subnet: '198.18.1.0/24', publicIP: '192.0.2.11', vtepMAC });
+  const nodes = new Map<string, RawNode>([['node-0', { ...LOCAL }], ['node-1', node1('0e:00:00:00:00:01')]]);
+  const snap = await snapshotFrom(stateOf(nodes, 'vxlan'), (await host.read(FDB)).kernel!, opts, host, newPlanTrace());
+  assert.equal((await applySnapshot(snap, { ...opts, maxDelete: { kind: 'count', n: 1000 }, verify: false })).failures, []);
+  const model = (await host.read(FDB)).kernel!;
+  const plan = IncrementalPlan.seed(snap, opts, model) as IncrementalPlan;
+  const r = plan.apply({ upserts: [node1('0e:00:00:00:00:11'), { origin: 'test node-2', name: 'node-2', subnet: '198.18.2.0/24', publicIP: '192.0.2.12', vtepMAC: '0e:00:00:00:00:02' }], deletes: [] }, model, opts);
+  assert.ok('snap' in r, json(r));
+  const next = (r as { snap: Snapshot }).snap;
+  const rules = (es: readonly Entry[]) => entriesOf(es.filter((e) => e.kind === 'nat' || e.kind === 'filter'));
+  assert.ok(rules(snap.desired.entries).length > 0, 'the plan has rules');
+  assert.equal(rules(next.desired.entries), rules(snap.desired.entries));
+  assertDelta(next, snap.desired, 'masq');
 });
 
 test.run();
