@@ -4,7 +4,7 @@
 // (`ip monitor neigh`, `bridge monitor fdb` inside the namespace), and the
 // daemon's CPU time over all of them (every thread's, from
 // /proc/PID/task/*/schedstat, in ns) divided by the number of changes, and
-// net of what it costs idle (measured over 3 s before the changes, once the
+// net of what it costs idle (measured over 10 s before the changes, once the
 // daemon has settled: `diff` finds the namespace in sync and the daemon's CPU
 // has dropped to idle, since the first cycle's verify and the kept plan's
 // seeding run on after the kernel is in sync). At two cluster sizes, so a
@@ -38,6 +38,7 @@ const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 /** A daemon at rest spends a few ms per second (timers, lease renewal, GC); converging, hundreds. */
 const SETTLED_MS_PER_S = 50;
 const SETTLE_WINDOW_MS = 1000;
+const IDLE_WINDOW_MS = 10000;
 
 /**
  * Waits until the daemon's CPU over a 1 s window is below SETTLED_MS_PER_S
@@ -91,7 +92,9 @@ async function eventsRun(kind, peers, changes, nodeFlags) {
     // What the daemon costs doing nothing (timers, lease renewal, GC): subtracted for the net figure.
     const idle0 = cpuMs(d.pid);
     const idleT0 = performance.now();
-    await sleep(3000);
+    // 10 s: one round of the default --probe-interval and two of --iptables-resync, whose
+    // spawns are most of the idle cost; a shorter window catches a varying share of them.
+    await sleep(IDLE_WINDOW_MS);
     const idleMsPerS = (cpuMs(d.pid) - idle0) / ((performance.now() - idleT0) / 1000);
     const loopT0 = performance.now();
     // On the monotonic clock a --cpu-prof profile's timestamps use (µs): the changes' window in it.
