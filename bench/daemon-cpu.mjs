@@ -4,7 +4,7 @@
 // (`ip monitor neigh`, `bridge monitor fdb` inside the namespace), and the
 // daemon's CPU time over all of them (every thread's, from
 // /proc/PID/task/*/schedstat, in ns) divided by the number of changes, and
-// net of what it costs idle (measured over 10 s before the changes, once the
+// net of what it costs idle (measured over 10 s, --events-idle-seconds, before the changes, once the
 // daemon has settled: `diff` finds the namespace in sync and the daemon's CPU
 // has dropped to idle, since the first cycle's verify and the kept plan's
 // seeding run on after the kernel is in sync). At two cluster sizes, so a
@@ -38,7 +38,6 @@ const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 /** A daemon at rest spends a few ms per second (timers, lease renewal, GC); converging, hundreds. */
 const SETTLED_MS_PER_S = 50;
 const SETTLE_WINDOW_MS = 1000;
-const IDLE_WINDOW_MS = 10000;
 
 /**
  * Waits until the daemon's CPU over a 1 s window is below SETTLED_MS_PER_S
@@ -57,7 +56,7 @@ async function settled(pid, deadlineMs) {
   return undefined;
 }
 
-async function eventsRun(kind, peers, changes, nodeFlags) {
+async function eventsRun(kind, peers, changes, nodeFlags, idleMs) {
   const dir = join(tempDir(), `events-${kind}-${peers}`);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'cluster.json');
@@ -92,9 +91,9 @@ async function eventsRun(kind, peers, changes, nodeFlags) {
     // What the daemon costs doing nothing (timers, lease renewal, GC): subtracted for the net figure.
     const idle0 = cpuMs(d.pid);
     const idleT0 = performance.now();
-    // 10 s: one round of the default --probe-interval and two of --iptables-resync, whose
-    // spawns are most of the idle cost; a shorter window catches a varying share of them.
-    await sleep(IDLE_WINDOW_MS);
+    // 10 s by default: one round of the default --probe-interval and two of --iptables-resync,
+    // whose spawns are most of the idle cost; a shorter window catches a varying share of them.
+    await sleep(idleMs);
     const idleMsPerS = (cpuMs(d.pid) - idle0) / ((performance.now() - idleT0) / 1000);
     const loopT0 = performance.now();
     // On the monotonic clock a --cpu-prof profile's timestamps use (µs): the changes' window in it.
@@ -155,6 +154,7 @@ export default {
     'events-sources': { type: 'string', default: 'file,etcd', help: 'sources for the per-event cost (file, etcd)' },
     'events-peers': { type: 'string', default: '5000,10000', quick: '1000', help: 'cluster sizes for the per-event cost' },
     'events-changes': { type: 'string', default: '30', quick: '10', help: 'single-peer changes per size and source' },
+    'events-idle-seconds': { type: 'string', default: '10', quick: '3', help: 'the daemon\'s idle CPU is read over this long before the changes' },
     'events-node-flags': { type: 'string', default: '', help: 'Node flags for the daemon (--events-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof")' },
   },
   needsEtcd: (opt) => list(opt['events-sources']).includes('etcd'),
@@ -170,7 +170,7 @@ export default {
         log(`\n== daemon per event, ${kind} source, ${p} peers`);
         let r;
         try {
-          r = await eventsRun(kind, p, Number(opt['events-changes']), opt['events-node-flags'].split(/\s+/).filter(Boolean));
+          r = await eventsRun(kind, p, Number(opt['events-changes']), opt['events-node-flags'].split(/\s+/).filter(Boolean), Number(opt['events-idle-seconds']) * 1000);
         } catch (e) {
           r = { source: kind, peers: p, notRun: String(e?.message ?? e).split('\n')[0] };
         }
