@@ -4,9 +4,13 @@
 // (`ip monitor neigh`, `bridge monitor fdb` inside the namespace), and the
 // daemon's CPU time over all of them (every thread's, from
 // /proc/PID/task/*/schedstat, in ns) divided by the number of changes, and
-// net of what it costs idle (measured over 3 s before the changes). At two
-// cluster sizes, so a cost that grows with the cluster shows (the daemon's
-// incremental planning aims at a constant one: docs/performance.md).
+// net of what it costs idle (measured over 10 s, --events-idle-seconds, before the changes, once the
+// daemon has settled: `diff` finds the namespace in sync and the daemon's CPU
+// has dropped to idle, since the first cycle's verify and the kept plan's
+// seeding run on after the kernel is in sync). At two cluster sizes, so a
+// cost that grows with the cluster shows (the daemon's incremental planning
+// aims at a constant one: docs/performance.md). --events-node-flags passes
+// Node flags to the daemon (`--cpu-prof --cpu-prof-dir=DIR` for a profile).
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +35,28 @@ function cpuMs(pid) {
 
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
-async function eventsRun(kind, peers, changes) {
+/** A daemon at rest spends a few ms per second (timers, lease renewal, GC); converging, hundreds. */
+const SETTLED_MS_PER_S = 50;
+const SETTLE_WINDOW_MS = 1000;
+
+/**
+ * Waits until the daemon's CPU over a 1 s window is below SETTLED_MS_PER_S
+ * (its first cycle done, the plan seeded), at most `deadlineMs`; returns
+ * the ms waited, or undefined when it never settled (no idle figure then).
+ */
+async function settled(pid, deadlineMs) {
+  const t0 = performance.now();
+  while (performance.now() - t0 < deadlineMs) {
+    const c0 = cpuMs(pid);
+    const w0 = performance.now();
+    await sleep(SETTLE_WINDOW_MS);
+    const rate = (cpuMs(pid) - c0) / ((performance.now() - w0) / 1000);
+    if (rate < SETTLED_MS_PER_S) return performance.now() - t0;
+  }
+  return undefined;
+}
+
+async function eventsRun(kind, peers, changes, nodeFlags, idleMs) {
   const dir = join(tempDir(), `events-${kind}-${peers}`);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'cluster.json');
@@ -41,7 +66,7 @@ async function eventsRun(kind, peers, changes) {
   const ns = createNamespace();
   const stderr = [];
   // A resync (full replan) must not fall inside the measurement: an hour.
-  const d = spawn(NODE, [OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(dir, 'subnet.env'), '--log-level', 'warn'], {
+  const d = spawn(NODE, [...nodeFlags, OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(dir, 'subnet.env'), '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   d.stderr.on('data', (b) => stderr.push(b));
@@ -56,14 +81,23 @@ async function eventsRun(kind, peers, changes) {
     const neigh = lineWatcher('ip', ['-n', ns, 'monitor', 'neigh']);
     const fdb = lineWatcher('bridge', ['-n', ns, 'monitor', 'fdb']);
     watchers.push(neigh, fdb);
-    // Let the monitors subscribe and the daemon settle after the diffs above.
+    // Let the monitors subscribe and the daemon settle after the diffs above:
+    // in sync is not idle yet (the first cycle's verify read and the kept plan's seeding follow).
     await sleep(1000);
+    const settleMs = await settled(d.pid, 120000);
+    if (settleMs === undefined) {
+      return { source: kind, peers, notRun: `the daemon's CPU did not drop below ${SETTLED_MS_PER_S} ms/s within 120 s of converging` };
+    }
     // What the daemon costs doing nothing (timers, lease renewal, GC): subtracted for the net figure.
     const idle0 = cpuMs(d.pid);
     const idleT0 = performance.now();
-    await sleep(3000);
+    // 10 s by default: one round of the default --probe-interval and two of --iptables-resync,
+    // whose spawns are most of the idle cost; a shorter window catches a varying share of them.
+    await sleep(idleMs);
     const idleMsPerS = (cpuMs(d.pid) - idle0) / ((performance.now() - idleT0) / 1000);
     const loopT0 = performance.now();
+    // On the monotonic clock a --cpu-prof profile's timestamps use (µs): the changes' window in it.
+    const loopUs0 = Number(process.hrtime.bigint() / 1000n);
     const lat = [];
     let timeouts = 0;
     let cpu = 0;
@@ -86,9 +120,10 @@ async function eventsRun(kind, peers, changes) {
       else lat.push(Number((tn > tf ? tn : tf) - start) / 1e6);
     }
     const loopS = (performance.now() - loopT0) / 1000;
+    const loopUs1 = Number(process.hrtime.bigint() / 1000n);
     const inSync = await waitConverged(src.diffArgs(ns), 30000);
     return {
-      source: kind, peers, changes, timeouts, inSyncAfter: inSync,
+      source: kind, peers, changes, timeouts, inSyncAfter: inSync, settleMs, monotonicUs: [loopUs0, loopUs1],
       cpuMsPerChange: cpu / changes,
       idleCpuMsPerS: idleMsPerS,
       // The changes' own CPU: the counted windows hold loopS of idling too.
@@ -119,6 +154,8 @@ export default {
     'events-sources': { type: 'string', default: 'file,etcd', help: 'sources for the per-event cost (file, etcd)' },
     'events-peers': { type: 'string', default: '5000,10000', quick: '1000', help: 'cluster sizes for the per-event cost' },
     'events-changes': { type: 'string', default: '30', quick: '10', help: 'single-peer changes per size and source' },
+    'events-idle-seconds': { type: 'string', default: '10', quick: '3', help: 'the daemon\'s idle CPU is read over this long before the changes' },
+    'events-node-flags': { type: 'string', default: '', help: 'Node flags for the daemon (--events-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof")' },
   },
   needsEtcd: (opt) => list(opt['events-sources']).includes('etcd'),
   validate(opt) {
@@ -133,7 +170,7 @@ export default {
         log(`\n== daemon per event, ${kind} source, ${p} peers`);
         let r;
         try {
-          r = await eventsRun(kind, p, Number(opt['events-changes']));
+          r = await eventsRun(kind, p, Number(opt['events-changes']), opt['events-node-flags'].split(/\s+/).filter(Boolean), Number(opt['events-idle-seconds']) * 1000);
         } catch (e) {
           r = { source: kind, peers: p, notRun: String(e?.message ?? e).split('\n')[0] };
         }
@@ -146,6 +183,6 @@ export default {
   report(runs) {
     return runs.map((r) => (r.notRun
       ? `daemon per event (${r.peers} peers, ${r.source}): not run: ${r.notRun}`
-      : `daemon per event (${r.peers} peers, ${r.source}): CPU ${fmtMs(r.cpuMsPerChange)} ms per change (${fmtMs(r.netCpuMsPerChange)} net of ${fmtMs(r.idleCpuMsPerS)} ms/s idle); change -> kernel p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms over ${r.latenciesMs.length} changes (${r.timeouts} timeouts)${r.inSyncAfter ? '' : '; NOT in sync after'}`));
+      : `daemon per event (${r.peers} peers, ${r.source}): CPU ${fmtMs(r.cpuMsPerChange)} ms per change (${fmtMs(r.netCpuMsPerChange)} net of ${fmtMs(r.idleCpuMsPerS)} ms/s idle, settled ${fmtMs(r.settleMs)} ms after in sync); change -> kernel p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms over ${r.latenciesMs.length} changes (${r.timeouts} timeouts)${r.inSyncAfter ? '' : '; NOT in sync after'}`));
   },
 };

@@ -2,8 +2,8 @@
 // the metrics server, systemd readiness and the signals together.
 // Resolves with the exit code when told to stop.
 import type { Server } from 'node:http';
-import { netfilterDrift, type CycleOptions } from '../engine/cycle.js';
-import type { DesiredState } from '../model/types.js';
+import { netfilterDrift, plannedRules, type CycleOptions } from '../engine/cycle.js';
+import type { DesiredState, NetfilterRuleEntry } from '../model/types.js';
 import { describeChange, SYMBOL } from '../render/describe.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import type { Source } from '../sources/types.js';
@@ -122,7 +122,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
    * tool (a firewall reload, Docker's restart) is repaired within seconds, as
    * flanneld does. Only a read and a pure diff; a drift forces a cycle.
    */
-  const checkRulesEvery = (ms: number, desired: () => DesiredState | undefined): (() => void) => {
+  const checkRulesEvery = (ms: number, desired: () => { desired: DesiredState; rules: NetfilterRuleEntry[] } | undefined): (() => void) => {
     const streak = new FailureStreak(log, 'iptables check', () => clock.now());
     let timer: unknown;
     let stopped = false;
@@ -130,7 +130,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       const d = desired();
       try {
         if (d && scheduler && !scheduler.isRunning) {
-          const drift = await netfilterDrift(d, o.cycle.netns);
+          const drift = await netfilterDrift(d.desired, o.cycle.netns, undefined, d.rules);
           streak.ok();
           if (drift.length && !stopped) {
             log.info('iptables rules drifted: resyncing', { changes: drift.slice(0, 5).map((c) => `${SYMBOL[c.action]} ${describeChange(c)}`), count: drift.length });
@@ -174,8 +174,10 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
 
     const deleteGuard = new DaemonDeleteGuard({ maxDelete: o.maxDelete, windowMs: o.maxDeleteWindowMs ?? DEFAULT_DELETE_WINDOW_MS, force: o.force ?? false, now: () => clock.now(), log });
     const networkUp = new NetworkUpMarker(o, log);
-    // The last converged plan: what the --iptables-resync check compares iptables with.
-    let converged: DesiredState | undefined;
+    // The last converged plan and its iptables rules: what the --iptables-resync check compares iptables
+    // with. The rules are kept across incremental plans (those change peers only, and picking the rules
+    // out of an incremental plan would build its whole entry list).
+    let converged: { desired: DesiredState; rules: NetfilterRuleEntry[] } | undefined;
     // Kernel drift between resyncs: repaired from the kernel's events (kernel-watch.ts).
     const kernelWatch: KernelWatch = new KernelWatch({
       log, metrics, now: () => clock.now(), intervalMs: o.intervalMs,
@@ -194,8 +196,9 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       metrics,
       now: () => clock.now(),
       onSuccess: ({ snap }) => {
-        converged = snap.desired;
-        kernelWatch.planned(snap.desired);
+        const rules = snap.delta && converged && snap.delta.since === converged.desired ? converged.rules : plannedRules(snap.desired);
+        converged = { desired: snap.desired, rules };
+        kernelWatch.planned(snap.desired, snap.delta);
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
         prober?.update(snap);

@@ -25,20 +25,56 @@
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { entryKey } from '../kinds/index.js';
 import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
-import type { ActualState, DesiredState, EntryKind, HostRoute } from '../model/types.js';
+import type { ActualState, DesiredState, Entry, EntryKind, HostRoute } from '../model/types.js';
+import type { PlanDelta } from '../engine/incremental.js';
 
 /** The objects of the plan, by kinds key (`route:DST`, `neigh:DEV/IP`, `fdb:DEV/MAC/DST`, `link:NAME`). */
 export interface Owned {
-  keys: ReadonlySet<string>;
+  keys: { has(key: string): boolean };
   /** ovlnet's devices: the fdb read covers these. */
   devices: ReadonlySet<string>;
 }
 
-/** What the plan holds: the objects whose loss is repaired. */
-export function ownedFrom(desired: DesiredState): Owned {
+/** The plan's keys, counted (a plan may hold two entries of one key), so a delta can take entries out. */
+export class PlannedKeys {
+  private readonly count = new Map<string, number>();
+
+  constructor(entries: Iterable<Entry>) {
+    for (const e of entries) this.add(e);
+  }
+
+  has(key: string): boolean {
+    return this.count.has(key);
+  }
+
+  add(e: Entry): void {
+    const k = entryKey(e);
+    this.count.set(k, (this.count.get(k) ?? 0) + 1);
+  }
+
+  remove(e: Entry): void {
+    const k = entryKey(e);
+    const n = this.count.get(k) ?? 0;
+    if (n > 1) this.count.set(k, n - 1);
+    else this.count.delete(k);
+  }
+}
+
+/** What the plan holds: the objects whose loss is repaired. Linear in the plan: once per full cycle. */
+export function ownedFrom(desired: DesiredState): Owned & { keys: PlannedKeys } {
   const devices = new Set<string>();
   for (const d of [desired.device, desired.device6]) if (d) devices.add(d);
-  return { keys: new Set(desired.entries.map(entryKey)), devices };
+  return { keys: new PlannedKeys(desired.entries), devices };
+}
+
+/**
+ * `owned` (of the plan the delta follows) moved to the plan after `delta`,
+ * in place: the touched peers' entries out and in. The devices are no
+ * peer's (an incremental plan keeps them).
+ */
+export function followPlan(owned: Owned & { keys: PlannedKeys }, delta: Pick<PlanDelta, 'removed' | 'added'>): void {
+  for (const e of delta.removed) owned.keys.remove(e);
+  for (const e of delta.added) owned.keys.add(e);
 }
 
 export interface Repair {
@@ -82,10 +118,18 @@ function inScope(e: KernelEvent, owned: Owned): boolean {
 
 /**
  * Applies `events` (in the order the kernel reported them) to `model`.
- * Returns a new state; `model` is not modified.
+ * Returns a new state when an event changed it, else `model` itself (the
+ * echoes of ovlnet's own writes change nothing, and an unchanged model keeps
+ * the incremental plan's index of it: engine/kernel-index.ts); `model` is
+ * never modified.
  */
 export function applyKernelEvents(model: ActualState | undefined, events: readonly KernelEvent[], owned: Owned): EventsOutcome {
-  let next: ActualState | undefined = model ? { ...model } : undefined;
+  let next: ActualState | undefined = model;
+  // The state to modify: a copy of `model`, made by the first event that changes it.
+  const edit = (): ActualState => {
+    if (next === model) next = { ...model! };
+    return next!;
+  };
   let unknown: string | undefined;
   const repairs = new Map<string, Repair>();
   const repair = (e: KernelEvent, what: Repair['what']) => {
@@ -110,7 +154,7 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
         const i = m.routes.findIndex((r) => r.dst.text === e.route.dst.text && sameRoute(r, e.route));
         if (e.deleted) {
           if (i >= 0) {
-            m.routes = m.routes.filter((_, j) => j !== i);
+            edit().routes = m.routes.filter((_, j) => j !== i);
             repair(e, 'deleted');
           }
         } else if (i < 0) {
@@ -122,7 +166,7 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
             forget(`${object} of ovlnet's protocol appeared`);
           } else {
             // Foreign routes (the kernel's own, another agent's) are taken as they are.
-            m.routes = [...m.routes, e.route];
+            edit().routes = [...m.routes, e.route];
           }
         }
         break;
@@ -131,7 +175,7 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
         const i = m.neighbors.findIndex((n) => n.ip.text === e.ip.text && n.dev === e.dev);
         if (e.deleted) {
           if (i >= 0) {
-            m.neighbors = m.neighbors.filter((_, j) => j !== i);
+            edit().neighbors = m.neighbors.filter((_, j) => j !== i);
             repair(e, 'deleted');
           }
         } else if (i < 0 || m.neighbors[i].mac.text !== e.mac!.text) {
@@ -140,7 +184,7 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
             repair(e, 'changed');
           } else {
             // A foreign device's permanent neighbour: taken as it is.
-            m.neighbors = [...m.neighbors.filter((_, j) => j !== i), { kind: 'neigh', dev: e.dev, ip: e.ip, mac: e.mac! }];
+            edit().neighbors = [...m.neighbors.filter((_, j) => j !== i), { kind: 'neigh', dev: e.dev, ip: e.ip, mac: e.mac! }];
           }
         }
         break;
@@ -149,7 +193,7 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
         const i = m.fdb.findIndex((f) => f.dev === e.dev && f.mac.text === e.mac.text && f.dst.text === e.dst.text);
         if (e.deleted) {
           if (i >= 0) {
-            m.fdb = m.fdb.filter((_, j) => j !== i);
+            edit().fdb = m.fdb.filter((_, j) => j !== i);
             repair(e, 'deleted');
           }
         } else if (i < 0) {

@@ -7,7 +7,8 @@
 import type { KernelEvent } from '../host/parse-monitor.js';
 import type { DesiredState } from '../model/types.js';
 import { RepairPolicy, DEFAULT_REPAIR_LIMIT, type RepairLimit } from './drift.js';
-import { ownedFrom, type Owned, type Repair } from './kernel-events.js';
+import { followPlan, ownedFrom, type Owned, type Repair } from './kernel-events.js';
+import type { PlanDelta } from '../engine/incremental.js';
 import type { Logger } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
 import { formatDuration } from './duration.js';
@@ -36,18 +37,24 @@ export class KernelWatch {
   private inCycle = false;
   private queued: KernelEvent[] = [];
   private desired?: DesiredState;
-  private owned?: Owned;
+  /** What `desired` holds, made when the first event needs it, then moved along with each incremental plan. */
+  private owned?: ReturnType<typeof ownedFrom>;
 
   constructor(private readonly o: KernelWatchOptions) {
     this.limit = o.limit ?? DEFAULT_REPAIR_LIMIT;
     this.policy = new RepairPolicy(this.limit);
   }
 
-  /** The plan of the last successful cycle: what ovlnet owns. */
-  planned(desired: DesiredState): void {
+  /**
+   * The plan of the last successful cycle: what ovlnet owns. An incremental
+   * plan's delta (from the plan given here before) moves what is kept of it
+   * along; any other plan is read anew when an event needs it.
+   */
+  planned(desired: DesiredState, delta?: PlanDelta): void {
     if (desired === this.desired) return;
+    if (this.owned && delta && delta.since === this.desired) followPlan(this.owned, delta);
+    else this.owned = undefined;
     this.desired = desired;
-    this.owned = undefined;
   }
 
   events(events: KernelEvent[]): void {

@@ -6,7 +6,9 @@
 // here feeds /healthz or /readyz.
 import type { Snapshot } from '../engine/cycle.js';
 import { ping, pingOverhead } from '../host/ping.js';
-import { probePlan } from '../doctor/probe-plan.js';
+import { probePlan, type ProbePlan } from '../doctor/probe-plan.js';
+import type { PlanDelta } from '../engine/incremental.js';
+import type { DesiredState } from '../model/types.js';
 import type { Logger } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
 import { countUnreachable, peersJSON, pickRound, recordProbe, syncTargets, type PeerProbeState, type ProbeRecord } from './peer-probes.js';
@@ -30,6 +32,8 @@ export interface ProberOptions {
 
 export class Prober {
   private states = new Map<string, PeerProbeState>();
+  /** The plan the states follow, and how its peers are probed. */
+  private planned?: { desired: DesiredState; plan: ProbePlan };
   private payload = 0;
   private cursor = 0;
   private timer: unknown;
@@ -41,14 +45,41 @@ export class Prober {
     this.probe = o.probe ?? ((target, payload) => ping(o.netns, target, { payload, dontFragment: true, waitS: 1 }));
   }
 
-  /** The peers and probe size of the last successful cycle's plan. */
-  update(snap: Pick<Snapshot, 'desired' | 'cluster'>): void {
+  /**
+   * The peers and probe size of the last successful cycle's plan. An
+   * incremental plan's delta from the plan given here before touches only
+   * its peers (the device, and so the probe plan, is the same); any other
+   * plan is taken whole.
+   */
+  update(snap: Pick<Snapshot, 'desired' | 'cluster' | 'delta'>): void {
+    const d = snap.delta;
+    if (d && this.planned && d.since === this.planned.desired) this.follow(d.peers, this.planned.plan);
+    else this.take(snap);
+    this.planned = { desired: snap.desired, plan: this.planned?.plan ?? probePlan(snap) };
+    const first = this.states.values().next().value as PeerProbeState | undefined;
+    this.payload = this.planned.plan.mtu - (first ? pingOverhead(first.target) : 28);
+    if (this.timer === undefined && !this.stopped) this.schedule(0);
+  }
+
+  private take(snap: Pick<Snapshot, 'desired' | 'cluster'>): void {
     const plan = probePlan(snap);
+    this.planned = { desired: snap.desired, plan };
     const targets = snap.desired.peers.map((p) => ({ name: p.node.name, target: plan.targetOf(p.node).text }));
-    this.payload = plan.mtu - (targets[0] ? pingOverhead(targets[0].target) : 28);
     this.states = syncTargets(this.states, targets);
     this.o.metrics.peersUnreachable.set(countUnreachable(this.states.values()));
-    if (this.timer === undefined && !this.stopped) this.schedule(0);
+  }
+
+  /** syncTargets for the touched peers alone: each leaves its place and, while a peer, goes last (as in the new plan's peers). */
+  private follow(touched: PlanDelta['peers'], plan: ProbePlan): void {
+    let recount = false;
+    for (const [name, p] of touched) {
+      const was = this.states.get(name);
+      this.states.delete(name);
+      const target = p && plan.targetOf(p.node).text;
+      if (target !== undefined) this.states.set(name, was && was.target === target ? was : { name, target, state: 'unknown', failures: 0 });
+      if (was?.state === 'unreachable' && this.states.get(name) !== was) recount = true;
+    }
+    if (recount) this.o.metrics.peersUnreachable.set(countUnreachable(this.states.values()));
   }
 
   private schedule(ms: number): void {
@@ -87,7 +118,8 @@ export class Prober {
     const m = this.o.metrics;
     m.probes.inc({ result: r.ok ? 'ok' : 'failed' });
     if (r.ok && r.rttMs !== undefined) m.probeRtt.observe(r.rttMs / 1000);
-    m.peersUnreachable.set(countUnreachable(this.states.values()));
+    // The count moves only when a peer goes unreachable or comes back: not a walk over every peer per probe.
+    if (change) m.peersUnreachable.set(countUnreachable(this.states.values()));
     if (change === 'unreachable') {
       this.o.log.warn('peer unreachable through the overlay', { peer: name, target: s.target, failures: state.failures, error: r.error, hint: `ovlnet doctor --peer ${name}` });
     } else if (change === 'reachable') {

@@ -15,6 +15,7 @@ import { fdbDevicesFor, podNetworks, policyFor } from './devices.js';
 import { planFrom, type PlanTrace } from './desired.js';
 import type { Host, ReadScope } from './host.js';
 import type { HostScope } from './fingerprint.js';
+import type { PlanDelta } from './incremental.js';
 import { writePhasesFor } from './phases.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
@@ -68,6 +69,8 @@ export interface Snapshot {
   ownedPeers?: number;
   /** What the plan was made of, when asked for (the daemon's incremental planner). */
   trace?: PlanTrace;
+  /** An incremental snapshot's change from the plan before it (engine/incremental.ts). */
+  delta?: PlanDelta;
 }
 
 /** Reads the source and the host, plans and diffs. Never writes. */
@@ -109,8 +112,13 @@ const isRule = (e: { kind: string }): e is NetfilterRuleEntry => e.kind === 'nat
  * a fresh read of their tables only (one iptables-save per family), as
  * flanneld re-checks its rules every few seconds. Never writes.
  */
-export async function netfilterDrift(desired: DesiredState, netns: string | undefined, host: Host = realHost(netns)): Promise<Change[]> {
-  const rules = desired.entries.filter(isRule);
+/** The plan's iptables rules (what netfilterDrift compares). */
+export function plannedRules(desired: DesiredState): NetfilterRuleEntry[] {
+  return desired.entries.filter(isRule);
+}
+
+/** `rules`: the plan's rules when the caller kept them (the daemon's, across incremental plans, whose rules never change). */
+export async function netfilterDrift(desired: DesiredState, netns: string | undefined, host: Host = realHost(netns), rules = plannedRules(desired)): Promise<Change[]> {
   if (!rules.length) return [];
   const { netfilter } = await host.read({ netfilter: { families: [...new Set(rules.map(familyOf))] } });
   return diffNetfilter(rules, netfilter).changes;

@@ -86,6 +86,26 @@ interface Known {
 
 export type IncrementalResult = { snap: Snapshot } | { fallback: string };
 
+/**
+ * What an incremental snapshot's plan changed from the one before it, so
+ * what the daemon keeps of a plan (the objects it repairs, the peers it
+ * probes) follows it in the touched peers' time instead of the cluster's.
+ */
+export interface PlanDelta {
+  /** The desired state this one follows: the previous snapshot's (full or incremental). */
+  since: DesiredState;
+  /**
+   * The touched nodes by name, in the order their plans were made: the
+   * peer plan now, or undefined when the node is no peer any more. The new
+   * `desired.peers` is the old one without these, then these (defined ones)
+   * in this order.
+   */
+  peers: ReadonlyMap<string, PeerPlan | undefined>;
+  /** The touched peers' entries before and now: the new entries are the old ones less `removed`, plus `added`. */
+  removed: readonly Entry[];
+  added: readonly Entry[];
+}
+
 export class IncrementalPlan {
   private readonly byName = new Map<string, Known>();
   /** Names listed more than once by the source (only the first is a node). */
@@ -105,6 +125,8 @@ export class IncrementalPlan {
   /** The planner's problems for this node alone (subtracted from a peer's plan with this node). */
   private readonly headPlannerProblems: Problem[];
   private kernel: KernelIndex;
+  /** The desired state of the last snapshot made (the seed's, then each apply's): the next delta's `since`. */
+  private last: DesiredState;
   private entryCount: number;
   private broken?: string;
 
@@ -121,6 +143,7 @@ export class IncrementalPlan {
     const config = cluster.config;
     this.collisions = new CollisionIndex(config.network.len, config.ipv6?.network.len);
     this.kernel = KernelIndex.build(model, config);
+    this.last = desired;
     this.entryCount = desired.entries.length;
     this.clusterProblems = new ProblemSet(cluster.problems);
     this.plannerProblems = new ProblemSet(desired.problems);
@@ -265,6 +288,7 @@ export class IncrementalPlan {
     // 2. Plan the touched peers alone; their problems replace their old ones.
     const oldEntries: Entry[] = [];
     const newEntries: Entry[] = [];
+    const touchedPeers = new Map<string, PeerPlan | undefined>();
     for (const { name, old, now } of steps) {
       if (old?.problem) this.clusterProblems.remove(old.problem);
       if (old?.node) {
@@ -288,6 +312,7 @@ export class IncrementalPlan {
       }
       if (now) this.byName.set(name, now);
       else this.byName.delete(name);
+      touchedPeers.set(name, this.peers.get(name));
     }
 
     // 3. Diff the touched peers' old and new entries against the kernel.
@@ -326,7 +351,10 @@ export class IncrementalPlan {
         else if (spec.compare(e, a).length) changes.push(changeOf(e, a, key, formatDifferences(spec.compare(e, a))));
       }
     }
-    return { snap: this.snapshot(model, changes) };
+    const snap = this.snapshot(model, changes);
+    snap.delta = { since: this.last, peers: touchedPeers, removed: oldEntries, added: newEntries };
+    this.last = snap.desired;
+    return { snap };
   }
 
   /** Every planned entry (the node-independent head, then each peer's): a repair looks its objects up here. */

@@ -76,7 +76,7 @@ function pathText(path: ReadonlyArray<PropertyKey>): string {
  * key no part of the format knows: the error names the key, where it is and
  * the closest known key ("did you mean backend?").
  */
-export async function checkClusterKeys(doc: unknown, origin: string): Promise<unknown> {
+export async function checkClusterKeys(doc: unknown, origin: string, unchanged?: NodeUnchanged): Promise<unknown> {
   if (!isObject(doc)) return doc;
   const top = canonicalKeys(doc, CONFIG_KEYS);
   if (isObject(top.backend)) top.backend = canonicalKeys(top.backend, BACKEND_KEYS);
@@ -97,7 +97,7 @@ export async function checkClusterKeys(doc: unknown, origin: string): Promise<un
     const node = keysOf(NODE_KEYS);
     const seen = new Set<string>();
     top.nodes.forEach((n, i) => {
-      if (!isObject(n)) return;
+      if (!isObject(n) || unchanged?.(n, i)) return;
       const shape = Object.keys(n).join('\0');
       if (seen.has(shape)) return;
       seen.add(shape);
@@ -105,15 +105,21 @@ export async function checkClusterKeys(doc: unknown, origin: string): Promise<un
     });
   }
   if (problems.length) throw unknownKeyError(problems, origin);
-  if (Array.isArray(top.nodes)) checkNodeFields(top.nodes, origin);
+  if (Array.isArray(top.nodes)) checkNodeFields(top.nodes, origin, unchanged);
   return top;
 }
 
+/**
+ * Whether the i-th node is, to the value, one that passed these checks at
+ * the same place in the file before (file-memo.ts): its checks are skipped.
+ */
+export type NodeUnchanged = (n: unknown, i: number) => boolean;
+
 /** The backends' own node fields, each refused with the file, the node and the field named (Backend.nodeFields check). */
-function checkNodeFields(nodes: unknown[], origin: string): void {
+function checkNodeFields(nodes: unknown[], origin: string, unchanged?: NodeUnchanged): void {
   const checks = BACKEND_NODE_FIELDS.flatMap((f) => (f.check ? [f.check] : []));
   nodes.forEach((n, i) => {
-    if (!isObject(n)) return;
+    if (!isObject(n) || unchanged?.(n, i)) return;
     for (const check of checks) {
       const bad = check(n);
       if (!bad) continue;

@@ -76,15 +76,25 @@ export interface ReadSummary {
   configKey: string;
 }
 
-export function summarize(config: unknown, nodes: ReadonlyArray<Record<string, unknown>>): ReadSummary {
+/**
+ * What was printed of a node object before (file-memo.ts hands the same
+ * object back for an unchanged node): its key and its print, made once.
+ */
+export type PrintCache = WeakMap<object, { key: string; print?: string }>;
+
+export function summarize(config: unknown, nodes: ReadonlyArray<Record<string, unknown>>, cache?: PrintCache): ReadSummary {
   const keys = new Set<string>();
   const { origin: _o, ...conf } = (config ?? {}) as Record<string, unknown>;
   const configKey = `config ${JSON.stringify(conf)}`;
   keys.add(configKey);
   const nodeKeys: string[] = [];
   for (const n of nodes) {
-    const { origin: _origin, ...fields } = n;
-    const k = `node ${JSON.stringify(fields)}`;
+    let k = cache?.get(n)?.key;
+    if (k === undefined) {
+      const { origin: _origin, ...fields } = n;
+      k = `node ${JSON.stringify(fields)}`;
+      cache?.set(n, { key: k });
+    }
     nodeKeys.push(k);
     keys.add(k);
   }
@@ -99,13 +109,17 @@ export interface NodePrint {
   byName?: Map<string, string>;
 }
 
-export function nodePrint(nodes: ReadonlyArray<{ name?: unknown; origin: string }>, summary: ReadSummary, warnings: readonly string[]): NodePrint {
+export function nodePrint(nodes: ReadonlyArray<{ name?: unknown; origin: string }>, summary: ReadSummary, warnings: readonly string[], cache?: PrintCache): NodePrint {
   const rest = `${summary.configKey}\u0000${warnings.join('\u0000')}`;
   const byName = new Map<string, string>();
   for (let i = 0; i < nodes.length; i++) {
     const name = nodes[i].name;
     if (typeof name !== 'string' || byName.has(name)) return { rest };
-    byName.set(name, `${nodes[i].origin}\u0000${summary.nodeKeys[i]}`);
+    const cached = cache?.get(nodes[i]);
+    // The same string object as last time for an unchanged node: nodeDelta compares it without reading it.
+    const print = cached?.key === summary.nodeKeys[i] && cached.print !== undefined ? cached.print : `${nodes[i].origin}\u0000${summary.nodeKeys[i]}`;
+    if (cached) cached.print = print;
+    byName.set(name, print);
   }
   return { rest, byName };
 }

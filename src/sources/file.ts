@@ -9,7 +9,8 @@ import { isSyntaxError, MAX_FILE_BYTES, parseDocument } from './parse-limits.js'
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { checkClusterKeys, nodeBackendData } from './cluster-schema.js';
 import type { Source, SourceOptions, SourceUpdate, WatchHandlers } from './types.js';
-import { needsConfirmation, nodeDelta, nodePrint, summarize, type NodePrint, type ReadSummary } from './file-settle.js';
+import { needsConfirmation, nodeDelta, nodePrint, summarize, type NodePrint, type PrintCache, type ReadSummary } from './file-settle.js';
+import { NodeMemo } from './file-memo.js';
 import { watchFile } from './file-watch.js';
 
 /** A read that would remove or change something is confirmed by another this much later. */
@@ -20,7 +21,8 @@ function kindOf(st: Stats): string {
   return st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a file';
 }
 
-export function parseClusterDocument(doc: unknown, origin: string): ClusterState {
+/** `reuse`: the RawNode made before of the i-th node, when it is unchanged (file-memo.ts). */
+export function parseClusterDocument(doc: unknown, origin: string, reuse?: (n: unknown, i: number) => RawNode | undefined): ClusterState {
   if (!isObject(doc)) throw new SourceError(`${origin}: expected a mapping with network, backend and nodes`);
   const nodesValue = doc.nodes ?? doc.Nodes;
   if (nodesValue !== undefined && !Array.isArray(nodesValue)) {
@@ -32,11 +34,16 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
   const at = `${origin}: nodes[`;
   for (let i = 0; i < list.length; i++) {
     const n = list[i];
-    const where = `${at}${i}]`;
     if (!isObject(n)) {
-      warnings.push(`${where}: not a mapping; skipped`);
+      warnings.push(`${at}${i}]: not a mapping; skipped`);
       continue;
     }
+    const known = reuse?.(n, i);
+    if (known) {
+      nodes.push(known);
+      continue;
+    }
+    const where = `${at}${i}]`;
     const raw: RawNode = {
       origin: where,
       name: n.name ?? n.Name,
@@ -64,8 +71,8 @@ export function parseClusterDocument(doc: unknown, origin: string): ClusterState
   return { config, nodes, warnings, namedNodes: true };
 }
 
-function summaryOf(state: ClusterState): ReadSummary {
-  return summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>);
+function summaryOf(state: ClusterState, prints?: PrintCache): ReadSummary {
+  return summarize(state.config, state.nodes as unknown as Array<Record<string, unknown>>, prints);
 }
 
 export class FileSource implements Source {
@@ -93,6 +100,10 @@ export class FileSource implements Source {
   private lastFile?: { dev: number; ino: number };
   /** The last load's nodes by name, for update()'s delta. */
   private printed?: NodePrint;
+  /** The last good read's nodes as parsed and what was made of them: an unchanged node is compared, not checked again. */
+  private memo?: NodeMemo;
+  /** The keys and prints of the nodes made (file-settle.ts), kept with the node objects they describe. */
+  private readonly prints: PrintCache = new WeakMap();
 
   /**
    * Reads the file. A read that drops or changes anything the previous load
@@ -115,16 +126,21 @@ export class FileSource implements Source {
     const { state, print } = await this.read();
     const d = before && nodeDelta(before, print());
     if (!d) return { state: async () => state };
+    // Names are unique here (nodeDelta said so): the changed nodes are looked for, not indexed.
+    const wanted = new Set(d.upserts);
     const byName = new Map<string, RawNode>();
-    for (const n of state.nodes) byName.set(n.name as string, n);
+    for (let i = 0; i < state.nodes.length && byName.size < wanted.size; i++) {
+      const n = state.nodes[i];
+      if (wanted.has(n.name as string)) byName.set(n.name as string, n);
+    }
     return { delta: { upserts: d.upserts.map((name) => byName.get(name)!), deletes: d.deletes }, state: async () => state };
   }
 
   /** A `once` source read again: the guard and the delta need the first read's summary and prints after all. */
   private summarizeFirstRead(): void {
     if (!this.unsummarized) return;
-    this.last = summaryOf(this.unsummarized);
-    this.printed = nodePrint(this.unsummarized.nodes, this.last, this.unsummarized.warnings);
+    this.last = summaryOf(this.unsummarized, this.prints);
+    this.printed = nodePrint(this.unsummarized.nodes, this.last, this.unsummarized.warnings, this.prints);
     this.unsummarized = undefined;
   }
 
@@ -153,7 +169,7 @@ export class FileSource implements Source {
     }
     this.last = read.summary;
     this.lastFile = read.file;
-    const printed = nodePrint(read.state.nodes, read.summary, read.state.warnings);
+    const printed = nodePrint(read.state.nodes, read.summary, read.state.warnings, this.prints);
     this.printed = printed;
     return { state: read.state, print: () => printed };
   }
@@ -184,10 +200,18 @@ export class FileSource implements Source {
       throw new SourceError(`cannot read cluster file ${this.path}: ${why}`,
         err.code === 'ENOENT' ? 'pass --source file:PATH or set OVLNET_SOURCE' : undefined);
     }
-    const state = parseClusterDocument(await checkClusterKeys(await this.parse(text), this.path), this.path);
+    const memo = this.memo?.reader();
+    const doc = await checkClusterKeys(await this.parse(text), this.path, memo?.unchanged);
+    const state = parseClusterDocument(doc, this.path, memo?.raw);
+    // The memo serves the next read; a `once` source (a CLI command) is read once.
+    if (!this.once) {
+      const list = isObject(doc) && Array.isArray(doc.nodes) ? doc.nodes : [];
+      this.memo = NodeMemo.of(list, state.nodes, isObject);
+    }
     let summary: ReadSummary | undefined;
+    const prints = this.prints;
     // Computed when first asked for: a `once` source's first read never asks.
-    return { text, state, get summary() { return (summary ??= summaryOf(state)); }, file, whole };
+    return { text, state, get summary() { return (summary ??= summaryOf(state, prints)); }, file, whole };
   }
 
   private async parse(text: string): Promise<unknown> {

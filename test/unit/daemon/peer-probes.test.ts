@@ -132,4 +132,36 @@ test(`prober: at most ${PEERS_PER_ROUND} peers a round, spaced out`, async () =>
   prober.stop();
 });
 
+test('prober: an incremental plan\'s delta gives the same peers, states, order and metric as the whole plan', async () => {
+  /** A plan of vxlan peers [name, subnet's third octet]. */
+  const planOf = (peers: Array<[string, number]>) => {
+    const s = snap([]);
+    s.desired = { ...s.desired, peers: peers.map(([name, i]) => ({ node: { name, subnet: parsePrefix(`198.18.${i}.0/24`)!, publicIP: parseIP(`192.0.2.${i}`)! }, via: 'vxlan' })) };
+    return s;
+  };
+  const before = planOf([['node-b', 1], ['node-c', 2], ['node-d', 3], ['node-f', 6]]);
+  // node-b gone, node-c renumbered, node-d touched but the same, node-e new; node-f untouched.
+  const after = planOf([['node-f', 6], ['node-c', 7], ['node-d', 3], ['node-e', 5]]);
+  const peerOf = (name: string) => after.desired.peers.find((p: any) => p.node.name === name);
+  const delta = { since: before.desired, peers: new Map([['node-b', undefined], ['node-c', peerOf('node-c')], ['node-d', peerOf('node-d')], ['node-e', peerOf('node-e')]]), removed: [], added: [] };
+  const run = async (second: any) => {
+    const clock = new FakeClock();
+    const metrics = new DaemonMetrics();
+    const prober = new Prober({
+      intervalMs: 10_000, clock, log: new Logger({ format: 'json', level: 'error', write: () => undefined }), metrics,
+      probe: async (target) => (target === '198.18.2.0' || target === '198.18.3.0' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 0.2 }),
+    });
+    prober.update(before);
+    await clock.advance(20_000);
+    assert.is(await metric(metrics, 'ovlnet_peers_unreachable'), 2, 'node-c and node-d unreachable before');
+    prober.update(second);
+    const out = { peers: prober.peers().peers.map((p) => `${p.name} ${p.target} ${p.state}`), unreachable: await metric(metrics, 'ovlnet_peers_unreachable') };
+    prober.stop();
+    return out;
+  };
+  const whole = await run(after);
+  assert.equal(whole, { peers: ['node-f 198.18.6.0 reachable', 'node-c 198.18.7.0 unknown', 'node-d 198.18.3.0 unreachable', 'node-e 198.18.5.0 unknown'], unreachable: 1 });
+  assert.equal(await run({ ...after, delta }), whole);
+});
+
 test.run();

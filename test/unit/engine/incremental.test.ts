@@ -90,6 +90,26 @@ const OPTIONS: CycleOptions[] = [
 const OPTS = OPTIONS[0];
 const FDB = { kernel: { fdbDevices: ['flannel.1'] } };
 
+/** The incremental snapshot's delta turns the previous desired state into this one: entries (as a multiset) and peers in order. */
+function assertDelta(snap: Snapshot, since: Snapshot['desired'], what: string): void {
+  const d = snap.delta;
+  assert.ok(d, `${what}: an incremental snapshot says what changed`);
+  assert.is(d!.since, since, `${what}: the delta follows the previous snapshot's desired state`);
+  const entries = since.entries.map((e) => `${entryKey(e)} ${json(e)}`);
+  for (const e of d!.removed) {
+    const k = entries.indexOf(`${entryKey(e)} ${json(e)}`);
+    assert.ok(k >= 0, `${what}: removed ${entryKey(e)} was planned`);
+    entries.splice(k, 1);
+  }
+  entries.push(...d!.added.map((e) => `${entryKey(e)} ${json(e)}`));
+  assert.equal(sorted(entries), entriesOf(snap.desired.entries), `${what}: entries after the delta`);
+  // The daemon keeps the plan's iptables rules across incremental plans: a delta never holds one.
+  assert.not.ok([...d!.removed, ...d!.added].some((e) => e.kind === 'nat' || e.kind === 'filter'), `${what}: no rule in the delta`);
+  const peers = since.peers.filter((p) => !d!.peers.has(p.node.name));
+  for (const p of d!.peers.values()) if (p) peers.push(p);
+  assert.equal(peers.map((p) => `${p.node.name} ${p.via} ${json(p.node)}`), snap.desired.peers.map((p) => `${p.node.name} ${p.via} ${json(p.node)}`), `${what}: peers, in order, after the delta`);
+}
+
 /** Runs the events as the daemon would; returns how many steps went each way. */
 async function run(backend: string, initial: Event[], bursts: Event[][], opts = OPTS): Promise<{ incremental: number; full: number }> {
   const host = new FakeHost(bareHost());
@@ -104,6 +124,8 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
   for (const e of initial) if (e.kind !== 'local') applyEvent(e);
   let model = (await host.read(FDB)).kernel!;
   let plan: IncrementalPlan | undefined;
+  // The desired state of the last snapshot the plan followed: an incremental snapshot's delta is from it.
+  let last: Snapshot['desired'] | undefined;
   const counts = { incremental: 0, full: 0 };
   for (const [i, burst] of [[], ...bursts].entries()) {
     const before = new Map(nodes);
@@ -125,6 +147,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
       if ('snap' in r) {
         assert.ok(full, `step ${i}: the incremental plan went on where a full plan fails`);
         assert.equal(view(r.snap), view(full!), `step ${i} (${json(burst)}): incremental != full`);
+        assertDelta(r.snap, last!, `step ${i} (${json(burst)})`);
         snap = r.snap;
         incremental = true;
       }
@@ -147,6 +170,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
     // A full cycle that wrote what the model cannot follow (a device) verifies with a read and keeps it.
     next ??= (await host.read(FDB)).kernel!;
     model = next;
+    last = snap.desired;
     if (incremental) {
       plan!.follow(written.applied, next);
     } else {
@@ -240,6 +264,25 @@ test('objects the kernel lost are written again by an event cycle with an empty 
   const quiet = IncrementalPlan.seed(snap, OPTS, model) as IncrementalPlan;
   const q = quiet.apply({ upserts: [], deletes: [] }, lost, OPTS);
   assert.equal((q as { snap: Snapshot }).snap.result.changes, []);
+});
+
+// The daemon's --iptables-resync check keeps the plan's rules across incremental plans (daemon.ts).
+test('with --ip-masq and FORWARD rules, a peer\'s change leaves the plan\'s rules as they were', async () => {
+  const opts: CycleOptions = { ...OPTS, ipMasq: true, masqRandomFully: true, forwardRules: true };
+  const host = new FakeHost(bareHost());
+  const node1 = (vtepMAC: string): RawNode => ({ origin: 'test node-1', name: 'node-1', subnet: '198.18.1.0/24', publicIP: '192.0.2.11', vtepMAC });
+  const nodes = new Map<string, RawNode>([['node-0', { ...LOCAL }], ['node-1', node1('0e:00:00:00:00:01')]]);
+  const snap = await snapshotFrom(stateOf(nodes, 'vxlan'), (await host.read(FDB)).kernel!, opts, host, newPlanTrace());
+  assert.equal((await applySnapshot(snap, { ...opts, maxDelete: { kind: 'count', n: 1000 }, verify: false })).failures, []);
+  const model = (await host.read(FDB)).kernel!;
+  const plan = IncrementalPlan.seed(snap, opts, model) as IncrementalPlan;
+  const r = plan.apply({ upserts: [node1('0e:00:00:00:00:11'), { origin: 'test node-2', name: 'node-2', subnet: '198.18.2.0/24', publicIP: '192.0.2.12', vtepMAC: '0e:00:00:00:00:02' }], deletes: [] }, model, opts);
+  assert.ok('snap' in r, json(r));
+  const next = (r as { snap: Snapshot }).snap;
+  const rules = (es: readonly Entry[]) => entriesOf(es.filter((e) => e.kind === 'nat' || e.kind === 'filter'));
+  assert.ok(rules(snap.desired.entries).length > 0, 'the plan has rules');
+  assert.equal(rules(next.desired.entries), rules(snap.desired.entries));
+  assertDelta(next, snap.desired, 'masq');
 });
 
 test.run();
