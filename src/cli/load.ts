@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import type { CycleOptions, Snapshot } from '../engine/cycle.js';
 import type { PlanSnapshot } from '../engine/plan-snapshot.js';
 import { openSource, resolveSourceURI } from '../sources/index.js';
-import type { Source } from '../sources/types.js';
+import type { Source, SourceOptions } from '../sources/types.js';
 import type { Context, GlobalOptions, OutputFormat } from './context.js';
 import { withSpinner } from './spinner.js';
 
@@ -18,8 +18,9 @@ export function localNodeName(o: GlobalOptions, env: NodeJS.ProcessEnv = process
   return resolveSourceURI(o.source, env).startsWith('kube:') && env.NODE_NAME ? env.NODE_NAME : undefined;
 }
 
-export async function openFromOptions(o: GlobalOptions): Promise<Source> {
+export async function openFromOptions(o: GlobalOptions, extra: Pick<SourceOptions, 'leaseExpiries'> = {}): Promise<Source> {
   return openSource(resolveSourceURI(o.source), {
+    ...extra,
     netns: o.netns,
     etcdCaFile: o.etcdCafile,
     etcdCertFile: o.etcdCertfile,

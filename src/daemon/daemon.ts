@@ -217,6 +217,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         });
       },
     });
+    // Set while the source's watch waits for the end of the first cycle (watchResumesLoad).
+    let watchAfterFirstCycle: (() => void) | undefined;
     const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: dataPlane.down });
     const sched = new Scheduler({
       intervalMs: o.intervalMs, clock,
@@ -226,6 +228,9 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
           return await reconciler.run(reasons);
         } finally {
           kernelWatch.cycleEnded(reasons);
+          const startWatch = watchAfterFirstCycle;
+          watchAfterFirstCycle = undefined;
+          startWatch?.();
         }
       },
     });
@@ -251,7 +256,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
 
     if (!stopping) {
       const watchStreak = new FailureStreak(log, 'source watch', () => clock.now());
-      if (o.source.watch) {
+      const startWatch = () => {
+        if (stopping || !o.source.watch) return;
         stopWatch = o.source.watch({
           onChange: () => {
             watchStreak.ok();
@@ -263,6 +269,14 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
             watchStreak.fail(e.message, { hint: `changes are still picked up by the resync every ${formatDuration(o.intervalMs)}` }, 'warn');
           },
         });
+      };
+      // A watch that goes on from the first cycle's read misses nothing when
+      // started after it, and lists nothing of its own at start (etcd: the
+      // same 5 000 leases listed twice at once); others start before it.
+      if (o.source.watch && o.source.watchResumesLoad) {
+        watchAfterFirstCycle = startWatch;
+      } else if (o.source.watch) {
+        startWatch();
       } else {
         log.info('the source cannot be watched; relying on the periodic resync', { interval: formatDuration(o.intervalMs) });
       }
