@@ -1,15 +1,18 @@
-// What `ovlnet daemon` asks etcd on its way to the first converged cycle,
-// counted with etcd's own gRPC server metrics: a listing for the
+// What `ovlnet daemon` asks its source on the way to the first converged
+// cycle. etcd, counted with its own gRPC server metrics: a listing for the
 // registration and one for the first cycle, no lease expiry lookups (no
 // decision of the daemon needs one; at 5 000 leases they were 5 000 calls),
 // and a watch that goes on from the first cycle's listing instead of
-// listing again.
+// listing again. Kubernetes: the Nodes listed once (the first cycle waits
+// for the watch's first list instead of listing too), unless registration
+// had to publish this node's annotations.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { DaemonProcess, eventually } from '../lib/daemon.js';
 import { flannelLease, grantLease, withEtcd, type EtcdCluster } from '../lib/etcd.js';
+import { FakeKube, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
 import { defaultNodes, ipn, withTopology } from '../lib/netns.js';
 
 const [A, B, C] = defaultNodes(3);
@@ -69,6 +72,45 @@ test('etcd: the daemon lists twice before it is ready (registration, first cycle
       }
     });
   });
+});
+
+test('kube: the daemon lists the Nodes once before it is ready when its Node is published already, twice when registration patched it', async () => {
+  const f = await FakeKube.start();
+  try {
+    f.setConfigMap('kube-flannel', netConfJSON('198.18.0.0/16'));
+    // The list is still under way when the first cycle reads the source, as with thousands of Nodes.
+    f.listDelayMs = 1500;
+    f.addNode({ name: A.name, podCIDR: A.subnet, internalIP: A.publicIP, annotations: flannelAnnotations(A.publicIP, MACS[0]) });
+    f.addNode({ name: B.name, podCIDR: B.subnet, annotations: flannelAnnotations(B.publicIP, MACS[1]) });
+    // A node not yet published (no annotations): registration patches it.
+    f.addNode({ name: C.name, podCIDR: C.subnet, internalIP: C.publicIP });
+    await withTopology([A, C], async (t) => {
+      const kubeconfig = f.writeKubeconfig(t.tmp);
+      for (const [i, node] of [A, C].entries()) {
+        const ns = t.nodes[i].ns;
+        const lists = f.listCount;
+        const d = new DaemonProcess(['--log-format', 'json', '--interval', '60s', '--source', `kube:${kubeconfig}`, '--node', node.name, '--netns', ns,
+          '--public-ip', node.publicIP, '--subnet-file', join(t.tmp, `run-${node.name}`, 'subnet.env')]);
+        try {
+          await d.ready(DEADLINE_MS);
+          const first = await d.waitForMsg(/^cycle: applied/);
+          assert.equal(first.reason, ['start'], first.raw);
+          const published = node === A;
+          assert.is(f.listCount - lists, published ? 1 : 2, `${node.name}: Node lists until ready\n${d.log}`);
+          // The first cycle saw every node, this one's published annotations included.
+          const other = published ? MACS[1] : MACS[0];
+          assert.match(await ipn(ns, 'neigh', 'show', 'dev', 'flannel.1'), new RegExp(`lladdr ${other}`), d.log);
+          if (!published) assert.match(await ipn(ns, 'route', 'show', 'proto', '244'), /198\.18\.1\.0\/24/, d.log);
+          const stop = await d.stop('SIGTERM');
+          assert.is(stop.code, 0, d.log);
+        } finally {
+          await d.kill();
+        }
+      }
+    });
+  } finally {
+    await f.close();
+  }
 });
 
 test.run();
