@@ -181,9 +181,12 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log, metrics, now: () => clock.now(), intervalMs: o.intervalMs,
       follow: (events, owned) => reconciler.followKernel(events, owned),
       repair: () => sched.notify('kernel'),
+      reread: () => sched.notify('kernel-monitor'),
     });
+    const host = realHost(o.cycle.netns, writers);
     const reconciler = new Reconciler({
-      host: realHost(o.cycle.netns, writers),
+      // A read of the kernel supersedes the kernel events queued before it (kernel-watch.ts).
+      host: { read: (scope) => { if (scope.kernel) kernelWatch.hostRead(); return host.read(scope); }, write: (phases) => host.write(phases) },
       source: o.source,
       cycle: o.cycle,
       maxDelete: o.maxDelete,
@@ -292,13 +295,13 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         onExit: (_tool, why, retryMs) => monitorStreak.fail(why, { retry_ms: retryMs, hint: `kernel drift is repaired by the resync every ${formatDuration(o.intervalMs)} meanwhile` }, 'warn'),
         onLost: (tool) => {
           log.info('kernel monitor: the kernel dropped events in a burst; reading the host', { tool });
-          sched.notify('kernel-monitor');
+          kernelWatch.lost();
         },
         onRestart: (tool) => {
           metrics.kernelMonitorRestarts.inc({ tool });
           monitorStreak.ok({ tool });
           // Events while it was down are lost: read the host.
-          sched.notify('kernel-monitor');
+          kernelWatch.lost();
         },
       });
       monitor.start();
