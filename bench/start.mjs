@@ -10,8 +10,8 @@
 // stand-in with realistic ~6 KB Node objects. Each run is a fresh namespace
 // and a fresh subnet file; the source stays up between runs. The daemon runs
 // at --log-level debug (--start-ovlnet: another build's bin/ovlnet): the
-// offsets of its log lines from the spawn
-// (registration, the first cycle's stages) are kept in the raw figures.
+// offsets of its log lines from the spawn (registration, the first cycle's
+// stages) are kept in the raw figures.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
