@@ -67,7 +67,7 @@ async function waitConverged(ovlnet, args, deadlineMs) {
 // ---------------------------------------------------------------------------
 // Sources. Each holds clusterDoc(peers) and changes one peer's VTEP MAC per step.
 
-function fileSource(dir, peers, salts) {
+export function fileSource(dir, peers, salts) {
   const file = join(dir, 'cluster.json');
   writeAtomic(file, JSON.stringify(clusterDoc(peers, salts)));
   const args = (ns) => ['--source', `file:${file}`, '--node', 'node-0', '--netns', ns, NO_FWD];
@@ -81,7 +81,7 @@ function fileSource(dir, peers, salts) {
   };
 }
 
-async function etcdSource(peers, salts) {
+export async function etcdSource(peers, salts) {
   const PREFIX = '/bench.ovlnet/network';
   const doc = clusterDoc(peers, salts);
   const { uri, client, key, grant, stop } = await seedEtcd(doc, PREFIX, 3600);
@@ -96,7 +96,7 @@ async function etcdSource(peers, salts) {
   };
 }
 
-async function kubeSource(dir, peers, salts) {
+export async function kubeSource(dir, peers, salts) {
   const lib = join(ROOT, 'dist', 'test', 'lib', 'fake-kube.js');
   const { FakeKube, flannelAnnotations } = await import(pathToFileURL(lib).href);
   const f = await FakeKube.start();

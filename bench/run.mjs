@@ -27,8 +27,9 @@ import repair from './repair.mjs';
 import writer from './writer.mjs';
 import memory from './memory.mjs';
 import events from './daemon-cpu.mjs';
+import start from './start.mjs';
 
-const SCENARIOS = [startup, cli, daemon, repair, writer, memory, events];
+const SCENARIOS = [startup, cli, daemon, repair, writer, memory, events, start];
 
 // ovlnet's writer locks (src/host/lock.ts) go to a directory of the bench's own, never the host's /run/ovlnet.
 if (!process.env.OVLNET_RUN_DIR) {

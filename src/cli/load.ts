@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import type { CycleOptions, Snapshot } from '../engine/cycle.js';
 import type { PlanSnapshot } from '../engine/plan-snapshot.js';
 import { openSource, resolveSourceURI } from '../sources/index.js';
-import type { Source } from '../sources/types.js';
+import type { Source, SourceOptions } from '../sources/types.js';
 import type { Context, GlobalOptions, OutputFormat } from './context.js';
 import { withSpinner } from './spinner.js';
 
@@ -18,10 +18,10 @@ export function localNodeName(o: GlobalOptions, env: NodeJS.ProcessEnv = process
   return resolveSourceURI(o.source, env).startsWith('kube:') && env.NODE_NAME ? env.NODE_NAME : undefined;
 }
 
-/** `once`: the command loads the source once (see SourceOptions.once). */
-export async function openFromOptions(o: GlobalOptions, once = false): Promise<Source> {
+/** `extra`: how the command uses the source (SourceOptions: `once`, `leaseExpiries`). */
+export async function openFromOptions(o: GlobalOptions, extra: Pick<SourceOptions, 'leaseExpiries' | 'once'> = {}): Promise<Source> {
   return openSource(resolveSourceURI(o.source), {
-    once,
+    ...extra,
     netns: o.netns,
     etcdCaFile: o.etcdCafile,
     etcdCertFile: o.etcdCertfile,
@@ -47,11 +47,11 @@ export function cycleOptions(o: GlobalOptions, offline = false): CycleOptions {
 }
 
 /** Opens the source, runs `work` on it under the spinner, and always closes it. */
-async function withSource<T>(o: GlobalOptions, ctx: Context | undefined, work: (source: Source) => Promise<T>): Promise<T> {
+async function withSource<T>(o: GlobalOptions, ctx: Context | undefined, work: (source: Source) => Promise<T>, leaseExpiries: boolean): Promise<T> {
   const uri = resolveSourceURI(o.source);
   const run = async () => {
-    // plan, diff and apply load the source once.
-    const source = await openFromOptions(o, true);
+    // plan, diff, apply and doctor load the source once; only doctor shows a lease's expiry (one etcd call per lease).
+    const source = await openFromOptions(o, { once: true, leaseExpiries });
     try {
       return await work(source);
     } finally {
@@ -61,12 +61,13 @@ async function withSource<T>(o: GlobalOptions, ctx: Context | undefined, work: (
   return ctx ? withSpinner(ctx, `reading ${uri} and the host's network state`, run) : run();
 }
 
-export async function takeSnapshot(o: GlobalOptions, ctx?: Context): Promise<Snapshot> {
+/** `leaseExpiries`: doctor shows the local lease's expiry; diff and apply plan without it (SourceOptions.leaseExpiries). */
+export async function takeSnapshot(o: GlobalOptions, ctx?: Context, { leaseExpiries = false } = {}): Promise<Snapshot> {
   return withSource(o, ctx, async (source) => {
     // Each command loads only its own path: plan never loads the write path, diff/apply not the plan-only one.
     const { snapshot } = await import('../engine/cycle.js');
     return snapshot(source, cycleOptions(o));
-  });
+  }, leaseExpiries);
 }
 
 /** What `plan` needs: the desired state, with only the host state it depends on (see engine/plan-snapshot.ts). */
@@ -74,7 +75,7 @@ export async function takePlanSnapshot(o: GlobalOptions, ctx?: Context): Promise
   return withSource(o, ctx, async (source) => {
     const { planSnapshot } = await import('../engine/plan-snapshot.js');
     return planSnapshot(source, cycleOptions(o, true));
-  });
+  }, false);
 }
 
 export function outputFormat(o: GlobalOptions, allowed: OutputFormat[]): OutputFormat {

@@ -183,9 +183,12 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log, metrics, now: () => clock.now(), intervalMs: o.intervalMs,
       follow: (events, owned) => reconciler.followKernel(events, owned),
       repair: () => sched.notify('kernel'),
+      reread: () => sched.notify('kernel-monitor'),
     });
+    const host = realHost(o.cycle.netns, writers);
     const reconciler = new Reconciler({
-      host: realHost(o.cycle.netns, writers),
+      // A read of the kernel supersedes the kernel events queued before it (kernel-watch.ts).
+      host: { read: (scope) => { if (scope.kernel) kernelWatch.hostRead(); return host.read(scope); }, write: (phases) => host.write(phases) },
       source: o.source,
       cycle: o.cycle,
       maxDelete: o.maxDelete,
@@ -220,6 +223,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         });
       },
     });
+    // Set while the source's watch waits for the end of the first cycle (watchResumesLoad).
+    let watchAfterFirstCycle: (() => void) | undefined;
     const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: dataPlane.down });
     const sched = new Scheduler({
       intervalMs: o.intervalMs, clock,
@@ -229,6 +234,9 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
           return await reconciler.run(reasons);
         } finally {
           kernelWatch.cycleEnded(reasons);
+          const startWatch = watchAfterFirstCycle;
+          watchAfterFirstCycle = undefined;
+          startWatch?.();
         }
       },
     });
@@ -254,7 +262,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
 
     if (!stopping) {
       const watchStreak = new FailureStreak(log, 'source watch', () => clock.now());
-      if (o.source.watch) {
+      const startWatch = () => {
+        if (stopping || !o.source.watch) return;
         stopWatch = o.source.watch({
           onChange: () => {
             watchStreak.ok();
@@ -266,6 +275,14 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
             watchStreak.fail(e.message, { hint: `changes are still picked up by the resync every ${formatDuration(o.intervalMs)}` }, 'warn');
           },
         });
+      };
+      // A watch that goes on from the first cycle's read misses nothing when
+      // started after it, and lists nothing of its own at start (etcd: the
+      // same 5 000 leases listed twice at once); others start before it.
+      if (o.source.watch && o.source.watchResumesLoad) {
+        watchAfterFirstCycle = startWatch;
+      } else if (o.source.watch) {
+        startWatch();
       } else {
         log.info('the source cannot be watched; relying on the periodic resync', { interval: formatDuration(o.intervalMs) });
       }
@@ -281,13 +298,13 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         onExit: (_tool, why, retryMs) => monitorStreak.fail(why, { retry_ms: retryMs, hint: `kernel drift is repaired by the resync every ${formatDuration(o.intervalMs)} meanwhile` }, 'warn'),
         onLost: (tool) => {
           log.info('kernel monitor: the kernel dropped events in a burst; reading the host', { tool });
-          sched.notify('kernel-monitor');
+          kernelWatch.lost();
         },
         onRestart: (tool) => {
           metrics.kernelMonitorRestarts.inc({ tool });
           monitorStreak.ok({ tool });
           // Events while it was down are lost: read the host.
-          sched.notify('kernel-monitor');
+          kernelWatch.lost();
         },
       });
       monitor.start();

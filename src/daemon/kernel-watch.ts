@@ -29,6 +29,8 @@ export interface KernelWatchOptions {
   follow(events: KernelEvent[], owned: Owned): Repair[];
   /** Runs a repair cycle soon (the scheduler's notify). */
   repair(): void;
+  /** Runs a cycle that reads the host soon: events were lost (the scheduler's notify). */
+  reread(): void;
 }
 
 export class KernelWatch {
@@ -36,6 +38,8 @@ export class KernelWatch {
   private readonly limit: RepairLimit;
   private inCycle = false;
   private queued: KernelEvent[] = [];
+  /** Events were lost during the running cycle, after its last kernel read (if any). */
+  private lostInCycle = false;
   private desired?: DesiredState;
   /** What `desired` holds, made when the first event needs it, then moved along with each incremental plan. */
   private owned?: ReturnType<typeof ownedFrom>;
@@ -66,8 +70,38 @@ export class KernelWatch {
     this.inCycle = true;
   }
 
+  /**
+   * The running cycle starts a read of the kernel (links, routes,
+   * neighbours, fdb): the events queued so far happened before it, so that
+   * read holds what they say. A cycle's model is its last kernel read (the
+   * verify's, or the snapshot's when nothing was written) or none, so it
+   * needs none of them. The first cycle at 5 000 peers queued the ~15 000
+   * echoes of its own write and followed them after its verify: seconds of CPU.
+   */
+  hostRead(): void {
+    if (!this.inCycle) return;
+    this.queued = [];
+    this.lostInCycle = false;
+  }
+
+  /**
+   * Events were lost (the kernel dropped a burst, a monitor restarted):
+   * the host must be read. Between cycles at once; during one, after it,
+   * unless it reads the kernel from here on (the same rule as hostRead: the
+   * first write at 5 000 peers overflows the monitors, and its verify read
+   * made the second full cycle that followed redundant).
+   */
+  lost(): void {
+    if (this.inCycle) this.lostInCycle = true;
+    else this.o.reread();
+  }
+
   cycleEnded(reasons: readonly string[]): void {
     this.inCycle = false;
+    if (this.lostInCycle) {
+      this.lostInCycle = false;
+      this.o.reread();
+    }
     if (reasons.some((r) => RESUMING_REASONS.has(r))) {
       const was = this.policy.resume();
       if (was.length) this.o.log.info('kernel drift: repairing again after the resync', { objects: was.slice(0, MAX_LISTED), count: was.length });

@@ -187,7 +187,6 @@ export class Reconciler {
       // An incremental cycle changes peers only: the subnet file (this node's config) stays as written.
       if (!incremental) await this.writeSubnetFile(snap);
       this.model = next;
-      if (next) this.keepPlan(snap, next, incremental ? plan : undefined, r.applied);
       if (r.applied.length === 0) {
         log.debug('cycle: in sync', { reason: reasons, peers: snap.desired.peers.length, in_sync: snap.result.inSync, duration_ms: ms, host: model ? 'model' : 'read' });
       }
@@ -198,6 +197,13 @@ export class Reconciler {
       metrics.ready.set(1);
       this.cycleStreak.ok();
       this.o.onSuccess?.({ first, snap });
+      if (next) {
+        // Seeding the plan after a full cycle takes 100-200 ms at 5 000
+        // peers: let what onSuccess started (the ready line, READY=1) go
+        // first. Still inside this cycle, so no other cycle runs before it.
+        if (!incremental) await new Promise((resolve) => setImmediate(resolve));
+        this.keepPlan(snap, next, incremental ? plan : undefined, r.applied);
+      }
       return true;
     } catch (e) {
       this.model = undefined;

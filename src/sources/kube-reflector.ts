@@ -44,6 +44,9 @@ export class NodeReflector {
   private readonly abort = new AbortController();
   private sleeping?: { timer: NodeJS.Timeout; wake: () => void };
   private loop?: Promise<void>;
+  /** Settles the first list's promise: true once it is in, false when it failed or the reflector stopped first. */
+  private settleFirst!: (listed: boolean) => void;
+  private readonly first = new Promise<boolean>((resolve) => { this.settleFirst = resolve; });
 
   constructor(
     private readonly source: ReflectorSource,
@@ -56,12 +59,18 @@ export class NodeReflector {
     return [...this.cache.values()];
   }
 
+  /** Whether the first list came in (waits for it while it is under way). */
+  firstListed(): Promise<boolean> {
+    return this.first;
+  }
+
   start(): void {
     this.loop = this.run().catch((e) => this.h.onError(e as Error));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.settleFirst(false);
     this.abort.abort();
     this.cancelWatch?.();
     if (this.sleeping) {
@@ -95,6 +104,7 @@ export class NodeReflector {
         try {
           await this.relist();
         } catch (e) {
+          this.settleFirst(false);
           fail(e as Error);
           continue;
         }
@@ -121,6 +131,7 @@ export class NodeReflector {
     this.rv = list.resourceVersion;
     const first = !this.synced;
     this.synced = true;
+    this.settleFirst(true);
     // The first list also reports: changes between the caller's load() and this list would be lost otherwise.
     if (first || this.signature() !== before) this.h.onChange();
   }

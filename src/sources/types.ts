@@ -18,6 +18,12 @@ export interface SourceOptions {
   annotationPrefix?: string;
   /** Local node name, when the source needs it (Kubernetes). */
   nodeName?: string;
+  /**
+   * etcd: look up each node's lease expiry (`RawNode.expiresAt`; one call
+   * per etcd lease, 5 000 calls at 5 000 nodes). Default true; the daemon
+   * passes false: no plan depends on an expiry, only `nodes` and `doctor` show it.
+   */
+  leaseExpiries?: boolean;
   /** Kubernetes: where NODE_NAME, POD_NAME and POD_NAMESPACE are read (default process.env). */
   env?: NodeJS.ProcessEnv;
   /**
@@ -116,6 +122,13 @@ export interface Source {
   update?(): Promise<SourceUpdate>;
   /** Starts watching; returns a function that stops it. Absent when the source cannot watch. */
   watch?(handlers: WatchHandlers): () => void;
+  /**
+   * A watch started after a load() goes on from that load's read (etcd:
+   * from its revision), so no change in between is missed; otherwise it
+   * reads the source itself first. The daemon then starts the watch after
+   * its first cycle instead of before it: one listing at start, not two at once.
+   */
+  readonly watchResumesLoad?: boolean;
   /**
    * Daemon only: publish this node (etcd lease, Kubernetes annotations) and
    * keep it fresh (lease renewal) until close(). Absent for file sources.

@@ -90,6 +90,8 @@ export class FakeKube {
   forbidden = new Set<string>();
   /** Every answer waits this long (a slow API server). */
   delayMs = 0;
+  /** Pages of Node lists (not watches) wait this long besides: a large cluster's list. */
+  listDelayMs = 0;
   /** ConfigMaps by `namespace/name`. */
   configMaps = new Map<string, Obj>();
   /** Pods by `namespace/name`. */
@@ -124,7 +126,9 @@ export class FakeKube {
     this.token = token;
     this.tls = tls;
     const handler = (req: IncomingMessage, res: ServerResponse) => {
-      if (this.delayMs > 0) setTimeout(() => this.handle(req, res), this.delayMs);
+      const list = req.method === 'GET' && /^\/api\/v1\/nodes(\?|$)/.test(req.url ?? '') && !/[?&]watch=true/.test(req.url ?? '');
+      const delay = this.delayMs + (list ? this.listDelayMs : 0);
+      if (delay > 0) setTimeout(() => this.handle(req, res), delay);
       else this.handle(req, res);
     };
     this.server = tls ? createTLSServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler);

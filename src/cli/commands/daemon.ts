@@ -88,7 +88,8 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   };
   const lock = await lockNamespace(o, log);
   try {
-    return await runDaemon({ source: await openFromOptions(o), ...options }, { log });
+    // No decision needs an etcd lease's expiry: not reading them saves a call per lease at start.
+    return await runDaemon({ source: await openFromOptions(o, { leaseExpiries: false }), ...options }, { log });
   } finally {
     await lock?.release();
   }

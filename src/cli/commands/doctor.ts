@@ -26,7 +26,7 @@ export default async function doctor(o: DoctorFlags, ctx: Context): Promise<numb
   const format = outputFormat(o, ['table', 'json']);
   // Checked before anything is read: a typo should not cost the probes.
   if (o.metricsAddr) parseListenAddr(o.metricsAddr);
-  const snap = await takeSnapshot(o, ctx);
+  const snap = await takeSnapshot(o, ctx, { leaseExpiries: true });
   const facts = await withSpinner(ctx, `checking the host and probing peers`, () => gatherFacts(snap, {
     netns: o.netns,
     subnetFile: o.subnetFile ?? '/run/flannel/subnet.env',

@@ -10,5 +10,5 @@ export { DEFAULT_LEASE_TTL_SECONDS } from './lease.js';
 
 export async function openEtcdSource(uri: string, opts: SourceOptions): Promise<Source> {
   const parsed = parseEtcdURI(uri);
-  return new EtcdSource(uri, parsed, clientOptions(uri, parsed, opts));
+  return new EtcdSource(uri, parsed, clientOptions(uri, parsed, opts), opts.leaseExpiries ?? true);
 }

@@ -33,6 +33,8 @@ interface LeaseEntry {
 
 export class EtcdSource implements Source {
   readonly uri: string;
+  /** watch() after a load() starts at the listing's revision + 1 (no listing of its own). */
+  readonly watchResumesLoad = true;
   private readonly client: EtcdClient;
   private readonly prefix: string;
   private closed = false;
@@ -75,7 +77,11 @@ export class EtcdSource implements Source {
   private readonly resetHandlers = new Set<(why: string) => void>();
   private keeper?: LeaseKeeper;
 
-  constructor(uri: string, parsed: EtcdURI, options: IOptions) {
+  /**
+   * `leaseExpiries` false: no lease's expiry is looked up (expiresAt stays
+   * undefined; null for a reservation, known from the listing alone).
+   */
+  constructor(uri: string, parsed: EtcdURI, options: IOptions, private readonly leaseExpiries = true) {
     this.uri = uri;
     this.prefix = parsed.prefix;
     this.client = new EtcdClient(parsed, options);
@@ -194,7 +200,9 @@ export class EtcdSource implements Source {
       const keeper = this.keeper;
       if (keeper?.own && name !== keeper.own.name && carriesIP(p.obj, keeper.publicIP)) return full;
       let expiresAt: Date | null | undefined = null;
-      if (k.lease !== '0') {
+      if (k.lease !== '0' && !this.leaseExpiries) {
+        expiresAt = undefined;
+      } else if (k.lease !== '0') {
         const warnings: string[] = [];
         expiresAt = (await this.client.expiries([k.lease], warnings, false, false)).get(k.lease);
         if (warnings.length) return full;
@@ -242,7 +250,7 @@ export class EtcdSource implements Source {
     const parsed = entries.map((e) => this.parseLease(e.name, e.value));
     const ids: string[] = [];
     for (const [i, p] of parsed.entries()) {
-      if (p.node && entries[i].lease !== '0') ids.push(entries[i].lease);
+      if (p.node && entries[i].lease !== '0' && this.leaseExpiries) ids.push(entries[i].lease);
       if (p.badKey) warnings.push(`etcd key ${JSON.stringify(`${this.prefix}/subnets/${entries[i].name}`.slice(0, 120))}: not a lease key (expected like 10.244.1.0-24); skipped`);
     }
     const expiry = await this.client.expiries(ids, warnings, refresh);

@@ -47,7 +47,7 @@ test('explainEtcdError', () => {
 test('smallerPage: a page over the receive limit is read again in pages that fit etcd\'s largest values', () => {
   const steps = [LIST_PAGE];
   while (steps[steps.length - 1] > 1) steps.push(smallerPage(steps[steps.length - 1]));
-  assert.equal(steps, [500, 40, 5, 1]);
+  assert.equal(steps, [5000, 40, 5, 1]);
   // 40 values of etcd's default 1.5 MiB limit fit in the 64 MiB receive limit.
   assert.ok(40 * 1.5 * 1024 * 1024 < 64 * 1024 * 1024);
 });

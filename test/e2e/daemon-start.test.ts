@@ -1,0 +1,116 @@
+// What `ovlnet daemon` asks its source on the way to the first converged
+// cycle. etcd, counted with its own gRPC server metrics: a listing for the
+// registration and one for the first cycle, no lease expiry lookups (no
+// decision of the daemon needs one; at 5 000 leases they were 5 000 calls),
+// and a watch that goes on from the first cycle's listing instead of
+// listing again. Kubernetes: the Nodes listed once (the first cycle waits
+// for the watch's first list instead of listing too), unless registration
+// had to publish this node's annotations.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { get as httpGet } from 'node:http';
+import { join } from 'node:path';
+import { DaemonProcess, eventually } from '../lib/daemon.js';
+import { flannelLease, grantLease, withEtcd, type EtcdCluster } from '../lib/etcd.js';
+import { FakeKube, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
+import { defaultNodes, ipn, withTopology } from '../lib/netns.js';
+
+const [A, B, C] = defaultNodes(3);
+const MACS = ['0e:00:00:00:0b:00', '0e:00:00:00:0b:01', '0e:00:00:00:0b:02'];
+const P = '/coreos.com/network';
+const leaseKey = (subnet: string) => `${P}/subnets/${subnet.replace('/', '-')}`;
+/** Range requests of one listing of a small cluster: the config key, then one page of subnets/. */
+const LIST = 2;
+const DEADLINE_MS = 15_000;
+
+/** Calls etcd has answered so far, by gRPC method (every status code). */
+async function calls(c: EtcdCluster): Promise<{ range: number; timeToLive: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    httpGet(`${c.members[0].clientURL}/metrics`, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const count = (service: string, method: string) => text.split('\n')
+    .filter((l) => l.startsWith('grpc_server_handled_total{') && l.includes(`grpc_method="${method}"`) && l.includes(`grpc_service="${service}"`))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  if (!text.includes('grpc_method="Range"')) throw new Error('etcd /metrics has no grpc_server_handled_total for Range');
+  return { range: count('etcdserverpb.KV', 'Range'), timeToLive: count('etcdserverpb.Lease', 'LeaseTimeToLive') };
+}
+
+test('etcd: the daemon lists twice before it is ready (registration, first cycle), looks up no lease expiry, and its watch needs no listing of its own', async () => {
+  await withEtcd(async (c) => {
+    // node-a's lease is the first subnet, outside flannel's default SubnetMin: allow it, or the daemon re-allocates as flannel does.
+    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
+    // Each lease under an etcd lease of its own, as flanneld keeps them.
+    for (const [i, s] of [A, B].entries()) await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(s.subnet), flannelLease(s.publicIP, MACS[i])]);
+    await withTopology([A, B], async (t) => {
+      const a = t.nodes[0];
+      const before = await calls(c);
+      const d = new DaemonProcess(['--log-format', 'json', '--log-level', 'debug', '--interval', '60s', '--source', c.uri(), '--netns', a.ns,
+        '--public-ip', A.publicIP, '--subnet-file', join(t.tmp, 'run', 'subnet.env')]);
+      try {
+        await d.ready(DEADLINE_MS);
+        const ready = await calls(c);
+        assert.is(ready.timeToLive - before.timeToLive, 0, `no lease expiry looked up\n${d.log}`);
+        assert.is(ready.range - before.range, 2 * LIST, `one listing to register, one for the first cycle\n${d.log}`);
+
+        // A lease put after the start: the watch brings it in, from the first cycle's listing on.
+        const from = d.lines.length;
+        await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(C.subnet), flannelLease(C.publicIP, MACS[2])]);
+        await eventually(() => ipn(a.ns, 'neigh', 'show', 'dev', 'flannel.1'), (n) => n.includes(MACS[2]), 'neighbour entry of node-c after its lease was put', DEADLINE_MS);
+        const line = await d.waitForMsg(/^cycle: applied/, DEADLINE_MS, from);
+        assert.equal(line.reason, ['watch'], line.raw);
+        const after = await calls(c);
+        assert.is(after.range, ready.range, `the watch and its cycle sent no range request\n${d.log}`);
+        assert.is(after.timeToLive, ready.timeToLive, 'the watch cycle looked up no expiry');
+        const stop = await d.stop('SIGTERM');
+        assert.is(stop.code, 0, d.log);
+      } finally {
+        await d.kill();
+      }
+    });
+  });
+});
+
+test('kube: the daemon lists the Nodes once before it is ready when its Node is published already, twice when registration patched it', async () => {
+  const f = await FakeKube.start();
+  try {
+    f.setConfigMap('kube-flannel', netConfJSON('198.18.0.0/16'));
+    // The list is still under way when the first cycle reads the source, as with thousands of Nodes.
+    f.listDelayMs = 1500;
+    f.addNode({ name: A.name, podCIDR: A.subnet, internalIP: A.publicIP, annotations: flannelAnnotations(A.publicIP, MACS[0]) });
+    f.addNode({ name: B.name, podCIDR: B.subnet, annotations: flannelAnnotations(B.publicIP, MACS[1]) });
+    // A node not yet published (no annotations): registration patches it.
+    f.addNode({ name: C.name, podCIDR: C.subnet, internalIP: C.publicIP });
+    await withTopology([A, C], async (t) => {
+      const kubeconfig = f.writeKubeconfig(t.tmp);
+      for (const [i, node] of [A, C].entries()) {
+        const ns = t.nodes[i].ns;
+        const lists = f.listCount;
+        const d = new DaemonProcess(['--log-format', 'json', '--interval', '60s', '--source', `kube:${kubeconfig}`, '--node', node.name, '--netns', ns,
+          '--public-ip', node.publicIP, '--subnet-file', join(t.tmp, `run-${node.name}`, 'subnet.env')]);
+        try {
+          await d.ready(DEADLINE_MS);
+          const first = await d.waitForMsg(/^cycle: applied/);
+          assert.equal(first.reason, ['start'], first.raw);
+          const published = node === A;
+          assert.is(f.listCount - lists, published ? 1 : 2, `${node.name}: Node lists until ready\n${d.log}`);
+          // The first cycle saw every node, this one's published annotations included.
+          const other = published ? MACS[1] : MACS[0];
+          assert.match(await ipn(ns, 'neigh', 'show', 'dev', 'flannel.1'), new RegExp(`lladdr ${other}`), d.log);
+          if (!published) assert.match(await ipn(ns, 'route', 'show', 'proto', '244'), /198\.18\.1\.0\/24/, d.log);
+          const stop = await d.stop('SIGTERM');
+          assert.is(stop.code, 0, d.log);
+        } finally {
+          await d.kill();
+        }
+      }
+    });
+  } finally {
+    await f.close();
+  }
+});
+
+test.run();

@@ -1,0 +1,60 @@
+// Kernel events queued while a cycle runs: the ones from before the
+// cycle's kernel read are not followed (the read holds them), the ones
+// after are; outside a cycle every event is followed at once. Lost events
+// ask for a host read the same way: not when the running cycle reads the
+// kernel after the loss.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { plan } from '../../../src/backends/index.js';
+import { KernelWatch } from '../../../src/daemon/kernel-watch.js';
+import { Logger } from '../../../src/daemon/logger.js';
+import { DaemonMetrics } from '../../../src/daemon/metrics.js';
+import { parseIpMonitorLine, type KernelEvent } from '../../../src/host/parse-monitor.js';
+import type { Node } from '../../../src/model/types.js';
+import { cluster, node, underlay } from '../support/build.js';
+
+const N: Node[] = Array.from({ length: 3 }, (_, i) => node(i));
+const desired = plan({ cluster: cluster(N, N[0]), underlay: underlay() });
+const ev = (i: number): KernelEvent => parseIpMonitorLine(`[ROUTE]198.51.100.${i} via 192.0.2.${i} dev eth0 proto static `)!;
+
+type Step = 'start' | 'read' | 'end' | 'lost' | number;
+const ROWS: Array<{ name: string; steps: Step[]; followed: number[]; rereads?: string[] }> = [
+  { name: 'events before the cycle\'s kernel read are not followed, those after are', steps: ['start', 1, 2, 'read', 3, 'end'], followed: [3] },
+  { name: 'two reads (snapshot, verify): only what came after the last', steps: ['start', 1, 'read', 2, 'read', 3, 4, 'end'], followed: [3, 4] },
+  { name: 'a cycle without a kernel read (an event cycle): every event', steps: ['start', 1, 2, 'end'], followed: [1, 2] },
+  { name: 'between cycles: followed at once, a read changes nothing', steps: [1, 'read', 2], followed: [1, 2] },
+  { name: 'lost between cycles: a host read at once', steps: ['lost', 'start'], followed: [], rereads: ['lost'] },
+  { name: 'lost during a cycle before its kernel read: no other read', steps: ['start', 'lost', 'read', 'end'], followed: [], rereads: [] },
+  { name: 'lost during a cycle after its last kernel read: a host read once it ends', steps: ['start', 'read', 'lost', 'lost', 'end', 'start', 'end'], followed: [], rereads: ['end'] },
+  { name: 'lost during an event cycle (no kernel read): a host read once it ends', steps: ['start', 'lost', 'end'], followed: [], rereads: ['end'] },
+];
+
+for (const row of ROWS) {
+  test(row.name, () => {
+    const followed: KernelEvent[] = [];
+    const rereads: string[] = [];
+    let at = '';
+    const w = new KernelWatch({
+      log: new Logger({ format: 'json', level: 'error', write: () => {} }),
+      metrics: new DaemonMetrics(),
+      now: () => 0,
+      intervalMs: 10_000,
+      follow: (events) => { followed.push(...events); return []; },
+      repair: () => {},
+      reread: () => { rereads.push(at); },
+    });
+    w.planned(desired);
+    for (const s of row.steps) {
+      at = String(s);
+      if (s === 'start') w.cycleStarted();
+      else if (s === 'lost') w.lost();
+      else if (s === 'read') w.hostRead();
+      else if (s === 'end') w.cycleEnded(['watch']);
+      else w.events([ev(s)]);
+    }
+    assert.equal(followed.map((e) => (e.kind === 'route' ? e.route.dst.text : '?')), row.followed.map((i) => `198.51.100.${i}/32`));
+    assert.equal(rereads, row.rereads ?? [], 'host reads asked for lost events, by the step that asked');
+  });
+}
+
+test.run();
