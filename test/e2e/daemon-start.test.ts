@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
+import { ovlnet } from '../lib/cli.js';
 import { DaemonProcess, eventually } from '../lib/daemon.js';
 import { flannelLease, grantLease, withEtcd, type EtcdCluster } from '../lib/etcd.js';
 import { FakeKube, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
@@ -69,6 +70,29 @@ test('etcd: the daemon lists twice before it is ready (registration, first cycle
         assert.is(stop.code, 0, d.log);
       } finally {
         await d.kill();
+      }
+    });
+  });
+});
+
+test('etcd: plan, diff and apply look up no lease expiry (one call per lease); nodes and doctor, which show it, do', async () => {
+  await withEtcd(async (c) => {
+    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
+    for (const [i, s] of [A, B].entries()) await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(s.subnet), flannelLease(s.publicIP, MACS[i])]);
+    await withTopology([A, B], async (t) => {
+      const ns = t.nodes[0].ns;
+      const base = ['--source', c.uri(), '--netns', ns, '--public-ip', A.publicIP];
+      const rows: Array<[string[], number, boolean]> = [
+        [['plan', ...base], 0, false], [['diff', ...base], 2, false], [['apply', ...base], 0, false],
+        [['nodes', '--source', c.uri()], 0, true], [['doctor', ...base, '--subnet-file', ''], -1, true],
+      ];
+      for (const [args, code, looksUp] of rows) {
+        const before = await calls(c);
+        const r = await ovlnet(args);
+        if (code >= 0) assert.is(r.code, code, `${args[0]}: ${r.stderr}`);
+        const n = (await calls(c)).timeToLive - before.timeToLive;
+        if (looksUp) assert.ok(n >= 2, `${args[0]}: ${n} lease expiry lookups, expected one per lease`);
+        else assert.is(n, 0, `${args[0]}: ${n} lease expiry lookups`);
       }
     });
   });
