@@ -29,16 +29,20 @@ import type { ActualState, DesiredState, EntryKind, HostRoute } from '../model/t
 
 /** The objects of the plan, by kinds key (`route:DST`, `neigh:DEV/IP`, `fdb:DEV/MAC/DST`, `link:NAME`). */
 export interface Owned {
-  keys: ReadonlySet<string>;
+  keys: { has(key: string): boolean };
   /** ovlnet's devices: the fdb read covers these. */
   devices: ReadonlySet<string>;
 }
 
-/** What the plan holds: the objects whose loss is repaired. */
+/**
+ * What the plan holds: the objects whose loss is repaired. The plan's own
+ * key lookup when it has one (an event cycle's plan: no 30 000 keys built per
+ * cycle), else a set of its entries' keys.
+ */
 export function ownedFrom(desired: DesiredState): Owned {
   const devices = new Set<string>();
   for (const d of [desired.device, desired.device6]) if (d) devices.add(d);
-  return { keys: new Set(desired.entries.map(entryKey)), devices };
+  return { keys: desired.entryKeys ?? new Set(desired.entries.map(entryKey)), devices };
 }
 
 export interface Repair {

@@ -96,6 +96,10 @@ export class IncrementalPlan {
   private readonly peerEntries = new Map<string, Entry[]>();
   private readonly peers = new Map<string, PeerPlan>();
   private readonly kept = new Set<Node>();
+  /** The planned entries' keys, counted (two entries may share one): what entryKeys answers. */
+  private readonly keyCounts = new Map<string, number>();
+  /** Whether an entry of the current plan has this kinds key (DesiredState.entryKeys). */
+  readonly entryKeys: { has(key: string): boolean } = { has: (key) => this.keyCounts.has(key) };
   /** The plan's entries that are no peer's (devices, addresses, rules). */
   private head: Entry[] = [];
   private readonly clusterProblems: ProblemSet;
@@ -191,6 +195,13 @@ export class IncrementalPlan {
     }
     for (const p of desired.peers) this.peers.set(p.node.name, p);
     this.head = desired.entries.filter((e) => !inPeers.has(e));
+    for (const e of desired.entries) this.countKey(specOf(e.kind).key(e), 1);
+  }
+
+  private countKey(key: string, by: 1 | -1): void {
+    const n = (this.keyCounts.get(key) ?? 0) + by;
+    if (n > 0) this.keyCounts.set(key, n);
+    else this.keyCounts.delete(key);
   }
 
   /** The kernel model moved on with `applied` (written and modelled: `next`). */
@@ -297,6 +308,7 @@ export class IncrementalPlan {
       const spec = specOf(e.kind);
       const key = spec.key(e);
       wanted.add(key);
+      this.countKey(key, 1);
       if (e.kind === 'route' && this.kernel.foreignDsts.has(e.dst.text)) return fallback(`a route not owned by ovlnet holds ${e.dst.text}`);
       const a = this.kernel.owned.get(key);
       if (!a) {
@@ -308,6 +320,7 @@ export class IncrementalPlan {
     }
     for (const e of oldEntries) {
       const key = specOf(e.kind).key(e);
+      this.countKey(key, -1);
       if (wanted.has(key)) continue;
       if (e.kind === 'route' && this.kernel.foreignDsts.has(e.dst.text)) return fallback(`a route not owned by ovlnet holds ${e.dst.text}`);
       const a = this.kernel.owned.get(key);
@@ -363,6 +376,7 @@ export class IncrementalPlan {
         entries = v;
       },
       problems: plannerProblems,
+      entryKeys: this.entryKeys,
     };
     let nodes: Node[] | undefined;
     const cluster: ValidatedCluster = {

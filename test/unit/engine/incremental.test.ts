@@ -81,6 +81,15 @@ function view(s: Snapshot) {
   };
 }
 
+/** The plan's key lookup (what the kernel watch asks) agrees with its entries, and forgets the ones gone since `previous`. */
+function assertEntryKeys(s: Snapshot, previous: ReadonlySet<string>, step: number): void {
+  const lookup = s.desired.entryKeys;
+  assert.ok(lookup, `step ${step}: an incremental snapshot without entryKeys`);
+  const keys = new Set(s.desired.entries.map(entryKey));
+  for (const k of keys) assert.ok(lookup.has(k), `step ${step}: ${k} is planned, entryKeys says not`);
+  for (const k of previous) if (!keys.has(k)) assert.not.ok(lookup.has(k), `step ${step}: ${k} is no longer planned, entryKeys still has it`);
+}
+
 // How this node is found: --node, the host name, or (another host name) this host's address.
 const OPTIONS: CycleOptions[] = [
   { node: 'node-0', hostname: 'node-0', txOffload: 'off' },
@@ -105,6 +114,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
   let model = (await host.read(FDB)).kernel!;
   let plan: IncrementalPlan | undefined;
   const counts = { incremental: 0, full: 0 };
+  let previousKeys: ReadonlySet<string> = new Set();
   for (const [i, burst] of [[], ...bursts].entries()) {
     const before = new Map(nodes);
     for (const e of burst) applyEvent(e);
@@ -127,6 +137,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
         assert.equal(view(r.snap), view(full!), `step ${i} (${json(burst)}): incremental != full`);
         snap = r.snap;
         incremental = true;
+        assertEntryKeys(snap, previousKeys, i);
       }
     }
     if (!snap) {
@@ -135,6 +146,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
       continue;
     }
     counts[incremental ? 'incremental' : 'full']++;
+    previousKeys = new Set(snap.desired.entries.map(entryKey));
     const written = await applySnapshot(snap, { ...opts, maxDelete: { kind: 'count', n: 1000 }, verify: false });
     assert.equal(written.failures, []);
     let next = applyToActual(snap.actual, written.applied);
