@@ -86,6 +86,9 @@ interface Known {
 
 export type IncrementalResult = { snap: Snapshot } | { fallback: string };
 
+/** The full cycle's snapshot as the plan keeps it: its host read only until the plan is loaded (see slim). */
+type BaseSnapshot = Omit<Snapshot, 'actual'> & { actual?: ActualState };
+
 export class IncrementalPlan {
   private readonly byName = new Map<string, Known>();
   /** Names listed more than once by the source (only the first is a node). */
@@ -113,7 +116,7 @@ export class IncrementalPlan {
   private broken?: string;
 
   private constructor(
-    private base: Snapshot,
+    private base: BaseSnapshot,
     private input: PlanInput,
     private state: ClusterState,
     private readonly optionsKey: string,
@@ -144,7 +147,7 @@ export class IncrementalPlan {
     const hostIPs = new Set([...model.links.values()].flatMap((l) => l.addrs.map((a) => a.addr.text)));
     const p = new IncrementalPlan(snap, trace.input, snap.state, optionsKey(opts), hostIPs, opts, model);
     p.load(trace);
-    p.slim(model);
+    p.slim();
     return p;
   }
 
@@ -152,18 +155,22 @@ export class IncrementalPlan {
    * Keeps of the full cycle's snapshot only what an event cycle reads: not
    * its host read, its changes, its source nodes or its entry lists (all
    * held elsewhere, by key), so the daemon does not carry two copies of the
-   * cluster between full cycles.
+   * cluster between full cycles. Nor a kernel model: the one given to seed
+   * goes stale as the kernel index follows the writes, and kept, it held
+   * every entry the churn since replaced (a second copy of the host after
+   * every peer changed once). The main routing table stays in the planner's
+   * input only for a backend that plans from it (vxlan DirectRouting).
    */
-  private slim(model: ActualState): void {
+  private slim(): void {
     const b = this.base;
     const cluster: ValidatedCluster = { config: b.cluster.config, local: b.cluster.local, nodes: [], problems: [] };
     this.state = { ...b.state, nodes: [] };
-    this.input = { ...this.input, cluster };
+    const plansFromRoutes = backendOf(cluster.config.backend).plansFromRoutes(cluster.config);
+    this.input = { ...this.input, cluster, routes: plansFromRoutes ? this.input.routes : undefined };
     this.base = {
       state: this.state,
       cluster,
       desired: { ...b.desired, entries: [], peers: [], problems: [] },
-      actual: model,
       result: { changes: [], conflicts: b.result.conflicts, adopted: b.result.adopted, inSync: 0 },
       problems: [],
       host: b.host,
@@ -185,7 +192,7 @@ export class IncrementalPlan {
     let isProgrammed: ((n: Node) => boolean) | undefined;
     for (const [name, k] of this.byName) {
       if (!k.node || this.collisions.collision(k.node) === undefined) continue;
-      isProgrammed ??= programmedCheck(this.base.actual, cluster.config, policyFor(cluster.config));
+      isProgrammed ??= programmedCheck(this.base.actual!, cluster.config, policyFor(cluster.config));
       this.conflicted.set(name, programmedKey(k.node, isProgrammed));
     }
     const inPeers = new Set<Entry>();

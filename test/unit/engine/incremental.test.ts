@@ -12,6 +12,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { applySnapshot, countOwnedPeers, snapshotFrom, type CycleOptions, type Snapshot } from '../../../src/engine/cycle.js';
 import { newPlanTrace } from '../../../src/engine/desired.js';
 import { IncrementalPlan, type NodeDelta } from '../../../src/engine/incremental.js';
@@ -252,6 +254,45 @@ test('objects the kernel lost are written again by an event cycle with an empty 
   const quiet = IncrementalPlan.seed(snap, OPTS, model) as IncrementalPlan;
   const q = quiet.apply({ upserts: [], deletes: [] }, lost, OPTS);
   assert.equal((q as { snap: Snapshot }).snap.result.changes, []);
+});
+
+// The plan follows the kernel model from cycle to cycle; a model it was
+// seeded with must not stay reachable through it once the kernel moved on
+// (kept, it held every entry the churn replaced since the last full cycle:
+// a second copy of the host at 10 000 peers).
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+test('the plan keeps no kernel model it no longer follows', async () => {
+  const host = new FakeHost(bareHost());
+  const peer = (subnet: string): RawNode => ({ origin: 'test node-1', name: 'node-1', subnet, publicIP: '192.0.2.11', vtepMAC: '0e:00:00:00:00:01' });
+  const nodes = new Map<string, RawNode>([['node-0', { ...LOCAL }], ['node-1', peer('198.18.1.0/24')]]);
+  const write = { ...OPTS, maxDelete: { kind: 'count' as const, n: 1000 }, verify: false };
+  // Everything of the full cycle lives in this function only; the plan and the model it follows now come out.
+  const { plan, current, old } = await (async () => {
+    const before = (await host.read(FDB)).kernel!;
+    const snap = await snapshotFrom(stateOf(nodes, 'vxlan'), before, OPTS, host, newPlanTrace());
+    assert.equal((await applySnapshot(snap, write)).failures, []);
+    const seededOn = (await host.read(FDB)).kernel!;
+    const seeded = IncrementalPlan.seed(snap, OPTS, seededOn);
+    assert.ok(!('fallback' in seeded), 'seeded');
+    const p = seeded as IncrementalPlan;
+    // node-1 moves to another subnet: its route, neighbour and fdb entry are replaced.
+    const r = p.apply({ upserts: [peer('198.18.2.0/24')], deletes: [] }, seededOn, OPTS);
+    assert.ok('snap' in r, json(r));
+    const s2 = (r as { snap: Snapshot }).snap;
+    const w2 = await applySnapshot(s2, write);
+    assert.equal(w2.failures, []);
+    const next = applyToActual(s2.actual, w2.applied)!;
+    assert.ok(next, 'modelled');
+    p.follow(w2.applied, next);
+    return { plan: p, current: next, old: [new WeakRef(before), new WeakRef(before.routes), new WeakRef(seededOn), new WeakRef(seededOn.routes)] };
+  })();
+  // WeakRefs made in this job stay alive until it ends.
+  await new Promise((res) => setTimeout(res, 0));
+  collectGarbage();
+  assert.equal(old.map((w) => w.deref() === undefined), [true, true, true, true], 'models the plan was seeded on are still reachable');
+  assert.ok(plan && current.routes.length > 0);
 });
 
 test.run();
