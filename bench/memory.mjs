@@ -46,6 +46,7 @@ function settings(opt) {
     idleMs: Math.max(0, Number(opt['memory-idle-seconds'])) * 1000,
     ovlnet: opt['memory-ovlnet'] ? resolve(opt['memory-ovlnet']) : OWN_OVLNET,
     nodeFlags: opt['memory-node-flags'].split(/\s+/).filter(Boolean),
+    interval: opt['memory-interval'],
     snapshotDir: opt['memory-heap-snapshots'] ? resolve(opt['memory-heap-snapshots']) : '',
     churnSeconds: Math.max(0, Number(opt['memory-churn-seconds'])),
     churnRate: Math.max(0.1, Number(opt['memory-churn-rate'])),
@@ -213,7 +214,7 @@ async function measure(kind, peers, set) {
   const started = Date.now();
   const traceGC = set.churnSeconds > 0 ? ['--trace-gc'] : [];
   const snapFlags = set.snapshotDir ? ['--heapsnapshot-signal=SIGUSR2'] : [];
-  const d = spawn(NODE, [...nodeFlags, ...traceGC, ...snapFlags, OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(dir, 'subnet.env'),
+  const d = spawn(NODE, [...nodeFlags, ...traceGC, ...snapFlags, OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', set.interval, '--subnet-file', join(dir, 'subnet.env'),
     '--log-level', 'info', '--log-format', 'json'], { stdio: ['ignore', traceGC.length ? 'pipe' : 'ignore', 'pipe'], cwd: set.snapshotDir || undefined });
   const gc = traceGC.length ? followGC(d.stdout) : undefined;
   let exited;
@@ -435,6 +436,7 @@ export default {
     'memory-churn-seconds': { type: 'string', default: '0', help: 'instead of the two rounds: sustained churn for this long (MAC changes, peers leaving and coming back), RSS and heap-after-GC sampled, slope reported; 0: off' },
     'memory-churn-rate': { type: 'string', default: '10', help: 'changes a second during --memory-churn-seconds' },
     'memory-churn-sample-seconds': { type: 'string', default: '10', help: 'sampling period during --memory-churn-seconds' },
+    'memory-interval': { type: 'string', default: '1h', help: 'the daemon\'s --interval (full resync); the daemon\'s own default is 10s' },
     'memory-heap-snapshots': { type: 'string', default: '', help: 'a directory: the daemon writes a V8 heap snapshot there once converged and at the end (SIGUSR2)' },
     'memory-ovlnet': { type: 'string', default: '', help: 'another build\'s bin/ovlnet (before/after figures)' },
   },
