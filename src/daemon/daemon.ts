@@ -201,7 +201,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       onSuccess: ({ snap }) => {
         const rules = snap.delta && converged && snap.delta.since === converged.desired ? converged.rules : plannedRules(snap.desired);
         converged = { desired: snap.desired, rules };
-        kernelWatch.planned(snap.desired, snap.delta);
+        kernelWatch.planned(snap.desired);
         // Ready (log line, READY=1) only once every backend's data plane runs:
         // for udp that is the forwarder, started after the kernel part.
         prober?.update(snap);

@@ -25,8 +25,7 @@
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { entryKey } from '../kinds/index.js';
 import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
-import type { ActualState, DesiredState, Entry, EntryKind, HostRoute } from '../model/types.js';
-import type { PlanDelta } from '../engine/incremental.js';
+import type { ActualState, DesiredState, EntryKind, HostRoute } from '../model/types.js';
 
 /** The objects of the plan, by kinds key (`route:DST`, `neigh:DEV/IP`, `fdb:DEV/MAC/DST`, `link:NAME`). */
 export interface Owned {
@@ -35,46 +34,15 @@ export interface Owned {
   devices: ReadonlySet<string>;
 }
 
-/** The plan's keys, counted (a plan may hold two entries of one key), so a delta can take entries out. */
-export class PlannedKeys {
-  private readonly count = new Map<string, number>();
-
-  constructor(entries: Iterable<Entry>) {
-    for (const e of entries) this.add(e);
-  }
-
-  has(key: string): boolean {
-    return this.count.has(key);
-  }
-
-  add(e: Entry): void {
-    const k = entryKey(e);
-    this.count.set(k, (this.count.get(k) ?? 0) + 1);
-  }
-
-  remove(e: Entry): void {
-    const k = entryKey(e);
-    const n = this.count.get(k) ?? 0;
-    if (n > 1) this.count.set(k, n - 1);
-    else this.count.delete(k);
-  }
-}
-
-/** What the plan holds: the objects whose loss is repaired. Linear in the plan: once per full cycle. */
-export function ownedFrom(desired: DesiredState): Owned & { keys: PlannedKeys } {
+/**
+ * What the plan holds: the objects whose loss is repaired. The plan's own
+ * key lookup when it has one (an event cycle's plan: no 30 000 keys built per
+ * cycle), else a set of its entries' keys.
+ */
+export function ownedFrom(desired: DesiredState): Owned {
   const devices = new Set<string>();
   for (const d of [desired.device, desired.device6]) if (d) devices.add(d);
-  return { keys: new PlannedKeys(desired.entries), devices };
-}
-
-/**
- * `owned` (of the plan the delta follows) moved to the plan after `delta`,
- * in place: the touched peers' entries out and in. The devices are no
- * peer's (an incremental plan keeps them).
- */
-export function followPlan(owned: Owned & { keys: PlannedKeys }, delta: Pick<PlanDelta, 'removed' | 'added'>): void {
-  for (const e of delta.removed) owned.keys.remove(e);
-  for (const e of delta.added) owned.keys.add(e);
+  return { keys: desired.entryKeys ?? new Set(desired.entries.map(entryKey)), devices };
 }
 
 export interface Repair {

@@ -7,8 +7,7 @@
 import type { KernelEvent } from '../host/parse-monitor.js';
 import type { DesiredState } from '../model/types.js';
 import { RepairPolicy, DEFAULT_REPAIR_LIMIT, type RepairLimit } from './drift.js';
-import { followPlan, ownedFrom, type Owned, type Repair } from './kernel-events.js';
-import type { PlanDelta } from '../engine/incremental.js';
+import { ownedFrom, type Owned, type Repair } from './kernel-events.js';
 import type { Logger } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
 import { formatDuration } from './duration.js';
@@ -41,24 +40,19 @@ export class KernelWatch {
   /** Events were lost during the running cycle, after its last kernel read (if any). */
   private lostInCycle = false;
   private desired?: DesiredState;
-  /** What `desired` holds, made when the first event needs it, then moved along with each incremental plan. */
-  private owned?: ReturnType<typeof ownedFrom>;
+  /** What `desired` holds, made when the first event needs it (an incremental plan answers from its own key counts). */
+  private owned?: Owned;
 
   constructor(private readonly o: KernelWatchOptions) {
     this.limit = o.limit ?? DEFAULT_REPAIR_LIMIT;
     this.policy = new RepairPolicy(this.limit);
   }
 
-  /**
-   * The plan of the last successful cycle: what ovlnet owns. An incremental
-   * plan's delta (from the plan given here before) moves what is kept of it
-   * along; any other plan is read anew when an event needs it.
-   */
-  planned(desired: DesiredState, delta?: PlanDelta): void {
+  /** The plan of the last successful cycle: what ovlnet owns. */
+  planned(desired: DesiredState): void {
     if (desired === this.desired) return;
-    if (this.owned && delta && delta.since === this.desired) followPlan(this.owned, delta);
-    else this.owned = undefined;
     this.desired = desired;
+    this.owned = undefined;
   }
 
   events(events: KernelEvent[]): void {

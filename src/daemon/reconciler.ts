@@ -263,7 +263,11 @@ export class Reconciler {
     if (!snap.trace) return;
     const seeded = IncrementalPlan.seed(snap, this.cycleOptions(), next);
     if ('fallback' in seeded) this.o.log.debug('incremental plan: none kept', { why: seeded.fallback });
-    else this.plan = seeded;
+    else {
+      this.plan = seeded;
+      // The kernel watch asks the plan which objects are planned, instead of building a set of every entry's key.
+      snap.desired.entryKeys = seeded.entryKeys;
+    }
   }
 
   private async readSource(reasons: string[], wantDelta: boolean): Promise<SourceRead> {

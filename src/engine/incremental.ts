@@ -106,6 +106,9 @@ export interface PlanDelta {
   added: readonly Entry[];
 }
 
+/** The full cycle's snapshot as the plan keeps it: its host read only until the plan is loaded (see slim). */
+type BaseSnapshot = Omit<Snapshot, 'actual'> & { actual?: ActualState };
+
 export class IncrementalPlan {
   private readonly byName = new Map<string, Known>();
   /** Names listed more than once by the source (only the first is a node). */
@@ -116,6 +119,10 @@ export class IncrementalPlan {
   private readonly peerEntries = new Map<string, Entry[]>();
   private readonly peers = new Map<string, PeerPlan>();
   private readonly kept = new Set<Node>();
+  /** The planned entries' keys, counted (two entries may share one): what entryKeys answers. */
+  private readonly keyCounts = new Map<string, number>();
+  /** Whether an entry of the current plan has this kinds key (DesiredState.entryKeys). */
+  readonly entryKeys: { has(key: string): boolean } = { has: (key) => this.keyCounts.has(key) };
   /** The plan's entries that are no peer's (devices, addresses, rules). */
   private head: Entry[] = [];
   private readonly clusterProblems: ProblemSet;
@@ -131,7 +138,7 @@ export class IncrementalPlan {
   private broken?: string;
 
   private constructor(
-    private base: Snapshot,
+    private base: BaseSnapshot,
     private input: PlanInput,
     private state: ClusterState,
     private readonly optionsKey: string,
@@ -163,7 +170,7 @@ export class IncrementalPlan {
     const hostIPs = new Set([...model.links.values()].flatMap((l) => l.addrs.map((a) => a.addr.text)));
     const p = new IncrementalPlan(snap, trace.input, snap.state, optionsKey(opts), hostIPs, opts, model);
     p.load(trace);
-    p.slim(model);
+    p.slim();
     return p;
   }
 
@@ -171,18 +178,22 @@ export class IncrementalPlan {
    * Keeps of the full cycle's snapshot only what an event cycle reads: not
    * its host read, its changes, its source nodes or its entry lists (all
    * held elsewhere, by key), so the daemon does not carry two copies of the
-   * cluster between full cycles.
+   * cluster between full cycles. Nor a kernel model: the one given to seed
+   * goes stale as the kernel index follows the writes, and kept, it held
+   * every entry the churn since replaced (a second copy of the host after
+   * every peer changed once). The main routing table stays in the planner's
+   * input only for a backend that plans from it (vxlan DirectRouting).
    */
-  private slim(model: ActualState): void {
+  private slim(): void {
     const b = this.base;
     const cluster: ValidatedCluster = { config: b.cluster.config, local: b.cluster.local, nodes: [], problems: [] };
     this.state = { ...b.state, nodes: [] };
-    this.input = { ...this.input, cluster };
+    const plansFromRoutes = backendOf(cluster.config.backend).plansFromRoutes(cluster.config);
+    this.input = { ...this.input, cluster, routes: plansFromRoutes ? this.input.routes : undefined };
     this.base = {
       state: this.state,
       cluster,
       desired: { ...b.desired, entries: [], peers: [], problems: [] },
-      actual: model,
       result: { changes: [], conflicts: b.result.conflicts, adopted: b.result.adopted, inSync: 0 },
       problems: [],
       host: b.host,
@@ -204,7 +215,7 @@ export class IncrementalPlan {
     let isProgrammed: ((n: Node) => boolean) | undefined;
     for (const [name, k] of this.byName) {
       if (!k.node || this.collisions.collision(k.node) === undefined) continue;
-      isProgrammed ??= programmedCheck(this.base.actual, cluster.config, policyFor(cluster.config));
+      isProgrammed ??= programmedCheck(this.base.actual!, cluster.config, policyFor(cluster.config));
       this.conflicted.set(name, programmedKey(k.node, isProgrammed));
     }
     const inPeers = new Set<Entry>();
@@ -214,6 +225,13 @@ export class IncrementalPlan {
     }
     for (const p of desired.peers) this.peers.set(p.node.name, p);
     this.head = desired.entries.filter((e) => !inPeers.has(e));
+    for (const e of desired.entries) this.countKey(specOf(e.kind).key(e), 1);
+  }
+
+  private countKey(key: string, by: 1 | -1): void {
+    const n = (this.keyCounts.get(key) ?? 0) + by;
+    if (n > 0) this.keyCounts.set(key, n);
+    else this.keyCounts.delete(key);
   }
 
   /** The kernel model moved on with `applied` (written and modelled: `next`). */
@@ -322,6 +340,7 @@ export class IncrementalPlan {
       const spec = specOf(e.kind);
       const key = spec.key(e);
       wanted.add(key);
+      this.countKey(key, 1);
       if (e.kind === 'route' && this.kernel.foreignDsts.has(e.dst.text)) return fallback(`a route not owned by ovlnet holds ${e.dst.text}`);
       const a = this.kernel.owned.get(key);
       if (!a) {
@@ -333,6 +352,7 @@ export class IncrementalPlan {
     }
     for (const e of oldEntries) {
       const key = specOf(e.kind).key(e);
+      this.countKey(key, -1);
       if (wanted.has(key)) continue;
       if (e.kind === 'route' && this.kernel.foreignDsts.has(e.dst.text)) return fallback(`a route not owned by ovlnet holds ${e.dst.text}`);
       const a = this.kernel.owned.get(key);
@@ -391,6 +411,7 @@ export class IncrementalPlan {
         entries = v;
       },
       problems: plannerProblems,
+      entryKeys: this.entryKeys,
     };
     let nodes: Node[] | undefined;
     const cluster: ValidatedCluster = {

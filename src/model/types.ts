@@ -350,6 +350,12 @@ export interface DesiredState {
   entries: Entry[];
   /** Peers that could not be planned (e.g. host-gw peer not on-link). */
   problems: Problem[];
+  /**
+   * Whether an entry with this kinds key is planned, when the planner keeps
+   * its entries by key (the daemon's incremental plan): spares whoever asks
+   * (the kernel watch) building a set of every entry's key per cycle.
+   */
+  entryKeys?: { has(key: string): boolean };
 }
 
 // ---- What the host has -------------------------------------------------------

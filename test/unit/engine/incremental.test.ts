@@ -12,6 +12,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { applySnapshot, countOwnedPeers, snapshotFrom, type CycleOptions, type Snapshot } from '../../../src/engine/cycle.js';
 import { newPlanTrace } from '../../../src/engine/desired.js';
 import { IncrementalPlan, type NodeDelta } from '../../../src/engine/incremental.js';
@@ -81,6 +83,15 @@ function view(s: Snapshot) {
   };
 }
 
+/** The plan's key lookup (what the kernel watch asks) agrees with its entries, and forgets the ones gone since `previous`. */
+function assertEntryKeys(s: Snapshot, previous: ReadonlySet<string>, step: number): void {
+  const lookup = s.desired.entryKeys;
+  assert.ok(lookup, `step ${step}: an incremental snapshot without entryKeys`);
+  const keys = new Set(s.desired.entries.map(entryKey));
+  for (const k of keys) assert.ok(lookup.has(k), `step ${step}: ${k} is planned, entryKeys says not`);
+  for (const k of previous) if (!keys.has(k)) assert.not.ok(lookup.has(k), `step ${step}: ${k} is no longer planned, entryKeys still has it`);
+}
+
 // How this node is found: --node, the host name, or (another host name) this host's address.
 const OPTIONS: CycleOptions[] = [
   { node: 'node-0', hostname: 'node-0', txOffload: 'off' },
@@ -127,6 +138,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
   // The desired state of the last snapshot the plan followed: an incremental snapshot's delta is from it.
   let last: Snapshot['desired'] | undefined;
   const counts = { incremental: 0, full: 0 };
+  let previousKeys: ReadonlySet<string> = new Set();
   for (const [i, burst] of [[], ...bursts].entries()) {
     const before = new Map(nodes);
     for (const e of burst) applyEvent(e);
@@ -150,6 +162,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
         assertDelta(r.snap, last!, `step ${i} (${json(burst)})`);
         snap = r.snap;
         incremental = true;
+        assertEntryKeys(snap, previousKeys, i);
       }
     }
     if (!snap) {
@@ -158,6 +171,7 @@ async function run(backend: string, initial: Event[], bursts: Event[][], opts = 
       continue;
     }
     counts[incremental ? 'incremental' : 'full']++;
+    previousKeys = new Set(snap.desired.entries.map(entryKey));
     const written = await applySnapshot(snap, { ...opts, maxDelete: { kind: 'count', n: 1000 }, verify: false });
     assert.equal(written.failures, []);
     let next = applyToActual(snap.actual, written.applied);
@@ -283,6 +297,45 @@ test('with --ip-masq and FORWARD rules, a peer\'s change leaves the plan\'s rule
   assert.ok(rules(snap.desired.entries).length > 0, 'the plan has rules');
   assert.equal(rules(next.desired.entries), rules(snap.desired.entries));
   assertDelta(next, snap.desired, 'masq');
+});
+
+// The plan follows the kernel model from cycle to cycle; a model it was
+// seeded with must not stay reachable through it once the kernel moved on
+// (kept, it held every entry the churn replaced since the last full cycle:
+// a second copy of the host at 10 000 peers).
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+test('the plan keeps no kernel model it no longer follows', async () => {
+  const host = new FakeHost(bareHost());
+  const peer = (subnet: string): RawNode => ({ origin: 'test node-1', name: 'node-1', subnet, publicIP: '192.0.2.11', vtepMAC: '0e:00:00:00:00:01' });
+  const nodes = new Map<string, RawNode>([['node-0', { ...LOCAL }], ['node-1', peer('198.18.1.0/24')]]);
+  const write = { ...OPTS, maxDelete: { kind: 'count' as const, n: 1000 }, verify: false };
+  // Everything of the full cycle lives in this function only; the plan and the model it follows now come out.
+  const { plan, current, old } = await (async () => {
+    const before = (await host.read(FDB)).kernel!;
+    const snap = await snapshotFrom(stateOf(nodes, 'vxlan'), before, OPTS, host, newPlanTrace());
+    assert.equal((await applySnapshot(snap, write)).failures, []);
+    const seededOn = (await host.read(FDB)).kernel!;
+    const seeded = IncrementalPlan.seed(snap, OPTS, seededOn);
+    assert.ok(!('fallback' in seeded), 'seeded');
+    const p = seeded as IncrementalPlan;
+    // node-1 moves to another subnet: its route, neighbour and fdb entry are replaced.
+    const r = p.apply({ upserts: [peer('198.18.2.0/24')], deletes: [] }, seededOn, OPTS);
+    assert.ok('snap' in r, json(r));
+    const s2 = (r as { snap: Snapshot }).snap;
+    const w2 = await applySnapshot(s2, write);
+    assert.equal(w2.failures, []);
+    const next = applyToActual(s2.actual, w2.applied)!;
+    assert.ok(next, 'modelled');
+    p.follow(w2.applied, next);
+    return { plan: p, current: next, old: [new WeakRef(before), new WeakRef(before.routes), new WeakRef(seededOn), new WeakRef(seededOn.routes)] };
+  })();
+  // WeakRefs made in this job stay alive until it ends.
+  await new Promise((res) => setTimeout(res, 0));
+  collectGarbage();
+  assert.equal(old.map((w) => w.deref() === undefined), [true, true, true, true], 'models the plan was seeded on are still reachable');
+  assert.ok(plan && current.routes.length > 0);
 });
 
 test.run();
