@@ -48,12 +48,18 @@ const MAX_LISTED = 20;
 const MAX_WARNINGS = 50;
 
 /**
- * Cycles run for source events ('watch') or kernel events ('kernel') alone
- * diff against the kernel model and keep the source's cached state.
+ * Cycles run for source events ('watch') or kernel events alone ('kernel';
+ * 'kernel-monitor': some were lost) diff against the kernel model and keep
+ * the source's cached state.
  */
 function isEventReason(reason: string): boolean {
-  return reason === 'watch' || reason === 'kernel';
+  return reason === 'watch' || reason === 'kernel' || reason === LOST_EVENTS;
 }
+
+/** The kernel dropped events (a monitor's buffer overflowed, or it restarted): the model is checked with a read after the cycle. */
+const LOST_EVENTS = 'kernel-monitor';
+
+const isKernelReason = (reason: string) => reason === 'kernel' || reason === LOST_EVENTS;
 
 /** A source read: the whole state (load), or what changed (update). */
 interface SourceRead {
@@ -141,17 +147,21 @@ export class Reconciler {
     const started = this.now();
     const { log, metrics } = this.o;
     let result: CycleResult = 'failed';
-    const model = reasons.every(isEventReason) ? this.model : undefined;
-    const plan = model ? this.plan : undefined;
     const lost = this.lost;
     this.lost = new Set();
+    // Events were lost: with repairs to make (a device's flush overflows the
+    // monitors), the model is used for them (fast), then checked with a host
+    // read; with none, the host is read first.
+    const lostEvents = reasons.includes(LOST_EVENTS);
+    const model = reasons.every(isEventReason) && (!lostEvents || lost.size > 0) ? this.model : undefined;
+    const plan = model ? this.plan : undefined;
     // Whatever happens below, the model is only trusted again if the cycle says so.
     this.model = undefined;
     this.plan = undefined;
     try {
       const read = await this.readSource(reasons, plan !== undefined);
       const tSource = this.now();
-      const { snap, incremental } = await this.plans(read, model, plan, lost);
+      const { snap, incremental } = await this.plans(read, model, plan, lost, lostEvents);
       const tSnap = this.now();
       this.reportProblems(snap.problems);
       metrics.peers.set(snap.desired.peers.length);
@@ -160,11 +170,16 @@ export class Reconciler {
       const r = await this.apply(snap);
       const tWrite = this.now();
       let next: ActualState | undefined;
-      if (model) {
+      let reread = false;
+      if (model && !lostEvents && (r.failures.length || !unmodelled(snap.actual, r.applied))) {
         next = r.failures.length ? undefined : applyToActual(snap.actual, r.applied);
-        if (!r.failures.length && !next) log.debug('kernel model: the next cycle reads the host', { why: unmodelled(snap.actual, r.applied) });
-      } else if (r.applied.length || r.failures.length) {
+      } else if (r.applied.length || r.failures.length || model) {
+        // A write the model can not follow (a device re-created: kernel-events.ts),
+        // or a model that missed events, is verified like a full cycle's write,
+        // and that read is the model again.
+        if (model) log.debug('kernel model: reading the host after the write', { why: lostEvents ? 'the kernel dropped events' : unmodelled(snap.actual, r.applied) });
         const after = await this.verify(snap);
+        reread = true;
         r.remaining = after.remaining;
         next = r.failures.length || r.remaining.length ? undefined : after.host;
       } else {
@@ -187,7 +202,7 @@ export class Reconciler {
       // An incremental cycle changes peers only: the subnet file (this node's config) stays as written.
       if (!incremental) await this.writeSubnetFile(snap);
       this.model = next;
-      if (next) this.keepPlan(snap, next, incremental ? plan : undefined, r.applied);
+      if (next) this.keepPlan(snap, next, incremental ? plan : undefined, r.applied, reread);
       if (r.applied.length === 0) {
         log.debug('cycle: in sync', { reason: reasons, peers: snap.desired.peers.length, in_sync: snap.result.inSync, duration_ms: ms, host: model ? 'model' : 'read' });
       }
@@ -226,10 +241,11 @@ export class Reconciler {
    * An event cycle with a kept plan applies the source's delta to it; any
    * fallback (logged at debug) and every other cycle plan in full.
    */
-  private async plans(read: SourceRead, model: ActualState | undefined, plan: IncrementalPlan | undefined, lost: ReadonlySet<string>): Promise<{ snap: Snapshot; incremental: boolean }> {
+  private async plans(read: SourceRead, model: ActualState | undefined, plan: IncrementalPlan | undefined, lost: ReadonlySet<string>, whole: boolean): Promise<{ snap: Snapshot; incremental: boolean }> {
     const delta = read.update?.delta;
     if (plan && model && delta) {
-      const r = plan.apply(delta, model, this.cycleOptions(), lost);
+      // A model that missed events: the whole plan is diffed against it, not only what changed.
+      const r = plan.apply(delta, model, this.cycleOptions(), lost, whole);
       if ('snap' in r) return { snap: r.snap, incremental: true };
       this.o.log.debug('incremental plan: planning in full', { why: r.fallback });
     } else if (plan) {
@@ -248,9 +264,9 @@ export class Reconciler {
   }
 
   /** After a successful cycle with a kernel model: the plan to update on the next event (seeded anew after a full one). */
-  private keepPlan(snap: Snapshot, next: ActualState, plan: IncrementalPlan | undefined, applied: Change[]): void {
+  private keepPlan(snap: Snapshot, next: ActualState, plan: IncrementalPlan | undefined, applied: Change[], reread: boolean): void {
     if (plan) {
-      plan.follow(applied, next);
+      plan.follow(applied, next, reread);
       this.plan = plan;
       return;
     }
@@ -281,6 +297,12 @@ export class Reconciler {
         metrics.sourceUp.set(0);
         throw new StageError('register', e);
       }
+    }
+    // Kernel events alone changed nothing in the source: the kept plan is
+    // repaired against the model without reading it (a watch event since
+    // would have made this a 'watch' cycle too).
+    if (wantDelta && reasons.every(isKernelReason)) {
+      return { update: { delta: { upserts: [], deletes: [] }, state: () => source.load() } };
     }
     try {
       // Only a cycle caused by watch events alone may use what the watch kept; the others re-read the source.
