@@ -193,6 +193,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log,
       metrics,
       now: () => clock.now(),
+      repairSoon: () => sched.notify('kernel'),
       onSuccess: ({ snap }) => {
         converged = snap.desired;
         kernelWatch.planned(snap.desired);

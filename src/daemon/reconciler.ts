@@ -17,7 +17,7 @@ import { newPlanTrace } from '../engine/desired.js';
 import { IncrementalPlan } from '../engine/incremental.js';
 import { readFileIfExists, writeFileAtomic } from '../host/files.js';
 import { applyToActual, unmodelled } from './kernel-model.js';
-import { applyKernelEvents, type Owned, type Repair } from './kernel-events.js';
+import { applyKernelEvents, ownedFrom, type Owned, type Repair } from './kernel-events.js';
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { FailureStreak, type Logger } from './logger.js';
 import type { DaemonDeleteGuard } from './delete-guard.js';
@@ -40,7 +40,12 @@ export interface ReconcilerOptions {
   host?: Host;
   /** Called after every successful cycle; `first` on the first one. */
   onSuccess?: (info: { first: boolean; snap: Snapshot }) => void;
+  /** Asks for another event cycle soon (the scheduler's notify): a device vanished under a repair's write. */
+  repairSoon?: () => void;
 }
+
+/** What ip and bridge say when a write names a device that is not there. */
+const MISSING_DEVICE = /Cannot find device|No such device|unknown ifindex/;
 
 /** Changes listed in one log line; the rest are counted. */
 const MAX_LISTED = 20;
@@ -101,6 +106,8 @@ export class Reconciler {
    * with it.
    */
   private plan?: IncrementalPlan;
+  /** Set by a write that failed because a device vanished under it (vanishedUnder). */
+  private vanished?: { model: ActualState; devices: string[] };
   lastSuccessAt?: number;
 
   constructor(o: ReconcilerOptions) {
@@ -173,7 +180,7 @@ export class Reconciler {
       let reread = false;
       if (model && !lostEvents && (r.failures.length || !unmodelled(snap.actual, r.applied))) {
         next = r.failures.length ? undefined : applyToActual(snap.actual, r.applied);
-      } else if (r.applied.length || r.failures.length || model) {
+      } else if (model ? !r.failures.length : r.applied.length || r.failures.length) {
         // A write the model can not follow (a device re-created: kernel-events.ts),
         // or a model that missed events, is verified like a full cycle's write,
         // and that read is the model again.
@@ -193,6 +200,7 @@ export class Reconciler {
       });
       metrics.unconverged.set(r.remaining.length);
       if (r.failures.length) {
+        if (model && incremental) this.vanished = this.vanishedUnder(snap, r, plan!);
         const f = r.failures[0];
         throw new StageError('write', new Error(`${r.failures.length} change(s) failed, first: ${describeChange(f.change)}: ${f.message}`));
       }
@@ -216,6 +224,17 @@ export class Reconciler {
       return true;
     } catch (e) {
       this.model = undefined;
+      const v = this.vanished;
+      this.vanished = undefined;
+      if (v) {
+        // The device went between the kernel's flush events and its own (the
+        // monitors report them apart, or lost the latter): its deletion is
+        // modelled and repaired next, as if its event had come first.
+        log.info('kernel drift: the device vanished under the write; writing it again', { devices: v.devices });
+        this.model = v.model;
+        this.plan = plan;
+        this.o.repairSoon?.();
+      }
       const se = e instanceof StageError ? e : new StageError('validate', e);
       if (se.stage === 'guard') result = 'refused';
       metrics.errors.inc({ stage: se.stage });
@@ -261,6 +280,29 @@ export class Reconciler {
       }
     }
     return { snap: await this.snapshot(state, model), incremental: false };
+  }
+
+  /**
+   * When every failure of a model cycle's write says its device is missing
+   * and the device is one of the plan's: the model without it (and what the
+   * kernel dropped with it), the device named as lost. Else undefined.
+   */
+  private vanishedUnder(snap: Snapshot, r: ApplyResult, plan: IncrementalPlan): { model: ActualState; devices: string[] } | undefined {
+    const planned = new Set([snap.desired.device, snap.desired.device6].filter((d) => d !== undefined));
+    const devices = new Set<string>();
+    for (const f of r.failures) {
+      const dev = (f.change.desired ?? f.change.actual) as { dev?: string };
+      if (!MISSING_DEVICE.test(f.message) || !dev.dev || !planned.has(dev.dev) || !snap.actual.links.has(dev.dev)) return undefined;
+      devices.add(dev.dev);
+    }
+    const after = applyToActual(snap.actual, r.applied);
+    if (!after || !plan) return undefined;
+    const events: KernelEvent[] = [...devices].map((name) => ({ kind: 'link', deleted: true, name, index: after.links.get(name)!.index, up: false }));
+    const gone = applyKernelEvents(after, events, ownedFrom(snap.desired));
+    if (!gone.model) return undefined;
+    for (const x of gone.repairs) this.lost.add(x.object);
+    plan.follow(r.applied, gone.model, true);
+    return { model: gone.model, devices: [...devices] };
   }
 
   /** After a successful cycle with a kernel model: the plan to update on the next event (seeded anew after a full one). */

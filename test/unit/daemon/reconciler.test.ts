@@ -36,6 +36,8 @@ interface Harness {
   desired?: DesiredState;
   /** Source reads (load or update) so far. */
   sourceReads: number;
+  /** Cycles the reconciler asked for (repairSoon). */
+  soon: number;
 }
 
 /** `deltas`: the source also says which nodes changed (update()), as the file and etcd sources do. */
@@ -68,23 +70,25 @@ function harness(deltas = false): Harness {
   }
   const logs: string[] = [];
   const log = new Logger({ level: 'debug', format: 'text', write: (l) => logs.push(l) });
-  const h: Harness = { host, r: undefined as unknown as Reconciler, cluster, logs, sourceReads: 0 };
+  const h: Harness = { host, r: undefined as unknown as Reconciler, cluster, logs, sourceReads: 0, soon: 0 };
   h.r = new Reconciler({
     source, host, log, metrics: new DaemonMetrics(), maxDelete: { kind: 'default' },
     cycle: { node: 'node-0', hostname: 'node-0', txOffload: 'off' },
     onSuccess: ({ snap }) => { h.desired = snap.desired; },
+    repairSoon: () => { h.soon++; },
   });
   return h;
 }
 
-/** The kernel deletes flannel.1 (and everything through it), and the monitors report it to the daemon. */
-function deleteDevice(h: Harness): void {
+/** The kernel deletes flannel.1 (and everything through it), and (unless `report` is false) the monitors report it to the daemon. */
+function deleteDevice(h: Harness, report = true): void {
   const s = h.host.state;
   const index = s.links.get('flannel.1')!.index;
   s.links.delete('flannel.1');
   s.routes = s.routes.filter((r) => r.dev !== 'flannel.1');
   s.neighbors = s.neighbors.filter((n) => n.dev !== 'flannel.1');
   s.fdb = s.fdb.filter((f) => f.dev !== 'flannel.1');
+  if (!report) return;
   const repairs = h.r.followKernel([{ kind: 'link', deleted: true, name: 'flannel.1', index, up: false }], ownedFrom(h.desired!));
   assert.equal(repairs.map((r) => r.object), ['link:flannel.1']);
 }
@@ -179,6 +183,21 @@ const deltaRows: Array<[string, Step[]]> = [
     START,
     { before: deleteDevice, reasons: ['kernel-monitor', 'kernel'], ok: true, reads: 1, writes: 1, model: true,
       after: (h) => { planned(h, 'incremental'); assert.ok(routeTo(h, '198.18.2.0/24')); } },
+  ]],
+  ['a device gone before its own event came (only its fdb entries\' deletions seen): the failed write is explained, the device modelled as deleted and repaired next without planning', [
+    START,
+    { before: (h) => {
+      const f = h.host.state.fdb.find((x) => x.dev === 'flannel.1')!;
+      deleteDevice(h, false);
+      const repairs = h.r.followKernel([{ kind: 'fdb', deleted: true, dev: f.dev, mac: f.mac, dst: f.dst, permanent: true, self: true }], ownedFrom(h.desired!));
+      assert.is(repairs.length, 1);
+    }, reasons: ['kernel'], ok: false, reads: 0, writes: 1, model: true,
+    after: (h) => {
+      assert.is(h.soon, 1, 'another cycle asked for at once');
+      assert.ok(h.logs.some((l) => /the device vanished under the write/.test(l)), h.logs.join(''));
+    } },
+    { reasons: ['kernel'], ok: true, reads: 1, writes: 1, model: true,
+      after: (h) => { planned(h, 'incremental'); assert.ok(routeTo(h, '198.18.2.0/24'), 'routes on the new device'); } },
   ]],
   ['events lost without a repair to make: the host is read first (drift the lost events hid is written)', [
     START,
