@@ -231,6 +231,7 @@ export class Reconciler {
         // monitors report them apart, or lost the latter): its deletion is
         // modelled and repaired next, as if its event had come first.
         log.info('kernel drift: the device vanished under the write; writing it again', { devices: v.devices });
+        for (const _ of v.devices) metrics.kernelRepairs.inc({ kind: 'link' });
         this.model = v.model;
         this.plan = plan;
         this.o.repairSoon?.();
