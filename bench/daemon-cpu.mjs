@@ -116,9 +116,9 @@ const list = (s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean
 export default {
   name: 'events',
   options: {
-    'events-sources': { type: 'string', default: 'file,etcd', help: 'sources for the per-event cost (file, etcd)' },
+    'events-sources': { type: 'string', default: 'file,etcd', quick: 'etcd', help: 'sources for the per-event cost (file, etcd)' },
     'events-peers': { type: 'string', default: '5000,10000', quick: '1000', help: 'cluster sizes for the per-event cost' },
-    'events-changes': { type: 'string', default: '30', quick: '10', help: 'single-peer changes per size and source' },
+    'events-changes': { type: 'string', default: '30', quick: '5', help: 'single-peer changes per size and source' },
   },
   needsEtcd: (opt) => list(opt['events-sources']).includes('etcd'),
   validate(opt) {

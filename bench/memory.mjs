@@ -207,11 +207,11 @@ const fmt = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 export default {
   name: 'memory',
   options: {
-    'memory-sources': { type: 'string', default: 'file,etcd,kube', help: 'sources for the daemon memory measurement (file, etcd, kube; empty: none)' },
+    'memory-sources': { type: 'string', default: 'file,etcd,kube', quick: 'kube', help: 'sources for the daemon memory measurement (file, etcd, kube; empty: none)' },
     'memory-sizes': { type: 'string', default: '100,1000,10000', quick: '100', help: 'peers for file and etcd' },
     'memory-kube-sizes': { type: 'string', default: '100,1000,5000,10000', quick: '100', help: 'Nodes for kube' },
-    'memory-changes': { type: 'string', default: '200', quick: '20', help: 'single-peer changes per round (two rounds)' },
-    'memory-idle-seconds': { type: 'string', default: '30', quick: '5', help: 'idle time before the last RSS reading' },
+    'memory-changes': { type: 'string', default: '200', quick: '10', help: 'single-peer changes per round (two rounds)' },
+    'memory-idle-seconds': { type: 'string', default: '30', quick: '2', help: 'idle time before the last RSS reading' },
     'memory-node-flags': { type: 'string', default: '', help: 'node/V8 flags for the daemon (--memory-node-flags="--max-semi-space-size=2")' },
     'memory-ovlnet': { type: 'string', default: '', help: 'another build\'s bin/ovlnet (before/after figures)' },
   },
