@@ -96,7 +96,8 @@ async function etcdSource(peers, salts) {
   };
 }
 
-async function kubeSource(dir, peers, salts) {
+/** Also the events scenario's kube source (bench/daemon-cpu.mjs). */
+export async function kubeSource(dir, peers, salts) {
   const lib = join(ROOT, 'dist', 'test', 'lib', 'fake-kube.js');
   const { FakeKube, flannelAnnotations } = await import(pathToFileURL(lib).href);
   const f = await FakeKube.start();
