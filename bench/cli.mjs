@@ -181,10 +181,10 @@ const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 export default {
   name: 'cli',
   options: {
-    sizes: { type: 'string', default: '100,1000,5000,10000', quick: '1000,5000', help: 'peer counts for the whole CLI round' },
+    sizes: { type: 'string', default: '100,1000,5000,10000', quick: '1000', help: 'peer counts for the whole CLI round' },
     runs: { type: 'string', default: '5', quick: '2', help: 'runs of each CLI measurement' },
     formats: { type: 'string', default: 'json,yaml', help: 'cluster file formats' },
-    'plan-sizes': { type: 'string', default: '', quick: '10000', help: 'peer counts for plan alone (beside --sizes)' },
+    'plan-sizes': { type: 'string', default: '', quick: '', help: 'peer counts for plan alone (beside --sizes)' },
     'per-command-peers': { type: 'string', default: '1000', quick: '0', help: 'one-process-per-command baseline (0: none)' },
   },
   validate(opt) {

@@ -16,7 +16,14 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterDoc, createNamespace, deleteNamespace, nodeSpec, onCleanup, percentile, tempDir, writeAtomic } from './lib.mjs';
 import { etcdSource, fileSource, lineWatcher, statusKB, waitConverged } from './daemon.mjs';
-import { NODE, OVLNET, fmtMs, log } from './ovlnet.mjs';
+import { kubeSource } from './memory.mjs';
+import { NODE, OVLNET as OWN_OVLNET, fmtMs, log } from './ovlnet.mjs';
+
+/** The kube source of the memory scenario (realistic ~6 KB Nodes from a loopback API stand-in), timed from the MODIFIED event. */
+async function kubeEvents(dir, peers, salts) {
+  const k = await kubeSource(dir, peers, salts);
+  return { ...k, async change(_doc, n) { const start = process.hrtime.bigint(); await k.change(n); return start; } };
+}
 
 /** CPU time of every thread of `pid` so far, in ms (undefined once it is gone). */
 function cpuMs(pid) {
@@ -56,13 +63,13 @@ async function settled(pid, deadlineMs) {
   return undefined;
 }
 
-async function eventsRun(kind, peers, changes, nodeFlags, idleMs) {
+async function eventsRun(kind, peers, changes, nodeFlags, idleMs, OVLNET) {
   const dir = join(tempDir(), `events-${kind}-${peers}`);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'cluster.json');
   const salts = new Map();
   writeAtomic(file, JSON.stringify(clusterDoc(peers, salts)));
-  const src = kind === 'etcd' ? await etcdSource(clusterDoc(peers, salts)) : fileSource(file);
+  const src = kind === 'etcd' ? await etcdSource(clusterDoc(peers, salts)) : kind === 'kube' ? await kubeEvents(dir, peers, salts) : fileSource(file);
   const ns = createNamespace();
   const stderr = [];
   // A resync (full replan) must not fall inside the measurement: an hour.
@@ -151,15 +158,16 @@ const list = (s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean
 export default {
   name: 'events',
   options: {
-    'events-sources': { type: 'string', default: 'file,etcd', help: 'sources for the per-event cost (file, etcd)' },
+    'events-sources': { type: 'string', default: 'file,etcd', quick: 'etcd', help: 'sources for the per-event cost (file, etcd, kube: realistic Node objects)' },
     'events-peers': { type: 'string', default: '5000,10000', quick: '1000', help: 'cluster sizes for the per-event cost' },
-    'events-changes': { type: 'string', default: '30', quick: '10', help: 'single-peer changes per size and source' },
+    'events-changes': { type: 'string', default: '30', quick: '5', help: 'single-peer changes per size and source' },
     'events-idle-seconds': { type: 'string', default: '10', quick: '3', help: 'the daemon\'s idle CPU is read over this long before the changes' },
     'events-node-flags': { type: 'string', default: '', help: 'Node flags for the daemon (--events-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof")' },
+    'events-ovlnet': { type: 'string', default: '', help: "another build's bin/ovlnet (before/after figures)" },
   },
   needsEtcd: (opt) => list(opt['events-sources']).includes('etcd'),
   validate(opt) {
-    for (const s of list(opt['events-sources'])) if (s !== 'file' && s !== 'etcd') return `--events-sources: unknown source "${s}" (file, etcd)`;
+    for (const s of list(opt['events-sources'])) if (!['file', 'etcd', 'kube'].includes(s)) return `--events-sources: unknown source "${s}" (file, etcd, kube)`;
     return undefined;
   },
   enabled: (opt) => list(opt['events-sources']).length > 0 && list(opt['events-peers']).length > 0,
@@ -170,7 +178,7 @@ export default {
         log(`\n== daemon per event, ${kind} source, ${p} peers`);
         let r;
         try {
-          r = await eventsRun(kind, p, Number(opt['events-changes']), opt['events-node-flags'].split(/\s+/).filter(Boolean), Number(opt['events-idle-seconds']) * 1000);
+          r = await eventsRun(kind, p, Number(opt['events-changes']), opt['events-node-flags'].split(/\s+/).filter(Boolean), Number(opt['events-idle-seconds']) * 1000, opt['events-ovlnet'] || OWN_OVLNET);
         } catch (e) {
           r = { source: kind, peers: p, notRun: String(e?.message ?? e).split('\n')[0] };
         }

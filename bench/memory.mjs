@@ -168,6 +168,7 @@ export async function etcdSource(peers, salts) {
   };
 }
 
+/** Also the events scenario's kube source (bench/daemon-cpu.mjs). */
 export async function kubeSource(dir, peers, salts) {
   const lib = join(ROOT, 'dist', 'test', 'lib', 'fake-kube.js');
   const { FakeKube, flannelAnnotations } = await import(pathToFileURL(lib).href);
@@ -427,11 +428,11 @@ const fmt = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 export default {
   name: 'memory',
   options: {
-    'memory-sources': { type: 'string', default: 'file,etcd,kube', help: 'sources for the daemon memory measurement (file, etcd, kube; empty: none)' },
+    'memory-sources': { type: 'string', default: 'file,etcd,kube', quick: 'kube', help: 'sources for the daemon memory measurement (file, etcd, kube; empty: none)' },
     'memory-sizes': { type: 'string', default: '100,1000,10000', quick: '100', help: 'peers for file and etcd' },
     'memory-kube-sizes': { type: 'string', default: '100,1000,5000,10000', quick: '100', help: 'Nodes for kube' },
-    'memory-changes': { type: 'string', default: '200', quick: '20', help: 'single-peer changes per round (two rounds)' },
-    'memory-idle-seconds': { type: 'string', default: '30', quick: '5', help: 'idle time before the last RSS reading' },
+    'memory-changes': { type: 'string', default: '200', quick: '10', help: 'single-peer changes per round (two rounds)' },
+    'memory-idle-seconds': { type: 'string', default: '30', quick: '2', help: 'idle time before the last RSS reading' },
     'memory-node-flags': { type: 'string', default: '', help: 'node/V8 flags for the daemon (--memory-node-flags="--max-semi-space-size=2")' },
     'memory-churn-seconds': { type: 'string', default: '0', help: 'instead of the two rounds: sustained churn for this long (MAC changes, peers leaving and coming back), RSS and heap-after-GC sampled, slope reported; 0: off' },
     'memory-churn-rate': { type: 'string', default: '10', help: 'changes a second during --memory-churn-seconds' },

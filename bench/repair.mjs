@@ -5,7 +5,7 @@
 // re-addition event is measured by our own `ip monitor` / `bridge monitor`
 // in the namespace (both seen by the same process, one clock).
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { clusterDoc, createNamespace, deleteNamespace, nodeSpec, onCleanup, percentile, stopDaemon, tempDir, writeAtomic } from './lib.mjs';
@@ -55,15 +55,16 @@ async function converged(ns, file, deadlineMs) {
 const ms = (a, b) => Number(b - a) / 1e6;
 const stats = (xs) => ({ n: xs.length, p50Ms: xs.length ? percentile(xs, 50) : NaN, p99Ms: xs.length ? percentile(xs, 99) : NaN, maxMs: xs.length ? Math.max(...xs) : NaN, samplesMs: xs.map((x) => Math.round(x * 100) / 100) });
 
-async function repairRun(peers, reps, deviceReps) {
+async function repairRun(peers, reps, deviceReps, logFile) {
   const dir = join(tempDir(), `repair-${peers}`);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'cluster.json');
   writeAtomic(file, JSON.stringify(clusterDoc(peers)));
   const ns = createNamespace();
-  const d = spawn(NODE, [OVLNET, 'daemon', ...common(file, ns), '--interval', '1h', '--subnet-file', '', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const d = spawn(NODE, [OVLNET, 'daemon', ...common(file, ns), '--interval', '1h', '--subnet-file', '', '--log-level', logFile ? 'debug' : 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr = [];
-  d.stderr.on('data', (b) => stderr.push(b));
+  const logOut = logFile ? createWriteStream(logFile) : undefined;
+  d.stderr.on('data', (b) => (logOut ? logOut.write(b) : stderr.push(b)));
   let exited;
   const exitP = new Promise((res) => d.on('close', (code, sig) => { exited = { code, sig }; res(); }));
   onCleanup(() => { if (!exited) d.kill('SIGKILL'); });
@@ -146,13 +147,14 @@ export default {
     'repair-peers': { type: 'string', default: '5000', quick: '1000', help: 'peers for the kernel drift repair latency; 0: not run' },
     'repair-deletions': { type: 'string', default: '30', quick: '5', help: 'deletions of each of route, neighbour, fdb entry' },
     'repair-device-deletions': { type: 'string', default: '3', quick: '1', help: 'deletions of the vxlan device' },
+    'repair-log': { type: 'string', help: "the repair daemon's log at --log-level debug goes to this file (cycle stages)" },
   },
   enabled: (opt) => Number(opt['repair-peers']) > 0,
   async run({ opt }) {
     const peers = Number(opt['repair-peers']);
     log(`\n== kernel drift repair, ${peers} peers, resync 1h`);
     try {
-      return await repairRun(peers, Number(opt['repair-deletions']), Number(opt['repair-device-deletions']));
+      return await repairRun(peers, Number(opt['repair-deletions']), Number(opt['repair-device-deletions']), opt['repair-log']);
     } catch (e) {
       return { peers, notRun: String(e?.message ?? e).split('\n')[0] };
     }

@@ -198,6 +198,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       log,
       metrics,
       now: () => clock.now(),
+      repairSoon: () => sched.notify('kernel'),
       onSuccess: ({ snap }) => {
         const rules = snap.delta && converged && snap.delta.since === converged.desired ? converged.rules : plannedRules(snap.desired);
         converged = { desired: snap.desired, rules };

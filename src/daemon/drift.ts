@@ -31,6 +31,8 @@ export class RepairPolicy {
   /** Times of the recent repairs, by object. */
   private readonly recent = new Map<string, number[]>();
   private readonly gaveUp = new Set<string>();
+  /** The size that triggers the next sweep: doubled past what a sweep leaves, so a burst of repairs (a device's flush) costs linear time, not quadratic. */
+  private sweepAt = SWEEP_AT;
 
   constructor(private readonly limit: RepairLimit = DEFAULT_REPAIR_LIMIT) {}
 
@@ -46,7 +48,10 @@ export class RepairPolicy {
     }
     times.push(now);
     this.recent.set(object, times);
-    if (this.recent.size > SWEEP_AT) this.sweep(since);
+    if (this.recent.size > this.sweepAt) {
+      this.sweep(since);
+      this.sweepAt = Math.max(SWEEP_AT, this.recent.size * 2);
+    }
     return 'repair';
   }
 
@@ -55,6 +60,7 @@ export class RepairPolicy {
     const was = [...this.gaveUp];
     this.gaveUp.clear();
     this.recent.clear();
+    this.sweepAt = SWEEP_AT;
     return was;
   }
 

@@ -13,8 +13,12 @@
 //   too. Foreign routes and neighbours elsewhere (the kernel's IPv6 routes
 //   of a device coming up, another agent's) are added to the model as the
 //   event says.
-// - The deletion of a device the model holds makes the model unknown (the
-//   kernel drops its IPv4 routes with no event) and is a repair. Other device
+// - The deletion of a device the model holds is a repair of that one object
+//   (the rate limit counts the device, not the 15 000 entries it took
+//   along), and is modelled: the kernel drops the device's addresses, routes,
+//   neighbours and fdb entries with it (its IPv4 routes without an event),
+//   so they all leave the model, and the repair diffs the plan against it
+//   (engine/incremental.ts) instead of reading the host. Other device
 //   events are left to the resync: the ones ovlnet's own writes cause (a
 //   device created down, then set up) arrive after the cycle that wrote them
 //   and can not be told from someone else's. A device set down by hand (its
@@ -25,11 +29,13 @@
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { entryKey } from '../kinds/index.js';
 import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
-import type { ActualState, DesiredState, EntryKind, HostRoute } from '../model/types.js';
+import type { ActualState, DesiredState, Entry, EntryKind, FdbEntry, HostRoute, NeighEntry } from '../model/types.js';
 
 /** The objects of the plan, by kinds key (`route:DST`, `neigh:DEV/IP`, `fdb:DEV/MAC/DST`, `link:NAME`). */
 export interface Owned {
   keys: { has(key: string): boolean };
+  /** The planned route or neighbour of this key: an addition equal to it is ovlnet's own write echoed. */
+  plannedEntry?(key: string): Entry | undefined;
   /** ovlnet's devices: the fdb read covers these. */
   devices: ReadonlySet<string>;
 }
@@ -37,12 +43,22 @@ export interface Owned {
 /**
  * What the plan holds: the objects whose loss is repaired. The plan's own
  * key lookup when it has one (an event cycle's plan: no 30 000 keys built per
- * cycle), else a set of its entries' keys.
+ * cycle), else a set of its entries' keys. The planned entries by key are
+ * indexed when first asked for: only an addition missing from the model asks
+ * (an echo of ovlnet's write after a read), not every cycle.
  */
 export function ownedFrom(desired: DesiredState): Owned {
   const devices = new Set<string>();
   for (const d of [desired.device, desired.device6]) if (d) devices.add(d);
-  return { keys: desired.entryKeys ?? new Set(desired.entries.map(entryKey)), devices };
+  let planned: Map<string, Entry> | undefined;
+  const plannedEntry = (key: string): Entry | undefined => {
+    if (!planned) {
+      planned = new Map();
+      for (const e of desired.entries) if (e.kind === 'route' || e.kind === 'neigh') planned.set(entryKey(e), e);
+    }
+    return planned.get(key);
+  };
+  return { keys: desired.entryKeys ?? new Set(desired.entries.map(entryKey)), plannedEntry, devices };
 }
 
 export interface Repair {
@@ -85,6 +101,91 @@ function inScope(e: KernelEvent, owned: Owned): boolean {
 }
 
 /**
+ * One list of the model (routes, neighbours, fdb entries) under a batch of
+ * events: looked up by key through an index built on first use, changed in
+ * place of a copy made once, so a batch costs O(events + model) however
+ * many events it holds (the echoes of a 15 000-entry write arrive as one
+ * queue after the cycle that wrote them).
+ */
+class Table<T> {
+  private index?: Map<string, T[]>;
+  private removed?: Set<T>;
+  private added?: T[];
+
+  constructor(private readonly list: readonly T[], private readonly keyOf: (x: T) => string) {}
+
+  /** The entries of `key`, in model order, as changed so far. */
+  get(key: string): readonly T[] {
+    if (!this.index) {
+      this.index = new Map();
+      for (const x of this.added ? [...this.list, ...this.added] : this.list) {
+        if (this.removed?.has(x)) continue;
+        const k = this.keyOf(x);
+        const g = this.index.get(k);
+        if (g) g.push(x);
+        else this.index.set(k, [x]);
+      }
+    }
+    return this.index.get(key) ?? [];
+  }
+
+  remove(x: T): void {
+    (this.removed ??= new Set()).add(x);
+    const k = this.keyOf(x);
+    const g = this.index?.get(k);
+    if (g) this.index!.set(k, g.filter((y) => y !== x));
+  }
+
+  add(x: T): void {
+    if (this.index) this.index.set(this.keyOf(x), [...this.get(this.keyOf(x)), x]);
+    (this.added ??= []).push(x);
+  }
+
+  /** Removes every entry `drop` says, without an index. */
+  removeWhere(drop: (x: T) => boolean): void {
+    for (const x of [...this.list, ...(this.added ?? [])]) if (drop(x)) this.remove(x);
+  }
+
+  /** The list after the changes (the input itself when nothing changed). */
+  result(): T[] {
+    const removed = this.removed;
+    const all = this.added ? [...this.list, ...this.added] : [...this.list];
+    return removed ? all.filter((x) => !removed.has(x)) : all;
+  }
+
+  get changed(): boolean {
+    return this.removed !== undefined || this.added !== undefined;
+  }
+}
+
+/**
+ * The model without `dev` and everything the kernel drops with it: its
+ * addresses, the routes, neighbours and fdb entries through it, its pinned
+ * sysctl settings, offload features and WireGuard half. Exactly what a host
+ * read would return after the deletion, so the repair is a diff against it
+ * (no read, no replan).
+ */
+function withoutDevice(m: ActualState, dev: string, tables: Tables): void {
+  m.links = new Map(m.links);
+  m.links.delete(dev);
+  tables.routes.removeWhere((r) => r.dev === dev);
+  tables.neighbors.removeWhere((n) => n.dev === dev);
+  tables.fdb.removeWhere((f) => f.dev === dev);
+  if (m.sysctl) m.sysctl = new Map([...m.sysctl].filter(([k]) => !k.startsWith(`sysctl:${dev}/`)));
+  if (m.offload) m.offload = m.offload.filter((o) => o.dev !== dev);
+  if (m.wireguard?.has(dev)) {
+    m.wireguard = new Map(m.wireguard);
+    m.wireguard.delete(dev);
+  }
+}
+
+interface Tables {
+  routes: Table<HostRoute>;
+  neighbors: Table<NeighEntry>;
+  fdb: Table<FdbEntry>;
+}
+
+/**
  * Applies `events` (in the order the kernel reported them) to `model`.
  * Returns a new state when an event changed it, else `model` itself (the
  * echoes of ovlnet's own writes change nothing, and an unchanged model keeps
@@ -92,12 +193,7 @@ function inScope(e: KernelEvent, owned: Owned): boolean {
  * never modified.
  */
 export function applyKernelEvents(model: ActualState | undefined, events: readonly KernelEvent[], owned: Owned): EventsOutcome {
-  let next: ActualState | undefined = model;
-  // The state to modify: a copy of `model`, made by the first event that changes it.
-  const edit = (): ActualState => {
-    if (next === model) next = { ...model! };
-    return next!;
-  };
+  let next: ActualState | undefined = model ? { ...model } : undefined;
   let unknown: string | undefined;
   const repairs = new Map<string, Repair>();
   const repair = (e: KernelEvent, what: Repair['what']) => {
@@ -108,10 +204,16 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
     if (next) unknown = why;
     next = undefined;
   };
+  const t: Tables | undefined = model && {
+    routes: new Table(model.routes, (r) => r.dst.text),
+    neighbors: new Table(model.neighbors, (n) => `${n.dev}/${n.ip.text}`),
+    fdb: new Table(model.fdb, (f) => `${f.dev}/${f.mac.text}`),
+  };
+  let devicesGone = false;
   for (const e of events) {
     if (!inScope(e, owned)) continue;
     const { object } = eventObject(e);
-    if (!next) {
+    if (!next || !t) {
       // Without a model, only what the plan holds matters: a deletion of it is a repair.
       if (e.deleted) repair(e, 'deleted');
       continue;
@@ -119,14 +221,18 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
     const m: ActualState = next;
     switch (e.kind) {
       case 'route': {
-        const i = m.routes.findIndex((r) => r.dst.text === e.route.dst.text && sameRoute(r, e.route));
+        const r = t.routes.get(e.route.dst.text).find((x) => sameRoute(x, e.route));
         if (e.deleted) {
-          if (i >= 0) {
-            edit().routes = m.routes.filter((_, j) => j !== i);
+          if (r) {
+            t.routes.remove(r);
             repair(e, 'deleted');
           }
-        } else if (i < 0) {
-          if (owned.keys.has(object)) {
+        } else if (!r) {
+          const p = owned.plannedEntry?.(object);
+          if (p?.kind === 'route' && sameRoute({ ...p }, e.route)) {
+            // ovlnet's own write of the plan, echoed after a host read that a queued deletion undid in the model.
+            t.routes.add(e.route);
+          } else if (owned.keys.has(object)) {
             forget(`${object} changed by another writer`);
             repair(e, 'changed');
           } else if (e.route.proto === OVLNET_ROUTE_PROTO) {
@@ -134,44 +240,48 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
             forget(`${object} of ovlnet's protocol appeared`);
           } else {
             // Foreign routes (the kernel's own, another agent's) are taken as they are.
-            edit().routes = [...m.routes, e.route];
+            t.routes.add(e.route);
           }
         }
         break;
       }
       case 'neigh': {
-        const i = m.neighbors.findIndex((n) => n.ip.text === e.ip.text && n.dev === e.dev);
+        const n = t.neighbors.get(`${e.dev}/${e.ip.text}`)[0];
         if (e.deleted) {
-          if (i >= 0) {
-            edit().neighbors = m.neighbors.filter((_, j) => j !== i);
+          if (n) {
+            t.neighbors.remove(n);
             repair(e, 'deleted');
           }
-        } else if (i < 0 || m.neighbors[i].mac.text !== e.mac!.text) {
-          if (owned.keys.has(object) || owned.devices.has(e.dev)) {
+        } else if (!n || n.mac.text !== e.mac!.text) {
+          const p = owned.plannedEntry?.(object);
+          if (!n && p?.kind === 'neigh' && p.mac.text === e.mac!.text) {
+            // ovlnet's own write, echoed (as for routes above).
+            t.neighbors.add({ kind: 'neigh', dev: e.dev, ip: e.ip, mac: e.mac! });
+          } else if (owned.keys.has(object) || owned.devices.has(e.dev)) {
             forget(`${object} changed by another writer`);
             repair(e, 'changed');
           } else {
             // A foreign device's permanent neighbour: taken as it is.
-            edit().neighbors = [...m.neighbors.filter((_, j) => j !== i), { kind: 'neigh', dev: e.dev, ip: e.ip, mac: e.mac! }];
+            if (n) t.neighbors.remove(n);
+            t.neighbors.add({ kind: 'neigh', dev: e.dev, ip: e.ip, mac: e.mac! });
           }
         }
         break;
       }
       case 'fdb': {
-        const i = m.fdb.findIndex((f) => f.dev === e.dev && f.mac.text === e.mac.text && f.dst.text === e.dst.text);
+        const same = t.fdb.get(`${e.dev}/${e.mac.text}`);
+        const f = same.find((x) => x.dst.text === e.dst.text);
         if (e.deleted) {
-          if (i >= 0) {
-            edit().fdb = m.fdb.filter((_, j) => j !== i);
+          if (f) {
+            t.fdb.remove(f);
             repair(e, 'deleted');
           }
-        } else if (i < 0) {
+        } else if (!f) {
           // `fdb replace` rewrites an entry of the same MAC: which one is not in the event.
           forget(`${object} added by another writer`);
-          for (const f of m.fdb) {
-            if (f.dev === e.dev && f.mac.text === e.mac.text) {
-              const k = `fdb:${f.dev}/${f.mac.text}/${f.dst.text}`;
-              if (owned.keys.has(k) && !repairs.has(k)) repairs.set(k, { kind: 'fdb', object: k, what: 'changed' });
-            }
+          for (const x of same) {
+            const k = `fdb:${x.dev}/${x.mac.text}/${x.dst.text}`;
+            if (owned.keys.has(k) && !repairs.has(k)) repairs.set(k, { kind: 'fdb', object: k, what: 'changed' });
           }
         }
         break;
@@ -181,12 +291,20 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
         // device's old one going is ovlnet's own write, echoed).
         const l = m.links.get(e.name);
         if (l && e.deleted && l.index === e.index) {
-          forget(`${object} deleted`);
+          devicesGone = true;
+          withoutDevice(m, e.name, t);
           repair(e, 'deleted');
         }
         break;
       }
     }
+  }
+  if (next && t) {
+    const m: ActualState = next;
+    if (!devicesGone && !t.routes.changed && !t.neighbors.changed && !t.fdb.changed) return { model, unknown, repairs: [...repairs.values()] };
+    if (t.routes.changed) m.routes = t.routes.result();
+    if (t.neighbors.changed) m.neighbors = t.neighbors.result();
+    if (t.fdb.changed) m.fdb = t.fdb.result();
   }
   return { model: next, unknown, repairs: [...repairs.values()] };
 }

@@ -17,7 +17,7 @@ import { newPlanTrace } from '../engine/desired.js';
 import { IncrementalPlan } from '../engine/incremental.js';
 import { readFileIfExists, writeFileAtomic } from '../host/files.js';
 import { applyToActual, unmodelled } from './kernel-model.js';
-import { applyKernelEvents, type Owned, type Repair } from './kernel-events.js';
+import { applyKernelEvents, ownedFrom, type Owned, type Repair } from './kernel-events.js';
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { FailureStreak, type Logger } from './logger.js';
 import type { DaemonDeleteGuard } from './delete-guard.js';
@@ -40,7 +40,12 @@ export interface ReconcilerOptions {
   host?: Host;
   /** Called after every successful cycle; `first` on the first one. */
   onSuccess?: (info: { first: boolean; snap: Snapshot }) => void;
+  /** Asks for another event cycle soon (the scheduler's notify): a device vanished under a repair's write. */
+  repairSoon?: () => void;
 }
+
+/** What ip and bridge say when a write names a device that is not there. */
+const MISSING_DEVICE = /Cannot find device|No such device|unknown ifindex/;
 
 /** Changes listed in one log line; the rest are counted. */
 const MAX_LISTED = 20;
@@ -48,12 +53,18 @@ const MAX_LISTED = 20;
 const MAX_WARNINGS = 50;
 
 /**
- * Cycles run for source events ('watch') or kernel events ('kernel') alone
- * diff against the kernel model and keep the source's cached state.
+ * Cycles run for source events ('watch') or kernel events alone ('kernel';
+ * 'kernel-monitor': some were lost) diff against the kernel model and keep
+ * the source's cached state.
  */
 function isEventReason(reason: string): boolean {
-  return reason === 'watch' || reason === 'kernel';
+  return reason === 'watch' || reason === 'kernel' || reason === LOST_EVENTS;
 }
+
+/** The kernel dropped events (a monitor's buffer overflowed, or it restarted): the model is checked with a read after the cycle. */
+const LOST_EVENTS = 'kernel-monitor';
+
+const isKernelReason = (reason: string) => reason === 'kernel' || reason === LOST_EVENTS;
 
 /** A source read: the whole state (load), or what changed (update). */
 interface SourceRead {
@@ -95,6 +106,8 @@ export class Reconciler {
    * with it.
    */
   private plan?: IncrementalPlan;
+  /** Set by a write that failed because a device vanished under it (vanishedUnder). */
+  private vanished?: { model: ActualState; devices: string[] };
   lastSuccessAt?: number;
 
   constructor(o: ReconcilerOptions) {
@@ -141,17 +154,21 @@ export class Reconciler {
     const started = this.now();
     const { log, metrics } = this.o;
     let result: CycleResult = 'failed';
-    const model = reasons.every(isEventReason) ? this.model : undefined;
-    const plan = model ? this.plan : undefined;
     const lost = this.lost;
     this.lost = new Set();
+    // Events were lost: with repairs to make (a device's flush overflows the
+    // monitors), the model is used for them (fast), then checked with a host
+    // read; with none, the host is read first.
+    const lostEvents = reasons.includes(LOST_EVENTS);
+    const model = reasons.every(isEventReason) && (!lostEvents || lost.size > 0) ? this.model : undefined;
+    const plan = model ? this.plan : undefined;
     // Whatever happens below, the model is only trusted again if the cycle says so.
     this.model = undefined;
     this.plan = undefined;
     try {
       const read = await this.readSource(reasons, plan !== undefined);
       const tSource = this.now();
-      const { snap, incremental } = await this.plans(read, model, plan, lost);
+      const { snap, incremental } = await this.plans(read, model, plan, lost, lostEvents);
       const tSnap = this.now();
       this.reportProblems(snap.problems);
       metrics.peers.set(snap.desired.peers.length);
@@ -160,11 +177,16 @@ export class Reconciler {
       const r = await this.apply(snap);
       const tWrite = this.now();
       let next: ActualState | undefined;
-      if (model) {
+      let reread = false;
+      if (model && !lostEvents && (r.failures.length || !unmodelled(snap.actual, r.applied))) {
         next = r.failures.length ? undefined : applyToActual(snap.actual, r.applied);
-        if (!r.failures.length && !next) log.debug('kernel model: the next cycle reads the host', { why: unmodelled(snap.actual, r.applied) });
-      } else if (r.applied.length || r.failures.length) {
+      } else if (model ? !r.failures.length : r.applied.length || r.failures.length) {
+        // A write the model can not follow (a device re-created: kernel-events.ts),
+        // or a model that missed events, is verified like a full cycle's write,
+        // and that read is the model again.
+        if (model) log.debug('kernel model: reading the host after the write', { why: lostEvents ? 'the kernel dropped events' : unmodelled(snap.actual, r.applied) });
         const after = await this.verify(snap);
+        reread = true;
         r.remaining = after.remaining;
         next = r.failures.length || r.remaining.length ? undefined : after.host;
       } else {
@@ -178,6 +200,7 @@ export class Reconciler {
       });
       metrics.unconverged.set(r.remaining.length);
       if (r.failures.length) {
+        if (model && incremental) this.vanished = this.vanishedUnder(snap, r, plan!);
         const f = r.failures[0];
         throw new StageError('write', new Error(`${r.failures.length} change(s) failed, first: ${describeChange(f.change)}: ${f.message}`));
       }
@@ -202,11 +225,23 @@ export class Reconciler {
         // peers: let what onSuccess started (the ready line, READY=1) go
         // first. Still inside this cycle, so no other cycle runs before it.
         if (!incremental) await new Promise((resolve) => setImmediate(resolve));
-        this.keepPlan(snap, next, incremental ? plan : undefined, r.applied);
+        this.keepPlan(snap, next, incremental ? plan : undefined, r.applied, reread);
       }
       return true;
     } catch (e) {
       this.model = undefined;
+      const v = this.vanished;
+      this.vanished = undefined;
+      if (v) {
+        // The device went between the kernel's flush events and its own (the
+        // monitors report them apart, or lost the latter): its deletion is
+        // modelled and repaired next, as if its event had come first.
+        log.info('kernel drift: the device vanished under the write; writing it again', { devices: v.devices });
+        for (const _ of v.devices) metrics.kernelRepairs.inc({ kind: 'link' });
+        this.model = v.model;
+        this.plan = plan;
+        this.o.repairSoon?.();
+      }
       const se = e instanceof StageError ? e : new StageError('validate', e);
       if (se.stage === 'guard') result = 'refused';
       metrics.errors.inc({ stage: se.stage });
@@ -232,10 +267,11 @@ export class Reconciler {
    * An event cycle with a kept plan applies the source's delta to it; any
    * fallback (logged at debug) and every other cycle plan in full.
    */
-  private async plans(read: SourceRead, model: ActualState | undefined, plan: IncrementalPlan | undefined, lost: ReadonlySet<string>): Promise<{ snap: Snapshot; incremental: boolean }> {
+  private async plans(read: SourceRead, model: ActualState | undefined, plan: IncrementalPlan | undefined, lost: ReadonlySet<string>, whole: boolean): Promise<{ snap: Snapshot; incremental: boolean }> {
     const delta = read.update?.delta;
     if (plan && model && delta) {
-      const r = plan.apply(delta, model, this.cycleOptions(), lost);
+      // A model that missed events: the whole plan is diffed against it, not only what changed.
+      const r = plan.apply(delta, model, this.cycleOptions(), lost, whole);
       if ('snap' in r) return { snap: r.snap, incremental: true };
       this.o.log.debug('incremental plan: planning in full', { why: r.fallback });
     } else if (plan) {
@@ -253,10 +289,33 @@ export class Reconciler {
     return { snap: await this.snapshot(state, model), incremental: false };
   }
 
+  /**
+   * When every failure of a model cycle's write says its device is missing
+   * and the device is one of the plan's: the model without it (and what the
+   * kernel dropped with it), the device named as lost. Else undefined.
+   */
+  private vanishedUnder(snap: Snapshot, r: ApplyResult, plan: IncrementalPlan): { model: ActualState; devices: string[] } | undefined {
+    const planned = new Set([snap.desired.device, snap.desired.device6].filter((d) => d !== undefined));
+    const devices = new Set<string>();
+    for (const f of r.failures) {
+      const dev = (f.change.desired ?? f.change.actual) as { dev?: string };
+      if (!MISSING_DEVICE.test(f.message) || !dev.dev || !planned.has(dev.dev) || !snap.actual.links.has(dev.dev)) return undefined;
+      devices.add(dev.dev);
+    }
+    const after = applyToActual(snap.actual, r.applied);
+    if (!after || !plan) return undefined;
+    const events: KernelEvent[] = [...devices].map((name) => ({ kind: 'link', deleted: true, name, index: after.links.get(name)!.index, up: false }));
+    const gone = applyKernelEvents(after, events, ownedFrom(snap.desired));
+    if (!gone.model) return undefined;
+    for (const x of gone.repairs) this.lost.add(x.object);
+    plan.follow(r.applied, gone.model, true);
+    return { model: gone.model, devices: [...devices] };
+  }
+
   /** After a successful cycle with a kernel model: the plan to update on the next event (seeded anew after a full one). */
-  private keepPlan(snap: Snapshot, next: ActualState, plan: IncrementalPlan | undefined, applied: Change[]): void {
+  private keepPlan(snap: Snapshot, next: ActualState, plan: IncrementalPlan | undefined, applied: Change[], reread: boolean): void {
     if (plan) {
-      plan.follow(applied, next);
+      plan.follow(applied, next, reread);
       this.plan = plan;
       return;
     }
@@ -291,6 +350,12 @@ export class Reconciler {
         metrics.sourceUp.set(0);
         throw new StageError('register', e);
       }
+    }
+    // Kernel events alone changed nothing in the source: the kept plan is
+    // repaired against the model without reading it (a watch event since
+    // would have made this a 'watch' cycle too).
+    if (wantDelta && reasons.every(isKernelReason)) {
+      return { update: { delta: { upserts: [], deletes: [] }, state: () => source.load() } };
     }
     try {
       // Only a cycle caused by watch events alone may use what the watch kept; the others re-read the source.

@@ -30,6 +30,7 @@ import type { PlanInput } from '../backends/types.js';
 import { addOf, changeOf, deleteOf, specOf } from '../kinds/index.js';
 import { formatDifferences } from '../kinds/types.js';
 import type { ActualState, Change, ClusterState, DesiredState, Entry, Node, PeerPlan, Problem, RawNode } from '../model/types.js';
+import { diff } from '../reconcile/diff.js';
 import { programmedCheck } from '../reconcile/programmed.js';
 import { CollisionIndex } from '../validate/incremental.js';
 import type { ValidatedCluster } from '../validate/index.js';
@@ -234,9 +235,13 @@ export class IncrementalPlan {
     else this.keyCounts.delete(key);
   }
 
-  /** The kernel model moved on with `applied` (written and modelled: `next`). */
-  follow(applied: readonly Change[], next: ActualState): void {
-    this.kernel.follow(applied, next);
+  /**
+   * The kernel model moved on with `applied` (written and modelled: `next`;
+   * or, when `read`, written and then read back: `next` is that read).
+   */
+  follow(applied: readonly Change[], next: ActualState, read = false): void {
+    if (read) this.kernel = KernelIndex.build(next, this.base.cluster.config);
+    else this.kernel.follow(applied, next);
   }
 
   /** Why this node could be (or become) the local node: its selection is the full plan's business. */
@@ -254,7 +259,7 @@ export class IncrementalPlan {
    * daemon's; the one follow() was last told of). On fallback the plan is
    * spent: the caller replans in full and seeds a new one.
    */
-  apply(delta: NodeDelta, model: ActualState, opts: CycleOptions, repairs: ReadonlySet<string> = new Set()): IncrementalResult {
+  apply(delta: NodeDelta, model: ActualState, opts: CycleOptions, repairs: ReadonlySet<string> = new Set(), whole = false): IncrementalResult {
     const fallback = (why: string) => {
       this.broken = why;
       return { fallback: why };
@@ -359,6 +364,14 @@ export class IncrementalPlan {
       if (a) changes.push(deleteOf(a, key));
     }
     // 4. Objects of the plan the kernel lost since the last cycle (kernel events): written again.
+    //    A lost device took everything on it along (the model says so): the
+    //    whole plan, as it stands, diffed against the model; so is it when
+    //    asked (`whole`: a model that missed events).
+    const { device, device6 } = this.base.desired;
+    if (whole || [device, device6].some((d) => d !== undefined && repairs.has(`link:${d}`))) {
+      const snap = this.snapshot(model, []);
+      return { snap: { ...snap, result: diff(snap.desired, model, policyFor(config)) } };
+    }
     if (repairs.size) {
       const todo = new Set([...repairs].filter((k) => !wanted.has(k)));
       for (const e of this.entriesUntouched()) {

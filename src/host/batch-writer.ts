@@ -152,11 +152,16 @@ export class BatchWriters {
   }
 
   async write(tool: BatchTool, lines: readonly string[]): Promise<BatchOutcome> {
-    const r = await this.procs[tool].write(lines);
     // ip and bridge keep a device's index by name for the life of the
-    // process: after a device is created or deleted, both start afresh. After
-    // an error, the process that had it does (whatever state it is in).
-    if (lines.some((l) => /^link (add|del|delete|set \S+ name) /.test(l))) this.renew();
+    // process: a batch that creates or deletes a device starts in a new
+    // process (the device may have been deleted behind ovlnet's back, its
+    // kernel event lost: a stale index makes ip exit mid-batch), and after it
+    // both start afresh. After an error, the process that had it does
+    // (whatever state it is in).
+    const devices = lines.some((l) => /^link (add|del|delete|set \S+ name) /.test(l));
+    if (devices) this.procs[tool].renew();
+    const r = await this.procs[tool].write(lines);
+    if (devices) this.renew();
     else if (r.whole !== undefined || r.errors.size) this.procs[tool].renew();
     return r;
   }

@@ -37,6 +37,10 @@ interface WatchEnd {
 export class NodeReflector {
   synced = false;
   private cache = new Map<string, KubeNode>();
+  /** Nodes whose watched fields changed since the last drain() (kube-delta.ts). */
+  private touched = new Set<string>();
+  /** The cache was replaced by a list since the last drain(): anything may have changed. */
+  private relisted = true;
   private rv = '';
   private stopped = false;
   /** Ends the current watch (resolving it) at once. */
@@ -62,6 +66,18 @@ export class NodeReflector {
   /** Whether the first list came in (waits for it while it is under way). */
   firstListed(): Promise<boolean> {
     return this.first;
+  }
+
+  node(name: string): KubeNode | undefined {
+    return this.cache.get(name);
+  }
+
+  /** The Nodes touched since the last call (undefined after a relist: all of them may have been), and forgets them. */
+  drain(): string[] | undefined {
+    const names = this.relisted ? undefined : [...this.touched];
+    this.touched.clear();
+    this.relisted = false;
+    return names;
   }
 
   start(): void {
@@ -128,6 +144,7 @@ export class NodeReflector {
     const list = await this.source.listNodes(this.abort.signal);
     const before = this.signature();
     this.cache = new Map(list.items.filter((n) => n.metadata?.name).map((n) => [n.metadata!.name!, n]));
+    this.relisted = true;
     this.rv = list.resourceVersion;
     const first = !this.synced;
     this.synced = true;
@@ -193,7 +210,10 @@ export class NodeReflector {
             changed = this.cache.delete(step.name);
             break;
         }
-        if (changed) this.h.onChange();
+        if (changed) {
+          this.touched.add(step.name);
+          this.h.onChange();
+        }
       };
       this.watcher
         .watch('/api/v1/nodes', { resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds }, onEvent, done)

@@ -14,6 +14,7 @@ import { SourceError } from '../errors.js';
 import { httpStatus, loadKubeconfig, oneLine, permission, statusMessage, type Action, type KubeconfigChoice } from './kube-config.js';
 import { KubeHttp } from './kube-http.js';
 import { NodeReflector } from './kube-reflector.js';
+import { baselineOf, configKey, kubeDelta, type KubeBaseline } from './kube-delta.js';
 import { leanNode, listQuery, pageEnd, pageItems } from './kube-wire.js';
 import { parseIP } from '../model/ip.js';
 import type { ClusterState, RawConfig } from '../model/types.js';
@@ -21,13 +22,13 @@ import { readHost } from '../host/read.js';
 import { validateConfig } from '../validate/config.js';
 import {
   CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY, annotationKeys, annotationPatch, ipv4PodCIDR, ipv6PodCIDR, networkUpPatch, nodesToRaw, overwrittenPublicIP,
-  publishedAnnotations, publishedVtepMAC, type AnnotationKeys, type KubeNode,
+  publishedAnnotations, publishedVtepMAC, type AnnotationKeys, type KubeNode, type MappedNodes,
 } from './kube-map.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
 import { backendOf } from '../backends/registry.js';
 import { backendNeedsMAC, choosePublicIPv4, choosePublicIPv6, chooseVtepMAC } from './registration.js';
-import type { Registration, RegisterOptions, Source, SourceOptions, WatchHandlers } from './types.js';
+import type { Registration, RegisterOptions, Source, SourceOptions, SourceUpdate, WatchHandlers } from './types.js';
 
 const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)';
 
@@ -56,6 +57,8 @@ class KubeSource implements Source {
    * unpublished (a failed first cycle), so the next load() lists instead.
    */
   private listOnNextLoad = false;
+  /** The last state given out from a watch cache: what update()'s deltas are relative to. */
+  private baseline?: KubeBaseline & { reflector: NodeReflector };
   /** The Node register() published. */
   private registeredName?: string;
   /** The local node's name once found (see localNodeName); undefined until then. */
@@ -249,10 +252,17 @@ class KubeSource implements Source {
 
   async load(): Promise<ClusterState> {
     let listed = false;
+    let synced: NodeReflector | undefined;
     const [{ config, warnings }, items, localName] = await Promise.all([
       this.loadConfig(),
       (this.listOnNextLoad ? Promise.resolve(undefined) : this.watchCache()).then((r) => {
-        if (r) return r.items();
+        if (r) {
+          // Taken with the drain, at one point: a watch event after it is in the next delta.
+          synced = r;
+          const cached = r.items();
+          r.drain();
+          return cached;
+        }
         listed = true;
         return this.listNodes().then((l) => l.items);
       }),
@@ -260,6 +270,41 @@ class KubeSource implements Source {
     ]);
     if (listed) this.listOnNextLoad = false;
     const mapped = nodesToRaw(items, this.keys);
+    const key = configKey(config, warnings, localName);
+    this.baseline = synced ? { reflector: synced, ...baselineOf(mapped, key) } : undefined;
+    return this.stateOf(config, warnings, localName, mapped);
+  }
+
+  /**
+   * Daemon event cycles: the Nodes the watch touched since the last state
+   * given out, each mapped alone (kube-delta.ts); the whole state (load())
+   * when a delta can not say all that changed.
+   */
+  async update(): Promise<SourceUpdate> {
+    const base = this.baseline;
+    const synced = this.listOnNextLoad ? undefined : [...this.reflectors].find((r) => r.synced);
+    if (!base || base.reflector !== synced) return this.wholeUpdate();
+    const [{ config, warnings }, localName] = await Promise.all([this.loadConfig(), this.localNodeName()]);
+    const touched = synced.drain();
+    const items = synced.items();
+    const key = configKey(config, warnings, localName);
+    const delta = touched && kubeDelta(touched, (name) => synced.node(name), base, key, this.keys);
+    if (!delta || 'whole' in delta) {
+      const mapped = nodesToRaw(items, this.keys);
+      this.baseline = { reflector: synced, ...baselineOf(mapped, key) };
+      const state = this.stateOf(config, warnings, localName, mapped);
+      return { state: async () => state };
+    }
+    let state: ClusterState | undefined;
+    return { delta, state: async () => (state ??= this.stateOf(config, warnings, localName, nodesToRaw(items, this.keys))) };
+  }
+
+  private async wholeUpdate(): Promise<SourceUpdate> {
+    const state = await this.load();
+    return { state: async () => state };
+  }
+
+  private stateOf(config: RawConfig, warnings: string[], localName: string | undefined, mapped: MappedNodes): ClusterState {
     return {
       config,
       nodes: mapped.nodes,

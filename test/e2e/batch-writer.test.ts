@@ -127,4 +127,25 @@ test('a device deleted and created again through the writers: later batches reac
   });
 });
 
+test('a device deleted behind the writers\' back (its kernel event lost, no renew): a batch that creates it again reaches the new one', async () => {
+  await withVxlan(async (ns) => {
+    const w = new BatchWriters(ns);
+    const add = 'link add vx2 type vxlan id 8 dstport 8472 local 127.0.0.1 nolearning';
+    try {
+      let r = await w.write('ip', [add]);
+      assert.equal([r.errors.size, r.whole], [0, undefined]);
+      // This process now knows vx2's index.
+      r = await w.write('ip', ['link set vx2 up', `neigh replace ${GW(1)} lladdr ${MAC(1)} dev vx2 nud permanent`]);
+      assert.equal([r.errors.size, r.whole], [0, undefined]);
+      await sh('ip', ['-n', ns, 'link', 'del', 'vx2']);
+      r = await w.write('ip', [add, 'link set vx2 up', `neigh replace ${GW(2)} lladdr ${MAC(2)} dev vx2 nud permanent`]);
+      assert.equal([r.errors.size, r.whole], [0, undefined], JSON.stringify([...r.errors]));
+      assert.match(await ipn(ns, 'link', 'show', 'vx2'), /,UP/);
+      assert.match(await ipn(ns, 'neigh', 'show', 'dev', 'vx2'), GW(2));
+    } finally {
+      w.close();
+    }
+  });
+});
+
 test.run();

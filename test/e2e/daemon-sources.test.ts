@@ -39,6 +39,14 @@ async function appliedByWatch(d: DaemonProcess, from: number): Promise<void> {
 }
 
 
+/** The watch cycle after log line `from` planned only the Nodes the source's delta named (engine/incremental.ts). */
+async function plannedIncrementally(d: DaemonProcess, from: number): Promise<void> {
+  const line = await d.waitFor((l) => l.msg === 'cycle stages' && Array.isArray(l.reason) && (l.reason as string[]).includes('watch'), 'the watch cycle\'s stages', DEADLINE_MS, from);
+  assert.is(line.plan, 'incremental', d.log);
+}
+
+const NEW_MAC = '0e:00:00:00:0a:09';
+
 /** The status PATCHes that published annotations (not the NetworkUnavailable condition). */
 const annotationPatches = (f: FakeKube, name: string) => f.patches.filter((p) => p.name === name && (p.body as any).metadata);
 
@@ -107,7 +115,7 @@ test('kube: a Node ADDED while the daemon runs is routed, a DELETED one unrouted
       const ns = t.nodes[0].ns;
       const subnetFile = join(t.tmp, 'run', 'subnet.env');
       const kubeconfig = f.writeKubeconfig(t.tmp);
-      await withDaemon(['--source', `kube:${kubeconfig}`, '--node', A.name, '--netns', ns, '--public-ip', A.publicIP, '--subnet-file', subnetFile], async (d) => {
+      await withDaemon(['--source', `kube:${kubeconfig}`, '--node', A.name, '--netns', ns, '--public-ip', A.publicIP, '--subnet-file', subnetFile, '--log-level', 'debug'], async (d) => {
         await d.ready();
         // The first cycle already sees the annotations it just published (not a stale watch cache).
         assert.not.ok(d.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('cycle failed')), d.log);
@@ -131,6 +139,18 @@ test('kube: a Node ADDED while the daemon runs is routed, a DELETED one unrouted
         await eventually(() => routes(ns), (r) => r.includes('198.18.2.0/24'), 'route to node-c after ADDED', DEADLINE_MS);
         await eventually(() => neighs(ns), (n) => n.includes(MACS[2]), 'neighbour entry of node-c', DEADLINE_MS);
         await appliedByWatch(d, from);
+
+        await plannedIncrementally(d, from);
+
+        // A new VTEP MAC on node-b (MODIFIED): planned for node-b alone, and a
+        // full plan against the kernel afterwards (diff) finds nothing to do.
+        from = d.lines.length;
+        f.modifyNode(B.name, (n) => { n.metadata.annotations = { ...n.metadata.annotations, ...flannelAnnotations(B.publicIP, NEW_MAC) }; });
+        await eventually(() => neighs(ns), (n) => n.includes(NEW_MAC), 'node-b\'s new MAC', DEADLINE_MS);
+        await appliedByWatch(d, from);
+        await plannedIncrementally(d, from);
+        const full = await ovlnet(['diff', '--source', `kube:${kubeconfig}`, '--node', A.name, '--netns', ns, '--public-ip', A.publicIP]);
+        assert.is(full.code, 0, `incremental == full: ${full.stdout}${full.stderr}`);
 
         from = d.lines.length;
         f.deleteNode(C.name);

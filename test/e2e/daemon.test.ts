@@ -223,9 +223,15 @@ test('a deleted vxlan device is recreated with every entry; a hand-reconfigured 
     const readded = async () => d.lines.slice(seen).some((l) => l.msg?.startsWith('cycle: applied') && (l.changes as string[]).some((c) => c.startsWith('+ link flannel.1')));
     await eventually(readded, (v) => v, 'a cycle after the deletion added flannel.1 again', 3000);
     // Same name, wrong port: the kernel cannot change the port in place, ovlnet must recreate it.
-    // One ip process, so a resync can not slip in between the delete and the add
-    // (it would recreate the right device first and the test would see no replacement).
-    await sh('ip', ['-n', ns, '-batch', '-'], `link del flannel.1\nlink add flannel.1 type vxlan id 1 local ${A.publicIP} dev eth0 dstport 4789 nolearning\nlink set flannel.1 up\n`);
+    // The daemon is stopped meanwhile: its repair from the deletion's kernel event (no host
+    // read, a few ms) would otherwise put the right device back while `ip link del` still
+    // waits for the old one to go, and the add would find it ("File exists").
+    d.child.kill('SIGSTOP');
+    try {
+      await sh('ip', ['-n', ns, '-batch', '-'], `link del flannel.1\nlink add flannel.1 type vxlan id 1 local ${A.publicIP} dev eth0 dstport 4789 nolearning\nlink set flannel.1 up\n`);
+    } finally {
+      d.child.kill('SIGCONT');
+    }
     await eventually(() => kernelState(ns), (s) => s === want, 'device recreated with dstport 8472 and all entries', 5000);
     const replaced = async () => d.lines.some((l) => l.msg?.startsWith('cycle: applied') && (l.changes as string[]).some((c) => c.startsWith('-/+ link flannel.1')));
     await eventually(replaced, (v) => v, 'the replacement logged as -/+ link flannel.1', 3000);

@@ -191,6 +191,31 @@ test('three nodes over wireguard-go: pods reach each other encrypted, diff is cl
       assert.is(stopped.code, 0, daemons[0].log);
       assert.equal(await peers(a), [b.spec.publicKey, c.spec.publicKey].sort(), 'peers stay after the daemon stopped');
       await eventually(() => ping(a.node, b.node.podGateway), (ok) => ok, 'node-a still reaches node-b with its daemon stopped', 15_000, 200);
+
+      // 8. wireguard-go killed under a running daemon whose resync is an hour
+      //    away: its TUN goes with it, and the daemon creates the device again
+      //    from the kernel's event (peers, address and routes included).
+      const watcher = new DaemonProcess(['--source', src, '--node', a.spec.name, '--netns', a.node.ns, '--log-format', 'json', '--interval', '1h', '--log-level', 'debug'],
+        { wrapper: a.run.prefix, env: { WIREGUARD_KEY_FILE: a.keyFile } });
+      daemons.push(watcher);
+      await watcher.ready(60_000);
+      const wgGo = async () => {
+        const pids = await processesWhere((ns) => ns.net === leftover!.ids[0]);
+        const comms = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/comm`, 'utf8').then((c) => c.trim(), () => '')));
+        return pids.filter((_, i) => comms[i] === 'wireguard-go');
+      };
+      const [old] = await wgGo();
+      assert.ok(old, 'wireguard-go serves node-a\'s device');
+      const routesBefore = await ipn(a.node.ns, 'route', 'show', 'dev', DEV);
+      assert.ok(routesBefore.trim(), 'routes through the device');
+      const from = watcher.log.split('\n').length;
+      process.kill(old, 'SIGKILL');
+      await watcher.waitForMsg(/^kernel drift: repairing/, 30_000, from);
+      await eventually(() => peers(a).catch(() => []), (p) => p.length === 2, 'node-a\'s device and both peers back', 60_000, 200);
+      const [again] = await wgGo();
+      assert.ok(again && again !== old, `a new wireguard-go serves the device (was ${old}, now ${again})`);
+      await eventually(() => ping(a.node, c.node.podGateway), (ok) => ok, 'node-a reaches node-c again', 30_000, 200);
+      assert.is(await ipn(a.node.ns, 'route', 'show', 'dev', DEV), routesBefore, 'the routes through the device are back');
     } finally {
       for (const d of daemons) await d.kill();
       // wireguard-go holds its namespace: `ip netns del` alone would leave it running.

@@ -88,6 +88,12 @@ export class FakeHost implements Host {
             failures.push({ change: l.change, line: l.line, message: 'injected failure' });
             continue;
           }
+          // As ip and bridge answer a line naming a device that is gone.
+          const dev = (l.change.desired as { dev?: string } | undefined)?.dev;
+          if ((c => c === 'route' || c === 'neigh' || c === 'fdb')(l.change.kind) && dev !== undefined && !this.state.links.has(dev)) {
+            failures.push({ change: l.change, line: l.line, message: `Cannot find device "${dev}"` });
+            continue;
+          }
           this.written.push(l.change);
           if (!this.loseKeys.has(l.change.key)) this.apply(l.change, batch.tool);
         }

@@ -28,6 +28,9 @@ const fdbLine = `${fdbOf.mac.text} dev ${fdbOf.dev} dst ${fdbOf.dst.text} self p
 const ipEv = (l: string): KernelEvent => parseIpMonitorLine(l)!;
 const brEv = (l: string): KernelEvent => parseBridgeFdbLine(l)!;
 
+/** Every entry of the plan, added (devices first, as the diff orders them). */
+const WHOLE_PLAN = diff(desired, { ...actualFrom([]), links: new Map() }, ownershipFor('flannel.1')).changes.map((c) => `${c.action} ${c.key}`);
+
 const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; known: boolean; rewrites: string[] }> = [
   { name: 'own writes echoed: nothing', events: [ipEv(`[ROUTE]${routeLine}`), ipEv(`[NEIGH]${neighLine}`), brEv(fdbLine)], repairs: [], known: true, rewrites: [] },
   {
@@ -48,7 +51,13 @@ const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; know
   {
     name: 'the same route deleted twice in one batch: one repair',
     events: [ipEv(`[ROUTE]Deleted ${routeLine}`), ipEv(`[ROUTE]${routeLine}`), ipEv(`[ROUTE]Deleted ${routeLine}`)],
-    repairs: [`deleted route:${peer.dst.text}`], known: false, rewrites: [],
+    repairs: [`deleted route:${peer.dst.text}`], known: true, rewrites: [`add route:${peer.dst.text}`],
+  },
+  {
+    // Both queued during a cycle that read the host after them: the read has the route, the replay must end with it too.
+    name: 'a deletion, then ovlnet\'s own re-addition echoed (as planned): the model keeps the route, without a host read',
+    events: [ipEv(`[ROUTE]Deleted ${routeLine}`), ipEv(`[ROUTE]${routeLine}`), ipEv(`[NEIGH]Deleted ${neighLine}`), ipEv(`[NEIGH]${neighLine}`)],
+    repairs: [`deleted route:${peer.dst.text}`, `deleted neigh:${neighOf.dev}/${neighOf.ip.text}`], known: true, rewrites: [],
   },
   {
     name: 'a route replaced by another writer', events: [ipEv(`[ROUTE]${peer.dst.text} via 192.0.2.99 dev eth0 proto 3 `)],
@@ -64,8 +73,16 @@ const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; know
     repairs: [`changed fdb:${fdbOf.dev}/${fdbOf.mac.text}/${fdbOf.dst.text}`], known: false, rewrites: [],
   },
   {
-    name: 'the device deleted', events: [ipEv('[LINK]Deleted 10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN group 0 ')],
-    repairs: ['deleted link:flannel.1'], known: false, rewrites: [],
+    name: 'the device deleted: one repair, everything on it leaves the model, and the diff writes the whole plan again',
+    events: [ipEv('[LINK]Deleted 10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN group 0 ')],
+    repairs: ['deleted link:flannel.1'], known: true, rewrites: WHOLE_PLAN,
+  },
+  {
+    name: 'the device deleted after its fdb entries and neighbours went (as the kernel reports a flush): the same',
+    events: [brEv(`Deleted ${fdbLine}`), ipEv(`[NEIGH]Deleted ${neighOf.ip.text} dev ${neighOf.dev} lladdr ${neighOf.mac.text} PERMANENT `),
+      ipEv('[LINK]Deleted 10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN group 0 '), ipEv(`[ROUTE]Deleted ${routeLine}`)],
+    repairs: [`deleted fdb:${fdbOf.dev}/${fdbOf.mac.text}/${fdbOf.dst.text}`, `deleted neigh:${neighOf.dev}/${neighOf.ip.text}`, 'deleted link:flannel.1'],
+    known: true, rewrites: WHOLE_PLAN,
   },
   {
     name: 'a replaced device: the old one deleted (another index) is ovlnet\'s own write', events: [ipEv('[LINK]Deleted 9: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN group 0 ')],

@@ -8,7 +8,8 @@ import { Reconciler } from '../../../src/daemon/reconciler.js';
 import { Logger } from '../../../src/daemon/logger.js';
 import { DaemonMetrics } from '../../../src/daemon/metrics.js';
 import { OVLNET_ROUTE_PROTO } from '../../../src/model/keys.js';
-import type { ActualState, ClusterState, RawNode } from '../../../src/model/types.js';
+import type { ActualState, ClusterState, DesiredState, RawNode } from '../../../src/model/types.js';
+import { ownedFrom } from '../../../src/daemon/kernel-events.js';
 import type { Source } from '../../../src/sources/types.js';
 import { FakeHost } from '../../lib/fake-host.js';
 import { emptyActual, hostLink, pfx } from '../support/build.js';
@@ -31,6 +32,12 @@ interface Harness {
   /** What the source says; steps change it. */
   cluster: { nodes: RawNode[]; port: number };
   logs: string[];
+  /** The plan of the last successful cycle. */
+  desired?: DesiredState;
+  /** Source reads (load or update) so far. */
+  sourceReads: number;
+  /** Cycles the reconciler asked for (repairSoon). */
+  soon: number;
 }
 
 /** `deltas`: the source also says which nodes changed (update()), as the file and etcd sources do. */
@@ -39,6 +46,7 @@ function harness(deltas = false): Harness {
   const cluster = { nodes: [rawNode(0), rawNode(1), rawNode(2)], port: 8472 };
   let given: { port: number; nodes: Map<string, string> } | undefined;
   const load = async (): Promise<ClusterState> => {
+    h.sourceReads++;
     given = { port: cluster.port, nodes: new Map(cluster.nodes.map((n) => [n.name as string, JSON.stringify(n)])) };
     return {
       config: { network: '198.18.0.0/16', backend: { type: 'vxlan', vni: 1, port: cluster.port }, origin: 'test.yaml' },
@@ -62,11 +70,27 @@ function harness(deltas = false): Harness {
   }
   const logs: string[] = [];
   const log = new Logger({ level: 'debug', format: 'text', write: (l) => logs.push(l) });
-  const r = new Reconciler({
+  const h: Harness = { host, r: undefined as unknown as Reconciler, cluster, logs, sourceReads: 0, soon: 0 };
+  h.r = new Reconciler({
     source, host, log, metrics: new DaemonMetrics(), maxDelete: { kind: 'default' },
     cycle: { node: 'node-0', hostname: 'node-0', txOffload: 'off' },
+    onSuccess: ({ snap }) => { h.desired = snap.desired; },
+    repairSoon: () => { h.soon++; },
   });
-  return { host, r, cluster, logs };
+  return h;
+}
+
+/** The kernel deletes flannel.1 (and everything through it), and (unless `report` is false) the monitors report it to the daemon. */
+function deleteDevice(h: Harness, report = true): void {
+  const s = h.host.state;
+  const index = s.links.get('flannel.1')!.index;
+  s.links.delete('flannel.1');
+  s.routes = s.routes.filter((r) => r.dev !== 'flannel.1');
+  s.neighbors = s.neighbors.filter((n) => n.dev !== 'flannel.1');
+  s.fdb = s.fdb.filter((f) => f.dev !== 'flannel.1');
+  if (!report) return;
+  const repairs = h.r.followKernel([{ kind: 'link', deleted: true, name: 'flannel.1', index, up: false }], ownedFrom(h.desired!));
+  assert.equal(repairs.map((r) => r.object), ['link:flannel.1']);
 }
 
 interface Step {
@@ -115,11 +139,11 @@ const rows: Array<[string, Step[]]> = [
       after: (h) => assert.ok(h.logs.some((l) => /verify: 1 change\(s\) still needed after writing/.test(l)), h.logs.join('')) },
     { before: (h) => h.host.loseKeys.clear(), reasons: ['watch'], ok: true, reads: 2, writes: 1, model: true },
   ]],
-  ['device recreation on an event cycle: written, but the model is dropped and the next cycle reads the host', [
+  ['device recreation on an event cycle: written, then verified by a host read (the model can not follow it), which is the model again', [
     START,
-    { before: (h) => { h.cluster.port = 4789; }, reasons: ['watch'], ok: true, reads: 0, writes: 1, model: false,
+    { before: (h) => { h.cluster.port = 4789; }, reasons: ['watch'], ok: true, reads: 1, writes: 1, model: true,
       after: (h) => assert.is(h.host.state.links.get('flannel.1')?.vxlan?.port, 4789) },
-    { reasons: ['watch'], ok: true, reads: 1, writes: 0, model: true, after: (h) => assert.ok(routeTo(h, '198.18.2.0/24'), 'routes on the new device (re-added by the recreating cycle)') },
+    { reasons: ['watch'], ok: true, reads: 0, writes: 0, model: true, after: (h) => assert.ok(routeTo(h, '198.18.2.0/24'), 'routes on the new device (re-added by the recreating cycle)') },
   ]],
 ];
 
@@ -140,9 +164,45 @@ const deltaRows: Array<[string, Step[]]> = [
       after: (h) => { planned(h, 'full'); assert.ok(h.logs.some((l) => /incremental plan: planning in full.*overlaps another/.test(l)), h.logs.join('')); } },
     { before: (h) => h.cluster.nodes.push(rawNode(5)), reasons: ['watch'], ok: true, reads: 0, writes: 1, model: true, after: (h) => planned(h, 'incremental') },
   ]],
-  ['a config change: the source gives no delta, a full plan', [
+  ['a config change: the source gives no delta, a full plan (the device re-created, verified by a read)', [
     START,
-    { before: (h) => { h.cluster.port = 4789; }, reasons: ['watch'], ok: true, reads: 0, writes: 1, model: false, after: (h) => planned(h, 'full') },
+    { before: (h) => { h.cluster.port = 4789; }, reasons: ['watch'], ok: true, reads: 1, writes: 1, model: true, after: (h) => planned(h, 'full') },
+  ]],
+  ['a device lost (kernel event): written again from the kept plan and the model, without reading the source or planning; then read back', [
+    START,
+    { before: deleteDevice, reasons: ['kernel'], ok: true, reads: 1, writes: 1, model: true,
+      after: (h) => {
+        planned(h, 'incremental');
+        assert.ok(routeTo(h, '198.18.2.0/24'), 'routes on the new device');
+        assert.ok(h.host.state.fdb.some((f) => f.dev === 'flannel.1'), 'fdb entries on the new device');
+        assert.is(h.sourceReads, 1, 'the source was read by the start cycle only');
+      } },
+    { reasons: ['kernel'], ok: true, reads: 0, writes: 0, model: true, after: (h) => planned(h, 'incremental') },
+  ]],
+  ['a device lost while the monitors dropped events: repaired from the model first, then read back', [
+    START,
+    { before: deleteDevice, reasons: ['kernel-monitor', 'kernel'], ok: true, reads: 1, writes: 1, model: true,
+      after: (h) => { planned(h, 'incremental'); assert.ok(routeTo(h, '198.18.2.0/24')); } },
+  ]],
+  ['a device gone before its own event came (only its fdb entries\' deletions seen): the failed write is explained, the device modelled as deleted and repaired next without planning', [
+    START,
+    { before: (h) => {
+      const f = h.host.state.fdb.find((x) => x.dev === 'flannel.1')!;
+      deleteDevice(h, false);
+      const repairs = h.r.followKernel([{ kind: 'fdb', deleted: true, dev: f.dev, mac: f.mac, dst: f.dst, permanent: true, self: true }], ownedFrom(h.desired!));
+      assert.is(repairs.length, 1);
+    }, reasons: ['kernel'], ok: false, reads: 0, writes: 1, model: true,
+    after: (h) => {
+      assert.is(h.soon, 1, 'another cycle asked for at once');
+      assert.ok(h.logs.some((l) => /the device vanished under the write/.test(l)), h.logs.join(''));
+    } },
+    { reasons: ['kernel'], ok: true, reads: 1, writes: 1, model: true,
+      after: (h) => { planned(h, 'incremental'); assert.ok(routeTo(h, '198.18.2.0/24'), 'routes on the new device'); } },
+  ]],
+  ['events lost without a repair to make: the host is read first (drift the lost events hid is written)', [
+    START,
+    { before: (h) => { h.host.state.routes = h.host.state.routes.filter((r) => r.dst.text !== '198.18.1.0/24'); }, reasons: ['kernel-monitor'], ok: true, reads: 2, writes: 1, model: true,
+      after: (h) => assert.ok(routeTo(h, '198.18.1.0/24'), 'node-1 route repaired') },
   ]],
   ['a failed write drops the plan with the model: the next event cycle reads the host and plans in full', [
     START,
