@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The test command (`npm test`). It:
-//  1. makes sure what the end-to-end tests need is installed (iproute2,
-//     iputils-ping, etcd-server, ethtool, iptables; man-db, zsh and fish for the
-//     man page and completion tests; systemd for systemd-analyze), installing it with apt-get when running as
+//  1. makes sure what the end-to-end tests need is installed (the list in
+//     ensureTools below, which README's Quick start repeats), installing it with apt-get when running as
 //     root, and failing loudly otherwise: no test is ever skipped silently;
 //  2. rebuilds the CLI bundle (scripts/bundle.mjs) that bin/ovlnet runs;
 //  3. runs every compiled test file in its own process (a crash in one file

@@ -47,6 +47,15 @@ test('README is a landing page: at most 400 lines, the test command, a link to e
   for (const p of pages) assert.ok(linked.has(`docs/${p}`), `README.md does not link docs/${p}`);
 });
 
+test('README\'s Quick start names every package the test command installs', () => {
+  const runner = read(join(ROOT, 'test', 'run.mjs'));
+  const list = runner.slice(runner.indexOf('function ensureTools'), runner.indexOf('const missing'));
+  const packages = [...new Set([...list.matchAll(/\['[^']+', '([^']+)'\]/g)].map((m) => m[1]))];
+  assert.ok(packages.length >= 10, `packages read from test/run.mjs: ${packages.join(' ')}`);
+  const quick = read(join(ROOT, 'README.md')).split('## Quick start')[1].split('\n## ')[0];
+  for (const p of packages) assert.ok(quick.includes(`\`${p}\``), `README's Quick start does not name ${p}`);
+});
+
 test('every relative link in README, CONTRIBUTING and docs/ names a file and a heading that exist', () => {
   const bad: string[] = [];
   for (const file of markdown) {
