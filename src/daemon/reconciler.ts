@@ -193,14 +193,14 @@ export class Reconciler {
         next = snap.actual;
       }
       const ms = this.now() - started;
-      this.logApplied(r, ms, reasons, model !== undefined);
+      if (r.failures.length && model && incremental) this.vanished = this.vanishedUnder(snap, r, plan!);
+      this.logApplied(r, ms, reasons, model !== undefined, this.vanished !== undefined);
       log.debug('cycle stages', {
         reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', source_ms: tSource - started, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
         verify_ms: this.now() - tWrite, rss_mb: Math.round(process.memoryUsage.rss() / 1e6),
       });
       metrics.unconverged.set(r.remaining.length);
       if (r.failures.length) {
-        if (model && incremental) this.vanished = this.vanishedUnder(snap, r, plan!);
         const f = r.failures[0];
         throw new StageError('write', new Error(`${r.failures.length} change(s) failed, first: ${describeChange(f.change)}: ${f.message}`));
       }
@@ -241,6 +241,8 @@ export class Reconciler {
         this.model = v.model;
         this.plan = plan;
         this.o.repairSoon?.();
+        // An expected race, handled: not an error an operator should be paged for (the write's failures are above at info).
+        return false;
       }
       const se = e instanceof StageError ? e : new StageError('validate', e);
       if (se.stage === 'guard') result = 'refused';
@@ -422,14 +424,15 @@ export class Reconciler {
     }
   }
 
-  private logApplied(r: ApplyResult, ms: number, reasons: string[], fromModel: boolean): void {
+  /** `explained`: the failures are the device vanishing under the write (repaired next), not worth a warning. */
+  private logApplied(r: ApplyResult, ms: number, reasons: string[], fromModel: boolean, explained = false): void {
     const { metrics, log } = this.o;
     for (const c of r.applied) metrics.changes.inc({ kind: c.kind, action: c.action });
     if (r.applied.length === 0 && r.failures.length === 0) return;
     const n = countChanges(r.applied);
     const listed = r.applied.slice(0, MAX_LISTED).map((c) => `${SYMBOL[c.action]} ${describeChange(c)}`);
     if (r.applied.length > MAX_LISTED) listed.push(`… ${r.applied.length - MAX_LISTED} more`);
-    log.log(r.failures.length ? 'warn' : 'info', `cycle: applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`, {
+    log.log(r.failures.length && !explained ? 'warn' : 'info', `cycle: applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`, {
       added: n.add, changed: n.change, removed: n.delete, failed: r.failures.length || undefined,
       duration_ms: ms, reason: reasons, host: fromModel ? 'model' : 'read', changes: listed,
     });

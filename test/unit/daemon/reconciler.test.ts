@@ -195,6 +195,8 @@ const deltaRows: Array<[string, Step[]]> = [
     after: (h) => {
       assert.is(h.soon, 1, 'another cycle asked for at once');
       assert.ok(h.logs.some((l) => /the device vanished under the write/.test(l)), h.logs.join(''));
+      // Handled, so not an error or a warning for the operator (nor a "recovered" line after).
+      assert.not.ok(h.logs.some((l) => /\b(error|warn)\b/.test(l.slice(0, 40))), h.logs.join(''));
     } },
     { reasons: ['kernel'], ok: true, reads: 1, writes: 1, model: true,
       after: (h) => { planned(h, 'incremental'); assert.ok(routeTo(h, '198.18.2.0/24'), 'routes on the new device'); } },
