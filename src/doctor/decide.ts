@@ -27,12 +27,14 @@ export interface DoctorReport {
 
 export function decide(f: DoctorFacts): DoctorReport {
   const host = [...hostChecks(f.host), ...(f.backend ?? [])];
+  const routing = routingChecks(f.routing);
+  const misrouted = new Set(routing.filter((c) => c.name === 'routing.peer' && c.status === 'fail' && c.peer).map((c) => c.peer!));
   const checks = [
     ...stateChecks(f.state),
     ...sourceChecks(f.source),
     ...host,
-    ...routingChecks(f.routing),
-    ...peerChecks({ ...f.peers, localBlockers: localBlockers(host) }),
+    ...routing,
+    ...peerChecks({ ...f.peers, localBlockers: localBlockers(host), misrouted }),
     ...daemonChecks(f.daemon),
   ];
   return { version: 1, ok: !checks.some((c) => c.status === 'fail'), checks };

@@ -42,6 +42,8 @@ export interface PeerFacts {
    * failures are then this host's, not the peers'.
    */
   localBlockers: CheckResult[];
+  /** Peers whose routing check failed (routing.peer: this host sends their subnet elsewhere): their overlay failure is explained by it. */
+  misrouted?: ReadonlySet<string>;
 }
 
 /**
@@ -112,7 +114,11 @@ export function peerChecks(f: PeerFacts): CheckResult[] {
   }
   for (const p of overlayOnly) {
     const subject = { peer: p.name };
-    if (p.overlay.error && /^(connect|sendmsg|local error)|Network is unreachable|No route to host/.test(p.overlay.error) && !p.small?.ok) {
+    if (f.misrouted?.has(p.name)) {
+      // The probe followed this host's wrong route: the peer and the path to it are not to blame.
+      out.push(fail('peer.overlay', `${p.target} does not answer through ${deviceOf(p)}, explained by routing.peer (this host routes it elsewhere); ${p.publicIP} answers on the underlay`,
+        'fix the route routing.peer names; then run doctor again', subject));
+    } else if (p.overlay.error && /^(connect|sendmsg|local error)|Network is unreachable|No route to host/.test(p.overlay.error) && !p.small?.ok) {
       // ping itself could not send: the cause is on this host (its routes or rules), not the peer.
       out.push(fail('peer.overlay', `this host can not send to ${p.target}: ${p.overlay.error}; ${p.publicIP} answers on the underlay`,
         `ip route get ${p.target}; ip rule show`, subject));

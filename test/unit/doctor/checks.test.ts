@@ -67,6 +67,8 @@ const peerCases: Array<[string, PeerFacts, string[], RegExp?]> = [
     ['pass peers.probed'], /probed 1 of 1 peers: 1 answer through flannel\.1 and flannel-v6\.1 \(DF packets of 1450 bytes for IPv4\)/],
   ['sampled: says so', peers([probe('b', {})], { total: 500, sampled: true }), ['pass peers.probed'], /a random sample of 1 of 500 peers \(add one with --peer NAME\)/],
   ['--peer that is not a peer', peers([probe('b', {})], { unknownRequested: ['zz'] }), ['warn peer.requested zz', 'pass peers.probed']],
+  ['a peer this host routes elsewhere (routing.peer failed): its overlay failure points there, not at the peer\'s firewall', peers([probe('b', {}), probe('d', { overlay: lost, small: lost })], { misrouted: new Set(['d']) }),
+    ['warn peers.probed', 'fail peer.overlay d'], /t-d does not answer through flannel\.1, explained by routing\.peer/],
 ];
 for (const [what, f, want, re] of peerCases) {
   test(`peers: ${what}`, () => {
@@ -178,6 +180,24 @@ test('verdict: ok unless a check failed; warnings allowed', () => {
   const bad = decide({ ...base, host: { ...host, sysctl: { 'net.ipv4.ip_forward': '0' } } });
   assert.is(bad.ok, false);
   assert.is(bad.version, 1);
+});
+
+test('verdict: a peer this host routes elsewhere: routing.peer fails, and the peer\'s overlay failure names it instead of the peer\'s firewall', () => {
+  const host = {
+    networks: [P('198.18.0.0/16')], localSubnet: P('198.18.3.0/24'), sysctl: { 'net.ipv4.ip_forward': '1' }, filter: { policies: new Map(), rules: [] },
+    backend: { type: 'vxlan', port: 8472, device: 'flannel.1', overhead: 50 }, localPublicIP: parseIP('192.0.2.13')!, peers: [],
+    underlay: { dev: 'eth0', exists: true, up: true, carrier: true, mtu: 1500 }, overlay: { dev: 'flannel.1', mtu: 1450, up: true }, kernelRelease: '6.1', gateway: P('198.18.3.1/24'),
+  };
+  const elsewhere = { addr: '198.18.1.1', answer: { dev: 'eth0', gateway: '192.0.2.1', table: '254', type: '1' } };
+  const r = decide({
+    state: state({}), source: source({}), host, daemon: undefined,
+    routing: routing({ lookups: [elsewhere], mainRoutes: [{ dst: P('198.18.1.0/24'), via: parseIP('192.0.2.1'), dev: 'eth0', onlink: false, proto: 4 }] }),
+    peers: { device: 'flannel.1', mtu: 1450, total: 1, probed: [probe('node-b', { overlay: lost, small: lost })], sampled: false, unknownRequested: [] },
+  });
+  const peerRows = r.checks.filter((c) => c.peer === 'node-b');
+  assert.equal(peerRows.map((c) => `${c.status} ${c.name}`), ['fail routing.peer', 'fail peer.overlay']);
+  assert.match(peerRows[1].message, /explained by routing\.peer/);
+  assert.not.match(peerRows[1].hint ?? '', /8472/);
 });
 
 test('probe plan: the backend says its encapsulation (the overhead it plans with, the port); host-gw has none and probes the pod gateways over the underlay', () => {
