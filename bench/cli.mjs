@@ -156,9 +156,11 @@ async function perCommand(peers, cmds, runs) {
       const t0 = process.hrtime.bigint();
       for (const l of cmds.lines) {
         const [tool, ...args] = l.split(' ');
+        // ip and bridge take -n; a device setting (sysctl) runs inside the namespace, as the floor runs it.
+        const argv = tool === 'ip' || tool === 'bridge' ? [tool, '-n', ns, ...args] : ['ip', 'netns', 'exec', ns, tool, ...args];
         // Plain spawns (no /usr/bin/time around each): the baseline is the process cost itself.
         const code = await new Promise((res, rej) => {
-          const c = spawn(tool, ['-n', ns, ...args], { stdio: 'ignore' });
+          const c = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
           c.on('error', rej);
           c.on('close', res);
         });
