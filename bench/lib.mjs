@@ -328,3 +328,35 @@ export async function stopDaemon(d, exitP) {
   await exitP;
   clearTimeout(t);
 }
+
+/**
+ * Follows a daemon spawned with `--log-format json` and stderr piped: each
+ * parsed log line goes to `onLine`; `ready` resolves with the time (Date.now())
+ * the "ready: first cycle converged" line came and that line, or undefined when
+ * the daemon exits first or is not ready within `timeoutMs`. `tail()`: its
+ * last stderr lines, for an error message.
+ */
+export function followDaemon(d, exitP, { onLine = () => {}, timeoutMs = 300_000 } = {}) {
+  const stderr = [];
+  let pending = '';
+  let settle;
+  const ready = new Promise((res) => { settle = res; });
+  d.stderr.on('data', (b) => {
+    stderr.push(b);
+    pending += b.toString();
+    const parts = pending.split('\n');
+    pending = parts.pop();
+    for (const l of parts) {
+      let o;
+      try { o = JSON.parse(l); } catch { continue; }
+      onLine(o);
+      if (typeof o.msg === 'string' && o.msg.startsWith('ready: first cycle converged')) settle({ at: Date.now(), line: o });
+    }
+  });
+  exitP.then(() => settle(undefined));
+  const deadline = setTimeout(() => settle(undefined), timeoutMs);
+  return {
+    ready: ready.then((r) => { clearTimeout(deadline); return r; }),
+    tail: () => Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | '),
+  };
+}

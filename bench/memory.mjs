@@ -28,7 +28,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  clusterDoc, createNamespace, deleteNamespace, flannelLease,
+  clusterDoc, createNamespace, deleteNamespace, flannelLease, followDaemon,
   LOCAL_IP, nodeSpec, onCleanup, seedEtcd, stopDaemon, tempDir, timed, writeAtomic,
 } from './lib.mjs';
 import { NODE, NO_FWD, OVLNET as OWN_OVLNET, ROOT, log } from './ovlnet.mjs';
@@ -211,7 +211,6 @@ async function measure(kind, peers, set) {
   const salts = new Map();
   const src = kind === 'file' ? fileSource(dir, peers, salts) : kind === 'etcd' ? await etcdSource(peers, salts) : await kubeSource(dir, peers, salts);
   const ns = createNamespace();
-  const stderr = [];
   const started = Date.now();
   const traceGC = set.churnSeconds > 0 ? ['--trace-gc'] : [];
   const snapFlags = set.snapshotDir ? ['--heapsnapshot-signal=SIGUSR2'] : [];
@@ -221,29 +220,13 @@ async function measure(kind, peers, set) {
   let exited;
   const exitP = new Promise((res) => d.on('close', (code, sig) => { exited = { code, sig }; res(); }));
   onCleanup(() => { if (!exited) d.kill('SIGKILL'); });
-  let ready;
-  const readyP = new Promise((res) => { ready = res; });
-  let pending = '';
-  d.stderr.on('data', (b) => {
-    stderr.push(b);
-    pending += b.toString();
-    const lines = pending.split('\n');
-    pending = lines.pop();
-    for (const l of lines) {
-      try {
-        const o = JSON.parse(l);
-        if (typeof o.msg === 'string' && o.msg.startsWith('ready: first cycle converged')) ready(o.startup_ms ?? Date.now() - started);
-      } catch { /* not JSON */ }
-    }
-  });
-  exitP.then(() => ready(undefined));
-  const deadline = setTimeout(() => ready(undefined), 300_000);
+  const follow = followDaemon(d, exitP);
   try {
-    const convergeMs = await readyP;
-    clearTimeout(deadline);
+    const r = await follow.ready;
+    const convergeMs = r && (r.line.startup_ms ?? r.at - started);
     if (convergeMs === undefined) {
       const why = exited ? `exited (${exited.code ?? exited.sig})` : 'not ready within 300 s';
-      return { source: kind, peers, notRun: `the daemon ${why}: ${Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | ')}` };
+      return { source: kind, peers, notRun: `the daemon ${why}: ${follow.tail()}` };
     }
     // Let the start-up garbage settle the way a long-running daemon's does.
     await new Promise((res) => setTimeout(res, 2000));

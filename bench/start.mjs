@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createNamespace, deleteNamespace, median, onCleanup, stopDaemon, tempDir, timed } from './lib.mjs';
+import { createNamespace, deleteNamespace, followDaemon, median, onCleanup, stopDaemon, tempDir, timed } from './lib.mjs';
 import { etcdSource, fileSource, kubeSource } from './memory.mjs';
 import { NODE, OVLNET, log } from './ovlnet.mjs';
 
@@ -27,7 +27,6 @@ async function startOnce(src, dir, run, ovlnet) {
   const ns = createNamespace();
   const runDir = join(dir, `run-${run}`);
   mkdirSync(runDir, { recursive: true });
-  const stderr = [];
   const lines = [];
   const t0 = Date.now();
   const d = spawn(NODE, [ovlnet, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(runDir, 'subnet.env'),
@@ -35,30 +34,15 @@ async function startOnce(src, dir, run, ovlnet) {
   let exited;
   const exitP = new Promise((res) => d.on('close', (code, sig) => { exited = { code, sig }; res(); }));
   onCleanup(() => { if (!exited) d.kill('SIGKILL'); });
-  let ready;
-  const readyP = new Promise((res) => { ready = res; });
-  let pending = '';
-  d.stderr.on('data', (b) => {
-    stderr.push(b);
-    pending += b.toString();
-    const parts = pending.split('\n');
-    pending = parts.pop();
-    for (const l of parts) {
-      let o;
-      try { o = JSON.parse(l); } catch { continue; }
-      const { time, level, msg, ...fields } = o;
-      lines.push({ atMs: Date.parse(time) - t0, msg, ...fields });
-      if (typeof msg === 'string' && msg.startsWith('ready: first cycle converged')) ready(Date.now() - t0);
-    }
+  const follow = followDaemon(d, exitP, {
+    onLine: ({ time, level: _level, msg, ...fields }) => lines.push({ atMs: Date.parse(time) - t0, msg, ...fields }),
   });
-  exitP.then(() => ready(undefined));
-  const deadline = setTimeout(() => ready(undefined), 300_000);
   try {
-    const readyMs = await readyP;
-    clearTimeout(deadline);
+    const r = await follow.ready;
+    const readyMs = r && r.at - t0;
     if (readyMs === undefined) {
       const why = exited ? `exited (${exited.code ?? exited.sig})` : 'not ready within 300 s';
-      return { notRun: `the daemon ${why}: ${Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | ')}` };
+      return { notRun: `the daemon ${why}: ${follow.tail()}` };
     }
     // Ready must mean converged: a diff from the same source finds nothing to do.
     const diff = await timed(NODE, [OVLNET, 'diff', ...src.diffArgs(ns)]);

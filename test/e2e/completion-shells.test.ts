@@ -50,6 +50,17 @@ async function bashComplete(line: string, cwd: string, opts: { withLine?: boolea
   return String(r.stdout).split('\n').filter(Boolean).sort();
 }
 
+type Case = [line: string, want: string[] | ((got: string[]) => boolean)];
+
+/** Each line's candidates (results[i] for cases[i]) are the ones wanted, or pass the check. */
+function expectCompletions(cases: Case[], results: string[][]): void {
+  for (const [i, [line, want]] of cases.entries()) {
+    const got = results[i];
+    if (typeof want === 'function') assert.ok(want(got), `${JSON.stringify(line)} -> ${JSON.stringify(got)}`);
+    else assert.equal(got, want, JSON.stringify(line));
+  }
+}
+
 const ALL_COMMANDS = ['apply', 'cleanup', 'completion', 'config', 'daemon', 'diff', 'doctor', 'help', 'nodes', 'plan', 'systemd-unit'];
 
 test('bash completes commands, options, formats, sources, files, shells, namespaces and devices', async () => {
@@ -64,7 +75,7 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
     copyFileSync(join(ROOT, 'examples', 'cluster.yaml'), join(dir, 'nodes.yaml'));
     await execa('ip', ['netns', 'add', ns]);
     await execa('ip', ['-n', ns, 'link', 'add', 'ovlc0', 'type', 'bridge']);
-    const cases: Array<[string, string[] | ((got: string[]) => boolean)]> = [
+    const cases: Case[] = [
       ['ovlnet ', ALL_COMMANDS],
       ['ovlnet d', ['daemon', 'diff', 'doctor']],
       ['ovlnet -', ['--config', '--debug', '--help', '--netns', '--no-color', '--show-config', '--source', '--version']],
@@ -120,11 +131,7 @@ test('bash completes commands, options, formats, sources, files, shells, namespa
     ];
     // Independent: run them side by side.
     const results = await Promise.all(cases.map(([line]) => bashComplete(line, dir)));
-    for (const [i, [line, want]] of cases.entries()) {
-      const got = results[i];
-      if (typeof want === 'function') assert.ok(want(got), `${JSON.stringify(line)} -> ${JSON.stringify(got)}`);
-      else assert.equal(got, want, JSON.stringify(line));
-    }
+    expectCompletions(cases, results);
     // Without ":" in COMP_WORDBREAKS (some users remove it), the whole word is completed.
     assert.equal(await bashComplete('ovlnet plan --source file:cl', dir, { wordbreaks: ' \t\n"\'><=;|&(' }), ['file:cluster.yaml']);
     // Only COMP_WORDS and COMP_CWORD set (no COMP_LINE): still completes.
@@ -148,7 +155,7 @@ test('fish completes commands, options, formats, sources and shells', async () =
   const dir = mkdtempSync(join(tmpdir(), 'ovlnet-comp-'));
   try {
     writeFileSync(join(dir, 'cluster.yaml'), 'network: 198.18.0.0/16\n');
-    const cases: Array<[string, string[] | ((got: string[]) => boolean)]> = [
+    const cases: Case[] = [
       ['ovlnet ', (g) => ['plan', 'diff', 'apply', 'nodes', 'daemon', 'completion'].every((x) => g.includes(x))],
       ['ovlnet plan --n', (g) => ['--net-conf', '--netns', '--no-color', '--node'].every((x) => g.includes(x)) && !g.includes('--interval')],
       ['ovlnet plan -o ', ['commands', 'json', 'table']],
@@ -160,11 +167,7 @@ test('fish completes commands, options, formats, sources and shells', async () =
       ['ovlnet config daemon --log', ['--log-format', '--log-level']],
     ];
     const results = await Promise.all(cases.map(([line]) => fishComplete(line, dir)));
-    for (const [i, [line, want]] of cases.entries()) {
-      const got = results[i];
-      if (typeof want === 'function') assert.ok(want(got), `${JSON.stringify(line)} -> ${JSON.stringify(got)}`);
-      else assert.equal(got, want, JSON.stringify(line));
-    }
+    expectCompletions(cases, results);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -183,7 +186,7 @@ test('zsh completes commands, global options, command options, formats, sources 
   const dir = mkdtempSync(join(tmpdir(), 'ovlnet-comp-'));
   try {
     writeFileSync(join(dir, 'cluster.yaml'), 'network: 198.18.0.0/16\n');
-    const cases: Array<[string, string[] | ((got: string[]) => boolean)]> = [
+    const cases: Case[] = [
       ['ovlnet ', ALL_COMMANDS],
       ['ovlnet d', ['daemon', 'diff', 'doctor']],
       // Global options before the command take their value, and the command still completes.
@@ -207,11 +210,7 @@ test('zsh completes commands, global options, command options, formats, sources 
     for (let i = 0; i < cases.length; i += 4) {
       results.push(...(await Promise.all(cases.slice(i, i + 4).map(([line], j) => zshComplete(line, dir, join(dir, `zcompdump-${i + j}`))))));
     }
-    for (const [i, [line, want]] of cases.entries()) {
-      const got = results[i];
-      if (typeof want === 'function') assert.ok(want(got), `${JSON.stringify(line)} -> ${JSON.stringify(got)}`);
-      else assert.equal(got, want, JSON.stringify(line));
-    }
+    expectCompletions(cases, results);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,11 +8,10 @@
 // had to publish this node's annotations.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { ovlnet } from '../lib/cli.js';
 import { DaemonProcess, eventually } from '../lib/daemon.js';
-import { flannelLease, grantLease, withEtcd, type EtcdCluster } from '../lib/etcd.js';
+import { etcdCalls, flannelLease, grantLease, withEtcd, type EtcdCluster } from '../lib/etcd.js';
 import { FakeKube, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
 import { defaultNodes, ipn, withTopology } from '../lib/netns.js';
 
@@ -24,20 +23,9 @@ const leaseKey = (subnet: string) => `${P}/subnets/${subnet.replace('/', '-')}`;
 const LIST = 2;
 const DEADLINE_MS = 15_000;
 
-/** Calls etcd has answered so far, by gRPC method (every status code). */
+/** Calls etcd has answered so far: listings' range requests and lease expiry lookups. */
 async function calls(c: EtcdCluster): Promise<{ range: number; timeToLive: number }> {
-  const text = await new Promise<string>((resolve, reject) => {
-    httpGet(`${c.members[0].clientURL}/metrics`, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-  const count = (service: string, method: string) => text.split('\n')
-    .filter((l) => l.startsWith('grpc_server_handled_total{') && l.includes(`grpc_method="${method}"`) && l.includes(`grpc_service="${service}"`))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-  if (!text.includes('grpc_method="Range"')) throw new Error('etcd /metrics has no grpc_server_handled_total for Range');
-  return { range: count('etcdserverpb.KV', 'Range'), timeToLive: count('etcdserverpb.Lease', 'LeaseTimeToLive') };
+  return { range: await etcdCalls(c, 'etcdserverpb.KV', 'Range'), timeToLive: await etcdCalls(c, 'etcdserverpb.Lease', 'LeaseTimeToLive') };
 }
 
 test('etcd: the daemon lists twice before it is ready (registration, first cycle), looks up no lease expiry, and its watch needs no listing of its own', async () => {

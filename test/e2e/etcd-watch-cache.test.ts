@@ -4,34 +4,24 @@
 // etcd. Range requests are counted with etcd's own gRPC metrics.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { get as httpGet } from 'node:http';
 import { Logger } from '../../src/daemon/logger.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { Reconciler } from '../../src/daemon/reconciler.js';
 import { parseMaxDelete } from '../../src/reconcile/guard.js';
 import type { ClusterState } from '../../src/model/types.js';
 import { openSource } from '../../src/sources/index.js';
-import { flannelLease, grantLease, withEtcd, type EtcdCluster } from '../lib/etcd.js';
+import { etcdCalls, flannelLease, grantLease, withEtcd, type EtcdCluster } from '../lib/etcd.js';
 import { ipn, withTopology } from '../lib/netns.js';
 
 const P = '/coreos.com/network';
 const key = (name: string) => `${P}/subnets/${name}`;
 
-/** Range requests etcd has answered so far (its gRPC server metrics, every status code). */
 /** Range requests of one listing of a small cluster: the config key, then one page of subnets/. */
 const LIST = 2;
 
-async function ranges(c: EtcdCluster): Promise<number> {
-  const text = await new Promise<string>((resolve, reject) => {
-    httpGet(`${c.members[0].clientURL}/metrics`, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-  const lines = text.split('\n').filter((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_method="Range"') && l.includes('grpc_service="etcdserverpb.KV"'));
-  if (lines.length === 0) throw new Error('etcd /metrics has no grpc_server_handled_total for Range');
-  return lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+/** Range requests etcd has answered so far (every status code). */
+function ranges(c: EtcdCluster): Promise<number> {
+  return etcdCalls(c, 'etcdserverpb.KV', 'Range');
 }
 
 async function until(what: string, cond: () => boolean, ms = 15_000): Promise<void> {

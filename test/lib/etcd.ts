@@ -252,3 +252,22 @@ export async function grantLease(c: EtcdCluster, ttlSeconds: number): Promise<st
   if (!m) throw new Error(`unexpected etcdctl output: ${out}`);
   return m[1];
 }
+
+/**
+ * Calls etcd has answered so far, by gRPC service and method (every status
+ * code), from its own /metrics: what tests count to prove how often ovlnet
+ * lists (`etcdserverpb.KV`/`Range`) or looks up lease expiries.
+ */
+export async function etcdCalls(c: EtcdCluster, service: string, method: string): Promise<number> {
+  const text = await new Promise<string>((resolve, reject) => {
+    httpGet(`${c.members[0].clientURL}/metrics`, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  if (!text.includes('grpc_server_handled_total{')) throw new Error('etcd /metrics has no grpc_server_handled_total');
+  return text.split('\n')
+    .filter((l) => l.startsWith('grpc_server_handled_total{') && l.includes(`grpc_method="${method}"`) && l.includes(`grpc_service="${service}"`))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
