@@ -29,6 +29,7 @@
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { entryKey } from '../kinds/index.js';
 import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
+import { fdbByMac, ListEdit, neighborsByAddress, routesByDst } from '../model/keyed-list.js';
 import type { ActualState, DesiredState, Entry, EntryKind, FdbEntry, HostRoute, NeighEntry } from '../model/types.js';
 
 /** The objects of the plan, by kinds key (`route:DST`, `neigh:DEV/IP`, `fdb:DEV/MAC/DST`, `link:NAME`). */
@@ -101,64 +102,6 @@ function inScope(e: KernelEvent, owned: Owned): boolean {
 }
 
 /**
- * One list of the model (routes, neighbours, fdb entries) under a batch of
- * events: looked up by key through an index built on first use, changed in
- * place of a copy made once, so a batch costs O(events + model) however
- * many events it holds (the echoes of a 15 000-entry write arrive as one
- * queue after the cycle that wrote them).
- */
-class Table<T> {
-  private index?: Map<string, T[]>;
-  private removed?: Set<T>;
-  private added?: T[];
-
-  constructor(private readonly list: readonly T[], private readonly keyOf: (x: T) => string) {}
-
-  /** The entries of `key`, in model order, as changed so far. */
-  get(key: string): readonly T[] {
-    if (!this.index) {
-      this.index = new Map();
-      for (const x of this.added ? [...this.list, ...this.added] : this.list) {
-        if (this.removed?.has(x)) continue;
-        const k = this.keyOf(x);
-        const g = this.index.get(k);
-        if (g) g.push(x);
-        else this.index.set(k, [x]);
-      }
-    }
-    return this.index.get(key) ?? [];
-  }
-
-  remove(x: T): void {
-    (this.removed ??= new Set()).add(x);
-    const k = this.keyOf(x);
-    const g = this.index?.get(k);
-    if (g) this.index!.set(k, g.filter((y) => y !== x));
-  }
-
-  add(x: T): void {
-    if (this.index) this.index.set(this.keyOf(x), [...this.get(this.keyOf(x)), x]);
-    (this.added ??= []).push(x);
-  }
-
-  /** Removes every entry `drop` says, without an index. */
-  removeWhere(drop: (x: T) => boolean): void {
-    for (const x of [...this.list, ...(this.added ?? [])]) if (drop(x)) this.remove(x);
-  }
-
-  /** The list after the changes (the input itself when nothing changed). */
-  result(): T[] {
-    const removed = this.removed;
-    const all = this.added ? [...this.list, ...this.added] : [...this.list];
-    return removed ? all.filter((x) => !removed.has(x)) : all;
-  }
-
-  get changed(): boolean {
-    return this.removed !== undefined || this.added !== undefined;
-  }
-}
-
-/**
  * The model without `dev` and everything the kernel drops with it: its
  * addresses, the routes, neighbours and fdb entries through it, its pinned
  * sysctl settings, offload features and WireGuard half. Exactly what a host
@@ -179,10 +122,16 @@ function withoutDevice(m: ActualState, dev: string, tables: Tables): void {
   }
 }
 
+/**
+ * The model's lists under a batch of events: looked up by key through the
+ * index each list keeps (model/keyed-list.ts), so a batch costs O(events)
+ * plus one copy of each list it changes (the echoes of a 15 000-entry write
+ * arrive as one queue after the cycle that wrote them).
+ */
 interface Tables {
-  routes: Table<HostRoute>;
-  neighbors: Table<NeighEntry>;
-  fdb: Table<FdbEntry>;
+  routes: ListEdit<HostRoute>;
+  neighbors: ListEdit<NeighEntry>;
+  fdb: ListEdit<FdbEntry>;
 }
 
 /**
@@ -205,9 +154,9 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
     next = undefined;
   };
   const t: Tables | undefined = model && {
-    routes: new Table(model.routes, (r) => r.dst.text),
-    neighbors: new Table(model.neighbors, (n) => `${n.dev}/${n.ip.text}`),
-    fdb: new Table(model.fdb, (f) => `${f.dev}/${f.mac.text}`),
+    routes: new ListEdit(model.routes, routesByDst),
+    neighbors: new ListEdit(model.neighbors, neighborsByAddress),
+    fdb: new ListEdit(model.fdb, fdbByMac),
   };
   let devicesGone = false;
   for (const e of events) {

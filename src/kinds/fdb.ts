@@ -1,5 +1,6 @@
 // A forwarding entry on ovlnet's vxlan device: a peer's VTEP MAC -> its public IP.
 import type { FdbEntry } from '../model/types.js';
+import { fdbByMac, ListEdit } from '../model/keyed-list.js';
 import { dev, type KindSpec } from './types.js';
 
 function fdbKey(f: FdbEntry): string {
@@ -26,32 +27,29 @@ export const fdb: KindSpec<FdbEntry> = {
       // `fdb replace MAC dst B` rewrites the first destination the kernel has for
       // MAC; which one that is when there are several is not in the model.
       const adds = new Set<string>();
-      const addMACs = new Set<string>();
       const deletes = new Set<string>();
       for (const c of changes) {
         if (c.action === 'delete') deletes.add(fdbKey(c.actual));
-        else {
-          adds.add(`${c.desired.dev}/${c.desired.mac.text}`);
-          addMACs.add(c.desired.mac.text);
-        }
+        else adds.add(`${c.desired.dev}/${c.desired.mac.text}`);
       }
       if (!adds.size) return undefined;
-      // Most entries have another MAC: test it (a property) before building a key.
-      for (const f of actual.fdb) {
-        if (!addMACs.has(f.mac.text)) continue;
-        if (adds.has(`${f.dev}/${f.mac.text}`) && !deletes.has(fdbKey(f))) return `fdb replace over ${f.mac.text} dst ${f.dst.text} on ${f.dev}`;
+      const held = new ListEdit(actual.fdb, fdbByMac);
+      for (const k of adds) {
+        const f = held.get(k).find((x) => !deletes.has(fdbKey(x)));
+        if (f) return `fdb replace over ${f.mac.text} dst ${f.dst.text} on ${f.dev}`;
       }
       return undefined;
     },
     apply(next, actual, changes) {
-      const drop = new Set<string>();
+      const entries = new ListEdit(actual.fdb, fdbByMac);
       const puts: FdbEntry[] = [];
       for (const c of changes) {
-        drop.add(fdbKey(c.action === 'delete' ? c.actual : c.desired));
+        const f = c.action === 'delete' ? c.actual : c.desired;
+        for (const x of entries.get(`${f.dev}/${f.mac.text}`)) if (x.dst.text === f.dst.text) entries.remove(x);
         if (c.action !== 'delete') puts.push(c.desired);
       }
-      const macs = new Set([...drop].map((k) => k.split('/')[1]));
-      next.fdb = actual.fdb.filter((f) => !(macs.has(f.mac.text) && drop.has(fdbKey(f)))).concat(puts);
+      for (const f of puts) entries.add(f);
+      next.fdb = entries.result();
     },
   },
 };

@@ -1,5 +1,6 @@
 // A permanent neighbour on ovlnet's vxlan device: a peer's gateway address -> its VTEP MAC.
 import type { NeighEntry } from '../model/types.js';
+import { ListEdit, neighborsByAddress } from '../model/keyed-list.js';
 import { dev, type Difference, type KindSpec } from './types.js';
 
 const NONE: Difference[] = [];
@@ -24,15 +25,14 @@ export const neigh: KindSpec<NeighEntry> = {
   },
   model: {
     apply(next, actual, changes) {
-      const drop = new Set<string>();
+      const neighbors = new ListEdit(actual.neighbors, neighborsByAddress);
       const puts: NeighEntry[] = [];
       for (const c of changes) {
-        drop.add(neighKey(c.action === 'delete' ? c.actual : c.desired));
+        for (const n of neighbors.get(neighKey(c.action === 'delete' ? c.actual : c.desired))) neighbors.remove(n);
         if (c.action !== 'delete') puts.push(c.desired);
       }
-      // Most neighbours are kept: test the address (a property) before building a key.
-      const ips = new Set([...drop].map((k) => k.slice(k.indexOf('/') + 1)));
-      next.neighbors = actual.neighbors.filter((n) => !(ips.has(n.ip.text) && drop.has(neighKey(n)))).concat(puts);
+      for (const n of puts) neighbors.add(n);
+      next.neighbors = neighbors.result();
     },
   },
 };

@@ -2,6 +2,7 @@
 // held by an identical foreign one (flannel's) is adopted; by a different one,
 // a conflict left as it is.
 import type { HostRoute, RouteEntry } from '../model/types.js';
+import { ListEdit, routesByDst } from '../model/keyed-list.js';
 import { dev, int, type Difference, type KindSpec } from './types.js';
 
 const NONE: Difference[] = [];
@@ -107,31 +108,31 @@ export const route: KindSpec<RouteEntry> = {
       const dsts = new Map<string, number>();
       for (const c of changes) if (c.action !== 'delete') dsts.set(c.desired.dst.text, c.actual?.proto ?? -1);
       if (!dsts.size) return undefined;
-      for (const r of actual.routes) {
-        const proto = dsts.get(r.dst.text);
-        if (proto !== undefined && r.proto !== proto) return `route to ${r.dst.text} also held by protocol ${r.proto}`;
+      const held = new ListEdit(actual.routes, routesByDst);
+      for (const [dst, proto] of dsts) {
+        const r = held.get(dst).find((x) => x.proto !== proto);
+        if (r) return `route to ${dst} also held by protocol ${r.proto}`;
       }
       return undefined;
     },
     apply(next, actual, changes) {
       // A delete removes the one it names; an add or replace leaves one route
       // to the destination, the desired one.
-      const deletes: RouteEntry[] = [];
+      const routes = new ListEdit(actual.routes, routesByDst);
       const puts = new Map<string, RouteEntry>();
       for (const c of changes) {
-        if (c.action === 'delete') deletes.push(c.actual);
-        else puts.set(c.desired.dst.text, c.desired);
+        if (c.action === 'delete') {
+          const d = c.actual;
+          for (const r of routes.get(d.dst.text)) if (sameRoute(r, d)) routes.remove(r);
+        } else {
+          puts.set(c.desired.dst.text, c.desired);
+        }
       }
-      const deletedDsts = new Set(deletes.map((r) => r.dst.text));
-      const routes: HostRoute[] = [];
-      for (const r of actual.routes) {
-        const t = r.dst.text;
-        if (puts.has(t)) continue;
-        if (deletedDsts.has(t) && deletes.some((d) => sameRoute(r, d))) continue;
-        routes.push(r);
+      for (const [dst, e] of puts) {
+        for (const r of routes.get(dst)) routes.remove(r);
+        routes.add({ dst: e.dst, via: e.via, dev: e.dev, onlink: e.onlink, proto: e.proto });
       }
-      for (const e of puts.values()) routes.push({ dst: e.dst, via: e.via, dev: e.dev, onlink: e.onlink, proto: e.proto });
-      next.routes = routes;
+      next.routes = routes.result();
     },
   },
 };

@@ -135,6 +135,33 @@ for (const row of ROWS) {
   });
 }
 
+// The model's lists keep key indexes handed on from model to model
+// (model/keyed-list.ts): a batch on a model indexed by an earlier batch, one
+// on a model whose indexes a later model took, and a chain of two batches
+// must answer as a batch on a fresh model does.
+for (const row of ROWS) {
+  test(`${row.name}: the same on an indexed model, on a model used before, and chained`, () => {
+    const view = (a: ReturnType<typeof actualFrom> | undefined) => a && [...a.routes.map((x) => `${x.dst.text} ${x.via?.text} ${x.proto}`), ...a.neighbors.map((x) => `${x.dev} ${x.ip.text} ${x.mac.text}`), ...a.fdb.map((x) => `${x.dev} ${x.mac.text} ${x.dst.text}`)].join(',');
+    const expected = applyKernelEvents(actualFrom(desired.entries), row.events, owned);
+    const model = actualFrom(desired.entries);
+    const echoes = [ipEv(`[ROUTE]${routeLine}`), ipEv(`[NEIGH]${neighLine}`), brEv(fdbLine)];
+    assert.is(applyKernelEvents(model, echoes, owned).model, model, 'echoes index the model and keep it');
+    for (const round of ['indexed', 'used before']) {
+      const r = applyKernelEvents(model, row.events, owned);
+      assert.equal(r.repairs, expected.repairs, round);
+      assert.is(view(r.model), view(expected.model), round);
+      if (r.model && r.model !== model) {
+        // The next batch on the new model (its indexes handed on): the events' objects as a fresh model of the same content says.
+        const fresh = { ...r.model, routes: r.model.routes.slice(), neighbors: r.model.neighbors.slice(), fdb: r.model.fdb.slice() };
+        const again = applyKernelEvents(r.model, [...echoes, ...row.events], owned);
+        const ref = applyKernelEvents(fresh, [...echoes, ...row.events], owned);
+        assert.equal(again.repairs, ref.repairs, `${round}, chained`);
+        assert.is(view(again.model), view(ref.model), `${round}, chained`);
+      }
+    }
+  });
+}
+
 test('without a model, a deletion of a planned object is still a repair; other events are not', () => {
   const r = applyKernelEvents(undefined, [ipEv(`[ROUTE]Deleted ${routeLine}`), ipEv(`[ROUTE]${peer.dst.text} via 192.0.2.99 dev eth0 proto 3 `), ipEv('[ROUTE]Deleted 203.0.113.0/24 dev eth0 proto 2 ')], owned);
   assert.is(r.model, undefined);

@@ -60,6 +60,29 @@ for (const sc of scenarios) {
   });
 }
 
+// Each model hands its lists' key indexes on to the next (model/keyed-list.ts):
+// a chain of writes must still give what a read gives, and an older model,
+// used again after its successor took its indexes, must answer for itself.
+test('applyToActual: a chain of writes, then an older model written again', () => {
+  const steps = [N.slice(0, 4), [...N.slice(0, 3), { ...N[3], vtepMAC: mac('02:aa:bb:cc:dd:ee') }], N.slice(0, 5), [N[0], N[2], N[4], N[5]]];
+  const models: ActualState[] = [converged(steps[0])];
+  for (const nodes of steps.slice(1)) {
+    const prev = models[models.length - 1];
+    const next = applyToActual(prev, diff(vx(nodes), prev, POLICY).changes)!;
+    assert.ok(next);
+    assert.equal(keysOf(next), keysOf(converged(nodes)));
+    models.push(next);
+  }
+  const frozen = models.map(freeze);
+  for (let i = 0; i < steps.length; i++) {
+    const target = steps[(i + 2) % steps.length];
+    const again = applyToActual(models[i], diff(vx(target), models[i], POLICY).changes)!;
+    assert.equal(keysOf(again), keysOf(converged(target)), `model ${i} written again`);
+    assert.equal(diff(vx(target), again, POLICY).changes.map((c) => c.key), []);
+  }
+  assert.equal(models.map(freeze), frozen, 'no model modified');
+});
+
 test('applyToActual keeps what is not ovlnet\'s, and the links as they were', () => {
   const foreign = route('203.0.113.0/24', '192.0.2.254', 'eth0', false, 4);
   const before = converged(N.slice(0, 3));

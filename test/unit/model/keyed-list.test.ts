@@ -1,0 +1,77 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ListEdit, ListIndexer } from '../../../src/model/keyed-list.js';
+
+type Item = { k: string; v: number };
+const item = (k: string, v: number): Item => ({ k, v });
+
+/** An indexer that counts the keys it builds. */
+function counting(): { by: ListIndexer<Item>; calls: () => number } {
+  let n = 0;
+  return { by: new ListIndexer<Item>((x) => (n++, x.k)), calls: () => n };
+}
+
+/** The index of `list` as a fresh build gives it: key -> values in list order. */
+function expected(list: readonly Item[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const x of list) (out[x.k] ??= []).push(x.v);
+  return out;
+}
+function asked(by: ListIndexer<Item>, list: readonly Item[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [k, g] of by.index(list, false)) out[k] = g.map((x) => x.v);
+  return out;
+}
+
+type Step = (e: ListEdit<Item>) => void;
+const removeKey = (k: string): Step => (e) => { for (const x of e.get(k)) e.remove(x); };
+const add = (k: string, v: number): Step => (e) => e.add(item(k, v));
+
+const cases: Array<{ name: string; list: Item[]; steps: Step[]; after: Array<[string, number]> }> = [
+  { name: 'nothing edited: the same list', list: [item('a', 1)], steps: [], after: [['a', 1]] },
+  { name: 'one removed', list: [item('a', 1), item('b', 2), item('c', 3)], steps: [removeKey('b')], after: [['a', 1], ['c', 3]] },
+  { name: 'one replaced: the new one at the end', list: [item('a', 1), item('b', 2), item('c', 3)], steps: [removeKey('a'), add('a', 9)], after: [['b', 2], ['c', 3], ['a', 9]] },
+  { name: 'two of one key, one removed', list: [item('a', 1), item('a', 2), item('b', 3)], steps: [(e) => e.remove(e.get('a')[0])], after: [['a', 2], ['b', 3]] },
+  { name: 'an addition removed again', list: [item('a', 1)], steps: [add('b', 2), removeKey('b'), add('c', 3)], after: [['a', 1], ['c', 3]] },
+  { name: 'removeWhere over the list and the additions', list: [item('a', 1), item('b', 2)], steps: [add('c', 3), (e) => e.removeWhere((x) => x.v !== 2)], after: [['b', 2]] },
+];
+
+for (const c of cases) {
+  test(`ListEdit: ${c.name}: the list, its handed-on index, and the input untouched`, () => {
+    const { by } = counting();
+    const input = c.list.slice();
+    by.index(input, false); // indexed before, as a model used by an earlier cycle is
+    const e = new ListEdit(input, by);
+    for (const s of c.steps) s(e);
+    const out = e.result();
+    assert.equal(out.map((x) => [x.k, x.v]), c.after);
+    assert.equal(input, c.list, 'the input list unchanged');
+    assert.equal(asked(by, out), expected(out), "the new list's index describes it");
+    assert.equal(asked(by, input), expected(input), "the old list's index describes the old list");
+    if (!c.steps.length) assert.is(out, input);
+  });
+}
+
+test('ListEdit: a chain of edits builds the index once, then costs keys per edit only', () => {
+  const { by, calls } = counting();
+  let list = Array.from({ length: 1000 }, (_, i) => item(`k${i}`, i));
+  for (let round = 0; round < 5; round++) {
+    const e = new ListEdit(list, by);
+    removeKey(`k${round}`)(e);
+    add(`k${round}`, 1000 + round)(e);
+    list = e.result();
+  }
+  // 1000 for the first build, then a removal and an addition per round.
+  assert.ok(calls() <= 1000 + 5 * 2, `keys built: ${calls()}`);
+  assert.equal(asked(by, list), expected(list));
+});
+
+test('ListEdit: a read-only lookup leaves the index with its list', () => {
+  const { by, calls } = counting();
+  const list = [item('a', 1), item('b', 2)];
+  assert.equal(new ListEdit(list, by).get('b').map((x) => x.v), [2]);
+  assert.equal(new ListEdit(list, by).get('a').map((x) => x.v), [1]);
+  assert.is(calls(), 2, 'built once');
+});
+
+test.run();
