@@ -3,6 +3,7 @@
 // Pure.
 import { parseIP, prefixContains, type IP, type Prefix } from '../../model/ip.js';
 import { isObject } from '../netconf.js';
+import type { RawNode } from '../../model/types.js';
 import { fitsRange, type SubnetRange } from './allocate.js';
 
 export interface CandidateLease {
@@ -19,6 +20,11 @@ export function publishedMAC(obj: Record<string, unknown> | undefined, family: 4
 }
 
 /** Whether a lease carries this public IP (a corrupted value carries none). */
+/** carriesIP for a lease already mapped to a node (its publicIP is the value's PublicIP). */
+export function nodeCarriesIP(node: RawNode | undefined, ip: IP): boolean {
+  return parseIP(node?.publicIP)?.text === ip.text;
+}
+
 export function carriesIP(obj: Record<string, unknown> | undefined, ip: IP): boolean {
   return parseIP(obj?.PublicIP)?.text === ip.text;
 }

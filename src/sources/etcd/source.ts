@@ -19,17 +19,15 @@ import { choosePublicIPv4, choosePublicIPv6, needsHostRead } from '../registrati
 import type { LoadOptions, Registration, RegisterOptions, Source, SourceUpdate, WatchHandlers } from '../types.js';
 import { subnetRange, subnetRange6 } from './allocate.js';
 import { EtcdClient, type Listing } from './client.js';
-import { leaseNodeName, MAX_VALUE_BYTES, parseLease, parseLeaseKey, type ParsedLease } from './codec.js';
-import { carriesIP } from './own.js';
+import { cachedLease, leaseNodeName, MAX_VALUE_BYTES, parseLease, parseLeaseKey, type CachedLease } from './codec.js';
+import { nodeCarriesIP } from './own.js';
 import { DEFAULT_LEASE_TTL_SECONDS, LeaseKeeper, checkTTL } from './lease.js';
 import { DEFAULT_PREFIX, type EtcdURI } from './uri.js';
 
 /** A key under subnets/ as load() reads it: name, value, etcd lease ID ("0": none). */
-interface LeaseEntry {
-  name: string;
-  value: string;
-  lease: string;
-}
+interface LeaseEntry { name: string; value: string; lease: string }
+/** A cached key under subnets/: value, etcd lease, the value parsed once (the only parsed copy kept). */
+interface KnownLease { value: string; lease: string; parsed: CachedLease | undefined }
 
 export class EtcdSource implements Source {
   readonly uri: string;
@@ -42,7 +40,7 @@ export class EtcdSource implements Source {
    * Keys under subnets/ (name -> value, etcd lease) as of the listing at
    * lastRevision plus the watch events since; renewals (same value) are not changes.
    */
-  private readonly known = new Map<string, { value: string; lease: string }>();
+  private known = new Map<string, KnownLease>();
   /** known's names in etcd's key order; undefined after a name came or went. */
   private knownOrder: string[] | undefined;
   private knownConfig: string | undefined;
@@ -61,8 +59,6 @@ export class EtcdSource implements Source {
   private synced = false;
   /** etcd went back (restore, wiped data): the next listing is taken whatever its revision. */
   private reset = false;
-  /** Parsed leases by name, reused while the value stays the same. */
-  private readonly parsedLeases = new Map<string, ParsedLease>();
   /**
    * For update(): names the watch changed since the state last given to the
    * caller, and whether anything else did (the config, a relist, a reset);
@@ -108,12 +104,12 @@ export class EtcdSource implements Source {
     for (const h of [...this.resetHandlers]) h(why);
   }
 
-  /** Parses a key under subnets/ and its value; the same value again costs a map lookup. */
-  private parseLease(name: string, value: string): ParsedLease {
-    const hit = this.parsedLeases.get(name);
-    if (hit && hit.value === value) return hit;
-    const p = parseLease(this.prefix, name, value);
-    this.parsedLeases.set(name, p);
+  /** Parses a key under subnets/ and its value, kept in `known` while the value is the one cached there. */
+  private parseLease(name: string, value: string): CachedLease {
+    const k = this.known.get(name);
+    if (k?.parsed && k.value === value) return k.parsed;
+    const p = cachedLease(parseLease(this.prefix, name, value));
+    if (k?.value === value) k.parsed = p;
     return p;
   }
 
@@ -162,7 +158,7 @@ export class EtcdSource implements Source {
     }
     if (!opts.fresh && this.synced) {
       const order = this.knownOrder ??= [...this.known.keys()].sort(byKey);
-      return this.state(this.knownConfig, order.map((name) => ({ name, ...this.known.get(name)! })), false, given);
+      return this.state(this.knownConfig, order.map((name) => { const k = this.known.get(name)!; return { name, value: k.value, lease: k.lease }; }), false, given);
     }
     const listing = await this.client.list();
     const entries = this.entriesOf(listing);
@@ -191,14 +187,13 @@ export class EtcdSource implements Source {
       // A key spelled otherwise than flannel writes it is named by its canonical spelling: two keys could share one name.
       if (!key || leaseNodeName(key) !== name) return full;
       if (!k) {
-        this.parsedLeases.delete(name);
         deletes.push(name);
         continue;
       }
       const p = this.parseLease(name, k.value);
       if (p.badKey || !p.node) return full;
       const keeper = this.keeper;
-      if (keeper?.own && name !== keeper.own.name && carriesIP(p.obj, keeper.publicIP)) return full;
+      if (keeper?.own && name !== keeper.own.name && nodeCarriesIP(p.node, keeper.publicIP)) return full;
       let expiresAt: Date | null | undefined = null;
       if (k.lease !== '0' && !this.leaseExpiries) {
         expiresAt = undefined;
@@ -236,8 +231,12 @@ export class EtcdSource implements Source {
       }
       for (const name of this.known.keys()) if (!listed.has(name)) this.dirty.add(name);
     }
-    this.known.clear();
-    for (const e of entries) this.known.set(e.name, { value: e.value, lease: e.lease });
+    const next = new Map<string, KnownLease>();
+    for (const e of entries) {
+      const had = this.known.get(e.name);
+      next.set(e.name, { value: e.value, lease: e.lease, parsed: had?.value === e.value ? had.parsed : undefined });
+    }
+    this.known = next;
     this.knownOrder = entries.map((e) => e.name);
     this.knownConfig = listing.config?.value.toString('utf8');
     this.lastRevision = listing.revision;
@@ -253,7 +252,8 @@ export class EtcdSource implements Source {
       if (p.node && entries[i].lease !== '0' && this.leaseExpiries) ids.push(entries[i].lease);
       if (p.badKey) warnings.push(`etcd key ${JSON.stringify(`${this.prefix}/subnets/${entries[i].name}`.slice(0, 120))}: not a lease key (expected like 10.244.1.0-24); skipped`);
     }
-    const expiry = await this.client.expiries(ids, warnings, refresh);
+    // Expiries off: the client's expiry cache stays empty (not even a call that would prune it).
+    const expiry = this.leaseExpiries ? await this.client.expiries(ids, warnings, refresh) : new Map<string, Date>();
     const nodes: RawNode[] = [];
     const own = this.keeper?.own;
     // A failed expiry read is no lease's warning: the next update() reads in full.
@@ -268,7 +268,7 @@ export class EtcdSource implements Source {
       }
       // Once registered, this node is the lease it holds; another lease with
       // its public IP is a stray (a copy, a stale writer) and must not take it over.
-      if (own && e.name !== own.name && carriesIP(p.obj, this.keeper!.publicIP)) {
+      if (own && e.name !== own.name && nodeCarriesIP(p.node, this.keeper!.publicIP)) {
         warnings.push(`etcd lease ${this.prefix}/subnets/${e.name}: claims this node's public IP ${this.keeper!.publicIP.text}, but this node holds ${this.prefix}/subnets/${own.name}; ignored (delete the stray lease)`);
         warned.add(e.name);
         continue;
@@ -281,10 +281,6 @@ export class EtcdSource implements Source {
       nodes.push({ ...p.node, expiresAt: e.lease === '0' ? null : expiry.get(e.lease) });
     }
     if (given) this.warned = warned;
-    if (this.parsedLeases.size > entries.length) {
-      const names = new Set(entries.map((e) => e.name));
-      for (const name of this.parsedLeases.keys()) if (!names.has(name)) this.parsedLeases.delete(name);
-    }
     return { config, nodes, warnings, namedNodes: false };
   }
 
@@ -324,7 +320,8 @@ export class EtcdSource implements Source {
       // Our own lease changed by someone else: check (and rewrite) it now.
       if (this.keeper?.own?.name === name && this.keeper.own.value !== value) this.keeper.schedule(0);
       // The etcd lease is kept even when the value is the same (a renewal): it carries the expiry.
-      this.known.set(name, { value, lease: kv.lease });
+      if (had?.value === value) had.lease = kv.lease;
+      else this.known.set(name, { value, lease: kv.lease, parsed: undefined });
       // A renewal rewrites the same value with a new etcd lease: nothing to reconcile.
       if (had?.value !== value) {
         this.dirty.add(name);
