@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterDoc, createNamespace, deleteNamespace, nodeSpec, onCleanup, percentile, tempDir, writeAtomic } from './lib.mjs';
+import { clusterDoc, createNamespace, deleteNamespace, listOf, nodeSpec, onCleanup, percentile, tempDir, unknownSource, writeAtomic } from './lib.mjs';
 import { etcdSource, fileSource, lineWatcher, statusKB, waitConverged } from './daemon.mjs';
 import { kubeSource } from './memory.mjs';
 import { NODE, OVLNET as OWN_OVLNET, fmtMs, log } from './ovlnet.mjs';
@@ -153,7 +153,8 @@ async function eventsRun(kind, peers, changes, nodeFlags, idleMs, OVLNET) {
   }
 }
 
-const list = (s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))];
+const list = listOf;
+const SOURCES = ['file', 'etcd', 'kube'];
 
 export default {
   name: 'events',
@@ -167,8 +168,7 @@ export default {
   },
   needsEtcd: (opt) => list(opt['events-sources']).includes('etcd'),
   validate(opt) {
-    for (const s of list(opt['events-sources'])) if (!['file', 'etcd', 'kube'].includes(s)) return `--events-sources: unknown source "${s}" (file, etcd, kube)`;
-    return undefined;
+    return unknownSource('events-sources', list(opt['events-sources']), SOURCES);
   },
   enabled: (opt) => list(opt['events-sources']).length > 0 && list(opt['events-peers']).length > 0,
   async run({ opt }) {

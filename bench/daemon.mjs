@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
   clusterDoc, createNamespace, deleteNamespace, flannelLease, LOCAL_IP, median, nodeSpec, onCleanup,
-  percentile, seedEtcd, tempDir, writeAtomic,
+  listOf, percentile, seedEtcd, tempDir, unknownSource, writeAtomic,
 } from './lib.mjs';
 import { NODE, NO_FWD, OVLNET, common, fmtMs, log, must, ovlnet } from './ovlnet.mjs';
 
@@ -225,7 +225,7 @@ async function daemonRun(kind, peers, changes) {
 }
 
 const SOURCES = ['file', 'etcd'];
-const sourcesOf = (opt) => (opt['no-daemon'] ? [] : [...new Set(opt['daemon-sources'].split(',').map((s) => s.trim()).filter(Boolean))]);
+const sourcesOf = (opt) => (opt['no-daemon'] ? [] : listOf(opt['daemon-sources']));
 
 export default {
   name: 'daemon',
@@ -238,8 +238,7 @@ export default {
   },
   needsEtcd: (opt) => sourcesOf(opt).includes('etcd'),
   validate(opt) {
-    for (const s of sourcesOf(opt)) if (!SOURCES.includes(s)) return `--daemon-sources: unknown source "${s}" (${SOURCES.join(', ')})`;
-    return undefined;
+    return unknownSource('daemon-sources', sourcesOf(opt), SOURCES);
   },
   enabled: (opt) => sourcesOf(opt).length > 0,
   async run({ opt }) {

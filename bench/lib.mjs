@@ -360,3 +360,14 @@ export function followDaemon(d, exitP, { onLine = () => {}, timeoutMs = 300_000 
     tail: () => Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | '),
   };
 }
+
+/** A comma-separated option's values, trimmed, each once, in order. */
+export function listOf(text) {
+  return [...new Set(String(text ?? '').split(',').map((x) => x.trim()).filter(Boolean))];
+}
+
+/** validate()'s answer for a --X-sources option: the first value not in `known`, named; else undefined. */
+export function unknownSource(option, sources, known) {
+  const bad = sources.find((x) => !known.includes(x));
+  return bad === undefined ? undefined : `--${option}: unknown source "${bad}" (${known.join(', ')})`;
+}

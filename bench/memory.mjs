@@ -28,8 +28,8 @@ import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  clusterDoc, createNamespace, deleteNamespace, flannelLease, followDaemon,
-  LOCAL_IP, nodeSpec, onCleanup, seedEtcd, stopDaemon, tempDir, timed, writeAtomic,
+  clusterDoc, createNamespace, deleteNamespace, flannelLease, followDaemon, listOf,
+  LOCAL_IP, nodeSpec, onCleanup, seedEtcd, stopDaemon, tempDir, timed, unknownSource, writeAtomic,
 } from './lib.mjs';
 import { NODE, NO_FWD, OVLNET as OWN_OVLNET, ROOT, log } from './ovlnet.mjs';
 
@@ -39,7 +39,7 @@ const SOURCES = ['file', 'etcd', 'kube'];
 function settings(opt) {
   const sizes = (text) => text.split(',').map(Number).filter((n) => n > 0);
   return {
-    sources: [...new Set(opt['memory-sources'].split(',').map((x) => x.trim()).filter(Boolean))],
+    sources: listOf(opt['memory-sources']),
     sizes: sizes(opt['memory-sizes']),
     kubeSizes: sizes(opt['memory-kube-sizes']),
     changes: Math.max(1, Number(opt['memory-changes'])),
@@ -426,8 +426,7 @@ export default {
   },
   needsEtcd: (opt) => settings(opt).sources.includes('etcd'),
   validate(opt) {
-    for (const x of settings(opt).sources) if (!SOURCES.includes(x)) return `--memory-sources: unknown source "${x}" (${SOURCES.join(', ')})`;
-    return undefined;
+    return unknownSource('memory-sources', settings(opt).sources, SOURCES);
   },
   enabled: (opt) => settings(opt).sources.length > 0,
   async run({ opt }) {

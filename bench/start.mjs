@@ -15,12 +15,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createNamespace, deleteNamespace, followDaemon, median, onCleanup, stopDaemon, tempDir, timed } from './lib.mjs';
+import { createNamespace, deleteNamespace, followDaemon, listOf, median, onCleanup, stopDaemon, tempDir, timed, unknownSource } from './lib.mjs';
 import { etcdSource, fileSource, kubeSource } from './memory.mjs';
 import { NODE, OVLNET, log } from './ovlnet.mjs';
 
 const SOURCES = ['file', 'etcd', 'kube'];
-const sourcesOf = (opt) => [...new Set(opt['start-sources'].split(',').map((x) => x.trim()).filter(Boolean))];
+const sourcesOf = (opt) => listOf(opt['start-sources']);
 
 /** One start: ms from spawn to ready, and the offsets of the daemon's log lines. */
 async function startOnce(src, dir, run, ovlnet) {
@@ -80,8 +80,7 @@ export default {
   },
   needsEtcd: (opt) => sourcesOf(opt).includes('etcd'),
   validate(opt) {
-    for (const x of sourcesOf(opt)) if (!SOURCES.includes(x)) return `--start-sources: unknown source "${x}" (${SOURCES.join(', ')})`;
-    return undefined;
+    return unknownSource('start-sources', sourcesOf(opt), SOURCES);
   },
   enabled: (opt) => sourcesOf(opt).length > 0,
   async run({ opt }) {
