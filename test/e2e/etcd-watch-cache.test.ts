@@ -10,6 +10,7 @@ import { Reconciler } from '../../src/daemon/reconciler.js';
 import { parseMaxDelete } from '../../src/reconcile/guard.js';
 import type { ClusterState } from '../../src/model/types.js';
 import { openSource } from '../../src/sources/index.js';
+import type { Source } from '../../src/sources/types.js';
 import { etcdCalls, flannelLease, grantLease, withEtcd, type EtcdCluster } from '../lib/etcd.js';
 import { ipn, withTopology } from '../lib/netns.js';
 
@@ -61,126 +62,126 @@ async function seed(c: EtcdCluster): Promise<string> {
   return id;
 }
 
-// The daemon's event cycles ask update(): the leases the watch changed since the last state given out, parsed
-// alone; anything else (the config, a lease the last state warned about, a bad value) gives the whole state.
-test('update(): the changed leases by name, applied to the last state, equal a full listing; everything else is a full state', async () => {
+/**
+ * A seeded etcd, the source under test and another client for full
+ * listings (both closed after `fn`); `watch()` starts the source's watch,
+ * counting its changes and keeping its errors in `w`.
+ */
+async function withSources(fn: (f: { c: EtcdCluster; src: Source; other: Source; w: { changes: number; errors: Error[] }; watch(): () => void }) => Promise<void>): Promise<void> {
   await withEtcd(async (c) => {
     await seed(c);
     const src = await openSource(c.uri());
     const other = await openSource(c.uri());
-    let changes = 0;
-    const errors: Error[] = [];
+    const w = { changes: 0, errors: [] as Error[] };
     try {
-      const stop = src.watch!({ onChange: () => changes++, onError: (e) => errors.push(e) });
-      try {
-        await until('the watch to list', () => changes > 0);
-        let last = await src.load();
-        const step = async (what: string, write: () => Promise<unknown>, delta: boolean) => {
-          const before = changes;
-          await write();
-          await until(`the watch to report ${what}`, () => changes > before);
-          const u = await src.update!();
-          const full = await other.load({ fresh: true });
-          if (!delta) {
-            assert.is(u.delta, undefined, `${what}: no delta`);
-            last = await u.state();
-            assert.equal(comparable(last), comparable(full), `${what}: the whole state`);
-            return;
-          }
-          assert.ok(u.delta, `${what}: a delta`);
-          const byName = new Map(last.nodes.map((n) => [n.name as string, n]));
-          for (const name of u.delta!.deletes) byName.delete(name);
-          for (const n of u.delta!.upserts) byName.set(n.name as string, n);
-          const applied = { ...last, nodes: [...byName.values()].sort((a, b) => ((a.name as string) < (b.name as string) ? -1 : 1)) };
-          assert.equal(comparable(applied), comparable(full), `${what}: the last state with the delta is a full listing`);
-          sameExpiries(applied, full, what);
-          last = await u.state();
-        };
-        await step('a new lease', async () => c.ctl(['put', key('198.18.4.0-24'), flannelLease('192.0.2.14', '0e:00:00:00:01:04')]), true);
-        const short = await grantLease(c, 600);
-        await step('a changed MAC under a new etcd lease', async () => c.ctl(['put', `--lease=${short}`, key('198.18.2.0-24'), flannelLease('192.0.2.12', '0e:00:00:00:02:02')]), true);
-        await step('a delete', async () => c.ctl(['del', key('198.18.1.0-24')]), true);
-        await step('a lease the last state warned about, fixed', async () => c.ctl(['put', key('198.18.9.0-24'), flannelLease('192.0.2.19', '0e:00:00:00:01:09')]), false);
-        await step('a lease whose value turns bad', async () => c.ctl(['put', key('198.18.4.0-24'), 'not json']), false);
-        await step('a config change', async () => c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","Backend":{"Type":"host-gw"}}']), false);
-        await step('a lease after all that', async () => c.ctl(['put', key('198.18.5.0-24'), flannelLease('192.0.2.15', '0e:00:00:00:01:05')]), true);
-      } finally {
-        stop();
-      }
-      assert.equal(errors.map((e) => e.message), []);
+      await fn({ c, src, other, w, watch: () => src.watch!({ onChange: () => { w.changes++; }, onError: (e) => { w.errors.push(e); } }) });
     } finally {
       await src.close();
       await other.close();
     }
   });
+}
+
+// The daemon's event cycles ask update(): the leases the watch changed since the last state given out, parsed
+// alone; anything else (the config, a lease the last state warned about, a bad value) gives the whole state.
+test('update(): the changed leases by name, applied to the last state, equal a full listing; everything else is a full state', async () => {
+  await withSources(async ({ c, src, other, w, watch }) => {
+    const stop = watch();
+    try {
+      await until('the watch to list', () => w.changes > 0);
+      let last = await src.load();
+      const step = async (what: string, write: () => Promise<unknown>, delta: boolean) => {
+        const before = w.changes;
+        await write();
+        await until(`the watch to report ${what}`, () => w.changes > before);
+        const u = await src.update!();
+        const full = await other.load({ fresh: true });
+        if (!delta) {
+          assert.is(u.delta, undefined, `${what}: no delta`);
+          last = await u.state();
+          assert.equal(comparable(last), comparable(full), `${what}: the whole state`);
+          return;
+        }
+        assert.ok(u.delta, `${what}: a delta`);
+        const byName = new Map(last.nodes.map((n) => [n.name as string, n]));
+        for (const name of u.delta!.deletes) byName.delete(name);
+        for (const n of u.delta!.upserts) byName.set(n.name as string, n);
+        const applied = { ...last, nodes: [...byName.values()].sort((a, b) => ((a.name as string) < (b.name as string) ? -1 : 1)) };
+        assert.equal(comparable(applied), comparable(full), `${what}: the last state with the delta is a full listing`);
+        sameExpiries(applied, full, what);
+        last = await u.state();
+      };
+      await step('a new lease', async () => c.ctl(['put', key('198.18.4.0-24'), flannelLease('192.0.2.14', '0e:00:00:00:01:04')]), true);
+      const short = await grantLease(c, 600);
+      await step('a changed MAC under a new etcd lease', async () => c.ctl(['put', `--lease=${short}`, key('198.18.2.0-24'), flannelLease('192.0.2.12', '0e:00:00:00:02:02')]), true);
+      await step('a delete', async () => c.ctl(['del', key('198.18.1.0-24')]), true);
+      await step('a lease the last state warned about, fixed', async () => c.ctl(['put', key('198.18.9.0-24'), flannelLease('192.0.2.19', '0e:00:00:00:01:09')]), false);
+      await step('a lease whose value turns bad', async () => c.ctl(['put', key('198.18.4.0-24'), 'not json']), false);
+      await step('a config change', async () => c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","Backend":{"Type":"host-gw"}}']), false);
+      await step('a lease after all that', async () => c.ctl(['put', key('198.18.5.0-24'), flannelLease('192.0.2.15', '0e:00:00:00:01:05')]), true);
+    } finally {
+      stop();
+    }
+    assert.equal(w.errors.map((e) => e.message), []);
+  });
 });
 
 test('event-driven loads read no range from etcd and equal a full listing; fresh loads list', async () => {
-  await withEtcd(async (c) => {
-    await seed(c);
-    const src = await openSource(c.uri());
-    const other = await openSource(c.uri());
-    let changes = 0;
-    const errors: Error[] = [];
+  await withSources(async ({ c, src, other, w, watch }) => {
+    let r = await ranges(c);
+    await src.load();
+    await src.load();
+    assert.is(await ranges(c), r + 2 * LIST, 'without a watch every load lists');
+
+    const stop = watch();
     try {
-      let r = await ranges(c);
-      await src.load();
-      await src.load();
-      assert.is(await ranges(c), r + 2 * LIST, 'without a watch every load lists');
+      // Each step: a change, its event, then a load from the watch, compared with a full listing by another client.
+      const step = async (what: string, write: () => Promise<unknown>) => {
+        const before = w.changes;
+        await write();
+        await until(`the watch to report ${what}`, () => w.changes > before);
+        const n = await ranges(c);
+        const cached = await src.load();
+        assert.is(await ranges(c), n, `${what}: the event-driven load sent no range request`);
+        const full = await other.load({ fresh: true });
+        assert.equal(comparable(cached), comparable(full), `${what}: same state as a full listing`);
+        sameExpiries(cached, full, what);
+        return cached;
+      };
+      let s = await step('a new lease', async () => c.ctl(['put', key('198.18.4.0-24'), flannelLease('192.0.2.14', '0e:00:00:00:01:04')]));
+      assert.ok(s.nodes.some((x) => x.name === '198.18.4.0-24' && x.expiresAt === null));
+      assert.ok(s.warnings.some((w) => /not-a-lease/.test(w)) && s.warnings.some((w) => /198\.18\.9\.0-24: value is not a JSON object/.test(w)), s.warnings.join('; '));
 
-      const stop = src.watch!({ onChange: () => changes++, onError: (e) => errors.push(e) });
-      try {
-        // Each step: a change, its event, then a load from the watch, compared with a full listing by another client.
-        const step = async (what: string, write: () => Promise<unknown>) => {
-          const before = changes;
-          await write();
-          await until(`the watch to report ${what}`, () => changes > before);
-          const n = await ranges(c);
-          const cached = await src.load();
-          assert.is(await ranges(c), n, `${what}: the event-driven load sent no range request`);
-          const full = await other.load({ fresh: true });
-          assert.equal(comparable(cached), comparable(full), `${what}: same state as a full listing`);
-          sameExpiries(cached, full, what);
-          return cached;
-        };
-        let s = await step('a new lease', async () => c.ctl(['put', key('198.18.4.0-24'), flannelLease('192.0.2.14', '0e:00:00:00:01:04')]));
-        assert.ok(s.nodes.some((x) => x.name === '198.18.4.0-24' && x.expiresAt === null));
-        assert.ok(s.warnings.some((w) => /not-a-lease/.test(w)) && s.warnings.some((w) => /198\.18\.9\.0-24: value is not a JSON object/.test(w)), s.warnings.join('; '));
+      // A restarted flanneld: a new MAC under a new etcd lease (its expiry is looked up, the key listed in place).
+      const short = await grantLease(c, 600);
+      s = await step('a changed MAC under a new etcd lease', async () =>
+        c.ctl(['put', `--lease=${short}`, key('198.18.2.0-24'), flannelLease('192.0.2.12', '0e:00:00:00:02:02')]));
+      const changed = s.nodes.find((x) => x.name === '198.18.2.0-24')!;
+      assert.is(changed.vtepMAC, '0e:00:00:00:02:02');
+      const left = changed.expiresAt!.getTime() - Date.now();
+      assert.ok(left > 500_000 && left <= 601_000, `the new lease's expiry: ${left} ms`);
+      assert.equal(s.nodes.map((x) => x.name), ['198.18.1.0-24', '198.18.2.0-24', '198.18.3.0-24', '198.18.4.0-24'], 'etcd key order');
 
-        // A restarted flanneld: a new MAC under a new etcd lease (its expiry is looked up, the key listed in place).
-        const short = await grantLease(c, 600);
-        s = await step('a changed MAC under a new etcd lease', async () =>
-          c.ctl(['put', `--lease=${short}`, key('198.18.2.0-24'), flannelLease('192.0.2.12', '0e:00:00:00:02:02')]));
-        const changed = s.nodes.find((x) => x.name === '198.18.2.0-24')!;
-        assert.is(changed.vtepMAC, '0e:00:00:00:02:02');
-        const left = changed.expiresAt!.getTime() - Date.now();
-        assert.ok(left > 500_000 && left <= 601_000, `the new lease's expiry: ${left} ms`);
-        assert.equal(s.nodes.map((x) => x.name), ['198.18.1.0-24', '198.18.2.0-24', '198.18.3.0-24', '198.18.4.0-24'], 'etcd key order');
+      s = await step('a delete', async () => c.ctl(['del', key('198.18.1.0-24')]));
+      assert.not.ok(s.nodes.some((x) => x.name === '198.18.1.0-24'));
+      s = await step('a config change', async () => c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","Backend":{"Type":"host-gw"}}']));
+      assert.match(JSON.stringify(s.config), /host-gw/);
 
-        s = await step('a delete', async () => c.ctl(['del', key('198.18.1.0-24')]));
-        assert.not.ok(s.nodes.some((x) => x.name === '198.18.1.0-24'));
-        s = await step('a config change', async () => c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","Backend":{"Type":"host-gw"}}']));
-        assert.match(JSON.stringify(s.config), /host-gw/);
-
-        r = await ranges(c);
-        const fresh = await src.load({ fresh: true });
-        assert.is(await ranges(c), r + LIST, 'a fresh load lists again while the watch is live');
-        assert.equal(comparable(fresh), comparable(await src.load()));
-      } finally {
-        stop();
-      }
-
-      // Stopped watch: a change it never saw is found by the next load, which lists.
-      await c.ctl(['put', key('198.18.3.0-24'), flannelLease('192.0.2.13', '0e:00:00:00:03:03')]);
       r = await ranges(c);
-      const s = await src.load();
-      assert.is(await ranges(c), r + LIST, 'without a live watch, load lists');
-      assert.is(s.nodes.find((x) => x.name === '198.18.3.0-24')?.vtepMAC, '0e:00:00:00:03:03');
-      assert.equal(errors.map((e) => e.message), []);
+      const fresh = await src.load({ fresh: true });
+      assert.is(await ranges(c), r + LIST, 'a fresh load lists again while the watch is live');
+      assert.equal(comparable(fresh), comparable(await src.load()));
     } finally {
-      await src.close();
-      await other.close();
+      stop();
     }
+
+    // Stopped watch: a change it never saw is found by the next load, which lists.
+    await c.ctl(['put', key('198.18.3.0-24'), flannelLease('192.0.2.13', '0e:00:00:00:03:03')]);
+    r = await ranges(c);
+    const s = await src.load();
+    assert.is(await ranges(c), r + LIST, 'without a live watch, load lists');
+    assert.is(s.nodes.find((x) => x.name === '198.18.3.0-24')?.vtepMAC, '0e:00:00:00:03:03');
+    assert.equal(w.errors.map((e) => e.message), []);
   });
 });
 
