@@ -16,6 +16,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterDoc, createNamespace, deleteNamespace, listOf, nodeSpec, onCleanup, percentile, tempDir, unknownSource, writeAtomic } from './lib.mjs';
 import { etcdSource, fileSource, lineWatcher, statusKB, waitConverged } from './daemon.mjs';
+import { floorRun } from './events-floor.mjs';
 import { kubeSource } from './memory.mjs';
 import { NODE, OVLNET as OWN_OVLNET, fmtMs, log } from './ovlnet.mjs';
 
@@ -164,6 +165,7 @@ export default {
     'events-changes': { type: 'string', default: '30', quick: '5', help: 'single-peer changes per size and source' },
     'events-idle-seconds': { type: 'string', default: '10', quick: '3', help: 'the daemon\'s idle CPU is read over this long before the changes' },
     'events-node-flags': { type: 'string', default: '', help: 'Node flags for the daemon (--events-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof")' },
+    'events-floor': { type: 'string', default: 'yes', help: 'also time the same changes through long-lived ip/bridge -batch with no ovlnet in the loop (yes|no): the floor under the latency' },
     'events-ovlnet': { type: 'string', default: '', help: "another build's bin/ovlnet (before/after figures)" },
   },
   needsEtcd: (opt) => list(opt['events-sources']).includes('etcd'),
@@ -185,11 +187,24 @@ export default {
         out.push(r);
         log(r.notRun ? `  not run: ${r.notRun}` : `  CPU ${fmtMs(r.cpuMsPerChange)} ms per change (${fmtMs(r.netCpuMsPerChange)} net of idle); change -> kernel p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms`);
       }
+      if (opt['events-floor'] !== 'no') {
+        log(`\n== the floor: the same changes through ip/bridge -batch, no ovlnet, ${p} peers`);
+        let r;
+        try {
+          r = await floorRun(p, Number(opt['events-changes']));
+        } catch (e) {
+          r = { source: 'floor', peers: p, notRun: String(e?.message ?? e).split('\n')[0] };
+        }
+        out.push(r);
+        log(r.notRun ? `  not run: ${r.notRun}` : `  change -> kernel p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms`);
+      }
     }
     return out;
   },
   report(runs) {
-    return runs.map((r) => (r.notRun
+    return runs.map((r) => (r.notRun ? `daemon per event (${r.peers} peers, ${r.source}): not run: ${r.notRun}`
+      : r.source === 'floor' ? `floor per event (${r.peers} peers, ip/bridge -batch, no ovlnet): change -> kernel p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms over ${r.latenciesMs.length} changes (${r.timeouts} timeouts)`
+      : r.notRun
       ? `daemon per event (${r.peers} peers, ${r.source}): not run: ${r.notRun}`
       : `daemon per event (${r.peers} peers, ${r.source}): CPU ${fmtMs(r.cpuMsPerChange)} ms per change (${fmtMs(r.netCpuMsPerChange)} net of ${fmtMs(r.idleCpuMsPerS)} ms/s idle, settled ${fmtMs(r.settleMs)} ms after in sync); change -> kernel p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms over ${r.latenciesMs.length} changes (${r.timeouts} timeouts)${r.inSyncAfter ? '' : '; NOT in sync after'}`));
   },

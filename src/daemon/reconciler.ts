@@ -197,7 +197,7 @@ export class Reconciler {
       this.logApplied(r, ms, reasons, model !== undefined, this.vanished !== undefined);
       log.debug('cycle stages', {
         reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', source_ms: tSource - started, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
-        verify_ms: this.now() - tWrite, rss_mb: Math.round(process.memoryUsage.rss() / 1e6),
+        verify_ms: this.now() - tWrite, rss_mb: log.enabled('debug') ? Math.round(process.memoryUsage.rss() / 1e6) : undefined,
       });
       metrics.unconverged.set(r.remaining.length);
       if (r.failures.length) {

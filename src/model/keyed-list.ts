@@ -97,7 +97,7 @@ export class ListEdit<T> {
   result(): T[] {
     if (!this.changed) return this.list as T[];
     const removed = this.removed;
-    let out: T[] = removed ? this.list.filter((x) => !removed.has(x)) : this.list.slice();
+    let out: T[] = removed ? without(this.list, removed) : this.list.slice();
     if (this.added) out = out.concat(removed ? this.added.filter((x) => !removed.has(x)) : this.added);
     if (this.ix) this.by.handOn(out, this.ix);
     this.ix = undefined;
@@ -116,4 +116,22 @@ export class ListEdit<T> {
     }
     return this.ix!;
   }
+}
+
+/** Removals this many or fewer are found with indexOf (native, no callback per entry); more, with one filter. */
+const FEW_REMOVALS = 16;
+
+/**
+ * `list` without the entries in `removed` (every occurrence), in list order:
+ * what `list.filter((x) => !removed.has(x))` gives. An event's write removes
+ * one or two entries from a list of 10 000-30 000, where a copy and an
+ * indexOf per removal are 10-20x cheaper than a callback per entry.
+ */
+export function without<T>(list: readonly T[], removed: ReadonlySet<T>): T[] {
+  if (removed.size > FEW_REMOVALS) return list.filter((x) => !removed.has(x));
+  const out = list.slice();
+  for (const x of removed) {
+    for (let i = out.indexOf(x); i >= 0; i = out.indexOf(x, i)) out.splice(i, 1);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListEdit, ListIndexer } from '../../../src/model/keyed-list.js';
+import { ListEdit, ListIndexer, without } from '../../../src/model/keyed-list.js';
 
 type Item = { k: string; v: number };
 const item = (k: string, v: number): Item => ({ k, v });
@@ -73,5 +73,42 @@ test('ListEdit: a read-only lookup leaves the index with its list', () => {
   assert.equal(new ListEdit(list, by).get('a').map((x) => x.v), [1]);
   assert.is(calls(), 2, 'built once');
 });
+
+/** A small deterministic generator (no timing, no Math.random: a failure replays). */
+function lcg(seed: number): () => number {
+  let x = seed;
+  return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+}
+
+const withoutCases: Array<{ name: string; size: number; removals: number; duplicates: boolean; strangers: number }> = [
+  { name: 'nothing removed', size: 10, removals: 0, duplicates: false, strangers: 0 },
+  { name: 'one of many (an event\'s write)', size: 500, removals: 1, duplicates: false, strangers: 0 },
+  { name: 'first and last', size: 50, removals: 2, duplicates: false, strangers: 0 },
+  { name: 'an entry listed twice goes twice', size: 40, removals: 3, duplicates: true, strangers: 0 },
+  { name: 'entries not in the list (an addition removed again)', size: 40, removals: 2, duplicates: false, strangers: 3 },
+  { name: 'at the indexOf limit', size: 100, removals: 16, duplicates: true, strangers: 0 },
+  { name: 'past it: one filter', size: 100, removals: 40, duplicates: true, strangers: 2 },
+  { name: 'all of them', size: 30, removals: 30, duplicates: false, strangers: 0 },
+];
+
+for (const c of withoutCases) {
+  test(`without: ${c.name}: the same list as a filter, in order, the input untouched`, () => {
+    for (let seed = 1; seed <= 25; seed++) {
+      const rnd = lcg(seed * 7919 + c.size);
+      const items = Array.from({ length: c.size }, (_, i) => item(`k${i}`, i));
+      const list = [...items];
+      if (c.duplicates) for (let i = 0; i < 5; i++) list.splice(Math.floor(rnd() * list.length), 0, items[Math.floor(rnd() * items.length)]);
+      const removed = new Set<Item>();
+      if (c.removals === 2 && c.name.startsWith('first')) removed.add(items[0]).add(items[items.length - 1]);
+      while (removed.size < c.removals) removed.add(items[Math.floor(rnd() * items.length)]);
+      for (let i = 0; i < c.strangers; i++) removed.add(item(`s${i}`, -i));
+      const before = [...list];
+      const out = without(list, removed);
+      assert.equal(out, list.filter((x) => !removed.has(x)), `seed ${seed}`);
+      assert.equal(list, before, 'input untouched');
+      assert.is.not(out, list, 'a new array');
+    }
+  });
+}
 
 test.run();
