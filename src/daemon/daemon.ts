@@ -21,7 +21,7 @@ import { KernelWatch } from './kernel-watch.js';
 import { KernelMonitor } from '../host/monitor.js';
 import { BatchWriters } from '../host/batch-writer.js';
 import { realHost } from '../host/real.js';
-import { Scheduler, realClock, type Clock } from './scheduler.js';
+import { DEFAULT_SOURCE_COALESCE_MS, Scheduler, realClock, type Clock } from './scheduler.js';
 import { startServer, stopServer, type ListenAddr } from './server.js';
 
 export interface DaemonOptions {
@@ -228,7 +228,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     let watchAfterFirstCycle: (() => void) | undefined;
     const ready = () => readiness({ now: clock.now(), intervalMs: o.intervalMs, lastSuccessAt: reconciler.lastSuccessAt, dataPlaneDown: dataPlane.down });
     const sched = new Scheduler({
-      intervalMs: o.intervalMs, clock,
+      intervalMs: o.intervalMs, clock, sourceCoalesceMs: DEFAULT_SOURCE_COALESCE_MS,
       run: async (reasons) => {
         kernelWatch.cycleStarted();
         try {

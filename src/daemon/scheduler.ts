@@ -2,9 +2,14 @@
 // cycle itself is an injected function, so the rules below are unit-tested
 // with a fake clock.
 //
-//  - A source event schedules a cycle `coalesceMs` later (a few ms); every
-//    event until then joins that cycle (a burst of writes is one cycle, and the
-//    latency of the first event is bounded).
+//  - An event schedules a cycle `coalesceMs` later (a few ms); every event
+//    until then joins that cycle (a burst of writes is one cycle, and the
+//    latency of the first event is bounded). Source events alone wait
+//    `sourceCoalesceMs`: a source hands over a change whole (an etcd watch
+//    message, a Node event, a file the watch saw settle), so the wait is
+//    only latency (5 of the 10 ms an etcd change took to reach the kernel);
+//    kernel events come as a stream of lines (a device's flush) and keep
+//    the longer wait.
 //  - Cycles never overlap: events during a cycle run one more cycle right
 //    after it (after the same coalescing), all of them in that one cycle.
 //  - Event cycles take at most about half the time: after an event cycle
@@ -36,6 +41,8 @@ export const realClock: Clock = {
 export interface SchedulerOptions {
   intervalMs: number;
   coalesceMs?: number;
+  /** The wait when only source events ('watch') ask for the cycle (default: coalesceMs). */
+  sourceCoalesceMs?: number;
   /** Cap of the pause after a cycle before an event cycle (see above). */
   maxEventGapMs?: number;
   backoffInitialMs?: number;
@@ -46,6 +53,8 @@ export interface SchedulerOptions {
 }
 
 export const DEFAULT_COALESCE_MS = 5;
+/** What the daemon passes as sourceCoalesceMs. */
+export const DEFAULT_SOURCE_COALESCE_MS = 1;
 export const DEFAULT_MAX_EVENT_GAP_MS = 1000;
 export const DEFAULT_BACKOFF_MAX_MS = 30_000;
 
@@ -60,6 +69,7 @@ export class Scheduler {
   private readonly clock: Clock;
   private readonly intervalMs: number;
   private readonly coalesceMs: number;
+  private readonly sourceCoalesceMs: number;
   private readonly maxEventGapMs: number;
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
@@ -89,6 +99,7 @@ export class Scheduler {
     this.clock = o.clock ?? realClock;
     this.intervalMs = o.intervalMs;
     this.coalesceMs = o.coalesceMs ?? DEFAULT_COALESCE_MS;
+    this.sourceCoalesceMs = o.sourceCoalesceMs ?? this.coalesceMs;
     this.maxEventGapMs = o.maxEventGapMs ?? DEFAULT_MAX_EVENT_GAP_MS;
     this.backoffInitialMs = o.backoffInitialMs ?? Math.min(1000, o.intervalMs);
     this.backoffMaxMs = Math.max(o.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS, this.backoffInitialMs);
@@ -110,11 +121,13 @@ export class Scheduler {
       this.rerun = true;
       return;
     }
-    this.scheduleAt(this.eventDueAt(), reason);
+    this.scheduleAt(this.eventDueAt([...this.reasons, reason]), reason);
   }
 
-  private eventDueAt(): number {
-    return Math.max(this.clock.now() + this.coalesceMs, this.lastEndAt + this.lastGapMs);
+  /** When a cycle for events with these reasons (and any already waiting) is due. */
+  private eventDueAt(reasons: readonly string[]): number {
+    const coalesce = reasons.every((r) => r === 'watch') ? this.sourceCoalesceMs : this.coalesceMs;
+    return Math.max(this.clock.now() + coalesce, this.lastEndAt + this.lastGapMs);
   }
 
   /** Runs a cycle now (after the current one) and restarts the backoff: SIGHUP. */
@@ -205,7 +218,7 @@ export class Scheduler {
       this.rerun = false;
       const pending = this.reasons.size ? [...this.reasons] : ['watch'];
       this.reasons.clear();
-      const at = this.forcePending ? this.clock.now() : this.eventDueAt();
+      const at = this.forcePending ? this.clock.now() : this.eventDueAt(pending);
       this.forcePending = false;
       for (const r of pending) this.scheduleAt(at, r);
     }

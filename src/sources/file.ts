@@ -5,7 +5,8 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { SourceError } from '../errors.js';
 import type { ClusterState, RawNode } from '../model/types.js';
-import { isSyntaxError, MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
+import { checkDepth, isSyntaxError, MAX_DEPTH, MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
+import { spliceJson, type JsonBase } from './json-splice.js';
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { checkClusterKeys, nodeBackendData } from './cluster-schema.js';
 import type { Source, SourceOptions, SourceUpdate, WatchHandlers } from './types.js';
@@ -102,6 +103,8 @@ export class FileSource implements Source {
   private printed?: NodePrint;
   /** The last good read's nodes as parsed and what was made of them: an unchanged node is compared, not checked again. */
   private memo?: NodeMemo;
+  /** The last good read's text and document when it was JSON: the next read parses only the node that changed (json-splice.ts). */
+  private json?: JsonBase;
   /** The keys and prints of the nodes made (file-settle.ts), kept with the node objects they describe. */
   private readonly prints: PrintCache = new WeakMap();
 
@@ -201,12 +204,14 @@ export class FileSource implements Source {
         err.code === 'ENOENT' ? 'pass --source file:PATH or set OVLNET_SOURCE' : undefined);
     }
     const memo = this.memo?.reader();
-    const doc = await checkClusterKeys(await this.parse(text), this.path, memo?.unchanged);
+    const parsed = await this.parseKept(text);
+    const doc = await checkClusterKeys(parsed.doc, this.path, memo?.unchanged);
     const state = parseClusterDocument(doc, this.path, memo?.raw);
     // The memo serves the next read; a `once` source (a CLI command) is read once.
     if (!this.once) {
       const list = isObject(doc) && Array.isArray(doc.nodes) ? doc.nodes : [];
       this.memo = NodeMemo.of(list, state.nodes, isObject);
+      this.json = parsed.json;
     }
     let summary: ReadSummary | undefined;
     const prints = this.prints;
@@ -214,18 +219,34 @@ export class FileSource implements Source {
     return { text, state, get summary() { return (summary ??= summaryOf(state, prints)); }, file, whole };
   }
 
-  private async parse(text: string): Promise<unknown> {
-    if (/\.json$/i.test(this.path)) return parseDocument(text, this.path, 'json');
+  /**
+   * The document, from the last JSON read and the one node that changed
+   * when that is all that changed (exact: json-splice.ts), else parsed whole;
+   * and, for a JSON text, what the next read may splice from.
+   */
+  private async parseKept(text: string): Promise<{ doc: unknown; json?: JsonBase }> {
+    const spliced = this.json && !this.once && text.length <= MAX_FILE_BYTES ? spliceJson(this.json, text) : undefined;
+    if (spliced) {
+      // The element sits at level 3 (document, nodes list, node): the same limit and message as a whole parse's.
+      checkDepth(spliced.value, this.path, MAX_DEPTH, 3);
+      return { doc: spliced.doc, json: spliced.base };
+    }
+    const { doc, json } = await this.parse(text);
+    return { doc, json: json && isObject(doc) ? { text, doc } : undefined };
+  }
+
+  private async parse(text: string): Promise<{ doc: unknown; json: boolean }> {
+    if (/\.json$/i.test(this.path)) return { doc: await parseDocument(text, this.path, 'json'), json: true };
     // A brace-first file is usually JSON (parsed fast as such), but may be a
     // YAML flow mapping ({network: 10.244.0.0/16, ...}): fall back to YAML then.
     if (/^\s*\{/.test(text)) {
       try {
-        return await parseDocument(text, this.path, 'json');
+        return { doc: await parseDocument(text, this.path, 'json'), json: true };
       } catch (e) {
         if (!isSyntaxError(e)) throw e;
       }
     }
-    return parseDocument(text, this.path, 'yaml');
+    return { doc: await parseDocument(text, this.path, 'yaml'), json: false };
   }
 
   /** See file-watch.ts: the directory is watched, in-place writes are debounced, a replaced directory is watched again. */

@@ -8,7 +8,8 @@ export const MAX_DEPTH = 32;
 /** YAML aliases allowed in one document; the cluster format needs none. */
 export const MAX_YAML_ALIASES = 50;
 
-export function checkDepth(value: unknown, origin: string, max = MAX_DEPTH): void {
+/** `depth`: the level `value` sits at in its document (1: the document itself). */
+export function checkDepth(value: unknown, origin: string, max = MAX_DEPTH, depth = 1): void {
   // Recursion is bounded: it stops, with the error, one level below `max`,
   // so a deeply nested document can not overflow our own stack. This visits
   // every value of a 10 000-node file: scalars are skipped in place, and
@@ -29,7 +30,7 @@ export function checkDepth(value: unknown, origin: string, max = MAX_DEPTH): voi
       if (c !== null && typeof c === 'object') walk(c, d + 1);
     }
   };
-  if (value !== null && typeof value === 'object') walk(value, 1);
+  if (value !== null && typeof value === 'object') walk(value, depth);
 }
 
 // The yaml parser recurses per nesting level, so a document nested a few

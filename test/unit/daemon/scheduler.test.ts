@@ -11,7 +11,7 @@ interface Run {
 }
 
 /** A scheduler whose cycles the test finishes by hand (or that finish at once with `auto`). */
-function harness(o: { intervalMs?: number; coalesceMs?: number; maxEventGapMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; auto?: () => boolean; durationMs?: number } = {}) {
+function harness(o: { intervalMs?: number; coalesceMs?: number; sourceCoalesceMs?: number; maxEventGapMs?: number; backoffInitialMs?: number; backoffMaxMs?: number; auto?: () => boolean; durationMs?: number } = {}) {
   const clock = new FakeClock();
   const runs: Run[] = [];
   let active = 0;
@@ -19,6 +19,7 @@ function harness(o: { intervalMs?: number; coalesceMs?: number; maxEventGapMs?: 
   const s = new Scheduler({
     intervalMs: o.intervalMs ?? 10_000,
     coalesceMs: o.coalesceMs ?? 50,
+    sourceCoalesceMs: o.sourceCoalesceMs,
     maxEventGapMs: o.maxEventGapMs ?? 1000,
     backoffInitialMs: o.backoffInitialMs ?? 1000,
     backoffMaxMs: o.backoffMaxMs ?? 30_000,
@@ -264,6 +265,31 @@ const backoffTable: Array<[number, number]> = [[0, 0], [1, 500], [2, 1000], [3, 
 for (const [failures, want] of backoffTable) {
   test(`backoffDelay(${failures}) = ${want}`, () => {
     assert.is(backoffDelay(failures, 500, 10_000), want);
+  });
+}
+
+const coalescing: Array<{ name: string; events: Array<[number, string]>; runs: number[]; reasons: string[][] }> = [
+  { name: 'a source event alone waits the source\'s short coalescing', events: [[0, 'watch']], runs: [5001], reasons: [['watch']] },
+  { name: 'a kernel event waits the longer one', events: [[0, 'kernel']], runs: [5005], reasons: [['kernel']] },
+  { name: 'a source event joins a kernel event\'s cycle (the longer wait)', events: [[0, 'kernel'], [2, 'watch']], runs: [5005], reasons: [['kernel', 'watch']] },
+  { name: 'a kernel event joins a source event\'s waiting cycle', events: [[0, 'watch'], [0, 'kernel']], runs: [5001], reasons: [['watch', 'kernel']] },
+  { name: 'source events during a cycle: the rerun waits the short coalescing', events: [[0, 'watch'], [10, 'watch']], runs: [5001, 5052], reasons: [['watch'], ['watch']] },
+];
+
+for (const c of coalescing) {
+  test(`coalescing by reason: ${c.name}`, async () => {
+    const h = harness({ durationMs: 50, coalesceMs: 5, sourceCoalesceMs: 1, maxEventGapMs: 0, intervalMs: 60_000 });
+    h.s.start();
+    await h.clock.advance(5000);
+    let at = 0;
+    for (const [t, reason] of c.events) {
+      await h.clock.advance(t - at);
+      at = t;
+      h.s.notify(reason);
+    }
+    await h.clock.advance(500);
+    assert.equal(h.runs.slice(1).map((r) => r.at), c.runs);
+    assert.equal(h.runs.slice(1).map((r) => r.reasons), c.reasons);
   });
 }
 
