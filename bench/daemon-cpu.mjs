@@ -170,6 +170,7 @@ export default {
   },
   needsEtcd: (opt) => list(opt['events-sources']).includes('etcd'),
   validate(opt) {
+    if (!['yes', 'no'].includes(opt['events-floor'])) return `--events-floor ${opt['events-floor']}: expected yes or no`;
     return unknownSource('events-sources', list(opt['events-sources']), SOURCES);
   },
   enabled: (opt) => list(opt['events-sources']).length > 0 && list(opt['events-peers']).length > 0,
