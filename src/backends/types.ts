@@ -154,6 +154,8 @@ export interface Backend<C extends BackendConfig = BackendConfig> {
    * once per run; absent: leaseData says all.
    */
   localLeaseData?(config: C, o: { netns?: string }): Promise<{ data?: BackendData; data6?: BackendData }>;
+  /** The public key this node publishes in `data` (WireGuard's), for the registration's log line: operators compare it with `wg show`. */
+  publicKey?(data: BackendData | undefined): string | undefined;
   /** Lease data already on this host (a restart keeps publishing the same VTEP MACs). */
   hostLeaseData?(links: Map<string, HostLink>): { vtepMAC?: string; vtepMACv6?: string };
   /** Node fields of its own in a cluster file (WireGuard: the public key). */

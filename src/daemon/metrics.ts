@@ -34,7 +34,7 @@ export class DaemonMetrics {
   readonly removedInWindow: Gauge;
   readonly info: Gauge<'version' | 'source'>;
   readonly peersUnreachable: Gauge;
-  readonly probes: Counter<'result'>;
+  readonly probes: Counter<'result' | 'family'>;
   readonly probeRtt: Histogram;
   readonly kernelRepairs: Counter<'kind'>;
   readonly kernelRepairsGivenUp: Counter<'kind'>;
@@ -58,8 +58,8 @@ export class DaemonMetrics {
     this.ready = new Gauge({ name: 'ovlnet_ready', help: 'What /readyz answers, at scrape time: 1 after a successful cycle within 3 intervals with every data plane up, else 0.', registers });
     this.removedInWindow = new Gauge({ name: 'ovlnet_peers_removed_in_window', help: 'Peers removed within the last --max-delete-window (the guard refuses past its limit).', registers });
     this.info = new Gauge({ name: 'ovlnet_build_info', help: 'Always 1; labels name the version and the kind of source (file, etcd, kube).', labelNames: ['version', 'source'], registers });
-    this.peersUnreachable = new Gauge({ name: 'ovlnet_peers_unreachable', help: 'Peers whose last overlay probes (--probe-interval) failed twice or more in a row.', registers });
-    this.probes = new Counter({ name: 'ovlnet_probes_total', help: 'Overlay probes sent to peers, by result (ok, failed).', labelNames: ['result'], registers });
+    this.peersUnreachable = new Gauge({ name: 'ovlnet_peers_unreachable', help: 'Peers whose last overlay probes (--probe-interval) failed twice or more in a row, on either address family (a peer counted once).', registers });
+    this.probes = new Counter({ name: 'ovlnet_probes_total', help: 'Overlay probes sent to peers, by result (ok, failed) and address family (4, 6).', labelNames: ['result', 'family'], registers });
     this.probeRtt = new Histogram({
       name: 'ovlnet_probe_rtt_seconds', help: 'Round trip of answered overlay probes.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers,
@@ -78,7 +78,7 @@ export class DaemonMetrics {
     this.unconverged.set(0);
     this.conflicts.set(0);
     for (const s of STAGES) this.errors.inc({ stage: s }, 0);
-    for (const r of ['ok', 'failed'] as const) this.probes.inc({ result: r }, 0);
+    for (const r of ['ok', 'failed'] as const) for (const family of ['4', '6']) this.probes.inc({ result: r, family }, 0);
     this.peersUnreachable.set(0);
     for (const kind of REPAIRED_KINDS) {
       this.kernelRepairs.inc({ kind }, 0);

@@ -1,11 +1,22 @@
 // The daemon's view of each peer from its overlay probes: which peers a
 // round probes (round robin, a bounded number), how one probe's outcome
 // changes a peer's state, and the /peers answer. Pure.
+//
+// A dual-stack peer is probed on each family it has, with a state per
+// family: its IPv6 overlay can be broken while its IPv4 one works (a
+// separate device, MTU and route), and one probe would hide that.
+import type { ProbePlan } from '../doctor/probe-plan.js';
+import { pingOverhead } from '../host/ping.js';
+import type { Family } from '../model/ip.js';
+import type { Node } from '../model/types.js';
 
 export interface ProbeTarget {
   name: string;
+  family: Family;
   /** The address probed through the overlay. */
   target: string;
+  /** Bytes of ping payload: the family's overlay MTU less its IP and ICMP headers (sent with DF). */
+  payload: number;
 }
 
 export type PeerReach = 'unknown' | 'reachable' | 'unreachable';
@@ -24,14 +35,33 @@ export interface PeerProbeState extends ProbeTarget {
 /** Failed probes in a row before a peer counts as unreachable: one lost packet is not an outage. */
 export const FAILURES_UNREACHABLE = 2;
 
-/** Keeps the state of peers whose target did not change; new peers start unknown, gone ones are dropped. */
+/** A probe state's key: one per peer and family. */
+export function stateKey(t: Pick<ProbeTarget, 'name' | 'family'>): string {
+  return `${t.name}/${t.family}`;
+}
+
+/** What a peer is probed at: each family it has, the plan's first half (flannel.1, or the only one) first. */
+export function targetsOf(n: Node, plan: ProbePlan): ProbeTarget[] {
+  const out: ProbeTarget[] = [];
+  const add = (ip: { family: Family; text: string } | undefined, mtu: number) => {
+    if (ip && !out.some((t) => t.family === ip.family)) out.push({ name: n.name, family: ip.family, target: ip.text, payload: mtu - pingOverhead(ip.text) });
+  };
+  add(plan.targetOf(n), plan.mtu);
+  if (plan.second) add(plan.second.targetOf(n), plan.second.mtu);
+  return out;
+}
+
+/** Keeps the state of peer families whose target did not change; new ones start unknown, gone ones are dropped. */
 export function syncTargets(prev: Map<string, PeerProbeState>, targets: ProbeTarget[]): Map<string, PeerProbeState> {
   const next = new Map<string, PeerProbeState>();
-  for (const t of targets) {
-    const p = prev.get(t.name);
-    next.set(t.name, p && p.target === t.target ? p : { ...t, state: 'unknown', failures: 0 });
-  }
+  for (const t of targets) next.set(stateKey(t), kept(prev.get(stateKey(t)), t));
   return next;
+}
+
+/** The state `p` had for target `t`, when it was of the same address (the payload follows the plan's MTU), else a new one. */
+export function kept(p: PeerProbeState | undefined, t: ProbeTarget): PeerProbeState {
+  if (!p || p.target !== t.target) return { ...t, state: 'unknown', failures: 0 };
+  return p.payload === t.payload ? p : { ...p, payload: t.payload };
 }
 
 /** The next `n` names after `cursor`, wrapping around, each at most once. */
@@ -64,20 +94,21 @@ export function recordProbe(s: PeerProbeState, r: ProbeRecord, now: number): { s
   return { state, ...(down && s.state !== 'unreachable' ? { change: 'unreachable' as const } : {}) };
 }
 
+/** Peers with a family unreachable, by name: a peer down on both families is one unreachable peer. */
 export function countUnreachable(states: Iterable<PeerProbeState>): number {
-  let n = 0;
-  for (const s of states) if (s.state === 'unreachable') n++;
-  return n;
+  const names = new Set<string>();
+  for (const s of states) if (s.state === 'unreachable') names.add(s.name);
+  return names.size;
 }
 
-/** The /peers answer. */
+/** The /peers answer: one entry per peer and family (`family` added to version 1's fields; a single-stack peer has one). */
 export function peersJSON(states: Iterable<PeerProbeState>, intervalMs: number) {
   const iso = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOString());
   return {
     version: 1,
     probeIntervalMs: intervalMs,
     peers: [...states].map((s) => ({
-      name: s.name, target: s.target, state: s.state, since: iso(s.since), lastProbe: iso(s.lastProbeAt),
+      name: s.name, family: s.family, target: s.target, state: s.state, since: iso(s.since), lastProbe: iso(s.lastProbeAt),
       rttMs: s.rttMs, failures: s.failures, ...(s.lastError ? { lastError: s.lastError } : {}),
     })),
   };

@@ -1,21 +1,22 @@
 // The daemon's overlay probes: every --probe-interval, a bounded number of
-// peers (round robin) each get the same probe `ovlnet doctor` sends (DF at
-// the overlay MTU, to the peer's VTEP or pod gateway), one after another and
-// never faster than MAX_PROBES_PER_SECOND. Results go to metrics, to /peers
-// and, when a peer goes unreachable or comes back, to one log line. Nothing
-// here feeds /healthz or /readyz.
+// peer families (round robin; a dual-stack peer is probed on IPv4 and IPv6,
+// each with its own state) each get the same probe `ovlnet doctor` sends (DF
+// at that family's overlay MTU, to the peer's VTEP or pod gateway), one after
+// another and never faster than MAX_PROBES_PER_SECOND. Results go to
+// metrics, to /peers and, when a peer family goes unreachable or comes back,
+// to one log line. Nothing here feeds /healthz or /readyz.
 import type { Snapshot } from '../engine/cycle.js';
-import { ping, pingOverhead } from '../host/ping.js';
+import { ping } from '../host/ping.js';
 import { probePlan, type ProbePlan } from '../doctor/probe-plan.js';
 import type { PlanDelta } from '../engine/incremental.js';
 import type { DesiredState } from '../model/types.js';
 import type { Logger } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
-import { countUnreachable, peersJSON, pickRound, recordProbe, syncTargets, type PeerProbeState, type ProbeRecord } from './peer-probes.js';
+import { countUnreachable, kept, peersJSON, pickRound, recordProbe, stateKey, syncTargets, targetsOf, type PeerProbeState, type ProbeRecord } from './peer-probes.js';
 import type { Clock } from './scheduler.js';
 
-/** Peers probed per round: with the rate below, a round ends well within a 10 s interval. */
-export const PEERS_PER_ROUND = 8;
+/** Probes per round (a dual-stack peer takes one per family): with the rate below, a round ends well within a 10 s interval. */
+export const PROBES_PER_ROUND = 8;
 export const MAX_PROBES_PER_SECOND = 4;
 
 export type ProbeFn = (target: string, payload: number) => Promise<ProbeRecord>;
@@ -31,10 +32,10 @@ export interface ProberOptions {
 }
 
 export class Prober {
+  /** By peer and family (stateKey), in the plan's peer order. */
   private states = new Map<string, PeerProbeState>();
   /** The plan the states follow, and how its peers are probed. */
   private planned?: { desired: DesiredState; plan: ProbePlan };
-  private payload = 0;
   private cursor = 0;
   private timer: unknown;
   private running = false;
@@ -56,16 +57,13 @@ export class Prober {
     if (d && this.planned && d.since === this.planned.desired) this.follow(d.peers, this.planned.plan);
     else this.take(snap);
     this.planned = { desired: snap.desired, plan: this.planned?.plan ?? probePlan(snap) };
-    const first = this.states.values().next().value as PeerProbeState | undefined;
-    this.payload = this.planned.plan.mtu - (first ? pingOverhead(first.target) : 28);
     if (this.timer === undefined && !this.stopped) this.schedule(0);
   }
 
   private take(snap: Pick<Snapshot, 'desired' | 'cluster'>): void {
     const plan = probePlan(snap);
     this.planned = { desired: snap.desired, plan };
-    const targets = snap.desired.peers.map((p) => ({ name: p.node.name, target: plan.targetOf(p.node).text }));
-    this.states = syncTargets(this.states, targets);
+    this.states = syncTargets(this.states, snap.desired.peers.flatMap((p) => targetsOf(p.node, plan)));
     this.o.metrics.peersUnreachable.set(countUnreachable(this.states.values()));
   }
 
@@ -73,11 +71,10 @@ export class Prober {
   private follow(touched: PlanDelta['peers'], plan: ProbePlan): void {
     let recount = false;
     for (const [name, p] of touched) {
-      const was = this.states.get(name);
-      this.states.delete(name);
-      const target = p && plan.targetOf(p.node).text;
-      if (target !== undefined) this.states.set(name, was && was.target === target ? was : { name, target, state: 'unknown', failures: 0 });
-      if (was?.state === 'unreachable' && this.states.get(name) !== was) recount = true;
+      const was = ([4, 6] as const).map((family) => this.states.get(stateKey({ name, family })));
+      for (const w of was) if (w) this.states.delete(stateKey(w));
+      for (const t of p ? targetsOf(p.node, plan) : []) this.states.set(stateKey(t), kept(was[t.family === 4 ? 0 : 1], t));
+      if (was.some((w) => w?.state === 'unreachable' && this.states.get(stateKey(w)) !== w)) recount = true;
     }
     if (recount) this.o.metrics.peersUnreachable.set(countUnreachable(this.states.values()));
   }
@@ -92,16 +89,16 @@ export class Prober {
     this.running = true;
     const started = this.o.clock.now();
     try {
-      const { picked, cursor } = pickRound([...this.states.keys()], this.cursor, PEERS_PER_ROUND);
+      const { picked, cursor } = pickRound([...this.states.keys()], this.cursor, PROBES_PER_ROUND);
       this.cursor = cursor;
       const gap = 1000 / MAX_PROBES_PER_SECOND;
-      for (const [i, name] of picked.entries()) {
+      for (const [i, key] of picked.entries()) {
         if (this.stopped) return;
         if (i > 0) await new Promise<void>((r) => this.o.clock.setTimeout(r, gap));
-        const s = this.states.get(name);
+        const s = this.states.get(key);
         if (!s) continue; // left the plan meanwhile
-        const r = await this.probe(s.target, this.payload).catch((e: Error): ProbeRecord => ({ ok: false, error: e.message }));
-        this.record(name, r);
+        const r = await this.probe(s.target, s.payload).catch((e: Error): ProbeRecord => ({ ok: false, error: e.message }));
+        this.record(key, s, r);
       }
     } finally {
       this.running = false;
@@ -109,21 +106,22 @@ export class Prober {
     }
   }
 
-  private record(name: string, r: ProbeRecord): void {
-    const s = this.states.get(name);
-    if (!s) return;
+  private record(key: string, probed: PeerProbeState, r: ProbeRecord): void {
+    const s = this.states.get(key);
+    // Gone, or its target moved, while the probe was out: its answer is not this state's.
+    if (!s || s.target !== probed.target) return;
     const now = this.o.clock.now();
     const { state, change } = recordProbe(s, r, now);
-    this.states.set(name, state);
+    this.states.set(key, state);
     const m = this.o.metrics;
-    m.probes.inc({ result: r.ok ? 'ok' : 'failed' });
+    m.probes.inc({ result: r.ok ? 'ok' : 'failed', family: String(s.family) });
     if (r.ok && r.rttMs !== undefined) m.probeRtt.observe(r.rttMs / 1000);
     // The count moves only when a peer goes unreachable or comes back: not a walk over every peer per probe.
     if (change) m.peersUnreachable.set(countUnreachable(this.states.values()));
     if (change === 'unreachable') {
-      this.o.log.warn('peer unreachable through the overlay', { peer: name, target: s.target, failures: state.failures, error: r.error, hint: `ovlnet doctor --peer ${name}` });
+      this.o.log.warn('peer unreachable through the overlay', { peer: s.name, family: s.family, target: s.target, failures: state.failures, error: r.error, hint: `ovlnet doctor --peer ${s.name}` });
     } else if (change === 'reachable') {
-      this.o.log.info('peer reachable again through the overlay', { peer: name, target: s.target, down_ms: now - (s.since ?? now) });
+      this.o.log.info('peer reachable again through the overlay', { peer: s.name, family: s.family, target: s.target, down_ms: now - (s.since ?? now) });
     }
   }
 

@@ -23,6 +23,7 @@ import { FailureStreak, type Logger } from './logger.js';
 import type { DaemonDeleteGuard } from './delete-guard.js';
 import type { CycleResult, DaemonMetrics, Stage } from './metrics.js';
 import { renderSubnetEnv, subnetEnvFor } from './subnet-env.js';
+import { registrationLogFields } from '../sources/registration.js';
 
 export interface ReconcilerOptions {
   source: Source;
@@ -347,7 +348,7 @@ export class Reconciler {
           existingVtepMAC,
           existingVtepMACv6,
         });
-        log.info('registered this node', { source: source.uri, subnet: this.registration.subnet, public_ip: this.registration.publicIP, vtep_mac: this.registration.vtepMAC });
+        log.info('registered this node', registrationLogFields(source.uri, this.registration));
       } catch (e) {
         metrics.sourceUp.set(0);
         throw new StageError('register', e);

@@ -27,7 +27,7 @@ import {
 import { isObject, rawConfigFromObject } from './netconf.js';
 import { MAX_FILE_BYTES, parseDocument } from './parse-limits.js';
 import { backendOf } from '../backends/registry.js';
-import { backendNeedsMAC, choosePublicIPv4, choosePublicIPv6, chooseVtepMAC } from './registration.js';
+import { backendNeedsMAC, choosePublicIPv4, choosePublicIPv6, chooseVtepMAC, registeredPublicKey } from './registration.js';
 import type { Registration, RegisterOptions, Source, SourceOptions, SourceUpdate, WatchHandlers } from './types.js';
 
 const RBAC_HINT = 'grant it to the account ovlnet runs as (see contrib/kubernetes/kube-ovlnet.yml)';
@@ -414,7 +414,8 @@ class KubeSource implements Source {
         throw this.toSourceError(e, { verb: 'patch', resource: 'nodes/status' });
       }
     }
-    return { publicIP, subnet, vtepMAC, ...v6, ...(localAddress ? { localAddress } : {}) };
+    const publicKey = registeredPublicKey(config, local);
+    return { publicIP, subnet, vtepMAC, ...v6, ...(localAddress ? { localAddress } : {}), ...(publicKey ? { publicKey } : {}) };
   }
 
   async markNetworkUp(): Promise<void> {

@@ -9,7 +9,7 @@ import { NodeError, UsageError } from '../errors.js';
 import { nonUnicastReason, parsePrefix, networkOf, parseIP, prefixContainsIP, type IP, type Prefix } from '../model/ip.js';
 import { nonUnicastMACReason, parseMAC, randomVtepMAC, type MAC } from '../model/mac.js';
 import type { HostLink, HostRoute, NetworkConfig } from '../model/types.js';
-import type { RegisterOptions } from './types.js';
+import type { Registration, RegisterOptions } from './types.js';
 
 /** The part of a host read the public-address choice looks at. */
 export interface HostView {
@@ -85,6 +85,16 @@ export function chooseVtepMAC(published: unknown, onDevice: string | undefined):
 /** The backend's part of a lease or annotation (flannel's BackendData), from the backend (backends/registry.ts). */
 export function backendData(config: NetworkConfig, mac: MAC | undefined): BackendData | undefined {
   return mac ? backendOf(config).leaseData(config.backend, mac.text) : undefined;
+}
+
+/** The public key among what the backend publishes from this host (WireGuard's), when it has one. */
+export function registeredPublicKey(config: NetworkConfig, local: { data?: BackendData } | undefined): string | undefined {
+  return backendOf(config).publicKey?.(local?.data);
+}
+
+/** The "registered this node" log line: what this node publishes, as operators compare it with the host (`wg show` for the key). */
+export function registrationLogFields(source: string, r: Registration): Record<string, string | undefined> {
+  return { source, subnet: r.subnet, public_ip: r.publicIP, vtep_mac: r.vtepMAC, ...(r.publicKey ? { public_key: r.publicKey } : {}) };
 }
 
 /** Whether the backend publishes a VTEP MAC (peers need it for their fdb). */

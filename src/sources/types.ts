@@ -74,6 +74,8 @@ export interface Registration {
   publicIPv6?: string;
   subnet6?: string;
   vtepMACv6?: string;
+  /** The public key the backend publishes for this node (WireGuard), when it has one. */
+  publicKey?: string;
   /**
    * The node this registration holds, by name (etcd: the lease key's node
    * name). The cycle takes it as the local node unless --node is given, so a

@@ -39,9 +39,18 @@ async function appliedByWatch(d: DaemonProcess, from: number): Promise<void> {
 }
 
 
-/** The watch cycle after log line `from` planned only the Nodes the source's delta named (engine/incremental.ts). */
-async function plannedIncrementally(d: DaemonProcess, from: number): Promise<void> {
-  const line = await d.waitFor((l) => l.msg === 'cycle stages' && Array.isArray(l.reason) && (l.reason as string[]).includes('watch'), 'the watch cycle\'s stages', DEADLINE_MS, from);
+/**
+ * The watch cycle after log line `from` that applied a change naming `what`
+ * planned only the Nodes the source's delta named (engine/incremental.ts).
+ * Found by its change, not as the first watch cycle after `from`: the watch
+ * event of this node's own registration can start a cycle (planned in full,
+ * in sync) whose lines arrive after `from` was taken.
+ */
+async function plannedIncrementally(d: DaemonProcess, from: number, what: string): Promise<void> {
+  const applied = await d.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('cycle: applied') && Array.isArray(l.changes) && (l.changes as string[]).some((c) => c.includes(what)),
+    `the cycle that applied ${what}`, DEADLINE_MS, from);
+  const line = await d.waitFor((l) => l.msg === 'cycle stages', `the stages of the cycle that applied ${what}`, DEADLINE_MS, d.lines.indexOf(applied));
+  assert.ok(Array.isArray(line.reason) && (line.reason as string[]).includes('watch'), line.raw);
   assert.is(line.plan, 'incremental', d.log);
 }
 
@@ -140,7 +149,7 @@ test('kube: a Node ADDED while the daemon runs is routed, a DELETED one unrouted
         await eventually(() => neighs(ns), (n) => n.includes(MACS[2]), 'neighbour entry of node-c', DEADLINE_MS);
         await appliedByWatch(d, from);
 
-        await plannedIncrementally(d, from);
+        await plannedIncrementally(d, from, '198.18.2.0/24');
 
         // A new VTEP MAC on node-b (MODIFIED): planned for node-b alone, and a
         // full plan against the kernel afterwards (diff) finds nothing to do.
@@ -148,7 +157,7 @@ test('kube: a Node ADDED while the daemon runs is routed, a DELETED one unrouted
         f.modifyNode(B.name, (n) => { n.metadata.annotations = { ...n.metadata.annotations, ...flannelAnnotations(B.publicIP, NEW_MAC) }; });
         await eventually(() => neighs(ns), (n) => n.includes(NEW_MAC), 'node-b\'s new MAC', DEADLINE_MS);
         await appliedByWatch(d, from);
-        await plannedIncrementally(d, from);
+        await plannedIncrementally(d, from, NEW_MAC);
         const full = await ovlnet(['diff', '--source', `kube:${kubeconfig}`, '--node', A.name, '--netns', ns, '--public-ip', A.publicIP]);
         assert.is(full.code, 0, `incremental == full: ${full.stdout}${full.stderr}`);
 

@@ -230,7 +230,7 @@ test('daemon probes: an unreachable peer is counted and logged within a few prob
     dropped = true;
     await eventually(() => metricValue(url, 'ovlnet_peers_unreachable'), (v) => v === 1, 'ovlnet_peers_unreachable 1', 20_000, 200);
     assert.is((await httpGet(`${url}/healthz`)).status, 200, '/healthz does not depend on probes');
-    assert.ok(((await metricValue(url, 'ovlnet_probes_total{result="failed"}')) ?? 0) >= 2);
+    assert.ok(((await metricValue(url, 'ovlnet_probes_total{result="failed",family="4"}')) ?? 0) >= 2);
     const peers = JSON.parse((await httpGet(`${url}/peers`)).body) as { peers: Array<{ name: string; state: string }> };
     assert.equal(peers.peers.map((p) => `${p.name} ${p.state}`), ['node-b reachable', 'node-c reachable', 'node-d unreachable']);
     const line = await daemon.waitForMsg(/^peer unreachable through the overlay$/, 5000, from);

@@ -57,6 +57,7 @@ test('registration creates the key file (0600) and publishes its public key in f
       const st = statSync(keyFile);
       assert.is(st.mode & 0o777, 0o600, 'the private key file is the owner\'s only');
       const pub = await wgPubkey(readFileSync(keyFile, 'utf8'));
+      assert.is(reg.publicKey, pub, 'the registration (and its log line) names the published key');
       const value = await rawValue(c, `${P}/subnets/${reg.subnet.replace('/', '-')}`);
       // Byte for byte what flanneld's json.Marshal writes (field order, no spaces).
       assert.is(value, `{"PublicIP":"192.0.2.10","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"${pub}","Port":51999}}`);

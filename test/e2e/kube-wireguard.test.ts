@@ -39,13 +39,16 @@ const annotations = (publicIP: string, data: string) => ({
 test('register publishes backend-data {"PublicKey","Port"} from the key file, as flanneld', () => withWireguard(async (f, src, keyFile) => {
   f.addNode({ name: 'node-x', podCIDR: '198.18.5.0/24' });
   const s = await openSource(src);
+  let registered: string | undefined;
   try {
     const reg = await s.register!({ nodeName: 'node-x', publicIP: '192.0.2.30' });
     assert.is(reg.vtepMAC, undefined);
+    registered = reg.publicKey;
   } finally {
     await s.close();
   }
   const pub = await wgPubkey(readFileSync(keyFile, 'utf8'));
+  assert.is(registered, pub, 'the registration (and its log line) names the published key');
   assert.is(f.patches.length, 1);
   const ann = (f.patches[0].body as { metadata: { annotations: Record<string, string> } }).metadata.annotations;
   assert.is(ann[`${P}/backend-data`], `{"PublicKey":"${pub}","Port":51820}`);

@@ -3,14 +3,16 @@
 // (no root, milliseconds). Routes, neighbours and fdb entries change through
 // the daemon's own pure kernel model (applyToActual); devices and addresses
 // as the kernel does it: a new or deleted device takes everything on it
-// along, a new device MAC flushes its neighbours. Writes can be made to fail
+// along, a new device MAC flushes its neighbours; iptables rules as
+// iptables-restore --noflush applies the batch's input. Writes can be made to fail
 // (reported, like a kernel error) or to be lost (reported fine, but a
 // re-read shows them missing).
 import { applyToActual } from '../../src/daemon/kernel-model.js';
+import type { Batch } from '../../src/engine/batches.js';
 import type { Host, HostRead, ReadScope, WritePhases } from '../../src/engine/host.js';
 import type { Failure, WriteResult } from '../../src/host/write.js';
 import { entryKey, entryOf } from '../../src/kinds/index.js';
-import type { ActualState, Change, HostLink, LinkEntry, NetfilterState, OffloadEntry, TunEntry, WgDeviceRead } from '../../src/model/types.js';
+import type { ActualState, Change, HostLink, LinkEntry, NetfilterState, OffloadEntry, TableState, TunEntry, WgDeviceRead } from '../../src/model/types.js';
 
 export interface FakeHostCounts {
   /** Full reads of links, addresses, routes, neighbours and fdb. */
@@ -80,6 +82,10 @@ export class FakeHost implements Host {
     for (const phase of phases) {
       for (const batch of phase) {
         processes++;
+        if (batch.tool === 'iptables-restore' || batch.tool === 'ip6tables-restore') {
+          failures.push(...this.restore(batch));
+          continue;
+        }
         const seen = new Set<Change>();
         for (const l of batch.lines) {
           if (seen.has(l.change)) continue;
@@ -171,16 +177,48 @@ export class FakeHost implements Host {
         if (c.action !== 'delete') w.peers.push({ ...c.desired, allowedIPs: [...c.desired.allowedIPs] });
         return;
       }
-      case 'nat':
-      case 'filter': {
-        const e = entryOf(c);
-        const t = (this.netfilter[`${e.family === 6 ? 6 : 4}/${e.kind}`] ??= { chains: [], rules: [] });
-        if (!t.chains.includes(e.chain)) t.chains.push(e.chain);
-        const at = t.rules.findIndex((r) => r.chain === e.chain && r.spec === e.spec);
-        if (c.action === 'delete' && at >= 0) t.rules.splice(at, 1);
-        if (c.action === 'add') t.rules.push({ chain: e.chain, spec: e.spec });
+    }
+  }
+
+  /**
+   * An iptables-restore --noflush run: the batch's input is what the kernel
+   * gets (a declared chain is flushed and rewritten in the input's order),
+   * not its changes one by one. One transaction: a failed or lost change,
+   * or a -D matching no rule, and none of it takes.
+   */
+  private restore(batch: Batch): Failure[] {
+    const changes = [...new Set(batch.lines.map((l) => l.change))];
+    const fail = (message: string) => batch.lines.map((l) => ({ change: l.change, line: l.line, message }));
+    if (changes.some((c) => this.failKeys.has(c.key))) return fail('injected failure');
+    const family = batch.tool === 'ip6tables-restore' ? 6 : 4;
+    const tables = structuredClone(this.netfilter);
+    let t: TableState | undefined;
+    for (const [n, line] of (batch.input ?? '').split('\n').entries()) {
+      const declared = /^:(\S+) /.exec(line);
+      const rule = /^-([ADX]) (\S+)(?: (.+))?$/.exec(line);
+      if (line.startsWith('*')) {
+        t = tables[`${family}/${line.slice(1)}` as keyof NetfilterState] ??= { chains: [], rules: [] };
+      } else if (line === 'COMMIT' || line === '') {
+        t = undefined;
+      } else if (t && declared) {
+        if (t.chains.includes(declared[1])) t.rules = t.rules.filter((r) => r.chain !== declared[1]);
+        else t.chains.push(declared[1]);
+      } else if (t && rule?.[1] === 'A') {
+        if (!t.chains.includes(rule[2])) t.chains.push(rule[2]);
+        t.rules.push({ chain: rule[2], spec: rule[3]! });
+      } else if (t && rule?.[1] === 'D') {
+        const at = t.rules.findIndex((r) => r.chain === rule[2] && r.spec === rule[3]);
+        if (at < 0) return fail(`iptables-restore: line ${n + 1} failed`);
+        t.rules.splice(at, 1);
+      } else if (t && rule?.[1] === 'X') {
+        t.chains = t.chains.filter((c) => c !== rule[2]);
+      } else {
+        throw new Error(`fake host: restore line ${JSON.stringify(line)} is not modelled`);
       }
     }
+    this.written.push(...changes);
+    if (!changes.some((c) => this.loseKeys.has(c.key))) this.netfilter = tables;
+    return [];
   }
 
   private newDevice(d: LinkEntry | TunEntry): HostLink {

@@ -28,6 +28,7 @@ export const wireguard: Backend<WireguardConfig> = {
     const { data, data6 } = await wireguardLeaseData(config, o);
     return { data, data6 };
   },
+  publicKey: (data) => wireguardAttrs(data).publicKey,
   nodeFields: wireguardNodeFields,
   cleanup: cleanupWireguard,
   doctor: wireguardChecks,

@@ -6,7 +6,7 @@ import { SourceError, UsageError } from '../../errors.js';
 import { prefixContains, type IP, type Prefix } from '../../model/ip.js';
 import type { MAC } from '../../model/mac.js';
 import type { NetworkConfig } from '../../model/types.js';
-import { backendNeedsMAC, chooseVtepMAC, parseSubnetFile } from '../registration.js';
+import { backendNeedsMAC, chooseVtepMAC, parseSubnetFile, registeredPublicKey } from '../registration.js';
 import type { Registration, RegisterOptions } from '../types.js';
 import { fitsRange, pickFreeSubnet, type SubnetRange } from './allocate.js';
 import type { EtcdClient, Listing } from './client.js';
@@ -70,7 +70,8 @@ export class LeaseKeeper {
   private stopped = false;
 
   constructor(private readonly client: EtcdClient, private readonly s: KeeperSetup) {
-    this.registration = { publicIP: s.publicIP.text, subnet: '' };
+    const publicKey = registeredPublicKey(s.config, s.local);
+    this.registration = { publicIP: s.publicIP.text, subnet: '', ...(publicKey ? { publicKey } : {}) };
   }
 
   get publicIP(): IP {

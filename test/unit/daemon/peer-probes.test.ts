@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { DaemonMetrics } from '../../../src/daemon/metrics.js';
 import { Logger } from '../../../src/daemon/logger.js';
 import { FAILURES_UNREACHABLE, peersJSON, pickRound, recordProbe, syncTargets, type PeerProbeState } from '../../../src/daemon/peer-probes.js';
-import { PEERS_PER_ROUND, Prober } from '../../../src/daemon/prober.js';
+import { PROBES_PER_ROUND, Prober } from '../../../src/daemon/prober.js';
 import { parsePing } from '../../../src/host/parse-ping.js';
 import { parsePrefix, parseIP } from '../../../src/model/ip.js';
 import { FakeClock } from '../../lib/fake-clock.js';
@@ -20,7 +20,7 @@ test('round robin: the next n names, wrapping, each once per round', () => {
 });
 
 test('state: unreachable after two failures in a row, back on the first answer; one change each way', () => {
-  let s: PeerProbeState = { name: 'b', target: 't', state: 'unknown', failures: 0 };
+  let s: PeerProbeState = { name: 'b', family: 4, target: 't', payload: 1422, state: 'unknown', failures: 0 };
   const steps: Array<[ok: boolean, now: number, state: string, change?: string]> = [
     [true, 1, 'reachable'], [false, 2, 'reachable'], [true, 3, 'reachable'],
     [false, 4, 'reachable'], [false, 5, 'unreachable', 'unreachable'], [false, 6, 'unreachable'], [true, 7, 'reachable', 'reachable'],
@@ -36,16 +36,18 @@ test('state: unreachable after two failures in a row, back on the first answer; 
 });
 
 test('targets: state kept for unchanged peers, reset when the target moves, dropped for gone ones', () => {
+  const v4 = (name: string, target: string) => ({ name, family: 4 as const, target, payload: 1422 });
   const prev = new Map<string, PeerProbeState>([
-    ['b', { name: 'b', target: '198.18.1.0', state: 'unreachable', failures: 3 }],
-    ['c', { name: 'c', target: '198.18.2.0', state: 'reachable', failures: 0 }],
-    ['x', { name: 'x', target: '198.18.9.0', state: 'reachable', failures: 0 }],
+    ['b/4', { ...v4('b', '198.18.1.0'), state: 'unreachable', failures: 3 }],
+    ['b/6', { name: 'b', family: 6, target: '2001:db8:100:1::', payload: 1382, state: 'reachable', failures: 0 }],
+    ['c/4', { ...v4('c', '198.18.2.0'), state: 'reachable', failures: 0 }],
+    ['x/4', { ...v4('x', '198.18.9.0'), state: 'reachable', failures: 0 }],
   ]);
-  const next = syncTargets(prev, [{ name: 'b', target: '198.18.1.0' }, { name: 'c', target: '198.18.7.0' }, { name: 'd', target: '198.18.3.0' }]);
-  assert.equal([...next.values()].map((s) => `${s.name} ${s.state}`), ['b unreachable', 'c unknown', 'd unknown']);
+  const next = syncTargets(prev, [v4('b', '198.18.1.0'), { name: 'b', family: 6, target: '2001:db8:100:1::', payload: 1382 }, v4('c', '198.18.7.0'), v4('d', '198.18.3.0')]);
+  assert.equal([...next.values()].map((s) => `${s.name} ${s.family} ${s.state}`), ['b 4 unreachable', 'b 6 reachable', 'c 4 unknown', 'd 4 unknown']);
   const j = peersJSON(next.values(), 10_000);
   assert.is(j.version, 1);
-  assert.equal(j.peers.map((p) => p.name), ['b', 'c', 'd']);
+  assert.equal(j.peers.map((p) => `${p.name} ${p.family}`), ['b 4', 'b 6', 'c 4', 'd 4']);
 });
 
 const pingCases: Array<[code: number, out: string, err: string, want: object]> = [
@@ -115,7 +117,7 @@ test('prober: probes round robin at the overlay MTU, counts, logs one line per c
   assert.is(clock.pending, 0, 'stop leaves no timer');
 });
 
-test(`prober: at most ${PEERS_PER_ROUND} peers a round, spaced out`, async () => {
+test(`prober: at most ${PROBES_PER_ROUND} probes a round, spaced out`, async () => {
   const clock = new FakeClock();
   const names = Array.from({ length: 20 }, (_, i) => `n${i}`);
   const times: number[] = [];
@@ -125,10 +127,10 @@ test(`prober: at most ${PEERS_PER_ROUND} peers a round, spaced out`, async () =>
   });
   prober.update(snap(names));
   await clock.advance(9_000);
-  assert.is(times.length, PEERS_PER_ROUND);
+  assert.is(times.length, PROBES_PER_ROUND);
   for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= 250, `probes ${times[i - 1]} and ${times[i]} closer than 250 ms`);
   await clock.advance(20_000);
-  assert.is(times.length, 3 * PEERS_PER_ROUND);
+  assert.is(times.length, 3 * PROBES_PER_ROUND);
   prober.stop();
 });
 
@@ -162,6 +164,102 @@ test('prober: an incremental plan\'s delta gives the same peers, states, order a
   const whole = await run(after);
   assert.equal(whole, { peers: ['node-f 198.18.6.0 reachable', 'node-c 198.18.7.0 unknown', 'node-d 198.18.3.0 unreachable', 'node-e 198.18.5.0 unknown'], unreachable: 1 });
   assert.equal(await run({ ...after, delta }), whole);
+});
+
+/** A dual-stack plan (backend vxlan or host-gw) whose peers have both families, or only IPv4 where `v4only` names them. */
+function dualSnap(backend: 'vxlan' | 'host-gw', names: string[], v4only: string[] = []) {
+  const node = (name: string, i: number) => ({
+    name, subnet: parsePrefix(`198.18.${i + 1}.0/24`)!, publicIP: parseIP(`192.0.2.${11 + i}`)!,
+    ...(v4only.includes(name) ? {} : { v6: { subnet: parsePrefix(`2001:db8:100:${i + 1}::/64`)!, publicIP: parseIP(`2001:db8:1::${11 + i}`)! } }),
+  });
+  const vxlan = backend === 'vxlan';
+  return {
+    cluster: { config: { backend: vxlan ? { type: 'vxlan', vni: 1, port: 8472, directRouting: false } : { type: 'host-gw' }, ipv6: { network: parsePrefix('2001:db8:100::/48')!, subnetLen: 64 } } },
+    desired: {
+      backend, underlay: { dev: 'eth0', mtu: 1500, found: true }, local: { v6: {} },
+      ...(vxlan ? { device: 'flannel.1', device6: 'flannel-v6.1' } : {}),
+      entries: vxlan ? [{ kind: 'link', name: 'flannel.1', mtu: 1450 }, { kind: 'link', name: 'flannel-v6.1', mtu: 1430 }] : [],
+      peers: names.map((n, i) => ({ node: node(n, i), via: backend })),
+    },
+  } as any;
+}
+
+// A dual-stack peer is probed on each family, with a state per family: an
+// IPv6 overlay that is down beside a working IPv4 one is seen, and a peer
+// down on both families is one unreachable peer.
+const dualCases: Array<{
+  what: string; backend: 'vxlan' | 'host-gw'; v4only?: string[]; down: string[];
+  probes: string[]; unreachable: number; peers: string[]; warned: string[];
+}> = [
+  {
+    what: 'vxlan: node-c\'s IPv6 overlay is down, its IPv4 one answers', backend: 'vxlan', down: ['2001:db8:100:2::'],
+    probes: ['198.18.1.0 1422', '2001:db8:100:1:: 1382', '198.18.2.0 1422', '2001:db8:100:2:: 1382'],
+    unreachable: 1, peers: ['node-b 4 reachable', 'node-b 6 reachable', 'node-c 4 reachable', 'node-c 6 unreachable'], warned: ['node-c 6'],
+  },
+  {
+    what: 'vxlan: node-c down on both families is one unreachable peer', backend: 'vxlan', down: ['198.18.2.0', '2001:db8:100:2::'],
+    probes: ['198.18.1.0 1422', '2001:db8:100:1:: 1382', '198.18.2.0 1422', '2001:db8:100:2:: 1382'],
+    unreachable: 1, peers: ['node-b 4 reachable', 'node-b 6 reachable', 'node-c 4 unreachable', 'node-c 6 unreachable'], warned: ['node-c 4', 'node-c 6'],
+  },
+  {
+    what: 'vxlan: node-b\'s IPv4 and node-c\'s IPv6 down are two', backend: 'vxlan', down: ['198.18.1.0', '2001:db8:100:2::'],
+    probes: ['198.18.1.0 1422', '2001:db8:100:1:: 1382', '198.18.2.0 1422', '2001:db8:100:2:: 1382'],
+    unreachable: 2, peers: ['node-b 4 unreachable', 'node-b 6 reachable', 'node-c 4 reachable', 'node-c 6 unreachable'], warned: ['node-b 4', 'node-c 6'],
+  },
+  {
+    what: 'vxlan: a peer without an IPv6 half is probed on IPv4 alone', backend: 'vxlan', v4only: ['node-b'], down: ['2001:db8:100:2::'],
+    probes: ['198.18.1.0 1422', '198.18.2.0 1422', '2001:db8:100:2:: 1382'],
+    unreachable: 1, peers: ['node-b 4 reachable', 'node-c 4 reachable', 'node-c 6 unreachable'], warned: ['node-c 6'],
+  },
+  {
+    what: 'host-gw: node-b\'s IPv6 pod gateway does not answer', backend: 'host-gw', down: ['2001:db8:100:1::1'],
+    probes: ['198.18.1.1 1472', '2001:db8:100:1::1 1452', '198.18.2.1 1472', '2001:db8:100:2::1 1452'],
+    unreachable: 1, peers: ['node-b 4 reachable', 'node-b 6 unreachable', 'node-c 4 reachable', 'node-c 6 reachable'], warned: ['node-b 6'],
+  },
+];
+
+for (const c of dualCases) {
+  test(`prober, dual stack: ${c.what}`, async () => {
+    const clock = new FakeClock();
+    const lines: any[] = [];
+    const metrics = new DaemonMetrics();
+    const sent: string[] = [];
+    const prober = new Prober({
+      intervalMs: 10_000, clock, metrics, log: new Logger({ format: 'json', level: 'debug', write: (s) => lines.push(JSON.parse(s)) }),
+      probe: async (target, payload) => {
+        sent.push(`${target} ${payload}`);
+        return c.down.includes(target) ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 0.2 };
+      },
+    });
+    prober.update(dualSnap(c.backend, ['node-b', 'node-c'], c.v4only));
+    await clock.advance(25_000);
+    assert.equal(sent.slice(0, c.probes.length), c.probes, 'each family once a round, at its own MTU');
+    assert.is(await metric(metrics, 'ovlnet_peers_unreachable'), c.unreachable);
+    assert.equal(prober.peers().peers.map((p: any) => `${p.name} ${p.family} ${p.state}`), c.peers);
+    assert.equal(lines.filter((l) => l.msg === 'peer unreachable through the overlay').map((l) => `${l.peer} ${l.family}`), c.warned);
+    assert.is(await metric(metrics, 'ovlnet_probes_total', '6'), sent.filter((x) => x.includes(':')).length, 'IPv6 probes counted under family 6');
+    prober.stop();
+  });
+}
+
+test('prober, dual stack: an incremental delta keeps each family\'s state of an untouched target, drops a gone peer\'s both', async () => {
+  const before = dualSnap('vxlan', ['node-b', 'node-c']);
+  const after = dualSnap('vxlan', ['node-b', 'node-c']);
+  after.desired.peers = [after.desired.peers[0]];
+  const delta = { since: before.desired, peers: new Map([['node-c', undefined], ['node-b', after.desired.peers[0]]]), removed: [], added: [] };
+  const clock = new FakeClock();
+  const metrics = new DaemonMetrics();
+  const prober = new Prober({
+    intervalMs: 10_000, clock, metrics, log: new Logger({ format: 'json', level: 'error', write: () => undefined }),
+    probe: async (target) => (target.startsWith('2001:db8:100:') ? { ok: false, error: 'timeout' } : { ok: true }),
+  });
+  prober.update(before);
+  await clock.advance(25_000);
+  assert.is(await metric(metrics, 'ovlnet_peers_unreachable'), 2);
+  prober.update({ ...after, delta });
+  assert.equal(prober.peers().peers.map((p: any) => `${p.name} ${p.family} ${p.state}`), ['node-b 4 reachable', 'node-b 6 unreachable']);
+  assert.is(await metric(metrics, 'ovlnet_peers_unreachable'), 1);
+  prober.stop();
 });
 
 test.run();

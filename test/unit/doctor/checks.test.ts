@@ -161,8 +161,23 @@ const daemonCases: Array<[string, DaemonFacts | undefined, string[]]> = [
   ['all reachable', daemon({ peers: [{ name: 'b', state: 'reachable' }] }), ['pass daemon.probes']],
   ['unreachable and probed here too: doctor\'s own result stands', daemon({ peers: [{ name: 'b', state: 'unreachable' }], probedHere: ['b'] }), ['warn daemon.probes']],
   ['unreachable outside the sample: named', daemon({ peers: [{ name: 'z', state: 'unreachable', since: 'x' }], probedHere: ['b'] }), ['warn daemon.probes', 'fail daemon.peer z']],
+  ['dual stack: a peer down on both families is named once', daemon({ peers: [{ name: 'z', family: 4, state: 'unreachable' }, { name: 'z', family: 6, state: 'unreachable' }], probedHere: [] }), ['warn daemon.probes', 'fail daemon.peer z']],
+  ['dual stack: down on IPv6 only, probed here: doctor\'s own result stands', daemon({ peers: [{ name: 'b', family: 4, state: 'reachable' }, { name: 'b', family: 6, state: 'unreachable' }], probedHere: ['b'] }), ['warn daemon.probes']],
 ];
 for (const [what, f, want] of daemonCases) test(`daemon view: ${what}`, () => assert.equal(rows(daemonChecks(f)), want));
+
+// What the rows say of a dual-stack daemon's entries (one per peer and family): peers counted by name, the families down named.
+const daemonMessages: Array<[string, DaemonFacts['peers'], string[]]> = [
+  ['one peer, both families down', [{ name: 'z', family: 4, state: 'unreachable', since: '2026-01-01T00:00:02Z' }, { name: 'z', family: 6, state: 'unreachable', since: '2026-01-01T00:00:01Z' }],
+    ['the daemon probes 1 peer: 1 unreachable (z over IPv4 and IPv6)', 'the daemon\'s probes find it unreachable over IPv4 and IPv6 since 2026-01-01T00:00:01Z (not in doctor\'s sample)']],
+  ['IPv6 down on one, the other not probed yet on IPv6', [{ name: 'y', family: 4, state: 'reachable' }, { name: 'y', family: 6, state: 'unreachable' }, { name: 'x', family: 4, state: 'reachable' }, { name: 'x', family: 6, state: 'unknown' }],
+    ['the daemon probes 2 peers: 1 unreachable, 1 not probed yet (y over IPv6)', 'the daemon\'s probes find it unreachable over IPv6 (not in doctor\'s sample)']],
+  ['a single-family cluster names no family', [{ name: 'z', family: 4, state: 'unreachable' }, { name: 'y', family: 4, state: 'reachable' }],
+    ['the daemon probes 2 peers: 1 unreachable (z)', 'the daemon\'s probes find it unreachable (not in doctor\'s sample)']],
+];
+for (const [what, peers, want] of daemonMessages) {
+  test(`daemon view, messages: ${what}`, () => assert.equal(daemonChecks(daemon({ peers, probedHere: [] })).map((r) => r.message), want));
+}
 
 test('verdict: ok unless a check failed; warnings allowed', () => {
   const base = {

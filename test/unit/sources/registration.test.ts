@@ -4,7 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makePrefix, parseIP, parsePrefix } from '../../../src/model/ip.js';
 import type { HostLink, HostRoute, RawConfig } from '../../../src/model/types.js';
-import { choosePublicIPv4, choosePublicIPv6, chooseVtepMAC, parseSubnetFile, type HostView } from '../../../src/sources/registration.js';
+import { choosePublicIPv4, choosePublicIPv6, chooseVtepMAC, parseSubnetFile, registeredPublicKey, registrationLogFields, type HostView } from '../../../src/sources/registration.js';
+import { LeaseKeeper, type KeeperSetup } from '../../../src/sources/etcd/lease.js';
+import type { EtcdClient } from '../../../src/sources/etcd/client.js';
 import { validateConfig } from '../../../src/validate/config.js';
 
 function link(name: string, addrs: string[]): HostLink {
@@ -74,5 +76,28 @@ test('parseSubnetFile: both families', () => {
     assert.is(got.subnet6?.text, v6, text);
   }
 });
+
+// The daemon's "registered this node" line names the WireGuard public key
+// this node publishes (operators compare it with `wg show`); a backend
+// without one adds nothing. The etcd lease keeper and the Kubernetes source
+// both put it in their Registration (the latter: test/e2e/kube-wireguard).
+const KEY = 'dGhpcyBpcyBub3QgYSByZWFsIGtleSwgMzIgYnl0ZXM=';
+const wgConfig = validateConfig({ origin: 'c', network: '198.18.0.0/16', backend: { type: 'wireguard' } } as RawConfig);
+const keyCases: Array<[string, typeof config, { data?: Record<string, unknown> } | undefined, string | undefined]> = [
+  ['wireguard: the key file\'s public key', wgConfig, { data: { PublicKey: KEY, Port: 51820 } }, KEY],
+  ['wireguard, nothing read from the host', wgConfig, undefined, undefined],
+  ['wireguard, data without a key', wgConfig, { data: { Port: 51820 } }, undefined],
+  ['vxlan: no key', config, undefined, undefined],
+  ['vxlan: a PublicKey field is not vxlan\'s', config, { data: { PublicKey: KEY } }, undefined],
+];
+for (const [what, c, local, want] of keyCases) {
+  test(`the registration's public key: ${what}`, () => {
+    assert.is(registeredPublicKey(c, local), want);
+    const keeper = new LeaseKeeper({} as EtcdClient, { opts: {}, ttl: 60, config: c, range: {} as KeeperSetup['range'], publicIP: parseIP('192.0.2.10')!, local });
+    assert.is(keeper.registration.publicKey, want, 'the etcd lease keeper\'s registration');
+    const fields = registrationLogFields('etcd://127.0.0.1:2379', { ...keeper.registration, subnet: '198.18.5.0/24' });
+    assert.equal(fields, { source: 'etcd://127.0.0.1:2379', subnet: '198.18.5.0/24', public_ip: '192.0.2.10', vtep_mac: undefined, ...(want ? { public_key: want } : {}) });
+  });
+}
 
 test.run();
