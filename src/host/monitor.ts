@@ -47,8 +47,9 @@ export class KernelMonitor {
 
   constructor(private readonly o: KernelMonitorOptions) {}
 
-  start(): void {
-    for (const tool of ['ip', 'bridge'] as const) void this.run(tool, 0, false);
+  /** Starts both monitors; resolves once both were spawned (or failed to be). */
+  start(): Promise<void> {
+    return Promise.all((['ip', 'bridge'] as const).map((tool) => new Promise<void>((spawned) => void this.run(tool, 0, false, spawned)))).then(() => undefined);
   }
 
   stop(): void {
@@ -64,12 +65,12 @@ export class KernelMonitor {
     return [...this.running.values()].flatMap((p) => (p.pid ? [p.pid] : []));
   }
 
-  private async run(tool: MonitorTool, failures: number, restart: boolean): Promise<void> {
-    if (this.stopped) return;
+  private async run(tool: MonitorTool, failures: number, restart: boolean, spawned?: () => void): Promise<void> {
+    if (this.stopped) return spawned?.();
     const startedAt = Date.now();
     let why: string;
     try {
-      const p = await spawnLong(tool, ARGS[tool], this.o.netns);
+      const p = await spawnLong(tool, ARGS[tool], this.o.netns).finally(spawned);
       if (this.stopped) {
         p.kill();
         return;

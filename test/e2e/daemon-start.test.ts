@@ -119,6 +119,32 @@ test('etcd: a lease another node writes between the registration\'s listing and 
   });
 });
 
+test('etcd: a daemon starting beside a vxlan device publishes that device\'s MAC (read while the source opens)', async () => {
+  await withEtcd(async (c) => {
+    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
+    await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(B.subnet), flannelLease(B.publicIP, MACS[1])]);
+    await withTopology([A], async (t) => {
+      const ns = t.nodes[0].ns;
+      // What a previous run left: the device, its MAC in the peers' fdb; its lease gone (expired).
+      const mac = '0e:00:00:00:0a:0a';
+      await ipn(ns, 'link', 'add', 'flannel.1', 'address', mac, 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'nolearning');
+      const d = new DaemonProcess(['--log-format', 'json', '--interval', '60s', '--source', c.uri(), '--netns', ns,
+        '--public-ip', A.publicIP, '--subnet-file', join(t.tmp, 'run', 'subnet.env')]);
+      try {
+        await d.ready(DEADLINE_MS);
+        const registered = await d.waitForMsg(/^registered this node/);
+        assert.is(registered.vtep_mac, mac, registered.raw);
+        assert.match(await c.ctl(['get', '--prefix', `${P}/subnets/`]), new RegExp(`"VtepMAC":"${mac}"`), 'the lease published the device\'s MAC');
+        assert.match(await ipn(ns, 'link', 'show', 'flannel.1'), new RegExp(`link/ether ${mac}`), 'the device kept it');
+        const stop = await d.stop('SIGTERM');
+        assert.is(stop.code, 0, d.log);
+      } finally {
+        await d.kill();
+      }
+    });
+  });
+});
+
 test('etcd: plan, diff and apply look up no lease expiry (one call per lease); nodes and doctor, which show it, do', async () => {
   await withEtcd(async (c) => {
     await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
