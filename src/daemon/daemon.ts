@@ -169,10 +169,10 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     const monitorStreak = new FailureStreak(log, 'kernel monitor', () => clock.now());
     monitor = new KernelMonitor({
       netns: o.cycle.netns,
-      onEvents: (events) => {
+      onEvents: (batch) => {
         // The writers' cached device indexes die with a device.
-        if (events.some((e) => e.kind === 'link' && e.deleted)) writers.renew();
-        watching?.events(events);
+        if (batch.linkDeleted) writers.renew();
+        watching?.events(() => batch.events());
       },
       onExit: (_tool, why, retryMs) => monitorStreak.fail(why, { retry_ms: retryMs, hint: `kernel drift is repaired by the resync every ${formatDuration(o.intervalMs)} meanwhile` }, 'warn'),
       onLost: (tool) => {
