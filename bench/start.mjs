@@ -2,7 +2,7 @@
 // first cycle converged" log line, on an empty namespace (every entry is
 // written), per source. A scenario of bench/run.mjs: `node bench/run.mjs
 // --only start [--start-sources file,etcd,kube] [--start-peers 5000]
-// [--start-runs 3]`.
+// [--start-runs 3] [--start-ovlnet PATH [--start-alternate]]`.
 //
 // The sources are the memory scenario's (bench/memory.mjs): a JSON cluster
 // file, a real etcd with flannel's v3 schema (one etcd lease per node, the
@@ -11,7 +11,11 @@
 // and a fresh subnet file; the source stays up between runs. The daemon runs
 // at --log-level debug (--start-ovlnet: another build's bin/ovlnet): the
 // offsets of its log lines from the spawn (registration, the first cycle's
-// stages) are kept in the raw figures.
+// stages) are kept in the raw figures, and its CPU time until ready (the
+// ready line's cpu_ms; its ip/bridge children not included), steadier than
+// the wall time on a shared host. --start-alternate with --start-ovlnet:
+// the runs alternate between that build and this one, one by one, so both
+// see the same load (before/after figures on a busy host).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -51,6 +55,7 @@ async function startOnce(src, dir, run, ovlnet) {
     return {
       readyMs,
       startupMs: lines.find((l) => l.startup_ms !== undefined)?.startup_ms,
+      cpuMs: lines.find((l) => l.cpu_ms !== undefined)?.cpu_ms,
       startingAtMs: at(/^starting$/),
       registeredAtMs: at(/^registered this node/),
       appliedAtMs: at(/^cycle: applied/),
@@ -77,6 +82,7 @@ export default {
     'start-peers': { type: 'string', default: '5000', quick: '1000', help: 'peers (kube: realistic Node objects)' },
     'start-runs': { type: 'string', default: '3', quick: '1', help: 'starts per source (the median is reported)' },
     'start-ovlnet': { type: 'string', default: '', help: 'another build\'s bin/ovlnet (before/after figures)' },
+    'start-alternate': { type: 'boolean', default: false, help: 'with --start-ovlnet: alternate run by run between that build and this one' },
   },
   needsEtcd: (opt) => sourcesOf(opt).includes('etcd'),
   validate(opt) {
@@ -87,6 +93,7 @@ export default {
     const peers = Number(opt['start-peers']);
     const runs = Math.max(1, Number(opt['start-runs']));
     const ovlnet = opt['start-ovlnet'] ? resolve(opt['start-ovlnet']) : OVLNET;
+    const alternate = Boolean(opt['start-alternate']) && ovlnet !== OVLNET;
     const out = [];
     for (const kind of sourcesOf(opt)) {
       log(`\n== daemon start, ${kind} source, ${peers} peers`);
@@ -98,11 +105,13 @@ export default {
       try {
         src = kind === 'file' ? fileSource(dir, peers, salts) : kind === 'etcd' ? await etcdSource(peers, salts) : await kubeSource(dir, peers, salts);
         for (let i = 0; i < runs; i++) {
-          const one = await startOnce(src, dir, i, ovlnet);
+          // Alternating: the other build first, then this one.
+          const build = alternate && i % 2 === 1 ? 'this' : alternate || ovlnet !== OVLNET ? 'other' : 'this';
+          const one = { build, ...await startOnce(src, dir, i, build === 'this' ? OVLNET : ovlnet) };
           r.runs.push(one);
           if (one.notRun) { r.notRun = one.notRun; break; }
           const s = one.stages ?? {};
-          log(`  ready ${one.readyMs} ms${one.inSync ? '' : ' (NOT in sync)'}: starting at ${fmt(one.startingAtMs)}, registered at ${fmt(one.registeredAtMs)}; first cycle source ${fmt(s.source_ms)}, plan ${fmt(s.plan_ms)}, write ${fmt(s.write_ms)}, verify ${fmt(s.verify_ms)} ms`);
+          log(`  ${alternate ? `${build} build: ` : ''}ready ${one.readyMs} ms${one.inSync ? '' : ' (NOT in sync)'}, CPU ${fmt(one.cpuMs)} ms: starting at ${fmt(one.startingAtMs)}, registered at ${fmt(one.registeredAtMs)}; first cycle source ${fmt(s.source_ms)}, plan ${fmt(s.plan_ms)}, write ${fmt(s.write_ms)}, verify ${fmt(s.verify_ms)} ms`);
         }
       } catch (e) {
         r.notRun = String(e?.message ?? e).split('\n')[0];
@@ -112,20 +121,26 @@ export default {
       if (r.notRun) log(`  not run: ${r.notRun}`);
       out.push(r);
     }
-    return { ovlnet, runs: out };
+    return { ovlnet, alternate, runs: out };
   },
   report(res) {
-    const rows = [['start: source', 'peers', 'ready ms (median)', 'min..max', 'starting at', 'registered at', 'source', 'plan', 'write', 'verify', 'in sync']];
+    const rows = [['start: source', 'peers', 'ready ms (median)', 'min..max', 'CPU ms', 'min..max', 'starting at', 'registered at', 'source', 'plan', 'write', 'verify', 'in sync']];
+    const range = (xs) => (xs.length ? `${fmt(Math.min(...xs))}..${fmt(Math.max(...xs))}` : '-');
     for (const r of res.runs) {
-      const ok = r.runs.filter((x) => !x.notRun);
-      if (!ok.length) { rows.push([r.source, String(r.peers), `not run: ${r.notRun}`, '', '', '', '', '', '', '', '']); continue; }
-      const ready = ok.map((x) => x.readyMs);
-      rows.push([r.source, String(r.peers), fmt(median(ready)), `${fmt(Math.min(...ready))}..${fmt(Math.max(...ready))}`,
-        fmt(med(ok, (x) => x.startingAtMs)), fmt(med(ok, (x) => x.registeredAtMs)), fmt(med(ok, (x) => x.stages?.source_ms)), fmt(med(ok, (x) => x.stages?.plan_ms)),
-        fmt(med(ok, (x) => x.stages?.write_ms)), fmt(med(ok, (x) => x.stages?.verify_ms)), ok.every((x) => x.inSync) ? 'yes' : 'NO']);
+      // Alternating runs: one row per build.
+      for (const build of res.alternate ? ['other', 'this'] : [undefined]) {
+        const name = build ? `${r.source} (${build} build)` : r.source;
+        const ok = r.runs.filter((x) => !x.notRun && (!build || x.build === build));
+        if (!ok.length) { rows.push([name, String(r.peers), `not run: ${r.notRun}`, ...Array(10).fill('')]); continue; }
+        const ready = ok.map((x) => x.readyMs);
+        const cpu = ok.map((x) => x.cpuMs).filter(Number.isFinite);
+        rows.push([name, String(r.peers), fmt(median(ready)), range(ready), fmt(med(ok, (x) => x.cpuMs)), range(cpu),
+          fmt(med(ok, (x) => x.startingAtMs)), fmt(med(ok, (x) => x.registeredAtMs)), fmt(med(ok, (x) => x.stages?.source_ms)), fmt(med(ok, (x) => x.stages?.plan_ms)),
+          fmt(med(ok, (x) => x.stages?.write_ms)), fmt(med(ok, (x) => x.stages?.verify_ms)), ok.every((x) => x.inSync) ? 'yes' : 'NO']);
+      }
     }
     const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
     const lines = rows.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
-    return [...lines, '(ms from spawning the daemon on an empty namespace; the first cycle\'s stages from its "cycle stages" debug line)'];
+    return [...lines, '(ms from spawning the daemon on an empty namespace; the first cycle\'s stages from its "cycle stages" debug line; CPU: the daemon\'s own until ready)'];
   },
 };

@@ -25,7 +25,15 @@ import { DEFAULT_SOURCE_COALESCE_MS, Scheduler, realClock, type Clock } from './
 import { startServer, stopServer, type ListenAddr } from './server.js';
 
 export interface DaemonOptions {
-  source: Source;
+  /**
+   * The source, or how to open it: then it is opened once the kernel
+   * monitors (and, for a source that registers, a read of the host's
+   * devices) are started, so those processes run on another core while the
+   * source's client library loads (etcd: ~0.25 s of CPU).
+   */
+  source: Source | (() => Promise<Source>);
+  /** The source registers this node (its VTEP MACs are read from the host's devices). */
+  registers?: boolean;
   cycle: CycleOptions;
   intervalMs: number;
   maxDelete: MaxDelete;
@@ -82,6 +90,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
   let server: Server | undefined;
   let prober: Prober | undefined;
   let monitor: KernelMonitor | undefined;
+  let source: Source | undefined = typeof o.source === 'function' ? undefined : o.source;
   // One ip and one bridge -batch process, kept open for every cycle's writes (batch-writer.ts).
   const writers = new BatchWriters(o.cycle.netns);
   // The backend's data plane (the udp forwarder); idle for other backends.
@@ -109,7 +118,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
         if (scheduler.isRunning) log.info('waiting for the running cycle to finish');
         if ((await within(scheduler.stop(), STOP_CYCLE_MS)) === 'timeout') log.warn('abandoning the running cycle; the next start repairs whatever it left half done');
       }
-      await within(Promise.all([o.source.close(), server ? stopServer(server) : Promise.resolve()]), STOP_CLOSE_MS);
+      await within(Promise.all([source?.close(), server ? stopServer(server) : Promise.resolve()]), STOP_CLOSE_MS);
       dataPlane.close();
       writers.close();
       log.info('stopped', { cycles: scheduler?.cycles ?? 0 });
@@ -153,11 +162,49 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
 
   try {
     const metrics = new DaemonMetrics({ defaultMetrics: o.metricsAddr !== undefined });
+    // Started before the first cycle reads the host, so no change after that read goes unseen;
+    // before the source opens, so the monitors start while its client loads. Events before
+    // the kernel watch exists are dropped: the first cycle reads the host after them.
+    let watching: KernelWatch | undefined;
+    const monitorStreak = new FailureStreak(log, 'kernel monitor', () => clock.now());
+    monitor = new KernelMonitor({
+      netns: o.cycle.netns,
+      onEvents: (batch) => {
+        // The writers' cached device indexes die with a device.
+        if (batch.linkDeleted) writers.renew();
+        watching?.events(() => batch.events());
+      },
+      onExit: (_tool, why, retryMs) => monitorStreak.fail(why, { retry_ms: retryMs, hint: `kernel drift is repaired by the resync every ${formatDuration(o.intervalMs)} meanwhile` }, 'warn'),
+      onLost: (tool) => {
+        log.info('kernel monitor: the kernel dropped events in a burst; reading the host', { tool });
+        watching?.lost();
+      },
+      onRestart: (tool) => {
+        metrics.kernelMonitorRestarts.inc({ tool });
+        monitorStreak.ok({ tool });
+        // Events while it was down are lost: read the host.
+        watching?.lost();
+      },
+    });
+    const monitorsSpawned = monitor.start();
+    const host = realHost(o.cycle.netns, writers);
+    // What registration publishes the VTEP MACs from, read while the source opens.
+    const linksAtStart = o.registers ? host.read({ kernel: { fdbDevices: [] } }).then((r) => r.kernel!.links) : undefined;
+    linksAtStart?.catch(() => undefined);
+    if (!source) {
+      // A registering source's client (etcd, Kubernetes) keeps this thread busy
+      // while it loads: the processes are spawned (a fork) before. The file
+      // source opens at once; waiting would only delay it (40-110 ms, measured).
+      if (o.registers) await monitorsSpawned;
+      source = await (o.source as () => Promise<Source>)();
+      if (stopping) await source.close();
+    }
+    const src = source;
     // The kind of source only: a URI may carry more than a metrics label should.
-    metrics.info.set({ version: o.version, source: /^[a-z]+/.exec(o.source.uri)?.[0] ?? 'unknown' }, 1);
+    metrics.info.set({ version: o.version, source: /^[a-z]+/.exec(src.uri)?.[0] ?? 'unknown' }, 1);
 
     log.info('starting', {
-      version: o.version, source: o.source.uri, interval: formatDuration(o.intervalMs), netns: o.cycle.netns,
+      version: o.version, source: src.uri, interval: formatDuration(o.intervalMs), netns: o.cycle.netns,
       node: o.cycle.node, subnet_file: o.subnetFile || undefined, systemd_notify: notifier.enabled || undefined,
     });
 
@@ -173,7 +220,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     };
 
     const deleteGuard = new DaemonDeleteGuard({ maxDelete: o.maxDelete, windowMs: o.maxDeleteWindowMs ?? DEFAULT_DELETE_WINDOW_MS, force: o.force ?? false, now: () => clock.now(), log });
-    const networkUp = new NetworkUpMarker(o, log);
+    const networkUp = new NetworkUpMarker(src, o.setNodeNetworkUnavailable, log);
     // The last converged plan and its iptables rules: what the --iptables-resync check compares iptables
     // with. The rules are kept across incremental plans (those change peers only, and picking the rules
     // out of an incremental plan would build its whole entry list).
@@ -185,11 +232,12 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       repair: () => sched.notify('kernel'),
       reread: () => sched.notify('kernel-monitor'),
     });
-    const host = realHost(o.cycle.netns, writers);
+    watching = kernelWatch;
     const reconciler = new Reconciler({
       // A read of the kernel supersedes the kernel events queued before it (kernel-watch.ts).
       host: { read: (scope) => { if (scope.kernel) kernelWatch.hostRead(); return host.read(scope); }, write: (phases) => host.write(phases) },
-      source: o.source,
+      source: src,
+      linksAtStart,
       cycle: o.cycle,
       maxDelete: o.maxDelete,
       deleteGuard,
@@ -216,7 +264,12 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
           const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
           if (!readySent) {
             readySent = true;
-            log.info('ready: first cycle converged', { peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt });
+            const cpu = process.cpuUsage();
+            // cpu_ms: this process's CPU time until now (steadier than startup_ms on a shared host; bench/start.mjs).
+            log.info('ready: first cycle converged', {
+              peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt,
+              cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+            });
             sendStatus({ ready: true, status });
           } else {
             sendStatus({ status });
@@ -264,13 +317,13 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     if (!stopping) {
       const watchStreak = new FailureStreak(log, 'source watch', () => clock.now());
       const startWatch = () => {
-        if (stopping || !o.source.watch) return;
-        stopWatch = o.source.watch({
+        if (stopping || !src.watch) return;
+        stopWatch = src.watch({
           onChange: () => {
             watchStreak.ok();
             sched.notify('watch');
           },
-          onNotice: (message) => log.info(message, { source: o.source.uri }),
+          onNotice: (message) => log.info(message, { source: src.uri }),
           onError: (e) => {
             metrics.errors.inc({ stage: 'watch' });
             watchStreak.fail(e.message, { hint: `changes are still picked up by the resync every ${formatDuration(o.intervalMs)}` }, 'warn');
@@ -280,35 +333,13 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       // A watch that goes on from the first cycle's read misses nothing when
       // started after it, and lists nothing of its own at start (etcd: the
       // same 5 000 leases listed twice at once); others start before it.
-      if (o.source.watch && o.source.watchResumesLoad) {
+      if (src.watch && src.watchResumesLoad) {
         watchAfterFirstCycle = startWatch;
-      } else if (o.source.watch) {
+      } else if (src.watch) {
         startWatch();
       } else {
         log.info('the source cannot be watched; relying on the periodic resync', { interval: formatDuration(o.intervalMs) });
       }
-      // Started before the first cycle reads the host, so no change after that read goes unseen.
-      const monitorStreak = new FailureStreak(log, 'kernel monitor', () => clock.now());
-      monitor = new KernelMonitor({
-        netns: o.cycle.netns,
-        onEvents: (events) => {
-          // The writers' cached device indexes die with a device.
-          if (events.some((e) => e.kind === 'link' && e.deleted)) writers.renew();
-          kernelWatch.events(events);
-        },
-        onExit: (_tool, why, retryMs) => monitorStreak.fail(why, { retry_ms: retryMs, hint: `kernel drift is repaired by the resync every ${formatDuration(o.intervalMs)} meanwhile` }, 'warn'),
-        onLost: (tool) => {
-          log.info('kernel monitor: the kernel dropped events in a burst; reading the host', { tool });
-          kernelWatch.lost();
-        },
-        onRestart: (tool) => {
-          metrics.kernelMonitorRestarts.inc({ tool });
-          monitorStreak.ok({ tool });
-          // Events while it was down are lost: read the host.
-          kernelWatch.lost();
-        },
-      });
-      monitor.start();
       scheduler = sched;
       sched.start();
       if (o.iptablesResyncMs) stopRulesCheck = checkRulesEvery(o.iptablesResyncMs, () => converged);
@@ -323,7 +354,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     stopRulesCheck?.();
     await scheduler?.stop();
     if (server) await stopServer(server);
-    await o.source.close().catch(() => undefined);
+    await source?.close().catch(() => undefined);
     throw e;
   } finally {
     for (const [s, f] of handlers) signals.off(s, f);
@@ -339,14 +370,14 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
 class NetworkUpMarker {
   private state: 'todo' | 'running' | 'done';
 
-  constructor(private readonly o: DaemonOptions, private readonly log: Logger) {
-    this.state = o.setNodeNetworkUnavailable === false || !o.source.markNetworkUp ? 'done' : 'todo';
+  constructor(private readonly source: Source, setNodeNetworkUnavailable: boolean | undefined, private readonly log: Logger) {
+    this.state = setNodeNetworkUnavailable === false || !source.markNetworkUp ? 'done' : 'todo';
   }
 
   after(snap: { desired: { local: { name: string } } }): void {
     if (this.state !== 'todo') return;
     this.state = 'running';
-    this.o.source.markNetworkUp!().then(() => {
+    this.source.markNetworkUp!().then(() => {
       this.state = 'done';
       this.log.info('set the node condition NetworkUnavailable=False (reason FlannelIsUp)', { node: snap.desired.local.name });
     }, (e: Error & { hint?: string }) => {

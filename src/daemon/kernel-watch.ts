@@ -36,7 +36,8 @@ export class KernelWatch {
   private readonly policy: RepairPolicy;
   private readonly limit: RepairLimit;
   private inCycle = false;
-  private queued: KernelEvent[] = [];
+  /** Queued during a cycle, parsed only if no kernel read of the cycle supersedes them (host/monitor.ts MonitorBatch). */
+  private queued: Array<KernelEvent[] | (() => KernelEvent[])> = [];
   /** Events were lost during the running cycle, after its last kernel read (if any). */
   private lostInCycle = false;
   private desired?: DesiredState;
@@ -55,9 +56,14 @@ export class KernelWatch {
     this.owned = undefined;
   }
 
-  events(events: KernelEvent[]): void {
-    if (this.inCycle) this.queued.push(...events);
-    else this.handle(events);
+  /** Kernel events, or how to parse them. */
+  events(events: KernelEvent[] | (() => KernelEvent[])): void {
+    if (this.inCycle) {
+      this.queued.push(events);
+      return;
+    }
+    const parsed = typeof events === 'function' ? events() : events;
+    if (parsed.length) this.handle(parsed);
   }
 
   cycleStarted(): void {
@@ -100,7 +106,7 @@ export class KernelWatch {
       const was = this.policy.resume();
       if (was.length) this.o.log.info('kernel drift: repairing again after the resync', { objects: was.slice(0, MAX_LISTED), count: was.length });
     }
-    const q = this.queued;
+    const q = this.queued.flatMap((e) => (typeof e === 'function' ? e() : e));
     this.queued = [];
     if (q.length) this.handle(q);
   }

@@ -43,6 +43,8 @@ export interface ReconcilerOptions {
   onSuccess?: (info: { first: boolean; snap: Snapshot }) => void;
   /** Asks for another event cycle soon (the scheduler's notify): a device vanished under a repair's write. */
   repairSoon?: () => void;
+  /** The host's devices, read as the daemon started: the first registration takes its VTEP MACs from them instead of reading. */
+  linksAtStart?: Promise<ActualState['links']>;
 }
 
 /** What ip and bridge say when a write names a device that is not there. */
@@ -110,9 +112,11 @@ export class Reconciler {
   /** Set by a write that failed because a device vanished under it (vanishedUnder). */
   private vanished?: { model: ActualState; devices: string[] };
   lastSuccessAt?: number;
+  private linksAtStart?: Promise<ActualState['links']>;
 
   constructor(o: ReconcilerOptions) {
     this.o = o;
+    this.linksAtStart = o.linksAtStart;
     this.now = o.now ?? Date.now;
     this.host = o.host ?? realHost(o.cycle.netns);
     this.sourceStreak = new FailureStreak(o.log, 'source', this.now);
@@ -374,8 +378,10 @@ export class Reconciler {
 
   /** The MACs of the flannel.N and flannel-v6.N vxlan devices already on the host, so a restart publishes the same ones. */
   private async existingVtepMACs(): Promise<[string | undefined, string | undefined]> {
+    const early = this.linksAtStart;
+    this.linksAtStart = undefined;
     try {
-      const { links } = (await this.host.read({ kernel: { fdbDevices: [] } })).kernel!;
+      const links = await (early ?? this.host.read({ kernel: { fdbDevices: [] } }).then((r) => r.kernel!.links));
       // The backend is not known before the source is read: any backend's data on this host.
       const data = BACKEND_LIST.map((b) => b.hostLeaseData?.(links)).filter((d) => d !== undefined);
       return [data.find((d) => d.vtepMAC)?.vtepMAC, data.find((d) => d.vtepMACv6)?.vtepMACv6];

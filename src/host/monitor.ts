@@ -11,10 +11,21 @@ import { spawnLong, type LongRunning } from './exec.js';
 
 export type MonitorTool = 'ip' | 'bridge';
 
+/**
+ * The events of one read of a monitor's output, in the kernel's order,
+ * parsed when asked: the daemon queues them during a cycle, and a kernel
+ * read of that cycle supersedes them unparsed (the first cycle's write at
+ * 5 000 peers echoes ~15 000 lines while ip and bridge need both cores).
+ */
+export interface MonitorBatch {
+  /** A line reports a deleted device (found without parsing the others). */
+  readonly linkDeleted: boolean;
+  events(): KernelEvent[];
+}
+
 export interface KernelMonitorOptions {
   netns: string | undefined;
-  /** The events of one read of a monitor's output, in the kernel's order. */
-  onEvents(events: KernelEvent[]): void;
+  onEvents(batch: MonitorBatch): void;
   /** A monitor stopped (`why`) and is started again in `retryMs`. */
   onExit(tool: MonitorTool, why: string, retryMs: number): void;
   /** A monitor started again after an exit: events in between were missed. */
@@ -35,6 +46,18 @@ const ARGS: Record<MonitorTool, string[]> = {
 };
 const PARSE: Record<MonitorTool, (line: string) => KernelEvent | undefined> = { ip: parseIpMonitorLine, bridge: parseBridgeFdbLine };
 
+/** As parseIpMonitorLine reads a deleted device's line. */
+const LINK_DELETED = '[LINK]Deleted ';
+
+/** One read of a monitor's output as a batch (exported for its test). */
+export function monitorBatch(tool: MonitorTool, lines: string[]): MonitorBatch {
+  let events: KernelEvent[] | undefined;
+  return {
+    linkDeleted: tool === 'ip' && lines.some((l) => l.startsWith(LINK_DELETED)),
+    events: () => (events ??= lines.flatMap((l) => PARSE[tool](l) ?? [])),
+  };
+}
+
 const BACKOFF_INITIAL_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 /** A monitor that ran this long before it exited starts again at the initial backoff. */
@@ -47,8 +70,9 @@ export class KernelMonitor {
 
   constructor(private readonly o: KernelMonitorOptions) {}
 
-  start(): void {
-    for (const tool of ['ip', 'bridge'] as const) void this.run(tool, 0, false);
+  /** Starts both monitors; resolves once both were spawned (or failed to be). */
+  start(): Promise<void> {
+    return Promise.all((['ip', 'bridge'] as const).map((tool) => new Promise<void>((spawned) => void this.run(tool, 0, false, spawned)))).then(() => undefined);
   }
 
   stop(): void {
@@ -64,12 +88,12 @@ export class KernelMonitor {
     return [...this.running.values()].flatMap((p) => (p.pid ? [p.pid] : []));
   }
 
-  private async run(tool: MonitorTool, failures: number, restart: boolean): Promise<void> {
-    if (this.stopped) return;
+  private async run(tool: MonitorTool, failures: number, restart: boolean, spawned?: () => void): Promise<void> {
+    if (this.stopped) return spawned?.();
     const startedAt = Date.now();
     let why: string;
     try {
-      const p = await spawnLong(tool, ARGS[tool], this.o.netns);
+      const p = await spawnLong(tool, ARGS[tool], this.o.netns).finally(spawned);
       if (this.stopped) {
         p.kill();
         return;
@@ -80,13 +104,8 @@ export class KernelMonitor {
         const text = carry + chunk;
         const end = text.lastIndexOf('\n');
         carry = text.slice(end + 1);
-        if (end < 0) return;
-        const events: KernelEvent[] = [];
-        for (const line of text.slice(0, end).split('\n')) {
-          const e = PARSE[tool](line);
-          if (e) events.push(e);
-        }
-        if (events.length && !this.stopped) this.o.onEvents(events);
+        if (end < 0 || this.stopped) return;
+        this.o.onEvents(monitorBatch(tool, text.slice(0, end).split('\n')));
       });
       p.onStderr((chunk) => {
         if (LOST.test(chunk) && !this.stopped) this.o.onLost(tool);

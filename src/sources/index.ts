@@ -8,6 +8,11 @@ export function resolveSourceURI(flag: string | undefined, env: NodeJS.ProcessEn
   return flag || env.OVLNET_SOURCE || DEFAULT_SOURCE;
 }
 
+/** Whether the daemon registers this node in the source (etcd: a lease; Kubernetes: the Node's annotations). */
+export function sourceRegisters(uri: string): boolean {
+  return !uri.startsWith('file:');
+}
+
 export async function openSource(uri: string, opts: SourceOptions = {}): Promise<Source> {
   if (uri.startsWith('file:')) {
     const { FileSource } = await import('./file.js');

@@ -1,9 +1,10 @@
 // What `ovlnet daemon` asks its source on the way to the first converged
-// cycle. etcd, counted with its own gRPC server metrics: a listing for the
-// registration and one for the first cycle, no lease expiry lookups (no
-// decision of the daemon needs one; at 5 000 leases they were 5 000 calls),
-// and a watch that goes on from the first cycle's listing instead of
-// listing again. Kubernetes: the Nodes listed once (the first cycle waits
+// cycle. etcd, counted with its own gRPC server metrics: one listing, the
+// registration's, which the first cycle takes with this node's lease as
+// written (no second listing of the same leases); no lease expiry lookups
+// (no decision of the daemon needs one; at 5 000 leases they were 5 000
+// calls); a watch that goes on from that listing's revision, so a lease
+// another node writes after it is programmed, instead of listing again. Kubernetes: the Nodes listed once (the first cycle waits
 // for the watch's first list instead of listing too), unless registration
 // had to publish this node's annotations.
 import { test } from 'uvu';
@@ -11,6 +12,12 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { ovlnet } from '../lib/cli.js';
 import { DaemonProcess, eventually } from '../lib/daemon.js';
+import { Logger } from '../../src/daemon/logger.js';
+import { DaemonMetrics } from '../../src/daemon/metrics.js';
+import { Reconciler } from '../../src/daemon/reconciler.js';
+import { parseMaxDelete } from '../../src/reconcile/guard.js';
+import { openSource } from '../../src/sources/index.js';
+import type { Source } from '../../src/sources/types.js';
 import { etcdCalls, flannelLease, grantLease, withEtcd, type EtcdCluster } from '../lib/etcd.js';
 import { FakeKube, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
 import { defaultNodes, ipn, withTopology } from '../lib/netns.js';
@@ -28,7 +35,7 @@ async function calls(c: EtcdCluster): Promise<{ range: number; timeToLive: numbe
   return { range: await etcdCalls(c, 'etcdserverpb.KV', 'Range'), timeToLive: await etcdCalls(c, 'etcdserverpb.Lease', 'LeaseTimeToLive') };
 }
 
-test('etcd: the daemon lists twice before it is ready (registration, first cycle), looks up no lease expiry, and its watch needs no listing of its own', async () => {
+test('etcd: the daemon lists once before it is ready (the registration\'s listing serves the first cycle), looks up no lease expiry, and its watch needs no listing of its own', async () => {
   await withEtcd(async (c) => {
     // node-a's lease is the first subnet, outside flannel's default SubnetMin: allow it, or the daemon re-allocates as flannel does.
     await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
@@ -43,7 +50,7 @@ test('etcd: the daemon lists twice before it is ready (registration, first cycle
         await d.ready(DEADLINE_MS);
         const ready = await calls(c);
         assert.is(ready.timeToLive - before.timeToLive, 0, `no lease expiry looked up\n${d.log}`);
-        assert.is(ready.range - before.range, 2 * LIST, `one listing to register, one for the first cycle\n${d.log}`);
+        assert.is(ready.range - before.range, LIST, `one listing, to register; the first cycle takes it\n${d.log}`);
 
         // A lease put after the start: the watch brings it in, from the first cycle's listing on.
         const from = d.lines.length;
@@ -54,6 +61,81 @@ test('etcd: the daemon lists twice before it is ready (registration, first cycle
         const after = await calls(c);
         assert.is(after.range, ready.range, `the watch and its cycle sent no range request\n${d.log}`);
         assert.is(after.timeToLive, ready.timeToLive, 'the watch cycle looked up no expiry');
+        const stop = await d.stop('SIGTERM');
+        assert.is(stop.code, 0, d.log);
+      } finally {
+        await d.kill();
+      }
+    });
+  });
+});
+
+test('etcd: a lease another node writes between the registration\'s listing and the watch start is programmed (the watch goes on from that listing)', async () => {
+  await withEtcd(async (c) => {
+    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
+    for (const [i, s] of [A, B].entries()) await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(s.subnet), flannelLease(s.publicIP, MACS[i])]);
+    await withTopology([A], async (t) => {
+      const ns = t.nodes[0].ns;
+      const lines: string[] = [];
+      const log = new Logger({ format: 'json', level: 'debug', write: (s) => lines.push(s) });
+      const source = await openSource(c.uri(), { leaseExpiries: false });
+      // The daemon's source, except that node-c's lease is written as soon as this node's registration returns:
+      // after the registration's listing, before the first cycle reads the source and the watch starts.
+      const racing: Source = {
+        uri: source.uri,
+        watchResumesLoad: source.watchResumesLoad,
+        load: (o) => source.load(o),
+        update: () => source.update!(),
+        watch: (h) => source.watch!(h),
+        close: () => source.close(),
+        register: async (o) => {
+          const r = await source.register!(o);
+          await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(C.subnet), flannelLease(C.publicIP, MACS[2])]);
+          return r;
+        },
+      };
+      let changes = 0;
+      let stop: (() => void) | undefined;
+      try {
+        const rec = new Reconciler({ source: racing, cycle: { netns: ns, publicIP: A.publicIP }, maxDelete: parseMaxDelete('100%'), log, metrics: new DaemonMetrics() });
+        const neigh = () => ipn(ns, 'neigh', 'show', 'dev', 'flannel.1');
+        const r = (await calls(c)).range;
+        assert.ok(await rec.run(['start']), lines.join(''));
+        assert.is((await calls(c)).range - r, LIST, 'the start cycle lists once, to register');
+        const first = await neigh();
+        assert.match(first, new RegExp(`lladdr ${MACS[1]}`), 'node-b, listed at registration');
+        assert.not.match(first, new RegExp(`lladdr ${MACS[2]}`), 'the first cycle is etcd as registered: node-c came after its listing');
+        // As the daemon does after the first cycle (watchResumesLoad).
+        stop = source.watch!({ onChange: () => changes++, onError: (e) => lines.push(`watch error: ${e.message}\n`) });
+        await eventually(async () => changes, (n) => n > 0, 'the watch to report node-c\'s lease', DEADLINE_MS);
+        assert.ok(await rec.run(['watch']), lines.join(''));
+        assert.match(await neigh(), new RegExp(`lladdr ${MACS[2]}`), `node-c programmed from the watch\n${lines.join('')}`);
+        assert.is((await calls(c)).range - r, LIST, 'the watch and its cycle listed nothing');
+      } finally {
+        stop?.();
+        await source.close();
+      }
+    });
+  });
+});
+
+test('etcd: a daemon starting beside a vxlan device publishes that device\'s MAC (read while the source opens)', async () => {
+  await withEtcd(async (c) => {
+    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
+    await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(B.subnet), flannelLease(B.publicIP, MACS[1])]);
+    await withTopology([A], async (t) => {
+      const ns = t.nodes[0].ns;
+      // What a previous run left: the device, its MAC in the peers' fdb; its lease gone (expired).
+      const mac = '0e:00:00:00:0a:0a';
+      await ipn(ns, 'link', 'add', 'flannel.1', 'address', mac, 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'nolearning');
+      const d = new DaemonProcess(['--log-format', 'json', '--interval', '60s', '--source', c.uri(), '--netns', ns,
+        '--public-ip', A.publicIP, '--subnet-file', join(t.tmp, 'run', 'subnet.env')]);
+      try {
+        await d.ready(DEADLINE_MS);
+        const registered = await d.waitForMsg(/^registered this node/);
+        assert.is(registered.vtep_mac, mac, registered.raw);
+        assert.match(await c.ctl(['get', '--prefix', `${P}/subnets/`]), new RegExp(`"VtepMAC":"${mac}"`), 'the lease published the device\'s MAC');
+        assert.match(await ipn(ns, 'link', 'show', 'flannel.1'), new RegExp(`link/ether ${mac}`), 'the device kept it');
         const stop = await d.stop('SIGTERM');
         assert.is(stop.code, 0, d.log);
       } finally {

@@ -13,7 +13,7 @@ import { preflightWrite } from '../../host/privilege.js';
 import { parseMaxDelete } from '../../reconcile/guard.js';
 import { GuardError, UsageError } from '../../errors.js';
 import { takeWriterLock, type WriterLock } from '../../host/lock.js';
-import { resolveSourceURI } from '../../sources/index.js';
+import { resolveSourceURI, sourceRegisters } from '../../sources/index.js';
 
 /** A running apply holding the namespace is waited for this long at start. */
 const APPLY_WAIT_MS = 10_000;
@@ -108,7 +108,9 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const lock = await lockNamespace(o, log);
   try {
     // No decision needs an etcd lease's expiry: not reading them saves a call per lease at start.
-    return await runDaemon({ source: await openFromOptions(o, { leaseExpiries: false }), ...options }, { log });
+    // Opened by the daemon once its kernel monitors are spawned (runDaemon).
+    const source = () => openFromOptions(o, { leaseExpiries: false });
+    return await runDaemon({ source, registers: sourceRegisters(resolveSourceURI(o.source)), ...options }, { log });
   } finally {
     await lock?.release();
   }

@@ -10,7 +10,10 @@
 import { isAligned, parsePrefix, type IP, type Prefix } from '../../model/ip.js';
 import type { MAC } from '../../model/mac.js';
 import type { NetworkConfig, RawNode } from '../../model/types.js';
-import { isObject } from '../netconf.js';
+import { SourceError } from '../../errors.js';
+import type { RawConfig } from '../../model/types.js';
+import { isObject, rawConfigFromObject } from '../netconf.js';
+import { DEFAULT_PREFIX } from './uri.js';
 import { backendData } from '../registration.js';
 import type { BackendData } from '../../backends/types.js';
 
@@ -170,4 +173,24 @@ export function parseLease(prefix: string, name: string, value: string): ParsedL
     }
   }
   return { value, badKey: false, subnet: key.subnet, subnet6: key.subnet6, obj, tooLarge, node };
+}
+
+/** The network config at `<prefix>/config` (`where`: the endpoints, for messages). */
+export function parseConfigText(prefix: string, where: string, text: string | undefined): RawConfig {
+  const origin = `etcd ${prefix}/config`;
+  if (text === undefined) {
+    throw new SourceError(`${where}: no network config at ${prefix}/config`,
+      `check the prefix (flannel's default is ${DEFAULT_PREFIX}; write another as etcd://HOST:PORT/PREFIX), or write the config: etcdctl put ${prefix}/config '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}'`);
+  }
+  let obj: unknown;
+  try {
+    if (Buffer.byteLength(text, 'utf8') > MAX_VALUE_BYTES) throw new Error(`larger than ${MAX_VALUE_BYTES} bytes`);
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new SourceError(`${origin}: invalid JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(obj)) throw new SourceError(`${origin}: expected a JSON object`);
+  // A missing Backend stays undefined: validation treats it as vxlan (flannel's
+  // docs; its code would fall back to udp, which ovlnet does not support).
+  return rawConfigFromObject(obj, origin);
 }

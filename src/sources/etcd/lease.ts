@@ -10,7 +10,7 @@ import { backendNeedsMAC, chooseVtepMAC, parseSubnetFile, registeredPublicKey } 
 import type { Registration, RegisterOptions } from '../types.js';
 import { fitsRange, pickFreeSubnet, type SubnetRange } from './allocate.js';
 import type { EtcdClient, Listing } from './client.js';
-import { leaseKeyName, leaseNodeName, leaseValue, parseLease, type LocalBackendData } from './codec.js';
+import { cachedLease, leaseKeyName, leaseNodeName, leaseValue, parseLease, type CachedLease, type LocalBackendData } from './codec.js';
 import { carriesIP, ownLeaseVerdict, pickOwnLease, publishedMAC } from './own.js';
 
 export const DEFAULT_LEASE_TTL_SECONDS = 24 * 3600;
@@ -29,6 +29,33 @@ export interface OwnLease {
   /** etcd lease ID; "0" for a reservation (never renewed). */
   leaseID: string;
   renewAt: number;
+}
+
+/**
+ * What the registration's successful write was based on: its listing (at
+ * one revision), the stale leases of this node it deleted after it, and the
+ * leases it parsed. With the own lease, this is etcd as registered, up to
+ * writes of other nodes after the listing (EtcdSource's first load).
+ */
+export interface RegisteredView {
+  listing: Listing;
+  removed: string[];
+  parsed: Map<string, CachedLease>;
+}
+
+/**
+ * The registration's listing (its entries under subnets/) without the stale
+ * leases of this node it deleted, with this node's lease as it was written,
+ * in etcd's key order.
+ */
+export function registeredEntries<E extends { name: string; value: string; lease: string }>(listed: E[], view: RegisteredView, own: OwnLease): Array<E | { name: string; value: string; lease: string }> {
+  const removed = new Set([...view.removed, own.name]);
+  const entries: Array<E | { name: string; value: string; lease: string }> = listed.filter((e) => !removed.has(e.name));
+  // Its value as listed, if any, is not the one written.
+  view.parsed.delete(own.name);
+  const at = entries.findIndex((e) => e.name > own.name);
+  entries.splice(at < 0 ? entries.length : at, 0, { name: own.name, value: own.value, lease: own.leaseID });
+  return entries;
 }
 
 export interface KeeperSetup {
@@ -86,10 +113,12 @@ export class LeaseKeeper {
     return Date.now() + (ttl - Math.min(RENEW_MARGIN_SECONDS, ttl / 2)) * 1000;
   }
 
-  async start(first: Listing): Promise<Registration> {
-    this.take(await this.acquire(first));
+  /** Registers; also returns what the write was based on, for the source's first load (EtcdSource.read). */
+  async start(first: Listing): Promise<{ registration: Registration; view: RegisteredView }> {
+    const { own, view } = await this.acquire(first);
+    this.take(own);
     this.schedule(Math.min(OWN_KEY_CHECK_MS, Math.max(0, this.own!.renewAt - Date.now())));
-    return this.registration;
+    return { registration: this.registration, view };
   }
 
   private take(own: OwnLease): void {
@@ -111,7 +140,7 @@ export class LeaseKeeper {
   }
 
   /** Finds or creates this node's lease; see docs/reliability.md "etcd". */
-  private async acquire(first?: Listing): Promise<OwnLease> {
+  private async acquire(first?: Listing): Promise<{ own: OwnLease; view: RegisteredView }> {
     const { config, range, range6, publicIP, ttl, opts } = this.s;
     const c = this.client;
     const dir = this.subnetsDir;
@@ -124,10 +153,14 @@ export class LeaseKeeper {
       listing ??= await c.list();
       const current = listing;
       listing = undefined;
+      const parsed = new Map<string, CachedLease>();
       const leases = current.subnets.map((kv) => {
         const name = kv.key.toString('utf8').slice(dir.length);
-        return { name, kv, ...parseLease(c.prefix, name, kv.value.toString('utf8')) };
+        const p = parseLease(c.prefix, name, kv.value.toString('utf8'));
+        parsed.set(name, cachedLease(p));
+        return { name, kv, ...p };
       }).filter((l) => !l.badKey);
+      const view = (removed: string[]): RegisteredView => ({ listing: current, removed, parsed });
       const mine = leases.filter((l) => carriesIP(l.obj, publicIP));
       const fit = pickOwnLease(mine, range, range6, previous, opts.existingVtepMAC);
       // The MAC this node published before (peers have it in their fdb) wins.
@@ -145,7 +178,7 @@ export class LeaseKeeper {
         const res = await c.rpc('updating this node\'s lease', () =>
           c.etcd.if(dir + fit.name, 'Mod', '==', fit.kv.mod_revision).then(put).options(c.callOpts()).commit());
         if (res.succeeded) {
-          return { name: fit.name, subnet: fit.subnet!, subnet6: fit.subnet6, value, leaseID, renewAt: reservation ? Infinity : this.renewAt(ttl) };
+          return { own: { name: fit.name, subnet: fit.subnet!, subnet6: fit.subnet6, value, leaseID, renewAt: reservation ? Infinity : this.renewAt(ttl) }, view: view([]) };
         }
         c.revoke(leaseID);
         continue; // changed under us: look again
@@ -179,7 +212,7 @@ export class LeaseKeeper {
       const res = await c.rpc('creating this node\'s lease', () =>
         c.etcd.if(dir + name, 'Version', '==', 0)
           .then(c.etcd.put(dir + name).value(value).lease(leaseID)).options(c.callOpts()).commit());
-      if (res.succeeded) return { name, subnet, subnet6, value, leaseID, renewAt: this.renewAt(ttl) };
+      if (res.succeeded) return { own: { name, subnet, subnet6, value, leaseID, renewAt: this.renewAt(ttl) }, view: view(mine.map((l) => l.name)) };
       // Lost the race for this subnet: another node created it first. Try another.
       tried.push(subnet);
       if (subnet6) tried.push(subnet6);
@@ -219,7 +252,7 @@ export class LeaseKeeper {
     const verdict = ownLeaseVerdict({ value: own.value, leaseID: own.leaseID, publicIP: this.s.publicIP },
       kv && { value: kv.value.toString('utf8'), lease: kv.lease });
     if (verdict === 'taken') {
-      this.take(await this.acquire());
+      this.take((await this.acquire()).own);
       return;
     }
     const due = Date.now() >= own.renewAt;

@@ -14,15 +14,14 @@ import { backendOf } from '../../backends/registry.js';
 import { SourceError } from '../../errors.js';
 import type { ClusterState, RawConfig, RawNode } from '../../model/types.js';
 import { validateConfig } from '../../validate/config.js';
-import { isObject, rawConfigFromObject } from '../netconf.js';
 import { choosePublicIPv4, choosePublicIPv6, needsHostRead } from '../registration.js';
 import type { LoadOptions, Registration, RegisterOptions, Source, SourceUpdate, WatchHandlers } from '../types.js';
 import { subnetRange, subnetRange6 } from './allocate.js';
 import { EtcdClient, type Listing } from './client.js';
-import { cachedLease, leaseNodeName, MAX_VALUE_BYTES, parseLease, parseLeaseKey, type CachedLease } from './codec.js';
+import { cachedLease, leaseNodeName, parseConfigText, parseLease, parseLeaseKey, type CachedLease } from './codec.js';
 import { nodeCarriesIP } from './own.js';
-import { DEFAULT_LEASE_TTL_SECONDS, LeaseKeeper, checkTTL } from './lease.js';
-import { DEFAULT_PREFIX, type EtcdURI } from './uri.js';
+import { DEFAULT_LEASE_TTL_SECONDS, LeaseKeeper, checkTTL, registeredEntries, type OwnLease, type RegisteredView } from './lease.js';
+import type { EtcdURI } from './uri.js';
 
 /** A key under subnets/ as load() reads it: name, value, etcd lease ID ("0": none). */
 interface LeaseEntry { name: string; value: string; lease: string }
@@ -72,6 +71,12 @@ export class EtcdSource implements Source {
   /** Running watches' reaction to an etcd reset: list again and watch from there. */
   private readonly resetHandlers = new Set<(why: string) => void>();
   private keeper?: LeaseKeeper;
+  /**
+   * The registration's listing and what its write changed there (lease.ts),
+   * for the next load (the daemon's first cycle) instead of a second listing
+   * of the same leases; dropped by any read. See read().
+   */
+  private registered?: { view: RegisteredView; own: OwnLease };
 
   /**
    * `leaseExpiries` false: no lease's expiry is looked up (expiresAt stays
@@ -114,22 +119,7 @@ export class EtcdSource implements Source {
   }
 
   private parseConfig(text: string | undefined): RawConfig {
-    const origin = `etcd ${this.prefix}/config`;
-    if (text === undefined) {
-      throw new SourceError(`${this.where()}: no network config at ${this.prefix}/config`,
-        `check the prefix (flannel's default is ${DEFAULT_PREFIX}; write another as etcd://HOST:PORT/PREFIX), or write the config: etcdctl put ${this.prefix}/config '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}'`);
-    }
-    let obj: unknown;
-    try {
-      if (Buffer.byteLength(text, 'utf8') > MAX_VALUE_BYTES) throw new Error(`larger than ${MAX_VALUE_BYTES} bytes`);
-      obj = JSON.parse(text);
-    } catch (e) {
-      throw new SourceError(`${origin}: invalid JSON: ${(e as Error).message}`);
-    }
-    if (!isObject(obj)) throw new SourceError(`${origin}: expected a JSON object`);
-    // A missing Backend stays undefined: validation treats it as vxlan (flannel's
-    // docs; its code would fall back to udp, which ovlnet does not support).
-    return rawConfigFromObject(obj, origin);
+    return parseConfigText(this.prefix, this.where(), text);
   }
 
   private entriesOf(listing: Listing): LeaseEntry[] {
@@ -140,10 +130,10 @@ export class EtcdSource implements Source {
   /**
    * The cluster state. Without `fresh`, while a live watch keeps `known` in
    * sync, it is built from what the watch reported: no listing, leases
-   * parsed once per value, expiries from the cache. Otherwise (a one-shot
-   * command, the daemon's start and resync cycles, after a watch disconnect or
-   * cancel, an etcd reset) it lists the config and the subnets range at one
-   * revision, page by page (client.ts).
+   * parsed once per value, expiries from the cache. The first load after
+   * register() takes the registration's listing. Otherwise (a one-shot
+   * command, the daemon's resync cycles, after a watch disconnect or cancel,
+   * an etcd reset) it lists the config and the subnets range at one revision.
    */
   load(opts: LoadOptions = {}): Promise<ClusterState> {
     return this.read(opts, true);
@@ -156,13 +146,20 @@ export class EtcdSource implements Source {
       this.dirty.clear();
       this.dirtyAll = false;
     }
+    const registered = this.registered;
+    this.registered = undefined;
     if (!opts.fresh && this.synced) {
       const order = this.knownOrder ??= [...this.known.keys()].sort(byKey);
       return this.state(this.knownConfig, order.map((name) => { const k = this.known.get(name)!; return { name, value: k.value, lease: k.lease }; }), false, given);
     }
-    const listing = await this.client.list();
-    const entries = this.entriesOf(listing);
-    this.adopt(listing, entries, given);
+    // The first read after register(), before any other: etcd as registered,
+    // from its listing at revision R, no listing. A watch started after it
+    // goes on from R + 1 (watch()): what other nodes wrote since R comes as
+    // its events, and its first cycle follows them.
+    const first = registered && given && !this.reset && this.lastRevision === undefined ? registered : undefined;
+    const listing = first?.view.listing ?? await this.client.list();
+    const entries = first ? registeredEntries(this.entriesOf(listing), first.view, first.own) : this.entriesOf(listing);
+    this.adopt(listing, entries, given, first?.view.parsed);
     return this.state(listing.config?.value.toString('utf8'), entries, true, given);
   }
 
@@ -213,8 +210,11 @@ export class EtcdSource implements Source {
     return own ? `${own.name} ${this.keeper!.publicIP.text}` : '';
   }
 
-  /** Takes a listing as the base the watch events apply to, unless the watch is already past it. */
-  private adopt(listing: Listing, entries: LeaseEntry[], given: boolean): void {
+  /**
+   * Takes a listing as the base the watch events apply to, unless the watch
+   * is already past it. `parsed`: leases parsed from it already (registration).
+   */
+  private adopt(listing: Listing, entries: LeaseEntry[], given: boolean, parsed?: Map<string, CachedLease>): void {
     const rev = BigInt(listing.revision);
     // A listing answered late (an older one than `known` has, or older than
     // events already applied) would take changes back: keep `known`. After
@@ -234,7 +234,7 @@ export class EtcdSource implements Source {
     const next = new Map<string, KnownLease>();
     for (const e of entries) {
       const had = this.known.get(e.name);
-      next.set(e.name, { value: e.value, lease: e.lease, parsed: had?.value === e.value ? had.parsed : undefined });
+      next.set(e.name, { value: e.value, lease: e.lease, parsed: had?.value === e.value ? had.parsed : parsed?.get(e.name) });
     }
     this.known = next;
     this.knownOrder = entries.map((e) => e.name);
@@ -478,7 +478,9 @@ export class EtcdSource implements Source {
     const local = await backendOf(config).localLeaseData?.(config.backend, { netns: opts.netns });
     this.keeper?.stop();
     this.keeper = new LeaseKeeper(this.client, { opts, ttl, config, range, range6, publicIP, publicIPv6, local });
-    return this.keeper.start(listing);
+    const { registration, view } = await this.keeper.start(listing);
+    this.registered = { view, own: this.keeper.own! };
+    return registration;
   }
 
   async close(): Promise<void> {
