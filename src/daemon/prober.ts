@@ -11,7 +11,7 @@ import type { PlanDelta } from '../engine/incremental.js';
 import type { DesiredState } from '../model/types.js';
 import type { Logger } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
-import { countUnreachable, peersJSON, pickRound, recordProbe, syncTargets, type PeerProbeState, type ProbeRecord } from './peer-probes.js';
+import { countUnreachable, peersJSON, pickRound, recordProbe, syncTargets, unknownPeer, type PeerProbeState, type ProbeRecord } from './peer-probes.js';
 import type { Clock } from './scheduler.js';
 
 /** Peers probed per round: with the rate below, a round ends well within a 10 s interval. */
@@ -76,7 +76,7 @@ export class Prober {
       const was = this.states.get(name);
       this.states.delete(name);
       const target = p && plan.targetOf(p.node).text;
-      if (target !== undefined) this.states.set(name, was && was.target === target ? was : { name, target, state: 'unknown', failures: 0 });
+      if (target !== undefined) this.states.set(name, was && was.target === target ? was : unknownPeer({ name, target }));
       if (was?.state === 'unreachable' && this.states.get(name) !== was) recount = true;
     }
     if (recount) this.o.metrics.peersUnreachable.set(countUnreachable(this.states.values()));

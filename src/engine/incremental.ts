@@ -347,7 +347,7 @@ export class IncrementalPlan {
       wanted.add(key);
       this.countKey(key, 1);
       if (e.kind === 'route' && this.kernel.foreignDsts.has(e.dst.text)) return fallback(`a route not owned by ovlnet holds ${e.dst.text}`);
-      const a = this.kernel.owned.get(key);
+      const a = this.kernel.owned(e);
       if (!a) {
         changes.push(addOf(e, key));
         continue;
@@ -360,7 +360,7 @@ export class IncrementalPlan {
       this.countKey(key, -1);
       if (wanted.has(key)) continue;
       if (e.kind === 'route' && this.kernel.foreignDsts.has(e.dst.text)) return fallback(`a route not owned by ovlnet holds ${e.dst.text}`);
-      const a = this.kernel.owned.get(key);
+      const a = this.kernel.owned(e);
       if (a) changes.push(deleteOf(a, key));
     }
     // 4. Objects of the plan the kernel lost since the last cycle (kernel events): written again.
@@ -379,7 +379,7 @@ export class IncrementalPlan {
         const spec = specOf(e.kind);
         const key = spec.key(e);
         if (!todo.delete(key)) continue;
-        const a = this.kernel.owned.get(key);
+        const a = this.kernel.owned(e);
         if (!a) changes.push(addOf(e, key));
         else if (spec.compare(e, a).length) changes.push(changeOf(e, a, key, formatDifferences(spec.compare(e, a))));
       }
