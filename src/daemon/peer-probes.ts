@@ -32,6 +32,24 @@ export interface PeerProbeState extends ProbeTarget {
   lastError?: string;
 }
 
+/**
+ * A peer's state with every field written, always in this order: one hidden
+ * class for all of them. Spreading one state into the next (`{ ...s, x }`)
+ * gave each of 10 000 peers a V8 map and descriptor array of its own, about
+ * 2 MB of the daemon's live heap.
+ */
+export function peerState(s: PeerProbeState): PeerProbeState {
+  return {
+    name: s.name, family: s.family, target: s.target, payload: s.payload, state: s.state,
+    since: s.since, lastProbeAt: s.lastProbeAt, rttMs: s.rttMs, failures: s.failures, lastError: s.lastError,
+  };
+}
+
+/** A peer not probed yet. */
+export function unknownPeer(t: ProbeTarget): PeerProbeState {
+  return peerState({ name: t.name, family: t.family, target: t.target, payload: t.payload, state: 'unknown', failures: 0 });
+}
+
 /** Failed probes in a row before a peer counts as unreachable: one lost packet is not an outage. */
 export const FAILURES_UNREACHABLE = 2;
 
@@ -60,8 +78,8 @@ export function syncTargets(prev: Map<string, PeerProbeState>, targets: ProbeTar
 
 /** The state `p` had for target `t`, when it was of the same address (the payload follows the plan's MTU), else a new one. */
 export function kept(p: PeerProbeState | undefined, t: ProbeTarget): PeerProbeState {
-  if (!p || p.target !== t.target) return { ...t, state: 'unknown', failures: 0 };
-  return p.payload === t.payload ? p : { ...p, payload: t.payload };
+  if (!p || p.target !== t.target) return unknownPeer(t);
+  return p.payload === t.payload ? p : peerState({ ...p, payload: t.payload });
 }
 
 /** The next `n` names after `cursor`, wrapping around, each at most once. */
@@ -82,15 +100,15 @@ export interface ProbeRecord {
 /** The peer's state after one probe, and whether it just went unreachable or came back. */
 export function recordProbe(s: PeerProbeState, r: ProbeRecord, now: number): { state: PeerProbeState; change?: 'unreachable' | 'reachable' } {
   if (r.ok) {
-    const state: PeerProbeState = { ...s, state: 'reachable', failures: 0, lastProbeAt: now, rttMs: r.rttMs, lastError: undefined, since: s.state === 'reachable' ? s.since : now };
+    const state = peerState({ ...s, state: 'reachable', failures: 0, lastProbeAt: now, rttMs: r.rttMs, lastError: undefined, since: s.state === 'reachable' ? s.since : now });
     return { state, ...(s.state === 'unreachable' ? { change: 'reachable' as const } : {}) };
   }
   const failures = s.failures + 1;
   const down = failures >= FAILURES_UNREACHABLE;
-  const state: PeerProbeState = {
+  const state = peerState({
     ...s, failures, lastProbeAt: now, lastError: r.error,
     state: down ? 'unreachable' : s.state, since: down && s.state !== 'unreachable' ? now : s.since,
-  };
+  });
   return { state, ...(down && s.state !== 'unreachable' ? { change: 'unreachable' as const } : {}) };
 }
 

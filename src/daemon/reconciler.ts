@@ -16,7 +16,7 @@ import type { Registration, Source, SourceUpdate } from '../sources/types.js';
 import { newPlanTrace } from '../engine/desired.js';
 import { IncrementalPlan } from '../engine/incremental.js';
 import { readFileIfExists, writeFileAtomic } from '../host/files.js';
-import { applyToActual, unmodelled } from './kernel-model.js';
+import { applyToActual, shareWithPlan, unmodelled } from './kernel-model.js';
 import { applyKernelEvents, ownedFrom, type Owned, type Repair } from './kernel-events.js';
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { FailureStreak, type Logger } from './logger.js';
@@ -214,6 +214,8 @@ export class Reconciler {
       }
       // An incremental cycle changes peers only: the subnet file (this node's config) stays as written.
       if (!incremental) await this.writeSubnetFile(snap);
+      // The host as read holds its own copy of every planned address: share the plan's.
+      if (next && !incremental) next = shareWithPlan(next, snap.desired.entries);
       this.model = next;
       if (r.applied.length === 0) {
         log.debug('cycle: in sync', { reason: reasons, peers: snap.desired.peers.length, in_sync: snap.result.inSync, duration_ms: ms, host: model ? 'model' : 'read' });

@@ -39,6 +39,7 @@ import type { CycleOptions, Snapshot } from './cycle.js';
 import type { PlanTrace } from './desired.js';
 import { policyFor } from './devices.js';
 import { KernelIndex } from './kernel-index.js';
+import { PlannedKeys } from './planned-keys.js';
 
 /** What a source says changed since its previous read: nodes by name. */
 export interface NodeDelta {
@@ -120,10 +121,8 @@ export class IncrementalPlan {
   private readonly peerEntries = new Map<string, Entry[]>();
   private readonly peers = new Map<string, PeerPlan>();
   private readonly kept = new Set<Node>();
-  /** The planned entries' keys, counted (two entries may share one): what entryKeys answers. */
-  private readonly keyCounts = new Map<string, number>();
   /** Whether an entry of the current plan has this kinds key (DesiredState.entryKeys). */
-  readonly entryKeys: { has(key: string): boolean } = { has: (key) => this.keyCounts.has(key) };
+  readonly entryKeys = new PlannedKeys();
   /** The plan's entries that are no peer's (devices, addresses, rules). */
   private head: Entry[] = [];
   private readonly clusterProblems: ProblemSet;
@@ -226,13 +225,7 @@ export class IncrementalPlan {
     }
     for (const p of desired.peers) this.peers.set(p.node.name, p);
     this.head = desired.entries.filter((e) => !inPeers.has(e));
-    for (const e of desired.entries) this.countKey(specOf(e.kind).key(e), 1);
-  }
-
-  private countKey(key: string, by: 1 | -1): void {
-    const n = (this.keyCounts.get(key) ?? 0) + by;
-    if (n > 0) this.keyCounts.set(key, n);
-    else this.keyCounts.delete(key);
+    for (const e of desired.entries) this.entryKeys.add(e, specOf(e.kind).key(e));
   }
 
   /**
@@ -345,9 +338,9 @@ export class IncrementalPlan {
       const spec = specOf(e.kind);
       const key = spec.key(e);
       wanted.add(key);
-      this.countKey(key, 1);
+      this.entryKeys.add(e, key);
       if (e.kind === 'route' && this.kernel.foreignDsts.has(e.dst.text)) return fallback(`a route not owned by ovlnet holds ${e.dst.text}`);
-      const a = this.kernel.owned.get(key);
+      const a = this.kernel.owned(e);
       if (!a) {
         changes.push(addOf(e, key));
         continue;
@@ -357,10 +350,10 @@ export class IncrementalPlan {
     }
     for (const e of oldEntries) {
       const key = specOf(e.kind).key(e);
-      this.countKey(key, -1);
+      this.entryKeys.remove(e, key);
       if (wanted.has(key)) continue;
       if (e.kind === 'route' && this.kernel.foreignDsts.has(e.dst.text)) return fallback(`a route not owned by ovlnet holds ${e.dst.text}`);
-      const a = this.kernel.owned.get(key);
+      const a = this.kernel.owned(e);
       if (a) changes.push(deleteOf(a, key));
     }
     // 4. Objects of the plan the kernel lost since the last cycle (kernel events): written again.
@@ -379,7 +372,7 @@ export class IncrementalPlan {
         const spec = specOf(e.kind);
         const key = spec.key(e);
         if (!todo.delete(key)) continue;
-        const a = this.kernel.owned.get(key);
+        const a = this.kernel.owned(e);
         if (!a) changes.push(addOf(e, key));
         else if (spec.compare(e, a).length) changes.push(changeOf(e, a, key, formatDifferences(spec.compare(e, a))));
       }

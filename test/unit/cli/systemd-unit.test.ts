@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTRIB_HEADER, renderSystemdUnit, systemdWord } from '../../../src/cli/systemd-unit.js';
+import { CONTRIB_HEADER, DAEMON_NODE_OPTIONS, renderSystemdUnit, systemdWord } from '../../../src/cli/systemd-unit.js';
 import { ROOT } from '../../lib/cli.js';
 
 test('systemdWord: plain words as they are, the rest quoted; % and $ doubled', () => {
@@ -27,6 +27,15 @@ test('contrib/ovlnet.service is the rendered unit with the bare command ovlnet (
   const committed = readFileSync(join(ROOT, 'contrib/ovlnet.service'), 'utf8');
   assert.fixture(committed, renderSystemdUnit(['ovlnet'], CONTRIB_HEADER));
   assert.match(committed, /^ExecStart=ovlnet daemon \$OVLNET_DAEMON_ARGS$/m);
+});
+
+test('the daemon\'s Node options are set in the unit, before the environment file that may override them', () => {
+  const unit = renderSystemdUnit(['ovlnet']);
+  const lines = unit.split('\n');
+  const env = lines.indexOf(`Environment=NODE_OPTIONS=${DAEMON_NODE_OPTIONS}`);
+  assert.ok(env >= 0, 'Environment=NODE_OPTIONS line');
+  assert.ok(env < lines.indexOf('EnvironmentFile=-/etc/ovlnet/ovlnet.env'), 'before EnvironmentFile=');
+  assert.is(DAEMON_NODE_OPTIONS, '--max-semi-space-size=2');
 });
 
 test('Documentation= names the man page in the section it is in', () => {

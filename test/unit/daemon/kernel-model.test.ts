@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan } from '../../../src/backends/index.js';
-import { applyToActual, unmodelled } from '../../../src/daemon/kernel-model.js';
+import { applyToActual, shareWithPlan, unmodelled } from '../../../src/daemon/kernel-model.js';
+import { ip, pfx } from '../support/build.js';
 import { entryKey } from '../../../src/kinds/index.js';
 import type { ActualState, Change, DesiredState, Node } from '../../../src/model/types.js';
 import { diff } from '../../../src/reconcile/diff.js';
@@ -142,5 +143,44 @@ for (const [kind, chain] of ruleCases) {
     assert.match(unmodelled(a, applied)!, `${kind}:${chain}/x`);
   });
 }
+
+/** A deep copy of a model as a fresh host read gives it: new address, prefix and MAC objects (actualFrom shares the plan's). */
+function reread(a: ActualState): ActualState {
+  const copy = structuredClone({ routes: a.routes, neighbors: a.neighbors, fdb: a.fdb });
+  return { ...a, ...copy, routes: copy.routes.map((r) => ({ ...r, type: undefined })) };
+}
+
+test('shareWithPlan: entries equal to planned ones take the plan\'s objects; every value kept; others and the input untouched', () => {
+  const desired = vx(N);
+  const host = reread(converged(N));
+  // Entries that differ from the plan in one field each, and a foreign route.
+  const [r0, r1, r2] = host.routes;
+  host.routes[0] = { ...r0, via: ip('198.18.99.0') };
+  host.routes[1] = { ...r1, proto: 4 };
+  host.routes[2] = { ...r2, onlink: !r2.onlink };
+  host.routes.push({ dst: pfx('203.0.113.0/24'), via: ip('192.0.2.1'), dev: 'eth0', onlink: false, proto: 4, type: undefined });
+  host.neighbors[0] = { ...host.neighbors[0], mac: mac('0e:99:00:00:00:01') };
+  host.fdb[0] = { ...host.fdb[0], dst: ip('192.0.2.99') };
+  const before = structuredClone({ routes: host.routes, neighbors: host.neighbors, fdb: host.fdb });
+  const shared = shareWithPlan(host, desired.entries);
+  assert.equal({ routes: shared.routes, neighbors: shared.neighbors, fdb: shared.fdb }, before, 'every value kept');
+  assert.equal({ routes: host.routes, neighbors: host.neighbors, fdb: host.fdb }, before, 'the input untouched');
+  const planned = new Set<object>();
+  for (const e of desired.entries) for (const v of Object.values(e)) if (typeof v === 'object' && v) planned.add(v);
+  const usesPlan = (x: object) => Object.values(x).some((v) => typeof v === 'object' && v !== null && planned.has(v));
+  const table: Array<[what: string, x: object, shares: boolean]> = [
+    ['a route with another gateway', shared.routes[0], false],
+    ['a route of another protocol', shared.routes[1], false],
+    ['a route with another onlink flag', shared.routes[2], false],
+    ['a foreign route', shared.routes.at(-1)!, false],
+    ['a neighbour with another MAC', shared.neighbors[0], false],
+    ['an fdb entry to another destination', shared.fdb[0], false],
+    ...shared.routes.slice(3, -1).map((r): [string, object, boolean] => [`route ${r.dst.text} as planned`, r, true]),
+    ...shared.neighbors.slice(1).map((n): [string, object, boolean] => [`neighbour ${n.ip.text} as planned`, n, true]),
+    ...shared.fdb.slice(1).map((f): [string, object, boolean] => [`fdb ${f.mac.text} as planned`, f, true]),
+  ];
+  assert.ok(table.filter(([, , s]) => s).length >= 3, 'some entries as planned');
+  for (const [what, x, shares] of table) assert.is(usesPlan(x), shares, what);
+});
 
 test.run();

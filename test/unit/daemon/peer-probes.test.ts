@@ -50,6 +50,19 @@ test('targets: state kept for unchanged peers, reset when the target moves, drop
   assert.equal(j.peers.map((p) => `${p.name} ${p.family}`), ['b 4', 'b 6', 'c 4', 'd 4']);
 });
 
+test('state objects: every way a state is made gives the same fields in the same order (one V8 hidden class for all peers)', () => {
+  const fresh = syncTargets(new Map(), [{ name: 'a', target: '198.18.1.0' }]).get('a')!;
+  const reached = recordProbe(fresh, { ok: true, rttMs: 1 }, 1).state;
+  const failed = recordProbe(reached, { ok: false, error: 'x' }, 2).state;
+  const down = recordProbe(failed, { ok: false, error: 'x' }, 3).state;
+  const back = recordProbe(down, { ok: true, rttMs: 2 }, 4).state;
+  const keys = Object.keys(fresh);
+  assert.equal(keys, ['name', 'target', 'state', 'since', 'lastProbeAt', 'rttMs', 'failures', 'lastError']);
+  const table: Array<[what: string, s: PeerProbeState]> = [['reached', reached], ['failed once', failed], ['unreachable', down], ['back', back]];
+  for (const [what, s] of table) assert.equal(Object.keys(s), keys, what);
+  assert.equal([down.state, down.failures, down.since, back.state, back.lastError], ['unreachable', 2, 3, 'reachable', undefined]);
+});
+
 const pingCases: Array<[code: number, out: string, err: string, want: object]> = [
   [0, 'PING 198.18.1.0 (198.18.1.0) 1422(1450) bytes of data.\n1430 bytes from 198.18.1.0: icmp_seq=1 ttl=64 time=0.071 ms\n', '', { ok: true, rttMs: 0.071 }],
   [1, 'PING 198.18.3.0 (198.18.3.0) 1422(1450) bytes of data.\n\n--- 198.18.3.0 ping statistics ---\n1 packets transmitted, 0 received, 100% packet loss, time 0ms\n', '', { ok: false }],

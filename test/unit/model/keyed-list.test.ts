@@ -19,7 +19,7 @@ function expected(list: readonly Item[]): Record<string, number[]> {
 }
 function asked(by: ListIndexer<Item>, list: readonly Item[]): Record<string, number[]> {
   const out: Record<string, number[]> = {};
-  for (const [k, g] of by.index(list, false)) out[k] = g.map((x) => x.v);
+  for (const k of by.index(list, false).keys()) out[k] = by.lookup(list, k).map((x) => x.v);
   return out;
 }
 
@@ -110,5 +110,27 @@ for (const c of withoutCases) {
     }
   });
 }
+
+test('ListIndexer: a key with one entry holds the entry itself, an array only with several (edits keep it so)', () => {
+  const { by } = counting();
+  const a1 = item('a', 1);
+  const a2 = item('a', 2);
+  const b = item('b', 3);
+  const list = [a1, a2, b];
+  const ix = by.index(list, false);
+  const table: Array<[key: string, held: unknown]> = [['a', [a1, a2]], ['b', b], ['z', undefined]];
+  for (const [key, held] of table) assert.equal(ix.get(key), held, key);
+  assert.equal(by.lookup(list, 'b'), [b]);
+  assert.equal(by.lookup(list, 'z'), []);
+  const e = new ListEdit(list, by);
+  e.remove(a1);
+  e.add(item('c', 4));
+  e.add(item('b', 5));
+  const out = e.result();
+  const after = by.index(out, false);
+  assert.is(after.get('a'), a2, 'one left: held alone');
+  assert.ok(!Array.isArray(after.get('c')));
+  assert.equal((after.get('b') as Item[]).map((x) => x.v), [3, 5]);
+});
 
 test.run();
