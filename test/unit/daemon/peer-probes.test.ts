@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DaemonMetrics } from '../../../src/daemon/metrics.js';
 import { Logger } from '../../../src/daemon/logger.js';
-import { FAILURES_UNREACHABLE, peersJSON, pickRound, recordProbe, syncTargets, type PeerProbeState } from '../../../src/daemon/peer-probes.js';
+import { FAILURES_UNREACHABLE, kept, peersJSON, pickRound, recordProbe, syncTargets, type PeerProbeState } from '../../../src/daemon/peer-probes.js';
 import { PROBES_PER_ROUND, Prober } from '../../../src/daemon/prober.js';
 import { parsePing } from '../../../src/host/parse-ping.js';
 import { parsePrefix, parseIP } from '../../../src/model/ip.js';
@@ -51,14 +51,15 @@ test('targets: state kept for unchanged peers, reset when the target moves, drop
 });
 
 test('state objects: every way a state is made gives the same fields in the same order (one V8 hidden class for all peers)', () => {
-  const fresh = syncTargets(new Map(), [{ name: 'a', target: '198.18.1.0' }]).get('a')!;
+  const fresh = syncTargets(new Map(), [v4('a', '198.18.1.0')]).get('a/4')!;
   const reached = recordProbe(fresh, { ok: true, rttMs: 1 }, 1).state;
   const failed = recordProbe(reached, { ok: false, error: 'x' }, 2).state;
   const down = recordProbe(failed, { ok: false, error: 'x' }, 3).state;
   const back = recordProbe(down, { ok: true, rttMs: 2 }, 4).state;
+  const resized = kept(back, { ...v4('a', '198.18.1.0'), payload: 1000 });
   const keys = Object.keys(fresh);
-  assert.equal(keys, ['name', 'target', 'state', 'since', 'lastProbeAt', 'rttMs', 'failures', 'lastError']);
-  const table: Array<[what: string, s: PeerProbeState]> = [['reached', reached], ['failed once', failed], ['unreachable', down], ['back', back]];
+  assert.equal(keys, ['name', 'family', 'target', 'payload', 'state', 'since', 'lastProbeAt', 'rttMs', 'failures', 'lastError']);
+  const table: Array<[what: string, s: PeerProbeState]> = [['reached', reached], ['failed once', failed], ['unreachable', down], ['back', back], ['payload changed', resized]];
   for (const [what, s] of table) assert.equal(Object.keys(s), keys, what);
   assert.equal([down.state, down.failures, down.since, back.state, back.lastError], ['unreachable', 2, 3, 'reachable', undefined]);
 });
