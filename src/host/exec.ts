@@ -48,8 +48,25 @@ interface Spawned {
   message?: string;
 }
 
+let execaModule: typeof import('execa') | undefined;
+let execaLoading: Promise<void> | undefined;
+
+/**
+ * Loads execa (once). Once loaded, run() starts its process in the same
+ * turn of the event loop it is called in: a read started before the cluster
+ * file is parsed then runs while it is parsed, instead of waiting for
+ * execa's import to finish behind the parse.
+ */
+export function loadRunner(): Promise<void> {
+  execaLoading ??= import('execa').then((m) => {
+    execaModule = m;
+  });
+  return execaLoading;
+}
+
 async function spawnCollect(cmd: string, args: string[], input: string, timeoutMs?: number, env?: Record<string, string | undefined>): Promise<Spawned> {
-  const { execa } = await import('execa');
+  if (!execaModule) await loadRunner();
+  const { execa } = execaModule!;
   const r = await execa(cmd, args, { input, reject: false, stripFinalNewline: false, maxBuffer: MAX_BUFFER, encoding: 'utf8', ...(timeoutMs ? { timeout: timeoutMs } : {}), ...(env ? { env } : {}) });
   const spawnError = r.failed && r.exitCode === undefined;
   return {

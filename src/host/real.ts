@@ -4,6 +4,7 @@
 import type { Host, HostRead, ReadScope } from '../engine/host.js';
 import type { OffloadEntry } from '../model/types.js';
 import { KIND_LIST } from '../kinds/index.js';
+import { loadRunner } from './exec.js';
 import { readNetfilter, readNetfilterIfInstalled } from './netfilter.js';
 import { readOffload } from './offload.js';
 import { readSysctl } from './sysctl.js';
@@ -22,6 +23,7 @@ async function driverOf(name: string) {
 /** `writers`: the daemon's long-lived ip/bridge batch processes (batch-writer.ts); without, a process per batch. */
 export function realHost(netns: string | undefined, writers?: BatchWriters): Host {
   return {
+    ready: loadRunner,
     async read(scope: ReadScope): Promise<HostRead> {
       const out: HostRead = {};
       if (scope.kernel) out.kernel = await readHost(netns, scope.kernel.fdbDevices);
