@@ -38,7 +38,7 @@ export async function readHost(netns: string | undefined, fdbDevices: readonly s
 
 /** One `ip -j -d -N -batch` of `show` commands: each command's JSON answer, in order. */
 async function ipShow(netns: string | undefined, commands: string[]): Promise<unknown[][]> {
-  const r = await run('ip', ['-j', '-d', '-N', '-batch', '-'], { netns, input: commands.map((c) => `${c}\n`).join('') });
+  const r = await run('ip', ['-j', '-d', '-N', '-batch', '-'], { netns, input: commands.map((c) => `${c}\n`).join(''), bulkOutput: true });
   if (r.exitCode !== 0) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
   const parts = splitJsonArrays(r.stdout);
   if (parts.length !== commands.length) throw new HostError(`reading the host failed: unexpected output from ip (${parts.length} of ${commands.length} answers)`);
@@ -46,7 +46,7 @@ async function ipShow(netns: string | undefined, commands: string[]): Promise<un
 }
 
 async function readFdbOf(netns: string | undefined, dev: string): Promise<FdbEntry[]> {
-  const b = await run('bridge', ['-j', 'fdb', 'show', 'dev', dev], { netns });
+  const b = await run('bridge', ['-j', 'fdb', 'show', 'dev', dev], { netns, bulkOutput: true });
   if (b.exitCode !== 0) {
     if (/Cannot find device/.test(b.stderr)) return [];
     throw new HostError(`reading the fdb of ${dev} failed: ${b.stderr.trim().split('\n')[0] || `bridge exited ${b.exitCode}`}`);
