@@ -17,9 +17,10 @@ export function driverPhases(ordered: Change[], hook: 'phases' | 'early', desire
     const d = spec[hook];
     if (d && !drivers.has(d)) drivers.set(d, []);
   }
-  for (const c of ordered) {
-    const d = specOf(c.kind)[hook];
-    if (d) drivers.get(d)!.push(c);
+  // Indexed: once per change, in a fresh process mostly before the JIT (see batches.ts toPhases).
+  for (let i = 0; i < ordered.length; i++) {
+    const d = specOf(ordered[i].kind)[hook];
+    if (d) drivers.get(d)!.push(ordered[i]);
   }
   const out: WritePhases = [];
   // The whole desired list is built only when a driver has changes (incremental cycles keep it lazy).
