@@ -95,13 +95,21 @@ export function toPhases(ordered: Change[]): Batch[][] {
   const first: Change[] = [];
   // Deletions and additions apart, so each process removes before it adds.
   const lists = { neigh: [[], []], route: [[], []], fdb: [[], []] } as Record<'neigh' | 'route' | 'fdb', [BatchLine[], BatchLine[]]>;
-  for (const c of ordered) {
+  // Indexed loops, no destructuring: this runs once per change (15 000 at
+  // 5 000 peers) in a fresh process, mostly before the JIT has optimised it,
+  // where each iterator and destructuring step is a call of its own.
+  for (let i = 0; i < ordered.length; i++) {
+    const c = ordered[i];
     if (c.kind !== 'neigh' && c.kind !== 'fdb' && c.kind !== 'route') {
       first.push(c);
       continue;
     }
     const stage = c.action === 'delete' ? 0 : 1;
-    for (const [tool, line] of linesFor(c)) lists[tool === 'bridge' ? 'fdb' : c.kind][stage].push({ line, change: c });
+    const lines = linesFor(c);
+    for (let j = 0; j < lines.length; j++) {
+      const tool = lines[j][0];
+      lists[tool === 'bridge' ? 'fdb' : c.kind][stage].push({ line: lines[j][1], change: c });
+    }
   }
   const phases: Batch[][] = toBatches(first).map((b) => [b]);
   const [neighDel, neigh] = lists.neigh;

@@ -75,8 +75,23 @@ export interface Snapshot {
 
 /** Reads the source and the host, plans and diffs. Never writes. */
 export async function snapshot(source: Source, opts: CycleOptions, state?: ClusterState, host: Host = realHost(opts.netns), trace?: PlanTrace): Promise<Snapshot> {
-  state ??= await source.load();
-  const { kernel } = await host.read({ kernel: { fdbDevices: fdbDevicesFor(state) } });
+  if (state) {
+    const { kernel } = await host.read({ kernel: { fdbDevices: fdbDevicesFor(state) } });
+    return snapshotFrom(state, kernel!, opts, host, trace);
+  }
+  // The host read starts before the source is read and parsed: links,
+  // routes and neighbours do not depend on it (only the fdb read waits for
+  // the device names), so `ip` answers while the cluster file is parsed.
+  await host.ready?.();
+  let devices!: (names: string[]) => void;
+  const reading = host.read({ kernel: { fdbDevices: new Promise<string[]>((resolve) => (devices = resolve)) } });
+  const loading = source.load();
+  // A source that fails leaves the fdb unread (an empty list: nothing to ask bridge).
+  loading.then((s) => devices(fdbDevicesFor(s)), () => devices([]));
+  // Both failing: the source's error is the one reported, as when the reads were in turn.
+  reading.catch(() => undefined);
+  state = await loading;
+  const { kernel } = await reading;
   return snapshotFrom(state, kernel!, opts, host, trace);
 }
 
@@ -91,18 +106,9 @@ export async function snapshotFrom(state: ClusterState, actual: ActualState, opt
   const policy = policyFor(config);
   const isProgrammed = programmedCheck(actual, config, policy);
   const { cluster, desired, problems } = planFrom(state, actual, opts, isProgrammed, config, trace);
-  const skipped = await readExtras(host, desired, actual);
-  if (opts.forwardRules === false) skipped.push(...await forwardPolicyCheck(host, config, actual));
+  const skipped = await readExtras(host, desired, actual, opts.forwardRules === false ? forwardFamiliesOf(config) : []);
   const result = diff(desired, actual, policy);
   return { state, cluster, desired, actual, result, problems: [...problems, ...skipped, ...result.conflicts], host, ...(trace ? { trace } : {}) };
-}
-
-/** Turned off, the FORWARD rules are not planned; whether the host drops forwarded traffic is still worth a warning. */
-async function forwardPolicyCheck(host: Host, config: NetworkConfig, actual: ActualState): Promise<Problem[]> {
-  const families = [...new Set([config.network.family, ...(config.ipv6 ? [6 as const] : [])])];
-  const unread = families.filter((f) => !actual.netfilter?.[`${f}/filter`]);
-  const read = unread.length ? (await host.read({ netfilter: { families: unread, ifInstalled: true } })).netfilter : undefined;
-  return forwardPolicyProblems({ ...actual.netfilter, ...read }, families);
 }
 
 const isRule = (e: { kind: string }): e is NetfilterRuleEntry => e.kind === 'nat' || e.kind === 'filter';
@@ -130,26 +136,46 @@ export async function withHostFacts(opts: CycleOptions): Promise<CycleOptions> {
   return { ...opts, masqRandomFully: await iptablesHasRandomFully() };
 }
 
+/** The iptables families whose tables the plan's rules need read (the daemon's kernel model may hold them already). */
+function ruleFamilies(desired: DesiredState, actual: ActualState): Array<4 | 6> {
+  return [...new Set(desired.entries.filter(isRule).map(familyOf))].filter((f) => !actual.netfilter?.[`${f}/filter`]);
+}
+
+/** A promise whose rejection is handled where it is awaited, not as an unhandled one if an earlier read throws first. */
+function started<T>(p: Promise<T> | undefined): Promise<T> | undefined {
+  p?.catch(() => undefined);
+  return p;
+}
+
 /**
  * The host state only some plans need, read once per cycle and only then
  * (no-op cycles stay cheap). Returns what could not be checked: without
  * iptables (an nftables-only host), or without root (diff reads without
  * privileges), the FORWARD rules, which are on unless turned off, are dropped
  * from the plan with a warning; --ip-masq, asked for, fails instead.
+ * `forwardFamilies`: with the FORWARD rules turned off, the families whose
+ * FORWARD policy is checked (forwardPolicyProblems). The reads are separate
+ * processes that do not depend on each other: they run at once, and their
+ * answers are taken in the order they were read in turn before.
  */
-async function readExtras(host: Host, desired: DesiredState, actual: ActualState): Promise<Problem[]> {
+async function readExtras(host: Host, desired: DesiredState, actual: ActualState, forwardFamilies: ReadonlyArray<4 | 6> = []): Promise<Problem[]> {
   const offload: Array<{ dev: string; features: string[] }> = [];
   for (const dev of [desired.device, desired.device6]) {
     const features = desired.entries.flatMap((e) => (e.kind === 'offload' && e.dev === dev ? [e.feature] : []));
     if (!features.length || !dev || !actual.links.has(dev)) continue;
     offload.push({ dev, features });
   }
-  actual.offload = offload.length ? (await host.read({ offload })).offload : undefined;
   // Sysctl settings are read with the host (the daemon's kernel model keeps them: an event cycle reads nothing).
-  if (actual.sysctl === undefined) {
-    const pinned = desired.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl' && actual.links.has(e.dev));
-    if (pinned.length) actual.sysctl = (await host.read({ sysctl: pinned })).sysctl;
-  }
+  const pinned = actual.sysctl === undefined ? desired.entries.filter((e): e is SysctlEntry => e.kind === 'sysctl' && actual.links.has(e.dev)) : [];
+  // Tables already in `actual` (the daemon's kernel model) are not read again.
+  const families = ruleFamilies(desired, actual);
+  const forwardUnread = forwardFamilies.filter((f) => !actual.netfilter?.[`${f}/filter`] && !families.includes(f));
+  const offloadRead = started(offload.length ? host.read({ offload }) : undefined);
+  const sysctlRead = started(pinned.length ? host.read({ sysctl: pinned }) : undefined);
+  const rulesRead = started(families.length ? host.read({ netfilter: { families } }) : undefined);
+  const forwardRead = started(forwardUnread.length ? host.read({ netfilter: { families: forwardUnread, ifInstalled: true } }) : undefined);
+  actual.offload = offloadRead ? (await offloadRead).offload : undefined;
+  if (sysctlRead) actual.sysctl = (await sysctlRead).sysctl;
   // The kinds' own readers (WireGuard peers...), read by every snapshot (they have no kernel model).
   const problems: Problem[] = [];
   const readers = new Map(KIND_LIST.flatMap((k) => (k.reader ? [[k.reader.name, k.reader] as const] : [])));
@@ -165,19 +191,27 @@ async function readExtras(host: Host, desired: DesiredState, actual: ActualState
       problems.push(reader.unprivileged);
     }
   }
-  // Tables already in `actual` (the daemon's kernel model) are not read again.
-  const families = [...new Set(desired.entries.filter(isRule).map(familyOf))].filter((f) => !actual.netfilter?.[`${f}/filter`]);
   try {
-    if (families.length) actual.netfilter = { ...actual.netfilter, ...(await host.read({ netfilter: { families } })).netfilter };
+    if (rulesRead) actual.netfilter = { ...actual.netfilter, ...(await rulesRead).netfilter };
   } catch (e) {
     const unreadable = (e instanceof HostError && / not found in PATH/.test(e.message)) || e instanceof PermissionError;
     if (!unreadable || desired.entries.some((x) => x.kind === 'nat')) throw e;
     desired.entries = desired.entries.filter((x) => x.kind !== 'filter');
     actual.netfilter = undefined;
     const why = e instanceof PermissionError ? 'reading iptables needs root' : (e as Error).message;
-    return [...problems, { subject: '--iptables-forward-rules', message: `${why}: flannel's FORWARD accept rules are not checked (a FORWARD policy of DROP would drop pod traffic); --iptables-forward-rules=false silences this` }];
+    problems.push({ subject: '--iptables-forward-rules', message: `${why}: flannel's FORWARD accept rules are not checked (a FORWARD policy of DROP would drop pod traffic); --iptables-forward-rules=false silences this` });
   }
-  return problems;
+  if (!forwardFamilies.length) return problems;
+  const tables = { ...actual.netfilter, ...(forwardRead ? (await forwardRead).netfilter : undefined) };
+  // A family the rules' read was to cover and did not (it failed): asked for now, as the check alone would.
+  const late = forwardFamilies.filter((f) => !tables[`${f}/filter`] && !forwardUnread.includes(f));
+  const lateRead = late.length ? (await host.read({ netfilter: { families: late, ifInstalled: true } })).netfilter : undefined;
+  return [...problems, ...forwardPolicyProblems({ ...tables, ...lateRead }, forwardFamilies)];
+}
+
+/** Turned off, the FORWARD rules are not planned; whether the host drops forwarded traffic is still worth a warning: the families checked. */
+function forwardFamiliesOf(config: NetworkConfig): Array<4 | 6> {
+  return [...new Set([config.network.family, ...(config.ipv6 ? [6 as const] : [])])];
 }
 
 export interface ApplyOptions extends CycleOptions {

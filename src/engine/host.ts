@@ -8,8 +8,12 @@ import type { WriteResult } from '../host/write.js';
 import type { ActualState, NetfilterState, OffloadEntry, SysctlEntry } from '../model/types.js';
 
 export interface ReadScope {
-  /** Links, addresses, routes, permanent neighbours, and the fdb of these vxlan devices. */
-  kernel?: { fdbDevices: readonly string[] };
+  /**
+   * Links, addresses, routes, permanent neighbours, and the fdb of these vxlan
+   * devices; given as a promise (the cluster file still being read), the
+   * rest of the read starts without them.
+   */
+  kernel?: { fdbDevices: readonly string[] | Promise<readonly string[]> };
   /** Offload features of devices that exist (one ethtool -k per device). */
   offload?: ReadonlyArray<{ dev: string; features: readonly string[] }>;
   /** These pinned sysctl settings (one sysctl for all); a setting the kernel lacks reads as undefined. */
@@ -34,6 +38,8 @@ export interface HostRead {
 export type WritePhases = Batch[][];
 
 export interface Host {
+  /** Loads what reading needs, so that a read started next begins at once (the real host: its process runner). */
+  ready?(): Promise<void>;
   read(scope: ReadScope): Promise<HostRead>;
   write(phases: WritePhases): Promise<WriteResult>;
 }

@@ -5,21 +5,28 @@
 import { isIpBatchChange, toPhases } from './batches.js';
 import { KIND_LIST, specOf } from '../kinds/index.js';
 import type { ActualState, Change, Entry } from '../model/types.js';
+import type { Batch } from './batches.js';
 import type { WritePhases } from './host.js';
 
 type Driver = NonNullable<(typeof KIND_LIST)[number]['phases']>;
 type DesiredEntries = readonly Entry[] | (() => readonly Entry[]);
 
-/** Each driver's phases for its changes; kinds that share one (nat and filter: one restore per family) are written together. */
-export function driverPhases(ordered: Change[], hook: 'phases' | 'early', desired: DesiredEntries, actual: ActualState): WritePhases {
+/**
+ * Each driver's phases for its changes; kinds that share one (nat and filter:
+ * one restore per family) are written together. `besidePeers`: only the
+ * drivers whose kinds say so (true), or only the others (false).
+ */
+export function driverPhases(ordered: Change[], hook: 'phases' | 'early', desired: DesiredEntries, actual: ActualState, besidePeers?: boolean): WritePhases {
   const drivers = new Map<Driver, Change[]>();
   for (const spec of KIND_LIST) {
     const d = spec[hook];
+    if (besidePeers !== undefined && (spec.besidePeers === true) !== besidePeers) continue;
     if (d && !drivers.has(d)) drivers.set(d, []);
   }
-  for (const c of ordered) {
-    const d = specOf(c.kind)[hook];
-    if (d) drivers.get(d)!.push(c);
+  // Indexed: once per change, in a fresh process mostly before the JIT (see batches.ts toPhases).
+  for (let i = 0; i < ordered.length; i++) {
+    const d = specOf(ordered[i].kind)[hook];
+    if (d) drivers.get(d)?.push(ordered[i]);
   }
   const out: WritePhases = [];
   // The whole desired list is built only when a driver has changes (incremental cycles keep it lazy).
@@ -27,7 +34,27 @@ export function driverPhases(ordered: Change[], hook: 'phases' | 'early', desire
   return out;
 }
 
+const isPeerKind = (k: Change['kind']) => k === 'neigh' || k === 'fdb' || k === 'route';
+
+/** Whether a phase of toPhases is its last one: the peers' neighbours, fdb entries and routes (the devices' phases come before). */
+function isPeersPhase(phase: Batch[] | undefined): phase is Batch[] {
+  return phase !== undefined && phase.length > 0 && phase.every((b) => b.lines.length > 0 && isPeerKind(b.lines[0].change.kind));
+}
+
 export function writePhasesFor(ordered: Change[], desired: DesiredEntries, actual: ActualState): WritePhases {
   // Devices the batches write on (WireGuard's) first, then the batches, then the other drivers.
-  return [...driverPhases(ordered, 'early', desired, actual), ...toPhases(ordered.filter(isIpBatchChange)), ...driverPhases(ordered, 'phases', desired, actual)];
+  const early = driverPhases(ordered, 'early', desired, actual);
+  const batches = toPhases(ordered.filter(isIpBatchChange));
+  const last = batches[batches.length - 1];
+  if (isPeersPhase(last)) {
+    // A driver that needs only the devices (a device's sysctl) runs with the
+    // peers' entries, one process start fewer one after another; appended,
+    // its failures still come after theirs.
+    const beside = driverPhases(ordered, 'phases', desired, actual, true);
+    if (beside.length === 1) {
+      last.push(...beside[0]);
+      return [...early, ...batches, ...driverPhases(ordered, 'phases', desired, actual, false)];
+    }
+  }
+  return [...early, ...batches, ...driverPhases(ordered, 'phases', desired, actual)];
 }

@@ -24,7 +24,8 @@
 import { backendOf } from '../backends/registry.js';
 import { HostError, PermissionError } from '../errors.js';
 import type { ActualState, ClusterState, DesiredState, Node, Problem } from '../model/types.js';
-import { iptablesHasRandomFully, readHost, readPlanHost, type PlanHost } from '../host/read.js';
+import { iptablesHasRandomFully, readForeignMainRoutes, readHost, readPlanHost, type PlanHost } from '../host/read.js';
+import { loadRunner } from '../host/exec.js';
 import { fdbDevicesFor, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
 import { programmedCheck } from '../reconcile/programmed.js';
@@ -87,9 +88,18 @@ export interface PlanReads {
   wholeHost(): Promise<ActualState>;
 }
 
-export function hostReads(netns: string | undefined, state: ClusterState): PlanReads {
+/**
+ * `links`: the links and addresses, when their read was started before the
+ * source was loaded (planSnapshot); the main table, if the plan needs it, is
+ * then a read of its own beside it.
+ */
+export function hostReads(netns: string | undefined, state: ClusterState, links?: Promise<PlanHost>): PlanReads {
   return {
-    planHost: (withRoutes) => readPlanHost(netns, withRoutes),
+    planHost: (withRoutes) => {
+      if (!links) return readPlanHost(netns, withRoutes);
+      if (!withRoutes) return links;
+      return Promise.all([links, readForeignMainRoutes(netns)]).then(([l, routes]) => ({ links: l.links, routes }));
+    },
     wholeHost: () => readHost(netns, fdbDevicesFor(state)),
   };
 }
@@ -100,9 +110,18 @@ export function hostReads(netns: string | undefined, state: ClusterState): PlanR
  * conflicts), for a fraction of the reading.
  */
 export async function planSnapshot(source: Source, opts: CycleOptions, state?: ClusterState): Promise<PlanSnapshot> {
-  state ??= await source.load();
+  let links: Promise<PlanHost> | undefined;
+  if (!state) {
+    // Links and addresses do not depend on the source: `ip` answers while the
+    // cluster file is read and parsed. An error is planWithReads' to report
+    // (a source that fails first is reported instead).
+    await loadRunner();
+    links = readPlanHost(opts.netns, false);
+    links.catch(() => undefined);
+    state = await source.load();
+  }
   if (opts.ipMasq && opts.masqRandomFully === undefined) opts = { ...opts, masqRandomFully: await iptablesHasRandomFully() };
-  return planWithReads(state, opts, hostReads(opts.netns, state));
+  return planWithReads(state, opts, hostReads(opts.netns, state, links));
 }
 
 /** planSnapshot with the host reads given: decides which to make, and plans. */

@@ -11,17 +11,21 @@ import { parseFdb, parseLinks, parseNeighbors, parseRoutes, splitJsonArrays } fr
 /**
  * Links, addresses, routes and permanent neighbours (one `ip -batch`), and the
  * fdb of the given vxlan devices (one `bridge` per device), read concurrently:
- * the device names come from the config, so neither read waits for the other.
+ * the device names come from the config, so neither read waits for the other
+ * (the ip read not even for the config: given as a promise, the names are
+ * waited for by the fdb read alone).
  * A device that does not exist has no fdb.
  */
-export async function readHost(netns: string | undefined, fdbDevices: readonly string[] = []): Promise<ActualState> {
+export async function readHost(netns: string | undefined, fdbDevices: readonly string[] | Promise<readonly string[]> = []): Promise<ActualState> {
   // Both are waited for, and the ip read's error is the one reported: which
   // of two failing processes ends first is no reason for a different message.
+  // The device names may still be coming (from the cluster file being
+  // parsed): the ip read does not wait for them.
   const [ipRead, fdbRead] = await Promise.allSettled([
     // `table all` is the one way to list both families from one batch (a
     // table filter makes `ip route` IPv4-only); the main table is kept below.
     ipShow(netns, ['addr show', 'route show table all', 'neigh show nud permanent']),
-    Promise.all([...new Set(fdbDevices)].map((dev) => readFdbOf(netns, dev))),
+    Promise.resolve(fdbDevices).then((devs) => Promise.all([...new Set(devs)].map((dev) => readFdbOf(netns, dev)))),
   ]);
   if (ipRead.status === 'rejected') throw ipRead.reason;
   if (fdbRead.status === 'rejected') throw fdbRead.reason;
@@ -34,7 +38,7 @@ export async function readHost(netns: string | undefined, fdbDevices: readonly s
 
 /** One `ip -j -d -N -batch` of `show` commands: each command's JSON answer, in order. */
 async function ipShow(netns: string | undefined, commands: string[]): Promise<unknown[][]> {
-  const r = await run('ip', ['-j', '-d', '-N', '-batch', '-'], { netns, input: commands.map((c) => `${c}\n`).join('') });
+  const r = await run('ip', ['-j', '-d', '-N', '-batch', '-'], { netns, input: commands.map((c) => `${c}\n`).join(''), bulkOutput: true });
   if (r.exitCode !== 0) throw new HostError(`reading the host failed: ${r.stderr.trim().split('\n')[0] || `ip exited ${r.exitCode}`}`);
   const parts = splitJsonArrays(r.stdout);
   if (parts.length !== commands.length) throw new HostError(`reading the host failed: unexpected output from ip (${parts.length} of ${commands.length} answers)`);
@@ -42,7 +46,7 @@ async function ipShow(netns: string | undefined, commands: string[]): Promise<un
 }
 
 async function readFdbOf(netns: string | undefined, dev: string): Promise<FdbEntry[]> {
-  const b = await run('bridge', ['-j', 'fdb', 'show', 'dev', dev], { netns });
+  const b = await run('bridge', ['-j', 'fdb', 'show', 'dev', dev], { netns, bulkOutput: true });
   if (b.exitCode !== 0) {
     if (/Cannot find device/.test(b.stderr)) return [];
     throw new HostError(`reading the fdb of ${dev} failed: ${b.stderr.trim().split('\n')[0] || `bridge exited ${b.exitCode}`}`);
@@ -96,6 +100,11 @@ export async function readPlanHost(netns: string | undefined, withRoutes: boolea
   const parts = await ipShow(netns, withRoutes ? ['addr show', 'route show table all'] : ['addr show']);
   const links = parseLinks(parts[0]);
   return withRoutes ? { links, routes: foreignMainRoutes(parts[1]) } : { links };
+}
+
+/** The main table without ovlnet's own routes (foreignMainRoutes): the plan's second read when the links were read already. */
+export async function readForeignMainRoutes(netns: string | undefined): Promise<HostRoute[]> {
+  return foreignMainRoutes((await ipShow(netns, ['route show table all']))[0]);
 }
 
 // Here, beside the other reads a plan makes, so `plan` loads no iptables I/O module.

@@ -46,6 +46,8 @@ export const sysctl: KindSpec<SysctlEntry> = {
     const lines = changes.flatMap((c) => (c.desired ? [{ line: `${sysctlPath(c.desired)}=${c.desired.value}`, change: c }] : []));
     return lines.length ? [[{ tool: 'sysctl' as const, lines }]] : [];
   },
+  // A setting of the device alone: written while the peers' entries are.
+  besidePeers: true,
   model: {
     apply(next, actual, changes) {
       next.sysctl = new Map(actual.sysctl);

@@ -108,6 +108,12 @@ export interface KindSpec<E extends Entry> {
   /** Driver writers: the phases that write these changes (ordered), given the whole plan and host. */
   phases?(changes: ChangeOf<E>[], ctx: { desired: readonly Entry[]; actual: ActualState }): WritePhases;
   /**
+   * Its `phases` are one phase that needs only the devices (written in the
+   * phases before it), not the peers' neighbours, fdb entries or routes: it
+   * runs beside the last ip/bridge phase instead of after it (engine/phases.ts).
+   */
+  besidePeers?: true;
+  /**
    * Driver writers of objects the ip/bridge batches need (a device they put
    * addresses and routes on): phases run before those batches. Kinds sharing
    * the function are written together, as for `phases`.

@@ -1,6 +1,7 @@
 // `plan` reads from the host only what the plan depends on: on a converged
 // node with many entries it reads links and addresses (one `ip`, no route,
-// neighbour or fdb dump), the routing table too when DirectRouting needs it,
+// neighbour or fdb dump), the routing table too when DirectRouting needs it
+// (a second `ip`: the addresses are read before the config is parsed),
 // and the whole host only to settle overlapping subnets.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -44,11 +45,16 @@ test('plan on a converged node with many entries reads links and addresses only'
   assert.is(r.stderr, '');
 });
 
-test('with DirectRouting, plan reads the routing table as well (one ip process), and no neighbours or fdb', async () => {
+test('with DirectRouting, plan reads the routing table as well, and no neighbours or fdb', async () => {
   c.writeNodes(all, DIRECT);
   try {
     const { r, calls } = await planCalls('direct', ['-o', 'json']);
-    assert.equal(calls, [{ cmd: `ip -n ${a.ns} -j -d -N -batch -`, lines: ['addr show', 'route show table all'] }]);
+    // The addresses are read while the cluster file is parsed (before the
+    // config says DirectRouting); the routing table once it has said so.
+    assert.equal(calls, [
+      { cmd: `ip -n ${a.ns} -j -d -N -batch -`, lines: ['addr show'] },
+      { cmd: `ip -n ${a.ns} -j -d -N -batch -`, lines: ['route show table all'] },
+    ]);
     const plan = JSON.parse(r.stdout) as { peers: Array<{ via: string }> };
     assert.is(plan.peers.length, PEERS);
     assert.ok(plan.peers.every((p) => p.via === 'direct'), 'peers on the underlay segment are on-link');

@@ -50,8 +50,10 @@ export class FakeHost implements Host {
     const out: HostRead = {};
     if (scope.kernel) {
       this.counts.kernelReads++;
-      const devs = new Set(scope.kernel.fdbDevices);
       const kernel = copyState(this.state);
+      // Device names still coming (a source being read) are waited for after the copy, as the real read's ip part does not wait.
+      const names = scope.kernel.fdbDevices;
+      const devs = new Set(Array.isArray(names) ? names : await names);
       kernel.fdb = kernel.fdb.filter((f) => devs.has(f.dev) && kernel.links.has(f.dev));
       out.kernel = kernel;
     } else {

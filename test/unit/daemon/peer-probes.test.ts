@@ -10,6 +10,8 @@ import { parsePing } from '../../../src/host/parse-ping.js';
 import { parsePrefix, parseIP } from '../../../src/model/ip.js';
 import { FakeClock } from '../../lib/fake-clock.js';
 
+const v4 = (name: string, target: string) => ({ name, family: 4 as const, target, payload: 1422 });
+
 test('round robin: the next n names, wrapping, each once per round', () => {
   const names = ['a', 'b', 'c', 'd', 'e'];
   const table: Array<[cursor: number, n: number, picked: string[], next: number]> = [
@@ -36,7 +38,6 @@ test('state: unreachable after two failures in a row, back on the first answer; 
 });
 
 test('targets: state kept for unchanged peers, reset when the target moves, dropped for gone ones', () => {
-  const v4 = (name: string, target: string) => ({ name, family: 4 as const, target, payload: 1422 });
   const prev = new Map<string, PeerProbeState>([
     ['b/4', { ...v4('b', '198.18.1.0'), state: 'unreachable', failures: 3 }],
     ['b/6', { name: 'b', family: 6, target: '2001:db8:100:1::', payload: 1382, state: 'reachable', failures: 0 }],
