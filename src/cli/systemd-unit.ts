@@ -20,9 +20,9 @@ export function systemdWord(s: string): string {
  * Node options for the daemon where ovlnet's own files start it (this unit,
  * contrib/kubernetes/kube-ovlnet.yml): V8's young generation at 2 MB a
  * semi-space instead of 16. At 10 000 peers that is 25-35 MB less RSS for
- * ~5 % more CPU per etcd change; the file source, which parses its whole
- * file per change, pays twice the CPU per change (docs/performance.md,
- * "Daemon memory").
+ * 10-20 % more CPU per etcd or Kubernetes change; the file source, which
+ * still walks every node per change, pays about a third more
+ * (docs/performance.md, "Issue 19 at a glance" and "Daemon memory").
  * V8 reads it only when the process starts (the daemon cannot set it for
  * itself), hence the environment; /etc/ovlnet/ovlnet.env overrides it.
  */
@@ -53,9 +53,9 @@ Type=notify
 NotifyAccess=all
 # Settings: /etc/ovlnet/ovlnet.yaml, read by the daemon and by every other
 # ovlnet command alike; the environment file holds secrets and overrides.
-# V8's young generation small: 25-35 MB less RSS at 10 000 peers, ~5 % more
-# CPU per etcd event (twice as much per change with a file source, which
-# parses its whole file); NODE_OPTIONS= in the environment file undoes it.
+# V8's young generation small: 25-35 MB less RSS at 10 000 peers, 10-20 %
+# more CPU per etcd event (about a third more per change with a file source,
+# which walks every node); NODE_OPTIONS= in the environment file undoes it.
 Environment=NODE_OPTIONS=${DAEMON_NODE_OPTIONS}
 EnvironmentFile=-/etc/ovlnet/ovlnet.env
 ExecStart=${execStart} daemon $OVLNET_DAEMON_ARGS
