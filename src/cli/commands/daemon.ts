@@ -14,10 +14,11 @@ import { parseMaxDelete } from '../../reconcile/guard.js';
 import { GuardError, UsageError } from '../../errors.js';
 import { takeWriterLock, type WriterLock } from '../../host/lock.js';
 import { resolveSourceURI, sourceRegisters } from '../../sources/index.js';
+import { packageInfo } from '../../package.js';
+import { nodeFlagGiven } from '../node-flags.js';
 
 /** A running apply holding the namespace is waited for this long at start. */
 const APPLY_WAIT_MS = 10_000;
-import { packageInfo } from '../../package.js';
 
 export interface DaemonFlags extends GlobalOptions {
   interval?: string;
@@ -45,12 +46,12 @@ const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
  * still grew the file daemon at 10 000 peers from 179 to 357 MB RSS with
  * 41-65 MB live (docs/performance.md, "Daemon memory"). Read by V8 at every
  * full GC, so it takes effect when set here, for the daemon only; a
- * --heap-growing-percent on node's command line wins.
+ * --heap-growing-percent on node's command line or in NODE_OPTIONS wins.
  */
 export const DAEMON_HEAP_GROWING_PERCENT = 20;
 
-function limitHeapGrowth(execArgv: readonly string[] = process.execArgv): void {
-  if (execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) return;
+function limitHeapGrowth(): void {
+  if (nodeFlagGiven('--heap-growing-percent', process.execArgv, process.env.NODE_OPTIONS)) return;
   setFlagsFromString(`--heap-growing-percent=${DAEMON_HEAP_GROWING_PERCENT}`);
 }
 
