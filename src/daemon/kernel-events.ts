@@ -18,11 +18,15 @@
 //   along), and is modelled: the kernel drops the device's addresses, routes,
 //   neighbours and fdb entries with it (its IPv4 routes without an event),
 //   so they all leave the model, and the repair diffs the plan against it
-//   (engine/incremental.ts) instead of reading the host. Other device
-//   events are left to the resync: the ones ovlnet's own writes cause (a
-//   device created down, then set up) arrive after the cycle that wrote them
-//   and can not be told from someone else's. A device set down by hand (its
-//   IPv4 routes go without an event) is therefore repaired by the resync.
+//   (engine/incremental.ts) instead of reading the host.
+// - A device the model holds up that an event reports down (its flags
+//   without UP) was set down by someone, even if an "up" follows: a repair
+//   of the device that reads the host first, because the kernel drops the
+//   device's IPv4 routes without an event (a down and up again loses them
+//   too). ovlnet's own writes can cause such an event (a device created
+//   down, then set up, echoed after the host read that ended the cycle
+//   that wrote it): then that one host read finds nothing to do. Other
+//   device events (an MTU, an address) are left to the resync.
 // - Non-permanent neighbour states (the FAILED a deletion first reports,
 //   learned entries) and the bridge family's entries `ip monitor` also prints
 //   (NOARP; `bridge monitor fdb` reports those) are not ovlnet's neighbours.
@@ -159,6 +163,8 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
     fdb: new ListEdit(model.fdb, fdbByMac),
   };
   let devicesGone = false;
+  /** Devices the model holds up that an event of this batch reported down. */
+  const setDown = new Map<string, KernelEvent>();
   for (const e of events) {
     if (!inScope(e, owned)) continue;
     const { object } = eventObject(e);
@@ -236,17 +242,28 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
         break;
       }
       case 'link': {
-        // Only the deletion of the device the model holds (by index: a replaced
-        // device's old one going is ovlnet's own write, echoed).
+        // Only the device the model holds (by index: a replaced device's old
+        // one going is ovlnet's own write, echoed).
         const l = m.links.get(e.name);
-        if (l && e.deleted && l.index === e.index) {
+        if (!l || l.index !== e.index) break;
+        if (e.deleted) {
           devicesGone = true;
           withoutDevice(m, e.name, t);
           repair(e, 'deleted');
+        } else if (l.up && !e.up) {
+          // Even when an "up" follows in this batch: a device set down and up again has lost its IPv4 routes.
+          setDown.set(e.name, e);
         }
         break;
       }
     }
+  }
+  // A device the model held up was set down: the kernel dropped its IPv4
+  // routes without an event, so the model is no longer the kernel and the
+  // repair reads the host.
+  for (const [name, e] of setDown) {
+    repair(e, 'changed');
+    forget(`device ${name} set down`);
   }
   if (next && t) {
     const m: ActualState = next;

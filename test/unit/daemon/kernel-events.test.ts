@@ -89,7 +89,20 @@ const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; know
     repairs: [], known: true, rewrites: [],
   },
   {
-    name: 'the device created down, then up (ovlnet\'s own write, seen after the cycle): nothing', events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 ')],
+    // Its IPv4 routes went without an event: the repair reads the host (when the down was an echo of ovlnet's own write, that read finds nothing to do).
+    name: 'the device set down: a repair of it, and the model unknown',
+    events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 ')],
+    repairs: ['changed link:flannel.1'], known: false, rewrites: [],
+  },
+  {
+    name: 'the device set down and up again in one batch: the same (the kernel dropped its IPv4 routes meanwhile)',
+    events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 '),
+      ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN group 0 ')],
+    repairs: ['changed link:flannel.1'], known: false, rewrites: [],
+  },
+  {
+    name: 'another device of that name down (an old index: ovlnet replaced it): nothing',
+    events: [ipEv('[LINK]9: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 ')],
     repairs: [], known: true, rewrites: [],
   },
   {
