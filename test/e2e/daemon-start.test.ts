@@ -35,18 +35,38 @@ async function calls(c: EtcdCluster): Promise<{ range: number; timeToLive: numbe
   return { range: await etcdCalls(c, 'etcdserverpb.KV', 'Range'), timeToLive: await etcdCalls(c, 'etcdserverpb.Lease', 'LeaseTimeToLive') };
 }
 
+/**
+ * flannel's network config (node-a's lease is the first subnet, outside
+ * flannel's default SubnetMin: allowed, or the daemon re-allocates as flannel
+ * does), and a lease for each of `nodes` with its VTEP MAC, each under an etcd
+ * lease of its own, as flanneld keeps them.
+ */
+async function seedEtcd(c: EtcdCluster, nodes: Array<{ spec: { subnet: string; publicIP: string }; mac: string }>): Promise<void> {
+  await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
+  for (const n of nodes) await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(n.spec.subnet), flannelLease(n.spec.publicIP, n.mac)]);
+}
+const NODE_A_B = [{ spec: A, mac: MACS[0] }, { spec: B, mac: MACS[1] }];
+
+/** Runs `ovlnet daemon args`, then `fn`, then stops it with SIGTERM (exit 0 expected); killed whatever happens. */
+async function withDaemon(args: string[], fn: (d: DaemonProcess) => Promise<void>): Promise<void> {
+  const d = new DaemonProcess(args);
+  try {
+    await fn(d);
+    const stop = await d.stop('SIGTERM');
+    assert.is(stop.code, 0, d.log);
+  } finally {
+    await d.kill();
+  }
+}
+
 test('etcd: the daemon lists once before it is ready (the registration\'s listing serves the first cycle), looks up no lease expiry, and its watch needs no listing of its own', async () => {
   await withEtcd(async (c) => {
-    // node-a's lease is the first subnet, outside flannel's default SubnetMin: allow it, or the daemon re-allocates as flannel does.
-    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
-    // Each lease under an etcd lease of its own, as flanneld keeps them.
-    for (const [i, s] of [A, B].entries()) await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(s.subnet), flannelLease(s.publicIP, MACS[i])]);
+    await seedEtcd(c, NODE_A_B);
     await withTopology([A, B], async (t) => {
       const a = t.nodes[0];
       const before = await calls(c);
-      const d = new DaemonProcess(['--log-format', 'json', '--log-level', 'debug', '--interval', '60s', '--source', c.uri(), '--netns', a.ns,
-        '--public-ip', A.publicIP, '--subnet-file', join(t.tmp, 'run', 'subnet.env')]);
-      try {
+      await withDaemon(['--log-format', 'json', '--log-level', 'debug', '--interval', '60s', '--source', c.uri(), '--netns', a.ns,
+        '--public-ip', A.publicIP, '--subnet-file', join(t.tmp, 'run', 'subnet.env')], async (d) => {
         await d.ready(DEADLINE_MS);
         const ready = await calls(c);
         assert.is(ready.timeToLive - before.timeToLive, 0, `no lease expiry looked up\n${d.log}`);
@@ -61,19 +81,14 @@ test('etcd: the daemon lists once before it is ready (the registration\'s listin
         const after = await calls(c);
         assert.is(after.range, ready.range, `the watch and its cycle sent no range request\n${d.log}`);
         assert.is(after.timeToLive, ready.timeToLive, 'the watch cycle looked up no expiry');
-        const stop = await d.stop('SIGTERM');
-        assert.is(stop.code, 0, d.log);
-      } finally {
-        await d.kill();
-      }
+      });
     });
   });
 });
 
 test('etcd: a lease another node writes between the registration\'s listing and the watch start is programmed (the watch goes on from that listing)', async () => {
   await withEtcd(async (c) => {
-    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
-    for (const [i, s] of [A, B].entries()) await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(s.subnet), flannelLease(s.publicIP, MACS[i])]);
+    await seedEtcd(c, NODE_A_B);
     await withTopology([A], async (t) => {
       const ns = t.nodes[0].ns;
       const lines: string[] = [];
@@ -121,34 +136,27 @@ test('etcd: a lease another node writes between the registration\'s listing and 
 
 test('etcd: a daemon starting beside a vxlan device publishes that device\'s MAC (read while the source opens)', async () => {
   await withEtcd(async (c) => {
-    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
-    await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(B.subnet), flannelLease(B.publicIP, MACS[1])]);
+    await seedEtcd(c, [{ spec: B, mac: MACS[1] }]);
     await withTopology([A], async (t) => {
       const ns = t.nodes[0].ns;
       // What a previous run left: the device, its MAC in the peers' fdb; its lease gone (expired).
       const mac = '0e:00:00:00:0a:0a';
       await ipn(ns, 'link', 'add', 'flannel.1', 'address', mac, 'type', 'vxlan', 'id', '1', 'dstport', '8472', 'nolearning');
-      const d = new DaemonProcess(['--log-format', 'json', '--interval', '60s', '--source', c.uri(), '--netns', ns,
-        '--public-ip', A.publicIP, '--subnet-file', join(t.tmp, 'run', 'subnet.env')]);
-      try {
+      await withDaemon(['--log-format', 'json', '--interval', '60s', '--source', c.uri(), '--netns', ns,
+        '--public-ip', A.publicIP, '--subnet-file', join(t.tmp, 'run', 'subnet.env')], async (d) => {
         await d.ready(DEADLINE_MS);
         const registered = await d.waitForMsg(/^registered this node/);
         assert.is(registered.vtep_mac, mac, registered.raw);
         assert.match(await c.ctl(['get', '--prefix', `${P}/subnets/`]), new RegExp(`"VtepMAC":"${mac}"`), 'the lease published the device\'s MAC');
         assert.match(await ipn(ns, 'link', 'show', 'flannel.1'), new RegExp(`link/ether ${mac}`), 'the device kept it');
-        const stop = await d.stop('SIGTERM');
-        assert.is(stop.code, 0, d.log);
-      } finally {
-        await d.kill();
-      }
+      });
     });
   });
 });
 
 test('etcd: plan, diff and apply look up no lease expiry (one call per lease); nodes and doctor, which show it, do', async () => {
   await withEtcd(async (c) => {
-    await c.ctl(['put', `${P}/config`, '{"Network":"198.18.0.0/16","SubnetMin":"198.18.0.0","Backend":{"Type":"vxlan"}}']);
-    for (const [i, s] of [A, B].entries()) await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(s.subnet), flannelLease(s.publicIP, MACS[i])]);
+    await seedEtcd(c, NODE_A_B);
     await withTopology([A, B], async (t) => {
       const ns = t.nodes[0].ns;
       const base = ['--source', c.uri(), '--netns', ns, '--public-ip', A.publicIP];
@@ -183,9 +191,8 @@ test('kube: the daemon lists the Nodes once before it is ready when its Node is 
       for (const [i, node] of [A, C].entries()) {
         const ns = t.nodes[i].ns;
         const lists = f.listCount;
-        const d = new DaemonProcess(['--log-format', 'json', '--interval', '60s', '--source', `kube:${kubeconfig}`, '--node', node.name, '--netns', ns,
-          '--public-ip', node.publicIP, '--subnet-file', join(t.tmp, `run-${node.name}`, 'subnet.env')]);
-        try {
+        await withDaemon(['--log-format', 'json', '--interval', '60s', '--source', `kube:${kubeconfig}`, '--node', node.name, '--netns', ns,
+          '--public-ip', node.publicIP, '--subnet-file', join(t.tmp, `run-${node.name}`, 'subnet.env')], async (d) => {
           await d.ready(DEADLINE_MS);
           const first = await d.waitForMsg(/^cycle: applied/);
           assert.equal(first.reason, ['start'], first.raw);
@@ -195,11 +202,7 @@ test('kube: the daemon lists the Nodes once before it is ready when its Node is 
           const other = published ? MACS[1] : MACS[0];
           assert.match(await ipn(ns, 'neigh', 'show', 'dev', 'flannel.1'), new RegExp(`lladdr ${other}`), d.log);
           if (!published) assert.match(await ipn(ns, 'route', 'show', 'proto', '244'), /198\.18\.1\.0\/24/, d.log);
-          const stop = await d.stop('SIGTERM');
-          assert.is(stop.code, 0, d.log);
-        } finally {
-          await d.kill();
-        }
+        });
       }
     });
   } finally {
