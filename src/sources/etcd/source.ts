@@ -18,7 +18,7 @@ import { choosePublicIPv4, choosePublicIPv6, needsHostRead } from '../registrati
 import type { LoadOptions, Registration, RegisterOptions, Source, SourceUpdate, WatchHandlers } from '../types.js';
 import { subnetRange, subnetRange6 } from './allocate.js';
 import { EtcdClient, type Listing } from './client.js';
-import { cachedLease, leaseNodeName, parseConfigText, parseLease, parseLeaseKey, type CachedLease } from './codec.js';
+import { cachedLease, leaseName, leaseNodeName, parseConfigText, parseLease, parseLeaseKey, type CachedLease } from './codec.js';
 import { nodeCarriesIP } from './own.js';
 import { DEFAULT_LEASE_TTL_SECONDS, LeaseKeeper, checkTTL, registeredEntries, type OwnLease, type RegisteredView } from './lease.js';
 import type { EtcdURI } from './uri.js';
@@ -123,8 +123,8 @@ export class EtcdSource implements Source {
   }
 
   private entriesOf(listing: Listing): LeaseEntry[] {
-    const dir = `${this.prefix}/subnets/`;
-    return listing.subnets.map((kv) => ({ name: kv.key.toString('utf8').slice(dir.length), value: kv.value.toString('utf8'), lease: kv.lease }));
+    const dirBytes = Buffer.byteLength(`${this.prefix}/subnets/`);
+    return listing.subnets.map((kv) => ({ name: leaseName(kv.key, dirBytes), value: kv.value.toString('utf8'), lease: kv.lease }));
   }
 
   /**
@@ -314,7 +314,7 @@ export class EtcdSource implements Source {
         if (this.knownConfig !== value) { this.knownConfig = value; this.dirtyAll = true; h.onChange(); }
         return;
       }
-      const name = key.slice(subnets.length);
+      const name = leaseName(kv.key, Buffer.byteLength(subnets));
       const had = this.known.get(name);
       if (!had) this.knownOrder = undefined;
       // Our own lease changed by someone else: check (and rewrite) it now.

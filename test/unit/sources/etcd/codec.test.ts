@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseIP, parsePrefix } from '../../../../src/model/ip.js';
 import type { RawConfig } from '../../../../src/model/types.js';
-import { leaseKeyName, leaseNodeName, leaseValue, parseLease, parseLeaseKey } from '../../../../src/sources/etcd/codec.js';
+import { leaseKeyName, leaseName, leaseNodeName, leaseValue, parseLease, parseLeaseKey } from '../../../../src/sources/etcd/codec.js';
 import { validateConfig } from '../../../../src/validate/config.js';
 import { validateNode } from '../../../../src/validate/nodes.js';
 
@@ -38,6 +38,28 @@ test('leaseKeyName and leaseNodeName: flannel\'s canonical spelling', () => {
   // Non-canonical spellings of a valid key name the same node.
   assert.is(leaseNodeName(parseLeaseKey('10.244.3.0-24&FD00:10:244:3:0::-64')!), '10.244.3.0-24&fd00:10:244:3::-64');
   assert.is(leaseNodeName(parseLeaseKey('&fd00:10:244:3::-64')!), '0.0.0.0-0&fd00:10:244:3::-64');
+});
+
+test('parseLease: the node\'s name is the key in its canonical spelling, its origin the whole key, whatever the prefix', () => {
+  const value = JSON.stringify({ PublicIP: '192.0.2.10', BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0e:00:00:00:00:0a' } });
+  const cases: Array<[string, string, string]> = [
+    [P, '10.244.3.0-24', '10.244.3.0-24'],
+    ['/other/net', '10.244.3.0-24', '10.244.3.0-24'],
+    ['/other/net', '10.244.3.0-24&FD00:10:244:3:0::-64', '10.244.3.0-24&fd00:10:244:3::-64'],
+    [P, '&fd00:10:244:3::-64', '0.0.0.0-0&fd00:10:244:3::-64'],
+  ];
+  for (const [prefix, key, name] of cases) {
+    const n = parseLease(prefix, key, value).node!;
+    assert.is(n.name, name, key);
+    assert.is(n.origin, `etcd lease ${prefix}/subnets/${key}`, key);
+  }
+});
+
+test('leaseName: the name after <prefix>/subnets/, by bytes (a prefix may hold any UTF-8)', () => {
+  for (const prefix of [P, '/réseau/ü', '/网络']) {
+    const dir = `${prefix}/subnets/`;
+    assert.is(leaseName(Buffer.from(`${dir}10.244.3.0-24`), Buffer.byteLength(dir)), '10.244.3.0-24', prefix);
+  }
 });
 
 test('parseLease: dual-stack and IPv6-only leases in flannel\'s format are valid nodes', () => {
