@@ -181,6 +181,10 @@ test('shareWithPlan: entries equal to planned ones take the plan\'s objects; eve
   ];
   assert.ok(table.filter(([, , s]) => s).length >= 3, 'some entries as planned');
   for (const [what, x, shares] of table) assert.is(usesPlan(x), shares, what);
+  // A neighbour or fdb entry as planned is the planned object itself (no copy of it).
+  const plannedEntries = new Set<object>(desired.entries);
+  for (const e of [...shared.neighbors.slice(1), ...shared.fdb.slice(1)]) assert.ok(plannedEntries.has(e), `${e.kind} ${e.mac.text} is the planned entry`);
+  assert.not.ok(plannedEntries.has(shared.neighbors[0]) || plannedEntries.has(shared.fdb[0]), 'the changed ones are not');
 });
 
 test.run();
