@@ -28,18 +28,6 @@ export function systemdWord(s: string): string {
  */
 export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=2';
 
-/**
- * glibc's malloc arenas for the daemon where ovlnet's own files start it:
- * 2 instead of 8 per core. Node's threads (V8's workers, libuv's pool) each
- * took an arena of their own, whose pages glibc rarely gives back; shared,
- * the daemon holds about 5 MB less at 10 000 peers (3-9 MB after changes)
- * for no CPU the bench resolves; `--v8-pool-size=1` saved as much but
- * worsened the change -> kernel tail (docs/performance.md, "Daemon memory").
- * glibc reads it when the process starts; musl ignores it. The `ip` and
- * `bridge` children inherit it (single-threaded: one arena either way).
- */
-export const DAEMON_MALLOC_ARENA_MAX = '2';
-
 /** The unit, with ExecStart running `command` (argv words) followed by `daemon $OVLNET_DAEMON_ARGS`. */
 export function renderSystemdUnit(command: string[], header: string[] = []): string {
   const execStart = command.map(systemdWord).join(' ');
@@ -69,9 +57,6 @@ NotifyAccess=all
 # more CPU per etcd event (about a third more per change with a file source,
 # which walks every node); NODE_OPTIONS= in the environment file undoes it.
 Environment=NODE_OPTIONS=${DAEMON_NODE_OPTIONS}
-# glibc's malloc arenas shared by Node's threads: a few MB less RSS, no
-# measurable CPU; UnsetEnvironment=MALLOC_ARENA_MAX in a drop-in undoes it.
-Environment=MALLOC_ARENA_MAX=${DAEMON_MALLOC_ARENA_MAX}
 EnvironmentFile=-/etc/ovlnet/ovlnet.env
 ExecStart=${execStart} daemon $OVLNET_DAEMON_ARGS
 # SIGHUP: re-read the source and resync now.

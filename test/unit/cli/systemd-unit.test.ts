@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTRIB_HEADER, DAEMON_MALLOC_ARENA_MAX, DAEMON_NODE_OPTIONS, renderSystemdUnit, systemdWord } from '../../../src/cli/systemd-unit.js';
+import { CONTRIB_HEADER, DAEMON_NODE_OPTIONS, renderSystemdUnit, systemdWord } from '../../../src/cli/systemd-unit.js';
 import { ROOT } from '../../lib/cli.js';
 
 test('systemdWord: plain words as they are, the rest quoted; % and $ doubled', () => {
@@ -36,14 +36,6 @@ test('the daemon\'s Node options are set in the unit, before the environment fil
   assert.ok(env >= 0, 'Environment=NODE_OPTIONS line');
   assert.ok(env < lines.indexOf('EnvironmentFile=-/etc/ovlnet/ovlnet.env'), 'before EnvironmentFile=');
   assert.is(DAEMON_NODE_OPTIONS, '--max-semi-space-size=2');
-});
-
-test('the daemon\'s malloc arenas are set in the unit, before the environment file that may override them', () => {
-  const lines = renderSystemdUnit(['ovlnet']).split('\n');
-  const env = lines.indexOf(`Environment=MALLOC_ARENA_MAX=${DAEMON_MALLOC_ARENA_MAX}`);
-  assert.ok(env >= 0, 'Environment=MALLOC_ARENA_MAX line');
-  assert.ok(env < lines.indexOf('EnvironmentFile=-/etc/ovlnet/ovlnet.env'), 'before EnvironmentFile=');
-  assert.is(DAEMON_MALLOC_ARENA_MAX, '2');
 });
 
 test('Documentation= names the man page in the section it is in', () => {

@@ -17,7 +17,7 @@ import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { buildProgram } from '../../../src/cli/main.js';
-import { DAEMON_MALLOC_ARENA_MAX, DAEMON_NODE_OPTIONS } from '../../../src/cli/systemd-unit.js';
+import { DAEMON_NODE_OPTIONS } from '../../../src/cli/systemd-unit.js';
 import { parseListenAddr } from '../../../src/daemon/server.js';
 import { CONFIGMAP_NAME, CONFIGMAP_NAMESPACES, NETCONF_KEY } from '../../../src/sources/kube-map.js';
 import { rawConfigFromObject } from '../../../src/sources/netconf.js';
@@ -163,7 +163,7 @@ test('drop-in DaemonSet: flannel\'s identity and install-cni init containers, ov
   assert.equal([c.livenessProbe.httpGet.path, c.livenessProbe.httpGet.port], ['/healthz', 'metrics']);
   assert.equal([c.readinessProbe.httpGet.path, c.readinessProbe.httpGet.port], ['/readyz', 'metrics']);
   const env = Object.fromEntries(c.env.map((e: Obj) => [e.name, e.valueFrom?.fieldRef?.fieldPath ?? e.value]));
-  assert.equal(env, { NODE_NAME: 'spec.nodeName', POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace', NODE_OPTIONS: DAEMON_NODE_OPTIONS, MALLOC_ARENA_MAX: DAEMON_MALLOC_ARENA_MAX });
+  assert.equal(env, { NODE_NAME: 'spec.nodeName', POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace', NODE_OPTIONS: DAEMON_NODE_OPTIONS });
   assert.equal(c.securityContext.capabilities.add, ['NET_ADMIN', 'NET_RAW']);
   assert.is(c.securityContext.privileged, false);
   const volumes = new Map(spec.volumes.map((v: Obj) => [v.name, v]));
@@ -173,11 +173,10 @@ test('drop-in DaemonSet: flannel\'s identity and install-cni init containers, ov
   assert.is((volumes.get(c.volumeMounts.find((m: Obj) => m.mountPath === '/run/flannel').name) as Obj).hostPath.path, '/run/flannel');
 });
 
-test('the DaemonSet gives the daemon the Node options and malloc arenas the systemd unit gives it', () => {
+test('the DaemonSet gives the daemon the Node options the systemd unit gives it', () => {
   const ds = load('kube-ovlnet.yml').find((d) => d.kind === 'DaemonSet')!;
   const env: Array<{ name: string; value?: string }> = ds.spec.template.spec.containers[0].env;
   assert.equal(env.filter((e) => e.name === 'NODE_OPTIONS'), [{ name: 'NODE_OPTIONS', value: DAEMON_NODE_OPTIONS }]);
-  assert.equal(env.filter((e) => e.name === 'MALLOC_ARENA_MAX'), [{ name: 'MALLOC_ARENA_MAX', value: DAEMON_MALLOC_ARENA_MAX }]);
 });
 
 test.run();
