@@ -229,6 +229,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     const kernelWatch: KernelWatch = new KernelWatch({
       log, metrics, now: () => clock.now(), intervalMs: o.intervalMs,
       follow: (events, owned) => reconciler.followKernel(events, owned),
+      readDevices: () => host.read({ links: true }).then((r) => r.links!),
       repair: () => sched.notify('kernel'),
       reread: () => sched.notify('kernel-monitor'),
     });

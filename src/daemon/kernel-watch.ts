@@ -2,12 +2,16 @@
 // the reconciler's kernel model (kernel-events.ts) between cycles (queued
 // while one runs, since the model is rebuilt by it), and a lost or changed
 // object of the plan asks for a cycle at once, within the rate limit of
-// drift.ts. Decides only: the monitors, the reconciler and the scheduler are
-// passed in.
+// drift.ts. When the events leave a device of the plan in doubt (kernel-events.ts
+// `check`), the host's devices are read first and that read is followed like
+// an event; repairs and host reads asked for meanwhile wait for it, so a
+// device being deleted is repaired once, as deleted, not first as a flush
+// of its entries. Decides only: the monitors, the reconciler, the scheduler
+// and the read are passed in.
 import type { KernelEvent } from '../host/parse-monitor.js';
-import type { DesiredState } from '../model/types.js';
+import type { DesiredState, HostLink } from '../model/types.js';
 import { RepairPolicy, DEFAULT_REPAIR_LIMIT, type RepairLimit } from './drift.js';
-import { ownedFrom, type Owned, type Repair } from './kernel-events.js';
+import { ownedFrom, type Owned, type Repair, type WatchEvent } from './kernel-events.js';
 import type { Logger } from './logger.js';
 import type { DaemonMetrics } from './metrics.js';
 import { formatDuration } from './duration.js';
@@ -25,7 +29,9 @@ export interface KernelWatchOptions {
   /** The resync interval, named in the give-up warning. */
   intervalMs: number;
   /** Applies events to the kernel model (Reconciler.followKernel); only called between cycles. */
-  follow(events: KernelEvent[], owned: Owned): Repair[];
+  follow(events: WatchEvent[], owned: Owned): { repairs: Repair[]; check: string[] };
+  /** Reads the host's devices (links and addresses); without it, a device in doubt is a host read. */
+  readDevices?(): Promise<ReadonlyMap<string, HostLink>>;
   /** Runs a repair cycle soon (the scheduler's notify). */
   repair(): void;
   /** Runs a cycle that reads the host soon: events were lost (the scheduler's notify). */
@@ -37,12 +43,19 @@ export class KernelWatch {
   private readonly limit: RepairLimit;
   private inCycle = false;
   /** Queued during a cycle, parsed only if no kernel read of the cycle supersedes them (host/monitor.ts MonitorBatch). */
-  private queued: Array<KernelEvent[] | (() => KernelEvent[])> = [];
+  private queued: Array<WatchEvent[] | (() => KernelEvent[])> = [];
   /** Events were lost during the running cycle, after its last kernel read (if any). */
   private lostInCycle = false;
   private desired?: DesiredState;
   /** What `desired` holds, made when the first event needs it (an incremental plan answers from its own key counts). */
   private owned?: Owned;
+  /** Kernel reads started (hostRead): a device read that one started after is superseded by it. */
+  private reads = 0;
+  /** The device read under way, and the devices to read once it is done. */
+  private checking = false;
+  private checkNext = new Set<string>();
+  /** A repair cycle and a host read asked for while a device read is under way: asked for after it. */
+  private held = { repair: false, reread: false };
 
   constructor(private readonly o: KernelWatchOptions) {
     this.limit = o.limit ?? DEFAULT_REPAIR_LIMIT;
@@ -57,7 +70,7 @@ export class KernelWatch {
   }
 
   /** Kernel events, or how to parse them. */
-  events(events: KernelEvent[] | (() => KernelEvent[])): void {
+  events(events: WatchEvent[] | (() => KernelEvent[])): void {
     if (this.inCycle) {
       this.queued.push(events);
       return;
@@ -79,6 +92,7 @@ export class KernelWatch {
    * echoes of its own write and followed them after its verify: seconds of CPU.
    */
   hostRead(): void {
+    this.reads++;
     if (!this.inCycle) return;
     this.queued = [];
     this.lostInCycle = false;
@@ -93,14 +107,54 @@ export class KernelWatch {
    */
   lost(): void {
     if (this.inCycle) this.lostInCycle = true;
+    else this.reread();
+  }
+
+  private reread(): void {
+    if (this.checking) this.held.reread = true;
     else this.o.reread();
+  }
+
+  private repair(): void {
+    if (this.checking) this.held.repair = true;
+    else this.o.repair();
+  }
+
+  /** Reads the host's devices for `names`; the answer is followed as an event, unless a kernel read started since supersedes it. */
+  private check(names: readonly string[]): void {
+    if (!this.o.readDevices) {
+      this.reread();
+      return;
+    }
+    if (this.checking) {
+      for (const n of names) this.checkNext.add(n);
+      return;
+    }
+    this.checking = true;
+    const since = this.reads;
+    const done = (read?: ReadonlyMap<string, HostLink>) => {
+      this.checking = false;
+      const { repair, reread } = this.held;
+      this.held = { repair: false, reread: false };
+      if (read && this.reads === since) this.events([{ kind: 'devices', links: read, names }]);
+      else if (!read) this.o.reread();
+      if (repair) this.repair();
+      if (reread) this.reread();
+      const next = [...this.checkNext];
+      this.checkNext.clear();
+      if (next.length) this.check(next);
+    };
+    this.o.readDevices().then(done, (e: unknown) => {
+      this.o.log.info('kernel drift: reading the devices failed; reading the host', { error: (e as Error)?.message ?? String(e) });
+      done();
+    });
   }
 
   cycleEnded(reasons: readonly string[]): void {
     this.inCycle = false;
     if (this.lostInCycle) {
       this.lostInCycle = false;
-      this.o.reread();
+      this.reread();
     }
     if (reasons.some((r) => RESUMING_REASONS.has(r))) {
       const was = this.policy.resume();
@@ -111,11 +165,12 @@ export class KernelWatch {
     if (q.length) this.handle(q);
   }
 
-  private handle(events: KernelEvent[]): void {
+  private handle(events: WatchEvent[]): void {
     // Before the first successful cycle nothing is planned: the cycles running anyway read the host.
     if (!this.desired) return;
     this.owned ??= ownedFrom(this.desired);
-    const repairs = this.o.follow(events, this.owned);
+    const { repairs, check } = this.o.follow(events, this.owned);
+    if (check.length) this.check(check);
     const now = this.o.now();
     const repairing: Repair[] = [];
     for (const r of repairs) {
@@ -132,6 +187,6 @@ export class KernelWatch {
     }
     if (!repairing.length) return;
     this.o.log.info('kernel drift: repairing', { objects: repairing.slice(0, MAX_LISTED).map((r) => `${r.what} ${r.object}`), count: repairing.length });
-    this.o.repair();
+    this.repair();
   }
 }

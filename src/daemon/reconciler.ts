@@ -17,7 +17,7 @@ import { newPlanTrace } from '../engine/desired.js';
 import { IncrementalPlan } from '../engine/incremental.js';
 import { readFileIfExists, writeFileAtomic } from '../host/files.js';
 import { applyToActual, shareWithPlan, unmodelled } from './kernel-model.js';
-import { applyKernelEvents, ownedFrom, type Owned, type Repair } from './kernel-events.js';
+import { applyKernelEvents, ownedFrom, type Owned, type Repair, type WatchEvent } from './kernel-events.js';
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { FailureStreak, type Logger } from './logger.js';
 import type { DaemonDeleteGuard } from './delete-guard.js';
@@ -125,15 +125,16 @@ export class Reconciler {
 
   /**
    * Kernel events seen between cycles (kernel-watch.ts): the model follows
-   * them (kernel-events.ts); returns the objects of the plan to write again.
+   * them (kernel-events.ts); returns the objects of the plan to write again,
+   * and the devices whose state a read of the host's devices must tell.
    */
-  followKernel(events: KernelEvent[], owned: Owned): Repair[] {
+  followKernel(events: WatchEvent[], owned: Owned): { repairs: Repair[]; check: string[] } {
     const r = applyKernelEvents(this.model, events, owned);
     if (r.unknown) this.o.log.debug('kernel model: the next cycle reads the host', { why: r.unknown });
     this.model = r.model;
     // An incremental cycle plans only what the source touched: the kernel's losses are named to it.
     for (const x of r.repairs) this.lost.add(x.object);
-    return r.repairs;
+    return { repairs: r.repairs, check: r.check };
   }
 
   get registered(): Registration | undefined {
@@ -179,7 +180,7 @@ export class Reconciler {
       metrics.peers.set(snap.desired.peers.length);
       metrics.drift.set(snap.result.changes.length);
       metrics.conflicts.set(snap.result.conflicts.length);
-      const r = await this.apply(snap);
+      const r = await this.apply(snap, model !== undefined);
       const tWrite = this.now();
       let next: ActualState | undefined;
       let reread = false;
@@ -412,11 +413,14 @@ export class Reconciler {
     }
   }
 
-  /** Writes without applySnapshot's own verify: the daemon verifies with a read it keeps as the model. */
-  private async apply(snap: Snapshot): Promise<ApplyResult> {
+  /**
+   * Writes without applySnapshot's own verify: the daemon verifies with a read it keeps as the model.
+   * An event cycle (`fromModel`) writes devices first: a deleted device is back before its entries are rendered.
+   */
+  private async apply(snap: Snapshot, fromModel: boolean): Promise<ApplyResult> {
     try {
       const { force } = this.o.deleteGuard?.before(snap.result.changes, countOwnedPeers(snap)) ?? { force: false };
-      const r = await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify: false, force });
+      const r = await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify: false, force, devicesFirst: fromModel });
       this.o.deleteGuard?.after(r.applied, r.guard.refused);
       return r;
     } catch (e) {
