@@ -284,6 +284,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     const sched = new Scheduler({
       intervalMs: o.intervalMs, clock, sourceCoalesceMs: DEFAULT_SOURCE_COALESCE_MS,
       run: async (reasons) => {
+        // A device read under way (kernel-watch.ts) is followed before the cycle takes the model.
+        await kernelWatch.settled();
         kernelWatch.cycleStarted();
         try {
           return await reconciler.run(reasons);

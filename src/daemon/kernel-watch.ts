@@ -56,6 +56,16 @@ export class KernelWatch {
   private checkNext = new Set<string>();
   /** A repair cycle and a host read asked for while a device read is under way: asked for after it. */
   private held = { repair: false, reread: false };
+  /** Waiting for the device read to be followed (settled). */
+  private waiting: Array<() => void> = [];
+  /** Events that came during the device read: followed after its answer. */
+  private deferred: Array<WatchEvent[] | (() => KernelEvent[])> = [];
+  /**
+   * Events queued for the next cycle although none runs: the device read found
+   * a device gone, and its repair cycle's kernel read supersedes them unparsed
+   * (its flush: thousands of lines). Later events queue behind them, in order.
+   */
+  private parked = false;
 
   constructor(private readonly o: KernelWatchOptions) {
     this.limit = o.limit ?? DEFAULT_REPAIR_LIMIT;
@@ -71,8 +81,12 @@ export class KernelWatch {
 
   /** Kernel events, or how to parse them. */
   events(events: WatchEvent[] | (() => KernelEvent[])): void {
-    if (this.inCycle) {
+    if (this.inCycle || this.parked) {
       this.queued.push(events);
+      return;
+    }
+    if (this.checking) {
+      this.deferred.push(events);
       return;
     }
     const parsed = typeof events === 'function' ? events() : events;
@@ -81,6 +95,7 @@ export class KernelWatch {
 
   cycleStarted(): void {
     this.inCycle = true;
+    this.parked = false;
   }
 
   /**
@@ -106,8 +121,26 @@ export class KernelWatch {
    * made the second full cycle that followed redundant).
    */
   lost(): void {
-    if (this.inCycle) this.lostInCycle = true;
-    else this.reread();
+    if (this.inCycle) {
+      this.lostInCycle = true;
+      return;
+    }
+    // The lost events may have been a device's deletion (its flush overflows
+    // the monitors): its state is read first, so the host read that follows
+    // repairs it as deleted, from the model.
+    const devices = this.desired ? [this.desired.device, this.desired.device6].filter((d) => d !== undefined) : [];
+    if (devices.length && this.o.readDevices) this.check(devices);
+    this.reread();
+  }
+
+  /**
+   * Resolves once no device read is under way (its answer followed): a
+   * cycle about to start waits for it, so that a repair scheduled by the
+   * first events of a device's deletion does not write to the device the
+   * read is about to find gone.
+   */
+  settled(): Promise<void> {
+    return this.checking ? new Promise((resolve) => this.waiting.push(resolve)) : Promise.resolve();
   }
 
   private reread(): void {
@@ -132,14 +165,32 @@ export class KernelWatch {
     }
     this.checking = true;
     const since = this.reads;
+    const started = this.o.now();
     const done = (read?: ReadonlyMap<string, HostLink>) => {
       this.checking = false;
+      this.o.log.debug('kernel drift: read the devices', { devices: [...names], duration_ms: this.o.now() - started, superseded: (read && this.reads !== since) || undefined });
       const { repair, reread } = this.held;
       this.held = { repair: false, reread: false };
-      if (read && this.reads === since) this.events([{ kind: 'devices', links: read, names }]);
-      else if (!read) this.o.reread();
+      const deferred = this.deferred;
+      this.deferred = [];
+      let gone = false;
+      if (read && this.reads === since) {
+        if (this.inCycle) this.queued.push([{ kind: 'devices', links: read, names }]);
+        else gone = this.handle([{ kind: 'devices', links: read, names }]).some((r) => r.kind === 'link' && r.what === 'deleted');
+      } else if (!read) this.o.reread();
+      if (gone && !this.inCycle) {
+        // What they say of the device is in the model (it is gone with everything on it); the rest waits for the repair cycle, in order.
+        this.parked = true;
+        this.queued.push(...deferred);
+      } else {
+        for (const d of deferred) this.events(d);
+      }
       if (repair) this.repair();
       if (reread) this.reread();
+      // Resolved now, not after the reads asked for meanwhile: the cycle goes on with what this one found.
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const w of waiting) w();
       const next = [...this.checkNext];
       this.checkNext.clear();
       if (next.length) this.check(next);
@@ -165,9 +216,10 @@ export class KernelWatch {
     if (q.length) this.handle(q);
   }
 
-  private handle(events: WatchEvent[]): void {
+  /** Follows `events`; returns the repairs asked for (within the rate limit). */
+  private handle(events: WatchEvent[]): Repair[] {
     // Before the first successful cycle nothing is planned: the cycles running anyway read the host.
-    if (!this.desired) return;
+    if (!this.desired) return [];
     this.owned ??= ownedFrom(this.desired);
     const { repairs, check } = this.o.follow(events, this.owned);
     if (check.length) this.check(check);
@@ -185,8 +237,9 @@ export class KernelWatch {
         });
       }
     }
-    if (!repairing.length) return;
+    if (!repairing.length) return repairing;
     this.o.log.info('kernel drift: repairing', { objects: repairing.slice(0, MAX_LISTED).map((r) => `${r.what} ${r.object}`), count: repairing.length });
     this.repair();
+    return repairing;
   }
 }
