@@ -128,8 +128,9 @@ export class KernelWatch {
     // The lost events may have been a device's deletion (its flush overflows
     // the monitors): its state is read first, so the host read that follows
     // repairs it as deleted, from the model.
+    // (A read under way already: the host read waits for it, and reads what it misses.)
     const devices = this.desired ? [this.desired.device, this.desired.device6].filter((d) => d !== undefined) : [];
-    if (devices.length && this.o.readDevices) this.check(devices);
+    if (devices.length && this.o.readDevices && !this.checking) this.check(devices);
     this.reread();
   }
 

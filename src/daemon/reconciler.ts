@@ -16,6 +16,7 @@ import type { Registration, Source, SourceUpdate } from '../sources/types.js';
 import { newPlanTrace } from '../engine/desired.js';
 import { IncrementalPlan } from '../engine/incremental.js';
 import { readFileIfExists, writeFileAtomic } from '../host/files.js';
+import { deviceFirstChanges, deviceFirstPhases, withoutWritten } from './device-first.js';
 import { applyToActual, shareWithPlan, unmodelled } from './kernel-model.js';
 import { applyKernelEvents, ownedFrom, type Owned, type Repair, type WatchEvent } from './kernel-events.js';
 import type { KernelEvent } from '../host/parse-monitor.js';
@@ -49,7 +50,6 @@ export interface ReconcilerOptions {
 
 /** What ip and bridge say when a write names a device that is not there. */
 const MISSING_DEVICE = /Cannot find device|No such device|unknown ifindex/;
-
 /** Changes listed in one log line; the rest are counted. */
 const MAX_LISTED = 20;
 /** Warnings logged per cycle; the rest are counted. */
@@ -172,15 +172,20 @@ export class Reconciler {
     this.model = undefined;
     this.plan = undefined;
     try {
+      // A deleted device first, before its thousands of entries are planned.
+      const early = model && plan && reasons.every(isKernelReason) ? await this.deviceBack(model, plan, lost) : [];
+      const tDevice = this.now();
       const read = await this.readSource(reasons, plan !== undefined);
       const tSource = this.now();
       const { snap, incremental } = await this.plans(read, model, plan, lost, lostEvents);
+      if (early.length) snap.result = { ...snap.result, changes: withoutWritten(snap.result.changes, early) };
       const tSnap = this.now();
       this.reportProblems(snap.problems);
       metrics.peers.set(snap.desired.peers.length);
       metrics.drift.set(snap.result.changes.length);
       metrics.conflicts.set(snap.result.conflicts.length);
       const r = await this.apply(snap, model !== undefined);
+      if (early.length) r.applied = [...early, ...r.applied];
       const tWrite = this.now();
       let next: ActualState | undefined;
       let reread = false;
@@ -202,7 +207,7 @@ export class Reconciler {
       if (r.failures.length && model && incremental) this.vanished = this.vanishedUnder(snap, r, plan!);
       this.logApplied(r, ms, reasons, model !== undefined, this.vanished !== undefined);
       log.debug('cycle stages', {
-        reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', source_ms: tSource - started, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
+        reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', device_ms: early.length ? tDevice - started : undefined, source_ms: tSource - tDevice, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
         verify_ms: this.now() - tWrite, rss_mb: log.enabled('debug') ? Math.round(process.memoryUsage.rss() / 1e6) : undefined,
       });
       metrics.unconverged.set(r.remaining.length);
@@ -320,6 +325,18 @@ export class Reconciler {
     for (const x of gone.repairs) this.lost.add(x.object);
     plan.follow(r.applied, gone.model, true);
     return { model: gone.model, devices: [...devices] };
+  }
+
+  /** A deleted device of the plan and its addresses, written at once (device-first.ts); returns what was written. */
+  private async deviceBack(model: ActualState, plan: IncrementalPlan, lost: ReadonlySet<string>): Promise<Change[]> {
+    const changes = deviceFirstChanges(model, plan, lost);
+    if (!changes.length) return [];
+    try {
+      const { failures } = await this.host.write(deviceFirstPhases(changes, model));
+      return changes.filter((c) => !failures.some((f) => f.change === c));
+    } catch (e) {
+      throw new StageError('write', e);
+    }
   }
 
   /** After a successful cycle with a kernel model: the plan to update on the next event (seeded anew after a full one). */
