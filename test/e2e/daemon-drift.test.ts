@@ -40,14 +40,14 @@ async function monitorsOf(ns: string): Promise<string[]> {
   return r.stdout.split('\n').filter(Boolean);
 }
 
-async function withDaemon(fn: (t: Topology, d: DaemonProcess) => Promise<void>): Promise<void> {
+async function withDaemon(fn: (t: Topology, d: DaemonProcess) => Promise<void>, extra: string[] = []): Promise<void> {
   await withTopology([A], async (t) => {
     const file = join(t.tmp, 'cluster.yaml');
     writeFileSync(file, clusterYAML(specs));
     const ns = t.nodes[0].ns;
     const d = new DaemonProcess([
       '--source', `file:${file}`, '--node', A.name, '--netns', ns, '--log-format', 'json', '--subnet-file', '',
-      '--metrics-addr', '127.0.0.1:0', '--interval', '1h', '--probe-interval', '0', '--iptables-resync', '0', '--log-level', 'debug',
+      '--metrics-addr', '127.0.0.1:0', '--interval', '1h', '--probe-interval', '0', '--iptables-resync', '0', '--log-level', 'debug', ...extra,
     ]);
     try {
       await fn(t, d);
@@ -137,6 +137,26 @@ test('with a resync an hour away, the device\'s MTU, MAC and vxlan local address
     }
     assert.not.ok(d.lines.some((l) => Array.isArray(l.reason) && (l.reason as string[]).includes('resync')), d.log);
   });
+});
+
+test('--repair-limit 2/1m: an MTU set again and again by another agent is set back twice, then given up on with one warning naming the device', async () => {
+  await withDaemon(async (t, d) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const url = await d.metricsURL();
+    const attrs = await deviceAttrs(ns);
+    const warned = () => d.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('kernel drift: giving up repairing link:flannel.1'));
+    for (let i = 0; i < 2; i++) {
+      await ipn(ns, 'link', 'set', 'flannel.1', 'mtu', String(1400 - i));
+      await eventually(() => deviceAttrs(ns), (a) => a === attrs, `MTU set back (${i + 1})`, BACK_WITHIN_MS, 100);
+    }
+    await ipn(ns, 'link', 'set', 'flannel.1', 'mtu', '1398');
+    const warning = await d.waitForMsg(/^kernel drift: giving up repairing link:flannel\.1: changed 3 times within 1m/, BACK_WITHIN_MS);
+    assert.is(warning.level, 'warn');
+    await eventually(async () => metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_kernel_repairs_given_up_total{kind="link"}'), (n) => n === 1, 'the give-up counted', 5000, 100);
+    assert.match(await deviceAttrs(ns), /^mtu 1398 /, 'left as the other agent set it');
+    assert.ok(warned());
+  }, ['--repair-limit', '2/1m']);
 });
 
 test('a kernel monitor that dies is restarted (counted), the host is read, and repairs go on', async () => {
