@@ -18,6 +18,8 @@ import { formatDuration } from './duration.js';
 
 /** Cycles after which repairs given up on are tried again: the periodic resync and SIGHUP. */
 const RESUMING_REASONS = new Set(['resync', 'sighup']);
+/** A cycle waits at most this long for a device read under way (settled). */
+const SETTLE_MAX_MS = 2000;
 /** Objects named in one log line; the rest are counted. */
 const MAX_LISTED = 10;
 
@@ -109,6 +111,8 @@ export class KernelWatch {
   hostRead(): void {
     this.reads++;
     if (!this.inCycle) return;
+    // Events waiting for a device read came before this read too.
+    this.deferred = [];
     this.queued = [];
     this.lostInCycle = false;
   }
@@ -141,7 +145,16 @@ export class KernelWatch {
    * read is about to find gone.
    */
   settled(): Promise<void> {
-    return this.checking ? new Promise((resolve) => this.waiting.push(resolve)) : Promise.resolve();
+    if (!this.checking) return Promise.resolve();
+    return new Promise((resolve) => {
+      // Never longer than this: a read that hangs must not stop the cycles (the resync among them).
+      const timer = setTimeout(resolve, SETTLE_MAX_MS);
+      timer.unref?.();
+      this.waiting.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private reread(): void {

@@ -64,12 +64,14 @@ for (const row of ROWS) for (const lazy of [false, true]) {
 // A device in doubt (kernel-events.ts `check`): its devices are read, and the
 // repairs and host reads asked for meanwhile wait for that read, which is
 // then followed like an event; a kernel read started since supersedes it.
-const DEVICE_ROWS: Array<{ name: string; steps: Array<'event' | 'lost' | 'start' | 'read' | 'end' | 'answer' | 'fail'>; repairs: number; rereads: number; followedRead: boolean }> = [
+const DEVICE_ROWS: Array<{ name: string; steps: Array<'event' | 'lost' | 'start' | 'read' | 'end' | 'answer' | 'fail'>; repairs: number; rereads: number; followedRead: boolean; followed?: number }> = [
   { name: 'repairs wait for the read of the devices; the read is followed, then the repair asked for', steps: ['event'], repairs: 0, rereads: 0, followedRead: false },
   { name: 'the read answered: followed, and the repair held meanwhile asked for once', steps: ['event', 'answer'], repairs: 1, rereads: 0, followedRead: true },
   { name: 'events lost meanwhile: the host read waits for the read of the devices too', steps: ['event', 'lost', 'answer'], repairs: 1, rereads: 1, followedRead: true },
   { name: 'a kernel read started after it (a cycle): the read of the devices is not followed', steps: ['event', 'start', 'read', 'end', 'answer'], repairs: 1, rereads: 0, followedRead: false },
   { name: 'the read of the devices fails: a host read', steps: ['event', 'fail'], repairs: 1, rereads: 1, followedRead: false },
+  { name: 'an event during the read waits for it, then is followed', steps: ['event', 'event', 'answer'], repairs: 1, rereads: 0, followedRead: true, followed: 2 },
+  { name: 'an event during the read, then a cycle\'s kernel read: that read holds it, it is not followed', steps: ['event', 'event', 'start', 'read', 'end', 'answer'], repairs: 1, rereads: 0, followedRead: false, followed: 1 },
 ];
 
 for (const row of DEVICE_ROWS) {
@@ -77,6 +79,7 @@ for (const row of DEVICE_ROWS) {
     let repairs = 0;
     let rereads = 0;
     let followedRead = false;
+    let followed = 0;
     let answer!: (v: ReadonlyMap<string, HostLink>) => void;
     let fail!: (e: Error) => void;
     const w = new KernelWatch({
@@ -89,6 +92,8 @@ for (const row of DEVICE_ROWS) {
           followedRead = true;
           return { repairs: [], check: [] };
         }
+        followed++;
+        if (followed > 1) return { repairs: [], check: [] };
         return { repairs: [{ kind: 'fdb', object: 'fdb:flannel.1/x', what: 'deleted' }], check: ['flannel.1'] };
       },
       readDevices: () => new Promise((res, rej) => { answer = res; fail = rej; }),
@@ -109,6 +114,7 @@ for (const row of DEVICE_ROWS) {
     assert.is(repairs, row.repairs, 'repair cycles asked for');
     assert.is(rereads, row.rereads, 'host reads asked for');
     assert.is(followedRead, row.followedRead, 'the read of the devices followed');
+    if (row.followed !== undefined) assert.is(followed, row.followed, 'monitor events followed');
   });
 }
 
