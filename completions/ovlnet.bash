@@ -137,6 +137,7 @@ _ovlnet_kind() {
         'daemon --lease-ttl') kind='free' ;;
         'daemon --probe-interval') kind='free' ;;
         'daemon --iptables-resync') kind='free' ;;
+        'daemon --repair-limit') kind='free' ;;
         'cleanup -s'|'cleanup --source') kind='source' ;;
         'cleanup --etcd-cafile') kind='file' ;;
         'cleanup --etcd-certfile') kind='file' ;;
@@ -178,7 +179,7 @@ _ovlnet_opts() {
         doctor) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --subnet-file --peer --metrics-addr -h,--help' ;;
         apply) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules -o,--output --dry-run --max-delete --force -h,--help' ;;
         nodes) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --show-config --no-color -o,--output -h,--help' ;;
-        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --public-ipv6 --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync -h,--help' ;;
+        daemon) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --node --public-ip --iface -n,--netns --config --debug --show-config --no-color --disable-tx-offload --ip-masq --ip-masq-fully-random-disable --iptables-forward-rules --no-iptables-forward-rules --interval --public-ipv6 --metrics-addr --log-format --log-level --max-delete --max-delete-window --force --subnet-file --lease-ttl --probe-interval --no-set-node-network-unavailable --iptables-resync --repair-limit -h,--help' ;;
         cleanup) opts='-s,--source --etcd-cafile --etcd-certfile --etcd-keyfile --etcd-username --etcd-password --net-conf --annotation-prefix --config --debug --show-config --no-color -o,--output -n,--netns --dry-run --subnet-file --vni --all-flannel-devices -h,--help' ;;
         completion) opts='--config --debug --show-config --no-color -h,--help' ;;
         systemd-unit) opts='--config --debug --show-config --no-color --exec -h,--help' ;;

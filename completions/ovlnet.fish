@@ -242,6 +242,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l lease-ttl -x -d 'e
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l probe-interval -x -d 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l no-set-node-network-unavailable -d 'Kubernetes: leave the Node\'s NetworkUnavailable condition alone'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l iptables-resync -x -d 're-check the iptables rules this often between cycles (flanneld\'s flag; 0: only with each cycle)'
+complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -l repair-limit -x -d 'repair an object the kernel lost or changed between resyncs at most n times within duration; past that, log it and leave it to the resync'
 complete -c ovlnet -n '__fish_seen_subcommand_from daemon' -s h -l help -d 'display help for command'
 
 complete -c ovlnet -n '__fish_seen_subcommand_from cleanup' -s s -l source -x -a '(__ovlnet_sources)' -d 'cluster state source: file:PATH, etcd://HOST:PORT[/PREFIX], kube:[KUBECONFIG]'

@@ -184,6 +184,7 @@ export function buildProgram(): Command {
     .option('--probe-interval <duration>', 'probe a few peers through the overlay this often (0: never); results on /metrics and /peers', '10s')
     .option('--no-set-node-network-unavailable', "Kubernetes: leave the Node's NetworkUnavailable condition alone (default: set it to False once converged, as flanneld)")
     .option('--iptables-resync <seconds>', "re-check the iptables rules this often between cycles (flanneld's flag; 0: only with each cycle)", '5')
+    .option('--repair-limit <n/duration>', 'repair an object the kernel lost or changed between resyncs at most n times within duration; past that, log it and leave it to the resync', '5/1m')
     .addHelpText('after', '\nExample:\n  ovlnet daemon --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')
     .action(action(() => import('./commands/daemon.js')));
 

@@ -18,6 +18,7 @@ import { SystemdNotifier } from './notify.js';
 import { Prober } from './prober.js';
 import { Reconciler } from './reconciler.js';
 import { KernelWatch } from './kernel-watch.js';
+import type { RepairLimit } from './drift.js';
 import { KernelMonitor } from '../host/monitor.js';
 import { BatchWriters } from '../host/batch-writer.js';
 import { realHost } from '../host/real.js';
@@ -51,6 +52,8 @@ export interface DaemonOptions {
   setNodeNetworkUnavailable?: boolean;
   /** --iptables-resync: re-check the planned iptables rules this often (flannel's default 5 s); 0 = only with each cycle. */
   iptablesResyncMs?: number;
+  /** --repair-limit: kernel-event repairs of one object per window before giving up until the resync (drift.ts). */
+  repairLimit?: RepairLimit;
 }
 
 export interface DaemonDeps {
@@ -227,8 +230,9 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     let converged: { desired: DesiredState; rules: NetfilterRuleEntry[] } | undefined;
     // Kernel drift between resyncs: repaired from the kernel's events (kernel-watch.ts).
     const kernelWatch: KernelWatch = new KernelWatch({
-      log, metrics, now: () => clock.now(), intervalMs: o.intervalMs,
+      log, metrics, now: () => clock.now(), intervalMs: o.intervalMs, limit: o.repairLimit,
       follow: (events, owned) => reconciler.followKernel(events, owned),
+      readDevices: () => host.read({ links: true }).then((r) => r.links!),
       repair: () => sched.notify('kernel'),
       reread: () => sched.notify('kernel-monitor'),
     });
@@ -283,6 +287,8 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
     const sched = new Scheduler({
       intervalMs: o.intervalMs, clock, sourceCoalesceMs: DEFAULT_SOURCE_COALESCE_MS,
       run: async (reasons) => {
+        // A device read under way (kernel-watch.ts) is followed before the cycle takes the model.
+        await kernelWatch.settled();
         kernelWatch.cycleStarted();
         try {
           return await reconciler.run(reasons);

@@ -9,6 +9,9 @@
 // 'give-up' verdict), and tries again from the next full resync on, which
 // re-reads the host and writes what the plan needs like any other cycle.
 
+import { UsageError } from '../errors.js';
+import { parseDuration } from './duration.js';
+
 export interface RepairLimit {
   /** Repairs of one object allowed within the window. */
   maxRepairs: number;
@@ -16,6 +19,14 @@ export interface RepairLimit {
 }
 
 export const DEFAULT_REPAIR_LIMIT: RepairLimit = { maxRepairs: 5, windowMs: 60_000 };
+
+/** `--repair-limit N/DURATION` (`5/1m`): N repairs of one object within DURATION. */
+export function parseRepairLimit(text: string, flag = '--repair-limit'): RepairLimit {
+  const m = /^\s*([0-9]+)\s*\/\s*(\S+)\s*$/.exec(text);
+  const n = m ? Number(m[1]) : NaN;
+  if (!m || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} ${JSON.stringify(text)}: expected repairs per window, such as 5/1m (at least 1 repair)`);
+  return { maxRepairs: n, windowMs: parseDuration(m[2], flag, { minMs: 1000 }) };
+}
 
 /**
  * - 'repair': repair it now.

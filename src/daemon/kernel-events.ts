@@ -19,14 +19,22 @@
 //   neighbours and fdb entries with it (its IPv4 routes without an event),
 //   so they all leave the model, and the repair diffs the plan against it
 //   (engine/incremental.ts) instead of reading the host.
-// - A device the model holds up that an event reports down (its flags
-//   without UP) was set down by someone, even if an "up" follows: a repair
-//   of the device that reads the host first, because the kernel drops the
-//   device's IPv4 routes without an event (a down and up again loses them
-//   too). ovlnet's own writes can cause such an event (a device created
-//   down, then set up, echoed after the host read that ended the cycle
-//   that wrote it): then that one host read finds nothing to do. Other
-//   device events (an MTU, an address) are left to the resync.
+// - Any other event of a device of the plan the model holds (set down,
+//   which is also how its deletion begins; an MTU, a MAC, a vxlan attribute
+//   changed: the event's text does not say which), and a flush of its
+//   entries (BULK_DELETIONS in one batch: a vxlan device's deletion begins
+//   with its fdb, and at thousands of peers the deletion's own event is
+//   lost in that burst), ask for a read of the host's devices (`check`;
+//   kernel-watch.ts does it and holds the repairs meanwhile). Its answer,
+//   a `devices` event, is judged by device-check.ts: deleted (modelled as
+//   above), changed in place (the model takes the read device: a repair of
+//   it), or beyond the model (set down: the kernel dropped its IPv4 routes
+//   without an event; replaced; an address gone): a repair that reads the
+//   host first. A device reported down keeps that in the model until the
+//   read, even if an "up" follows: a device set down and up again has lost
+//   its IPv4 routes too. ovlnet's own writes can cause such events (a
+//   device created down, then set up, echoed after the cycle's last read):
+//   then the read, or the one host read, finds nothing to do.
 // - Non-permanent neighbour states (the FAILED a deletion first reports,
 //   learned entries) and the bridge family's entries `ip monitor` also prints
 //   (NOARP; `bridge monitor fdb` reports those) are not ovlnet's neighbours.
@@ -34,7 +42,24 @@ import type { KernelEvent } from '../host/parse-monitor.js';
 import { entryKey } from '../kinds/index.js';
 import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
 import { fdbByMac, ListEdit, neighborsByAddress, routesByDst } from '../model/keyed-list.js';
-import type { ActualState, DesiredState, Entry, EntryKind, FdbEntry, HostRoute, NeighEntry } from '../model/types.js';
+import type { ActualState, DesiredState, Entry, EntryKind, FdbEntry, HostLink, HostRoute, NeighEntry } from '../model/types.js';
+import { deviceVerdict } from './device-check.js';
+
+/**
+ * A read of the host's devices (links with their addresses) that `check`
+ * asked for: `names`, the devices it was asked about.
+ */
+export interface DevicesRead {
+  kind: 'devices';
+  links: ReadonlyMap<string, HostLink>;
+  names: readonly string[];
+}
+
+/** What the daemon's model follows: the monitors' events and the device reads they asked for. */
+export type WatchEvent = KernelEvent | DevicesRead;
+
+/** Deletions of one device's entries in one batch from which it is a flush: a read tells whether the device is going. */
+export const BULK_DELETIONS = 8;
 
 /** The objects of the plan, by kinds key (`route:DST`, `neigh:DEV/IP`, `fdb:DEV/MAC/DST`, `link:NAME`). */
 export interface Owned {
@@ -81,6 +106,8 @@ export interface EventsOutcome {
   unknown?: string;
   /** Objects of the plan to write again, each once. */
   repairs: Repair[];
+  /** Devices of the plan whose state only a read of the host's devices can tell (a `devices` event then). */
+  check: string[];
 }
 
 function sameRoute(a: HostRoute, b: HostRoute): boolean {
@@ -89,17 +116,18 @@ function sameRoute(a: HostRoute, b: HostRoute): boolean {
 }
 
 /** The kinds key and kind an event is about. */
-export function eventObject(e: KernelEvent): { kind: EntryKind; object: string } {
+export function eventObject(e: WatchEvent): { kind: EntryKind; object: string } {
   switch (e.kind) {
     case 'route': return { kind: 'route', object: `route:${e.route.dst.text}` };
     case 'neigh': return { kind: 'neigh', object: `neigh:${e.dev}/${e.ip.text}` };
     case 'fdb': return { kind: 'fdb', object: `fdb:${e.dev}/${e.mac.text}/${e.dst.text}` };
     case 'link': return { kind: 'link', object: `link:${e.name}` };
+    case 'devices': return { kind: 'link', object: `link:${e.names.join(',')}` };
   }
 }
 
 /** Whether the event concerns something the model holds (its scope), whatever the model's content. */
-function inScope(e: KernelEvent, owned: Owned): boolean {
+function inScope(e: WatchEvent, owned: Owned): boolean {
   if (e.kind === 'neigh') return e.deleted || (e.states.includes('PERMANENT') && !e.states.includes('NOARP') && e.mac !== undefined);
   if (e.kind === 'fdb') return owned.devices.has(e.dev) && e.self && (e.deleted || e.permanent);
   return true;
@@ -112,7 +140,11 @@ function inScope(e: KernelEvent, owned: Owned): boolean {
  * read would return after the deletion, so the repair is a diff against it
  * (no read, no replan).
  */
-function withoutDevice(m: ActualState, dev: string, tables: Tables): void {
+function withoutDevice(m: ActualState, dev: string, tables: Tables): string | undefined {
+  // A multipath route (no single device in the read) loses the whole route with
+  // a nexthop through the device (IPv4) or only that nexthop (IPv6): which, the
+  // model can not tell.
+  if (m.routes.some((r) => r.dev === undefined && r.type === undefined)) return `a multipath route may go through ${dev}`;
   m.links = new Map(m.links);
   m.links.delete(dev);
   tables.routes.removeWhere((r) => r.dev === dev);
@@ -124,6 +156,7 @@ function withoutDevice(m: ActualState, dev: string, tables: Tables): void {
     m.wireguard = new Map(m.wireguard);
     m.wireguard.delete(dev);
   }
+  return undefined;
 }
 
 /**
@@ -145,13 +178,16 @@ interface Tables {
  * the incremental plan's index of it: engine/kernel-index.ts); `model` is
  * never modified.
  */
-export function applyKernelEvents(model: ActualState | undefined, events: readonly KernelEvent[], owned: Owned): EventsOutcome {
+export function applyKernelEvents(model: ActualState | undefined, events: readonly WatchEvent[], owned: Owned): EventsOutcome {
   let next: ActualState | undefined = model ? { ...model } : undefined;
   let unknown: string | undefined;
   const repairs = new Map<string, Repair>();
+  const repairOf = (kind: EntryKind, object: string, what: Repair['what']) => {
+    if (owned.keys.has(object) && !repairs.has(object)) repairs.set(object, { kind, object, what });
+  };
   const repair = (e: KernelEvent, what: Repair['what']) => {
     const { kind, object } = eventObject(e);
-    if (owned.keys.has(object) && !repairs.has(object)) repairs.set(object, { kind, object, what });
+    repairOf(kind, object, what);
   };
   const forget = (why: string) => {
     if (next) unknown = why;
@@ -163,10 +199,46 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
     fdb: new ListEdit(model.fdb, fdbByMac),
   };
   let devicesGone = false;
-  /** Devices the model holds up that an event of this batch reported down. */
-  const setDown = new Map<string, KernelEvent>();
+  /** Devices of the plan whose state a read must tell. */
+  const check = new Set<string>();
+  /** Deletions of entries the model held, by device of the plan (a flush: BULK_DELETIONS). */
+  const flushed = new Map<string, number>();
+  const removedFrom = (dev: string | undefined) => {
+    if (dev === undefined || !owned.devices.has(dev)) return;
+    const n = (flushed.get(dev) ?? 0) + 1;
+    flushed.set(dev, n);
+    if (n === BULK_DELETIONS) check.add(dev);
+  };
+  /** The device and everything on it left the kernel. */
+  const gone = (m: ActualState, name: string, tables: Tables) => {
+    const why = withoutDevice(m, name, tables);
+    if (why) forget(why);
+    devicesGone = true;
+    repairOf('link', `link:${name}`, 'deleted');
+  };
+  /** A read of the devices that `check` asked for. */
+  const devices = (m: ActualState, e: DevicesRead) => {
+    for (const name of e.names) {
+      if (!next || !t) return;
+      const verdict = deviceVerdict(m.links.get(name), e.links.get(name));
+      if (verdict === 'deleted') gone(m, name, t);
+      else if (verdict === 'changed') {
+        m.links = new Map(m.links);
+        m.links.set(name, e.links.get(name)!);
+        devicesGone = true;
+        repairOf('link', `link:${name}`, 'changed');
+      } else if (verdict === 'unknown') {
+        repairOf('link', `link:${name}`, 'changed');
+        forget(`device ${name} set down, replaced or renumbered`);
+      }
+    }
+  };
   for (const e of events) {
     if (!inScope(e, owned)) continue;
+    if (e.kind === 'devices') {
+      if (next) devices(next, e);
+      continue;
+    }
     const { object } = eventObject(e);
     if (!next || !t) {
       // Without a model, only what the plan holds matters: a deletion of it is a repair.
@@ -181,6 +253,7 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
           if (r) {
             t.routes.remove(r);
             repair(e, 'deleted');
+            removedFrom(r.dev);
           }
         } else if (!r) {
           const p = owned.plannedEntry?.(object);
@@ -206,6 +279,7 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
           if (n) {
             t.neighbors.remove(n);
             repair(e, 'deleted');
+            removedFrom(n.dev);
           }
         } else if (!n || n.mac.text !== e.mac!.text) {
           const p = owned.plannedEntry?.(object);
@@ -230,6 +304,7 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
           if (f) {
             t.fdb.remove(f);
             repair(e, 'deleted');
+            removedFrom(f.dev);
           }
         } else if (!f) {
           // `fdb replace` rewrites an entry of the same MAC: which one is not in the event.
@@ -245,32 +320,31 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
         // Only the device the model holds (by index: a replaced device's old
         // one going is ovlnet's own write, echoed).
         const l = m.links.get(e.name);
-        if (!l || l.index !== e.index) break;
+        if (!l) break;
         if (e.deleted) {
-          devicesGone = true;
-          withoutDevice(m, e.name, t);
-          repair(e, 'deleted');
-        } else if (l.up && !e.up) {
-          // Even when an "up" follows in this batch: a device set down and up again has lost its IPv4 routes.
-          setDown.set(e.name, e);
+          if (l.index !== e.index) break;
+          gone(m, e.name, t);
+          check.delete(e.name);
+        } else if (owned.devices.has(e.name)) {
+          // Another device of that name (a replacement ovlnet did not write, or its own, echoed late) or this one changed: a read tells.
+          check.add(e.name);
+          if (l.index === e.index && l.up && !e.up) {
+            // Kept until the read, even when an "up" follows: a device set down and up again has lost its IPv4 routes.
+            m.links = new Map(m.links);
+            m.links.set(e.name, { ...l, up: false });
+          }
         }
         break;
       }
     }
   }
-  // A device the model held up was set down: the kernel dropped its IPv4
-  // routes without an event, so the model is no longer the kernel and the
-  // repair reads the host.
-  for (const [name, e] of setDown) {
-    repair(e, 'changed');
-    forget(`device ${name} set down`);
-  }
   if (next && t) {
     const m: ActualState = next;
-    if (!devicesGone && !t.routes.changed && !t.neighbors.changed && !t.fdb.changed) return { model, unknown, repairs: [...repairs.values()] };
+    if (!devicesGone && m.links === model!.links && !t.routes.changed && !t.neighbors.changed && !t.fdb.changed) return { model, unknown, repairs: [...repairs.values()], check: [...check] };
     if (t.routes.changed) m.routes = t.routes.result();
     if (t.neighbors.changed) m.neighbors = t.neighbors.result();
     if (t.fdb.changed) m.fdb = t.fdb.result();
   }
-  return { model: next, unknown, repairs: [...repairs.values()] };
+  // Without a model there is nothing for a read to be compared with: the next cycle reads the host.
+  return { model: next, unknown, repairs: [...repairs.values()], check: next ? [...check] : [] };
 }

@@ -16,8 +16,9 @@ import type { Registration, Source, SourceUpdate } from '../sources/types.js';
 import { newPlanTrace } from '../engine/desired.js';
 import { IncrementalPlan } from '../engine/incremental.js';
 import { readFileIfExists, writeFileAtomic } from '../host/files.js';
+import { deviceFirstChanges, deviceFirstPhases, withoutWritten } from './device-first.js';
 import { applyToActual, shareWithPlan, unmodelled } from './kernel-model.js';
-import { applyKernelEvents, ownedFrom, type Owned, type Repair } from './kernel-events.js';
+import { applyKernelEvents, ownedFrom, type Owned, type Repair, type WatchEvent } from './kernel-events.js';
 import type { KernelEvent } from '../host/parse-monitor.js';
 import { FailureStreak, type Logger } from './logger.js';
 import type { DaemonDeleteGuard } from './delete-guard.js';
@@ -49,7 +50,6 @@ export interface ReconcilerOptions {
 
 /** What ip and bridge say when a write names a device that is not there. */
 const MISSING_DEVICE = /Cannot find device|No such device|unknown ifindex/;
-
 /** Changes listed in one log line; the rest are counted. */
 const MAX_LISTED = 20;
 /** Warnings logged per cycle; the rest are counted. */
@@ -125,15 +125,16 @@ export class Reconciler {
 
   /**
    * Kernel events seen between cycles (kernel-watch.ts): the model follows
-   * them (kernel-events.ts); returns the objects of the plan to write again.
+   * them (kernel-events.ts); returns the objects of the plan to write again,
+   * and the devices whose state a read of the host's devices must tell.
    */
-  followKernel(events: KernelEvent[], owned: Owned): Repair[] {
+  followKernel(events: WatchEvent[], owned: Owned): { repairs: Repair[]; check: string[] } {
     const r = applyKernelEvents(this.model, events, owned);
     if (r.unknown) this.o.log.debug('kernel model: the next cycle reads the host', { why: r.unknown });
     this.model = r.model;
     // An incremental cycle plans only what the source touched: the kernel's losses are named to it.
     for (const x of r.repairs) this.lost.add(x.object);
-    return r.repairs;
+    return { repairs: r.repairs, check: r.check };
   }
 
   get registered(): Registration | undefined {
@@ -171,15 +172,20 @@ export class Reconciler {
     this.model = undefined;
     this.plan = undefined;
     try {
+      // A deleted device first, before its thousands of entries are planned.
+      const early = model && plan && reasons.every(isKernelReason) ? await this.deviceBack(model, plan, lost) : [];
+      const tDevice = this.now();
       const read = await this.readSource(reasons, plan !== undefined);
       const tSource = this.now();
       const { snap, incremental } = await this.plans(read, model, plan, lost, lostEvents);
+      if (early.length) snap.result = { ...snap.result, changes: withoutWritten(snap.result.changes, early) };
       const tSnap = this.now();
       this.reportProblems(snap.problems);
       metrics.peers.set(snap.desired.peers.length);
       metrics.drift.set(snap.result.changes.length);
       metrics.conflicts.set(snap.result.conflicts.length);
-      const r = await this.apply(snap);
+      const r = await this.apply(snap, model !== undefined);
+      if (early.length) r.applied = [...early, ...r.applied];
       const tWrite = this.now();
       let next: ActualState | undefined;
       let reread = false;
@@ -201,7 +207,7 @@ export class Reconciler {
       if (r.failures.length && model && incremental) this.vanished = this.vanishedUnder(snap, r, plan!);
       this.logApplied(r, ms, reasons, model !== undefined, this.vanished !== undefined);
       log.debug('cycle stages', {
-        reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', source_ms: tSource - started, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
+        reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', device_ms: early.length ? tDevice - started : undefined, source_ms: tSource - tDevice, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
         verify_ms: this.now() - tWrite, rss_mb: log.enabled('debug') ? Math.round(process.memoryUsage.rss() / 1e6) : undefined,
       });
       metrics.unconverged.set(r.remaining.length);
@@ -321,6 +327,18 @@ export class Reconciler {
     return { model: gone.model, devices: [...devices] };
   }
 
+  /** A deleted device of the plan and its addresses, written at once (device-first.ts); returns what was written. */
+  private async deviceBack(model: ActualState, plan: IncrementalPlan, lost: ReadonlySet<string>): Promise<Change[]> {
+    const changes = deviceFirstChanges(model, plan, lost);
+    if (!changes.length) return [];
+    try {
+      const { failures } = await this.host.write(deviceFirstPhases(changes, model));
+      return changes.filter((c) => !failures.some((f) => f.change === c));
+    } catch (e) {
+      throw new StageError('write', e);
+    }
+  }
+
   /** After a successful cycle with a kernel model: the plan to update on the next event (seeded anew after a full one). */
   private keepPlan(snap: Snapshot, next: ActualState, plan: IncrementalPlan | undefined, applied: Change[], reread: boolean): void {
     if (plan) {
@@ -412,11 +430,14 @@ export class Reconciler {
     }
   }
 
-  /** Writes without applySnapshot's own verify: the daemon verifies with a read it keeps as the model. */
-  private async apply(snap: Snapshot): Promise<ApplyResult> {
+  /**
+   * Writes without applySnapshot's own verify: the daemon verifies with a read it keeps as the model.
+   * An event cycle (`fromModel`) writes devices first: a deleted device is back before its entries are rendered.
+   */
+  private async apply(snap: Snapshot, fromModel: boolean): Promise<ApplyResult> {
     try {
       const { force } = this.o.deleteGuard?.before(snap.result.changes, countOwnedPeers(snap)) ?? { force: false };
-      const r = await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify: false, force });
+      const r = await applySnapshot(snap, { ...this.cycleOptions(), maxDelete: this.o.maxDelete, verify: false, force, devicesFirst: fromModel });
       this.o.deleteGuard?.after(r.applied, r.guard.refused);
       return r;
     } catch (e) {

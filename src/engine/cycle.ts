@@ -16,7 +16,7 @@ import { planFrom, type PlanTrace } from './desired.js';
 import type { Host, ReadScope } from './host.js';
 import type { HostScope } from './fingerprint.js';
 import type { PlanDelta } from './incremental.js';
-import { writePhasesFor } from './phases.js';
+import { devicesFirst, writePhasesFor } from './phases.js';
 import { diff, type DiffResult } from '../reconcile/diff.js';
 import { checkMassDeletion, type GuardVerdict, type MaxDelete } from '../reconcile/guard.js';
 import { orderChanges } from '../reconcile/order.js';
@@ -224,6 +224,12 @@ export interface ApplyOptions extends CycleOptions {
    * verifies anyway, while the re-read doubles the cost of the cycle.
    */
   verify?: boolean;
+  /**
+   * Write the devices and their addresses first, then the rest in a second
+   * write (engine/phases.ts devicesFirst): the daemon's repair of a deleted
+   * device brings the device back before rendering its thousands of entries.
+   */
+  devicesFirst?: boolean;
 }
 
 export interface ApplyResult {
@@ -264,8 +270,15 @@ export async function applySnapshot(snap: Snapshot, opts: ApplyOptions): Promise
   }
   if (changes.length === 0) return { applied: [], failures: [], remaining: [], guard, processes: 0 };
   // The whole plan only for the kinds whose driver asks for it (an incremental snapshot builds it on demand).
-  const phases = writePhasesFor(orderChanges(changes), () => snap.desired.entries, snap.actual);
-  const { failures, processes } = await snap.host.write(phases);
+  const ordered = orderChanges(changes);
+  const parts = (opts.devicesFirst && devicesFirst(ordered)) || [ordered];
+  const failures: Failure[] = [];
+  let processes = 0;
+  for (const part of parts) {
+    const w = await snap.host.write(writePhasesFor(part, () => snap.desired.entries, snap.actual));
+    failures.push(...w.failures);
+    processes += w.processes;
+  }
   const failed = new Set(failures.map((f) => f.change));
   const applied = changes.filter((c) => !failed.has(c));
   if (opts.verify === false) return { applied, failures, remaining: [], guard, processes };

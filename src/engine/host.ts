@@ -14,6 +14,8 @@ export interface ReadScope {
    * rest of the read starts without them.
    */
   kernel?: { fdbDevices: readonly string[] | Promise<readonly string[]> };
+  /** Links and their addresses alone (one `ip addr show`): the daemon's check of its devices. */
+  links?: true;
   /** Offload features of devices that exist (one ethtool -k per device). */
   offload?: ReadonlyArray<{ dev: string; features: readonly string[] }>;
   /** These pinned sysctl settings (one sysctl for all); a setting the kernel lacks reads as undefined. */
@@ -26,6 +28,7 @@ export interface ReadScope {
 
 export interface HostRead {
   kernel?: ActualState;
+  links?: ActualState['links'];
   offload?: OffloadEntry[];
   /** Values by entry key. */
   sysctl?: Map<string, number | undefined>;

@@ -383,6 +383,11 @@ export class IncrementalPlan {
     return { snap };
   }
 
+  /** The plan's vxlan device `name` and its addresses (what a deleted device's repair writes before anything else). */
+  deviceEntries(name: string): Entry[] {
+    return this.head.filter((e) => (e.kind === 'link' && e.name === name) || (e.kind === 'addr' && e.dev === name));
+  }
+
   /** Every planned entry (the node-independent head, then each peer's): a repair looks its objects up here. */
   private *entriesUntouched(): Iterable<Entry> {
     yield* this.head;

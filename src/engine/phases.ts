@@ -41,6 +41,24 @@ function isPeersPhase(phase: Batch[] | undefined): phase is Batch[] {
   return phase !== undefined && phase.length > 0 && phase.every((b) => b.lines.length > 0 && isPeerKind(b.lines[0].change.kind));
 }
 
+/**
+ * Ordered changes cut in two writes, the devices first (their ip batches:
+ * devices, addresses) and then the rest (the peers' entries, the drivers'
+ * kinds): the same phases in the same order as one write, but the devices'
+ * lines do not wait for the peers' thousands to be rendered. Undefined
+ * when one write is as good (either part empty) or a kind's early driver
+ * (WireGuard's device) writes devices too.
+ */
+export function devicesFirst(ordered: Change[]): [Change[], Change[]] | undefined {
+  const devices: Change[] = [];
+  const rest: Change[] = [];
+  for (const c of ordered) {
+    if (specOf(c.kind).early) return undefined;
+    (isIpBatchChange(c) && !isPeerKind(c.kind) ? devices : rest).push(c);
+  }
+  return devices.length && rest.length ? [devices, rest] : undefined;
+}
+
 export function writePhasesFor(ordered: Change[], desired: DesiredEntries, actual: ActualState): WritePhases {
   // Devices the batches write on (WireGuard's) first, then the batches, then the other drivers.
   const early = driverPhases(ordered, 'early', desired, actual);

@@ -9,7 +9,7 @@ import { readNetfilter, readNetfilterIfInstalled } from './netfilter.js';
 import { readOffload } from './offload.js';
 import { readSysctl } from './sysctl.js';
 import { requireNetAdmin } from './privilege.js';
-import { readHost } from './read.js';
+import { readHost, readPlanHost } from './read.js';
 import { writePhases } from './write.js';
 import type { BatchWriters } from './batch-writer.js';
 
@@ -31,6 +31,7 @@ export function realHost(netns: string | undefined, writers?: BatchWriters, canW
     async read(scope: ReadScope): Promise<HostRead> {
       const out: HostRead = {};
       if (scope.kernel) out.kernel = await readHost(netns, scope.kernel.fdbDevices);
+      if (scope.links) out.links = (await readPlanHost(netns, false)).links;
       for (const { dev, features } of scope.offload ?? []) {
         (out.offload ??= [] as OffloadEntry[]).push(...await readOffload(netns, dev, [...features]));
       }

@@ -78,8 +78,10 @@ export class ListEdit<T extends object> {
   private owned = false;
   private removed?: Set<T>;
   private added?: T[];
+  /** removeWhere replaced the list by the entries it kept. */
+  private replaced = false;
 
-  constructor(private readonly list: readonly T[], private readonly by: ListIndexer<T>) {}
+  constructor(private list: readonly T[], private readonly by: ListIndexer<T>) {}
 
   /** The entries of `key`, in list order, as edited so far. */
   get(key: string): readonly T[] {
@@ -105,13 +107,27 @@ export class ListEdit<T extends object> {
     (this.added ??= []).push(x);
   }
 
-  /** Removes every entry `drop` says (a walk over the whole list). */
+  /**
+   * Removes every entry `drop` says, in one pass: the edited list becomes
+   * the entries kept, and its index is built again when next asked (a
+   * deleted device's thousands of entries: one filter, not an index update
+   * and a key string each).
+   */
   removeWhere(drop: (x: T) => boolean): void {
-    for (const x of [...this.list, ...(this.added ?? [])]) if (!this.removed?.has(x) && drop(x)) this.remove(x);
+    const removed = this.removed;
+    const all = removed || this.added ? this.list.filter((x) => !removed?.has(x)).concat((this.added ?? []).filter((x) => !removed?.has(x))) : this.list;
+    const kept = all.filter((x) => !drop(x));
+    if (kept.length === all.length) return;
+    this.list = kept;
+    this.removed = undefined;
+    this.added = undefined;
+    this.ix = undefined;
+    this.owned = false;
+    this.replaced = true;
   }
 
   get changed(): boolean {
-    return this.removed !== undefined || this.added !== undefined;
+    return this.replaced || this.removed !== undefined || this.added !== undefined;
   }
 
   /** The list after the edits, holding the index now (the input itself when nothing changed). */

@@ -40,14 +40,14 @@ async function monitorsOf(ns: string): Promise<string[]> {
   return r.stdout.split('\n').filter(Boolean);
 }
 
-async function withDaemon(fn: (t: Topology, d: DaemonProcess) => Promise<void>): Promise<void> {
+async function withDaemon(fn: (t: Topology, d: DaemonProcess) => Promise<void>, extra: string[] = []): Promise<void> {
   await withTopology([A], async (t) => {
     const file = join(t.tmp, 'cluster.yaml');
     writeFileSync(file, clusterYAML(specs));
     const ns = t.nodes[0].ns;
     const d = new DaemonProcess([
       '--source', `file:${file}`, '--node', A.name, '--netns', ns, '--log-format', 'json', '--subnet-file', '',
-      '--metrics-addr', '127.0.0.1:0', '--interval', '1h', '--probe-interval', '0', '--iptables-resync', '0', '--log-level', 'debug',
+      '--metrics-addr', '127.0.0.1:0', '--interval', '1h', '--probe-interval', '0', '--iptables-resync', '0', '--log-level', 'debug', ...extra,
     ]);
     try {
       await fn(t, d);
@@ -89,6 +89,74 @@ test('with a resync an hour away, a hand-deleted route, neighbour, fdb entry and
     // Only the start and the repairs ran: the resync is an hour away.
     assert.not.ok(d.lines.some((l) => Array.isArray(l.reason) && (l.reason as string[]).includes('resync')), d.log);
   });
+});
+
+/** The device's attributes a hand can change in place: MTU, MAC, vxlan local address. */
+async function deviceAttrs(ns: string): Promise<string> {
+  const r = await execa('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'flannel.1'], { reject: false });
+  if (r.exitCode !== 0) return 'no device';
+  const [l] = JSON.parse(r.stdout) as Array<{ mtu: number; address: string; linkinfo?: { info_data?: { local?: string } } }>;
+  return `mtu ${l.mtu} address ${l.address} local ${l.linkinfo?.info_data?.local}`;
+}
+
+test('with a resync an hour away, the device deleted is written again first (before its entries are planned), from the model', async () => {
+  await withDaemon(async (t, d) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const want = await kernelState(ns);
+    // The kernel reports the device down, then its flush, then its deletion: modelled, not a host read.
+    const from = d.lines.length;
+    await ipn(ns, 'link', 'del', 'flannel.1');
+    await eventually(() => kernelState(ns), (s) => s === want, 'vxlan device back', BACK_WITHIN_MS, 100);
+    const stages = await d.waitFor((l) => l.msg === 'cycle stages' && typeof l.device_ms === 'number', 'the device written first', BACK_WITHIN_MS, from);
+    assert.is(stages.host, 'model', JSON.stringify(stages));
+  });
+});
+
+test('with a resync an hour away, the device\'s MTU, MAC and vxlan local address changed by hand are set back from kernel events', async () => {
+  await withDaemon(async (t, d) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const want = await kernelState(ns);
+    const attrs = await deviceAttrs(ns);
+    let from: number;
+    const cases: Array<[string, string[]]> = [
+      ['MTU', ['link', 'set', 'flannel.1', 'mtu', '1400']],
+      // The kernel flushes the device's neighbours with a new MAC: they come back with it.
+      ['MAC address', ['link', 'set', 'flannel.1', 'address', '02:00:00:00:99:01']],
+      // Only re-creating the device sets it back (as for a changed VNI or port).
+      ['vxlan local address', ['link', 'set', 'flannel.1', 'type', 'vxlan', 'local', '192.0.2.250']],
+    ];
+    for (const [what, args] of cases) {
+      from = d.lines.length;
+      await ipn(ns, ...args);
+      await eventually(() => deviceAttrs(ns), (a) => a === attrs, `${what} set back`, BACK_WITHIN_MS, 100);
+      await eventually(() => kernelState(ns), (s) => s === want, `everything on the device after the ${what} repair`, BACK_WITHIN_MS, 100);
+      // (The neighbours a new MAC flushes are repairs of their own, on another line.)
+      await d.waitFor((l) => l.msg === 'kernel drift: repairing' && (l.objects as string[]).includes('changed link:flannel.1'), `a repair of the device after its ${what} changed`, BACK_WITHIN_MS, from);
+    }
+    assert.not.ok(d.lines.some((l) => Array.isArray(l.reason) && (l.reason as string[]).includes('resync')), d.log);
+  });
+});
+
+test('--repair-limit 2/1m: an MTU set again and again by another agent is set back twice, then given up on with one warning naming the device', async () => {
+  await withDaemon(async (t, d) => {
+    await d.ready();
+    const ns = t.nodes[0].ns;
+    const url = await d.metricsURL();
+    const attrs = await deviceAttrs(ns);
+    const warned = () => d.lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('kernel drift: giving up repairing link:flannel.1'));
+    for (let i = 0; i < 2; i++) {
+      await ipn(ns, 'link', 'set', 'flannel.1', 'mtu', String(1400 - i));
+      await eventually(() => deviceAttrs(ns), (a) => a === attrs, `MTU set back (${i + 1})`, BACK_WITHIN_MS, 100);
+    }
+    await ipn(ns, 'link', 'set', 'flannel.1', 'mtu', '1398');
+    const warning = await d.waitForMsg(/^kernel drift: giving up repairing link:flannel\.1: changed 3 times within 1m/, BACK_WITHIN_MS);
+    assert.is(warning.level, 'warn');
+    await eventually(async () => metricValue((await httpGet(`${url}/metrics`)).body, 'ovlnet_kernel_repairs_given_up_total{kind="link"}'), (n) => n === 1, 'the give-up counted', 5000, 100);
+    assert.match(await deviceAttrs(ns), /^mtu 1398 /, 'left as the other agent set it');
+    assert.ok(warned());
+  }, ['--repair-limit', '2/1m']);
 });
 
 test('a kernel monitor that dies is restarted (counted), the host is read, and repairs go on', async () => {

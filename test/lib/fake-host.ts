@@ -36,6 +36,8 @@ export class FakeHost implements Host {
   counts: FakeHostCounts = { kernelReads: 0, extraReads: 0, writes: 0 };
   /** Every change written, in order. */
   written: Change[] = [];
+  /** The kinds keys of each write() call with something to write, in order. */
+  writeCalls: string[][] = [];
   /** Keys whose writes fail, as a kernel error would. */
   readonly failKeys = new Set<string>();
   /** Keys whose writes are reported done but do not take. */
@@ -56,6 +58,8 @@ export class FakeHost implements Host {
       const devs = new Set(Array.isArray(names) ? names : await names);
       kernel.fdb = kernel.fdb.filter((f) => devs.has(f.dev) && kernel.links.has(f.dev));
       out.kernel = kernel;
+    } else if (scope.links) {
+      out.links = copyState(this.state).links;
     } else {
       this.counts.extraReads++;
     }
@@ -80,7 +84,10 @@ export class FakeHost implements Host {
   async write(phases: WritePhases): Promise<WriteResult> {
     const failures: Failure[] = [];
     let processes = 0;
-    if (phases.some((p) => p.length)) this.counts.writes++;
+    if (phases.some((p) => p.length)) {
+      this.counts.writes++;
+      this.writeCalls.push([...new Set(phases.flatMap((p) => p.flatMap((b) => b.lines.map((l) => l.change.key))))]);
+    }
     for (const phase of phases) {
       for (const batch of phase) {
         processes++;

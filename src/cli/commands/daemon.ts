@@ -6,6 +6,7 @@ import type { Context, GlobalOptions } from '../context.js';
 import { cycleOptions, openFromOptions } from '../load.js';
 import { parseDuration } from '../../daemon/duration.js';
 import { runDaemon, type DaemonOptions } from '../../daemon/daemon.js';
+import { parseRepairLimit } from '../../daemon/drift.js';
 import { Logger, type Level, type LogFormat } from '../../daemon/logger.js';
 import { parseListenAddr } from '../../daemon/server.js';
 import { defaultSubnetFile } from '../../daemon/subnet-env.js';
@@ -34,6 +35,7 @@ export interface DaemonFlags extends GlobalOptions {
   /** --no-set-node-network-unavailable turns it off (commander: true by default). */
   setNodeNetworkUnavailable?: boolean;
   iptablesResync?: string;
+  repairLimit?: string;
 }
 
 const LEVELS: Level[] = ['debug', 'info', 'warn', 'error'];
@@ -87,6 +89,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
   const maxDeleteWindowMs = parseDuration(o.maxDeleteWindow ?? '5m', '--max-delete-window', { minMs: 1000 });
   const metricsAddr = o.metricsAddr ? parseListenAddr(o.metricsAddr) : undefined;
   const iptablesResyncMs = parseResyncSeconds(o.iptablesResync ?? '5');
+  const repairLimit = parseRepairLimit(o.repairLimit ?? '5/1m');
   // Fail at start, not on the first change: a daemon that cannot write is useless.
   preflightWrite(o.netns);
   limitHeapGrowth();
@@ -105,6 +108,7 @@ export default async function daemon(o: DaemonFlags, _ctx: Context): Promise<num
     version: version(),
     probeIntervalMs,
     iptablesResyncMs,
+    repairLimit,
   };
   const lock = await lockNamespace(o, log);
   try {

@@ -2,7 +2,7 @@
 // ms on a fake clock) and the verdicts expected, with resyncs in between.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_REPAIR_LIMIT, RepairPolicy, type RepairLimit, type RepairVerdict } from '../../../src/daemon/drift.js';
+import { DEFAULT_REPAIR_LIMIT, parseRepairLimit, RepairPolicy, type RepairLimit, type RepairVerdict } from '../../../src/daemon/drift.js';
 import { FakeClock } from '../../lib/fake-clock.js';
 
 type Step = { lose: string; after: number } | { resync: true };
@@ -86,6 +86,15 @@ test('memory stays bounded: objects without a recent repair are forgotten', () =
   assert.equal(p.givenUp, []);
   assert.ok(p.tracked <= 4097, `${p.tracked} objects remembered`);
   assert.is(p.decide('route:0', 200_000), 'repair');
+});
+
+test('--repair-limit: n/duration; the default is DEFAULT_REPAIR_LIMIT; nonsense refused naming the flag', () => {
+  assert.equal(parseRepairLimit('5/1m'), DEFAULT_REPAIR_LIMIT);
+  assert.equal(parseRepairLimit(' 2 / 30s '), { maxRepairs: 2, windowMs: 30_000 });
+  assert.equal(parseRepairLimit('100/1h30m'), { maxRepairs: 100, windowMs: 5_400_000 });
+  for (const bad of ['5', '0/1m', '-1/1m', 'x/1m', '5/', '5/0s', '5/500ms', '5/1m/2']) {
+    assert.throws(() => parseRepairLimit(bad), (e: Error) => e.message.startsWith('--repair-limit'), bad);
+  }
 });
 
 test.run();

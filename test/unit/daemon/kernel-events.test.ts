@@ -5,10 +5,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { plan } from '../../../src/backends/index.js';
-import { applyKernelEvents, ownedFrom } from '../../../src/daemon/kernel-events.js';
+import { applyKernelEvents, BULK_DELETIONS, ownedFrom, type WatchEvent } from '../../../src/daemon/kernel-events.js';
 import type { KernelEvent } from '../../../src/host/parse-monitor.js';
 import { parseBridgeFdbLine, parseIpMonitorLine } from '../../../src/host/parse-monitor.js';
-import type { DesiredState, Node } from '../../../src/model/types.js';
+import type { DesiredState, HostLink, Node } from '../../../src/model/types.js';
+import { parseIP } from '../../../src/model/ip.js';
+import { parseMAC } from '../../../src/model/mac.js';
 import { diff } from '../../../src/reconcile/diff.js';
 import { ownershipFor } from '../../../src/reconcile/ownership.js';
 import { actualFrom, cluster, mac, node, underlay } from '../support/build.js';
@@ -28,10 +30,30 @@ const fdbLine = `${fdbOf.mac.text} dev ${fdbOf.dev} dst ${fdbOf.dst.text} self p
 const ipEv = (l: string): KernelEvent => parseIpMonitorLine(l)!;
 const brEv = (l: string): KernelEvent => parseBridgeFdbLine(l)!;
 
+/** A read of the host's devices (as kernel-watch.ts gives it) with flannel.1 as modelled, changed by `over`, or absent (null). */
+const devicesRead = (over: Partial<HostLink> | null): WatchEvent => {
+  const links = new Map(actualFrom(desired.entries).links);
+  if (over === null) links.delete('flannel.1');
+  else links.set('flannel.1', { ...links.get('flannel.1')!, ...over });
+  return { kind: 'devices', links, names: ['flannel.1'] };
+};
+const DOWN = ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 ');
+const UP = ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN group 0 ');
+const DELETED = ipEv('[LINK]Deleted 10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN group 0 ');
+/** Every peer's fdb entry, neighbour and route on flannel.1 deleted, as the kernel flushes them when the device goes. */
+const FLUSH: KernelEvent[] = desired.entries.flatMap((e): KernelEvent[] => {
+  if (e.kind === 'fdb') return [brEv(`Deleted ${e.mac.text} dev ${e.dev} dst ${e.dst.text} self permanent`)];
+  if (e.kind === 'neigh') return [ipEv(`[NEIGH]Deleted ${e.ip.text} dev ${e.dev} lladdr ${e.mac.text} PERMANENT `)];
+  if (e.kind === 'route') return [ipEv(`[ROUTE]Deleted ${e.dst.text} via ${e.via!.text} dev ${e.dev} proto ${e.proto}${e.onlink ? ' onlink' : ''} `)];
+  return [];
+});
+const FLUSH_REPAIRS = applyKernelEvents(actualFrom(desired.entries), FLUSH, owned).repairs.map((x) => `${x.what} ${x.object}`);
+if (FLUSH.length < BULK_DELETIONS) throw new Error('test setup: the flush is too small to be one');
+
 /** Every entry of the plan, added (devices first, as the diff orders them). */
 const WHOLE_PLAN = diff(desired, { ...actualFrom([]), links: new Map() }, ownershipFor('flannel.1')).changes.map((c) => `${c.action} ${c.key}`);
 
-const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; known: boolean; rewrites: string[] }> = [
+const ROWS: Array<{ name: string; events: WatchEvent[]; repairs: string[]; known: boolean; rewrites: string[]; check?: string[] }> = [
   { name: 'own writes echoed: nothing', events: [ipEv(`[ROUTE]${routeLine}`), ipEv(`[NEIGH]${neighLine}`), brEv(fdbLine)], repairs: [], known: true, rewrites: [] },
   {
     name: 'a route deleted by hand', events: [ipEv(`[ROUTE]Deleted ${routeLine}`)],
@@ -89,24 +111,72 @@ const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; know
     repairs: [], known: true, rewrites: [],
   },
   {
-    // Its IPv4 routes went without an event: the repair reads the host (when the down was an echo of ovlnet's own write, that read finds nothing to do).
-    name: 'the device set down: a repair of it, and the model unknown',
-    events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 ')],
-    repairs: ['changed link:flannel.1'], known: false, rewrites: [],
+    // Its IPv4 routes went without an event, and a deletion begins the same way: a read of the devices tells which.
+    name: 'the device set down: a read of the devices asked for; the model holds it down until then',
+    events: [DOWN], check: ['flannel.1'], repairs: [], known: true, rewrites: ['change link:flannel.1'],
   },
   {
-    name: 'the device set down and up again in one batch: the same (the kernel dropped its IPv4 routes meanwhile)',
-    events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 '),
-      ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN group 0 ')],
-    repairs: ['changed link:flannel.1'], known: false, rewrites: [],
+    // When the down was an echo of ovlnet's own write, the host read finds nothing to do.
+    name: 'the device set down, then the read (there, down): a repair of it that reads the host (its IPv4 routes went without an event)',
+    events: [DOWN, devicesRead({ up: false })], repairs: ['changed link:flannel.1'], known: false, rewrites: [],
   },
   {
-    name: 'another device of that name down (an old index: ovlnet replaced it): nothing',
+    name: 'the device set down and up again, then the read (up): the same (the kernel dropped its IPv4 routes meanwhile)',
+    events: [DOWN, UP, devicesRead({})], repairs: ['changed link:flannel.1'], known: false, rewrites: [],
+  },
+  {
+    // `ip link del`: the kernel reports the device down, flushes it, then deletes it, in one burst.
+    name: 'the device set down, flushed and deleted in one batch (how the kernel reports a deletion): modelled as deleted, no host read',
+    events: [DOWN, ...FLUSH, DELETED], repairs: [...FLUSH_REPAIRS, 'deleted link:flannel.1'], known: true, rewrites: WHOLE_PLAN,
+  },
+  {
+    name: 'a flush of the device\'s entries without its deletion (lost in the burst): a read of the devices asked for',
+    events: FLUSH, check: ['flannel.1'], repairs: FLUSH_REPAIRS, known: true,
+    rewrites: WHOLE_PLAN.filter((c) => /^add (neigh|fdb|route):/.test(c)),
+  },
+  {
+    name: 'the flush, then the read: the device is gone: modelled as deleted, no host read',
+    events: [...FLUSH, devicesRead(null)], repairs: [...FLUSH_REPAIRS, 'deleted link:flannel.1'], known: true, rewrites: WHOLE_PLAN,
+  },
+  {
+    name: 'a single deletion is no flush: no read',
+    events: [ipEv(`[ROUTE]Deleted ${routeLine}`)], check: [], repairs: [`deleted route:${peer.dst.text}`], known: true, rewrites: [`add route:${peer.dst.text}`],
+  },
+  {
+    // `ip link set flannel.1 mtu 1400`: the event's text does not say what changed.
+    name: 'the device\'s MTU changed by hand: a read asked for; it says so: the model takes the read device, a repair sets it back',
+    events: [UP, devicesRead({ mtu: 1400 })], check: ['flannel.1'], repairs: ['changed link:flannel.1'], known: true, rewrites: ['change link:flannel.1'],
+  },
+  {
+    // The kernel flushes the neighbours of a device whose MAC changes (their events come on their own): the repair writes them after the MAC.
+    name: 'the device\'s MAC changed by hand: the same',
+    events: [UP, devicesRead({ mac: parseMAC('02:11:22:33:44:55')! })], repairs: ['changed link:flannel.1'], known: true,
+    rewrites: ['change link:flannel.1', ...WHOLE_PLAN.filter((c) => /^add neigh:/.test(c)).map((c) => c.replace(/^add/, 'change'))],
+  },
+  {
+    name: 'the vxlan device\'s local address changed by hand (`ip link set type vxlan local`): the same; only re-creating it sets it back',
+    events: [UP, devicesRead({ vxlan: { ...actualFrom(desired.entries).links.get('flannel.1')!.vxlan!, local: parseIP('192.0.2.99')! } })],
+    repairs: ['changed link:flannel.1'], known: true, rewrites: WHOLE_PLAN.map((c) => c.replace(/^add link:/, 'replace link:')),
+  },
+  {
+    name: 'the read finds the device as modelled (an event that changed nothing ovlnet plans): nothing',
+    events: [UP, devicesRead({})], repairs: [], known: true, rewrites: [],
+  },
+  {
+    name: 'the read finds another device of that name (replaced): a repair that reads the host',
+    events: [devicesRead({ index: 77 })], repairs: ['changed link:flannel.1'], known: false, rewrites: [],
+  },
+  {
+    name: 'the read finds an address gone (the last IPv4 one takes the device\'s IPv4 routes along): a repair that reads the host',
+    events: [devicesRead({ addrs: [] })], repairs: ['changed link:flannel.1'], known: false, rewrites: [],
+  },
+  {
+    name: 'another device of that name down (an old index: ovlnet replaced it): a read, nothing yet',
     events: [ipEv('[LINK]9: flannel.1: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue state DOWN group 0 ')],
-    repairs: [], known: true, rewrites: [],
+    check: ['flannel.1'], repairs: [], known: true, rewrites: [],
   },
   {
-    name: 'the device up as modelled (carrier change): nothing', events: [ipEv('[LINK]10: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN group 0 ')],
+    name: 'the device up as modelled (carrier change): a read, nothing yet', events: [UP], check: ['flannel.1'],
     repairs: [], known: true, rewrites: [],
   },
   {
@@ -133,11 +203,12 @@ const ROWS: Array<{ name: string; events: KernelEvent[]; repairs: string[]; know
 for (const row of ROWS) {
   test(row.name, () => {
     const model = actualFrom(desired.entries);
-    const snap = (a: typeof model) => [...a.routes.map((x) => `${x.dst.text} ${x.via?.text}`), ...a.neighbors.map((x) => `${x.ip.text} ${x.mac.text}`), ...a.fdb.map((x) => `${x.mac.text} ${x.dst.text}`)].join(',');
+    const snap = (a: typeof model) => [...[...a.links.values()].map((l) => JSON.stringify(l, (_k, v) => (typeof v === 'bigint' ? String(v) : v))), ...a.routes.map((x) => `${x.dst.text} ${x.via?.text}`), ...a.neighbors.map((x) => `${x.ip.text} ${x.mac.text}`), ...a.fdb.map((x) => `${x.mac.text} ${x.dst.text}`)].join(',');
     const before = snap(model);
     const r = applyKernelEvents(model, row.events, owned);
     assert.equal(r.repairs.map((x) => `${x.what} ${x.object}`), row.repairs);
     assert.is(r.model !== undefined, row.known, r.unknown);
+    if (row.check) assert.equal(r.check, row.check, 'devices to read');
     assert.is(snap(model), before, 'the input model is not modified');
     if (r.model) {
       // Echoes change nothing and keep the very model (the incremental plan's kernel index stays valid); a change copies it.
@@ -186,6 +257,15 @@ test('a deletion echoed after ovlnet deleted the object itself (no longer in the
   const r = applyKernelEvents(model, [ipEv(`[ROUTE]Deleted ${routeLine}`)], owned);
   assert.equal(r.repairs, []);
   assert.ok(r.model);
+});
+
+test('the device deleted while the model holds a multipath route (which may go through it): the model is unknown, the device still a repair', () => {
+  const model = actualFrom(desired.entries);
+  model.routes.push({ dst: peer.dst.family === 4 ? { ...peer.dst, text: '203.0.113.0/24' } : peer.dst, onlink: false, proto: 4 });
+  const r = applyKernelEvents(model, [DELETED], owned);
+  assert.is(r.model, undefined);
+  assert.match(r.unknown ?? '', /multipath/);
+  assert.equal(r.repairs.map((x) => `${x.what} ${x.object}`), ['deleted link:flannel.1']);
 });
 
 test('a foreign route added is in the model afterwards, as the kernel has it', () => {

@@ -10,7 +10,7 @@ import { KernelWatch } from '../../../src/daemon/kernel-watch.js';
 import { Logger } from '../../../src/daemon/logger.js';
 import { DaemonMetrics } from '../../../src/daemon/metrics.js';
 import { parseIpMonitorLine, type KernelEvent } from '../../../src/host/parse-monitor.js';
-import type { Node } from '../../../src/model/types.js';
+import type { HostLink, Node } from '../../../src/model/types.js';
 import { cluster, node, underlay } from '../support/build.js';
 
 const N: Node[] = Array.from({ length: 3 }, (_, i) => node(i));
@@ -42,7 +42,7 @@ for (const row of ROWS) for (const lazy of [false, true]) {
       metrics: new DaemonMetrics(),
       now: () => 0,
       intervalMs: 10_000,
-      follow: (events) => { followed.push(...events); return []; },
+      follow: (events) => { followed.push(...(events as KernelEvent[])); return { repairs: [], check: [] }; },
       repair: () => {},
       reread: () => { rereads.push(at); },
     });
@@ -58,6 +58,63 @@ for (const row of ROWS) for (const lazy of [false, true]) {
     if (lazy) assert.equal(parsed, row.followed, 'parsed: exactly the events followed');
     assert.equal(followed.map((e) => (e.kind === 'route' ? e.route.dst.text : '?')), row.followed.map((i) => `198.51.100.${i}/32`));
     assert.equal(rereads, row.rereads ?? [], 'host reads asked for lost events, by the step that asked');
+  });
+}
+
+// A device in doubt (kernel-events.ts `check`): its devices are read, and the
+// repairs and host reads asked for meanwhile wait for that read, which is
+// then followed like an event; a kernel read started since supersedes it.
+const DEVICE_ROWS: Array<{ name: string; steps: Array<'event' | 'lost' | 'start' | 'read' | 'end' | 'answer' | 'fail'>; repairs: number; rereads: number; followedRead: boolean; followed?: number }> = [
+  { name: 'repairs wait for the read of the devices; the read is followed, then the repair asked for', steps: ['event'], repairs: 0, rereads: 0, followedRead: false },
+  { name: 'the read answered: followed, and the repair held meanwhile asked for once', steps: ['event', 'answer'], repairs: 1, rereads: 0, followedRead: true },
+  { name: 'events lost meanwhile: the host read waits for the read of the devices too', steps: ['event', 'lost', 'answer'], repairs: 1, rereads: 1, followedRead: true },
+  { name: 'a kernel read started after it (a cycle): the read of the devices is not followed', steps: ['event', 'start', 'read', 'end', 'answer'], repairs: 1, rereads: 0, followedRead: false },
+  { name: 'the read of the devices fails: a host read', steps: ['event', 'fail'], repairs: 1, rereads: 1, followedRead: false },
+  { name: 'an event during the read waits for it, then is followed', steps: ['event', 'event', 'answer'], repairs: 1, rereads: 0, followedRead: true, followed: 2 },
+  { name: 'an event during the read, then a cycle\'s kernel read: that read holds it, it is not followed', steps: ['event', 'event', 'start', 'read', 'end', 'answer'], repairs: 1, rereads: 0, followedRead: false, followed: 1 },
+];
+
+for (const row of DEVICE_ROWS) {
+  test(`device in doubt: ${row.name}`, async () => {
+    let repairs = 0;
+    let rereads = 0;
+    let followedRead = false;
+    let followed = 0;
+    let answer!: (v: ReadonlyMap<string, HostLink>) => void;
+    let fail!: (e: Error) => void;
+    const w = new KernelWatch({
+      log: new Logger({ format: 'json', level: 'error', write: () => {} }),
+      metrics: new DaemonMetrics(),
+      now: () => 0,
+      intervalMs: 10_000,
+      follow: (events) => {
+        if (events.some((e) => e.kind === 'devices')) {
+          followedRead = true;
+          return { repairs: [], check: [] };
+        }
+        followed++;
+        if (followed > 1) return { repairs: [], check: [] };
+        return { repairs: [{ kind: 'fdb', object: 'fdb:flannel.1/x', what: 'deleted' }], check: ['flannel.1'] };
+      },
+      readDevices: () => new Promise((res, rej) => { answer = res; fail = rej; }),
+      repair: () => { repairs++; },
+      reread: () => { rereads++; },
+    });
+    w.planned(desired);
+    for (const s of row.steps) {
+      if (s === 'event') w.events([ev(1)]);
+      else if (s === 'lost') w.lost();
+      else if (s === 'start') w.cycleStarted();
+      else if (s === 'read') w.hostRead();
+      else if (s === 'end') w.cycleEnded(['kernel']);
+      else if (s === 'answer') answer(new Map());
+      else fail(new Error('ip failed'));
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.is(repairs, row.repairs, 'repair cycles asked for');
+    assert.is(rereads, row.rereads, 'host reads asked for');
+    assert.is(followedRead, row.followedRead, 'the read of the devices followed');
+    if (row.followed !== undefined) assert.is(followed, row.followed, 'monitor events followed');
   });
 }
 
