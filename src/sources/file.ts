@@ -15,6 +15,7 @@ import { needsConfirmation, nodeDelta, nodePrint, summarize, type NodePrint, typ
 import { NodeMemo } from './file-memo.js';
 import { applyStep, stepFrom, stepNeedsConfirmation, type Accepted } from './file-step.js';
 import { watchFile } from './file-watch.js';
+import { ReadBuffers } from './read-buffers.js';
 
 /** A read that would remove or change something is confirmed by another this much later. */
 export const CONFIRM_MS = 1500;
@@ -25,13 +26,15 @@ const MAX_CONFIRM = 4;
  * (grown if the file grew meanwhile): readFile() reads 512 KB chunks and
  * joins them, another copy of a 1 MB file per read.
  */
-async function readToEnd(fh: FileHandle, size: number): Promise<Buffer> {
-  let buf = Buffer.allocUnsafe(size + 1);
+async function readToEnd(fh: FileHandle, size: number, buffers?: ReadBuffers): Promise<Buffer> {
+  const take = (n: number) => (buffers ? buffers.take(n) : Buffer.allocUnsafe(n));
+  let buf = take(size + 1);
   let got = 0;
   for (;;) {
     if (got === buf.length) {
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      const bigger = take(buf.length * 2);
       buf.copy(bigger, 0, 0, got);
+      buffers?.give(buf);
       buf = bigger;
     }
     const { bytesRead } = await fh.read(buf, got, buf.length - got, null);
@@ -178,6 +181,7 @@ export class FileSource implements Source {
     this.path = uri.slice('file:'.length);
     if (!this.path) throw new SourceError(`source ${uri}: no path after file:`);
     this.once = opts.once === true;
+    if (!this.once) this.buffers = new ReadBuffers();
   }
 
   /**
@@ -204,6 +208,8 @@ export class FileSource implements Source {
   private memoOf?: { list: readonly unknown[]; nodes: readonly RawNode[] };
   /** The keys and prints of the nodes made (file-settle.ts), kept with the node objects they describe. */
   private readonly prints: PrintCache = new WeakMap();
+  /** A daemon's read buffers, reused from read to read (read-buffers.ts); none for a `once` source. */
+  private readonly buffers?: ReadBuffers;
 
   /**
    * Reads the file. A read that drops or changes anything the previous load
@@ -238,6 +244,8 @@ export class FileSource implements Source {
     this.summarizeFirstRead();
     const before = this.printed;
     let read = await this.readOnce();
+    /** Every read of this call: their buffers are given back once the accepted one is chosen. */
+    const reads = [read];
     if (this.once && !this.last) {
       this.unsummarized = read.state;
       this.lastFile = read.file;
@@ -258,6 +266,7 @@ export class FileSource implements Source {
       }
       await this.pause(CONFIRM_MS);
       const again = await this.readOnce();
+      reads.push(again);
       const settled = sameContent(again.content, read.content);
       read = again;
       step = stepOf(read);
@@ -265,7 +274,7 @@ export class FileSource implements Source {
     }
     this.lastFile = read.file;
     const state = read.state;
-    if (!this.once) this.json = read.json;
+    if (!this.once) this.keepBase(read.json, reads);
     if (step && acc) {
       // The accepted read becomes this one in place: its prints are the same map as `before`, so the delta is the step's.
       const changes = applyStep(acc, step, state, this.prints);
@@ -276,6 +285,15 @@ export class FileSource implements Source {
     this.printed = printed;
     if (!this.once && this.stepping) this.accepted = { summary: read.summary, printed, nodes: state.nodes.slice(), warnings: state.warnings };
     return { state, delta: () => changesOf(before, printed, state.nodes) };
+  }
+
+  /** Makes `json` the next read's splice base; the buffers no base reads any more are given back for the next reads. */
+  private keepBase(json: JsonBase | undefined, reads: readonly Read[]): void {
+    const old = this.json;
+    this.json = json;
+    if (!this.buffers) return;
+    for (const r of reads) if (r.content.bytes !== json?.ascii) this.buffers.give(r.content.bytes);
+    if (old?.ascii && old.ascii !== json?.ascii) this.buffers.give(old.ascii);
   }
 
   /** The wait before a confirming read (tests write the rest of a half-written file meanwhile). */
@@ -298,7 +316,7 @@ export class FileSource implements Source {
         // Read as bytes and decoded once: readFile('utf8') decodes chunk by chunk
         // and joins the pieces (3-4 ms of a daemon's change at 10 000 nodes, and
         // a joined string is slower to compare with the last read's).
-        content = contentOf(await readToEnd(fh, st.size));
+        content = contentOf(await readToEnd(fh, st.size, this.buffers));
         const after = await fh.stat();
         file = { dev: st.dev, ino: st.ino };
         whole = after.size === st.size && after.mtimeMs === st.mtimeMs && after.ctimeMs === st.ctimeMs;
