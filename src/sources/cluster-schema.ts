@@ -76,7 +76,7 @@ function pathText(path: ReadonlyArray<PropertyKey>): string {
  * key no part of the format knows: the error names the key, where it is and
  * the closest known key ("did you mean backend?").
  */
-export async function checkClusterKeys(doc: unknown, origin: string, unchanged?: NodeUnchanged): Promise<unknown> {
+export async function checkClusterKeys(doc: unknown, origin: string, unchanged?: NodeUnchanged | OnlyNodes): Promise<unknown> {
   if (!isObject(doc)) return doc;
   const top = canonicalKeys(doc, CONFIG_KEYS);
   if (isObject(top.backend)) top.backend = canonicalKeys(top.backend, BACKEND_KEYS);
@@ -96,8 +96,7 @@ export async function checkClusterKeys(doc: unknown, origin: string, unchanged?:
     // node of each shape, so 10 000 nodes cost a few checks, not 10 000.
     const node = keysOf(NODE_KEYS);
     const seen = new Set<string>();
-    top.nodes.forEach((n, i) => {
-      if (!isObject(n) || unchanged?.(n, i)) return;
+    eachChecked(top.nodes, unchanged, (n, i) => {
       const shape = Object.keys(n).join('\0');
       if (seen.has(shape)) return;
       seen.add(shape);
@@ -115,11 +114,30 @@ export async function checkClusterKeys(doc: unknown, origin: string, unchanged?:
  */
 export type NodeUnchanged = (n: unknown, i: number) => boolean;
 
-/** The backends' own node fields, each refused with the file, the node and the field named (Backend.nodeFields check). */
-function checkNodeFields(nodes: unknown[], origin: string, unchanged?: NodeUnchanged): void {
-  const checks = BACKEND_NODE_FIELDS.flatMap((f) => (f.check ? [f.check] : []));
+/**
+ * Only these places of the nodes list changed since a read that passed
+ * these checks (in file order; file-step.ts): the same as a NodeUnchanged
+ * true everywhere else, without a call per node.
+ */
+export interface OnlyNodes {
+  only: readonly number[];
+}
+
+/** Calls fn on each mapping of `nodes` that is to be checked, in file order. */
+function eachChecked(nodes: unknown[], skip: NodeUnchanged | OnlyNodes | undefined, fn: (n: Record<string, unknown>, i: number) => void): void {
+  if (skip && typeof skip !== 'function') {
+    for (const i of skip.only) if (isObject(nodes[i])) fn(nodes[i] as Record<string, unknown>, i);
+    return;
+  }
   nodes.forEach((n, i) => {
-    if (!isObject(n) || unchanged?.(n, i)) return;
+    if (isObject(n) && !skip?.(n, i)) fn(n, i);
+  });
+}
+
+/** The backends' own node fields, each refused with the file, the node and the field named (Backend.nodeFields check). */
+function checkNodeFields(nodes: unknown[], origin: string, unchanged?: NodeUnchanged | OnlyNodes): void {
+  const checks = BACKEND_NODE_FIELDS.flatMap((f) => (f.check ? [f.check] : []));
+  eachChecked(nodes, unchanged, (n, i) => {
     for (const check of checks) {
       const bad = check(n);
       if (!bad) continue;

@@ -69,8 +69,13 @@ export function debounceStep(d: DebounceInput): DebounceStep {
 
 /** What a read of the file said, in a form two reads can be compared by. */
 export interface ReadSummary {
-  /** One key per node as listed (every field) and one for the network config. */
-  keys: Set<string>;
+  /**
+   * One key per node as listed (every field) and one for the network config,
+   * each with how many times the read lists it: a count, not a set, so that
+   * a read differing from this one in a few nodes can be told apart from it
+   * by those nodes alone (file-step.ts).
+   */
+  keys: Map<string, number>;
   /** The nodes' keys in file order (one per node; the daemon's delta compares them by name). */
   nodeKeys: string[];
   configKey: string;
@@ -82,23 +87,34 @@ export interface ReadSummary {
  */
 export type PrintCache = WeakMap<object, { key: string; print?: string }>;
 
-export function summarize(config: unknown, nodes: ReadonlyArray<Record<string, unknown>>, cache?: PrintCache): ReadSummary {
-  const keys = new Set<string>();
+/** The config's key in a summary. */
+export function configKey(config: unknown): string {
   const { origin: _o, ...conf } = (config ?? {}) as Record<string, unknown>;
-  const configKey = `config ${JSON.stringify(conf)}`;
-  keys.add(configKey);
-  const nodeKeys: string[] = [];
-  for (const n of nodes) {
-    let k = cache?.get(n)?.key;
-    if (k === undefined) {
-      const { origin: _origin, ...fields } = n;
-      k = `node ${JSON.stringify(fields)}`;
-      cache?.set(n, { key: k });
-    }
-    nodeKeys.push(k);
-    keys.add(k);
+  return `config ${JSON.stringify(conf)}`;
+}
+
+/** A node's key in a summary: every field but its origin (made once per node object with a cache). */
+export function nodeKey(n: Readonly<Record<string, unknown>>, cache?: PrintCache): string {
+  let k = cache?.get(n)?.key;
+  if (k === undefined) {
+    const { origin: _origin, ...fields } = n;
+    k = `node ${JSON.stringify(fields)}`;
+    cache?.set(n, { key: k });
   }
-  return { keys, nodeKeys, configKey };
+  return k;
+}
+
+export function summarize(config: unknown, nodes: ReadonlyArray<Record<string, unknown>>, cache?: PrintCache): ReadSummary {
+  const keys = new Map<string, number>();
+  const cKey = configKey(config);
+  keys.set(cKey, 1);
+  const nodeKeys: string[] = new Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const k = nodeKey(nodes[i], cache);
+    nodeKeys[i] = k;
+    keys.set(k, (keys.get(k) ?? 0) + 1);
+  }
+  return { keys, nodeKeys, configKey: cKey };
 }
 
 /** A node of a read by name, with what it was (its position included: it is in its messages). */
@@ -145,6 +161,6 @@ export function nodeDelta(prev: NodePrint | undefined, next: NodePrint): { upser
 /** Whether `next` drops or changes anything `prev` listed (a pure addition does not). */
 export function needsConfirmation(prev: ReadSummary | undefined, next: ReadSummary): boolean {
   if (!prev) return false;
-  for (const k of prev.keys) if (!next.keys.has(k)) return true;
+  for (const k of prev.keys.keys()) if (!next.keys.has(k)) return true;
   return false;
 }

@@ -27,8 +27,12 @@ export interface FileWatchOptions {
 export const DEFAULT_QUIET_MS = 250;
 export const DEFAULT_MAX_WAIT_MS = 5000;
 export const RECHECK_MS = 1000;
-/** Events are looked at no more often than this (a burst of writes is one stat). */
-const EVENT_LOOK_MS = 5;
+/**
+ * Events are looked at no more often than this (a burst of writes is one
+ * stat). 1 ms, not 5: a file renamed over the old one is read as soon as
+ * its event is looked at, so this is on every change's way to the kernel.
+ */
+const EVENT_LOOK_MS = 1;
 
 export function stampOf(path: string): FileStamp | undefined {
   try {

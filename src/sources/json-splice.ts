@@ -12,11 +12,23 @@
 // with that value in that place. Anything else (a node added or removed, a
 // change across elements or in the config, a slice that does not parse,
 // two "nodes" keys) returns undefined and the caller parses the whole file,
-// which also gives the line-numbered error for a broken file. Pure.
+// which also gives the line-numbered error for a broken file. An ASCII file
+// (the usual one) is compared as bytes, its text never decoded: a string
+// of the file's size per read is garbage in the large-object space, and
+// each such garbage brings the next full collection of the whole heap
+// closer. Pure.
+
+import { isAscii } from 'node:buffer';
 
 export interface JsonBase {
   /** The text JSON.parse accepted. */
   readonly text: string;
+  /**
+   * The same text as bytes when it is ASCII (byte i is character i): an
+   * ASCII read is then compared byte for byte (spliceAscii), and its text,
+   * a 1 MB string at 10 000 nodes, is never made.
+   */
+  readonly ascii?: Buffer;
   /** What JSON.parse made of it (not modified by anyone). */
   readonly doc: Readonly<Record<string, unknown>>;
   /** Start and end offsets of each element of doc.nodes in text, found when first needed (null: the text's shape does not allow splicing). */
@@ -25,6 +37,30 @@ export interface JsonBase {
 
 /** Characters compared at a time while looking for the first and last difference. */
 const CHUNK = 4096;
+/** Bytes compared at a time (one native memcmp each). */
+const BYTE_CHUNK = 16384;
+
+function commonBytePrefix(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i + BYTE_CHUNK <= n && a.compare(b, i, i + BYTE_CHUNK, i, i + BYTE_CHUNK) === 0) i += BYTE_CHUNK;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/** The common suffix of a and b, at most `max` bytes. */
+function commonByteSuffix(a: Buffer, b: Buffer, max: number): number {
+  let k = 0;
+  while (k + BYTE_CHUNK <= max && a.compare(b, b.length - k - BYTE_CHUNK, b.length - k, a.length - k - BYTE_CHUNK, a.length - k) === 0) k += BYTE_CHUNK;
+  while (k < max && a[a.length - 1 - k] === b[b.length - 1 - k]) k++;
+  return k;
+}
+
+/** The base of an ASCII text from its bytes; the text is made only if asked for (a whole parse's error path, the first scan of spans). */
+export function asciiBase(bytes: Buffer, doc: Readonly<Record<string, unknown>>, spans?: Int32Array | null): JsonBase {
+  let text: string | undefined;
+  return { ascii: bytes, doc, spans, get text() { return (text ??= bytes.toString('latin1')); } };
+}
 
 function commonPrefix(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
@@ -151,17 +187,47 @@ export interface Spliced {
  * within one element (then parse the whole text).
  */
 export function spliceJson(base: JsonBase, text: string): Spliced | undefined {
-  const nodes = base.doc.nodes;
-  if (!Array.isArray(nodes)) return undefined;
-  if (base.spans === undefined) base.spans = nodeSpans(base.text, nodes.length);
-  const spans = base.spans;
-  if (!spans || nodes.length === 0) return undefined;
+  if (!spansOf(base)) return undefined;
   const old = base.text;
   const p = commonPrefix(old, text);
   if (p === old.length && p === text.length) return undefined; // the same text: nothing to splice
   const s = commonSuffix(old, text, Math.min(old.length, text.length) - p);
-  const endOld = old.length - s;
-  const delta = text.length - old.length;
+  return spliceAt(base, old.length, p, s, text.length, (a, b) => text.slice(a, b), (doc, spans) => ({ text, doc, spans }));
+}
+
+/**
+ * spliceJson(base, bytes as text) for an ASCII base (base.ascii) and ASCII
+ * `bytes`: each byte is one character of the text, so the comparison, the
+ * offsets and the element's slice are the same on the bytes; the new text
+ * is not made. Undefined also when either is not ASCII.
+ */
+export function spliceAscii(base: JsonBase, bytes: Buffer): Spliced | undefined {
+  const old = base.ascii;
+  if (!old || !isAscii(bytes) || !spansOf(base)) return undefined;
+  const p = commonBytePrefix(old, bytes);
+  if (p === old.length && p === bytes.length) return undefined;
+  const s = commonByteSuffix(old, bytes, Math.min(old.length, bytes.length) - p);
+  return spliceAt(base, old.length, p, s, bytes.length, (a, b) => bytes.toString('latin1', a, b), (doc, spans) => asciiBase(bytes, doc, spans));
+}
+
+/** The base's element offsets, scanned from its text when first needed; null when it cannot be spliced. */
+function spansOf(base: JsonBase): Int32Array | null {
+  const nodes = base.doc.nodes;
+  if (!Array.isArray(nodes) || nodes.length === 0) return null;
+  if (base.spans === undefined) base.spans = nodeSpans(base.text, nodes.length);
+  return base.spans;
+}
+
+/**
+ * The splice when the old text (`oldLength` long) and the new one (`newLength`)
+ * share `p` leading and `s` trailing characters; `slice` reads the new text.
+ */
+function spliceAt(base: JsonBase, oldLength: number, p: number, s: number, newLength: number, slice: (start: number, end: number) => string,
+  nextBase: (doc: Record<string, unknown>, spans: Int32Array) => JsonBase): Spliced | undefined {
+  const nodes = base.doc.nodes as unknown[];
+  const spans = base.spans!;
+  const endOld = oldLength - s;
+  const delta = newLength - oldLength;
   // The last element starting at or before the first difference.
   let lo = 0;
   let hi = nodes.length - 1;
@@ -175,7 +241,7 @@ export function spliceJson(base: JsonBase, text: string): Spliced | undefined {
   if (start > p || endOld > end) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(text.slice(start, end + delta));
+    value = JSON.parse(slice(start, end + delta));
   } catch {
     return undefined;
   }
@@ -186,5 +252,5 @@ export function spliceJson(base: JsonBase, text: string): Spliced | undefined {
   const next = new Int32Array(spans);
   next[2 * lo + 1] += delta;
   if (delta) for (let j = 2 * lo + 2; j < next.length; j++) next[j] += delta;
-  return { doc, index: lo, value, base: { text, doc, spans: next } };
+  return { doc, index: lo, value, base: nextBase(doc, next) };
 }

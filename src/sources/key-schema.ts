@@ -10,8 +10,17 @@ export interface UnknownKey {
 
 export type KeyCheck = (value: unknown) => UnknownKey[];
 
+/** The checks made, by their key list: building a zod schema costs more than a check (a daemon's file read checks a node or two). */
+const made = new WeakMap<readonly string[], KeyCheck>();
+
 /** A check refusing every key of a mapping not in `keys`; values are not looked at. */
 export function keySchema(keys: readonly string[]): KeyCheck {
+  let check = made.get(keys);
+  if (!check) made.set(keys, (check = newKeySchema(keys)));
+  return check;
+}
+
+function newKeySchema(keys: readonly string[]): KeyCheck {
   const schema = strictObject(Object.fromEntries(keys.map((k) => [k, optional(unknown())])));
   return (value) => {
     const r = schema.safeParse(value);

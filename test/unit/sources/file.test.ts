@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SourceError, UsageError } from '../../../src/errors.js';
@@ -267,6 +267,30 @@ test('source URI: flag, then $OVLNET_SOURCE, then the default; unknown schemes r
   const e2 = await rejectsLike(openSource('http://x'), UsageError, /unknown source/);
   assert.is((e2 as UsageError).hint, undefined);
   assert.instance(await openSource('file:/tmp/x.yaml'), FileSource);
+});
+
+test('FileSource: a UTF-8 file is decoded as UTF-8 (an ASCII one is read the fast way), JSON and YAML', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ovlnet-utf8-'));
+  try {
+    const name = 'n\u0153ud-\u00e9t\u00e9-\u{1F600}';
+    const files: Array<[string, string]> = [
+      ['c.json', JSON.stringify({ network: '198.18.0.0/16', nodes: [{ name, publicIP: '192.0.2.1', subnet: '198.18.1.0/24' }] })],
+      ['c.yaml', `# r\u00e9seau\nnetwork: 198.18.0.0/16\nnodes:\n  - { name: "${name}", publicIP: 192.0.2.1, subnet: 198.18.1.0/24 }\n`],
+    ];
+    for (const [file, text] of files) {
+      writeFileSync(join(dir, file), text);
+      const src = new FileSource(`file:${join(dir, file)}`);
+      assert.is((await src.load()).nodes[0].name, name, file);
+      // Read again after a change (a daemon's later reads splice or step from the first).
+      writeFileSync(join(dir, `${file}.tmp`), text.replace('192.0.2.1', '192.0.2.9'));
+      renameSync(join(dir, `${file}.tmp`), join(dir, file)); // whole: taken at once
+
+      const again = await src.load();
+      assert.equal([again.nodes[0].name, again.nodes[0].publicIP], [name, '192.0.2.9'], `${file}, read again`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { nodeSpans, spliceJson, type JsonBase } from '../../../src/sources/json-splice.js';
+import { isAscii } from 'node:buffer';
+import { asciiBase, nodeSpans, spliceAscii, spliceJson, type JsonBase } from '../../../src/sources/json-splice.js';
 
 /** A small deterministic generator (a failure replays from its seed). */
 function lcg(seed: number): () => number {
@@ -35,7 +36,11 @@ function edit(doc: Doc, rnd: () => number): Doc {
   else if (r < 0.68) next.nodes.splice(k, 1); // a node removed
   else if (r < 0.74) next.nodes.splice(k, 0, node(900 + k, 1, rnd)); // a node added
   else if (r < 0.8) next.network = `10.${Math.floor(rnd() * 250)}.0.0/16`; // the config
-  else if (r < 0.86) { next.nodes[k] = node(k, 7, rnd); next.nodes[(k + 1) % next.nodes.length] = node(k + 1, 8, rnd); } // two nodes
+  else if (r < 0.86) { // two nodes, next to each other or anywhere (far apart in a large document)
+    const j = rnd() < 0.5 ? (k + 1) % next.nodes.length : Math.floor(rnd() * next.nodes.length);
+    next.nodes[k] = node(k, 7, rnd);
+    next.nodes[j] = node(j, 8, rnd);
+  }
   else if (r < 0.92) next.nodes[k] = [1, [2, [3]]];
   else next.nodes[k] = { ...(next.nodes[k] as object), name: `node-${k}\u00e9\u2028` };
   return next;
@@ -44,18 +49,33 @@ function edit(doc: Doc, rnd: () => number): Doc {
 test('spliceJson: on random edit sequences, every splice equals JSON.parse of the new text (values and key order)', () => {
   let spliced = 0;
   let whole = 0;
-  for (let seed = 1; seed <= 60; seed++) {
+  let asciiCompared = 0;
+  // The last seeds' documents are larger than the comparisons' chunks (4 KB of text, 16 KB of bytes).
+  for (let seed = 1; seed <= 66; seed++) {
     const rnd = lcg(seed);
     const style = seed % 3;
-    let doc: Doc = { network: '198.18.0.0/16', backend: { type: 'vxlan', vni: 1 }, nodes: Array.from({ length: 1 + Math.floor(rnd() * 40) }, (_, i) => node(i, 0, rnd)) };
+    const size = seed > 60 ? 300 + Math.floor(rnd() * 300) : 1 + Math.floor(rnd() * 40);
+    let doc: Doc = { network: '198.18.0.0/16', backend: { type: 'vxlan', vni: 1 }, nodes: Array.from({ length: size }, (_, i) => node(i, 0, rnd)) };
     let text = render(doc, style);
     let base: JsonBase = { text, doc: JSON.parse(text) };
+    // The same edits compared as bytes (spliceAscii): the same decisions and documents whenever both texts are ASCII.
+    let abase: JsonBase = isAscii(Buffer.from(text)) ? asciiBase(Buffer.from(text), JSON.parse(text)) : { text, doc: JSON.parse(text) };
     for (let step = 0; step < 40; step++) {
       if (doc.nodes.length === 0) doc.nodes.push(node(0, 0, rnd));
       doc = edit(doc, rnd);
       text = render(doc, style);
       const want = JSON.parse(text);
       const got = spliceJson(base, text);
+      const bytes = Buffer.from(text);
+      const gotAscii = spliceAscii(abase, bytes);
+      if (abase.ascii && isAscii(bytes)) {
+        asciiCompared++;
+        assert.equal(gotAscii && [gotAscii.index, JSON.stringify(gotAscii.doc), [...gotAscii.base.spans!]], got && [got.index, JSON.stringify(got.doc), [...got.base.spans!]], `bytes, seed ${seed} step ${step}`);
+        if (gotAscii) assert.is(gotAscii.base.text, text, `bytes, seed ${seed} step ${step}: the text made from the bytes`);
+      } else {
+        assert.is(gotAscii, undefined, 'not ASCII: not spliced as bytes');
+      }
+      abase = gotAscii?.base ?? (isAscii(bytes) ? asciiBase(bytes, JSON.parse(text)) : { text, doc: JSON.parse(text) });
       if (got) {
         spliced++;
         assert.equal(JSON.stringify(got.doc), JSON.stringify(want), `seed ${seed} step ${step}`);
@@ -71,6 +91,7 @@ test('spliceJson: on random edit sequences, every splice equals JSON.parse of th
   }
   assert.ok(spliced > 500, `most single-node edits splice (${spliced})`);
   assert.ok(whole > 300, `the others parse whole (${whole})`);
+  assert.ok(asciiCompared > 500, `most edits compared as bytes too (${asciiCompared})`);
 });
 
 const whole: Array<{ name: string; before: string; after: string }> = [
@@ -88,9 +109,17 @@ const whole: Array<{ name: string; before: string; after: string }> = [
   { name: 'an empty list', before: '{"nodes":[]}', after: '{"nodes":[1]}' },
 ];
 
+// Larger than the comparisons' chunks: a change past the first node's must not be missed by a comparison from the end.
+const bigNodes = Array.from({ length: 1000 }, (_, i) => ({ name: `node-${i}`, vtepMAC: `0e:00:00:00:00:${(i & 255).toString(16).padStart(2, '0')}` }));
+const bigBefore = JSON.stringify({ nodes: bigNodes });
+for (const far of [2, 400, 998, 999]) {
+  whole.push({ name: `nodes 1 and ${far} of 1 000 (${bigBefore.length} bytes)`, before: bigBefore, after: JSON.stringify({ nodes: bigNodes.map((n, i) => (i === 1 || i === far ? { ...n, vtepMAC: '0e:ff:ff:ff:ff:ff' } : n)) }) });
+}
+
 for (const c of whole) {
   test(`spliceJson: parses whole (undefined): ${c.name}`, () => {
     assert.is(spliceJson({ text: c.before, doc: JSON.parse(c.before) }, c.after), undefined);
+    assert.is(spliceAscii(asciiBase(Buffer.from(c.before), JSON.parse(c.before)), Buffer.from(c.after)), undefined, 'as bytes');
   });
 }
 
