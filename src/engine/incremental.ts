@@ -406,9 +406,18 @@ export class IncrementalPlan {
     const clusterProblems = this.clusterProblems.list();
     const plannerProblems = this.plannerProblems.list();
     let entries: Entry[] | undefined;
+    let peers: PeerPlan[] | undefined;
+    const peerMap = this.peers;
     const desired: DesiredState = {
       ...base.desired,
-      peers: [...this.peers.values()],
+      // Built when asked for (a full prober update, a driver kind's write): an event cycle counts them.
+      get peers() {
+        return (peers ??= [...peerMap.values()]);
+      },
+      set peers(v: PeerPlan[]) {
+        peers = v;
+      },
+      peerCount: peerMap.size,
       // Built when asked for (the --iptables-resync check, a driver kind's write): the event path never does.
       get entries() {
         return (entries ??= head.concat(...peerEntries.values()));
