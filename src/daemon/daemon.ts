@@ -3,7 +3,7 @@
 // Resolves with the exit code when told to stop.
 import type { Server } from 'node:http';
 import { netfilterDrift, plannedRules, type CycleOptions } from '../engine/cycle.js';
-import type { DesiredState, NetfilterRuleEntry } from '../model/types.js';
+import { peerCount, type DesiredState, type NetfilterRuleEntry } from '../model/types.js';
 import { describeChange, SYMBOL } from '../render/describe.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import type { Source } from '../sources/types.js';
@@ -265,13 +265,13 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
           }
           // The network is up: clear the Node's NetworkUnavailable condition (once).
           networkUp.after(snap);
-          const status = `${snap.desired.peers.length} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
+          const status = `${peerCount(snap.desired)} peers in sync (${snap.desired.local.name} ${snap.desired.local.subnet.text})`;
           if (!readySent) {
             readySent = true;
             const cpu = process.cpuUsage();
             // cpu_ms: this process's CPU time until now (steadier than startup_ms on a shared host; bench/start.mjs).
             log.info('ready: first cycle converged', {
-              peers: snap.desired.peers.length, node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt,
+              peers: peerCount(snap.desired), node: snap.desired.local.name, subnet: snap.desired.local.subnet.text, startup_ms: clock.now() - startedAt,
               cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
             });
             sendStatus({ ready: true, status });

@@ -9,7 +9,7 @@ import { applySnapshot, countOwnedPeers, snapshot, snapshotFrom, verifyWritten, 
 import { BACKEND_LIST } from '../backends/registry.js';
 import type { Host } from '../engine/host.js';
 import { realHost } from '../host/real.js';
-import type { ActualState, Change, ClusterState, Problem } from '../model/types.js';
+import { peerCount, type ActualState, type Change, type ClusterState, type Problem } from '../model/types.js';
 import type { MaxDelete } from '../reconcile/guard.js';
 import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
 import type { Registration, Source, SourceUpdate } from '../sources/types.js';
@@ -181,7 +181,7 @@ export class Reconciler {
       if (early.length) snap.result = { ...snap.result, changes: withoutWritten(snap.result.changes, early) };
       const tSnap = this.now();
       this.reportProblems(snap.problems);
-      metrics.peers.set(snap.desired.peers.length);
+      metrics.peers.set(peerCount(snap.desired));
       metrics.drift.set(snap.result.changes.length);
       metrics.conflicts.set(snap.result.conflicts.length);
       const r = await this.apply(snap, model !== undefined);
@@ -206,10 +206,12 @@ export class Reconciler {
       const ms = this.now() - started;
       if (r.failures.length && model && incremental) this.vanished = this.vanishedUnder(snap, r, plan!);
       this.logApplied(r, ms, reasons, model !== undefined, this.vanished !== undefined);
-      log.debug('cycle stages', {
-        reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', device_ms: early.length ? tDevice - started : undefined, source_ms: tSource - tDevice, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
-        verify_ms: this.now() - tWrite, rss_mb: log.enabled('debug') ? Math.round(process.memoryUsage.rss() / 1e6) : undefined,
-      });
+      if (log.enabled('debug')) {
+        log.debug('cycle stages', {
+          reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', device_ms: early.length ? tDevice - started : undefined, source_ms: tSource - tDevice, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
+          verify_ms: this.now() - tWrite, rss_mb: Math.round(process.memoryUsage.rss() / 1e6),
+        });
+      }
       metrics.unconverged.set(r.remaining.length);
       if (r.failures.length) {
         const f = r.failures[0];
@@ -224,7 +226,7 @@ export class Reconciler {
       if (next && !incremental) next = shareWithPlan(next, snap.desired.entries);
       this.model = next;
       if (r.applied.length === 0) {
-        log.debug('cycle: in sync', { reason: reasons, peers: snap.desired.peers.length, in_sync: snap.result.inSync, duration_ms: ms, host: model ? 'model' : 'read' });
+        log.debug('cycle: in sync', { reason: reasons, peers: peerCount(snap.desired), in_sync: snap.result.inSync, duration_ms: ms, host: model ? 'model' : 'read' });
       }
       result = 'ok';
       const first = this.lastSuccessAt === undefined;
@@ -459,10 +461,13 @@ export class Reconciler {
     const { metrics, log } = this.o;
     for (const c of r.applied) metrics.changes.inc({ kind: c.kind, action: c.action });
     if (r.applied.length === 0 && r.failures.length === 0) return;
+    const level = r.failures.length && !explained ? 'warn' : 'info';
+    // At --log-level warn an event cycle's line is not written: its list of changes is not built either.
+    if (!log.enabled(level)) return;
     const n = countChanges(r.applied);
     const listed = r.applied.slice(0, MAX_LISTED).map((c) => `${SYMBOL[c.action]} ${describeChange(c)}`);
     if (r.applied.length > MAX_LISTED) listed.push(`… ${r.applied.length - MAX_LISTED} more`);
-    log.log(r.failures.length && !explained ? 'warn' : 'info', `cycle: applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`, {
+    log.log(level, `cycle: applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`, {
       added: n.add, changed: n.change, removed: n.delete, failed: r.failures.length || undefined,
       duration_ms: ms, reason: reasons, host: fromModel ? 'model' : 'read', changes: listed,
     });

@@ -19,6 +19,10 @@
 //    that fires continuously (a busy watch) gets every other slice of time,
 //    its events merged, instead of back-to-back cycles.
 //  - After a successful cycle the next full resync is `intervalMs` later.
+//    Every cycle moves that deadline; its timer is not set again each time
+//    (a single-peer change ran one timer off and two on: the event's and the
+//    resync's): it fires at the deadline it was set for, and when the
+//    deadline has moved on since, it is set for the rest.
 //  - After a failed cycle the retry waits with capped exponential backoff:
 //    backoffInitialMs, x2 each failure, at most backoffMaxMs. A source event
 //    still runs a cycle right away (it is usually the fix), and force() (SIGHUP)
@@ -32,10 +36,17 @@ export interface Clock {
   clearTimeout(h: TimerHandle): void;
 }
 
+/** A timer of 0 ms runs in the event loop's next check phase (setImmediate): Node's own 0 ms timer waits 1 ms. */
+type RealTimer = { timeout: NodeJS.Timeout } | { immediate: NodeJS.Immediate };
+
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setTimeout: (fn, ms): RealTimer => (ms <= 0 ? { immediate: setImmediate(fn) } : { timeout: setTimeout(fn, ms) }),
+  clearTimeout: (h) => {
+    const t = h as RealTimer;
+    if ('immediate' in t) clearImmediate(t.immediate);
+    else clearTimeout(t.timeout);
+  },
 };
 
 export interface SchedulerOptions {
@@ -53,8 +64,12 @@ export interface SchedulerOptions {
 }
 
 export const DEFAULT_COALESCE_MS = 5;
-/** What the daemon passes as sourceCoalesceMs. */
-export const DEFAULT_SOURCE_COALESCE_MS = 1;
+/**
+ * What the daemon passes as sourceCoalesceMs: the events that arrived in
+ * the same turn of the event loop (the changes of one etcd watch message,
+ * one Node event) make one cycle, which starts right after that turn.
+ */
+export const DEFAULT_SOURCE_COALESCE_MS = 0;
 export const DEFAULT_MAX_EVENT_GAP_MS = 1000;
 export const DEFAULT_BACKOFF_MAX_MS = 30_000;
 
@@ -75,11 +90,17 @@ export class Scheduler {
   private readonly backoffMaxMs: number;
   private readonly runCycle: (reasons: string[]) => Promise<boolean>;
 
+  /** The timer of the next event cycle (events, forces, the start) and when it is due. */
   private timer: TimerHandle | undefined;
-  private dueAt = Infinity;
+  private eventAt = Infinity;
+  /** The next resync or retry, if no cycle runs before it; Infinity while a cycle runs. */
+  private deadlineAt = Infinity;
+  /** The deadline's timer and the time it was set for (at or before deadlineAt; see above). */
+  private deadlineTimer: TimerHandle | undefined;
+  private deadlineTimerAt = Infinity;
   /** Why the next cycle runs: the events and forces since the last one. */
   private reasons = new Set<string>();
-  /** The timer's own reason (resync, retry) when no event asked for the cycle. */
+  /** The deadline's reason (resync, retry) when no event asked for the cycle. */
   private timerReason = 'resync';
   private running: Promise<void> | undefined;
   private rerun = false;
@@ -145,7 +166,7 @@ export class Scheduler {
 
   /** When the next cycle is due (ms since epoch on the clock), Infinity if none. */
   get nextDueAt(): number {
-    return this.dueAt;
+    return Math.min(this.eventAt, this.deadlineAt);
   }
 
   get isRunning(): boolean {
@@ -167,26 +188,58 @@ export class Scheduler {
   private clearTimer(): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.dueAt = Infinity;
+    this.eventAt = Infinity;
+    if (this.deadlineTimer !== undefined) this.clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAt = Infinity;
+    this.deadlineAt = Infinity;
   }
 
   /** Keeps the earliest of the due times; event reasons accumulate. */
   private scheduleAt(at: number, reason: string): void {
     if (reason === 'resync' || reason === 'retry') {
-      if (at >= this.dueAt) return;
+      // A cycle due sooner makes this deadline moot: the end of that cycle sets the next one.
+      if (at >= this.nextDueAt) return;
       this.timerReason = reason;
-    } else {
-      this.reasons.add(reason);
-      if (at >= this.dueAt) return;
+      this.deadlineAt = at;
+      this.armDeadline();
+      return;
     }
-    this.clearTimer();
-    this.dueAt = at;
+    this.reasons.add(reason);
+    if (at >= this.eventAt) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.eventAt = at;
     this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, at - this.clock.now()));
   }
 
+  /** Sets the deadline's timer unless one set earlier is still to fire (it sets itself again then). */
+  private armDeadline(): void {
+    if (this.deadlineTimer !== undefined) {
+      if (this.deadlineTimerAt <= this.deadlineAt) return;
+      this.clock.clearTimeout(this.deadlineTimer);
+    }
+    const at = this.deadlineAt;
+    this.deadlineTimerAt = at;
+    this.deadlineTimer = this.clock.setTimeout(() => this.deadlineFired(), Math.max(0, at - this.clock.now()));
+  }
+
+  private deadlineFired(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAt = Infinity;
+    if (this.stopped || this.deadlineAt === Infinity) return;
+    if (this.deadlineAt > this.clock.now()) {
+      this.armDeadline();
+      return;
+    }
+    this.fire();
+  }
+
   private fire(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    this.dueAt = Infinity;
+    this.eventAt = Infinity;
+    // A cycle runs: the deadline's timer may stay set (it finds no deadline, or a later one, when it fires).
+    this.deadlineAt = Infinity;
     if (this.stopped) return;
     if (this.running) {
       this.rerun = true;

@@ -73,6 +73,9 @@ class ProblemSet {
     if (--e.n === 0) this.m.delete(k);
     return true;
   }
+  get size(): number {
+    return this.m.size;
+  }
   list(): Problem[] {
     const out: Problem[] = [];
     for (const { p, n } of this.m.values()) for (let i = 0; i < n; i++) out.push(p);
@@ -294,8 +297,7 @@ export class IncrementalPlan {
       if (name === this.base.cluster.local.name) return fallback(`node ${name} is this node`);
       steps.push({ name, old, now });
     }
-    for (const s of steps) if (s.old?.node) this.collisions.remove(s.old.node);
-    for (const s of steps) if (s.now?.node) this.collisions.add(s.now.node);
+    for (const s of steps) this.collisions.replace(s.old?.node, s.now?.node);
     for (const s of steps) {
       const why = s.now?.node && this.collisions.collision(s.now.node);
       if (why) return fallback(why);
@@ -308,7 +310,8 @@ export class IncrementalPlan {
     for (const { name, old, now } of steps) {
       if (old?.problem) this.clusterProblems.remove(old.problem);
       if (old?.node) {
-        for (const p of this.planPeer(old.node).problems) this.plannerProblems.remove(p);
+        // The old peer's planner problems leave the plan: found by planning it again, unless the plan has none.
+        if (this.plannerProblems.size) for (const p of this.planPeer(old.node).problems) this.plannerProblems.remove(p);
         const es = this.peerEntries.get(name) ?? [];
         oldEntries.push(...es);
         this.entryCount -= es.length;
@@ -411,9 +414,18 @@ export class IncrementalPlan {
     const clusterProblems = this.clusterProblems.list();
     const plannerProblems = this.plannerProblems.list();
     let entries: Entry[] | undefined;
+    let peers: PeerPlan[] | undefined;
+    const peerMap = this.peers;
     const desired: DesiredState = {
       ...base.desired,
-      peers: [...this.peers.values()],
+      // Built when asked for (a full prober update, a driver kind's write): an event cycle counts them.
+      get peers() {
+        return (peers ??= [...peerMap.values()]);
+      },
+      set peers(v: PeerPlan[]) {
+        peers = v;
+      },
+      peerCount: peerMap.size,
       // Built when asked for (the --iptables-resync check, a driver kind's write): the event path never does.
       get entries() {
         return (entries ??= head.concat(...peerEntries.values()));

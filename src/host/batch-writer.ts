@@ -34,7 +34,8 @@ interface Pending {
   ack: number;
   errors: Map<number, string>;
   resolve(o: BatchOutcome): void;
-  timer: NodeJS.Timeout;
+  /** When its lines were handed to the process (Date.now()). */
+  sentAt: number;
 }
 
 class BatchProcess {
@@ -49,6 +50,15 @@ class BatchProcess {
   pid?: number;
   /** Start a new process before the next batch (see BatchWriters.renew). */
   private stale = false;
+  /**
+   * Checks that the pending batch was acknowledged in time. Armed by a batch
+   * when it is not running, and left running after the acknowledgement
+   * (re-armed for the rest of the time when it finds a newer batch): a
+   * single-peer change writes two batches, and a timer set and cleared for
+   * each was a tenth of the daemon's timer work per event. Unreferenced:
+   * the process's pipes keep Node running while a batch is out.
+   */
+  private watchdog?: NodeJS.Timeout;
 
   constructor(private readonly tool: BatchTool, private readonly netns: string | undefined) {}
 
@@ -62,6 +72,8 @@ class BatchProcess {
   close(): void {
     void this.proc?.then((p) => p.kill(), () => undefined);
     this.proc = undefined;
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
   }
 
   /** The next batch goes to a new process; the one running finishes what it holds first. */
@@ -101,11 +113,8 @@ class BatchProcess {
     return new Promise<BatchOutcome>((resolve) => {
       const start = this.sent + 1;
       this.sent += lines.length + 1;
-      const timer = setTimeout(() => {
-        this.finish({ errors: new Map(), whole: `${this.tool} did not acknowledge the batch within ${ACK_TIMEOUT_MS / 1000} s` });
-        this.close();
-      }, ACK_TIMEOUT_MS);
-      this.pending = { start, count: lines.length, ack: this.sent, errors: new Map(), resolve, timer };
+      this.pending = { start, count: lines.length, ack: this.sent, errors: new Map(), resolve, sentAt: Date.now() };
+      this.armWatchdog(ACK_TIMEOUT_MS);
       p.write(lines.join('\n') + '\n' + SENTINEL[this.tool] + '\n');
     });
   }
@@ -114,8 +123,27 @@ class BatchProcess {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
-    clearTimeout(p.timer);
     p.resolve(o.whole ? o : { errors: p.errors });
+  }
+
+  private armWatchdog(ms: number): void {
+    if (this.watchdog) return;
+    this.watchdog = setTimeout(() => this.checkAcknowledged(), ms);
+    this.watchdog.unref();
+  }
+
+  /** The watchdog: a batch out for ACK_TIMEOUT_MS fails, and its process is replaced. */
+  private checkAcknowledged(): void {
+    this.watchdog = undefined;
+    const p = this.pending;
+    if (!p) return;
+    const left = p.sentAt + ACK_TIMEOUT_MS - Date.now();
+    if (left > 0) {
+      this.armWatchdog(left);
+      return;
+    }
+    this.finish({ errors: new Map(), whole: `${this.tool} did not acknowledge the batch within ${ACK_TIMEOUT_MS / 1000} s` });
+    this.close();
   }
 
   private onStderr(chunk: string): void {

@@ -347,6 +347,12 @@ export interface DesiredState {
   underlay: { dev: string; mtu: number; found: boolean; local?: IP };
   local: Node;
   peers: PeerPlan[];
+  /**
+   * peers.length, when the planner knows it without building `peers` (the
+   * daemon's incremental plan builds that list only when asked: an event
+   * cycle would copy 5 000-10 000 peers for their count). See peerCount().
+   */
+  peerCount?: number;
   entries: Entry[];
   /** Peers that could not be planned (e.g. host-gw peer not on-link). */
   problems: Problem[];
@@ -356,6 +362,11 @@ export interface DesiredState {
    * (the kernel watch) building a set of every entry's key per cycle.
    */
   entryKeys?: { has(key: string): boolean };
+}
+
+/** How many peers `d` plans, without building its peer list when the planner knows. */
+export function peerCount(d: Pick<DesiredState, 'peers' | 'peerCount'>): number {
+  return d.peerCount ?? d.peers.length;
 }
 
 // ---- What the host has -------------------------------------------------------

@@ -114,6 +114,25 @@ export class CollisionIndex {
   }
 
   /**
+   * `old` leaves and `now` comes (either may be absent; both: the same
+   * node's two versions). A node whose subnets stay the same (a new VTEP MAC,
+   * the usual event) keeps its subnet counts: each is a key per ancestor
+   * prefix, 15 of them for a /30 in a /16, built twice.
+   */
+  replace(old: Node | undefined, now: Node | undefined): void {
+    if (old && now && old.subnet.text === now.subnet.text && this.v6(old)?.subnet.text === this.v6(now)?.subnet.text) {
+      this.macs.add(old.vtepMAC.text, -1);
+      this.macs.add(now.vtepMAC.text);
+      const [o6, n6] = [this.v6(old), this.v6(now)];
+      if (o6) this.macs6.add(o6.vtepMAC.text, -1);
+      if (n6) this.macs6.add(n6.vtepMAC.text);
+      return;
+    }
+    if (old) this.remove(old);
+    if (now) this.add(now);
+  }
+
+  /**
    * Why `n` (counted here) would take part in a cluster-wide rule: its subnet
    * overlaps another node's, or its VTEP MAC is another node's (either family);
    * undefined when it collides with no one.

@@ -293,4 +293,46 @@ for (const c of coalescing) {
   });
 }
 
+test('event cycles move the resync without setting its timer again; it runs an interval after the last cycle', async () => {
+  const h = harness({ auto: () => true, coalesceMs: 5, sourceCoalesceMs: 0, maxEventGapMs: 0, intervalMs: 10_000 });
+  h.s.start();
+  await h.clock.advance(0);
+  let timersSet = 0;
+  const set = h.clock.setTimeout.bind(h.clock);
+  h.clock.setTimeout = (fn, ms) => { timersSet++; return set(fn, ms); };
+  for (let i = 0; i < 5; i++) {
+    await h.clock.advance(1000);
+    h.s.notify('watch');
+    await h.clock.advance(0);
+  }
+  assert.is(h.runs.length, 6, 'start + five event cycles, each at once (no coalescing wait)');
+  assert.equal(h.runs.slice(1).map((r) => r.at), [1000, 2000, 3000, 4000, 5000]);
+  assert.is(timersSet, 5, 'one timer per event; the resync timer set at start stays');
+  assert.is(h.s.nextDueAt, 15_000, 'the resync is an interval after the last cycle');
+  await h.clock.advance(9_999);
+  assert.is(h.runs.length, 6, 'the resync timer fired at 10 000 and was set for the rest');
+  await h.clock.advance(1);
+  assert.is(h.runs.length, 7);
+  assert.equal(h.runs[6].reasons, ['resync']);
+  assert.is(h.runs[6].at, 15_000);
+});
+
+test('a retry sooner than the resync timer already set replaces it', async () => {
+  let ok = true;
+  const h = harness({ auto: () => ok, coalesceMs: 5, sourceCoalesceMs: 0, intervalMs: 60_000, backoffInitialMs: 1000 });
+  h.s.start();
+  await h.clock.advance(0);
+  ok = false;
+  await h.clock.advance(100);
+  h.s.notify('watch');
+  await h.clock.advance(0);
+  assert.is(h.runs.length, 2);
+  assert.is(h.s.nextDueAt, 1100, 'the retry, a second after the failed cycle');
+  ok = true;
+  await h.clock.advance(1000);
+  assert.is(h.runs.length, 3);
+  assert.equal(h.runs[2].reasons, ['retry']);
+  assert.is(h.runs[2].at, 1100);
+});
+
 test.run();

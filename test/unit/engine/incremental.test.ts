@@ -19,7 +19,7 @@ import { newPlanTrace } from '../../../src/engine/desired.js';
 import { IncrementalPlan, type NodeDelta } from '../../../src/engine/incremental.js';
 import { applyToActual } from '../../../src/daemon/kernel-model.js';
 import { entryKey } from '../../../src/kinds/index.js';
-import type { ActualState, ClusterState, Entry, RawNode } from '../../../src/model/types.js';
+import { peerCount, type ActualState, type ClusterState, type Entry, type RawNode } from '../../../src/model/types.js';
 import { FakeHost } from '../../lib/fake-host.js';
 import { generatePrivateKey, publicKeyOf } from '../../../src/backends/wireguard/keys.js';
 import { emptyActual, hostLink, pfx } from '../support/build.js';
@@ -74,6 +74,8 @@ const entriesOf = (es: readonly Entry[]) => sorted(es.map((e) => `${entryKey(e)}
 function view(s: Snapshot) {
   return {
     entries: entriesOf(s.desired.entries),
+    // Read before the peers: an incremental snapshot counts its peers without building the list.
+    peerCount: peerCount(s.desired),
     peers: sorted(s.desired.peers.map((p) => `${p.node.name} ${p.via} ${json(p.node)}`)),
     nodes: sorted(s.cluster.nodes.map((n) => json(n))),
     problems: sorted(s.problems.map((p) => `${p.subject}: ${p.message}`)),
