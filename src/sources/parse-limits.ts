@@ -140,7 +140,8 @@ export function fastYamlAllowed(text: string): boolean {
 async function parseYaml(text: string, origin: string): Promise<unknown> {
   if (fastYamlAllowed(text)) {
     // More than MAX_DEPTH + 2 nested nodes (a scalar leaf counts as one) is more than MAX_DEPTH containers.
-    const fast = (await import('./yaml-core.js')).loadCoreYaml(text, MAX_DEPTH + 2);
+    // A generated file's one-line-per-node list is read without js-yaml's flow reader (yaml-flow-nodes.ts).
+    const fast = (await import('./yaml-flow-nodes.js')).loadFlowNodes(text, MAX_DEPTH + 2) ?? (await import('./yaml-core.js')).loadCoreYaml(text, MAX_DEPTH + 2);
     if (fast.ok) return fast.value;
     if (fast.tooDeep) throw tooDeep(origin);
     // Any other refusal: the yaml package below says what is wrong, as it always has.
