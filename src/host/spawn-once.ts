@@ -11,10 +11,8 @@
 // the environment merged over the inherited one (an undefined value removes
 // a variable); a timeout that sends SIGTERM, then SIGKILL 5 s later (execa's
 // forceKillAfterDelay); a cap on collected output; a start failure reported
-// with its errno code (ENOENT: not installed) instead of thrown; a tool
-// still running when this process exits is killed (execa's `cleanup`: a
-// daemon stopping mid-start of wireguard-go must not leave it behind).
-import { spawn, type ChildProcess } from 'node:child_process';
+// with its errno code (ENOENT: not installed) instead of thrown.
+import { spawn } from 'node:child_process';
 
 export interface SpawnOptions {
   /** Written to stdin, which is then closed. */
@@ -43,19 +41,6 @@ export interface Spawned {
 /** As execa's forceKillAfterDelay: a tool that ignores SIGTERM after its timeout. */
 export const KILL_AFTER_MS = 5000;
 
-/** The tools running now: SIGTERM to each when this process exits (process.exit, the end of the event loop). */
-const running = new Set<ChildProcess>();
-let exitHook = false;
-
-function track(child: ChildProcess): void {
-  running.add(child);
-  if (exitHook) return;
-  exitHook = true;
-  process.on('exit', () => {
-    for (const c of running) c.kill('SIGTERM');
-  });
-}
-
 export function spawnOnce(cmd: string, args: string[], o: SpawnOptions): Promise<Spawned> {
   return new Promise((resolve) => {
     const env = o.env ? { ...process.env, ...o.env } : process.env;
@@ -77,7 +62,6 @@ export function spawnOnce(cmd: string, args: string[], o: SpawnOptions): Promise
     const finish = (r: Spawned) => {
       if (settled) return;
       settled = true;
-      running.delete(child);
       clearTimeout(timer);
       clearTimeout(killer);
       resolve(r);
@@ -102,7 +86,6 @@ export function spawnOnce(cmd: string, args: string[], o: SpawnOptions): Promise
       if (why !== undefined || code === null) finish({ stdout, stderr, message: why ?? `${cmd}: killed by ${signal}` });
       else finish({ stdout, stderr, exitCode: code });
     });
-    if (child.pid !== undefined) track(child);
     if (o.timeoutMs) timer = setTimeout(() => stop(`${cmd}: timed out after ${o.timeoutMs} ms`), o.timeoutMs);
     child.stdin?.end(o.input);
   });
