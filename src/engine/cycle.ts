@@ -82,6 +82,7 @@ export async function snapshot(source: Source, opts: CycleOptions, state?: Clust
   // The host read starts before the source is read and parsed: links,
   // routes and neighbours do not depend on it (only the fdb read waits for
   // the device names), so `ip` answers while the cluster file is parsed.
+  await host.ready?.();
   let devices!: (names: string[]) => void;
   const reading = host.read({ kernel: { fdbDevices: new Promise<string[]>((resolve) => (devices = resolve)) } });
   const loading = source.load();

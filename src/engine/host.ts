@@ -41,6 +41,8 @@ export interface HostRead {
 export type WritePhases = Batch[][];
 
 export interface Host {
+  /** Loads what reading needs, so that a read started next begins at once (the real host: its process runner). */
+  ready?(): Promise<void>;
   read(scope: ReadScope): Promise<HostRead>;
   write(phases: WritePhases): Promise<WriteResult>;
 }

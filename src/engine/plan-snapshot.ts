@@ -25,6 +25,7 @@ import { backendOf } from '../backends/registry.js';
 import { HostError, PermissionError } from '../errors.js';
 import type { ActualState, ClusterState, DesiredState, Node, Problem } from '../model/types.js';
 import { iptablesHasRandomFully, readForeignMainRoutes, readHost, readPlanHost, type PlanHost } from '../host/read.js';
+import { loadRunner } from '../host/exec.js';
 import { fdbDevicesFor, policyFor } from './devices.js';
 import { planFrom } from './desired.js';
 import { programmedCheck } from '../reconcile/programmed.js';
@@ -114,6 +115,7 @@ export async function planSnapshot(source: Source, opts: CycleOptions, state?: C
     // Links and addresses do not depend on the source: `ip` answers while the
     // cluster file is read and parsed. An error is planWithReads' to report
     // (a source that fails first is reported instead).
+    await loadRunner();
     links = readPlanHost(opts.netns, false);
     links.catch(() => undefined);
     state = await source.load();

@@ -1,12 +1,12 @@
-// The only place that starts `ip`, `bridge` and the other host tools, with
-// an argument vector and batch input on stdin, never a shell: a run to its
-// end through node:child_process (spawn-once.ts says why not execa there),
-// a tool kept running (spawnLong) through execa, imported on first use.
+// The only place that starts `ip`, `bridge` and the other host tools: execa
+// with an argument vector and batch input on stdin, never a shell.
+//
+// execa is imported on first use, not at load, so `--version`, `--help` and
+// `nodes` never pay for it.
 import { accessSync, closeSync, constants, fstatSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { HostError, PermissionError } from '../errors.js';
-import { spawnOnce, type Spawned } from './spawn-once.js';
 
 export interface RunResult {
   stdout: string;
@@ -38,6 +38,32 @@ export function notInstalled(t: HostTool | DriverTool): HostError {
 }
 
 const MAX_BUFFER = 512 * 1024 * 1024;
+
+interface Spawned {
+  stdout: string;
+  stderr: string;
+  /** undefined when the process could not start, was killed, or its output overflowed. */
+  exitCode?: number;
+  /** errno code when the process could not start (ENOENT: not installed). */
+  code?: string;
+  message?: string;
+}
+
+let execaModule: typeof import('execa') | undefined;
+let execaLoading: Promise<void> | undefined;
+
+/**
+ * Loads execa (once). Once loaded, run() starts its process in the same
+ * turn of the event loop it is called in: a read started before the cluster
+ * file is parsed then runs while it is parsed, instead of waiting for
+ * execa's import to finish behind the parse.
+ */
+export function loadRunner(): Promise<void> {
+  execaLoading ??= import('execa').then((m) => {
+    execaModule = m;
+  });
+  return execaLoading;
+}
 
 let outputFiles = 0;
 
@@ -72,20 +98,34 @@ function readWhole(fd: number, max: number): string | undefined {
 }
 
 async function spawnCollect(cmd: string, args: string[], input: string, timeoutMs?: number, env?: Record<string, string | undefined>, bulk = false): Promise<Spawned> {
+  if (!execaModule) await loadRunner();
+  const { execa } = execaModule!;
   // `ip -j` and `bridge -j` write every object with a write() of its own
   // (15 000 for a 5 000-peer host): through a pipe Node takes them in over
-  // a thousand reads, about 30 ms of CPU for a 1.2 MB answer; written to a
-  // file and read once, about 10.
+  // a thousand reads, each through execa's stream handling, about 30 ms of
+  // CPU for a 1.2 MB answer; written to a file and read once, about 10.
   const fd = bulk ? anonymousFile() : undefined;
   try {
-    const r = await spawnOnce(cmd, args, { input, timeoutMs, env, stdoutFd: fd, maxBuffer: MAX_BUFFER });
-    if (fd === undefined) return r;
-    const stdout = readWhole(fd, MAX_BUFFER);
-    if (stdout === undefined) return { stdout: '', stderr: r.stderr, message: `${cmd}: output over ${MAX_BUFFER} bytes` };
-    return { ...r, stdout };
+    const options = { input, reject: false, stripFinalNewline: false, maxBuffer: MAX_BUFFER, encoding: 'utf8', ...(timeoutMs ? { timeout: timeoutMs } : {}), ...(env ? { env } : {}) } as const;
+    // execa passes any open descriptor on (its types list only 3-9).
+    const r = await (fd === undefined ? execa(cmd, args, options) : execa(cmd, args, { ...options, stdout: fd as 3 }));
+    const spawnError = r.failed && r.exitCode === undefined;
+    const stdout = fd === undefined ? String(r.stdout ?? '') : readWhole(fd, MAX_BUFFER);
+    if (stdout === undefined) return { stdout: '', stderr: String(r.stderr ?? ''), message: `${cmd}: output over ${MAX_BUFFER} bytes` };
+    return spawnResult(r, stdout, spawnError);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+function spawnResult(r: { stderr?: unknown; exitCode?: number; cause?: unknown; message?: string }, stdout: string, spawnError: boolean): Spawned {
+  return {
+    stdout,
+    stderr: String(r.stderr ?? ''),
+    exitCode: r.exitCode,
+    code: spawnError ? (r.cause as NodeJS.ErrnoException | undefined)?.code ?? (/ENOENT/.test(r.message ?? '') ? 'ENOENT' : undefined) : undefined,
+    message: spawnError ? r.message : undefined,
+  };
 }
 
 /**

@@ -8,7 +8,6 @@
 // (flock's own --verbose goes to a buffered stdout, seen only at its exit).
 // Beside the lock, an owner file says who holds it (pid, kind,
 // source) so the one refused can name it.
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -82,23 +81,18 @@ async function readOwner(path: string): Promise<LockOwner | undefined> {
 }
 
 async function attempt(lockPath: string, ownerPath: string, waitMs: number, me: LockOwner): Promise<Attempt> {
+  const { execa } = await import('execa');
   const wait = waitMs > 0 ? ['-w', (waitMs / 1000).toFixed(3)] : ['-n'];
-  // node:child_process, an argument vector, no shell: a one-shot `apply`
-  // would otherwise load execa for this process alone (see spawn-once.ts).
-  const child = spawn('flock', ['-o', '-E', String(HELD), ...wait, lockPath, 'cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const done = new Promise<{ exitCode?: number; code?: string }>((resolve) => {
-    // Only a failed start ends it here (ENOENT: no flock); everything else ends with 'close'.
-    child.on('error', (e: NodeJS.ErrnoException) => { if (child.pid === undefined) resolve({ code: e.code }); });
-    child.on('close', (code: number | null) => resolve({ exitCode: code ?? undefined }));
+  const child = execa('flock', ['-o', '-E', String(HELD), ...wait, lockPath, 'cat'], {
+    stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, encoding: 'utf8', cleanup: true, buffer: false,
   });
-  // flock gone before our line reached cat: its exit says why.
-  child.stdin.on('error', () => undefined);
+  const done = child.then((r) => r, (e) => e);
   let err = '';
-  child.stderr.on('data', (d: Buffer) => { err += d.toString('utf8'); });
+  child.stderr?.on('data', (d: Buffer) => { err += d.toString('utf8'); });
   const acquired = await new Promise<boolean>((resolve) => {
-    child.stdout.once('data', () => resolve(true));
+    child.stdout?.once('data', () => resolve(true));
     void done.then(() => resolve(false));
-    child.stdin.write('locked\n');
+    child.stdin?.write('locked\n');
   });
   if (acquired) {
     const lock = new WriterLock(child, ownerPath, done);
@@ -110,7 +104,7 @@ async function attempt(lockPath: string, ownerPath: string, waitMs: number, me: 
     }
     return { lock };
   }
-  const r = await done;
+  const r = (await done) as { exitCode?: number; code?: string };
   if (r.exitCode === HELD) return { held: await readOwner(ownerPath) };
   if (/permission denied/i.test(err)) throw Object.assign(new Error(err.trim()), { code: 'EACCES' });
   // Without flock(1) (util-linux) there is no lock: a missing tool must not stop a write.

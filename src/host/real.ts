@@ -4,6 +4,7 @@
 import type { Host, HostRead, ReadScope } from '../engine/host.js';
 import type { OffloadEntry } from '../model/types.js';
 import { KIND_LIST } from '../kinds/index.js';
+import { loadRunner } from './exec.js';
 import { readNetfilter, readNetfilterIfInstalled } from './netfilter.js';
 import { readOffload } from './offload.js';
 import { readSysctl } from './sysctl.js';
@@ -26,6 +27,7 @@ export function realHost(netns: string | undefined, writers?: BatchWriters, canW
   // (ovlnet never drops it), so it is not asked again.
   let allowed = false;
   return {
+    ready: loadRunner,
     async read(scope: ReadScope): Promise<HostRead> {
       const out: HostRead = {};
       if (scope.kernel) out.kernel = await readHost(netns, scope.kernel.fdbDevices);
