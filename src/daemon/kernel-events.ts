@@ -225,7 +225,6 @@ export function applyKernelEvents(model: ActualState | undefined, events: readon
       else if (verdict === 'changed') {
         m.links = new Map(m.links);
         m.links.set(name, e.links.get(name)!);
-        devicesGone = true;
         repairOf('link', `link:${name}`, 'changed');
       } else if (verdict === 'unknown') {
         repairOf('link', `link:${name}`, 'changed');
