@@ -11,7 +11,6 @@ import type { Host } from '../engine/host.js';
 import { realHost } from '../host/real.js';
 import { peerCount, type ActualState, type Change, type ClusterState, type Problem } from '../model/types.js';
 import type { MaxDelete } from '../reconcile/guard.js';
-import { countChanges, describeChange, SYMBOL } from '../render/describe.js';
 import type { Registration, Source, SourceUpdate } from '../sources/types.js';
 import { newPlanTrace } from '../engine/desired.js';
 import { IncrementalPlan } from '../engine/incremental.js';
@@ -24,6 +23,8 @@ import { FailureStreak, type Logger } from './logger.js';
 import type { DaemonDeleteGuard } from './delete-guard.js';
 import type { CycleResult, DaemonMetrics, Stage } from './metrics.js';
 import { renderSubnetEnv, subnetEnvFor } from './subnet-env.js';
+import { logApplied, ProblemLog } from './cycle-log.js';
+import { describeChange, SYMBOL } from '../render/describe.js';
 import { registrationLogFields } from '../sources/registration.js';
 
 export interface ReconcilerOptions {
@@ -50,10 +51,6 @@ export interface ReconcilerOptions {
 
 /** What ip and bridge say when a write names a device that is not there. */
 const MISSING_DEVICE = /Cannot find device|No such device|unknown ifindex/;
-/** Changes listed in one log line; the rest are counted. */
-const MAX_LISTED = 20;
-/** Warnings logged per cycle; the rest are counted. */
-const MAX_WARNINGS = 50;
 
 /**
  * Cycles run for source events ('watch') or kernel events alone ('kernel';
@@ -93,7 +90,7 @@ export class Reconciler {
   private readonly sourceStreak: FailureStreak;
   private readonly cycleStreak: FailureStreak;
   private registration?: Registration;
-  private warned = new Set<string>();
+  private readonly problems: ProblemLog;
   private subnetFileText?: string;
   /**
    * The kernel as last read in full plus what was written since (see
@@ -121,6 +118,7 @@ export class Reconciler {
     this.host = o.host ?? realHost(o.cycle.netns);
     this.sourceStreak = new FailureStreak(o.log, 'source', this.now);
     this.cycleStreak = new FailureStreak(o.log, 'cycle', this.now);
+    this.problems = new ProblemLog(o.log);
   }
 
   /**
@@ -180,7 +178,7 @@ export class Reconciler {
       const { snap, incremental } = await this.plans(read, model, plan, lost, lostEvents);
       if (early.length) snap.result = { ...snap.result, changes: withoutWritten(snap.result.changes, early) };
       const tSnap = this.now();
-      this.reportProblems(snap.problems);
+      this.problems.report(snap.problems);
       metrics.peers.set(peerCount(snap.desired));
       metrics.drift.set(snap.result.changes.length);
       metrics.conflicts.set(snap.result.conflicts.length);
@@ -205,7 +203,7 @@ export class Reconciler {
       }
       const ms = this.now() - started;
       if (r.failures.length && model && incremental) this.vanished = this.vanishedUnder(snap, r, plan!);
-      this.logApplied(r, ms, reasons, model !== undefined, this.vanished !== undefined);
+      logApplied(this.o.log, this.o.metrics, r, ms, reasons, model !== undefined, this.vanished !== undefined);
       if (log.enabled('debug')) {
         log.debug('cycle stages', {
           reason: reasons, host: model ? 'model' : 'read', plan: incremental ? 'incremental' : 'full', device_ms: early.length ? tDevice - started : undefined, source_ms: tSource - tDevice, plan_ms: tSnap - tSource, write_ms: tWrite - tSnap,
@@ -454,36 +452,6 @@ export class Reconciler {
     } catch (e) {
       throw new StageError(e instanceof HostError || e instanceof PermissionError ? 'host' : 'verify', e);
     }
-  }
-
-  /** `explained`: the failures are the device vanishing under the write (repaired next), not worth a warning. */
-  private logApplied(r: ApplyResult, ms: number, reasons: string[], fromModel: boolean, explained = false): void {
-    const { metrics, log } = this.o;
-    for (const c of r.applied) metrics.changes.inc({ kind: c.kind, action: c.action });
-    if (r.applied.length === 0 && r.failures.length === 0) return;
-    const level = r.failures.length && !explained ? 'warn' : 'info';
-    // At --log-level warn an event cycle's line is not written: its list of changes is not built either.
-    if (!log.enabled(level)) return;
-    const n = countChanges(r.applied);
-    const listed = r.applied.slice(0, MAX_LISTED).map((c) => `${SYMBOL[c.action]} ${describeChange(c)}`);
-    if (r.applied.length > MAX_LISTED) listed.push(`… ${r.applied.length - MAX_LISTED} more`);
-    log.log(level, `cycle: applied ${r.applied.length} change${r.applied.length === 1 ? '' : 's'}`, {
-      added: n.add, changed: n.change, removed: n.delete, failed: r.failures.length || undefined,
-      duration_ms: ms, reason: reasons, host: fromModel ? 'model' : 'read', changes: listed,
-    });
-  }
-
-  /** Warns once per new problem (skipped node, conflict); says when one is gone. */
-  private reportProblems(problems: Problem[]): void {
-    const now = new Set(problems.map((p) => `${p.subject}: ${p.message}`));
-    let shown = 0;
-    for (const p of now) {
-      if (this.warned.has(p)) continue;
-      if (shown++ < MAX_WARNINGS) this.o.log.warn(p);
-    }
-    if (shown > MAX_WARNINGS) this.o.log.warn(`… and ${shown - MAX_WARNINGS} more warnings`);
-    for (const p of this.warned) if (!now.has(p)) this.o.log.info(`resolved: ${p}`);
-    this.warned = now;
   }
 
   private async writeSubnetFile(snap: Snapshot): Promise<void> {
