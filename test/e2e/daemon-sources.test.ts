@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ovlnet } from '../lib/cli.js';
-import { DaemonProcess, eventually } from '../lib/daemon.js';
+import { DaemonProcess, eventually, withDaemon as runDaemon } from '../lib/daemon.js';
 import { flannelLease, grantLease, withEtcd } from '../lib/etcd.js';
 import { FakeKube, FLANNEL_PREFIX, flannelAnnotations, netConfJSON } from '../lib/fake-kube.js';
 import { defaultNodes, ipn, ping, withTopology } from '../lib/netns.js';
@@ -21,16 +21,8 @@ const DEADLINE_MS = 10_000;
 const routes = (ns: string) => ipn(ns, 'route', 'show', 'proto', '244');
 const neighs = (ns: string) => ipn(ns, 'neigh', 'show', 'dev', 'flannel.1');
 
-async function withDaemon(args: string[], fn: (d: DaemonProcess) => Promise<void>): Promise<void> {
-  const d = new DaemonProcess(['--log-format', 'json', '--interval', '60s', ...args]);
-  try {
-    await fn(d);
-    const stop = await d.stop('SIGTERM');
-    assert.is(stop.code, 0, d.log);
-  } finally {
-    await d.kill();
-  }
-}
+/** The shared runner with this file's defaults: JSON logs, a resync a minute away (the watch must do the work). */
+const withDaemon = (args: string[], fn: (d: DaemonProcess) => Promise<void>) => runDaemon(['--log-format', 'json', '--interval', '60s', ...args], fn);
 
 /** Waits for a cycle started by the watch after log line `from` (proves the resync did not do it). */
 async function appliedByWatch(d: DaemonProcess, from: number): Promise<void> {

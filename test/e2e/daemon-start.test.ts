@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { ovlnet } from '../lib/cli.js';
-import { DaemonProcess, eventually } from '../lib/daemon.js';
+import { DaemonProcess, eventually, withDaemon } from '../lib/daemon.js';
 import { Logger } from '../../src/daemon/logger.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { Reconciler } from '../../src/daemon/reconciler.js';
@@ -46,18 +46,6 @@ async function seedEtcd(c: EtcdCluster, nodes: Array<{ spec: { subnet: string; p
   for (const n of nodes) await c.ctl(['put', `--lease=${await grantLease(c, 3600)}`, leaseKey(n.spec.subnet), flannelLease(n.spec.publicIP, n.mac)]);
 }
 const NODE_A_B = [{ spec: A, mac: MACS[0] }, { spec: B, mac: MACS[1] }];
-
-/** Runs `ovlnet daemon args`, then `fn`, then stops it with SIGTERM (exit 0 expected); killed whatever happens. */
-async function withDaemon(args: string[], fn: (d: DaemonProcess) => Promise<void>): Promise<void> {
-  const d = new DaemonProcess(args);
-  try {
-    await fn(d);
-    const stop = await d.stop('SIGTERM');
-    assert.is(stop.code, 0, d.log);
-  } finally {
-    await d.kill();
-  }
-}
 
 test('etcd: the daemon lists once before it is ready (the registration\'s listing serves the first cycle), looks up no lease expiry, and its watch needs no listing of its own', async () => {
   await withEtcd(async (c) => {

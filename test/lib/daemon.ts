@@ -139,3 +139,15 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
   const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
   return { status: r.status, body: await r.text(), type: r.headers.get('content-type') ?? '' };
 }
+
+/** Runs `ovlnet daemon args`, then `fn`, then stops it with SIGTERM (exit 0 expected); killed whatever happens. */
+export async function withDaemon(args: string[], fn: (d: DaemonProcess) => Promise<void>): Promise<void> {
+  const d = new DaemonProcess(args);
+  try {
+    await fn(d);
+    const stop = await d.stop('SIGTERM');
+    if (stop.code !== 0) throw new Error(`the daemon exited with ${stop.code} (signal ${stop.signal}) after SIGTERM:\n${d.log}`);
+  } finally {
+    await d.kill();
+  }
+}
