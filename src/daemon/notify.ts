@@ -30,7 +30,7 @@ export class SystemdNotifier {
     this.pid = deps.pid ?? process.pid;
     this.exec = deps.exec ?? (async (cmd, args, env) => {
       const r = await execa(cmd, args, { env, reject: false, timeout: 5000, stdin: 'ignore' });
-      return { exitCode: r.exitCode ?? 1, stderr: String(r.stderr || (r as { message?: string }).message || '') };
+      return { exitCode: r.exitCode ?? 1, stderr: String(r.stderr || r.message || '') };
     });
   }
 

@@ -140,7 +140,7 @@ export async function run(t: HostTool | DriverTool, args: string[], opts: { netn
   const nsAware = tool === 'ip' || tool === 'bridge';
   const [cmd, full] = !opts.netns ? [tool, args] : nsAware ? [tool, ['-n', opts.netns, ...args]] : ['ip', ['netns', 'exec', opts.netns, tool, ...args]];
   const r = await spawnCollect(cmd, full, opts.input ?? '', opts.timeoutMs, opts.env, opts.bulkOutput);
-  if (r.code === 'ENOENT' || /ENOENT/.test(String((r as { message?: string }).message ?? ''))) throw notInstalled(cmd === tool ? t : 'ip');
+  if (r.code === 'ENOENT' || /ENOENT/.test(String(r.message ?? ''))) throw notInstalled(cmd === tool ? t : 'ip');
   if (!nsAware && opts.netns && r.exitCode === 255 && /^exec of "[^"]+" failed: No such file/m.test(String(r.stderr ?? ''))) {
     throw notInstalled(t);
   }
@@ -196,7 +196,7 @@ export async function spawnLong(tool: 'ip' | 'bridge', args: string[], netns: st
     exitCode: r.exitCode,
     signal: r.signal,
     stderr: stderr.trim(),
-    notInstalled: r.exitCode === undefined && /ENOENT/.test(String((r as { message?: string }).message ?? '')),
+    notInstalled: r.exitCode === undefined && /ENOENT/.test(String(r.message ?? '')),
   }), (e: Error) => ({ exitCode: undefined, signal: undefined, stderr: stderr.trim() || e.message, notInstalled: /ENOENT/.test(e.message) }));
   return {
     pid: child.pid,

@@ -38,9 +38,8 @@ test('setup converges three nodes, every pod gateway reaches every other; teardo
   const P = uniqueTag();
   const tmp = mkdtempSync(join(tmpdir(), 'ovlnet-lab-'));
   const env = { P, TMPDIR: tmp };
-  type Run = { exitCode?: number; stdout?: unknown; stderr?: unknown };
-  let setup: Run | undefined;
-  let teardown: Run | undefined;
+  let setup: Awaited<ReturnType<typeof execa>> | undefined;
+  let teardown: Awaited<ReturnType<typeof execa>> | undefined;
   let leftNamespaces: string[] = [];
   let leftFiles: string[] = [];
   try {
