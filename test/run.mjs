@@ -89,10 +89,29 @@ function hostLeftovers(before) {
   return added;
 }
 
+// Never leave a namespace: the tests name theirs after their own process
+// (test/lib/netns.ts uniqueTag: `o` and the pid in base 36), so one that is
+// still there when the file's process has exited is that file's leftover (a
+// cleanup that did not know it had created it, say): it fails the file,
+// named, and is deleted.
+const NETNS_DIR = '/run/netns';
+
+function namespaces() {
+  try { return new Set(readdirSync(NETNS_DIR)); } catch { return new Set(); }
+}
+
+function namespaceLeftovers(pid, before) {
+  const tag = `o${pid.toString(36)}`;
+  const left = [...namespaces()].filter((n) => n.startsWith(tag) && !before.has(n)).sort();
+  for (const n of left) spawnSync('ip', ['netns', 'del', n], { stdio: 'ignore' });
+  return left;
+}
+
 function runFile(file) {
   // ovlnet's writer locks go here, never to the host's /run/ovlnet (src/host/lock.ts).
   const runDir = mkdtempSync(join(tmpdir(), 'ovlnet-run-'));
   const hostBefore = hostEntries();
+  const netnsBefore = namespaces();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], {
       cwd: root,
@@ -111,7 +130,9 @@ function runFile(file) {
       rmSync(runDir, { recursive: true, force: true });
       const touched = hostLeftovers(hostBefore);
       if (touched.length) console.error(`test: ${relative(root, file)} touched the host, it left: ${touched.join(', ')}`);
-      const hostFail = touched.length ? 1 : 0;
+      const left = child.pid === undefined ? [] : namespaceLeftovers(child.pid, netnsBefore);
+      if (left.length) console.error(`test: ${relative(root, file)} left network namespaces behind (deleted now): ${left.join(', ')}`);
+      const hostFail = touched.length || left.length ? 1 : 0;
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? NaN);
       const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? NaN);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
