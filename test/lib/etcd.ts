@@ -49,15 +49,45 @@ process.on('exit', () => {
   for (const c of live) for (const m of c.members) m.proc?.kill('SIGKILL');
 });
 
+/**
+ * A port on 127.0.0.1 nobody listens on, for a server started later (etcd).
+ * Chosen below the kernel's ephemeral range (ip_local_port_range): a port
+ * from that range (what listen(0) hands out) can be taken between this
+ * check and etcd's bind by the local end of any outgoing connection, the
+ * tests' own clients included ("bind: address already in use" in CI). A
+ * port is handed out once per test process.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const low = ephemeralLow();
+  const floor = Math.max(10_000, low - 10_000);
+  for (let tries = 0; tries < 200; tries++) {
+    const port = floor + Math.floor(Math.random() * (low - floor));
+    if (handedOut.has(port)) continue;
+    if (await listenable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port on 127.0.0.1 between ${floor} and ${low}`);
+}
+
+const handedOut = new Set<number>();
+
+/** The first port of the kernel's ephemeral range (32768 by default). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 11_000) return low;
+  } catch { /* not Linux: the default */ }
+  return 32_768;
+}
+
+function listenable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
     s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 
