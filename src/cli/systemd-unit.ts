@@ -20,9 +20,8 @@ export function systemdWord(s: string): string {
  * Node options for the daemon where ovlnet's own files start it (this unit,
  * contrib/kubernetes/kube-ovlnet.yml): V8's young generation at 2 MB a
  * semi-space instead of 16. At 10 000 peers that is 25-35 MB less RSS for
- * 10-20 % more CPU per etcd or Kubernetes change; the file source, which
- * still walks every node per change, pays about a third more
- * (docs/performance.md, "Issue 19 at a glance" and "Daemon memory").
+ * 10-20 % more CPU per etcd or Kubernetes change (docs/performance.md,
+ * "Daemon memory"; the measurements in docs/performance-history.md).
  * V8 reads it only when the process starts (the daemon cannot set it for
  * itself), hence the environment; /etc/ovlnet/ovlnet.env overrides it.
  */

@@ -3,7 +3,7 @@
 // buffer each time is 1 MB of external memory per change, which V8 counts
 // towards its next collections: at 10 000 peers the file daemon ran three
 // full collections of its 50 MB heap per 30 changes where the etcd daemon,
-// doing the same cycles, ran none (docs/performance.md, "The file source
+// doing the same cycles, ran none (docs/performance-history.md, "The file source
 // per change"). Only buffers this made are reused (never a slice of Node's
 // shared small-buffer pool), and only ones the caller says nothing reads any
 // more.

@@ -1,5 +1,5 @@
 // The fast path for YAML cluster files: js-yaml, about 15x faster than the
-// yaml package on a 5 000-node flow-style file (docs/performance.md), with
+// yaml package on a 5 000-node flow-style file (docs/performance-history.md), with
 // the scalars of YAML 1.2's core schema exactly as the yaml package resolves
 // them (so `yes`, `on`, `0b1`, `1_000`, `2001-12-14`, `12:30` stay strings;
 // `0x1F`, `0o17`, `1e3`, `.inf` are numbers).
