@@ -161,7 +161,7 @@ complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l ip-masq-fully-rand
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l iptables-forward-rules -x -d 'install flannel\'s FORWARD accept rules for the cluster network (chain FLANNEL-FWD); =false to leave the filter table alone'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l no-iptables-forward-rules -d 'the same as --iptables-forward-rules=false'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -s o -l output -x -a 'table json' -d 'output format'
-complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l subnet-file -r -F -d 'the subnet.env to check against the plan (\'\' to skip)'
+complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l subnet-file -r -F -d 'the subnet.env to check against the plan'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l peer -x -d 'also probe this peer when only a sample is probed (repeatable)'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -l metrics-addr -x -d 'a running daemon\'s --metrics-addr: show its probes of each peer (/peers)'
 complete -c ovlnet -n '__fish_seen_subcommand_from doctor' -s h -l help -d 'display help for command'

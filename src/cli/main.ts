@@ -150,7 +150,7 @@ export function buildProgram(): Command {
     .action(action(() => import('./commands/diff.js')));
 
   outputOption(hostOptions(sourceOptions(program.command('doctor').description('check why pods on two nodes may not talk: state, host settings, routing, probes to peers (reads only); exit 0 ok, 2 a check failed, 1 error'))), ['table', 'json'])
-    .option('--subnet-file <path>', "the subnet.env to check against the plan ('' to skip)", '/run/flannel/subnet.env')
+    .option('--subnet-file <path>', "the subnet.env to check against the plan (default /run/flannel/subnet.env; with --netns NS, /run/flannel/netns/NS/subnet.env; '' to skip)")
     .option('--peer <name>', 'also probe this peer when only a sample is probed (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--metrics-addr <host:port>', "a running daemon's --metrics-addr: show its probes of each peer (/peers)")
     .addHelpText('after', '\nExample:\n  sudo ovlnet doctor --source etcd://10.0.0.1:2379 --metrics-addr 127.0.0.1:9465')

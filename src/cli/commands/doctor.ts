@@ -9,6 +9,7 @@ import { doctorJSON, doctorTable } from '../../render/views/doctor.js';
 import { parseListenAddr } from '../../daemon/server.js';
 import { EXIT_CHECK_FAILED, EXIT_OK } from '../exit.js';
 import { withSpinner } from '../spinner.js';
+import { defaultSubnetFile } from '../../daemon/subnet-env.js';
 
 export interface DoctorFlags extends GlobalOptions {
   subnetFile?: string;
@@ -22,6 +23,15 @@ export function peerNames(v: string[] | string | undefined): string[] {
   return v ? v.split(/[\s,]+/).filter(Boolean) : [];
 }
 
+/**
+ * The subnet.env doctor checks unless told: the one the daemon writes for the
+ * same --netns (a node in a namespace has its own beside the host's), so
+ * doctor never judges a namespace's node by the host's file.
+ */
+export function subnetFileToCheck(o: Pick<DoctorFlags, 'subnetFile' | 'netns'>): string {
+  return o.subnetFile ?? defaultSubnetFile(o.netns);
+}
+
 export default async function doctor(o: DoctorFlags, ctx: Context): Promise<number> {
   const format = outputFormat(o, ['table', 'json']);
   // Checked before anything is read: a typo should not cost the probes.
@@ -29,7 +39,7 @@ export default async function doctor(o: DoctorFlags, ctx: Context): Promise<numb
   const snap = await takeSnapshot(o, ctx, { leaseExpiries: true });
   const facts = await withSpinner(ctx, `checking the host and probing peers`, () => gatherFacts(snap, {
     netns: o.netns,
-    subnetFile: o.subnetFile ?? '/run/flannel/subnet.env',
+    subnetFile: subnetFileToCheck(o),
     ipMasq: o.ipMasq ?? false,
     peers: peerNames(o.peer),
     daemonAddr: o.metricsAddr,
