@@ -43,7 +43,14 @@ export class ProblemLog {
       if (shown++ < MAX_WARNINGS) this.log.warn(p);
     }
     if (shown > MAX_WARNINGS) this.log.warn(`… and ${shown - MAX_WARNINGS} more warnings`);
-    for (const p of this.warned) if (!now.has(p)) this.log.info(`resolved: ${p}`);
+    // As many as were warned at most: a cluster file fixed after thousands of
+    // bad nodes says so in a bounded number of lines too.
+    let resolved = 0;
+    for (const p of this.warned) {
+      if (now.has(p)) continue;
+      if (resolved++ < MAX_WARNINGS) this.log.info(`resolved: ${p}`);
+    }
+    if (resolved > MAX_WARNINGS) this.log.info(`… and ${resolved - MAX_WARNINGS} more resolved`);
     this.warned = now;
   }
 }
