@@ -74,13 +74,20 @@ export interface Owned {
 /**
  * What the plan holds: the objects whose loss is repaired. The plan's own
  * key lookup when it has one (an event cycle's plan: no 30 000 keys built per
- * cycle), else a set of its entries' keys. The planned entries by key are
- * indexed when first asked for: only an addition missing from the model asks
- * (an echo of ovlnet's write after a read), not every cycle.
+ * cycle), else a set of its entries' keys. The planned entries by key come
+ * from the same lookup (keys and entries of one plan, the plan as it now is:
+ * the kernel watch keeps this past later cycles, and a cycle that fails with
+ * its device vanished keeps the plan it updated; an incremental snapshot's
+ * entry list, built when first read, would be the plan at that read,
+ * engine/incremental.ts); a full plan's are indexed when first asked for:
+ * only an addition missing from the model asks (an echo of ovlnet's write
+ * after a read), not every cycle.
  */
 export function ownedFrom(desired: DesiredState): Owned {
   const devices = new Set<string>();
   for (const d of [desired.device, desired.device6]) if (d) devices.add(d);
+  const keys = desired.entryKeys;
+  if (keys) return { keys, plannedEntry: (key) => keys.entry(key), devices };
   let planned: Map<string, Entry> | undefined;
   const plannedEntry = (key: string): Entry | undefined => {
     if (!planned) {
@@ -89,7 +96,7 @@ export function ownedFrom(desired: DesiredState): Owned {
     }
     return planned.get(key);
   };
-  return { keys: desired.entryKeys ?? new Set(desired.entries.map(entryKey)), plannedEntry, devices };
+  return { keys: new Set(desired.entries.map(entryKey)), plannedEntry, devices };
 }
 
 export interface Repair {

@@ -10,6 +10,7 @@ import { DaemonMetrics } from '../../../src/daemon/metrics.js';
 import { OVLNET_ROUTE_PROTO } from '../../../src/model/keys.js';
 import type { ActualState, ClusterState, DesiredState, RawNode } from '../../../src/model/types.js';
 import { ownedFrom } from '../../../src/daemon/kernel-events.js';
+import { entryKey } from '../../../src/kinds/index.js';
 import type { Source } from '../../../src/sources/types.js';
 import { IncrementalPlan } from '../../../src/engine/incremental.js';
 import { FakeHost } from '../../lib/fake-host.js';
@@ -280,5 +281,43 @@ for (const [name, steps] of [...rows, ...deltaRows.map(([n, s]) => [`deltas: ${n
     }
   });
 }
+
+test('an incremental snapshot\'s entry list read first after the next cycle is the plan at that read (engine/incremental.ts snapshot), so the kernel watch asks the plan itself', async () => {
+  const h = harness(true);
+  assert.ok(await h.r.run(['start']), h.logs.join(''));
+  addNode3(h);
+  assert.ok(await h.r.run(['watch']), h.logs.join(''));
+  planned(h, 'incremental');
+  const earlier = h.desired!;
+  h.cluster.nodes.push(rawNode(4));
+  assert.ok(await h.r.run(['watch']), h.logs.join(''));
+  planned(h, 'incremental');
+  assert.ok(earlier.entries.some((e) => entryKey(e) === 'route:198.18.4.0/24'), 'node-4, planned after the snapshot, in its entry list');
+});
+
+test('a cycle that fails with its device vanished keeps the plan it updated: the kernel watch\'s view of the last converged plan (ownedFrom) answers keys and planned entries of that plan alike', async () => {
+  const h = harness(true);
+  assert.ok(await h.r.run(['start']), h.logs.join(''));
+  addNode3(h);
+  assert.ok(await h.r.run(['watch']), h.logs.join(''));
+  // As the kernel watch holds it until the next successful cycle.
+  const owned = ownedFrom(h.desired!);
+  // A foreign route comes up between cycles: the watch looks it up among the planned ones.
+  h.host.state.routes.push({ dst: pfx('203.0.113.0/24'), dev: 'eth0', onlink: false, proto: 2 });
+  h.r.followKernel([{ kind: 'route', deleted: false, route: { dst: pfx('203.0.113.0/24'), dev: 'eth0', onlink: false, proto: 2 } }], owned);
+  // The device goes (only an fdb entry's deletion seen) while node-4 comes: the cycle planning node-4 finds it gone.
+  const f = h.host.state.fdb.find((x) => x.dev === 'flannel.1')!;
+  deleteDevice(h, false);
+  h.r.followKernel([{ kind: 'fdb', deleted: true, dev: f.dev, mac: f.mac, dst: f.dst, permanent: true, self: true }], owned);
+  h.cluster.nodes.push(rawNode(4));
+  assert.not.ok(await h.r.run(['kernel', 'watch']));
+  assert.ok(h.logs.some((l) => /the device vanished under the write/.test(l)), h.logs.join(''));
+  for (const key of ['route:198.18.4.0/24', 'neigh:flannel.1/198.18.4.0', 'route:198.18.3.0/24']) {
+    assert.ok(owned.keys.has(key), key);
+    assert.is(owned.plannedEntry!(key) && entryKey(owned.plannedEntry!(key)!), key, `${key}: a planned entry, as the keys say`);
+  }
+  assert.ok(await h.r.run(['kernel']), h.logs.join(''));
+  assert.ok(routeTo(h, '198.18.4.0/24'), 'node-4 routed on the device written again');
+});
 
 test.run();
