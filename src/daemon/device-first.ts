@@ -2,6 +2,27 @@
 // device and its addresses before anything else: the plan's diff of the
 // device's thousands of entries (and their rendering) would otherwise come
 // first. Pure: which changes; the reconciler writes them.
+//
+// One of two "devices first" writes; they act in disjoint cycles, and
+// test/unit/daemon/reconciler.test.ts pins each (the wireguard backend's
+// daemon test the case of neither):
+// - this one: a cycle caused by kernel events alone, with the kept
+//   incremental plan (vxlan; host-gw plans no device), whose model lost a
+//   device of the plan. No source read, no planning: the plan as it stands
+//   names the device and its addresses, written before the plan's diff of
+//   every entry against the model (15 000 at 5 000 peers: most of the time
+//   to the device back). After it the diff has no device change left, and
+//   the split below writes once.
+// - engine/phases.ts devicesFirst (applySnapshot's option, every event
+//   cycle): the device changes of the snapshot's diff, written before the
+//   peers' entries are rendered. It covers the cycles this one can not
+//   serve without planning: no kept plan (udp and wireguard plan in full
+//   every cycle), a source event in the same cycle (its delta may fall back
+//   to a full plan, which may want another device than the kept plan's),
+//   a device replaced by a config change. Moved before the diff it would
+//   need the kept plan; this one moved after the diff would wait for it.
+// - WireGuard's device: neither; its early driver already runs before the
+//   ip batches in the same write (devicesFirst declines to split then).
 import type { WritePhases } from '../engine/host.js';
 import type { IncrementalPlan } from '../engine/incremental.js';
 import { writePhasesFor } from '../engine/phases.js';

@@ -39,10 +39,11 @@
 //   learned entries) and the bridge family's entries `ip monitor` also prints
 //   (NOARP; `bridge monitor fdb` reports those) are not ovlnet's neighbours.
 import type { KernelEvent } from '../host/parse-monitor.js';
-import { entryKey } from '../kinds/index.js';
+import { entryKey, KIND_LIST } from '../kinds/index.js';
+import type { ModelLists } from '../kinds/types.js';
 import { OVLNET_ROUTE_PROTO } from '../model/keys.js';
 import { fdbByMac, ListEdit, neighborsByAddress, routesByDst } from '../model/keyed-list.js';
-import type { ActualState, DesiredState, Entry, EntryKind, FdbEntry, HostLink, HostRoute, NeighEntry } from '../model/types.js';
+import type { ActualState, DesiredState, Entry, EntryKind, HostLink, HostRoute } from '../model/types.js';
 import { deviceVerdict } from './device-check.js';
 
 /**
@@ -73,13 +74,20 @@ export interface Owned {
 /**
  * What the plan holds: the objects whose loss is repaired. The plan's own
  * key lookup when it has one (an event cycle's plan: no 30 000 keys built per
- * cycle), else a set of its entries' keys. The planned entries by key are
- * indexed when first asked for: only an addition missing from the model asks
- * (an echo of ovlnet's write after a read), not every cycle.
+ * cycle), else a set of its entries' keys. The planned entries by key come
+ * from the same lookup (keys and entries of one plan, the plan as it now is:
+ * the kernel watch keeps this past later cycles, and a cycle that fails with
+ * its device vanished keeps the plan it updated; an incremental snapshot's
+ * entry list, built when first read, would be the plan at that read,
+ * engine/incremental.ts); a full plan's are indexed when first asked for:
+ * only an addition missing from the model asks (an echo of ovlnet's write
+ * after a read), not every cycle.
  */
 export function ownedFrom(desired: DesiredState): Owned {
   const devices = new Set<string>();
   for (const d of [desired.device, desired.device6]) if (d) devices.add(d);
+  const keys = desired.entryKeys;
+  if (keys) return { keys, plannedEntry: (key) => keys.entry(key), devices };
   let planned: Map<string, Entry> | undefined;
   const plannedEntry = (key: string): Entry | undefined => {
     if (!planned) {
@@ -88,7 +96,7 @@ export function ownedFrom(desired: DesiredState): Owned {
     }
     return planned.get(key);
   };
-  return { keys: desired.entryKeys ?? new Set(desired.entries.map(entryKey)), plannedEntry, devices };
+  return { keys: new Set(desired.entries.map(entryKey)), plannedEntry, devices };
 }
 
 export interface Repair {
@@ -134,27 +142,17 @@ function inScope(e: WatchEvent, owned: Owned): boolean {
 }
 
 /**
- * The model without `dev` and everything the kernel drops with it: its
- * addresses, the routes, neighbours and fdb entries through it, its pinned
- * sysctl settings, offload features and WireGuard half. Exactly what a host
- * read would return after the deletion, so the repair is a diff against it
- * (no read, no replan).
+ * The model without `dev` and everything the kernel drops with it: each
+ * kind's objects on it (the kinds' `onDevice`: its addresses, the routes,
+ * neighbours and fdb entries through it, its pinned sysctl settings,
+ * offload features and WireGuard half). Exactly what a host read would
+ * return after the deletion, so the repair is a diff against it (no read,
+ * no replan). Returns why the model can not follow, if so.
  */
 function withoutDevice(m: ActualState, dev: string, tables: Tables): string | undefined {
-  // A multipath route (no single device in the read) loses the whole route with
-  // a nexthop through the device (IPv4) or only that nexthop (IPv6): which, the
-  // model can not tell.
-  if (m.routes.some((r) => r.dev === undefined && r.type === undefined)) return `a multipath route may go through ${dev}`;
-  m.links = new Map(m.links);
-  m.links.delete(dev);
-  tables.routes.removeWhere((r) => r.dev === dev);
-  tables.neighbors.removeWhere((n) => n.dev === dev);
-  tables.fdb.removeWhere((f) => f.dev === dev);
-  if (m.sysctl) m.sysctl = new Map([...m.sysctl].filter(([k]) => !k.startsWith(`sysctl:${dev}/`)));
-  if (m.offload) m.offload = m.offload.filter((o) => o.dev !== dev);
-  if (m.wireguard?.has(dev)) {
-    m.wireguard = new Map(m.wireguard);
-    m.wireguard.delete(dev);
+  for (const spec of KIND_LIST) {
+    const why = spec.onDevice?.drop(m, dev, tables);
+    if (why) return why;
   }
   return undefined;
 }
@@ -165,11 +163,7 @@ function withoutDevice(m: ActualState, dev: string, tables: Tables): string | un
  * plus one copy of each list it changes (the echoes of a 15 000-entry write
  * arrive as one queue after the cycle that wrote them).
  */
-interface Tables {
-  routes: ListEdit<HostRoute>;
-  neighbors: ListEdit<NeighEntry>;
-  fdb: ListEdit<FdbEntry>;
-}
+type Tables = ModelLists;
 
 /**
  * Applies `events` (in the order the kernel reported them) to `model`.

@@ -170,7 +170,7 @@ export class Reconciler {
     this.model = undefined;
     this.plan = undefined;
     try {
-      // A deleted device first, before its thousands of entries are planned.
+      // A deleted device first, before its thousands of entries are planned (kernel events alone: device-first.ts).
       const early = model && plan && reasons.every(isKernelReason) ? await this.deviceBack(model, plan, lost) : [];
       const tDevice = this.now();
       const read = await this.readSource(reasons, plan !== undefined);
@@ -432,7 +432,8 @@ export class Reconciler {
 
   /**
    * Writes without applySnapshot's own verify: the daemon verifies with a read it keeps as the model.
-   * An event cycle (`fromModel`) writes devices first: a deleted device is back before its entries are rendered.
+   * An event cycle (`fromModel`) writes devices first: a deleted device is back before its entries are
+   * rendered (the cycles deviceBack does not serve: device-first.ts says which).
    */
   private async apply(snap: Snapshot, fromModel: boolean): Promise<ApplyResult> {
     try {

@@ -406,6 +406,21 @@ export class IncrementalPlan {
     return { entries: peerEntries.get(n) ?? [], problems, peer: d.peers.find((p) => p.node === n) };
   }
 
+  /**
+   * The snapshot's `desired.peers`, `desired.entries` and `cluster.nodes`
+   * are built when first read, from the plan's maps, which the next apply()
+   * updates in place: read after it, they are that newer plan (a copy per
+   * snapshot would cost O(peers) per event). Every reader reads them within
+   * the cycle that made the snapshot: the write (a driver kind's phases),
+   * the daemon's onSuccess (the iptables rules, the prober's peers, the
+   * data plane: udp alone, which keeps no plan). What outlives the cycle
+   * keeps only the snapshot's identity (the prober, delta.since) and what
+   * it took then (the iptables rules), or asks the plan's own lookup
+   * (`entryKeys`, live: the kernel watch, daemon/kernel-events.ts
+   * ownedFrom, which holds the last converged plan's across a cycle that
+   * fails with its device vanished, after it updated the plan).
+   * test/unit/daemon/reconciler.test.ts shows a late read.
+   */
   private snapshot(model: ActualState, changes: Change[]): Snapshot {
     const { base } = this;
     const head = this.head;

@@ -47,7 +47,8 @@ function isPeersPhase(phase: Batch[] | undefined): phase is Batch[] {
  * kinds): the same phases in the same order as one write, but the devices'
  * lines do not wait for the peers' thousands to be rendered. Undefined
  * when one write is as good (either part empty) or a kind's early driver
- * (WireGuard's device) writes devices too.
+ * (WireGuard's device) writes devices too. The daemon's other devices-first
+ * write, before planning, and which cycles each serves: daemon/device-first.ts.
  */
 export function devicesFirst(ordered: Change[]): [Change[], Change[]] | undefined {
   const devices: Change[] = [];

@@ -89,8 +89,15 @@ export class PlannedKeys {
   has(key: string): boolean {
     const kind = kindOfKey(key);
     if (kind === undefined) return this.others.has(key);
+    return this.entry(key) !== undefined;
+  }
+
+  /** The planned route, neighbour or fdb entry of this kinds key (other kinds are only counted: undefined). */
+  entry(key: string): Entry | undefined {
+    const kind = kindOfKey(key);
+    if (kind === undefined) return undefined;
     const g = this.byPart.get(KEY_PARTS[kind].ofKey(key));
-    if (g === undefined) return false;
-    return Array.isArray(g) ? g.some((x) => entryKey(x) === key) : entryKey(g) === key;
+    if (g === undefined) return undefined;
+    return Array.isArray(g) ? g.find((x) => entryKey(x) === key) : entryKey(g) === key ? g : undefined;
   }
 }

@@ -17,6 +17,8 @@ export const addr: KindSpec<AddrEntry> = {
     delete: (e) => [['ip', `addr del ${e.addr.text} dev ${dev(e.dev)}`]],
   },
   describe: (e) => `addr ${e.addr.text} dev ${e.dev}`,
+  // Held by the device's link in the model (HostLink.addrs): gone with it.
+  onDevice: { device: (e) => e.dev, drop: () => undefined },
   collectOwned(ctx, onFreshDevice) {
     for (const l of ctx.actual.links.values()) {
       if (!ctx.policy.ownsDevice(l.name) || onFreshDevice(l.name)) continue;

@@ -19,6 +19,10 @@ export const fdb: KindSpec<FdbEntry> = {
     delete: (e) => [['bridge', `fdb del ${e.mac.text} dev ${dev(e.dev)} dst ${e.dst.text} self`]],
   },
   describe: (e) => `fdb ${e.mac.text} dev ${e.dev} dst ${e.dst.text} self permanent`,
+  onDevice: {
+    device: (e) => e.dev,
+    drop: (_m, dev, lists) => void lists.fdb.removeWhere((f) => f.dev === dev),
+  },
   collectOwned(ctx, onFreshDevice) {
     for (const f of ctx.actual.fdb) if (ctx.policy.ownsDevice(f.dev) && !onFreshDevice(f.dev)) ctx.owned.set(fdb.key(f), f);
   },

@@ -2,7 +2,7 @@
 // everything on it, and a new MAC makes the kernel flush its neighbours:
 // its diff is a hook that tells the other kinds so.
 import type { ActualState, LinkEntry } from '../model/types.js';
-import { dev, formatDifferences, int, upDown, type Difference, type DiffContext, type KindSpec } from './types.js';
+import { dev, dropLink, formatDifferences, int, upDown, type Difference, type DiffContext, type KindSpec } from './types.js';
 
 const macChanged = (ctx: DiffContext) => ctx.flushes.macChanged as Set<string>;
 
@@ -58,6 +58,8 @@ export const link: KindSpec<LinkEntry> = {
     },
   },
   describe: (e) => `link ${e.name} vxlan id ${e.vni} local ${e.local.text} dev ${e.underlay} dstport ${e.port}${e.learning ? '' : ' nolearning'}${e.gbp ? ' gbp' : ''} mtu ${e.mtu} address ${e.mac.text}`,
+  // Its addresses are held by the link and go with it.
+  onDevice: { device: (e) => e.name, drop: dropLink },
   device(d, ctx) {
     const a = actualLink(ctx.actual, d.name);
     const key = link.key(d);

@@ -20,6 +20,10 @@ export const neigh: KindSpec<NeighEntry> = {
     delete: (e) => [['ip', `neigh del ${e.ip.text} dev ${dev(e.dev)}`]],
   },
   describe: (e) => `neigh ${e.ip.text} lladdr ${e.mac.text} dev ${e.dev} permanent`,
+  onDevice: {
+    device: (e) => e.dev,
+    drop: (_m, dev, lists) => void lists.neighbors.removeWhere((n) => n.dev === dev),
+  },
   collectOwned(ctx, onFreshDevice) {
     for (const n of ctx.actual.neighbors) if (ctx.policy.ownsDevice(n.dev) && !onFreshDevice(n.dev)) ctx.owned.set(neigh.key(n), n);
   },

@@ -16,6 +16,13 @@ export const offload: KindSpec<OffloadEntry> = {
   order: { delete: -1, add: 11 },
   writer: 'ethtool',
   describe: (e) => `offload ${e.dev} ${e.feature} ${e.enabled ? 'on' : 'off'}`,
+  onDevice: {
+    device: (e) => e.dev,
+    drop(m, dev) {
+      if (m.offload) m.offload = m.offload.filter((o) => o.dev !== dev);
+      return undefined;
+    },
+  },
   collectOwned(ctx, onFreshDevice) {
     // A recreated device starts with the driver's defaults: the feature is to be set again.
     for (const o of ctx.actual.offload ?? []) if (ctx.policy.ownsDevice(o.dev) && !onFreshDevice(o.dev)) ctx.owned.set(offload.key(o), o);

@@ -54,6 +54,17 @@ export const route: KindSpec<RouteEntry> = {
     delete: (e) => [['ip', `route del ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''}${e.dev ? ` dev ${dev(e.dev)}` : ''} proto ${int(e.proto)}`]],
   },
   describe: (e) => `route ${e.dst.text}${e.via ? ` via ${e.via.text}` : ''}${e.dev ? ` dev ${e.dev}` : ''}${e.onlink ? ' onlink' : ''}`,
+  onDevice: {
+    device: (e) => e.dev,
+    drop(m, dev, lists) {
+      // A multipath route (no single device in the read) loses the whole route with
+      // a nexthop through the device (IPv4) or only that nexthop (IPv6): which, the
+      // model can not tell. The IPv4 routes through the device go without an event.
+      if (m.routes.some((r) => r.dev === undefined && r.type === undefined)) return `a multipath route may go through ${dev}`;
+      lists.routes.removeWhere((r) => r.dev === dev);
+      return undefined;
+    },
+  },
   collectOwned(ctx, onFreshDevice) {
     for (const r of ctx.actual.routes) {
       if (!ctx.policy.ownsRoute(r)) {

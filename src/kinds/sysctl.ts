@@ -26,6 +26,13 @@ export const sysctl: KindSpec<SysctlEntry> = {
   order: { delete: -1, add: 11 },
   writer: 'sysctl',
   describe: (e) => `sysctl net/ipv6/conf/${e.dev}/${e.name} = ${e.value}`,
+  onDevice: {
+    device: (e) => e.dev,
+    drop(m, dev) {
+      if (m.sysctl) m.sysctl = new Map([...m.sysctl].filter(([k]) => !k.startsWith(`${PREFIX}${dev}/`)));
+      return undefined;
+    },
+  },
   collectOwned(ctx, onFreshDevice) {
     // A created or recreated device starts with the kernel's default: the setting is to be written again.
     for (const [key, value] of ctx.actual.sysctl ?? []) {

@@ -1,7 +1,7 @@
 // The udp backend's TUN device (persistent, no packet information header).
 // Like the vxlan device, a hook: a recreated one takes its entries along.
 import type { HostLink, TunEntry } from '../model/types.js';
-import { dev, formatDifferences, int, upDown, type Difference, type KindSpec } from './types.js';
+import { dev, dropLink, formatDifferences, int, upDown, type Difference, type KindSpec } from './types.js';
 
 /** Why the host's device can not be ours as it is, or undefined when it can. */
 function unusable(l: HostLink): string | undefined {
@@ -42,6 +42,7 @@ export const tun: KindSpec<TunEntry> = {
     },
   },
   describe: (e) => `link ${e.name} tun persistent mtu ${e.mtu}`,
+  onDevice: { device: (e) => e.name, drop: dropLink },
   device(d, ctx) {
     const key = tun.key(d);
     const l = ctx.actual.links.get(d.name);

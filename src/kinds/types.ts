@@ -7,7 +7,8 @@ import type { WritePhases } from '../engine/host.js';
 import type { Batch, Tool } from '../engine/batches.js';
 import type { Failure } from '../host/write.js';
 import { isValidDeviceName } from '../model/keys.js';
-import type { ActualState, Change, ChangeOf, Entry, HostRoute, Problem } from '../model/types.js';
+import type { ListEdit } from '../model/keyed-list.js';
+import type { ActualState, Change, ChangeOf, Entry, FdbEntry, HostRoute, NeighEntry, Problem } from '../model/types.js';
 import type { Flushes } from '../reconcile/kernel-effects.js';
 import type { OwnershipPolicy } from '../reconcile/ownership.js';
 
@@ -162,6 +163,43 @@ export interface KindSpec<E extends Entry> {
    * kernel's side effects are wider than the change (the host is read again).
    */
   model?: 'reread' | KindModel<E>;
+  /**
+   * Objects the kernel deletes with the device they hang on (a device kind:
+   * the device itself). Every kind whose entries name a device has one
+   * (test/unit/kinds/index.test.ts): the daemon's kernel model drops them
+   * with a deleted device (daemon/kernel-events.ts withoutDevice).
+   */
+  onDevice?: DeviceBound<E>;
+}
+
+/**
+ * The kernel model's per-peer lists as one batch of kernel events edits them
+ * (model/keyed-list.ts: looked up by key, copied once per batch).
+ */
+export interface ModelLists {
+  routes: ListEdit<HostRoute>;
+  neighbors: ListEdit<NeighEntry>;
+  fdb: ListEdit<FdbEntry>;
+}
+
+export interface DeviceBound<E extends Entry> {
+  /** The device an entry hangs on (a device kind: its own name). */
+  device(e: E): string;
+  /**
+   * Takes this kind's objects on `dev` out of `m` (a shallow copy of the
+   * model: a field is replaced, never edited in place) or `lists`, as a host
+   * read after the deletion would have them; returns why that can not be
+   * known, if so (the caller then reads the host).
+   */
+  drop(m: ActualState, dev: string, lists: ModelLists): string | undefined;
+}
+
+/** DeviceBound.drop of a device kind: the link (with its addresses) leaves the model's links. */
+export function dropLink(m: ActualState, dev: string): undefined {
+  if (!m.links.has(dev)) return undefined;
+  m.links = new Map(m.links);
+  m.links.delete(dev);
+  return undefined;
 }
 
 export interface KindModel<E extends Entry> {

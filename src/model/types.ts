@@ -357,11 +357,13 @@ export interface DesiredState {
   /** Peers that could not be planned (e.g. host-gw peer not on-link). */
   problems: Problem[];
   /**
-   * Whether an entry with this kinds key is planned, when the planner keeps
-   * its entries by key (the daemon's incremental plan): spares whoever asks
-   * (the kernel watch) building a set of every entry's key per cycle.
+   * Whether an entry with this kinds key is planned, and the planned route,
+   * neighbour or fdb entry of a key, when the planner keeps its entries by
+   * key (the daemon's incremental plan): spares whoever asks (the kernel
+   * watch) building a set of every entry's key per cycle. The plan's own,
+   * updated in place: it answers for the plan as it now is.
    */
-  entryKeys?: { has(key: string): boolean };
+  entryKeys?: { has(key: string): boolean; entry(key: string): Entry | undefined };
 }
 
 /** How many peers `d` plans, without building its peer list when the planner knows. */

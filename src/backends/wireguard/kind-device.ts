@@ -5,7 +5,7 @@
 // listen port are written with its peers (wg-peer.ts, one `wg syncconf` per
 // device). Recreating it wipes everything on it: a device hook.
 import type { ActualState, HostLink, WgDeviceEntry } from '../../model/types.js';
-import { formatDifferences, upDown, type Difference, type KindSpec } from '../../kinds/types.js';
+import { dropLink, formatDifferences, upDown, type Difference, type KindSpec } from '../../kinds/types.js';
 import { wireguardCommandsHook, wireguardDriver, wireguardEarly, wireguardPhases, wireguardReader } from './driver.js';
 
 /** Why the host's link can not be this WireGuard device, or undefined when it can. */
@@ -58,6 +58,18 @@ export const wgDevice: KindSpec<WgDeviceEntry> = {
   reader: wireguardReader,
   driver: wireguardDriver,
   describe: (e) => `link ${e.name} wireguard${e.listenPort ? ` listen-port ${e.listenPort}` : ''} mtu ${e.mtu}${e.publicKey ? ` public-key ${e.publicKey}` : ''}`,
+  // The link, and its WireGuard half (keys, port, peers: the read of wg-peer too).
+  onDevice: {
+    device: (e) => e.name,
+    drop(m, dev) {
+      dropLink(m, dev);
+      if (m.wireguard?.has(dev)) {
+        m.wireguard = new Map(m.wireguard);
+        m.wireguard.delete(dev);
+      }
+      return undefined;
+    },
+  },
   device(d, ctx) {
     const key = wgDevice.key(d);
     const l = ctx.actual.links.get(d.name);

@@ -43,6 +43,8 @@ export const wgPeer: KindSpec<WgPeerEntry> = {
   },
   noun: ['WireGuard peer'],
   describe: (e) => `wg peer ${e.publicKey} dev ${e.dev} endpoint ${e.endpoint ?? '(none)'} allowed-ips ${ips(e)}${e.keepalive ? ` persistent-keepalive ${e.keepalive}` : ''}${e.psk ? ' preshared-key (redacted)' : ''}`,
+  // Held by its device's read (ActualState.wireguard), which wg-device drops.
+  onDevice: { device: (e) => e.dev, drop: () => undefined },
   collectOwned(ctx, onFreshDevice) {
     for (const [name, w] of ctx.actual.wireguard ?? []) {
       if (!ctx.policy.ownsDevice(name) || onFreshDevice(name)) continue;

@@ -8,12 +8,13 @@ import { plan } from '../../../src/backends/index.js';
 import { applyKernelEvents, BULK_DELETIONS, ownedFrom, type WatchEvent } from '../../../src/daemon/kernel-events.js';
 import type { KernelEvent } from '../../../src/host/parse-monitor.js';
 import { parseBridgeFdbLine, parseIpMonitorLine } from '../../../src/host/parse-monitor.js';
-import type { DesiredState, HostLink, Node } from '../../../src/model/types.js';
+import type { DesiredState, Entry, HostLink, Node } from '../../../src/model/types.js';
+import { KIND_LIST } from '../../../src/kinds/index.js';
 import { parseIP } from '../../../src/model/ip.js';
 import { parseMAC } from '../../../src/model/mac.js';
 import { diff } from '../../../src/reconcile/diff.js';
 import { ownershipFor } from '../../../src/reconcile/ownership.js';
-import { actualFrom, cluster, mac, node, underlay } from '../support/build.js';
+import { actualFrom, cluster, hostLink, ip, mac, node, pfx, underlay } from '../support/build.js';
 
 const N: Node[] = Array.from({ length: 4 }, (_, i) => node(i));
 const desired: DesiredState = plan({ cluster: cluster(N, N[0]), underlay: underlay() });
@@ -272,6 +273,44 @@ test('a foreign route added is in the model afterwards, as the kernel has it', (
   const r = applyKernelEvents(actualFrom(desired.entries), [ipEv('[ROUTE]203.0.113.0/24 via 192.0.2.1 dev eth0 proto 4 ')], owned);
   const got = r.model!.routes.find((x) => x.dst.text === '203.0.113.0/24');
   assert.equal(got && { via: got.via?.text, dev: got.dev, proto: got.proto }, { via: '192.0.2.1', dev: 'eth0', proto: 4 });
+});
+
+// One object of every kind the model holds on each of two devices (vxlan's and WireGuard's), and a route elsewhere.
+const ON_DEVICES: Entry[] = [
+  { kind: 'link', name: 'flannel.1', vni: 1, local: ip('192.0.2.10'), underlay: 'eth0', port: 8472, learning: false, mtu: 1450, mac: mac('0e:00:00:00:00:00'), up: true },
+  { kind: 'addr', dev: 'flannel.1', addr: pfx('198.18.0.0/32') },
+  { kind: 'neigh', dev: 'flannel.1', ip: ip('198.18.1.0'), mac: mac('0e:00:00:00:00:01') },
+  { kind: 'fdb', dev: 'flannel.1', mac: mac('0e:00:00:00:00:01'), dst: ip('192.0.2.11') },
+  { kind: 'route', dst: pfx('198.18.1.0/24'), via: ip('198.18.1.0'), dev: 'flannel.1', onlink: true, proto: 244 },
+  { kind: 'sysctl', dev: 'flannel.1', name: 'accept_ra', value: 0 },
+  { kind: 'wg-device', name: 'flannel-wg', mtu: 1440, listenPort: 51820, up: true },
+  { kind: 'addr', dev: 'flannel-wg', addr: pfx('198.18.0.0/32') },
+  { kind: 'wg-peer', dev: 'flannel-wg', publicKey: 'k', endpoint: '192.0.2.11:51820', allowedIPs: [pfx('198.18.2.0/24')], keepalive: 25 },
+  { kind: 'route', dst: pfx('198.18.2.0/24'), dev: 'flannel-wg', onlink: false, proto: 244 },
+  { kind: 'sysctl', dev: 'flannel-wg', name: 'accept_ra', value: 0 },
+];
+const withOffload = (entries: Entry[]) => {
+  const a = actualFrom(entries, { links: new Map([['eth0', hostLink({ name: 'eth0', index: 2 })]]), routes: [{ dst: pfx('192.0.2.0/24'), dev: 'eth0', onlink: false, proto: 2 }] });
+  a.offload = entries.flatMap((e) => (e.kind === 'link' ? [{ kind: 'offload' as const, dev: e.name, feature: 'tx-checksum-ip-generic', enabled: false }] : []));
+  return a;
+};
+
+test('a device deleted: every kind\'s objects on it leave the model (the kinds\' onDevice), exactly as a read after the deletion has them', () => {
+  // Kinds on a device that this row does not hold would escape the check: every such kind is in it.
+  const onDevice = KIND_LIST.filter((k) => k.onDevice).map((k) => k.kind).sort();
+  const held = [...new Set([...ON_DEVICES.map((e) => e.kind), 'offload'])].sort();
+  assert.equal(onDevice.filter((k) => k !== 'tun'), held.filter((k) => k !== 'tun'), 'a row holds each kind with a device (tun: the link row of udp)');
+  for (const [name, index] of [['flannel.1', 10], ['flannel-wg', 11]] as const) {
+    const model = withOffload(ON_DEVICES);
+    const ev = ipEv(`[LINK]Deleted ${index}: ${name}: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN group 0 `);
+    const r = applyKernelEvents(model, [ev], { keys: new Set([`link:${name}`]), devices: new Set([name]) });
+    const left = ON_DEVICES.filter((e) => (e.kind === 'link' || e.kind === 'wg-device' ? e.name : (e as { dev: string }).dev) !== name);
+    const want = withOffload(left);
+    // The WireGuard devices read: none left (a read asks for the plan's, and stores what it finds).
+    want.wireguard ??= new Map();
+    assert.equal(r.model, want, name);
+    assert.equal(r.repairs.map((x) => x.object), [`link:${name}`]);
+  }
 });
 
 test.run();

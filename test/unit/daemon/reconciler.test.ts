@@ -10,7 +10,9 @@ import { DaemonMetrics } from '../../../src/daemon/metrics.js';
 import { OVLNET_ROUTE_PROTO } from '../../../src/model/keys.js';
 import type { ActualState, ClusterState, DesiredState, RawNode } from '../../../src/model/types.js';
 import { ownedFrom } from '../../../src/daemon/kernel-events.js';
+import { entryKey } from '../../../src/kinds/index.js';
 import type { Source } from '../../../src/sources/types.js';
+import { IncrementalPlan } from '../../../src/engine/incremental.js';
 import { FakeHost } from '../../lib/fake-host.js';
 import { emptyActual, hostLink, pfx } from '../support/build.js';
 
@@ -38,18 +40,28 @@ interface Harness {
   sourceReads: number;
   /** Cycles the reconciler asked for (repairSoon). */
   soon: number;
+  /** The kept plan's updates ('plan': IncrementalPlan.apply) and the host's writes, in order. */
+  order: Array<'plan' | 'write'>;
 }
 
+// Records when the kept plan is updated, beside the host's writes (Harness.order).
+let planned_: Array<'plan' | 'write'> | undefined;
+const applyPlan = IncrementalPlan.prototype.apply;
+IncrementalPlan.prototype.apply = function (this: IncrementalPlan, ...args: Parameters<IncrementalPlan['apply']>) {
+  planned_?.push('plan');
+  return applyPlan.apply(this, args);
+};
+
 /** `deltas`: the source also says which nodes changed (update()), as the file and etcd sources do. */
-function harness(deltas = false): Harness {
+function harness(deltas = false, backend: 'vxlan' | 'udp' = 'vxlan'): Harness {
   const host = new FakeHost(bareHost());
-  const cluster = { nodes: [rawNode(0), rawNode(1), rawNode(2)], port: 8472 };
+  const cluster = { nodes: [rawNode(0), rawNode(1), rawNode(2)], port: backend === 'vxlan' ? 8472 : 8285 };
   let given: { port: number; nodes: Map<string, string> } | undefined;
   const load = async (): Promise<ClusterState> => {
     h.sourceReads++;
     given = { port: cluster.port, nodes: new Map(cluster.nodes.map((n) => [n.name as string, JSON.stringify(n)])) };
     return {
-      config: { network: '198.18.0.0/16', backend: { type: 'vxlan', vni: 1, port: cluster.port }, origin: 'test.yaml' },
+      config: { network: '198.18.0.0/16', backend: backend === 'vxlan' ? { type: 'vxlan', vni: 1, port: cluster.port } : { type: 'udp', port: cluster.port }, origin: 'test.yaml' },
       nodes: cluster.nodes.map((n) => ({ ...n })), warnings: [], namedNodes: true,
     };
   };
@@ -70,7 +82,13 @@ function harness(deltas = false): Harness {
   }
   const logs: string[] = [];
   const log = new Logger({ level: 'debug', format: 'text', write: (l) => logs.push(l) });
-  const h: Harness = { host, r: undefined as unknown as Reconciler, cluster, logs, sourceReads: 0, soon: 0 };
+  const h: Harness = { host, r: undefined as unknown as Reconciler, cluster, logs, sourceReads: 0, soon: 0, order: [] };
+  planned_ = h.order;
+  const write = host.write.bind(host);
+  host.write = (phases) => {
+    h.order.push('write');
+    return write(phases);
+  };
   h.r = new Reconciler({
     source, host, log, metrics: new DaemonMetrics(), maxDelete: { kind: 'default' },
     cycle: { node: 'node-0', hostname: 'node-0', txOffload: 'off' },
@@ -80,17 +98,17 @@ function harness(deltas = false): Harness {
   return h;
 }
 
-/** The kernel deletes flannel.1 (and everything through it), and (unless `report` is false) the monitors report it to the daemon. */
-function deleteDevice(h: Harness, report = true): void {
+/** The kernel deletes `name` (flannel.1; udp: flannel0) and everything through it, and (unless `report` is false) the monitors report it to the daemon. */
+function deleteDevice(h: Harness, report = true, name = 'flannel.1'): void {
   const s = h.host.state;
-  const index = s.links.get('flannel.1')!.index;
-  s.links.delete('flannel.1');
-  s.routes = s.routes.filter((r) => r.dev !== 'flannel.1');
-  s.neighbors = s.neighbors.filter((n) => n.dev !== 'flannel.1');
-  s.fdb = s.fdb.filter((f) => f.dev !== 'flannel.1');
+  const index = s.links.get(name)!.index;
+  s.links.delete(name);
+  s.routes = s.routes.filter((r) => r.dev !== name);
+  s.neighbors = s.neighbors.filter((n) => n.dev !== name);
+  s.fdb = s.fdb.filter((f) => f.dev !== name);
   if (!report) return;
-  const repairs = h.r.followKernel([{ kind: 'link', deleted: true, name: 'flannel.1', index, up: false }], ownedFrom(h.desired!));
-  assert.equal(repairs.repairs.map((r) => r.object), ['link:flannel.1']);
+  const repairs = h.r.followKernel([{ kind: 'link', deleted: true, name, index, up: false }], ownedFrom(h.desired!));
+  assert.equal(repairs.repairs.map((r) => r.object), [`link:${name}`]);
 }
 
 interface Step {
@@ -174,6 +192,9 @@ const deltaRows: Array<[string, Step[]]> = [
     { before: deleteDevice, reasons: ['kernel'], ok: true, reads: 1, writes: 2, model: true,
       after: (h) => {
         planned(h, 'incremental');
+        // Written from the kept plan before the plan is diffed (device-first.ts), not only before its entries are rendered.
+        assert.equal(h.order.slice(-3), ['write', 'plan', 'write']);
+        assert.match(h.logs.filter((l) => /cycle stages/.test(l)).pop() ?? '', /device_ms=/);
         // The device back (created, its address, up) before its entries are written, in a write of its own.
         const [first, second] = h.host.writeCalls.slice(-2);
         assert.equal(first, ['link:flannel.1', 'addr:flannel.1/198.18.0.0/32']);
@@ -206,6 +227,19 @@ const deltaRows: Array<[string, Step[]]> = [
     { reasons: ['kernel'], ok: true, reads: 1, writes: 2, model: true,
       after: (h) => { planned(h, 'incremental'); assert.ok(routeTo(h, '198.18.2.0/24'), 'routes on the new device'); } },
   ]],
+  ['a device lost while a source event comes (kernel and watch): no early write from the kept plan, the snapshot\'s device changes written first (applySnapshot devicesFirst)', [
+    START,
+    { before: (h) => { deleteDevice(h); addNode3(h); }, reasons: ['kernel', 'watch'], ok: true, reads: 1, writes: 2, model: true,
+      after: (h) => {
+        planned(h, 'incremental');
+        assert.equal(h.order.slice(-3), ['plan', 'write', 'write']);
+        assert.not.match(h.logs.filter((l) => /cycle stages/.test(l)).pop() ?? '', /device_ms=/);
+        const [first, second] = h.host.writeCalls.slice(-2);
+        assert.equal(first, ['link:flannel.1', 'addr:flannel.1/198.18.0.0/32']);
+        assert.ok(second.includes('route:198.18.3.0/24') && second.every((k) => !/^(link|addr):/.test(k)), second.join(' '));
+        assert.ok(routeTo(h, '198.18.2.0/24') && routeTo(h, '198.18.3.0/24'), 'routes on the new device, node-3 among them');
+      } },
+  ]],
   ['events lost without a repair to make: the host is read first (drift the lost events hid is written)', [
     START,
     { before: (h) => { h.host.state.routes = h.host.state.routes.filter((r) => r.dst.text !== '198.18.1.0/24'); }, reasons: ['kernel-monitor'], ok: true, reads: 2, writes: 1, model: true,
@@ -218,9 +252,22 @@ const deltaRows: Array<[string, Step[]]> = [
   ]],
 ];
 
-for (const [name, steps] of [...rows, ...deltaRows.map(([n, s]) => [`deltas: ${n}`, s] as [string, Step[]])]) {
+// udp plans in full every cycle (its planner does not trace its peers: no kept plan).
+const udpRows: Array<[string, Step[]]> = [
+  ['a TUN device lost (kernel event): planned in full against the model, the device and its address written first (applySnapshot devicesFirst), then its route', [
+    { ...START, after: (h) => assert.ok(h.host.state.links.has('flannel0')) },
+    { before: (h) => deleteDevice(h, true, 'flannel0'), reasons: ['kernel'], ok: true, reads: 1, writes: 2, model: true,
+      after: (h) => {
+        planned(h, 'full');
+        assert.equal(h.host.writeCalls.slice(-2), [['link:flannel0', 'addr:flannel0/198.18.0.0/32'], ['route:198.18.0.0/16']]);
+      } },
+    { reasons: ['kernel'], ok: true, reads: 0, writes: 0, model: true },
+  ]],
+];
+
+for (const [name, steps] of [...rows, ...deltaRows.map(([n, s]) => [`deltas: ${n}`, s] as [string, Step[]]), ...udpRows.map(([n, s]) => [`udp: ${n}`, s] as [string, Step[]])]) {
   test(name, async () => {
-    const h = harness(name.startsWith('deltas: '));
+    const h = harness(name.startsWith('deltas: '), name.startsWith('udp: ') ? 'udp' : 'vxlan');
     for (const [i, s] of steps.entries()) {
       s.before?.(h);
       const was = { ...h.host.counts };
@@ -234,5 +281,43 @@ for (const [name, steps] of [...rows, ...deltaRows.map(([n, s]) => [`deltas: ${n
     }
   });
 }
+
+test('an incremental snapshot\'s entry list read first after the next cycle is the plan at that read (engine/incremental.ts snapshot), so the kernel watch asks the plan itself', async () => {
+  const h = harness(true);
+  assert.ok(await h.r.run(['start']), h.logs.join(''));
+  addNode3(h);
+  assert.ok(await h.r.run(['watch']), h.logs.join(''));
+  planned(h, 'incremental');
+  const earlier = h.desired!;
+  h.cluster.nodes.push(rawNode(4));
+  assert.ok(await h.r.run(['watch']), h.logs.join(''));
+  planned(h, 'incremental');
+  assert.ok(earlier.entries.some((e) => entryKey(e) === 'route:198.18.4.0/24'), 'node-4, planned after the snapshot, in its entry list');
+});
+
+test('a cycle that fails with its device vanished keeps the plan it updated: the kernel watch\'s view of the last converged plan (ownedFrom) answers keys and planned entries of that plan alike', async () => {
+  const h = harness(true);
+  assert.ok(await h.r.run(['start']), h.logs.join(''));
+  addNode3(h);
+  assert.ok(await h.r.run(['watch']), h.logs.join(''));
+  // As the kernel watch holds it until the next successful cycle.
+  const owned = ownedFrom(h.desired!);
+  // A foreign route comes up between cycles: the watch looks it up among the planned ones.
+  h.host.state.routes.push({ dst: pfx('203.0.113.0/24'), dev: 'eth0', onlink: false, proto: 2 });
+  h.r.followKernel([{ kind: 'route', deleted: false, route: { dst: pfx('203.0.113.0/24'), dev: 'eth0', onlink: false, proto: 2 } }], owned);
+  // The device goes (only an fdb entry's deletion seen) while node-4 comes: the cycle planning node-4 finds it gone.
+  const f = h.host.state.fdb.find((x) => x.dev === 'flannel.1')!;
+  deleteDevice(h, false);
+  h.r.followKernel([{ kind: 'fdb', deleted: true, dev: f.dev, mac: f.mac, dst: f.dst, permanent: true, self: true }], owned);
+  h.cluster.nodes.push(rawNode(4));
+  assert.not.ok(await h.r.run(['kernel', 'watch']));
+  assert.ok(h.logs.some((l) => /the device vanished under the write/.test(l)), h.logs.join(''));
+  for (const key of ['route:198.18.4.0/24', 'neigh:flannel.1/198.18.4.0', 'route:198.18.3.0/24']) {
+    assert.ok(owned.keys.has(key), key);
+    assert.is(owned.plannedEntry!(key) && entryKey(owned.plannedEntry!(key)!), key, `${key}: a planned entry, as the keys say`);
+  }
+  assert.ok(await h.r.run(['kernel']), h.logs.join(''));
+  assert.ok(routeTo(h, '198.18.4.0/24'), 'node-4 routed on the device written again');
+});
 
 test.run();

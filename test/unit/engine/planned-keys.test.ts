@@ -58,7 +58,13 @@ for (const c of cases) {
         if (n > 0) counted.set(k, n);
         else counted.delete(k);
       }
-      for (const x of [A, A2, N, N6, F, F2, L, ...samples]) assert.is(keys.has(entryKey(x)), counted.has(entryKey(x)), `after ${op} ${k}: ${entryKey(x)}`);
+      for (const x of [A, A2, N, N6, F, F2, L, ...samples]) {
+        const xk = entryKey(x);
+        assert.is(keys.has(xk), counted.has(xk), `after ${op} ${k}: ${xk}`);
+        // The planned entry of a key: one with that key while planned (kinds held by a part only; devices are counted).
+        const held = keys.entry(xk);
+        assert.is(held && entryKey(held), x.kind !== 'link' && counted.has(xk) ? xk : undefined, `after ${op} ${k}: the entry of ${xk}`);
+      }
     }
   });
 }

@@ -46,6 +46,20 @@ test('the registry files each spec under its own kind, and each says how it is w
   assert.is(KIND_LIST.length, Object.keys(KINDS).length);
 });
 
+test('every kind whose entries name a device says so (onDevice): a deleted device takes them along in the daemon\'s kernel model', () => {
+  // A row per kind (checked above): a new kind with a `dev` field, or a device of its own (a `link:` key), fails here until its spec has onDevice.
+  for (const [e] of rows) {
+    const spec = specOf(e.kind);
+    const named = 'dev' in e ? e.dev : entryKey(e).startsWith('link:') ? (e as { name: string }).name : undefined;
+    if (named === undefined) {
+      assert.is(spec.onDevice, undefined, `${e.kind}: on no device`);
+      continue;
+    }
+    assert.ok(spec.onDevice, `${e.kind}: its entries hang on a device: onDevice in its spec`);
+    assert.is(spec.onDevice.device(e), named, `${e.kind}: the device`);
+  }
+});
+
 const linkRows: Array<[string, Partial<LinkEntry>, Array<{ field: string; recreate: boolean }>, string]> = [
   ['in sync', {}, [], ''],
   ['mtu', { mtu: 1400 }, [{ field: 'mtu', recreate: false }], 'mtu 1400 -> 1450'],

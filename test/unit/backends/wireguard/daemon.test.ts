@@ -7,7 +7,8 @@ import { generatePrivateKey, publicKeyOf } from '../../../../src/backends/wiregu
 import { Logger } from '../../../../src/daemon/logger.js';
 import { DaemonMetrics } from '../../../../src/daemon/metrics.js';
 import { Reconciler } from '../../../../src/daemon/reconciler.js';
-import type { ClusterState, RawNode } from '../../../../src/model/types.js';
+import { ownedFrom } from '../../../../src/daemon/kernel-events.js';
+import type { ClusterState, DesiredState, RawNode } from '../../../../src/model/types.js';
 import type { Source } from '../../../../src/sources/types.js';
 import { FakeHost } from '../../../lib/fake-host.js';
 import { emptyActual, hostLink, pfx } from '../../support/build.js';
@@ -32,11 +33,13 @@ function harness() {
     close: async () => undefined,
   };
   const logs: string[] = [];
+  const seen: { desired?: DesiredState } = {};
   const r = new Reconciler({
     source, host, log: new Logger({ level: 'debug', format: 'text', write: (l) => logs.push(l) }), metrics: new DaemonMetrics(), maxDelete: { kind: 'default' },
     cycle: { node: 'node-0', hostname: 'node-0', txOffload: 'off' },
+    onSuccess: ({ snap }) => { seen.desired = snap.desired; },
   });
-  return { host, r, nodes, logs };
+  return { host, r, nodes, logs, seen };
 }
 
 const peers = (h: ReturnType<typeof harness>) => h.host.wireguard.get('flannel-wg')!.peers.map((p) => `${p.publicKey.slice(0, 8)} ${p.endpoint} ${p.allowedIPs.map((x) => x.text).join(',')} ${p.keepalive}`).sort();
@@ -64,6 +67,26 @@ test('daemon cycles: converge, then repair a hand-removed peer, a changed endpoi
   const writes = h.host.counts.writes;
   assert.ok(await h.r.run(['resync']));
   assert.is(h.host.counts.writes, writes, 'a converged cycle writes nothing');
+});
+
+test('the device deleted by hand (kernel event): back with its address, routes and peers in one write, the device by its early driver before the ip batches', async () => {
+  const h = harness();
+  assert.ok(await h.r.run(['start']), h.logs.join('\n'));
+  const s = h.host.state;
+  const index = s.links.get('flannel-wg')!.index;
+  s.links.delete('flannel-wg');
+  s.routes = s.routes.filter((r) => r.dev !== 'flannel-wg');
+  h.host.wireguard.delete('flannel-wg');
+  const { repairs } = h.r.followKernel([{ kind: 'link', deleted: true, name: 'flannel-wg', index, up: false }], ownedFrom(h.seen.desired!));
+  assert.equal(repairs.map((r) => r.object), ['link:flannel-wg']);
+  const writes = h.host.counts.writes;
+  assert.ok(await h.r.run(['kernel']), h.logs.join('\n'));
+  // No devices-first split (engine/phases.ts devicesFirst): the ip batches' address and routes need the device the early driver writes.
+  assert.is(h.host.counts.writes - writes, 1);
+  const last = h.host.writeCalls[h.host.writeCalls.length - 1];
+  assert.ok(last.includes('link:flannel-wg') && last.some((k) => k.startsWith('addr:flannel-wg/')) && last.some((k) => k.startsWith('wg-peer:')), last.join(' '));
+  assert.equal(peers(h), want([KEYS[1], KEYS[2]], [1, 2]));
+  assert.ok(h.host.state.routes.some((r) => r.dst.text === '198.18.0.0/16' && r.dev === 'flannel-wg'));
 });
 
 test('the mass-deletion guard counts WireGuard peers: an emptied source does not wipe them', async () => {
