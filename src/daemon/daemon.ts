@@ -10,6 +10,7 @@ import type { Source } from '../sources/types.js';
 import { formatDuration } from './duration.js';
 import { health, readiness } from './health.js';
 import { DataPlaneRunner } from './dataplane.js';
+import { compactHeap } from './heap-compact.js';
 import { FailureStreak, type Logger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { DaemonDeleteGuard } from './delete-guard.js';
@@ -67,6 +68,8 @@ export interface DaemonDeps {
 /** Stopping must end within 2 s: this much for the running cycle, the rest for closing. */
 const STOP_CYCLE_MS = 1200;
 const STOP_CLOSE_MS = 500;
+
+const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
 
 function within<T>(p: Promise<T>, ms: number): Promise<'done' | 'timeout'> {
   let t: NodeJS.Timeout | undefined;
@@ -275,6 +278,12 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
               cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
             });
             sendStatus({ ready: true, status });
+            // Once per start, the start's garbage being collectable now (heap-compact.ts): holds the
+            // event loop 0.1-0.4 s at 10 000 peers; a change arriving meanwhile waits that long once.
+            setImmediate(() => {
+              const c = compactHeap();
+              log.debug('heap compacted after the start', { ms: Math.round(c.ms), heap_mb_before: mb(c.heapBefore), heap_mb_after: mb(c.heapAfter) });
+            });
           } else {
             sendStatus({ status });
           }

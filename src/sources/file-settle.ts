@@ -99,7 +99,9 @@ export function nodeKey(n: Readonly<Record<string, unknown>>, cache?: PrintCache
   if (k === undefined) {
     const { origin: _origin, ...fields } = n;
     k = `node ${JSON.stringify(fields)}`;
-    cache?.set(n, { key: k });
+    // print is set later (nodePrint); given here, the entry is made with both fields in place, not
+    // grown by a second property store (a property array of its own per node: 0.5 MB at 10 000 nodes).
+    cache?.set(n, { key: k, print: undefined });
   }
   return k;
 }

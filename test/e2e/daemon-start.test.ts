@@ -47,7 +47,7 @@ async function seedEtcd(c: EtcdCluster, nodes: Array<{ spec: { subnet: string; p
 }
 const NODE_A_B = [{ spec: A, mac: MACS[0] }, { spec: B, mac: MACS[1] }];
 
-test('etcd: the daemon lists once before it is ready (the registration\'s listing serves the first cycle), looks up no lease expiry, and its watch needs no listing of its own', async () => {
+test('etcd: the daemon lists once before it is ready (the registration\'s listing serves the first cycle), looks up no lease expiry, its watch needs no listing of its own, and it compacts its heap once after the start', async () => {
   await withEtcd(async (c) => {
     await seedEtcd(c, NODE_A_B);
     await withTopology([A, B], async (t) => {
@@ -69,6 +69,9 @@ test('etcd: the daemon lists once before it is ready (the registration\'s listin
         const after = await calls(c);
         assert.is(after.range, ready.range, `the watch and its cycle sent no range request\n${d.log}`);
         assert.is(after.timeToLive, ready.timeToLive, 'the watch cycle looked up no expiry');
+        // The start's garbage is compacted away once after the first converged cycle (heap-compact.ts), not after later cycles.
+        await d.waitForMsg(/^heap compacted after the start$/, DEADLINE_MS);
+        assert.is(d.lines.filter((l) => l.msg === 'heap compacted after the start').length, 1, d.log);
       });
     });
   });

@@ -7,7 +7,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { debounceStep, needsConfirmation, nodeDelta, nodePrint, summarize, type DebounceInput, type FileStamp } from '../../../src/sources/file-settle.js';
+import { debounceStep, needsConfirmation, nodeDelta, nodeKey, nodePrint, summarize, type PrintCache, type DebounceInput, type FileStamp } from '../../../src/sources/file-settle.js';
 import { CONFIRM_MS, FileSource } from '../../../src/sources/file.js';
 import { SourceError } from '../../../src/errors.js';
 
@@ -160,5 +160,15 @@ test(`FileSource.update${once ? ' (once)' : ''}: the changed nodes of a read, an
   });
 });
 }
+
+// The cache holds an entry per node of the file for as long as the node is unchanged: made with
+// both fields, it needs no property array of its own when nodePrint fills the print in.
+test('nodeKey: a cache entry is made with its print field in place', () => {
+  const cache: PrintCache = new WeakMap();
+  const n = { name: 'a', subnet: '198.18.0.4/30', origin: 'f: nodes[0]' };
+  nodeKey(n, cache);
+  assert.equal(Object.keys(cache.get(n)!), ['key', 'print']);
+  assert.is(cache.get(n)!.print, undefined);
+});
 
 test.run();
