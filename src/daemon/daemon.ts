@@ -254,6 +254,7 @@ export async function runDaemon(o: DaemonOptions, deps: DaemonDeps): Promise<num
       metrics,
       now: () => clock.now(),
       repairSoon: () => sched.notify('kernel'),
+      changedAfterWrite: (repairs) => kernelWatch.changedAfterWrite(repairs),
       onSuccess: ({ snap }) => {
         const rules = snap.delta && converged && snap.delta.since === converged.desired ? converged.rules : plannedRules(snap.desired);
         converged = { desired: snap.desired, rules };

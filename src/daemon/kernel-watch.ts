@@ -68,6 +68,8 @@ export class KernelWatch {
    * (its flush: thousands of lines). Later events queue behind them, in order.
    */
   private parked = false;
+  /** Objects the running cycle found changed again after its write (changedAfterWrite). */
+  private changedInCycle: Repair[] = [];
 
   constructor(private readonly o: KernelWatchOptions) {
     this.limit = o.limit ?? DEFAULT_REPAIR_LIMIT;
@@ -228,6 +230,19 @@ export class KernelWatch {
     const q = this.queued.flatMap((e) => (typeof e === 'function' ? e() : e));
     this.queued = [];
     if (q.length) this.handle(q);
+    const changed = this.changedInCycle;
+    this.changedInCycle = [];
+    if (changed.length) this.decide(changed);
+  }
+
+  /**
+   * Objects the running cycle wrote and its verify read found changed again
+   * (another writer between the write and the read): drift like an event's,
+   * repaired or given up on under the same limit, after the cycle.
+   */
+  changedAfterWrite(repairs: Repair[]): void {
+    if (this.inCycle) this.changedInCycle.push(...repairs);
+    else this.decide(repairs);
   }
 
   /** Follows `events`; returns the repairs asked for (within the rate limit). */
@@ -237,6 +252,11 @@ export class KernelWatch {
     this.owned ??= ownedFrom(this.desired);
     const { repairs, check } = this.o.follow(events, this.owned);
     if (check.length) this.check(check);
+    return this.decide(repairs);
+  }
+
+  /** Each repair within the rate limit, or given up on with a warning; returns those asked for. */
+  private decide(repairs: Repair[]): Repair[] {
     const now = this.o.now();
     const repairing: Repair[] = [];
     for (const r of repairs) {

@@ -45,6 +45,8 @@ export interface ReconcilerOptions {
   onSuccess?: (info: { first: boolean; snap: Snapshot }) => void;
   /** Asks for another event cycle soon (the scheduler's notify): a device vanished under a repair's write. */
   repairSoon?: () => void;
+  /** Devices an event cycle wrote and its verify read found changed again: drift for the kernel watch (its rate limit). */
+  changedAfterWrite?: (repairs: Repair[]) => void;
   /** The host's devices, read as the daemon started: the first registration takes its VTEP MACs from them instead of reading. */
   linksAtStart?: Promise<ActualState['links']>;
 }
@@ -197,6 +199,16 @@ export class Reconciler {
         const after = await this.verify(snap);
         reread = true;
         r.remaining = after.remaining;
+        if (model && !r.failures.length && r.remaining.length && this.o.changedAfterWrite && r.remaining.every((c) => c.kind === 'link')) {
+          // Another writer set the device again between this write and this read (an agent
+          // undoing ovlnet's MTU as fast as ovlnet sets it): not a failed write, and not to be
+          // retried outside the repair limit. The read is the model; the change is drift.
+          log.info('kernel drift: changed again before the repair was verified', { objects: r.remaining.map((c) => c.key) });
+          // Named to the next cycle as followKernel names an event's objects; the watch decides whether one runs.
+          for (const c of r.remaining) this.lost.add(c.key);
+          this.o.changedAfterWrite(r.remaining.map((c) => ({ kind: c.kind, object: c.key, what: 'changed' })));
+          r.remaining = [];
+        }
         next = r.failures.length || r.remaining.length ? undefined : after.host;
       } else {
         next = snap.actual;

@@ -134,6 +134,10 @@ test('kube: a Node ADDED while the daemon runs is routed, a DELETED one unrouted
         assert.match(await routes(ns), /198\.18\.1\.0\/24 via 198\.18\.1\.0 dev flannel\.1 .*onlink/);
         assert.not.match(await routes(ns), /198\.18\.2\.0/);
         await f.waitForWatches(1);
+        // The start's listing gives the watch no baseline: the first watch cycle (the echo of this
+        // node's own annotation patch) plans in full and sets it. node-c comes after it, or it would
+        // be planned in that full cycle (it was, once, when both arrived in one batch under load).
+        await d.waitFor((l) => l.msg === 'cycle stages' && Array.isArray(l.reason) && (l.reason as string[]).includes('watch'), 'the first watch cycle', DEADLINE_MS);
 
         let from = d.lines.length;
         f.addNode({ name: C.name, podCIDR: C.subnet, annotations: flannelAnnotations(C.publicIP, MACS[2]) });

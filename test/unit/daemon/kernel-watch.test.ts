@@ -118,4 +118,34 @@ for (const row of DEVICE_ROWS) {
   });
 }
 
+// A device a cycle wrote and found changed again by its verify read (reconciler.ts): drift
+// decided after the cycle, under the same limit as an event's repairs.
+test('changed after a write: decided when the cycle ends, counted by the repair limit (1/1m: repaired once, then given up on)', () => {
+  let repairs = 0;
+  const warnings: string[] = [];
+  const metrics = new DaemonMetrics();
+  const w = new KernelWatch({
+    log: new Logger({ format: 'json', level: 'warn', write: (l) => { warnings.push(JSON.parse(l).msg); } }),
+    metrics,
+    now: () => 0,
+    intervalMs: 10_000,
+    limit: { maxRepairs: 1, windowMs: 60_000 },
+    follow: () => ({ repairs: [], check: [] }),
+    repair: () => { repairs++; },
+    reread: () => {},
+  });
+  w.planned(desired);
+  const changed = [{ kind: 'link' as const, object: 'link:flannel.1', what: 'changed' as const }];
+  w.cycleStarted();
+  w.changedAfterWrite(changed);
+  assert.is(repairs, 0, 'not while the cycle runs');
+  w.cycleEnded(['kernel']);
+  assert.is(repairs, 1, 'a repair once it ended');
+  w.cycleStarted();
+  w.changedAfterWrite(changed);
+  w.cycleEnded(['kernel']);
+  assert.is(repairs, 1, 'past the limit: no repair');
+  assert.equal(warnings.filter((m) => m.startsWith('kernel drift: giving up repairing link:flannel.1: changed 2 times within 1m')).length, 1, warnings.join('\n'));
+});
+
 test.run();

@@ -9,7 +9,7 @@ import { Logger } from '../../../src/daemon/logger.js';
 import { DaemonMetrics } from '../../../src/daemon/metrics.js';
 import { OVLNET_ROUTE_PROTO } from '../../../src/model/keys.js';
 import type { ActualState, ClusterState, DesiredState, RawNode } from '../../../src/model/types.js';
-import { ownedFrom } from '../../../src/daemon/kernel-events.js';
+import { ownedFrom, type Repair } from '../../../src/daemon/kernel-events.js';
 import { entryKey } from '../../../src/kinds/index.js';
 import type { Source } from '../../../src/sources/types.js';
 import { IncrementalPlan } from '../../../src/engine/incremental.js';
@@ -42,6 +42,8 @@ interface Harness {
   soon: number;
   /** The kept plan's updates ('plan': IncrementalPlan.apply) and the host's writes, in order. */
   order: Array<'plan' | 'write'>;
+  /** What the reconciler handed to the kernel watch as changed after its write (changedAfterWrite). */
+  changed: Repair[];
 }
 
 // Records when the kept plan is updated, beside the host's writes (Harness.order).
@@ -82,7 +84,7 @@ function harness(deltas = false, backend: 'vxlan' | 'udp' = 'vxlan'): Harness {
   }
   const logs: string[] = [];
   const log = new Logger({ level: 'debug', format: 'text', write: (l) => logs.push(l) });
-  const h: Harness = { host, r: undefined as unknown as Reconciler, cluster, logs, sourceReads: 0, soon: 0, order: [] };
+  const h: Harness = { host, r: undefined as unknown as Reconciler, cluster, logs, sourceReads: 0, soon: 0, order: [], changed: [] };
   planned_ = h.order;
   const write = host.write.bind(host);
   host.write = (phases) => {
@@ -94,6 +96,7 @@ function harness(deltas = false, backend: 'vxlan' | 'udp' = 'vxlan'): Harness {
     cycle: { node: 'node-0', hostname: 'node-0', txOffload: 'off' },
     onSuccess: ({ snap }) => { h.desired = snap.desired; },
     repairSoon: () => { h.soon++; },
+    changedAfterWrite: (repairs) => { h.changed.push(...repairs); },
   });
   return h;
 }
@@ -318,6 +321,31 @@ test('a cycle that fails with its device vanished keeps the plan it updated: the
   }
   assert.ok(await h.r.run(['kernel']), h.logs.join(''));
   assert.ok(routeTo(h, '198.18.4.0/24'), 'node-4 routed on the device written again');
+});
+
+test('another writer sets the device\'s MTU again between a repair\'s write and its verify read: not a failed cycle (no retry outside the repair limit); the read is the model and the change goes to the kernel watch as drift', async () => {
+  const h = harness(true);
+  assert.ok(await h.r.run(['start']), h.logs.join(''));
+  const setMtu = (mtu: number) => h.host.state.links.set('flannel.1', { ...h.host.state.links.get('flannel.1')!, mtu });
+  // An agent sets 1400; the kernel watch's device read reports it (a repair of the device).
+  setMtu(1400);
+  const follow = h.r.followKernel([{ kind: 'devices', links: new Map(h.host.state.links), names: ['flannel.1'] }], ownedFrom(h.desired!));
+  assert.equal(follow.repairs.map((r) => `${r.what} ${r.object}`), ['changed link:flannel.1']);
+  // The agent again, right after ovlnet's write and before its verify read.
+  const write = h.host.write;
+  h.host.write = async (phases) => {
+    const r = await write(phases);
+    setMtu(1398);
+    return r;
+  };
+  assert.ok(await h.r.run(['kernel']), h.logs.join(''));
+  assert.equal(h.changed, [{ kind: 'link', object: 'link:flannel.1', what: 'changed' }]);
+  assert.ok(h.logs.some((l) => /kernel drift: changed again before the repair was verified/.test(l)), h.logs.join(''));
+  assert.is(h.host.state.links.get('flannel.1')?.mtu, 1398, 'left to the kernel watch: ovlnet wrote once');
+  // The model is that read: the next kernel cycle (the watch's repair, if within its limit) sets it back without a host read.
+  h.host.write = write;
+  assert.ok(await h.r.run(['kernel']), h.logs.join(''));
+  assert.is(h.host.state.links.get('flannel.1')?.mtu, 1450);
 });
 
 test.run();
