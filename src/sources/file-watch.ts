@@ -8,10 +8,13 @@
 // followed), and only a changed stat counts, so a ConfigMap swap (the event
 // names `..data`, not the file) is seen and an editor's swap file is not.
 // The directory itself may be replaced (rm -r and recreated, a remount): it is
-// checked every RECHECK_MS and on every event, and watched again when it is
-// another directory (or back after being gone).
+// checked every RECHECK_MS and after an event about the directory itself
+// (deleted or moved: the event names the directory, or nothing), and watched
+// again when it is another directory (or back after being gone). Not after
+// every event, as before: a file written beside the cluster file and renamed
+// over it is four or more events, each of which stat'ed the directory.
 import { statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { debounceStep, sameStamp, type FileStamp } from './file-settle.js';
 import type { WatchHandlers } from './types.js';
 
@@ -28,9 +31,12 @@ export const DEFAULT_QUIET_MS = 250;
 export const DEFAULT_MAX_WAIT_MS = 5000;
 export const RECHECK_MS = 1000;
 /**
- * Events are looked at no more often than this (a burst of writes is one
- * stat). 1 ms, not 5: a file renamed over the old one is read as soon as
- * its event is looked at, so this is on every change's way to the kernel.
+ * Write events are looked at no more often than this (a burst of writes is
+ * one stat). A rename event (a file created, deleted or renamed over the old
+ * one: how a whole new file arrives) is looked at in the event loop's next
+ * turn instead, after the other events of the same read of the watch: a file
+ * renamed over the old one is read as soon as its event is looked at, so
+ * this wait, and the timer's wake-up, were on every change's way to the kernel.
  */
 const EVENT_LOOK_MS = 1;
 
@@ -47,6 +53,7 @@ export function watchFile(path: string, h: WatchHandlers, o: FileWatchOptions = 
   const quietMs = o.quietMs ?? DEFAULT_QUIET_MS;
   const maxWaitMs = o.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   const dir = dirname(path);
+  const dirName = basename(dir);
   let closed = false;
   let watcher: FSWatcher | undefined;
   let watched: { dev: number; ino: number } | undefined;
@@ -59,6 +66,10 @@ export function watchFile(path: string, h: WatchHandlers, o: FileWatchOptions = 
   let burstStartAt: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   let timerDue = Infinity;
+  /** An event about the directory itself came since it was last checked. */
+  let dirCheckDue = false;
+  /** A look in the next turn of the event loop (after a rename event). */
+  let soon: NodeJS.Immediate | undefined;
 
   const schedule = (ms: number) => {
     const due = Date.now() + ms;
@@ -72,6 +83,10 @@ export function watchFile(path: string, h: WatchHandlers, o: FileWatchOptions = 
   function look(): void {
     timer = undefined;
     timerDue = Infinity;
+    if (dirCheckDue) {
+      dirCheckDue = false;
+      ensureWatch();
+    }
     if (closed) return;
     const now = Date.now();
     const stamp = stampOf(path);
@@ -117,7 +132,7 @@ export function watchFile(path: string, h: WatchHandlers, o: FileWatchOptions = 
     watcher?.close();
     watcher = undefined;
     try {
-      watcher = fsWatch(dir, { persistent: false }, () => poke());
+      watcher = fsWatch(dir, { persistent: false }, (kind, name) => poke(kind, name));
       watcher.on('error', (e) => fail(e));
       watched = st;
     } catch (e) {
@@ -130,9 +145,20 @@ export function watchFile(path: string, h: WatchHandlers, o: FileWatchOptions = 
     schedule(0);
   }
 
-  function poke(): void {
-    ensureWatch();
-    schedule(EVENT_LOOK_MS);
+  function poke(kind: string, name: string | null): void {
+    // The watch reports its own directory deleted or moved under the directory's name (or none).
+    if (name === null || name === dirName) dirCheckDue = true;
+    if (kind !== 'rename') {
+      schedule(EVENT_LOOK_MS);
+      return;
+    }
+    soon ??= setImmediate(() => {
+      soon = undefined;
+      // This look replaces whatever look was due: it looks at the same state, sooner.
+      if (timer) clearTimeout(timer);
+      look();
+    });
+    soon.unref();
   }
 
   ensureWatch();
@@ -142,6 +168,7 @@ export function watchFile(path: string, h: WatchHandlers, o: FileWatchOptions = 
     closed = true;
     clearInterval(recheck);
     if (timer) clearTimeout(timer);
+    if (soon) clearImmediate(soon);
     watcher?.close();
   };
 }
