@@ -68,7 +68,7 @@ async function settled(pid, deadlineMs) {
   return undefined;
 }
 
-async function eventsRun(kind, peers, changes, nodeFlags, idleMs, OVLNET, warmup = 0) {
+async function eventsRun(kind, peers, changes, nodeFlags, idleMs, OVLNET, warmup = 0, logLevel = 'warn') {
   const dir = join(tempDir(), `events-${kind}-${peers}`);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'cluster.json');
@@ -78,7 +78,7 @@ async function eventsRun(kind, peers, changes, nodeFlags, idleMs, OVLNET, warmup
   const ns = createNamespace();
   const stderr = [];
   // A resync (full replan) must not fall inside the measurement: an hour.
-  const d = spawn(NODE, [...nodeFlags, OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(dir, 'subnet.env'), '--log-level', 'warn'], {
+  const d = spawn(NODE, [...nodeFlags, OVLNET, 'daemon', ...src.daemonArgs(ns), '--interval', '1h', '--subnet-file', join(dir, 'subnet.env'), '--log-level', logLevel], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   d.stderr.on('data', (b) => stderr.push(b));
@@ -183,11 +183,13 @@ export default {
     'events-idle-seconds': { type: 'string', default: '10', quick: '3', help: 'the daemon\'s idle CPU is read over this long before the changes' },
     'events-node-flags': { type: 'string', default: '', help: 'Node flags for the daemon (--events-node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof")' },
     'events-floor': { type: 'string', default: 'yes', help: 'also time the same changes through long-lived ip/bridge -batch with no ovlnet in the loop (yes|no): the floor under the latency' },
+    'events-log-level': { type: 'string', default: 'warn', help: "the daemon's --log-level (info, the default as shipped, adds a log line per change to a pipe the bench drains)" },
     'events-ovlnet': { type: 'string', default: '', help: "another build's bin/ovlnet (before/after figures)" },
   },
   needsEtcd: (opt) => list(opt['events-sources']).includes('etcd'),
   validate(opt) {
     if (!['yes', 'no'].includes(opt['events-floor'])) return `--events-floor ${opt['events-floor']}: expected yes or no`;
+    if (!['debug', 'info', 'warn', 'error'].includes(opt['events-log-level'])) return `--events-log-level ${opt['events-log-level']}: expected debug, info, warn or error`;
     return unknownSource('events-sources', list(opt['events-sources']), SOURCES);
   },
   enabled: (opt) => list(opt['events-sources']).length > 0 && list(opt['events-peers']).length > 0,
@@ -198,7 +200,7 @@ export default {
         log(`\n== daemon per event, ${kind} source, ${p} peers`);
         let r;
         try {
-          r = await eventsRun(kind, p, Number(opt['events-changes']), opt['events-node-flags'].split(/\s+/).filter(Boolean), Number(opt['events-idle-seconds']) * 1000, opt['events-ovlnet'] || OWN_OVLNET, Number(opt['events-warmup']));
+          r = await eventsRun(kind, p, Number(opt['events-changes']), opt['events-node-flags'].split(/\s+/).filter(Boolean), Number(opt['events-idle-seconds']) * 1000, opt['events-ovlnet'] || OWN_OVLNET, Number(opt['events-warmup']), opt['events-log-level']);
         } catch (e) {
           r = { source: kind, peers: p, notRun: String(e?.message ?? e).split('\n')[0] };
         }
