@@ -48,6 +48,8 @@ class BatchProcess {
   private chain: Promise<unknown> = Promise.resolve();
   /** The running process's id (tests). */
   pid?: number;
+  /** The spare's id once it runs (tests). */
+  sparePid?: number;
   /** Start a new process before the next batch (see BatchWriters.renew). */
   private stale = false;
   /**
@@ -59,6 +61,15 @@ class BatchProcess {
    * the process's pipes keep Node running while a batch is out.
    */
   private watchdog?: NodeJS.Timeout;
+  /**
+   * A process started ahead and given no line yet (so it holds no device
+   * index): what the next start takes, so a batch that must go to a new
+   * process (a device lost and written again) does not wait for a spawn,
+   * tens of ms on a slow host. Started once the running process has
+   * acknowledged a batch; dropped if it dies.
+   */
+  private spare?: Promise<LongRunning>;
+  private closed = false;
 
   constructor(private readonly tool: BatchTool, private readonly netns: string | undefined) {}
 
@@ -69,7 +80,16 @@ class BatchProcess {
     return next;
   }
 
+  /** For good: the running process and the spare. */
   close(): void {
+    this.closed = true;
+    void this.spare?.then((p) => p.kill(), () => undefined);
+    this.spare = undefined;
+    this.stop();
+  }
+
+  /** The running process (the spare, holding no device index, stays). */
+  private stop(): void {
     void this.proc?.then((p) => p.kill(), () => undefined);
     this.proc = undefined;
     clearTimeout(this.watchdog);
@@ -86,7 +106,9 @@ class BatchProcess {
     this.messages = [];
     this.carry = '';
     this.stderrTail = '';
-    const started = spawnLong(this.tool, ['-force', '-batch', '-'], this.netns, { input: true });
+    const started = this.spare ?? this.spawn();
+    this.spare = undefined;
+    this.sparePid = undefined;
     started.then((p) => {
       this.pid = p.pid;
       p.onStderr((chunk) => this.onStderr(chunk));
@@ -102,11 +124,30 @@ class BatchProcess {
     return started;
   }
 
+  private spawn(): Promise<LongRunning> {
+    return spawnLong(this.tool, ['-force', '-batch', '-'], this.netns, { input: true });
+  }
+
+  /** Starts the spare unless there is one (after an acknowledged batch: off the write's path). */
+  private startSpare(): void {
+    if (this.spare || this.closed) return;
+    const spare = this.spawn();
+    this.spare = spare;
+    spare.then((p) => {
+      if (this.spare === spare) this.sparePid = p.pid;
+      void p.ended.then(() => {
+        if (this.spare === spare) this.spare = undefined;
+      });
+    }, () => {
+      if (this.spare === spare) this.spare = undefined;
+    });
+  }
+
   private async writeNow(lines: readonly string[]): Promise<BatchOutcome> {
     if (!lines.length) return { errors: new Map() };
     if (this.stale) {
       this.stale = false;
-      this.close();
+      this.stop();
     }
     this.proc ??= this.start();
     const p = await this.proc;
@@ -124,6 +165,7 @@ class BatchProcess {
     if (!p) return;
     this.pending = undefined;
     p.resolve(o.whole ? o : { errors: p.errors });
+    if (!o.whole) this.startSpare();
   }
 
   private armWatchdog(ms: number): void {
@@ -143,7 +185,7 @@ class BatchProcess {
       return;
     }
     this.finish({ errors: new Map(), whole: `${this.tool} did not acknowledge the batch within ${ACK_TIMEOUT_MS / 1000} s` });
-    this.close();
+    this.stop();
   }
 
   private onStderr(chunk: string): void {
@@ -206,5 +248,10 @@ export class BatchWriters {
   /** Process ids of the writers started so far (tests). */
   get pids(): Partial<Record<BatchTool, number>> {
     return { ip: this.procs.ip.pid, bridge: this.procs.bridge.pid };
+  }
+
+  /** Process ids of the spares started so far (tests). */
+  get sparePids(): Partial<Record<BatchTool, number>> {
+    return { ip: this.procs.ip.sparePid, bridge: this.procs.bridge.sparePid };
   }
 }

@@ -127,6 +127,31 @@ test('a device deleted and created again through the writers: later batches reac
   });
 });
 
+test('a batch that must go to a new process (a device created) takes the spare started after the last acknowledged batch, not a spawn on its path; the spare holds no stale device index', async () => {
+  await withVxlan(async (ns) => {
+    const w = new BatchWriters(ns);
+    const add = 'link add vx2 type vxlan id 8 dstport 8472 local 127.0.0.1 nolearning';
+    try {
+      let r = await w.write('ip', [add, 'link set vx2 up']);
+      assert.equal([r.errors.size, r.whole], [0, undefined]);
+      r = await w.write('ip', [`neigh replace ${GW(1)} lladdr ${MAC(1)} dev vx2 nud permanent`]);
+      assert.equal([r.errors.size, r.whole], [0, undefined]);
+      for (let i = 0; i < 500 && w.sparePids.ip === undefined; i++) await new Promise((res) => setTimeout(res, 10));
+      const spare = w.sparePids.ip;
+      assert.ok(spare, 'a spare ip process');
+      assert.is.not(spare, w.pids.ip);
+      // The device goes behind the writers' back, then a batch creates it again.
+      await sh('ip', ['-n', ns, 'link', 'del', 'vx2']);
+      r = await w.write('ip', [add, 'link set vx2 up', `neigh replace ${GW(2)} lladdr ${MAC(2)} dev vx2 nud permanent`]);
+      assert.equal([r.errors.size, r.whole], [0, undefined], JSON.stringify([...r.errors]));
+      assert.is(w.pids.ip, spare, 'written by the spare');
+      assert.match(await ipn(ns, 'neigh', 'show', 'dev', 'vx2'), GW(2));
+    } finally {
+      w.close();
+    }
+  });
+});
+
 test('a device deleted behind the writers\' back (its kernel event lost, no renew): a batch that creates it again reaches the new one', async () => {
   await withVxlan(async (ns) => {
     const w = new BatchWriters(ns);
